@@ -1,0 +1,138 @@
+/* tam/store.h — durable storage: one LMDB environment per service.
+ *
+ * Named databases hold msgpack values under keys chosen by the caller
+ * (increasing big-endian sequence numbers where possible, so writes append).
+ * A meta database holds the schema version and named counters.
+ *
+ * Writes go through tam_store_write(): the caller's function performs all the
+ * puts of a group of requests inside one write transaction; the store commits
+ * it. If the map is full (MDB_MAP_FULL from a put or from the commit), the
+ * store aborts, grows the map (doubling, up to map_max) and runs the function
+ * again from the start, so the function must only touch the transaction and
+ * state it resets itself. Nothing is acknowledged before tam_store_write()
+ * returns 0, which means mdb_txn_commit() returned 0.
+ *
+ * A fatal LMDB error (MDB_PANIC, a failed meta-page write, EIO) makes every
+ * later call return TAM_EFATAL; the service logs it and exits so a supervisor
+ * restarts it.
+ *
+ * A store and its transactions belong to one thread.
+ */
+#ifndef TAM_STORE_H
+#define TAM_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tam_store tam_store_t;
+typedef struct tam_txn tam_txn_t;
+
+enum {
+    TAM_STORE_NOSYNC = 1 << 0, /* MDB_NOSYNC: tests and benchmarks only, never services */
+    TAM_STORE_RDONLY = 1 << 1, /* open read-only (operators' tools) */
+};
+
+typedef struct {
+    const char *path;            /* directory; created (mode 0700) if missing */
+    size_t map_size;             /* initial map size in bytes (0: 64 MiB) */
+    size_t map_max;              /* growth cap in bytes (0: no cap) */
+    const char *const *dbs;      /* NULL-terminated names of the named databases */
+    uint32_t schema_version;     /* written on first open; a different one refuses to open */
+    unsigned flags;              /* TAM_STORE_* */
+} tam_store_opts_t;
+
+/* Opens (creating if needed) the environment at opts->path, clears stale
+ * readers left by crashed processes (mdb_reader_check), opens every named
+ * database and checks the schema version.
+ * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs:
+ * the message logged names both versions), TAM_EIO (directory), TAM_ESTORE. */
+int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts);
+
+/* Closes the environment; *s becomes NULL. No transaction may be open. */
+void tam_store_close(tam_store_t **s);
+
+/* Current map size in bytes. */
+size_t tam_store_map_size(const tam_store_t *s);
+
+/* Number of times the map has grown since open (for tests and stats). */
+unsigned tam_store_grow_count(const tam_store_t *s);
+
+/* True once a fatal error was seen; every call then returns TAM_EFATAL. */
+bool tam_store_failed(const tam_store_t *s);
+
+typedef int (*tam_store_fn)(tam_txn_t *txn, void *arg);
+
+/* Runs fn in one write transaction and commits it. fn returns 0 to commit or
+ * a negative code to abort (that code is returned). On MDB_MAP_FULL the map
+ * grows and fn runs again from the start.
+ * Returns 0 only after a successful commit; fn's error; TAM_EMAPFULL (map_max
+ * reached); TAM_EFATAL; TAM_ESTORE. */
+int tam_store_write(tam_store_t *s, tam_store_fn fn, void *arg);
+
+/* Runs fn in a short read-only transaction (a snapshot of committed data).
+ * Returns fn's result, or TAM_ESTORE/TAM_EFATAL. */
+int tam_store_read(tam_store_t *s, tam_store_fn fn, void *arg);
+
+/* A value found in the store. Points into the map: valid only until the
+ * transaction ends. Copy (or decode) it before returning. */
+typedef struct {
+    const void *data;
+    size_t len;
+} tam_val_t;
+
+enum {
+    TAM_PUT_NOOVERWRITE = 1 << 0, /* fail with TAM_EEXISTS if the key exists */
+    TAM_PUT_APPEND = 1 << 1,      /* key is greater than every key in db (fast path) */
+};
+
+/* Looks a key up. Returns 0 and fills *out; TAM_ENOTFOUND; TAM_EUNKNOWN (no
+ * such db name); TAM_ESTORE. */
+int tam_txn_get(tam_txn_t *txn, const char *db, const void *key, size_t klen, tam_val_t *out);
+
+/* Stores a value (write transactions only). Returns 0; TAM_EEXISTS (with
+ * TAM_PUT_NOOVERWRITE); TAM_EUNKNOWN; TAM_EINVAL (read-only txn, empty or
+ * over-long key); TAM_ESTORE. Map-full is handled by tam_store_write. */
+int tam_txn_put(tam_txn_t *txn, const char *db, const void *key, size_t klen, const void *val,
+                size_t vlen, unsigned flags);
+
+/* Deletes a key. Returns 0; TAM_ENOTFOUND; TAM_EUNKNOWN; TAM_ESTORE. */
+int tam_txn_del(tam_txn_t *txn, const char *db, const void *key, size_t klen);
+
+/* Called for each record of a scan; return 0 to go on, 1 to stop, or a
+ * negative code to stop with that error. */
+typedef int (*tam_scan_fn)(const tam_val_t *key, const tam_val_t *val, void *arg);
+
+/* Visits, in key order, the records whose key starts with prefix (plen 0:
+ * all), beginning at the first key >= start (NULL: the first key of the
+ * prefix). Returns 0 when done or stopped by fn returning 1; fn's negative
+ * code; TAM_EUNKNOWN; TAM_ESTORE. */
+int tam_txn_scan(tam_txn_t *txn, const char *db, const void *prefix, size_t plen,
+                 const void *start, size_t slen, tam_scan_fn fn, void *arg);
+
+/* Visits records in reverse key order from the last key with the prefix. */
+int tam_txn_scan_rev(tam_txn_t *txn, const char *db, const void *prefix, size_t plen,
+                     tam_scan_fn fn, void *arg);
+
+/* Number of records in db. Returns 0 and sets *n; TAM_EUNKNOWN; TAM_ESTORE. */
+int tam_txn_count(tam_txn_t *txn, const char *db, size_t *n);
+
+/* Increments the named counter in the meta database and returns its new value
+ * in *out (the first call gives 1). Rolled back with the transaction.
+ * Returns 0; TAM_EINVAL; TAM_ESTORE. */
+int tam_txn_counter_next(tam_txn_t *txn, const char *name, uint64_t *out);
+
+/* Reads the named counter's current value (0 if never incremented). */
+int tam_txn_counter_get(tam_txn_t *txn, const char *name, uint64_t *out);
+
+/* Big-endian encoding of a 64-bit number, so that keys sort numerically. */
+void tam_key_u64(uint8_t out[8], uint64_t v);
+uint64_t tam_key_get_u64(const void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
