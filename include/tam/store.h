@@ -61,6 +61,10 @@ size_t tam_store_map_size(const tam_store_t *s);
 /* Number of times the map has grown since open (for tests and stats). */
 unsigned tam_store_grow_count(const tam_store_t *s);
 
+/* Number of stale reader slots (left by crashed processes) that
+ * mdb_reader_check cleared when this store was opened. */
+unsigned tam_store_stale_cleared(const tam_store_t *s);
+
 /* True once a fatal error was seen; every call then returns TAM_EFATAL. */
 bool tam_store_failed(const tam_store_t *s);
 
@@ -70,7 +74,10 @@ typedef int (*tam_store_fn)(tam_txn_t *txn, void *arg);
  * a negative code to abort (that code is returned). On MDB_MAP_FULL the map
  * grows and fn runs again from the start.
  * Returns 0 only after a successful commit; fn's error; TAM_EMAPFULL (map_max
- * reached); TAM_EFATAL; TAM_ESTORE. */
+ * reached); TAM_ETOOBIG (MDB_TXN_FULL: too much in one transaction);
+ * TAM_EFATAL; TAM_ESTORE (also when fn ignored a failed put and returned 0);
+ * TAM_EINVAL (read-only store); TAM_ESTATE (called inside another
+ * tam_store_write or tam_store_read fn). */
 int tam_store_write(tam_store_t *s, tam_store_fn fn, void *arg);
 
 /* Runs fn in a short read-only transaction (a snapshot of committed data).
@@ -90,16 +97,19 @@ enum {
 };
 
 /* Looks a key up. Returns 0 and fills *out; TAM_ENOTFOUND; TAM_EUNKNOWN (no
- * such db name); TAM_ESTORE. */
+ * such db name); TAM_EINVAL (empty or over-long key); TAM_ESTORE. */
 int tam_txn_get(tam_txn_t *txn, const char *db, const void *key, size_t klen, tam_val_t *out);
 
 /* Stores a value (write transactions only). Returns 0; TAM_EEXISTS (with
  * TAM_PUT_NOOVERWRITE); TAM_EUNKNOWN; TAM_EINVAL (read-only txn, empty or
- * over-long key); TAM_ESTORE. Map-full is handled by tam_store_write. */
+ * over-long key (> 511 bytes), TAM_PUT_APPEND with a key not greater than the
+ * last); TAM_ESTORE. TAM_EMAPFULL / TAM_ETOOBIG: the transaction is spent,
+ * return the code; tam_store_write grows the map and runs fn again. */
 int tam_txn_put(tam_txn_t *txn, const char *db, const void *key, size_t klen, const void *val,
                 size_t vlen, unsigned flags);
 
-/* Deletes a key. Returns 0; TAM_ENOTFOUND; TAM_EUNKNOWN; TAM_ESTORE. */
+/* Deletes a key (write transactions only). Returns 0; TAM_ENOTFOUND;
+ * TAM_EUNKNOWN; TAM_EINVAL; TAM_ESTORE. */
 int tam_txn_del(tam_txn_t *txn, const char *db, const void *key, size_t klen);
 
 /* Called for each record of a scan; return 0 to go on, 1 to stop, or a
@@ -109,11 +119,12 @@ typedef int (*tam_scan_fn)(const tam_val_t *key, const tam_val_t *val, void *arg
 /* Visits, in key order, the records whose key starts with prefix (plen 0:
  * all), beginning at the first key >= start (NULL: the first key of the
  * prefix). Returns 0 when done or stopped by fn returning 1; fn's negative
- * code; TAM_EUNKNOWN; TAM_ESTORE. */
+ * code; TAM_EUNKNOWN; TAM_EINVAL; TAM_ESTORE. */
 int tam_txn_scan(tam_txn_t *txn, const char *db, const void *prefix, size_t plen,
                  const void *start, size_t slen, tam_scan_fn fn, void *arg);
 
-/* Visits records in reverse key order from the last key with the prefix. */
+/* Visits records in reverse key order from the last key with the prefix.
+ * Returns as tam_txn_scan. */
 int tam_txn_scan_rev(tam_txn_t *txn, const char *db, const void *prefix, size_t plen,
                      tam_scan_fn fn, void *arg);
 
@@ -122,10 +133,12 @@ int tam_txn_count(tam_txn_t *txn, const char *db, size_t *n);
 
 /* Increments the named counter in the meta database and returns its new value
  * in *out (the first call gives 1). Rolled back with the transaction.
- * Returns 0; TAM_EINVAL; TAM_ESTORE. */
+ * Returns 0; TAM_EINVAL (read-only txn, empty name); TAM_ERANGE (at
+ * UINT64_MAX); TAM_ESTORE. */
 int tam_txn_counter_next(tam_txn_t *txn, const char *name, uint64_t *out);
 
-/* Reads the named counter's current value (0 if never incremented). */
+/* Reads the named counter's current value (0 if never incremented).
+ * Returns 0; TAM_EINVAL; TAM_ESTORE (malformed value). */
 int tam_txn_counter_get(tam_txn_t *txn, const char *name, uint64_t *out);
 
 /* Big-endian encoding of a 64-bit number, so that keys sort numerically. */
