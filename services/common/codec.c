@@ -20,19 +20,35 @@ typedef struct {
 static size_t s_path_push(s_path_t *p, const char *name, size_t nlen)
 {
     size_t mark = p->len;
-    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "%s%.*s", p->len ? "." : "",
-                     (int)nlen, name);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof p->buf ? p->len + (size_t)n : sizeof p->buf - 1;
+    size_t room = sizeof p->buf - 1 - p->len;
+    if (p->len && room) {
+        p->buf[p->len++] = '.';
+        room--;
+    }
+    if (nlen > room)
+        nlen = room;
+    memcpy(p->buf + p->len, name, nlen);
+    p->len += nlen;
+    p->buf[p->len] = 0;
     return mark;
 }
 
 static size_t s_path_index(s_path_t *p, uint32_t i)
 {
     size_t mark = p->len;
-    int n = snprintf(p->buf + p->len, sizeof p->buf - p->len, "[%u]", i);
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof p->buf ? p->len + (size_t)n : sizeof p->buf - 1;
+    char digits[12];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    if (sizeof p->buf - 1 - p->len < nd + 2)
+        return mark;
+    p->buf[p->len++] = '[';
+    while (nd)
+        p->buf[p->len++] = digits[--nd];
+    p->buf[p->len++] = ']';
+    p->buf[p->len] = 0;
     return mark;
 }
 
@@ -341,7 +357,8 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
 {
     if (o->type != MSGPACK_OBJECT_MAP)
         return s_fail(err, TAM_ETYPE, path, "must be a map (object), not %s", s_typename(o->type));
-    uint64_t seen = 0; /* schemas have at most 64 fields (checked by the proto test) */
+    uint64_t seen = 0; /* schemas have at most 64 fields (checked by the codec test) */
+    size_t next = 0;   /* the field expected next */
     const msgpack_object_kv *kv = o->via.map.ptr;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &kv[i].key;
@@ -350,10 +367,12 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
                           s_typename(k->type));
         const char *name = k->via.str.ptr;
         uint32_t nlen = k->via.str.size;
-        size_t fi = 0;
-        for (; fi < s->nfields; fi++)
-            if (strncmp(s->fields[fi].name, name, nlen) == 0 && s->fields[fi].name[nlen] == 0)
-                break;
+        /* Encoders write fields in definition order: try the expected one first. */
+        size_t fi = next < s->nfields ? next : 0;
+        if (!(strncmp(s->fields[fi].name, name, nlen) == 0 && s->fields[fi].name[nlen] == 0))
+            for (fi = 0; fi < s->nfields; fi++)
+                if (strncmp(s->fields[fi].name, name, nlen) == 0 && s->fields[fi].name[nlen] == 0)
+                    break;
         size_t mark = s_path_push(path, name, nlen < 64 ? nlen : 64);
         if (fi == s->nfields) {
             if (!tam_utf8_valid(name, nlen))
@@ -363,6 +382,7 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
         if (seen & (UINT64_C(1) << fi))
             return s_fail(err, TAM_EINVAL, path, "field given twice");
         seen |= UINT64_C(1) << fi;
+        next = fi + 1;
         const msgpack_object *v = &kv[i].val;
         if (v->type == MSGPACK_OBJECT_NIL) {
             if (s->fields[fi].flags & TAM_F_REQ)
