@@ -1,0 +1,34 @@
+/* tam/cli.h — the command line every tamatch service shares:
+ *   tam-NAME [-c CONFIG] [-o section.key=value]... [--help] [--version]
+ * and the sysexits(3) codes our programs exit with. */
+#ifndef TAM_CLI_H
+#define TAM_CLI_H
+#include <sysexits.h>
+#include "tam/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parses argv, loads the config file (if -c is given; defaults otherwise),
+ * applies -o overrides, validates, and initialises logging with the
+ * configured level under the name `program`.
+ * Returns -1 when the program should go on; otherwise the exit status to
+ * return at once: EX_OK after --help/--version, EX_USAGE for a bad option,
+ * EX_CONFIG for a config that is refused (the message names file, section and
+ * key), EX_NOINPUT for a config file that cannot be read. */
+int tam_cli_service(int argc, char **argv, const char *program, const char *summary,
+                    tam_config_t *cfg);
+
+/* Maps a TAM_E* code to the sysexits code a command should exit with. */
+int tam_cli_exit_code(int tam_code);
+
+/* Blocks SIGTERM and SIGINT in the calling thread (and threads it creates
+ * later) and returns a signalfd that becomes readable when one arrives, for
+ * a zmq_poll loop; -1 on error. */
+int tam_cli_signalfd(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,325 @@
+/* tamctl — the command-line client for every role: respondents submit
+ * replies, donor liaison edits projects and budgets, managers act on
+ * proposals, everyone reads reports. This file is the dispatcher and the
+ * helpers the command files share (tamctl.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <zmq.h>
+#include "tam/cli.h"
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tamctl.h"
+
+#define S_MAX_CMDS 128
+
+static const tamctl_cmd_t *s_cmds[S_MAX_CMDS];
+static size_t s_ncmds;
+
+void tamctl_register(const tamctl_cmd_t *cmd)
+{
+    if (s_ncmds < S_MAX_CMDS)
+        s_cmds[s_ncmds++] = cmd;
+}
+
+static int s_cmd_cmp(const void *a, const void *b)
+{
+    return strcmp((*(const tamctl_cmd_t *const *)a)->name, (*(const tamctl_cmd_t *const *)b)->name);
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tamctl [-c CONFIG] [-o section.key=value]... [--json] [-q] COMMAND [ARGS]\n"
+            "The command-line client of tamatch.\n\n"
+            "  -c, --config FILE  the tamatch INI file (default: $TAMATCH_CONFIG, else built-in\n"
+            "                     defaults, whose endpoints are ipc://run/... below the current\n"
+            "                     directory: where scripts/demo runs the services)\n"
+            "  -o, --set S.K=V    override one config key\n"
+            "  --json             machine-readable output\n"
+            "  -q, --quiet        no progress bar or summary\n"
+            "  -h, --help         this text; `tamctl help COMMAND` for one command\n"
+            "  -V, --version      the version\n\n"
+            "Commands:\n");
+    qsort(s_cmds, s_ncmds, sizeof s_cmds[0], s_cmd_cmp);
+    for (size_t i = 0; i < s_ncmds; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", s_cmds[i]->name, s_cmds[i]->args ? s_cmds[i]->args : "");
+        fprintf(f, "  %-34s %s\n", head, s_cmds[i]->summary);
+    }
+    fprintf(f, "\nExit status follows sysexits(3): 0 ok, 64 usage, 65 refused data, 69 service\n"
+               "unavailable, 75 timed out, 78 bad config.\n");
+}
+
+static void s_cmd_help(const tamctl_cmd_t *c, FILE *f)
+{
+    fprintf(f, "usage: tamctl %s %s\n%s\n", c->name, c->args ? c->args : "", c->summary);
+    if (c->help)
+        fprintf(f, "\n%s\n", c->help);
+}
+
+/* Finds the command named by the first one or two words of argv. */
+static const tamctl_cmd_t *s_find(int argc, char **argv, int *words)
+{
+    const tamctl_cmd_t *best = NULL;
+    for (size_t i = 0; i < s_ncmds; i++) {
+        const char *name = s_cmds[i]->name;
+        const char *sp = strchr(name, ' ');
+        if (sp) {
+            if (argc >= 2 && strncmp(argv[0], name, (size_t)(sp - name)) == 0 &&
+                argv[0][sp - name] == 0 && strcmp(argv[1], sp + 1) == 0) {
+                *words = 2;
+                return s_cmds[i];
+            }
+        } else if (strcmp(argv[0], name) == 0) {
+            best = s_cmds[i];
+            *words = 1;
+        }
+    }
+    return best;
+}
+
+const char *tamctl_endpoint(const tamctl_t *t, const char *service)
+{
+    if (strcmp(service, "ingest") == 0)
+        return t->cfg.ingest.endpoint;
+    if (strcmp(service, "registry") == 0)
+        return t->cfg.registry.endpoint;
+    if (strcmp(service, "match") == 0)
+        return t->cfg.match.endpoint;
+    if (strcmp(service, "pipeline") == 0)
+        return t->cfg.pipeline.endpoint;
+    return NULL;
+}
+
+static struct {
+    const char *service;
+    tam_rpc_client_t *client;
+} s_clients[4];
+
+tam_rpc_client_t *tamctl_client(tamctl_t *t, const char *service)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (s_clients[i].service && strcmp(s_clients[i].service, service) == 0)
+            return s_clients[i].client;
+    const char *ep = tamctl_endpoint(t, service);
+    if (!ep) {
+        fprintf(stderr, "tamctl: unknown service %s\n", service);
+        return NULL;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (s_clients[i].service)
+            continue;
+        int rc = tam_rpc_client_new(&s_clients[i].client, t->zctx, ep, (int)t->cfg.tamctl.timeout,
+                                    (int)t->cfg.common.request_retries);
+        if (rc) {
+            fprintf(stderr, "tamctl: cannot connect to %s at %s: %s\n", service, ep, tam_strerror(rc));
+            return NULL;
+        }
+        s_clients[i].service = service;
+        return s_clients[i].client;
+    }
+    return NULL;
+}
+
+static void s_close_clients(void)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (s_clients[i].client)
+            tam_rpc_client_destroy(&s_clients[i].client);
+}
+
+void tamctl_print_error(const char *where, const tam_rpc_error_t *e)
+{
+    if (e->n == 0) {
+        fprintf(stderr, "%s:%s: %s\n", where, e->field, e->message);
+        return;
+    }
+    for (size_t i = 0; i < e->n; i++)
+        fprintf(stderr, "%s:%s: %s\n", where, e->errors[i].field, e->errors[i].message);
+    if (e->dropped)
+        fprintf(stderr, "%s: ... and %zu more errors\n", where, e->dropped);
+}
+
+void tamctl_print_json(const void *body, size_t len)
+{
+    char *j = tam_msgpack_to_json(body, len, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (j) {
+        puts(j);
+        free(j);
+    } else {
+        puts("null");
+    }
+}
+
+int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *req,
+                    tam_arena_t *a, void *out, const char *where, uint8_t **body, size_t *len)
+{
+    size_t nm;
+    const tam_message_t *m = tam_messages(&nm);
+    if (msg_id < 0 || (size_t)msg_id >= nm)
+        return EX_SOFTWARE;
+    m = &m[msg_id];
+    tam_rpc_client_t *c = tamctl_client(t, service);
+    if (!c)
+        return EX_UNAVAILABLE;
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    if (tam_encode_sbuf(m->request, req, &sb, &cerr) != 0) {
+        fprintf(stderr, "%s:%s: %s\n", where ? where : service, cerr.path, cerr.message);
+        return EX_DATAERR;
+    }
+    tam_rpc_answer_t ans = {0};
+    int rc = tam_rpc_call(c, m->type, sb.data, sb.size, &ans);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == TAM_EUNAVAIL || rc == TAM_ETIMEOUT) {
+        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep starts it)\n",
+                service, tamctl_endpoint(t, service));
+        tam_rpc_answer_clear(&ans);
+        return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "tamctl: %s: %s\n", service, tam_strerror(rc));
+        tam_rpc_answer_clear(&ans);
+        return tam_cli_exit_code(rc);
+    }
+    if (ans.status != TAM_RPC_OK) {
+        tamctl_print_error(where ? where : service, &ans.error);
+        int ex = tam_cli_exit_code(ans.error.code);
+        tam_rpc_answer_clear(&ans);
+        return ex;
+    }
+    if (out && tam_decode(m->answer, ans.body, ans.len, a, out, &cerr) != 0) {
+        fprintf(stderr, "tamctl: %s sent an answer that does not decode: %s: %s\n", service,
+                cerr.path, cerr.message);
+        tam_rpc_answer_clear(&ans);
+        return EX_PROTOCOL;
+    }
+    if (body) {
+        *body = ans.body;
+        *len = ans.len;
+        ans.body = NULL;
+    }
+    tam_rpc_answer_clear(&ans);
+    return 0;
+}
+
+int tamctl_call(tamctl_t *t, const char *service, int msg_id, const void *req, tam_arena_t *a,
+                void *out, const char *where)
+{
+    return tamctl_call_raw(t, service, msg_id, req, a, out, where, NULL, NULL);
+}
+
+const char *tamctl_usd(int64_t v, char buf[32])
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+    int o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+int tamctl_parse_u64(const char *what, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-') {
+        fprintf(stderr, "tamctl: %s must be a whole number, not '%s'\n", what, s);
+        return EX_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    tamctl_t t;
+    memset(&t, 0, sizeof t);
+    t.program = "tamctl";
+    const char *path = getenv("TAMATCH_CONFIG");
+    const char *sets[32];
+    int nsets = 0, c;
+    char err[512];
+
+    /* '+': stop at the command name; its own options follow it. */
+    while ((c = getopt_long(argc, argv, "+c:o:qhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'o':
+            if (nsets == 32)
+                return EX_USAGE;
+            sets[nsets++] = optarg;
+            break;
+        case 'j': t.json = true; break;
+        case 'q': t.quiet = true; break;
+        case 'h': s_usage(stdout); return EX_OK;
+        case 'V': printf("tamctl %s\n", TAM_VERSION); return EX_OK;
+        default: s_usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        s_usage(stderr);
+        return EX_USAGE;
+    }
+    int rest = argc - optind;
+    char **rargv = argv + optind;
+    if (strcmp(rargv[0], "help") == 0) {
+        int w = 0;
+        const tamctl_cmd_t *hc = rest > 1 ? s_find(rest - 1, rargv + 1, &w) : NULL;
+        if (hc)
+            s_cmd_help(hc, stdout);
+        else
+            s_usage(stdout);
+        return EX_OK;
+    }
+    int words = 0;
+    t.cmd = s_find(rest, rargv, &words);
+    if (!t.cmd) {
+        fprintf(stderr, "tamctl: unknown command '%s'; `tamctl --help` lists them\n", rargv[0]);
+        return EX_USAGE;
+    }
+    if (tam_config_load(&t.cfg, path && *path ? path : NULL, err, sizeof err)) {
+        fprintf(stderr, "tamctl: %s\n", err);
+        return EX_CONFIG;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (tam_config_override(&t.cfg, sets[i], err, sizeof err)) {
+            fprintf(stderr, "tamctl: -o %s: %s\n", sets[i], err);
+            return EX_CONFIG;
+        }
+    tam_log_init("tamctl", LOG_WARNING);
+    /* Command options: --json and --help are accepted after the command too. */
+    int cargc = rest - words + 1;
+    char **cargv = rargv + words - 1;
+    for (int i = 1; i < cargc; i++) {
+        if (strcmp(cargv[i], "--help") == 0 || strcmp(cargv[i], "-h") == 0) {
+            s_cmd_help(t.cmd, stdout);
+            return EX_OK;
+        }
+        if (strcmp(cargv[i], "--") == 0)
+            break;
+    }
+    t.zctx = zmq_ctx_new();
+    if (!t.zctx)
+        return EX_OSERR;
+    optind = 1;
+    int ex = t.cmd->run(&t, cargc, cargv);
+    s_close_clients();
+    zmq_ctx_term(t.zctx);
+    return ex;
+}
