@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -700,6 +701,54 @@ static void test_write_roundtrip(void **state)
     assert_int_equal(tam_config_write_defaults(NULL), TAM_EINVAL);
 }
 
+/* ---- the tam-config program ---------------------------------------------- */
+
+/* Runs a shell command line; returns its exit status (-1 if it did not exit). */
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_program(void **state)
+{
+    fixture_t *fx = *state;
+    const char *bin = getenv("TAM_BIN_DIR"), *src = getenv("TAM_SOURCE_DIR");
+    if (!bin || !src)
+        fail_msg("TAM_BIN_DIR or TAM_SOURCE_DIR is not set");
+    char exe[600], cmd[2048];
+    snprintf(exe, sizeof exe, "%s/tam-config", bin);
+    if (access(exe, X_OK) != 0)
+        fail_msg("%s is not built", exe);
+    snprintf(cmd, sizeof cmd, "'%s' --defaults | cmp -s - '%s/config/tamatch.ini'", exe, src);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' -c '%s/config/tamatch.ini' | grep -qx ok", exe, src);
+    assert_int_equal(run(cmd), 0);
+    const char *bad = write_ini(fx, "[match]\nw_equity = 2000\n");
+    snprintf(cmd, sizeof cmd, "'%s' -c '%s' 2>'%s/err.txt' >/dev/null", exe, bad, fx->dir);
+    assert_int_equal(run(cmd), 78); /* EX_CONFIG */
+    snprintf(cmd, sizeof cmd,
+             "grep -qF '%s:2: [match] w_equity: must be between 0 and 1000' '%s/err.txt'", bad,
+             fx->dir);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "'%s' -o match.w_ldc=0 -o common.heartbeat=2s --print | grep -qx 'heartbeat = 2s'", exe);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' -c '%s/missing.ini' 2>/dev/null", exe, fx->dir);
+    assert_int_equal(run(cmd), 66); /* EX_NOINPUT */
+    snprintf(cmd, sizeof cmd, "'%s' 2>/dev/null", exe);
+    assert_int_equal(run(cmd), 64); /* EX_USAGE */
+    snprintf(cmd, sizeof cmd, "'%s' --defaults -c x 2>/dev/null", exe);
+    assert_int_equal(run(cmd), 64);
+    snprintf(cmd, sizeof cmd, "'%s' --version | grep -q '^tam-config [0-9]'", exe);
+    assert_int_equal(run(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --help | grep -q '^usage: tam-config'", exe);
+    assert_int_equal(run(cmd), 0);
+    char errfile[128];
+    snprintf(errfile, sizeof errfile, "%s/err.txt", fx->dir);
+    unlink(errfile);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_committed_ini, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program, setup, teardown),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
