@@ -49,7 +49,10 @@ static void s_fill(const tam_schema_t *s, void *obj, tam_arena_t *a, int depth)
                 *(char **)p = s_rand_str(a, f->min, f->max);
             break;
         case TAM_T_I64:
-            *(int64_t *)p = f->min + (int64_t)(s_rand() % (uint64_t)(f->max - f->min + 1));
+        {
+            uint64_t span = (uint64_t)f->max - (uint64_t)f->min + 1; /* 0: the full range */
+            *(int64_t *)p = (int64_t)((uint64_t)f->min + (span ? s_rand() % span : s_rand()));
+        }
             break;
         case TAM_T_U64: *(uint64_t *)p = f->max > 0 ? s_rand() % (uint64_t)f->max : s_rand(); break;
         case TAM_T_BOOL: *(bool *)p = s_rand() & 1; break;
