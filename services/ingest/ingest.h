@@ -1,0 +1,149 @@
+/* ingest.h — the classes inside tam-ingest: validation of replies against the
+ * catalogue, the storage of replies and needs (one LMDB environment), the
+ * read-side queries, and the feed events a write produces.
+ *
+ * Storage layout (named databases; every value is msgpack of a proto/ struct
+ * unless noted; keys of ids are 8-byte big-endian so writes append):
+ *   replies  reply id              -> reply_info
+ *   bodies   reply id              -> the reply exactly as accepted (request body)
+ *   needs    need id               -> need (status updated in place on withdrawal)
+ *   open     "ISO3/CAT/" need id   -> "" : the open needs by feed topic (snapshots)
+ *   chains   respondent NUL category NUL revision (4 bytes BE) -> reply id
+ *   answers  reply id              -> array of answer_rec, one per standard of the
+ *                                     category (current replies only)
+ *   seq      "ids"                 -> last reply id, last need id (2 x 8 bytes BE)
+ * The needs of one reply have consecutive ids (reply_info.first_need ...).
+ *
+ * Everything here runs in the service's one thread; the catalogue is read-only.
+ */
+#ifndef TAM_INGEST_H
+#define TAM_INGEST_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "tam/catalog.h"
+#include "tam/feed.h"
+#include "tam/proto.h"
+#include "tam/rpc.h"
+#include "tam/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bump when the layout above changes incompatibly. */
+#define TAM_INGEST_SCHEMA_VERSION 1
+
+/* The named databases, NULL-terminated, for tam_store_opts_t.dbs. */
+extern const char *const tam_ingest_dbs[];
+
+/* Answer pages stop growing past this many bytes of records (a next cursor
+ * continues), so that an answer stays well inside a frame. */
+#define TAM_INGEST_PAGE_BYTES (512u * 1024u)
+/* A listing visits at most this many stored records per request before it
+ * answers with what it found and a next cursor (bounded work per request). */
+#define TAM_INGEST_SCAN_MAX 20000
+
+typedef struct {
+    size_t max_text;  /* [ingest] max_text: longest free text, bytes */
+    size_t max_needs; /* [ingest] max_needs_per_reply */
+} tam_ingest_limits_t;
+
+/* ---- validation (ingest_validate.c) --------------------------------------- */
+
+/* Checks a decoded reply against the catalogue and the limits: respondent id
+ * (a catalogue ISO3 for Member States; [A-Za-z0-9._-] and not a State's code
+ * for organisations), category, every standard (known, of the category,
+ * answered at most once, state need for each need), countries (a Member
+ * State's needs concern itself), modalities, windows (start <= end, ending
+ * no earlier than the reply's date), submitted not after today + 1, text
+ * lengths, needs count. Every problem is added to err with its field path
+ * (e.g. "needs[2].standard"). today is yyyymmdd (UTC).
+ * Returns 0 when the reply is valid; TAM_EINVAL when err lists problems;
+ * TAM_ENOMEM (err could not record them). */
+int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
+                        const tam_reply_t *r, uint32_t today, tam_rpc_error_t *err);
+
+/* True if s is a valid organisation respondent id: 2..64 of [A-Za-z0-9._-]. */
+bool tam_ingest_org_id_valid(const char *s);
+
+/* May principal p submit a reply for respondent id? A manager, service or
+ * admin may submit for anyone; a respondent only for itself (p->id == id). */
+bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent);
+
+/* ---- feed events produced by writes --------------------------------------- */
+
+typedef struct {
+    char topic[16]; /* "need/KEN/A" */
+    uint8_t *body;  /* msgpack need record, owned */
+    size_t len;
+} tam_ingest_event_t;
+
+typedef struct {
+    tam_ingest_event_t *v;
+    size_t n, cap;
+} tam_ingest_events_t;
+
+/* Drops events from index n on (frees their bodies); n >= count: nothing. */
+void tam_ingest_events_truncate(tam_ingest_events_t *ev, size_t n);
+/* Frees everything; ev becomes empty (reusable). */
+void tam_ingest_events_free(tam_ingest_events_t *ev);
+
+/* The feed topic of a need: "need/<country>/<category>". Returns 0;
+ * TAM_EINVAL if the codes do not have their fixed lengths. */
+int tam_ingest_topic(const char *country, const char *category, char out[16]);
+
+/* ---- writes (ingest_store.c) ---------------------------------------------- */
+
+/* Stores one validated reply inside the caller's write transaction: a new
+ * reply id and need ids, the reply (body = the request bytes as received,
+ * which decode to r), its summary, its needs (open) and per-standard answers.
+ * If the respondent already has a reply to this category, that reply becomes
+ * superseded, its needs withdrawn and its answers dropped from the answer
+ * index. Appends one event per new need and per withdrawn need to ev (the
+ * caller publishes them after the commit). Fills ack (strings from a).
+ * Performs no put before every lookup succeeded, so an error leaves the
+ * transaction as it found it only if it comes from a lookup; any error means
+ * the caller must not commit this request's writes.
+ * Returns 0; TAM_ENOMEM; TAM_ERANGE (id or revision counters exhausted);
+ * TAM_ESTORE (a stored record does not decode); store errors of
+ * tam_txn_put/get (TAM_EMAPFULL, TAM_ETOOBIG: return them so the store grows). */
+int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                     const void *body, size_t body_len, uint32_t today, tam_ingest_events_t *ev,
+                     tam_arena_t *a, tam_submit_ack_t *ack);
+
+/* ---- queries (ingest_query.c) --------------------------------------------- */
+
+/* Checks the filters of a needs query (codes in the catalogue, state and
+ * status names). Returns 0; TAM_EINVAL with every problem in err; TAM_ENOMEM. */
+int tam_ingest_needs_check(const tam_catalog_t *cat, const tam_needs_query_t *q,
+                           tam_rpc_error_t *err);
+
+/* Writes the need_list answer of a checked query into out (initialised by
+ * the caller). Returns 0; TAM_ENOMEM; TAM_ESTORE. */
+int tam_ingest_needs_list(tam_txn_t *txn, const tam_catalog_t *cat, const tam_needs_query_t *q,
+                          msgpack_sbuffer *out);
+
+/* Same pair for ingest.replies. */
+int tam_ingest_replies_check(const tam_catalog_t *cat, const tam_replies_query_t *q,
+                             tam_rpc_error_t *err);
+int tam_ingest_replies_list(tam_txn_t *txn, const tam_catalog_t *cat,
+                            const tam_replies_query_t *q, msgpack_sbuffer *out);
+
+/* Writes the reply_full answer of reply id into out.
+ * Returns 0; TAM_ENOTFOUND; TAM_ENOMEM; TAM_ESTORE. */
+int tam_ingest_reply_get(tam_txn_t *txn, uint64_t id, msgpack_sbuffer *out);
+
+/* The feed snapshot: emits every open need whose topic starts with prefix
+ * ("" = all), in topic order. Returns 0; emit's error; TAM_ENOMEM; TAM_ESTORE. */
+int tam_ingest_snapshot(tam_txn_t *txn, const char *prefix, tam_feed_emit_fn emit,
+                        void *emit_ctx);
+
+/* Counts for logs and tests: stored replies, needs, open needs. */
+int tam_ingest_counts(tam_txn_t *txn, size_t *replies, size_t *needs, size_t *open);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,232 @@
+/* ingest_validate.c — the checks a decoded reply must pass before anything of
+ * it is stored. The codec has already enforced shape, types, lengths and
+ * numeric ranges (priority 1..5, cost 1..1e9, dates 1900..2200); here come the
+ * rules that need the catalogue, the config or several fields at once. Every
+ * problem is reported, each with its field path, so a respondent can fix a
+ * reply in one round. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "tam/error.h"
+
+/* Collects problems; remembers an allocation failure so it is not lost. */
+typedef struct {
+    tam_rpc_error_t *err;
+    int nomem;
+    size_t count;
+} s_ctx_t;
+
+#define S_ADD(c, field, ...)                                               \
+    do {                                                                   \
+        (c)->count++;                                                      \
+        if (tam_rpc_error_add((c)->err, (field), __VA_ARGS__) == TAM_ENOMEM) \
+            (c)->nomem = 1;                                                \
+    } while (0)
+
+bool tam_ingest_org_id_valid(const char *s)
+{
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    if (n < 2 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent)
+{
+    if (!p || !respondent)
+        return false;
+    if (tam_principal_may(p, TAM_ROLE_MANAGER | TAM_ROLE_SERVICE | TAM_ROLE_ADMIN))
+        return true;
+    return tam_principal_may(p, TAM_ROLE_RESPONDENT) && strcmp(p->id, respondent) == 0;
+}
+
+/* Checks that standard id exists and belongs to category (0: the category
+ * is unknown, check existence only); adds a problem at path otherwise.
+ * Returns the standard or NULL. */
+static const tam_standard_t *s_standard(s_ctx_t *c, const tam_catalog_t *cat, const char *id,
+                                        char category, const char *path)
+{
+    const tam_standard_t *st = tam_catalog_standard(cat, id);
+    if (!st) {
+        S_ADD(c, path, "unknown standard '%s' (see the catalogue's standards.csv)", id);
+        return NULL;
+    }
+    if (category && st->category != category) {
+        S_ADD(c, path, "standard %s belongs to category %c, not to this instrument's category %c",
+              id, st->category, category);
+        return NULL;
+    }
+    return st;
+}
+
+static void s_text(s_ctx_t *c, const tam_ingest_limits_t *lim, const char *text,
+                   const char *path)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n > lim->max_text)
+        S_ADD(c, path, "text of %zu bytes is longer than the %zu allowed", n, lim->max_text);
+}
+
+static void s_findings(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
+                       const char *name, const tam_finding_t *v, uint32_t n, char category)
+{
+    char path[96];
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s[%u].standard", name, i);
+        s_standard(c, cat, v[i].standard, category, path);
+        snprintf(path, sizeof path, "%s[%u].text", name, i);
+        s_text(c, lim, v[i].text, path);
+    }
+}
+
+/* The answer given for standard id, or NULL; *at its index. */
+static const tam_answer_t *s_answer_of(const tam_reply_t *r, const char *id, uint32_t *at)
+{
+    for (uint32_t j = 0; j < r->answers.n; j++)
+        if (strcmp(r->answers.v[j].standard, id) == 0) {
+            *at = j;
+            return &r->answers.v[j];
+        }
+    return NULL;
+}
+
+static void s_respondent(s_ctx_t *c, const tam_catalog_t *cat, const tam_respondent_t *who)
+{
+    if (who->type == TAM_E_respondent_type_member_state) {
+        if (!tam_catalog_country(cat, who->id))
+            S_ADD(c, "respondent.id",
+                  "'%s' is not the ISO 3166-1 alpha-3 code of a UN Member State in the catalogue",
+                  who->id);
+        return;
+    }
+    if (!tam_ingest_org_id_valid(who->id))
+        S_ADD(c, "respondent.id",
+              "an organisation's id is 2 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'");
+    else if (tam_catalog_country(cat, who->id))
+        S_ADD(c, "respondent.id",
+              "'%s' is a Member State's code: a State answers with type member_state", who->id);
+}
+
+static void s_answers(s_ctx_t *c, const tam_catalog_t *cat, const tam_reply_t *r, char category)
+{
+    char path[64];
+    for (uint32_t i = 0; i < r->answers.n; i++) {
+        snprintf(path, sizeof path, "answers[%u].standard", i);
+        if (!s_standard(c, cat, r->answers.v[i].standard, category, path))
+            continue;
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(r->answers.v[j].standard, r->answers.v[i].standard) == 0) {
+                S_ADD(c, path, "standard %s is already answered in answers[%u]",
+                      r->answers.v[i].standard, j);
+                break;
+            }
+    }
+}
+
+static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
+                    const tam_reply_t *r, char category, uint32_t date)
+{
+    char path[64], d[11];
+    bool state = r->respondent->type == TAM_E_respondent_type_member_state;
+    if (r->needs.n > lim->max_needs)
+        S_ADD(c, "needs", "%u needs; a reply may declare at most %zu", r->needs.n, lim->max_needs);
+    for (uint32_t i = 0; i < r->needs.n; i++) {
+        const tam_need_in_t *n = &r->needs.v[i];
+        snprintf(path, sizeof path, "needs[%u].country", i);
+        if (!tam_catalog_country(cat, n->country))
+            S_ADD(c, path, "'%s' is not the ISO 3166-1 alpha-3 code of a UN Member State",
+                  n->country);
+        else if (state && strcmp(n->country, r->respondent->id) != 0)
+            S_ADD(c, path, "a Member State declares needs for itself (%s), not for %s",
+                  r->respondent->id, n->country);
+        snprintf(path, sizeof path, "needs[%u].standard", i);
+        if (s_standard(c, cat, n->standard, category, path)) {
+            uint32_t at = 0;
+            const tam_answer_t *ans = s_answer_of(r, n->standard, &at);
+            if (!ans)
+                S_ADD(c, path, "standard %s has no entry in answers[]; a need requires state need",
+                      n->standard);
+            else if (ans->state != TAM_E_answer_state_need)
+                S_ADD(c, path, "answers[%u] gives state %s for standard %s; a need requires state need",
+                      at, tam_enum_answer_state.values[ans->state], n->standard);
+        }
+        snprintf(path, sizeof path, "needs[%u].modality", i);
+        if (!tam_catalog_modality(cat, n->modality))
+            S_ADD(c, path, "unknown modality '%s' (see the catalogue's modalities.csv)", n->modality);
+        snprintf(path, sizeof path, "needs[%u].end", i);
+        if (n->end < n->start)
+            S_ADD(c, path, "the window ends before it starts");
+        else if (n->end < date) {
+            tam_date_format(date, d);
+            S_ADD(c, path, "the window ends before the reply's date %s", d);
+        }
+        snprintf(path, sizeof path, "needs[%u].text", i);
+        s_text(c, lim, n->text, path);
+    }
+}
+
+static void s_offers(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
+                     const tam_reply_t *r, char category)
+{
+    char path[64];
+    for (uint32_t i = 0; i < r->offers.n; i++) {
+        const tam_offer_t *o = &r->offers.v[i];
+        snprintf(path, sizeof path, "offers[%u].standard", i);
+        s_standard(c, cat, o->standard, category, path);
+        snprintf(path, sizeof path, "offers[%u].modality", i);
+        if (!tam_catalog_modality(cat, o->modality))
+            S_ADD(c, path, "unknown modality '%s' (see the catalogue's modalities.csv)", o->modality);
+        snprintf(path, sizeof path, "offers[%u].text", i);
+        s_text(c, lim, o->text, path);
+    }
+}
+
+int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
+                        const tam_reply_t *r, uint32_t today, tam_rpc_error_t *err)
+{
+    if (!cat || !lim || !r || !err || !r->respondent || !r->instrument)
+        return TAM_EINVAL;
+    s_ctx_t c = {err, 0, 0};
+    s_respondent(&c, cat, r->respondent);
+
+    char category = r->instrument->category ? r->instrument->category[0] : 0;
+    bool cat_ok = category && !r->instrument->category[1] && tam_catalog_category(cat, category);
+    if (!cat_ok)
+        S_ADD(&c, "instrument.category", "unknown category '%s' (A, B, C or D)",
+              r->instrument->category ? r->instrument->category : "");
+
+    uint32_t date = r->submitted ? r->submitted : today;
+    if (r->submitted && tam_date_days(r->submitted) > tam_date_days(today) + 1) {
+        char d[11];
+        tam_date_format(today, d);
+        S_ADD(&c, "submitted", "the reply is dated after today (%s)", d);
+    }
+    if (r->respondent->name)
+        s_text(&c, lim, r->respondent->name, "respondent.name");
+
+    /* With an unknown category, standards are only checked to exist. */
+    if (!cat_ok)
+        category = 0;
+    s_answers(&c, cat, r, category);
+    s_needs(&c, cat, lim, r, category, date);
+    s_findings(&c, cat, lim, "difficulties", r->difficulties.v, r->difficulties.n, category);
+    s_findings(&c, cat, lim, "assistance", r->assistance.v, r->assistance.n, category);
+    s_findings(&c, cat, lim, "practices", r->practices.v, r->practices.n, category);
+    s_offers(&c, cat, lim, r, category);
+    if (c.nomem)
+        return TAM_ENOMEM;
+    if (c.count) {
+        err->code = TAM_EINVAL;
+        return TAM_EINVAL;
+    }
+    return 0;
+}
