@@ -1,0 +1,680 @@
+/* test_ingest_store.c — storage and queries of tam-ingest (services/ingest):
+ * ids, revisions (needs withdrawn, history kept), per-standard answers, the
+ * query filters and paging, reply_get, the feed snapshot by topic prefix, and
+ * that a transaction re-run after the map grows leaves exactly one copy of
+ * everything. A fresh LMDB environment per test. */
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "ingest.h"
+#include "tam/error.h"
+
+#define TODAY 20261130u
+
+typedef struct {
+    tam_catalog_t *cat;
+    char dir[64];
+    tam_store_t *s;
+    tam_arena_t *a;
+    tam_ingest_events_t ev;
+    size_t map_size;
+} fixture_t;
+
+static char *s_path(const char *rel)
+{
+    const char *root = getenv("TAM_SOURCE_DIR");
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", root ? root : ".", rel) < 0)
+        return NULL;
+    return p;
+}
+
+static int s_open(fixture_t *f)
+{
+    tam_store_opts_t o = {.path = f->dir,
+                          .map_size = f->map_size,
+                          .dbs = tam_ingest_dbs,
+                          .schema_version = TAM_INGEST_SCHEMA_VERSION,
+                          .flags = TAM_STORE_NOSYNC};
+    return tam_store_open(&f->s, &o);
+}
+
+static int setup_group(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    char err[256];
+    char *dir = s_path("config/catalog");
+    if (!f || !dir || tam_catalog_load(&f->cat, dir, err, sizeof err) != 0) {
+        fprintf(stderr, "setup failed (TAM_SOURCE_DIR set?)\n");
+        free(dir);
+        free(f);
+        return -1;
+    }
+    free(dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown_group(void **state)
+{
+    fixture_t *f = *state;
+    tam_catalog_destroy(&f->cat);
+    free(f);
+    return 0;
+}
+
+static int before(void **state)
+{
+    fixture_t *f = *state;
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_ingest_store.XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    f->map_size = 0;
+    f->a = tam_arena_new(0);
+    return f->a && s_open(f) == 0 ? 0 : -1;
+}
+
+static int s_rm(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+static int after(void **state)
+{
+    fixture_t *f = *state;
+    tam_store_close(&f->s);
+    tam_arena_destroy(&f->a);
+    tam_ingest_events_free(&f->ev);
+    nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- submitting -------------------------------------------------------- */
+
+typedef struct {
+    fixture_t *f;
+    tam_reply_t *r;
+    msgpack_sbuffer *body;
+    tam_submit_ack_t *ack;
+    size_t mark;
+    int runs;
+} s_sub_t;
+
+static int s_sub_fn(tam_txn_t *txn, void *arg)
+{
+    s_sub_t *s = arg;
+    s->runs++;
+    /* A re-run after the map grew starts from a clean slate. */
+    tam_ingest_events_truncate(&s->f->ev, s->mark);
+    return tam_ingest_apply(txn, s->f->cat, s->r, s->body->data, s->body->size, TODAY, &s->f->ev,
+                            s->f->a, s->ack);
+}
+
+/* Decodes a JSON reply (printf format), validates and stores it; returns the
+ * store's result and fills ack. */
+static int s_submit(fixture_t *f, tam_submit_ack_t *ack, const char *fmt, ...)
+{
+    char *json = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    assert_true(vasprintf(&json, fmt, ap) > 0);
+    va_end(ap);
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    if (tam_json_to_msgpack(json, strlen(json), &sb, &cerr))
+        fail_msg("bad test JSON: %s", cerr.message);
+    free(json);
+    tam_reply_t *r = tam_arena_alloc(f->a, sizeof *r);
+    if (tam_decode(&tam_schema_reply, sb.data, sb.size, f->a, r, &cerr))
+        fail_msg("test reply does not decode: %s: %s", cerr.path, cerr.message);
+    tam_rpc_error_t err = {0};
+    tam_ingest_limits_t lim = {4000, 500};
+    int rc = tam_ingest_validate(f->cat, &lim, r, TODAY, &err);
+    if (rc) {
+        for (size_t i = 0; i < err.n; i++)
+            fprintf(stderr, "  %s: %s\n", err.errors[i].field, err.errors[i].message);
+        fail_msg("test reply invalid");
+    }
+    tam_rpc_error_clear(&err);
+    s_sub_t s = {f, r, &sb, ack, f->ev.n, 0};
+    rc = tam_store_write(f->s, s_sub_fn, &s);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+/* A Member State reply to category cat with needs for the given standards
+ * (each answered need), and no_need for nn. */
+#define STATE_REPLY(iso, cat, answers, needs)                                               \
+    "{\"respondent\":{\"type\":\"member_state\",\"id\":\"" iso "\"},"                      \
+    "\"instrument\":{\"category\":\"" cat "\",\"version\":1},\"submitted\":\"2026-10-01\"," \
+    "\"completeness\":50,\"answers\":[" answers "],\"needs\":[" needs "]}"
+#define ANS(std, state) "{\"standard\":\"" std "\",\"state\":\"" state "\"}"
+#define NEED(iso, std, cost)                                                              \
+    "{\"country\":\"" iso "\",\"standard\":\"" std "\",\"modality\":\"training\","         \
+    "\"priority\":3,\"cost\":" #cost ",\"start\":\"2027-01-01\",\"end\":\"2027-12-31\"}"
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct {
+    fixture_t *f;
+    int which; /* 0 needs, 1 replies, 2 reply_get */
+    const void *q;
+    uint64_t id;
+    msgpack_sbuffer *out;
+} s_read_t;
+
+static int s_read_fn(tam_txn_t *txn, void *arg)
+{
+    s_read_t *r = arg;
+    switch (r->which) {
+    case 0: return tam_ingest_needs_list(txn, r->f->cat, r->q, r->out);
+    case 1: return tam_ingest_replies_list(txn, r->f->cat, r->q, r->out);
+    default: return tam_ingest_reply_get(txn, r->id, r->out);
+    }
+}
+
+static tam_need_list_t *s_needs(fixture_t *f, tam_needs_query_t q)
+{
+    tam_rpc_error_t err = {0};
+    if (tam_ingest_needs_check(f->cat, &q, &err))
+        fail_msg("query refused: %s: %s", err.field, err.message);
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    s_read_t r = {f, 0, &q, 0, &out};
+    assert_int_equal(tam_store_read(f->s, s_read_fn, &r), 0);
+    tam_need_list_t *l = tam_arena_alloc(f->a, sizeof *l);
+    tam_codec_err_t cerr;
+    if (tam_decode(&tam_schema_need_list, out.data, out.size, f->a, l, &cerr))
+        fail_msg("need_list does not decode: %s: %s", cerr.path, cerr.message);
+    msgpack_sbuffer_destroy(&out);
+    return l;
+}
+
+static tam_reply_list_t *s_replies(fixture_t *f, tam_replies_query_t q)
+{
+    tam_rpc_error_t err = {0};
+    if (tam_ingest_replies_check(f->cat, &q, &err))
+        fail_msg("query refused: %s: %s", err.field, err.message);
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    s_read_t r = {f, 1, &q, 0, &out};
+    assert_int_equal(tam_store_read(f->s, s_read_fn, &r), 0);
+    tam_reply_list_t *l = tam_arena_alloc(f->a, sizeof *l);
+    tam_codec_err_t cerr;
+    if (tam_decode(&tam_schema_reply_list, out.data, out.size, f->a, l, &cerr))
+        fail_msg("reply_list does not decode: %s: %s", cerr.path, cerr.message);
+    msgpack_sbuffer_destroy(&out);
+    return l;
+}
+
+static int s_reply_get(fixture_t *f, uint64_t id, tam_reply_full_t *full)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    s_read_t r = {f, 2, NULL, id, &out};
+    int rc = tam_store_read(f->s, s_read_fn, &r);
+    if (rc == 0) {
+        tam_codec_err_t cerr;
+        memset(full, 0, sizeof *full);
+        if (tam_decode(&tam_schema_reply_full, out.data, out.size, f->a, full, &cerr))
+            fail_msg("reply_full does not decode: %s: %s", cerr.path, cerr.message);
+    }
+    msgpack_sbuffer_destroy(&out);
+    return rc;
+}
+
+static tam_need_t s_event(fixture_t *f, size_t i)
+{
+    assert_true(i < f->ev.n);
+    tam_need_t n;
+    tam_codec_err_t cerr;
+    memset(&n, 0, sizeof n);
+    assert_int_equal(tam_decode(&tam_schema_need, f->ev.v[i].body, f->ev.v[i].len, f->a, &n, &cerr),
+                     0);
+    return n;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void t_first_reply(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-BPTP", "no_need"),
+                                                   NEED("KEN", "A-SMR", 1000) "," NEED("KEN", "A-SMR", 2000))),
+                     0);
+    assert_int_equal(ack.reply_id, 1);
+    assert_int_equal(ack.revision, 1);
+    assert_int_equal(ack.replaces, 0);
+    assert_int_equal(ack.withdrawn, 0);
+    assert_int_equal(ack.need_ids.n, 2);
+    assert_string_equal(ack.need_ids.v[0], "1");
+    assert_string_equal(ack.need_ids.v[1], "2");
+    assert_int_equal(f->ev.n, 2);
+    assert_string_equal(f->ev.v[0].topic, "need/KEN/A");
+    tam_need_t n = s_event(f, 1);
+    assert_int_equal(n.id, 2);
+    assert_int_equal(n.reply_id, 1);
+    assert_int_equal(n.cost, 2000);
+    assert_int_equal(n.completeness, 50);
+    assert_int_equal(n.status, TAM_E_need_status_open);
+    assert_string_equal(n.respondent, "KEN");
+    assert_string_equal(n.category, "A");
+
+    tam_need_list_t *l = s_needs(f, (tam_needs_query_t){0});
+    assert_int_equal(l->items.n, 2);
+    assert_int_equal(l->answers.n, 0);
+    assert_int_equal(l->next, 0);
+    tam_reply_list_t *rl = s_replies(f, (tam_replies_query_t){0});
+    assert_int_equal(rl->items.n, 1);
+    tam_reply_info_t *ri = &rl->items.v[0];
+    assert_int_equal(ri->id, 1);
+    assert_int_equal(ri->status, TAM_E_reply_status_current);
+    assert_int_equal(ri->submitted, 20261001u);
+    assert_int_equal(ri->stored, TODAY);
+    assert_int_equal(ri->needs, 2);
+    assert_int_equal(ri->first_need, 1);
+    assert_int_equal(ri->countries.n, 1);
+    assert_string_equal(ri->countries.v[0], "KEN");
+
+    /* A second reply of another respondent, and of KEN to another category. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"), NEED("UGA", "A-SMR", 10))), 0);
+    assert_int_equal(ack.reply_id, 2);
+    assert_int_equal(ack.revision, 1);
+    assert_string_equal(ack.need_ids.v[0], "3");
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "B", ANS("B-MLA", "need"), NEED("KEN", "B-MLA", 10))), 0);
+    assert_int_equal(ack.revision, 1);
+    assert_int_equal(ack.replaces, 0);
+    assert_string_equal(f->ev.v[f->ev.n - 1].topic, "need/KEN/B");
+}
+
+static void t_revision(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-TOKYO", "need"),
+                                                   NEED("KEN", "A-SMR", 1) "," NEED("KEN", "A-TOKYO", 2))),
+                     0);
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"), NEED("UGA", "A-SMR", 3))), 0);
+    size_t before_n = f->ev.n;
+    /* Version 2 of the instrument: still a revision of the same chain. */
+    assert_int_equal(s_submit(f, &ack,
+                              "{\"respondent\":{\"type\":\"member_state\",\"id\":\"KEN\"},"
+                              "\"instrument\":{\"category\":\"A\",\"version\":2},\"completeness\":90,"
+                              "\"answers\":[" ANS("A-SMR", "need") "," ANS("A-TOKYO", "no_need") "],"
+                              "\"needs\":[" NEED("KEN", "A-SMR", 7) "]}"),
+                     0);
+    assert_int_equal(ack.reply_id, 3);
+    assert_int_equal(ack.revision, 2);
+    assert_int_equal(ack.replaces, 1);
+    assert_int_equal(ack.withdrawn, 2);
+    assert_string_equal(ack.need_ids.v[0], "4");
+    /* Events: the two withdrawn needs (same ids), then the new one. */
+    assert_int_equal(f->ev.n - before_n, 3);
+    tam_need_t w0 = s_event(f, before_n), w1 = s_event(f, before_n + 1), n2 = s_event(f, before_n + 2);
+    assert_int_equal(w0.id, 1);
+    assert_int_equal(w0.status, TAM_E_need_status_withdrawn);
+    assert_int_equal(w1.id, 2);
+    assert_int_equal(w1.status, TAM_E_need_status_withdrawn);
+    assert_int_equal(n2.id, 4);
+    assert_int_equal(n2.status, TAM_E_need_status_open);
+    assert_int_equal(n2.completeness, 90);
+
+    tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.country = "KEN"});
+    assert_int_equal(l->items.n, 1);
+    assert_int_equal(l->items.v[0].id, 4);
+    l = s_needs(f, (tam_needs_query_t){.status = "withdrawn"});
+    assert_int_equal(l->items.n, 2);
+    l = s_needs(f, (tam_needs_query_t){.status = "any"});
+    assert_int_equal(l->items.n, 4);
+
+    tam_reply_list_t *rl = s_replies(f, (tam_replies_query_t){.respondent = "KEN"});
+    assert_int_equal(rl->items.n, 1);
+    assert_int_equal(rl->items.v[0].id, 3);
+    assert_int_equal(rl->items.v[0].revision, 2);
+    assert_int_equal(rl->items.v[0].replaces, 1);
+    assert_int_equal(rl->items.v[0].withdrawn, 2);
+    assert_int_equal(rl->items.v[0].version, 2);
+    assert_int_equal(rl->items.v[0].submitted, TODAY); /* no date given */
+    rl = s_replies(f, (tam_replies_query_t){.status = "superseded"});
+    assert_int_equal(rl->items.n, 1);
+    assert_int_equal(rl->items.v[0].id, 1);
+    assert_int_equal(rl->items.v[0].superseded_by, 3);
+    assert_int_equal(rl->items.v[0].status, TAM_E_reply_status_superseded);
+    rl = s_replies(f, (tam_replies_query_t){.status = "any"});
+    assert_int_equal(rl->items.n, 3);
+
+    /* History from either end of the chain; the body as accepted. */
+    tam_reply_full_t full;
+    assert_int_equal(s_reply_get(f, 1, &full), 0);
+    assert_int_equal(full.history.n, 2);
+    assert_string_equal(full.history.v[0], "1");
+    assert_string_equal(full.history.v[1], "3");
+    assert_int_equal(full.need_ids.n, 2);
+    assert_string_equal(full.need_ids.v[1], "2");
+    assert_int_equal(full.reply->needs.n, 2);
+    assert_int_equal(full.reply->needs.v[1].cost, 2);
+    assert_int_equal(full.info->status, TAM_E_reply_status_superseded);
+    assert_int_equal(s_reply_get(f, 3, &full), 0);
+    assert_int_equal(full.history.n, 2);
+    assert_int_equal(full.reply->instrument->version, 2);
+    assert_int_equal(s_reply_get(f, 99, &full), TAM_ENOTFOUND);
+
+    /* A third revision with no needs withdraws the one left. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "no_need"), "")), 0);
+    assert_int_equal(ack.revision, 3);
+    assert_int_equal(ack.replaces, 3);
+    assert_int_equal(ack.withdrawn, 1);
+    assert_int_equal(ack.need_ids.n, 0);
+    l = s_needs(f, (tam_needs_query_t){.country = "KEN"});
+    assert_int_equal(l->items.n, 0);
+    assert_int_equal(s_reply_get(f, 4, &full), 0);
+    assert_int_equal(full.history.n, 3);
+    assert_int_equal(full.info->first_need, 0);
+}
+
+static void t_answers(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    size_t na = tam_catalog_standards_of(f->cat, 'A', NULL, 0);
+    assert_true(na >= 4);
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-BPTP", "no_need") "," ANS("A-BODY", "unanswered"),
+                                                   NEED("KEN", "A-SMR", 1))),
+                     0);
+    assert_int_equal(s_submit(f, &ack,
+                              "{\"respondent\":{\"type\":\"ngo\",\"id\":\"PRI\"},"
+                              "\"instrument\":{\"category\":\"A\",\"version\":1},\"completeness\":10,"
+                              "\"answers\":[" ANS("A-BPTP", "no_need") "]}"),
+                     0);
+    tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.state = "no_need"});
+    assert_int_equal(l->items.n, 0);
+    assert_int_equal(l->answers.n, 2);
+    assert_string_equal(l->answers.v[0].standard, "A-BPTP");
+    assert_string_equal(l->answers.v[0].country, "KEN");
+    assert_int_equal(l->answers.v[0].reply_id, 1);
+    assert_null(l->answers.v[1].country); /* an organisation */
+    assert_string_equal(l->answers.v[1].respondent, "PRI");
+    l = s_needs(f, (tam_needs_query_t){.state = "no_need", .country = "KEN"});
+    assert_int_equal(l->answers.n, 1);
+    l = s_needs(f, (tam_needs_query_t){.state = "no_need", .group = "AFRICAN"});
+    assert_int_equal(l->answers.n, 1);
+    l = s_needs(f, (tam_needs_query_t){.state = "unanswered", .respondent = "KEN"});
+    assert_int_equal(l->answers.n, na - 2);
+    l = s_needs(f, (tam_needs_query_t){.state = "unanswered", .standard = "A-BODY"});
+    assert_int_equal(l->answers.n, 2);
+
+    /* Paging through the unanswered ones two by two visits each once. */
+    size_t seen = 0, pages = 0;
+    uint64_t after = 0, prev = 0;
+    do {
+        l = s_needs(f, (tam_needs_query_t){.state = "unanswered", .after = after, .limit = 2});
+        for (uint32_t i = 0; i < l->answers.n; i++) {
+            assert_true(l->answers.v[i].id > prev);
+            prev = l->answers.v[i].id;
+        }
+        seen += l->answers.n;
+        after = l->next;
+        pages++;
+    } while (after && pages < 100);
+    assert_int_equal(seen, (na - 2) + (na - 1));
+
+    /* A revision replaces KEN's answers. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "no_need"), "")), 0);
+    l = s_needs(f, (tam_needs_query_t){.state = "no_need", .country = "KEN"});
+    assert_int_equal(l->answers.n, 1);
+    assert_string_equal(l->answers.v[0].standard, "A-SMR");
+    assert_int_equal(l->answers.v[0].reply_id, 3);
+}
+
+static void t_filters_and_paging(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-TOKYO", "need"),
+                                                   NEED("KEN", "A-SMR", 1) "," NEED("KEN", "A-TOKYO", 2))),
+                     0);
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("FRA", "B", ANS("B-MLA", "need"), NEED("FRA", "B-MLA", 3))), 0);
+    assert_int_equal(s_submit(f, &ack,
+                              "{\"respondent\":{\"type\":\"igo\",\"id\":\"AU\"},"
+                              "\"instrument\":{\"category\":\"A\",\"version\":1},\"completeness\":10,"
+                              "\"answers\":[" ANS("A-SMR", "need") "],"
+                              "\"needs\":[" NEED("SSD", "A-SMR", 4) "," NEED("UGA", "A-SMR", 5) "]}"),
+                     0);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.group = "AFRICAN"})->items.n, 4);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.group = "WEOG"})->items.n, 1);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.category = "A"})->items.n, 4);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.standard = "A-SMR"})->items.n, 3);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.respondent = "AU"})->items.n, 2);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.country = "SSD", .respondent = "AU"})->items.n, 1);
+    assert_int_equal(s_needs(f, (tam_needs_query_t){.country = "FRA", .category = "A"})->items.n, 0);
+
+    /* Pages of two: ids increase, every need once, next 0 at the end. */
+    uint64_t after = 0, prev = 0;
+    size_t seen = 0, pages = 0;
+    do {
+        tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.after = after, .limit = 2});
+        assert_true(l->items.n <= 2);
+        for (uint32_t i = 0; i < l->items.n; i++) {
+            assert_true(l->items.v[i].id > prev);
+            prev = l->items.v[i].id;
+        }
+        seen += l->items.n;
+        after = l->next;
+        pages++;
+    } while (after && pages < 10);
+    assert_int_equal(seen, 5);
+    assert_int_equal(pages, 3);
+
+    /* Replies by the countries they concern. */
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.country = "UGA"})->items.n, 1);
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.country = "KEN"})->items.n, 1);
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.group = "AFRICAN"})->items.n, 2);
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.group = "WEOG", .category = "B"})->items.n, 1);
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.group = "WEOG", .category = "A"})->items.n, 0);
+    tam_reply_list_t *rl = s_replies(f, (tam_replies_query_t){.respondent = "AU"});
+    assert_int_equal(rl->items.n, 1);
+    assert_int_equal(rl->items.v[0].countries.n, 2);
+    assert_string_equal(rl->items.v[0].countries.v[0], "SSD");
+    assert_string_equal(rl->items.v[0].countries.v[1], "UGA");
+    rl = s_replies(f, (tam_replies_query_t){.limit = 2});
+    assert_int_equal(rl->items.n, 2);
+    assert_int_equal(rl->next, 2);
+    rl = s_replies(f, (tam_replies_query_t){.limit = 2, .after = 2});
+    assert_int_equal(rl->items.n, 1);
+    assert_int_equal(rl->next, 0);
+    rl = s_replies(f, (tam_replies_query_t){.after = UINT64_MAX});
+    assert_int_equal(rl->items.n, 0);
+}
+
+static void t_query_checks(void **state)
+{
+    fixture_t *f = *state;
+    tam_rpc_error_t err = {0};
+    tam_needs_query_t q = {.country = "XXX", .group = "NORDIC", .category = "E", .standard = "A-NOPE",
+                           .state = "maybe", .respondent = "a b"};
+    assert_int_equal(tam_ingest_needs_check(f->cat, &q, &err), TAM_EINVAL);
+    assert_int_equal(err.n, 6);
+    assert_string_equal(err.errors[0].field, "country");
+    assert_string_equal(err.errors[1].field, "group");
+    assert_string_equal(err.errors[2].field, "category");
+    assert_string_equal(err.errors[3].field, "respondent");
+    assert_string_equal(err.errors[4].field, "standard");
+    assert_string_equal(err.errors[5].field, "state");
+    tam_rpc_error_clear(&err);
+    q = (tam_needs_query_t){.category = "A", .standard = "B-MLA"};
+    assert_int_equal(tam_ingest_needs_check(f->cat, &q, &err), TAM_EINVAL);
+    assert_non_null(strstr(err.message, "belongs to category B"));
+    tam_rpc_error_clear(&err);
+    q = (tam_needs_query_t){.state = "no_need", .status = "open"};
+    assert_int_equal(tam_ingest_needs_check(f->cat, &q, &err), TAM_EINVAL);
+    assert_string_equal(err.field, "status");
+    tam_rpc_error_clear(&err);
+    q = (tam_needs_query_t){.status = "closed"};
+    assert_int_equal(tam_ingest_needs_check(f->cat, &q, &err), TAM_EINVAL);
+    tam_rpc_error_clear(&err);
+    q = (tam_needs_query_t){.state = "unanswered", .country = "KEN", .respondent = "KEN"};
+    assert_int_equal(tam_ingest_needs_check(f->cat, &q, &err), 0);
+    tam_replies_query_t rq = {.status = "old", .country = "KE"};
+    assert_int_equal(tam_ingest_replies_check(f->cat, &rq, &err), TAM_EINVAL);
+    assert_int_equal(err.n, 2);
+    tam_rpc_error_clear(&err);
+    rq = (tam_replies_query_t){.status = "any", .group = "GRULAC", .respondent = "UNODC"};
+    assert_int_equal(tam_ingest_replies_check(f->cat, &rq, &err), 0);
+}
+
+/* ---- snapshot ------------------------------------------------------------ */
+
+typedef struct {
+    size_t n;
+    char topics[16][16];
+    uint64_t ids[16];
+    fixture_t *f;
+    const char *prefix;
+} s_snaprec_t;
+
+static int s_emit(void *ctx, const char *topic, size_t topic_len, const void *body, size_t len)
+{
+    s_snaprec_t *s = ctx;
+    /* As the feed server does: records outside the prefix are skipped. */
+    if (strncmp(topic, s->prefix, strlen(s->prefix)) != 0)
+        return 0;
+    assert_true(s->n < 16 && topic_len < 16);
+    memcpy(s->topics[s->n], topic, topic_len);
+    s->topics[s->n][topic_len] = 0;
+    tam_need_t n;
+    tam_codec_err_t cerr;
+    memset(&n, 0, sizeof n);
+    assert_int_equal(tam_decode(&tam_schema_need, body, len, s->f->a, &n, &cerr), 0);
+    assert_int_equal(n.status, TAM_E_need_status_open);
+    s->ids[s->n++] = n.id;
+    return 0;
+}
+
+static int s_snap_fn(tam_txn_t *txn, void *arg)
+{
+    s_snaprec_t *s = arg;
+    return tam_ingest_snapshot(txn, s->prefix, s_emit, s);
+}
+
+static size_t s_snap(fixture_t *f, const char *prefix, s_snaprec_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->f = f;
+    out->prefix = prefix;
+    assert_int_equal(tam_store_read(f->s, s_snap_fn, out), 0);
+    return out->n;
+}
+
+static void t_snapshot(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 1))), 0);
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "B", ANS("B-MLA", "need"), NEED("KEN", "B-MLA", 1))), 0);
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("FRA", "A", ANS("A-SMR", "need"), NEED("FRA", "A-SMR", 1))), 0);
+    /* KEN revises A: need 1 withdrawn, need 4 open. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), 0);
+    s_snaprec_t s;
+    assert_int_equal(s_snap(f, "", &s), 3);
+    assert_string_equal(s.topics[0], "need/FRA/A");
+    assert_string_equal(s.topics[1], "need/KEN/A");
+    assert_int_equal(s.ids[1], 4);
+    assert_string_equal(s.topics[2], "need/KEN/B");
+    assert_int_equal(s_snap(f, "need/", &s), 3);
+    assert_int_equal(s_snap(f, "ne", &s), 3);
+    assert_int_equal(s_snap(f, "need/KEN", &s), 2);
+    assert_int_equal(s_snap(f, "need/KEN/", &s), 2);
+    assert_int_equal(s_snap(f, "need/KEN/B", &s), 1);
+    assert_int_equal(s.ids[0], 2);
+    assert_int_equal(s_snap(f, "need/K", &s), 2);
+    assert_int_equal(s_snap(f, "need/KEN/C", &s), 0);
+    assert_int_equal(s_snap(f, "need/KEN/B/", &s), 0);
+    assert_int_equal(s_snap(f, "proposal/", &s), 0);
+    assert_int_equal(s_snap(f, "needs", &s), 0);
+}
+
+/* ---- map growth ---------------------------------------------------------- */
+
+static void t_map_growth_rerun(void **state)
+{
+    fixture_t *f = *state;
+    tam_store_close(&f->s);
+    f->map_size = 1 << 20; /* 1 MiB: must grow several times */
+    assert_int_equal(s_open(f), 0);
+    char text[3001];
+    memset(text, 'x', 3000);
+    text[3000] = 0;
+    tam_submit_ack_t ack;
+    for (int i = 0; i < 400; i++) {
+        assert_int_equal(s_submit(f, &ack,
+                                  "{\"respondent\":{\"type\":\"ngo\",\"id\":\"ngo-%d\"},"
+                                  "\"instrument\":{\"category\":\"A\",\"version\":1},\"completeness\":10,"
+                                  "\"answers\":[" ANS("A-SMR", "need") "],"
+                                  "\"needs\":[{\"country\":\"KEN\",\"standard\":\"A-SMR\",\"modality\":\"training\","
+                                  "\"priority\":3,\"cost\":9,\"start\":\"2027-01-01\",\"end\":\"2027-12-31\","
+                                  "\"text\":\"%s\"}]}",
+                                  i, text),
+                         0);
+        assert_int_equal(ack.reply_id, (uint64_t)i + 1);
+        tam_arena_reset(f->a);
+    }
+    assert_true(tam_store_grow_count(f->s) > 0);
+    /* One event per need, whatever the re-runs. */
+    assert_int_equal(f->ev.n, 400);
+    for (size_t i = 0; i < f->ev.n; i++) {
+        tam_need_t n = s_event(f, i);
+        assert_int_equal(n.id, i + 1);
+        tam_arena_reset(f->a);
+    }
+    /* Reopened, the store holds each reply and need once. */
+    tam_store_close(&f->s);
+    assert_int_equal(s_open(f), 0);
+    size_t replies = 0;
+    uint64_t after = 0;
+    int pages = 0;
+    do {
+        tam_reply_list_t *rl = s_replies(f, (tam_replies_query_t){.after = after, .limit = 1000});
+        replies += rl->items.n;
+        after = rl->next;
+        tam_arena_reset(f->a);
+    } while (after && ++pages < 10);
+    assert_int_equal(replies, 400);
+}
+
+static void t_bad_arguments(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(tam_ingest_apply(NULL, f->cat, NULL, NULL, 0, TODAY, &f->ev, f->a, &ack),
+                     TAM_EINVAL);
+    char topic[16];
+    assert_int_equal(tam_ingest_topic("KE", "A", topic), TAM_EINVAL);
+    assert_int_equal(tam_ingest_topic("KEN", "AB", topic), TAM_EINVAL);
+    assert_int_equal(tam_ingest_topic("KEN", "A", topic), 0);
+    assert_string_equal(topic, "need/KEN/A");
+    tam_rpc_error_t err = {0};
+    assert_int_equal(tam_ingest_needs_check(NULL, NULL, &err), TAM_EINVAL);
+    assert_int_equal(tam_ingest_snapshot(NULL, "", s_emit, NULL), TAM_EINVAL);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, before, after)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(t_first_reply), T(t_revision),   T(t_answers),          T(t_filters_and_paging),
+        T(t_query_checks), T(t_snapshot), T(t_map_growth_rerun), T(t_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
