@@ -1,0 +1,531 @@
+/* registry_store.c — the write side of the registry: each write request is
+ * decoded, validated against the catalogue and the stored records, and then
+ * stored with its history inside the caller's LMDB transaction; what must be
+ * published after the commit is handed back. All checks run before the
+ * first put, so a refused request writes nothing. */
+#include <stdlib.h>
+#include <string.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "registry.h"
+
+const char *const tam_registry_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
+                                        "ledger", "context", NULL};
+
+/* ---- publication list ---------------------------------------------------- */
+
+int tam_registry_pubs_add(tam_registry_pubs_t *p, const char *topic, const void *body, size_t len)
+{
+    if (strlen(topic) >= sizeof p->v[0].topic)
+        return TAM_EINTERNAL;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        tam_registry_pub_t *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        p->v = v;
+        p->cap = cap;
+    }
+    uint8_t *b = malloc(len ? len : 1);
+    if (!b)
+        return TAM_ENOMEM;
+    memcpy(b, body, len);
+    tam_registry_pub_t *e = &p->v[p->n++];
+    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    e->body = b;
+    e->len = len;
+    return 0;
+}
+
+void tam_registry_pubs_clear(tam_registry_pubs_t *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].body);
+    p->n = 0;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+size_t tam_registry__rev_key(uint8_t *buf, const char *id, uint64_t rev)
+{
+    size_t n = strlen(id);
+    memcpy(buf, id, n);
+    buf[n] = 0;
+    tam_key_u64(buf + n + 1, rev);
+    return n + 9;
+}
+
+int tam_registry__get(tam_txn_t *txn, const char *db, const void *key, size_t klen,
+                      const tam_schema_t *s, tam_arena_t *a, void *out)
+{
+    tam_val_t v;
+    int rc = tam_txn_get(txn, db, key, klen, &v);
+    if (rc == TAM_ENOTFOUND)
+        return rc;
+    if (rc)
+        return rc == TAM_EFATAL ? rc : TAM_ESTORE;
+    tam_codec_err_t ce;
+    rc = tam_decode(s, v.data, v.len, a, out, &ce);
+    if (rc) {
+        tam_error("stored %s record in db %s does not decode (%s: %s)", s->name, db, ce.path,
+                  ce.message);
+        return rc == TAM_ENOMEM ? rc : TAM_ESTORE;
+    }
+    return 0;
+}
+
+typedef struct {
+    tam_arena_t *a;
+    tam_context_t *out;
+    int rc;
+    bool found;
+} s_ctx_last_t;
+
+static int s_ctx_last(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)key;
+    s_ctx_last_t *c = arg;
+    tam_codec_err_t ce;
+    c->rc = tam_decode(&tam_schema_context, val->data, val->len, c->a, c->out, &ce);
+    if (c->rc) {
+        tam_error("stored context does not decode (%s: %s)", ce.path, ce.message);
+        c->rc = TAM_ESTORE;
+    }
+    c->found = c->rc == 0;
+    return 1;
+}
+
+int tam_registry__context(tam_txn_t *txn, uint64_t version, tam_arena_t *a, tam_context_t *out,
+                          bool *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = false;
+    if (version > 0) {
+        uint8_t k[8];
+        tam_key_u64(k, version);
+        int rc = tam_registry__get(txn, "context", k, 8, &tam_schema_context, a, out);
+        if (rc == TAM_ENOTFOUND)
+            return 0;
+        *found = rc == 0;
+        return rc;
+    }
+    s_ctx_last_t c = {.a = a, .out = out};
+    int rc = tam_txn_scan_rev(txn, "context", NULL, 0, s_ctx_last, &c);
+    if (rc)
+        return rc == TAM_EFATAL ? rc : TAM_ESTORE;
+    *found = c.found;
+    return c.rc;
+}
+
+int tam_registry__codec_error(tam_rpc_error_t *err, const tam_codec_err_t *ce)
+{
+    tam_rpc_error_set(err, ce->code < 0 ? ce->code : TAM_EINVAL, ce->path, "%s", ce->message);
+    return err->code;
+}
+
+/* Encodes obj into a fresh sbuffer. Our own structs always encode; a failure
+ * is a bug or out of memory. */
+static int s_encode(const tam_schema_t *s, const void *obj, msgpack_sbuffer *sb)
+{
+    tam_codec_err_t ce;
+    int rc = tam_encode_sbuf(s, obj, sb, &ce);
+    if (rc) {
+        tam_error("cannot encode a %s record (%s: %s)", s->name, ce.path, ce.message);
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    }
+    return 0;
+}
+
+static int s_answer(const tam_schema_t *s, const void *obj, msgpack_sbuffer *answer)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
+    tam_codec_err_t ce;
+    int rc = tam_encode(s, obj, &pk, &ce);
+    if (rc) {
+        tam_error("cannot encode a %s answer (%s: %s)", s->name, ce.path, ce.message);
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    }
+    return 0;
+}
+
+static int s_put_ack(const char *id, int64_t rev, msgpack_sbuffer *answer)
+{
+    tam_put_ack_t ack = {.id = (char *)id, .revision = rev};
+    return s_answer(&tam_schema_put_ack, &ack, answer);
+}
+
+/* Stores bytes as the current record of id in db and as revision rev in
+ * revs. A revision that exists already means the two databases disagree. */
+static int s_put_rev(tam_txn_t *txn, const char *db, const char *revs, const char *id,
+                     uint64_t rev, const void *bytes, size_t len)
+{
+    uint8_t k[TAM_REGISTRY_ID_MAX + 9];
+    int rc = tam_txn_put(txn, db, id, strlen(id), bytes, len, 0);
+    if (rc)
+        return rc;
+    rc = tam_txn_put(txn, revs, k, tam_registry__rev_key(k, id, rev), bytes, len,
+                     TAM_PUT_NOOVERWRITE);
+    if (rc == TAM_EEXISTS) {
+        tam_error("db %s already holds revision %llu of %s", revs, (unsigned long long)rev, id);
+        return TAM_EINTERNAL;
+    }
+    return rc;
+}
+
+static bool s_same(const msgpack_sbuffer *a, const msgpack_sbuffer *b)
+{
+    return a->size == b->size && memcmp(a->data, b->data, a->size) == 0;
+}
+
+static uint32_t s_today(const tam_registry_t *r)
+{
+    return r->today ? r->today : tam_date_today();
+}
+
+/* Decodes the request body; a body that does not decode (also one too large
+ * for the scratch arena's cap) is refused. Returns 0. */
+static int s_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a, void *out,
+                    tam_rpc_error_t *err)
+{
+    tam_codec_err_t ce;
+    if (tam_decode(s, body, len, a, out, &ce))
+        tam_registry__codec_error(err, &ce);
+    return 0;
+}
+
+/* Stores a record (schema s, revision rev of id) as current + history and
+ * queues it for the feed under topic. */
+static int s_commit_rec(tam_txn_t *txn, const tam_schema_t *s, const void *rec, const char *db,
+                        const char *revs, const char *id, int64_t rev, const char *topic,
+                        tam_registry_pubs_t *pubs)
+{
+    msgpack_sbuffer sb;
+    int rc = s_encode(s, rec, &sb);
+    if (rc)
+        return rc;
+    rc = s_put_rev(txn, db, revs, id, (uint64_t)rev, sb.data, sb.size);
+    if (rc == 0)
+        rc = tam_registry_pubs_add(pubs, topic, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+/* ---- donors ---------------------------------------------------------------- */
+
+static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
+                       tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                       tam_rpc_error_t *err)
+{
+    (void)r;
+    tam_donor_t d, cur;
+    int rc = s_decode(&tam_schema_donor, body, len, a, &d, err);
+    if (rc || err->code)
+        return rc;
+    if (tam_registry_check_donor(&d, err))
+        return 0;
+    if (d.iati_id && !d.iati_id[0])
+        d.iati_id = NULL; /* "" and absent mean the same: not known */
+    rc = tam_registry__get(txn, "donors", d.id, strlen(d.id), &tam_schema_donor, a, &cur);
+    if (rc && rc != TAM_ENOTFOUND)
+        return rc;
+    bool exists = rc == 0;
+    int64_t rev = exists ? cur.revision : 0;
+    msgpack_sbuffer now, was;
+    if (exists) {
+        /* Same content as the current revision: nothing changes. */
+        d.revision = rev;
+        if ((rc = s_encode(&tam_schema_donor, &d, &now)))
+            return rc;
+        if ((rc = s_encode(&tam_schema_donor, &cur, &was))) {
+            msgpack_sbuffer_destroy(&now);
+            return rc;
+        }
+        bool same = s_same(&now, &was);
+        msgpack_sbuffer_destroy(&now);
+        msgpack_sbuffer_destroy(&was);
+        if (same)
+            return s_put_ack(d.id, rev, answer);
+        if (rev >= TAM_REGISTRY_REV_MAX) {
+            tam_rpc_error_set(err, TAM_ERANGE, "id", "donor '%s' has reached %d revisions", d.id,
+                              TAM_REGISTRY_REV_MAX);
+            return 0;
+        }
+    }
+    d.revision = rev + 1;
+    char topic[sizeof pubs->v[0].topic];
+    snprintf(topic, sizeof topic, "donor/%s", d.id);
+    rc = s_commit_rec(txn, &tam_schema_donor, &d, "donors", "donor_revs", d.id, d.revision, topic,
+                      pubs);
+    if (rc == 0)
+        rc = s_put_ack(d.id, d.revision, answer);
+    return rc;
+}
+
+/* ---- projects --------------------------------------------------------------- */
+
+typedef struct {
+    tam_txn_t *txn;
+    int fail; /* a storage error met while looking donors up */
+} s_donor_ctx_t;
+
+static int s_donor_exists(const char *id, void *arg)
+{
+    s_donor_ctx_t *c = arg;
+    tam_val_t v;
+    int rc = tam_txn_get(c->txn, "donors", id, strlen(id), &v);
+    if (rc == 0 || rc == TAM_ENOTFOUND)
+        return rc;
+    if (rc == TAM_EINVAL) /* a key LMDB cannot hold is no donor's id */
+        return TAM_ENOTFOUND;
+    c->fail = rc == TAM_EFATAL ? rc : TAM_ESTORE;
+    return c->fail;
+}
+
+static int s_project_get(tam_txn_t *txn, const char *id, tam_arena_t *a, tam_project_rec_t *out)
+{
+    if (!tam_registry_id_valid(id))
+        return TAM_ENOTFOUND;
+    return tam_registry__get(txn, "projects", id, strlen(id), &tam_schema_project_rec, a, out);
+}
+
+static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuffer *answer,
+                            tam_registry_pubs_t *pubs)
+{
+    char topic[sizeof pubs->v[0].topic];
+    const char *id = rec->project->id;
+    snprintf(topic, sizeof topic, "project/%s", id);
+    int rc = s_commit_rec(txn, &tam_schema_project_rec, rec, "projects", "project_revs", id,
+                          rec->revision, topic, pubs);
+    if (rc == 0 && answer)
+        rc = s_put_ack(id, rec->revision, answer);
+    return rc;
+}
+
+static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, const void *body,
+                         size_t len, tam_arena_t *a, msgpack_sbuffer *answer,
+                         tam_registry_pubs_t *pubs, tam_rpc_error_t *err)
+{
+    tam_project_t p;
+    tam_project_rec_t cur;
+    int rc = s_decode(&tam_schema_project, body, len, a, &p, err);
+    if (rc || err->code)
+        return rc;
+    rc = s_project_get(txn, p.id, a, &cur);
+    if (rc && rc != TAM_ENOTFOUND)
+        return rc;
+    bool exists = rc == 0;
+    if (add && exists)
+        tam_rpc_error_set(err, TAM_EEXISTS, "id",
+                          "project '%s' exists already (change it with registry.project_update, "
+                          "tamctl project update)",
+                          p.id);
+    if (!add && !exists)
+        tam_rpc_error_set(err, TAM_ENOTFOUND, "id", "no project '%s' (add it first)", p.id);
+    if (!add && exists && (cur.project->status == TAM_E_project_status_closed ||
+                           cur.project->status == TAM_E_project_status_cancelled))
+        tam_rpc_error_set(err, TAM_ESTATE, "id", "project '%s' is %s: it can no longer change",
+                          p.id, tam_enum_project_status.values[cur.project->status]);
+    s_donor_ctx_t dc = {.txn = txn};
+    tam_registry_check_project(r->cat, &p, s_donor_exists, &dc, err);
+    if (dc.fail)
+        return dc.fail;
+    if (err->code)
+        return 0;
+
+    tam_project_rec_t rec = {.project = &p, .revision = 1};
+    if (exists) {
+        rec.pledged = cur.pledged;
+        rec.received = cur.received;
+        rec.reason = cur.reason;
+        rec.revision = cur.revision;
+        msgpack_sbuffer now, was;
+        if ((rc = s_encode(&tam_schema_project_rec, &rec, &now)))
+            return rc;
+        if ((rc = s_encode(&tam_schema_project_rec, &cur, &was))) {
+            msgpack_sbuffer_destroy(&now);
+            return rc;
+        }
+        bool same = s_same(&now, &was);
+        msgpack_sbuffer_destroy(&now);
+        msgpack_sbuffer_destroy(&was);
+        if (same)
+            return s_put_ack(p.id, cur.revision, answer);
+        if (cur.revision >= TAM_REGISTRY_REV_MAX) {
+            tam_rpc_error_set(err, TAM_ERANGE, "id", "project '%s' has reached %d revisions", p.id,
+                              TAM_REGISTRY_REV_MAX);
+            return 0;
+        }
+        rec.revision = cur.revision + 1;
+    }
+    return s_project_commit(txn, &rec, answer, pubs);
+}
+
+static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
+                           tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                           tam_rpc_error_t *err)
+{
+    (void)r;
+    tam_project_close_t c;
+    tam_project_rec_t cur;
+    int rc = s_decode(&tam_schema_project_close, body, len, a, &c, err);
+    if (rc || err->code)
+        return rc;
+    rc = s_project_get(txn, c.id, a, &cur);
+    if (rc && rc != TAM_ENOTFOUND)
+        return rc;
+    if (tam_registry_check_close(&c, rc == 0 ? &cur : NULL, err))
+        return 0;
+    if (cur.revision >= TAM_REGISTRY_REV_MAX) {
+        tam_rpc_error_set(err, TAM_ERANGE, "id", "project '%s' has reached %d revisions", c.id,
+                          TAM_REGISTRY_REV_MAX);
+        return 0;
+    }
+    cur.project->status = c.status;
+    cur.reason = c.reason;
+    cur.revision++;
+    return s_project_commit(txn, &cur, answer, pubs);
+}
+
+/* ---- ledger ------------------------------------------------------------------ */
+
+static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
+                        tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                        tam_rpc_error_t *err)
+{
+    tam_ledger_entry_t e;
+    tam_project_rec_t cur;
+    int rc = s_decode(&tam_schema_ledger_entry, body, len, a, &e, err);
+    if (rc || err->code)
+        return rc;
+    rc = s_project_get(txn, e.project, a, &cur);
+    if (rc && rc != TAM_ENOTFOUND)
+        return rc;
+    if (tam_registry_check_ledger(&e, rc == 0 ? &cur : NULL, err))
+        return 0;
+
+    uint64_t id;
+    if ((rc = tam_txn_counter_next(txn, "ledger", &id)))
+        return rc;
+    e.id = id;
+    if (!e.date)
+        e.date = s_today(r);
+    if (e.note && !e.note[0])
+        e.note = NULL;
+    msgpack_sbuffer sb;
+    if ((rc = s_encode(&tam_schema_ledger_entry, &e, &sb)))
+        return rc;
+    uint8_t k[TAM_REGISTRY_ID_MAX + 9];
+    rc = tam_txn_put(txn, "ledger", k, tam_registry__rev_key(k, e.project, id), sb.data, sb.size,
+                     TAM_PUT_NOOVERWRITE);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == TAM_EEXISTS) {
+        tam_error("ledger entry %llu of %s exists already", (unsigned long long)id, e.project);
+        return TAM_EINTERNAL;
+    }
+    if (rc)
+        return rc;
+
+    if (e.kind == TAM_E_ledger_kind_pledge)
+        cur.pledged += e.amount;
+    else
+        cur.received += e.amount;
+    cur.revision++;
+    if ((rc = s_project_commit(txn, &cur, NULL, pubs)))
+        return rc;
+    tam_ledger_ack_t ack = {.id = id, .pledged = cur.pledged, .received = cur.received};
+    return s_answer(&tam_schema_ledger_ack, &ack, answer);
+}
+
+/* ---- planning context ----------------------------------------------------------- */
+
+static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
+                         tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                         tam_rpc_error_t *err)
+{
+    tam_context_t c, cur;
+    bool found;
+    int rc = s_decode(&tam_schema_context, body, len, a, &c, err);
+    if (rc || err->code)
+        return rc;
+    if (tam_registry_check_context(r->cat, &c, err))
+        return 0;
+    if (c.note && !c.note[0])
+        c.note = NULL;
+    if ((rc = tam_registry__context(txn, 0, a, &cur, &found)))
+        return rc;
+    msgpack_sbuffer sb;
+    if (found) {
+        c.version = cur.version;
+        c.set_on = cur.set_on;
+        msgpack_sbuffer was;
+        if ((rc = s_encode(&tam_schema_context, &c, &sb)))
+            return rc;
+        if ((rc = s_encode(&tam_schema_context, &cur, &was))) {
+            msgpack_sbuffer_destroy(&sb);
+            return rc;
+        }
+        bool same = s_same(&sb, &was);
+        msgpack_sbuffer_destroy(&sb);
+        msgpack_sbuffer_destroy(&was);
+        if (same)
+            return s_put_ack(TAM_REGISTRY_CONTEXT_ID, cur.version, answer);
+        if (cur.version >= TAM_REGISTRY_REV_MAX) {
+            tam_rpc_error_set(err, TAM_ERANGE, "", "the context has reached %d versions",
+                              TAM_REGISTRY_REV_MAX);
+            return 0;
+        }
+    }
+    c.version = found ? cur.version + 1 : 1;
+    c.set_on = s_today(r);
+    if ((rc = s_encode(&tam_schema_context, &c, &sb)))
+        return rc;
+    uint8_t k[8];
+    tam_key_u64(k, (uint64_t)c.version);
+    rc = tam_txn_put(txn, "context", k, 8, sb.data, sb.size, TAM_PUT_APPEND | TAM_PUT_NOOVERWRITE);
+    if (rc == 0)
+        rc = tam_registry_pubs_add(pubs, TAM_REGISTRY_CONTEXT_ID, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == 0)
+        rc = s_put_ack(TAM_REGISTRY_CONTEXT_ID, c.version, answer);
+    return rc;
+}
+
+/* ---- dispatch --------------------------------------------------------------------- */
+
+int tam_registry_write(const tam_registry_t *r, tam_txn_t *txn, int msg_id, const void *body,
+                       size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
+                       tam_registry_pubs_t *pubs, tam_rpc_error_t *err)
+{
+    size_t npubs = pubs->n;
+    int rc;
+    switch (msg_id) {
+    case TAM_MSG_registry_donor_put:
+        rc = s_donor_put(r, txn, body, len, scratch, answer, pubs, err);
+        break;
+    case TAM_MSG_registry_project_add:
+        rc = s_project_put(r, txn, true, body, len, scratch, answer, pubs, err);
+        break;
+    case TAM_MSG_registry_project_update:
+        rc = s_project_put(r, txn, false, body, len, scratch, answer, pubs, err);
+        break;
+    case TAM_MSG_registry_project_close:
+        rc = s_project_close(r, txn, body, len, scratch, answer, pubs, err);
+        break;
+    case TAM_MSG_registry_ledger_add:
+        rc = s_ledger_add(r, txn, body, len, scratch, answer, pubs, err);
+        break;
+    case TAM_MSG_registry_context_set:
+        rc = s_context_set(r, txn, body, len, scratch, answer, pubs, err);
+        break;
+    default:
+        return TAM_EINTERNAL;
+    }
+    if (rc || err->code) {
+        /* Nothing of a refused or failed request may be published. */
+        for (size_t i = npubs; i < pubs->n; i++)
+            free(pubs->v[i].body);
+        pubs->n = npubs;
+    }
+    return rc;
+}
