@@ -89,7 +89,7 @@ static void s_findings(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_li
 }
 
 /* The answer given for standard id, or NULL; *at its index. */
-static const tam_answer_t *s_answer_of(const tam_reply_t *r, const char *id, uint32_t *at)
+static const tam_answer_in_t *s_answer_of(const tam_reply_t *r, const char *id, uint32_t *at)
 {
     for (uint32_t j = 0; j < r->answers.n; j++)
         if (strcmp(r->answers.v[j].standard, id) == 0) {
@@ -151,7 +151,7 @@ static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limit
         snprintf(path, sizeof path, "needs[%u].standard", i);
         if (s_standard(c, cat, n->standard, category, path)) {
             uint32_t at = 0;
-            const tam_answer_t *ans = s_answer_of(r, n->standard, &at);
+            const tam_answer_in_t *ans = s_answer_of(r, n->standard, &at);
             if (!ans)
                 S_ADD(c, path, "standard %s has no entry in answers[]; a need requires state need",
                       n->standard);
