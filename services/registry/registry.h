@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "tam/catalog.h"
+#include "tam/config.h"
 #include "tam/feed.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
@@ -166,6 +167,26 @@ typedef struct {
     size_t donors, projects, ledger, contexts;
 } tam_registry_counts_t;
 int tam_registry_counts(tam_txn_t *txn, tam_registry_counts_t *out);
+
+/* ---- the service (registry_server.c) ------------------------------------- */
+
+typedef struct tam_registry_server tam_registry_server_t;
+
+/* Loads the catalogue ([common] catalog_dir), opens the LMDB environment in
+ * <data_dir>/registry (creating data_dir if missing), binds the feed server
+ * ([registry] feed and snapshot; the directory of an ipc:// endpoint is
+ * created if missing). cfg must outlive the server.
+ * Returns 0; TAM_ECONFIG / TAM_EIO (catalogue, directories; logged);
+ * the store's and the feed server's errors; TAM_ENOMEM. */
+int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg, void *zctx);
+
+/* Serves requests on [registry] endpoint until SIGTERM/SIGINT; what was
+ * accepted is committed and answered first. Returns 0 on such a stop, or the
+ * code tam_service_run stopped with (TAM_EFATAL: the store failed). */
+int tam_registry_server_run(tam_registry_server_t *s);
+
+/* Closes everything; *s becomes NULL. Accepts NULL. */
+void tam_registry_server_destroy(tam_registry_server_t **s);
 
 /* ---- helpers shared by the files above (registry_store.c) ---------------- */
 

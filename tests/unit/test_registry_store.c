@@ -21,10 +21,8 @@
 
 #include "tam/catalog.h"
 #include "tam/error.h"
-/* The registry's sources are a service's, not the library's: compile them in. */
-#include "../../services/registry/registry_query.c"
-#include "../../services/registry/registry_store.c"
-#include "../../services/registry/registry_validate.c"
+#include "tam/log.h"
+#include "registry.h" /* services/registry, linked by its CMakeLists.txt */
 
 /* ---- failure injection ---------------------------------------------------- */
 

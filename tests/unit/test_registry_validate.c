@@ -18,8 +18,7 @@
 
 #include "tam/catalog.h"
 #include "tam/error.h"
-/* The registry's sources are a service's, not the library's: compile them in. */
-#include "../../services/registry/registry_validate.c"
+#include "registry.h" /* services/registry, linked by its CMakeLists.txt */
 
 typedef struct {
     tam_catalog_t *cat;

@@ -1,0 +1,334 @@
+/* registry_server.c — tam-registry on the shared service loop (tam/service.h):
+ * the catalogue, the LMDB environment, the feed server, the one place where
+ * the principal of a request is checked, and the glue from requests to the
+ * handlers of registry_store.c / registry_query.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tam/principal.h"
+#include "tam/service.h"
+#include "registry.h"
+
+struct tam_registry_server {
+    const tam_config_t *cfg;
+    void *zctx;
+    tam_catalog_t *cat;
+    tam_store_t *store;
+    tam_feed_server_t *feed;
+    tam_registry_t reg;
+    tam_arena_t *scratch;         /* decoded requests, reset per request */
+    msgpack_sbuffer answer;       /* answer body being built */
+    tam_registry_pubs_t pubs;     /* records to publish for the request in hand */
+    tam_service_stats_t stats;
+    uint64_t publish_failed;
+};
+
+/* Every named database: the registry's and the loop's request log. */
+static const char *const s_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
+                                    "ledger", "context", TAM_SERVICE_REQUESTS_DB, NULL};
+
+/* ---- the principal: the one place it is checked ------------------------------- */
+
+static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
+{
+    (void)arg;
+    const tam_message_t *m = tam_message_find(req->type);
+    uint32_t need = TAM_ROLE_ALL; /* reads: any role at all */
+    const char *role = "any role";
+    if (!m || m->id == TAM_MSG_sys_ping)
+        return 0; /* liveness for everyone; unknown types are answered as such */
+    if (m->id == TAM_MSG_registry_context_set) {
+        need = TAM_ROLE_PLANNER;
+        role = "planner";
+    } else if (m->writes) {
+        need = TAM_ROLE_DONOR_LIAISON;
+        role = "donor liaison";
+    }
+    if (tam_principal_may(&req->principal, need))
+        return 0;
+    tam_rpc_error_set(err, TAM_EDENIED, "", "principal '%s' may not send %s (it needs %s)",
+                      req->principal.id, req->type, role);
+    return TAM_EDENIED;
+}
+
+static tam_req_kind_t s_classify(const char *type, void *arg)
+{
+    (void)arg;
+    const tam_message_t *m = tam_message_find(type);
+    if (!m)
+        return TAM_REQ_UNKNOWN;
+    if (m->id == TAM_MSG_sys_ping)
+        return TAM_REQ_READ;
+    if (strncmp(type, "registry.", 9) != 0)
+        return TAM_REQ_UNKNOWN;
+    return m->writes ? TAM_REQ_WRITE : TAM_REQ_READ;
+}
+
+/* ---- requests -------------------------------------------------------------------- */
+
+static void s_begin(tam_registry_server_t *s)
+{
+    tam_arena_reset(s->scratch);
+    msgpack_sbuffer_clear(&s->answer);
+    tam_registry_pubs_clear(&s->pubs);
+}
+
+/* Turns a handler's outcome into the loop's answer. */
+static int s_finish(tam_registry_server_t *s, int rc, tam_answer_t *out)
+{
+    if (rc)
+        return rc;
+    if (out->error.code)
+        return out->error.code;
+    rc = tam_answer_ok(out, s->answer.data, s->answer.size);
+    for (size_t i = 0; i < s->pubs.n && rc == 0; i++)
+        rc = tam_answer_event(out, s->pubs.v[i].topic, s->pubs.v[i].body, s->pubs.v[i].len);
+    return rc;
+}
+
+static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_registry_server_t *s = arg;
+    const tam_message_t *m = tam_message_find(req->type);
+    if (!m)
+        return TAM_EINTERNAL; /* classify let only known types through */
+    s_begin(s);
+    int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
+                                &s->answer, &s->pubs, &out->error);
+    if (rc == 0 && out->error.code == 0)
+        tam_debug("%s %s: ok", req->type, req->id);
+    else if (rc == 0)
+        tam_info("%s %s refused: %s (%zu problem(s))", req->type, req->id,
+                 tam_errname(out->error.code), out->error.n);
+    return s_finish(s, rc, out);
+}
+
+static int s_ping(tam_registry_server_t *s, const tam_rpc_req_t *req, tam_answer_t *out)
+{
+    tam_ping_t ping;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce)) {
+        tam_registry__codec_error(&out->error, &ce);
+        return out->error.code;
+    }
+    tam_pong_t pong = {.service = "tam-registry", .version = TAM_VERSION,
+                       .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
+    int rc = tam_encode(&tam_schema_pong, &pong, &pk, &ce);
+    return s_finish(s, rc, out);
+}
+
+static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_registry_server_t *s = arg;
+    const tam_message_t *m = tam_message_find(req->type);
+    if (!m)
+        return TAM_EINTERNAL;
+    s_begin(s);
+    if (m->id == TAM_MSG_sys_ping)
+        return s_ping(s, req, out);
+    int rc = tam_registry_read(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
+                               &s->answer, &out->error);
+    return s_finish(s, rc, out);
+}
+
+/* ---- the feed ------------------------------------------------------------------------ */
+
+static void s_after_commit(const tam_event_t *ev, size_t n, void *arg)
+{
+    tam_registry_server_t *s = arg;
+    for (size_t i = 0; i < n; i++) {
+        int rc = tam_feed_server_publish(s->feed, ev[i].topic, ev[i].body, ev[i].len);
+        if (rc) {
+            /* The sequence is consumed: subscribers see a gap and resync from
+             * the snapshot, which reads the committed store. */
+            s->publish_failed++;
+            tam_warn("feed: publishing %s failed: %s", ev[i].topic, tam_strerror(rc));
+        }
+    }
+}
+
+typedef struct {
+    const char *prefix;
+    tam_feed_emit_fn emit;
+    void *ctx;
+} s_snap_t;
+
+static int s_snap_txn(tam_txn_t *txn, void *arg)
+{
+    s_snap_t *a = arg;
+    return tam_registry_snapshot(txn, a->prefix, a->emit, a->ctx);
+}
+
+static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
+{
+    tam_registry_server_t *s = arg;
+    s_snap_t a = {prefix, emit, emit_ctx};
+    int rc = tam_store_read(s->store, s_snap_txn, &a);
+    if (rc && rc != TAM_EUNAVAIL)
+        tam_warn("feed: snapshot for prefix '%s' failed: %s", prefix, tam_strerror(rc));
+    return rc;
+}
+
+static int s_feed_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_server_pollitems(obj, items, max);
+}
+
+static int s_feed_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_server_process(obj, items);
+}
+
+static int s_feed_timeout(void *obj)
+{
+    return tam_feed_server_next_timeout_ms(obj);
+}
+
+static void s_ready(const char *endpoint, void *arg)
+{
+    tam_registry_server_t *s = arg;
+    tam_info("ready: requests on %s, feed on %s, snapshots on %s", endpoint, s->cfg->registry.feed,
+             s->cfg->registry.snapshot);
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+/* Creates dir (one level) if it does not exist. */
+static int s_mkdir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    tam_error("cannot create directory %s: %s", dir, strerror(errno));
+    return TAM_EIO;
+}
+
+/* ipc:// endpoints need their directory: create it (one level) if missing. */
+static int s_ipc_dir(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return 0;
+    char dir[TAM_CFG_STR_MAX];
+    snprintf(dir, sizeof dir, "%s", ep + 6);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = 0;
+    return s_mkdir(dir);
+}
+
+static int s_count_fn(tam_txn_t *txn, void *arg)
+{
+    return tam_registry_counts(txn, arg);
+}
+
+int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg, void *zctx)
+{
+    char err[512], path[TAM_CFG_STR_MAX + 16];
+    int rc;
+    *out = NULL;
+    tam_registry_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return TAM_ENOMEM;
+    s->cfg = cfg;
+    s->zctx = zctx;
+    msgpack_sbuffer_init(&s->answer);
+    if (!(s->scratch = tam_arena_new(0))) {
+        rc = TAM_ENOMEM;
+        goto fail;
+    }
+    /* A request is at most one frame; what it decodes to is a few times that. */
+    tam_arena_set_cap(s->scratch, (size_t)cfg->common.max_frame * 8 + (1u << 20));
+
+    if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
+        tam_error("catalogue: %s", err);
+        goto fail;
+    }
+    s->reg.cat = s->cat;
+
+    snprintf(path, sizeof path, "%s/registry", cfg->common.data_dir);
+    if ((rc = s_mkdir(cfg->common.data_dir)))
+        goto fail;
+    tam_store_opts_t so = {.path = path,
+                           .map_size = (size_t)cfg->registry.map_size,
+                           .map_max = (size_t)cfg->registry.map_max,
+                           .dbs = s_dbs,
+                           .schema_version = TAM_REGISTRY_SCHEMA};
+    if ((rc = tam_store_open(&s->store, &so)))
+        goto fail;
+    tam_registry_counts_t n = {0};
+    if ((rc = tam_store_read(s->store, s_count_fn, &n)))
+        goto fail;
+    tam_info("store %s: %zu donor(s), %zu project(s), %zu ledger entr%s, %zu context version(s)",
+             path, n.donors, n.projects, n.ledger, n.ledger == 1 ? "y" : "ies", n.contexts);
+
+    if ((rc = s_ipc_dir(cfg->registry.endpoint)) || (rc = s_ipc_dir(cfg->registry.feed)) ||
+        (rc = s_ipc_dir(cfg->registry.snapshot)))
+        goto fail;
+    if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->registry.feed, cfg->registry.snapshot,
+                                  (int)cfg->common.heartbeat, s_snapshot, s)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    tam_registry_server_destroy(&s);
+    return rc;
+}
+
+int tam_registry_server_run(tam_registry_server_t *s)
+{
+    tam_rpc_limits_t lim = {.max_frame = (size_t)s->cfg->common.max_frame,
+                            .max_frames = (unsigned)s->cfg->common.max_frames,
+                            .body_limits = NULL};
+    tam_service_source_t feed = {.pollitems = s_feed_items, .process = s_feed_process,
+                                 .next_timeout_ms = s_feed_timeout, .obj = s->feed};
+    tam_service_def_t def = {.name = "registry",
+                             .zctx = s->zctx,
+                             .endpoint = s->cfg->registry.endpoint,
+                             .limits = &lim,
+                             .store = s->store,
+                             .batch_max = (unsigned)s->cfg->registry.batch_max,
+                             .signals = true,
+                             .classify = s_classify,
+                             .authorize = s_authorize,
+                             .handle = s_handle,
+                             .query = s_query,
+                             .after_commit = s_after_commit,
+                             .ready = s_ready,
+                             .sources = &feed,
+                             .nsources = 1,
+                             .stats = &s->stats};
+    int rc = tam_service_run(&def, s);
+    tam_feed_server_stats_t fs;
+    tam_feed_server_stats(s->feed, &fs);
+    tam_info("stopping: %llu request(s), %llu write(s) (%llu duplicate(s)), %llu read(s), "
+             "%llu error answer(s), %llu commit(s); feed: %llu update(s), %llu snapshot(s)",
+             (unsigned long long)s->stats.requests, (unsigned long long)s->stats.writes,
+             (unsigned long long)s->stats.duplicates, (unsigned long long)s->stats.reads,
+             (unsigned long long)s->stats.errors, (unsigned long long)s->stats.commits,
+             (unsigned long long)fs.published, (unsigned long long)fs.snapshots);
+    if (rc)
+        tam_crit("service loop stopped: %s", tam_strerror(rc));
+    return rc;
+}
+
+void tam_registry_server_destroy(tam_registry_server_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tam_registry_server_t *s = *sp;
+    tam_feed_server_destroy(&s->feed);
+    tam_store_close(&s->store);
+    tam_catalog_destroy(&s->cat);
+    tam_arena_destroy(&s->scratch);
+    msgpack_sbuffer_destroy(&s->answer);
+    tam_registry_pubs_clear(&s->pubs);
+    free(s->pubs.v);
+    free(s);
+    *sp = NULL;
+}
