@@ -12,6 +12,7 @@
  *   answers  reply id              -> array of answer_rec, one per standard of the
  *                                     category (current replies only)
  *   seq      "ids"                 -> last reply id, last need id (2 x 8 bytes BE)
+ *   requests (the service loop's: request id -> stored answer, tam/service.h)
  * The needs of one reply have consecutive ids (reply_info.first_need ...).
  *
  * Everything here runs in the service's one thread; the catalogue is read-only.
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "tam/catalog.h"
+#include "tam/config.h"
 #include "tam/feed.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
@@ -142,6 +144,24 @@ int tam_ingest_snapshot(tam_txn_t *txn, const char *prefix, tam_feed_emit_fn emi
 
 /* Counts for logs and tests: stored replies, needs, open needs. */
 int tam_ingest_counts(tam_txn_t *txn, size_t *replies, size_t *needs, size_t *open);
+
+/* ---- the service (ingest_server.c) ----------------------------------------- */
+
+typedef struct tam_ingest_server tam_ingest_server_t;
+
+/* Loads the catalogue, opens the store in <data_dir>/ingest and binds the
+ * feed (publisher and snapshot endpoints) in zctx. cfg must outlive the server.
+ * Returns 0; TAM_ECONFIG (catalogue refused, store schema differs); TAM_EIO
+ * (files, binds); TAM_ESTORE; TAM_ENOMEM. Problems are logged. */
+int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, void *zctx);
+
+/* Serves requests until SIGTERM/SIGINT, then returns 0 after the batch in
+ * hand is committed and answered. Returns tam_service_run's codes
+ * (TAM_EFATAL: the store failed; exit non-zero so a supervisor restarts). */
+int tam_ingest_server_run(tam_ingest_server_t *s);
+
+/* Closes everything; *s becomes NULL. */
+void tam_ingest_server_destroy(tam_ingest_server_t **s);
 
 #ifdef __cplusplus
 }

@@ -10,8 +10,9 @@
 #include "tam/error.h"
 #include "tam/log.h"
 
-const char *const tam_ingest_dbs[] = {"replies", "bodies", "needs", "open",
-                                      "chains",  "answers", "seq", NULL};
+/* "requests" is the service loop's (TAM_SERVICE_REQUESTS_DB). */
+const char *const tam_ingest_dbs[] = {"replies", "bodies", "needs", "open", "chains",
+                                      "answers", "seq",    "requests", NULL};
 
 #define S_IDS_KEY "ids"
 #define S_REVISION_MAX 1000000

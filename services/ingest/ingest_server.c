@@ -1,0 +1,393 @@
+/* ingest_server.c — tam-ingest on the shared service loop (tam/service.h):
+ * ingest.submit is a write (validated, stored with group commit, deduplicated
+ * by request id, acknowledged after the commit); ingest.needs,
+ * ingest.replies, ingest.reply_get and sys.ping are reads. Committed changes
+ * to needs go out on the feed (topics need/<ISO3>/<CAT>), whose snapshot
+ * streams the open needs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ingest.h"
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tam/service.h"
+
+struct tam_ingest_server {
+    const tam_config_t *cfg;
+    void *zctx;
+    tam_catalog_t *cat;
+    tam_store_t *store;
+    tam_feed_server_t *feed;
+    tam_ingest_limits_t lim;
+    tam_arena_t *a;          /* one request's decoded data; reset per request */
+    tam_ingest_events_t ev;  /* one request's feed events */
+    tam_mp_limits_t body_limits;
+    tam_rpc_limits_t rpc_limits;
+    tam_service_stats_t stats;
+    uint64_t published, publish_failed;
+};
+
+/* ---- who may do what: the one place ----------------------------------------- */
+
+/* Submitting needs a respondent, manager or service role (admin implies all);
+ * reading needs any role. Whether a respondent submits for itself is checked
+ * with tam_ingest_may_submit once the body is decoded (s_handle). */
+static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
+{
+    (void)arg;
+    uint32_t roles = strcmp(req->type, "ingest.submit") == 0
+                         ? TAM_ROLE_RESPONDENT | TAM_ROLE_MANAGER | TAM_ROLE_SERVICE
+                         : TAM_ROLE_ALL;
+    if (tam_principal_may(&req->principal, roles))
+        return 0;
+    tam_rpc_error_set(err, TAM_EDENIED, "", "principal %s may not send %s", req->principal.id,
+                      req->type);
+    return TAM_EDENIED;
+}
+
+static tam_req_kind_t s_classify(const char *type, void *arg)
+{
+    (void)arg;
+    if (strcmp(type, "ingest.submit") == 0)
+        return TAM_REQ_WRITE;
+    if (strcmp(type, "ingest.needs") == 0 || strcmp(type, "ingest.replies") == 0 ||
+        strcmp(type, "ingest.reply_get") == 0 || strcmp(type, "sys.ping") == 0)
+        return TAM_REQ_READ;
+    return TAM_REQ_UNKNOWN;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Decodes a request body; a problem becomes the error answer. */
+static int s_decode(const tam_schema_t *schema, const tam_rpc_req_t *req, tam_arena_t *a,
+                    void *obj, tam_answer_t *out)
+{
+    tam_codec_err_t cerr;
+    memset(obj, 0, schema->size);
+    int rc = tam_decode(schema, req->body, req->body_len, a, obj, &cerr);
+    if (rc)
+        tam_rpc_error_set(&out->error, rc, cerr.path, "%s", cerr.message);
+    return rc;
+}
+
+/* Encodes obj as the ok answer. */
+static int s_answer(const tam_schema_t *schema, const void *obj, tam_answer_t *out)
+{
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    int rc = tam_encode_sbuf(schema, obj, &sb, &cerr);
+    if (rc) {
+        tam_error("ingest: cannot encode %s: %s: %s", schema->name, cerr.path, cerr.message);
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    }
+    return tam_answer_ok_take(out, sb.data, sb.size);
+}
+
+/* ---- writes ----------------------------------------------------------------- */
+
+static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    tam_reply_t r;
+    tam_arena_reset(s->a);
+    int rc = s_decode(&tam_schema_reply, req, s->a, &r, out);
+    if (rc)
+        return rc;
+    if (!tam_ingest_may_submit(&req->principal, r.respondent->id)) {
+        tam_rpc_error_set(&out->error, TAM_EDENIED, "respondent.id",
+                          "principal %s may submit replies for itself only", req->principal.id);
+        return TAM_EDENIED;
+    }
+    uint32_t today = tam_date_today();
+    if ((rc = tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error)))
+        return rc;
+    tam_submit_ack_t ack;
+    tam_ingest_events_truncate(&s->ev, 0);
+    rc = tam_ingest_apply(txn, s->cat, &r, req->body, req->body_len, today, &s->ev, s->a, &ack);
+    if (rc)
+        return rc; /* store conditions go back to the loop, which reruns or fails the batch */
+    if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
+        return rc;
+    for (size_t i = 0; i < s->ev.n; i++)
+        if ((rc = tam_answer_event(out, s->ev.v[i].topic, s->ev.v[i].body, s->ev.v[i].len)))
+            return rc;
+    tam_debug("ingest: reply %llu: revision %lld, %u needs, %lld withdrawn",
+              (unsigned long long)ack.reply_id, (long long)ack.revision, ack.need_ids.n,
+              (long long)ack.withdrawn);
+    return 0;
+}
+
+static void s_after_commit(const tam_event_t *events, size_t n, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    for (size_t i = 0; i < n; i++) {
+        int rc = tam_feed_server_publish(s->feed, events[i].topic, events[i].body, events[i].len);
+        if (rc) {
+            /* The sequence moved on, so subscribers see a gap and resync. */
+            s->publish_failed++;
+            tam_warn("ingest: feed publish failed: %s", tam_strerror(rc));
+        } else {
+            s->published++;
+        }
+    }
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+static int s_take(msgpack_sbuffer *sb, int rc, tam_answer_t *out)
+{
+    if (rc) {
+        msgpack_sbuffer_destroy(sb);
+        return rc;
+    }
+    return tam_answer_ok_take(out, sb->data, sb->size);
+}
+
+static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    tam_arena_reset(s->a);
+    int rc;
+    if (strcmp(req->type, "sys.ping") == 0) {
+        tam_ping_t ping;
+        if ((rc = s_decode(&tam_schema_ping, req, s->a, &ping, out)))
+            return rc;
+        tam_pong_t pong = {.service = "tam-ingest",
+                           .version = TAM_VERSION,
+                           .feed_seq = tam_feed_server_seq(s->feed),
+                           .note = ping.note};
+        return s_answer(&tam_schema_pong, &pong, out);
+    }
+    if (!txn)
+        return TAM_ESTORE;
+    if (strcmp(req->type, "ingest.needs") == 0) {
+        tam_needs_query_t q;
+        if ((rc = s_decode(&tam_schema_needs_query, req, s->a, &q, out)) ||
+            (rc = tam_ingest_needs_check(s->cat, &q, &out->error)))
+            return rc;
+        return s_take(&sb, tam_ingest_needs_list(txn, s->cat, &q, &sb), out);
+    }
+    if (strcmp(req->type, "ingest.replies") == 0) {
+        tam_replies_query_t q;
+        if ((rc = s_decode(&tam_schema_replies_query, req, s->a, &q, out)) ||
+            (rc = tam_ingest_replies_check(s->cat, &q, &out->error)))
+            return rc;
+        return s_take(&sb, tam_ingest_replies_list(txn, s->cat, &q, &sb), out);
+    }
+    if (strcmp(req->type, "ingest.reply_get") == 0) {
+        tam_reply_key_t k;
+        if ((rc = s_decode(&tam_schema_reply_key, req, s->a, &k, out)))
+            return rc;
+        rc = tam_ingest_reply_get(txn, k.id, &sb);
+        if (rc == TAM_ENOTFOUND)
+            tam_rpc_error_set(&out->error, rc, "id", "no reply with id %llu",
+                              (unsigned long long)k.id);
+        return s_take(&sb, rc, out);
+    }
+    tam_rpc_error_unknown_type(&out->error, req->type);
+    return TAM_EUNKNOWN;
+}
+
+/* ---- feed ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *prefix;
+    tam_feed_emit_fn emit;
+    void *emit_ctx;
+} s_snap_t;
+
+static int s_snap_read(tam_txn_t *txn, void *arg)
+{
+    s_snap_t *sn = arg;
+    return tam_ingest_snapshot(txn, sn->prefix, sn->emit, sn->emit_ctx);
+}
+
+/* Runs between batches, so the store holds exactly what was published. */
+static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    s_snap_t sn = {prefix, emit, emit_ctx};
+    int rc = tam_store_read(s->store, s_snap_read, &sn);
+    if (rc && rc != TAM_EUNAVAIL)
+        tam_warn("ingest: snapshot failed: %s", tam_strerror(rc));
+    return rc;
+}
+
+static int s_feed_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_server_pollitems(obj, items, max);
+}
+
+static int s_feed_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_server_process(obj, items);
+}
+
+static int s_feed_timeout(void *obj)
+{
+    return tam_feed_server_next_timeout_ms(obj);
+}
+
+/* ---- life ------------------------------------------------------------------- */
+
+static void s_ready(const char *endpoint, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    tam_notice("ingest: ready: requests on %s, feed on %s, snapshots on %s", endpoint,
+               s->cfg->ingest.feed, s->cfg->ingest.snapshot);
+}
+
+static int s_counts_fn(tam_txn_t *txn, void *arg)
+{
+    size_t *c = arg;
+    return tam_ingest_counts(txn, &c[0], &c[1], &c[2]);
+}
+
+static void s_log_counts(tam_ingest_server_t *s, const char *when)
+{
+    size_t c[3] = {0, 0, 0};
+    if (tam_store_read(s->store, s_counts_fn, c) == 0)
+        tam_info("ingest: %s: %zu replies, %zu needs (%zu open)", when, c[0], c[1], c[2]);
+}
+
+/* mkdir -p of dir (mode 0700 for what it creates). */
+static int s_mkdirs(const char *dir)
+{
+    char path[TAM_CFG_STR_MAX + 16];
+    int n = snprintf(path, sizeof path, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof path)
+        return TAM_EINVAL;
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            tam_error("ingest: cannot create %s: %s", path, strerror(errno));
+            return TAM_EIO;
+        }
+        if (!c)
+            break;
+        *p = c;
+    }
+    return 0;
+}
+
+/* Creates the directory of an ipc:// endpoint's socket file if missing. */
+static int s_ipc_dir(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0)
+        return 0;
+    const char *path = endpoint + 6, *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char dir[TAM_CFG_STR_MAX];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return s_mkdirs(dir);
+}
+
+int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, void *zctx)
+{
+    if (!out || !cfg || !zctx)
+        return TAM_EINVAL;
+    *out = NULL;
+    tam_ingest_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return TAM_ENOMEM;
+    char err[512], path[TAM_CFG_STR_MAX + 16];
+    int rc = TAM_ENOMEM;
+    s->cfg = cfg;
+    s->zctx = zctx;
+    s->lim.max_text = cfg->ingest.max_text;
+    s->lim.max_needs = (size_t)cfg->ingest.max_needs_per_reply;
+    if (!(s->a = tam_arena_new(64 * 1024)))
+        goto fail;
+    /* A decoded reply can never need more than a few times its frame. */
+    tam_arena_set_cap(s->a, 8 * cfg->common.max_frame + (1u << 20));
+
+    if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
+        tam_error("ingest: catalogue: %s", err);
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/ingest", cfg->common.data_dir);
+    if ((rc = s_mkdirs(cfg->common.data_dir)))
+        goto fail;
+    tam_store_opts_t so = {.path = path,
+                           .map_size = cfg->ingest.map_size,
+                           .map_max = cfg->ingest.map_max,
+                           .dbs = tam_ingest_dbs,
+                           .schema_version = TAM_INGEST_SCHEMA_VERSION};
+    if ((rc = tam_store_open(&s->store, &so)))
+        goto fail;
+    if ((rc = s_ipc_dir(cfg->ingest.endpoint)) || (rc = s_ipc_dir(cfg->ingest.feed)) ||
+        (rc = s_ipc_dir(cfg->ingest.snapshot)))
+        goto fail;
+    if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->ingest.feed, cfg->ingest.snapshot,
+                                  (int)cfg->common.heartbeat, s_snapshot, s)))
+        goto fail;
+    s->body_limits = TAM_MP_LIMITS_DEFAULT;
+    s->body_limits.max_str = cfg->common.max_frame;
+    s->rpc_limits = (tam_rpc_limits_t){.max_frame = cfg->common.max_frame,
+                                       .max_frames = (unsigned)cfg->common.max_frames,
+                                       .body_limits = &s->body_limits};
+    s_log_counts(s, "opened");
+    *out = s;
+    return 0;
+fail:
+    tam_ingest_server_destroy(&s);
+    return rc;
+}
+
+int tam_ingest_server_run(tam_ingest_server_t *s)
+{
+    if (!s)
+        return TAM_EINVAL;
+    tam_service_source_t feed = {s_feed_items, s_feed_process, s_feed_timeout, s->feed};
+    tam_service_def_t def = {
+        .name = "ingest",
+        .zctx = s->zctx,
+        .endpoint = s->cfg->ingest.endpoint,
+        .limits = &s->rpc_limits,
+        .store = s->store,
+        .batch_max = (unsigned)s->cfg->ingest.batch_max,
+        .signals = true,
+        .classify = s_classify,
+        .authorize = s_authorize,
+        .handle = s_handle,
+        .query = s_query,
+        .after_commit = s_after_commit,
+        .ready = s_ready,
+        .sources = &feed,
+        .nsources = 1,
+        .stats = &s->stats,
+    };
+    int rc = tam_service_run(&def, s);
+    tam_info("ingest: stopping: %llu requests, %llu writes (%llu duplicates), %llu reads, "
+             "%llu errors, %llu batches (largest %llu), %llu feed updates",
+             (unsigned long long)s->stats.requests, (unsigned long long)s->stats.writes,
+             (unsigned long long)s->stats.duplicates, (unsigned long long)s->stats.reads,
+             (unsigned long long)s->stats.errors, (unsigned long long)s->stats.batches,
+             (unsigned long long)s->stats.max_batch, (unsigned long long)s->published);
+    if (rc == 0)
+        s_log_counts(s, "stopped");
+    return rc;
+}
+
+void tam_ingest_server_destroy(tam_ingest_server_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tam_ingest_server_t *s = *sp;
+    tam_feed_server_destroy(&s->feed);
+    tam_store_close(&s->store);
+    tam_catalog_destroy(&s->cat);
+    tam_arena_destroy(&s->a);
+    tam_ingest_events_free(&s->ev);
+    free(s);
+    *sp = NULL;
+}
