@@ -1,0 +1,124 @@
+/* context.c — `tamctl context set|show`: the planning context pushed by
+ * peacekeeping planners (mission countries, their peace operation and
+ * rule-of-law priority standards). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "regctl.h"
+
+static int s_set(tamctl_t *t, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    int c;
+    optind = 0; /* a full reset: main parsed its own options in another mode */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'j')
+            return EX_USAGE;
+        t->json = true;
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: tamctl context set FILE\n");
+        return EX_USAGE;
+    }
+    regctl_doc_t doc;
+    int ex = regctl_doc_load(&doc, argv[optind]);
+    if (ex == 0 && doc.array) {
+        fprintf(stderr, "%s: must hold one context (an object), not an array\n", argv[optind]);
+        ex = EX_DATAERR;
+    }
+    tam_arena_t *a = tam_arena_new(0);
+    tam_context_t ctx;
+    tam_codec_err_t ce;
+    if (ex == 0 && !a)
+        ex = EX_OSERR;
+    if (ex == 0 && tam_decode_obj(&tam_schema_context, &doc.items[0], a, &ctx, &ce)) {
+        fprintf(stderr, "%s:%s: %s\n", argv[optind], ce.path, ce.message);
+        ex = EX_DATAERR;
+    }
+    tam_put_ack_t ack;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    if (ex == 0)
+        ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_context_set, &ctx, a, &ack,
+                             argv[optind], &raw, &raw_len);
+    if (ex == 0 && t->json)
+        regctl_print_json(raw, raw_len);
+    else if (ex == 0 && !t->quiet)
+        printf("planning context: version %lld, %u mission countr%s\n", (long long)ack.revision,
+               ctx.missions.n, ctx.missions.n == 1 ? "y" : "ies");
+    free(raw);
+    tam_arena_destroy(&a);
+    regctl_doc_free(&doc);
+    return ex;
+}
+
+static int s_show(tamctl_t *t, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'C'},
+                                         {"version", required_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
+    uint64_t version = 0;
+    bool csv = false;
+    int c;
+    optind = 0; /* a full reset: main parsed its own options in another mode */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            t->json = true;
+        else if (c == 'C')
+            csv = true;
+        else if (c == 'v') {
+            if (tamctl_parse_u64("--version", optarg, &version))
+                return EX_USAGE;
+        } else
+            return EX_USAGE;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "usage: tamctl context show [--version N] [--json|--csv]\n");
+        return EX_USAGE;
+    }
+    tam_arena_t *a = tam_arena_new(0);
+    if (!a)
+        return EX_OSERR;
+    tam_key_t k = {.id = "context", .revision = (int64_t)version};
+    tam_context_t ctx;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    int ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_context_get, &k, a, &ctx, NULL, &raw,
+                             &raw_len);
+    if (ex == 0 && t->json) {
+        regctl_print_json(raw, raw_len);
+    } else if (ex == 0) {
+        const tam_catalog_t *cat = regctl_catalog(t);
+        char d[11];
+        if (!csv && !t->quiet)
+            printf("planning context version %lld, set on %s%s%s\n", (long long)ctx.version,
+                   regctl_date(ctx.set_on, d), ctx.note ? ": " : "", ctx.note ? ctx.note : "");
+        const char *headers[] = {"country", "name", "operation", "valid from", "priorities", NULL};
+        tamctl_table_t *tb = tamctl_table_new(headers);
+        for (uint32_t i = 0; i < ctx.missions.n; i++) {
+            const tam_mission_t *m = &ctx.missions.v[i];
+            const tam_country_t *co = cat ? tam_catalog_country(cat, m->country) : NULL;
+            char pr[512], vf[11];
+            const char *row[] = {m->country, co ? co->name : "", m->operation,
+                                 regctl_date(m->valid_from, vf),
+                                 regctl_join(&m->priorities, csv ? ";" : ", ", pr, sizeof pr)};
+            tamctl_table_row(tb, row);
+        }
+        tamctl_table_print(&tb, stdout, csv, NULL);
+    }
+    free(raw);
+    tam_arena_destroy(&a);
+    return ex;
+}
+
+TAMCTL_COMMAND(s_cmd_context_set, "context set", "FILE",
+               "Replace the planning context with the one in a JSON file (a new version).",
+               "The file: {\"missions\": [{\"country\": \"CAF\", \"operation\": \"MINUSCA\",\n"
+               "  \"priorities\": [\"A-SMR\", \"D-JUDIC\"], \"valid_from\": \"2026-01-01\"}],\n"
+               "  \"note\": \"source of this version\"}\n"
+               "One entry per country; priorities are standard ids. The same context as the\n"
+               "current one makes no new version. See config/samples/demo/context.json.",
+               s_set)
+TAMCTL_COMMAND(s_cmd_context_show, "context show", "[--version N] [--json|--csv]",
+               "Show the planning context (or one of its past versions).", NULL, s_show)
