@@ -1,0 +1,398 @@
+/* feed_server.c — the publishing side of a feed (see tam/feed.h, proto/FEED.md).
+ *
+ * Snapshots are produced synchronously inside tam_feed_server_process, by the
+ * service's callback, between two publishes: that is what makes the "end"
+ * sequence exact. The whole answer is therefore queued at once, so the
+ * snapshot ROUTER has ZMQ_SNDHWM 0 (no drop, no blocking) and
+ * ZMQ_ROUTER_MANDATORY (a vanished requester is noticed at the first frame
+ * and the rest of its snapshot is not produced).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <msgpack.h>
+
+#include "tam/error.h"
+#include "tam/feed.h"
+#include "tam/log.h"
+#include "tam/mpcheck.h"
+#include "feed_int.h"
+
+#define S_PUB_LINGER_MS 100
+#define S_PUB_HWM 10000            /* updates queued per subscriber before PUB drops */
+#define S_REQUEST_MAX 8192         /* bytes in a snapshot request frame */
+#define S_REQUESTS_PER_CALL 16     /* snapshot requests answered per process call */
+#define S_ID_MAX 256               /* ROUTER identities are at most 255 bytes */
+
+struct tam_feed_server_t {
+    void *pub;
+    void *router;
+    uint64_t epoch;
+    uint64_t seq;
+    int heartbeat_ms;
+    int64_t last_send_ms; /* last update or heartbeat */
+    tam_feed_snapshot_fn snapshot_fn;
+    void *arg;
+    tam_feed_server_stats_t stats;
+    /* the request being answered (kept here, not on the stack: 4 KiB) */
+    char prefix[TAM_FEED_PREFIXES_MAX][TAM_FEED_TOPIC_MAX + 1];
+    size_t nprefix;
+};
+
+/* State of one snapshot answer, handed to the service as emit_ctx. */
+typedef struct {
+    tam_feed_server_t *s;
+    const void *id;
+    size_t idlen;
+    const char *prefix;
+    size_t plen;
+    int rc; /* first failure; once set, every emit returns it */
+} s_emit_t;
+
+/* Sends [identity][frames...] on the ROUTER without waiting.
+ * Returns 0; TAM_EUNAVAIL (peer gone); TAM_EIO. */
+static int s_route(tam_feed_server_t *s, const void *id, size_t idlen, const void *const *data,
+                   const size_t *len, int n)
+{
+    if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return errno == EHOSTUNREACH ? TAM_EUNAVAIL : TAM_EIO;
+    for (int i = 0; i < n; i++)
+        if (zmq_send(s->router, data[i], len[i], (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+            return errno == EHOSTUNREACH ? TAM_EUNAVAIL : TAM_EIO;
+    return 0;
+}
+
+/* Answers ["err", "<errname>: <why>"]; a failure to send only counts. */
+static void s_answer_err(tam_feed_server_t *s, const void *id, size_t idlen, int code, const char *why)
+{
+    char text[160];
+    int n = snprintf(text, sizeof text, "%s: %s", tam_errname(code), why);
+    const void *data[2] = {"err", text};
+    size_t len[2] = {3, n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1};
+    if (s_route(s, id, idlen, data, len, 2) != 0)
+        s->stats.peers_gone++;
+}
+
+/* Sends one update or heartbeat on the PUB socket. */
+static int s_send_update(tam_feed_server_t *s, const char *topic, size_t tlen, uint64_t seq,
+                         const void *body, size_t blen)
+{
+    uint8_t meta[TAM__FEED_META_MAX];
+    size_t mlen = tam__feed_meta_encode(meta, s->epoch, seq);
+    s->last_send_ms = tam__feed_now_ms();
+    if (zmq_send(s->pub, topic, tlen, ZMQ_SNDMORE) < 0 || zmq_send(s->pub, meta, mlen, ZMQ_SNDMORE) < 0 ||
+        zmq_send(s->pub, body, blen, 0) < 0) {
+        tam_error("feed: publish seq %" PRIu64 ": %s", seq, zmq_strerror(errno));
+        return TAM_EIO;
+    }
+    return 0;
+}
+
+static int s_emit(void *ctx, const char *topic, size_t tlen, const void *body, size_t blen)
+{
+    s_emit_t *e = ctx;
+    if (e->rc != 0)
+        return e->rc;
+    if ((!topic && tlen) || (!body && blen) || tlen == 0 || topic[0] == '~')
+        e->rc = TAM_EINVAL;
+    else if (tlen > TAM_FEED_TOPIC_MAX || blen > TAM_FEED_BODY_MAX)
+        e->rc = TAM_ETOOBIG;
+    if (e->rc != 0) {
+        tam_error("feed: snapshot callback emitted a bad record (%s)", tam_errname(e->rc));
+        return e->rc;
+    }
+    if (tlen < e->plen || memcmp(topic, e->prefix, e->plen) != 0)
+        return 0; /* outside the requested prefix: not ours to send */
+    const void *data[3] = {"rec", topic, body};
+    size_t len[3] = {3, tlen, blen};
+    e->rc = s_route(e->s, e->id, e->idlen, data, len, 3);
+    if (e->rc == 0)
+        e->s->stats.snapshot_records++;
+    return e->rc;
+}
+
+static int s_copy_prefix(const msgpack_object *o, char *out, const char **why)
+{
+    if (o->type != MSGPACK_OBJECT_STR) {
+        *why = "prefix must be a string";
+        return TAM_ETYPE;
+    }
+    size_t n = o->via.str.size;
+    if (n > TAM_FEED_TOPIC_MAX) {
+        *why = "prefix longer than 256 bytes";
+        return TAM_ETOOBIG;
+    }
+    if (n > 0 && (memchr(o->via.str.ptr, 0, n) || o->via.str.ptr[0] == '~')) {
+        *why = "prefix contains NUL or starts with '~'";
+        return TAM_EINVAL;
+    }
+    memcpy(out, o->via.str.ptr, n);
+    out[n] = 0;
+    return 0;
+}
+
+/* Parses a snapshot request {"prefix": str} or {"prefixes": [str, ...]}
+ * into s->prefix / s->nprefix; other keys are ignored. Returns 0 or a code
+ * with *why set to a human reason. Changes nothing else. */
+static int s_parse_request(tam_feed_server_t *s, const void *buf, size_t len, const char **why)
+{
+    s->nprefix = 0;
+    *why = "request is not one well-formed msgpack object";
+    if (len > S_REQUEST_MAX)
+        return TAM_ETOOBIG;
+    int rc = tam_mp_check(buf, len, &TAM_MP_LIMITS_DEFAULT, NULL);
+    if (rc != 0)
+        return rc;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        rc = TAM_EPROTO;
+        goto out;
+    }
+    if (u.data.type != MSGPACK_OBJECT_MAP) {
+        *why = "request must be a map";
+        rc = TAM_ETYPE;
+        goto out;
+    }
+    int seen = 0;
+    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+        const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR) {
+            *why = "request keys must be strings";
+            rc = TAM_ETYPE;
+            goto out;
+        }
+        int one = k->via.str.size == 6 && memcmp(k->via.str.ptr, "prefix", 6) == 0;
+        int many = k->via.str.size == 8 && memcmp(k->via.str.ptr, "prefixes", 8) == 0;
+        if (!one && !many)
+            continue;
+        if (seen++) {
+            *why = "give one of prefix or prefixes, once";
+            rc = TAM_EINVAL;
+            goto out;
+        }
+        if (one) {
+            rc = s_copy_prefix(v, s->prefix[0], why);
+            s->nprefix = 1;
+        } else if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
+                   v->via.array.size > TAM_FEED_PREFIXES_MAX) {
+            *why = "prefixes must be an array of 1 to 16 strings";
+            rc = TAM_EINVAL;
+        } else {
+            for (uint32_t j = 0; rc == 0 && j < v->via.array.size; j++)
+                rc = s_copy_prefix(&v->via.array.ptr[j], s->prefix[j], why);
+            s->nprefix = v->via.array.size;
+        }
+        if (rc != 0)
+            goto out;
+    }
+    if (!seen) {
+        *why = "request has no prefix";
+        rc = TAM_EMISSING;
+    }
+out:
+    if (rc != 0)
+        s->nprefix = 0;
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* Streams the snapshot for the parsed request to one requester. */
+static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
+{
+    s_emit_t e = {.s = s, .id = id, .idlen = idlen};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->nprefix; i++) {
+        e.prefix = s->prefix[i];
+        e.plen = strlen(s->prefix[i]);
+        rc = s->snapshot_fn(e.prefix, s_emit, &e, s->arg);
+        if (rc == 0)
+            rc = e.rc; /* a callback that ignored emit's error */
+    }
+    if (rc == TAM_EUNAVAIL) {
+        s->stats.peers_gone++;
+        return;
+    }
+    if (rc != 0) {
+        s->stats.snapshot_failed++;
+        tam_warn("feed: snapshot failed: %s", tam_strerror(rc));
+        s_answer_err(s, id, idlen, rc, "the service could not produce the snapshot");
+        return;
+    }
+    uint8_t meta[TAM__FEED_META_MAX];
+    const void *data[2] = {"end", meta};
+    size_t len[2] = {3, tam__feed_meta_encode(meta, s->epoch, s->seq)};
+    rc = s_route(s, id, idlen, data, len, 2);
+    if (rc == 0)
+        s->stats.snapshots++;
+    else
+        s->stats.peers_gone++;
+}
+
+/* Receives and answers one request. Returns 1 if one was handled, 0 if none
+ * was waiting, TAM_EIO on socket failure. */
+static int s_serve_one(tam_feed_server_t *s)
+{
+    zmq_msg_t f[2];
+    int n = tam__feed_recv(s->router, f, 2);
+    if (n <= 0)
+        return n;
+    int kept = n < 2 ? n : 2;
+    uint8_t id[S_ID_MAX];
+    size_t idlen = zmq_msg_size(&f[0]);
+    if (idlen > sizeof id)
+        idlen = sizeof id; /* cannot happen: libzmq caps identities at 255 */
+    memcpy(id, zmq_msg_data(&f[0]), idlen);
+    const char *why = "a request is exactly one frame";
+    int rc = TAM_EPROTO;
+    if (n == 2)
+        rc = s_parse_request(s, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &why);
+    tam__feed_close_frames(f, kept);
+    if (rc != 0) {
+        s->stats.bad_requests++;
+        tam_debug("feed: bad snapshot request (%d frames): %s", n, tam_errname(rc));
+        s_answer_err(s, id, idlen, rc, why);
+    } else {
+        s_answer_snapshot(s, id, idlen);
+    }
+    return 1;
+}
+
+int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_endpoint,
+                        const char *snapshot_endpoint, int heartbeat_ms,
+                        tam_feed_snapshot_fn snapshot_fn, void *arg)
+{
+    if (!out)
+        return TAM_EINVAL;
+    *out = NULL;
+    if (!zctx || !pub_endpoint || !snapshot_endpoint || heartbeat_ms <= 0 || !snapshot_fn)
+        return TAM_EINVAL;
+    int rc = TAM_EIO;
+    tam_feed_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return TAM_ENOMEM;
+    s->heartbeat_ms = heartbeat_ms;
+    s->snapshot_fn = snapshot_fn;
+    s->arg = arg;
+    if (getrandom(&s->epoch, sizeof s->epoch, 0) != (ssize_t)sizeof s->epoch) {
+        tam_error("feed: getrandom: %s", strerror(errno));
+        goto fail;
+    }
+    if (s->epoch == 0)
+        s->epoch = 1; /* 0 means "none" to clients */
+
+    s->pub = tam__feed_socket(zctx, ZMQ_PUB, S_PUB_LINGER_MS, pub_endpoint);
+    if (!s->pub || tam__feed_setopt_int(s->pub, ZMQ_SNDHWM, S_PUB_HWM, pub_endpoint) != 0)
+        goto fail;
+    if (tam__feed_bind(s->pub, pub_endpoint) != 0)
+        goto fail;
+    s->router = tam__feed_socket(zctx, ZMQ_ROUTER, 0, snapshot_endpoint);
+    if (!s->router || tam__feed_setopt_int(s->router, ZMQ_SNDHWM, 0, snapshot_endpoint) != 0 ||
+        tam__feed_setopt_int(s->router, ZMQ_ROUTER_MANDATORY, 1, snapshot_endpoint) != 0)
+        goto fail;
+    int64_t maxmsg = S_REQUEST_MAX;
+    if (zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        tam_error("feed: %s: ZMQ_MAXMSGSIZE: %s", snapshot_endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    if (tam__feed_bind(s->router, snapshot_endpoint) != 0)
+        goto fail;
+    s->last_send_ms = tam__feed_now_ms();
+    tam_info("feed: serving epoch %016" PRIx64 " on %s, snapshots on %s", s->epoch, pub_endpoint,
+             snapshot_endpoint);
+    *out = s;
+    return 0;
+fail:
+    tam__feed_close(&s->pub);
+    tam__feed_close(&s->router);
+    free(s);
+    return rc;
+}
+
+void tam_feed_server_destroy(tam_feed_server_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tam_feed_server_t *s = *sp;
+    tam__feed_close(&s->pub);
+    tam__feed_close(&s->router);
+    free(s);
+    *sp = NULL;
+}
+
+int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void *body, size_t len)
+{
+    if (!s || !topic || (!body && len) || topic[0] == 0 || topic[0] == '~')
+        return TAM_EINVAL;
+    size_t tlen = strnlen(topic, TAM_FEED_TOPIC_MAX + 1);
+    if (tlen > TAM_FEED_TOPIC_MAX || len > TAM_FEED_BODY_MAX)
+        return TAM_ETOOBIG;
+    s->seq++;
+    int rc = s_send_update(s, topic, tlen, s->seq, body, len);
+    if (rc == 0)
+        s->stats.published++;
+    return rc;
+}
+
+int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int max)
+{
+    if (!s || !items || max < 1)
+        return TAM_EINVAL;
+    items[0] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
+    return 1;
+}
+
+int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
+{
+    if (!s)
+        return TAM_EINVAL;
+    if (tam__feed_readable(items, 1, s->router)) {
+        for (int i = 0; i < S_REQUESTS_PER_CALL; i++) {
+            int rc = s_serve_one(s);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                break;
+        }
+    }
+    if (tam_feed_server_next_timeout_ms(s) == 0) {
+        int rc = s_send_update(s, TAM_FEED_HEARTBEAT_TOPIC, strlen(TAM_FEED_HEARTBEAT_TOPIC), s->seq,
+                               NULL, 0);
+        if (rc != 0)
+            return rc;
+        s->stats.heartbeats++;
+    }
+    return 0;
+}
+
+int tam_feed_server_next_timeout_ms(const tam_feed_server_t *s)
+{
+    int64_t left = s->last_send_ms + s->heartbeat_ms - tam__feed_now_ms();
+    return left < 0 ? 0 : (int)left;
+}
+
+uint64_t tam_feed_server_seq(const tam_feed_server_t *s)
+{
+    return s->seq;
+}
+
+uint64_t tam_feed_server_epoch(const tam_feed_server_t *s)
+{
+    return s->epoch;
+}
+
+void tam_feed_server_stats(const tam_feed_server_t *s, tam_feed_server_stats_t *out)
+{
+    *out = s->stats;
+}
+
+int tam_feed_server_skip(tam_feed_server_t *s, uint64_t n)
+{
+    if (!s)
+        return TAM_EINVAL;
+    s->seq += n;
+    return 0;
+}
