@@ -141,6 +141,23 @@ int tam_txn_counter_next(tam_txn_t *txn, const char *name, uint64_t *out);
  * Returns 0; TAM_EINVAL; TAM_ESTORE (malformed value). */
 int tam_txn_counter_get(tam_txn_t *txn, const char *name, uint64_t *out);
 
+/* Runs fn in a nested write transaction inside txn (LMDB child txn): fn's
+ * writes are kept if it returns 0 and undone if it returns a negative code,
+ * while the rest of txn goes on. While fn runs, only its own txn may be used.
+ * A store condition met inside (map full, transaction full, fatal or other
+ * LMDB error) also spoils txn: tam_txn_status then reports it, and the caller
+ * must return it so that tam_store_write aborts (and, for map full, grows the
+ * map and runs the whole write again).
+ * Returns 0 (committed into txn); fn's code (undone); TAM_EINVAL (NULL fn,
+ * read-only txn); the store condition's code (TAM_EMAPFULL, TAM_ETOOBIG,
+ * TAM_EFATAL, TAM_ESTORE) when txn is spoilt. */
+int tam_txn_sub(tam_txn_t *txn, tam_store_fn fn, void *arg);
+
+/* 0 if txn is still usable; else the code of the condition that spoilt it:
+ * TAM_EMAPFULL, TAM_ETOOBIG (MDB_TXN_FULL), TAM_EFATAL, TAM_ESTORE;
+ * TAM_EINVAL for NULL. */
+int tam_txn_status(const tam_txn_t *txn);
+
 /* Big-endian encoding of a 64-bit number, so that keys sort numerically. */
 void tam_key_u64(uint8_t out[8], uint64_t v);
 uint64_t tam_key_get_u64(const void *p);

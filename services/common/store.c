@@ -107,6 +107,39 @@ static int s_txn_ok(const tam_txn_t *t)
     return 0;
 }
 
+int tam_txn_status(const tam_txn_t *t)
+{
+    return s_txn_ok(t);
+}
+
+int tam_txn_sub(tam_txn_t *t, tam_store_fn fn, void *arg)
+{
+    int ret = s_txn_ok(t);
+    if (ret)
+        return ret;
+    if (!fn || t->rdonly)
+        return TAM_EINVAL;
+    tam_txn_t sub = {.s = t->s};
+    int rc = mdb_txn_begin(t->s->env, t->txn, 0, &sub.txn);
+    if (rc)
+        return s_txn_err(t, "mdb_txn_begin (nested)", rc);
+    ret = fn(&sub, arg);
+    /* What the child met concerns the whole write: map full must grow the
+     * map and rerun everything; the others make tam_store_write fail. */
+    t->fatal |= sub.fatal;
+    t->map_full |= sub.map_full;
+    t->txn_full |= sub.txn_full;
+    if (sub.poisoned && !t->poisoned)
+        t->poisoned = sub.poisoned;
+    if (ret || s_txn_ok(t)) {
+        mdb_txn_abort(sub.txn);
+        int cond = s_txn_ok(t);
+        return cond ? cond : ret;
+    }
+    rc = mdb_txn_commit(sub.txn); /* merges into the parent; frees the child */
+    return rc ? s_txn_err(t, "mdb_txn_commit (nested)", rc) : 0;
+}
+
 static int s_dbi(const tam_txn_t *t, const char *db, MDB_dbi *out)
 {
     if (!db)
