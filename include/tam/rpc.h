@@ -237,8 +237,8 @@ typedef struct {
 
 void tam_rpc_answer_clear(tam_rpc_answer_t *a);
 
-/* Creates a DEALER (ZMQ_IMMEDIATE, so that an unreachable server is told from
- * a slow one) connected to endpoint. timeout_ms (> 0) bounds each attempt;
+/* Creates a DEALER connected to endpoint (plus a socket monitor, so that an
+ * unreachable server is told from a slow one; not for inproc://). timeout_ms (> 0) bounds each attempt;
  * retries (>= 0) is how many times a call is resent. Returns 0; TAM_EINVAL;
  * TAM_ENOMEM; TAM_EIO. */
 int tam_rpc_client_new(tam_rpc_client_t **out, void *zctx, const char *endpoint, int timeout_ms,
@@ -255,9 +255,9 @@ int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1]);
  * timeout for the answer with that id (others are stale and dropped); on
  * timeout closes the socket, reconnects and resends the SAME id, up to
  * retries times. An error answer is a successful call: check ans->status.
- * Returns 0 (ans filled); TAM_EUNAVAIL (the request could not even be handed
- * to a connected server); TAM_ETIMEOUT (sent, no answer); TAM_EINVAL (bad
- * type or body); TAM_ENOMEM; TAM_EIO. */
+ * Returns 0 (ans filled); TAM_EUNAVAIL (no connection to the server could be
+ * made in the last attempt); TAM_ETIMEOUT (connected, no answer in time);
+ * TAM_EINVAL (bad id, type or body); TAM_ENOMEM; TAM_EIO. */
 int tam_rpc_call(tam_rpc_client_t *c, const char *type, const void *body, size_t len,
                  tam_rpc_answer_t *ans);
 
@@ -266,9 +266,10 @@ int tam_rpc_call(tam_rpc_client_t *c, const char *type, const void *body, size_t
 int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const void *body,
                     size_t len, tam_rpc_answer_t *ans);
 
-/* Pipelining: queues one request without waiting for its answer (waits up to
- * the timeout for a connection or room in the queue).
- * Returns 0; TAM_EUNAVAIL; TAM_EINVAL; TAM_ENOMEM; TAM_EIO. */
+/* Pipelining: queues one request without waiting for its answer (it leaves
+ * once connected; waits up to the timeout for room if the queue is full).
+ * Returns 0; TAM_EUNAVAIL (queue full for the whole timeout); TAM_EINVAL;
+ * TAM_ENOMEM; TAM_EIO. */
 int tam_rpc_client_send(tam_rpc_client_t *c, const char *id, const char *type, const void *body,
                         size_t len);
 

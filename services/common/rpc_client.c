@@ -2,6 +2,7 @@
  * Pirate retries, and pipelined send/recv. Everything received is validated:
  * a hostile server gets its messages dropped, never a crash. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,8 @@
 struct tam_rpc_client {
     void *zctx;
     void *sock;
+    void *mon;       /* PAIR reading the socket's monitor events (NULL for inproc) */
+    bool connected;  /* a connection was made since the socket was opened */
     char *endpoint;
     int timeout_ms;
     int retries;
@@ -41,25 +44,79 @@ static int s_errno_code(int e)
     return e == ENOMEM ? TAM_ENOMEM : e == EINVAL || e == EPROTONOSUPPORT ? TAM_EINVAL : TAM_EIO;
 }
 
+static void s_close(tam_rpc_client_t *c)
+{
+    if (c->mon)
+        zmq_close(c->mon);
+    if (c->sock)
+        zmq_close(c->sock); /* linger 0: pending requests are dropped */
+    c->mon = c->sock = NULL;
+    c->connected = false;
+}
+
+/* Opens the DEALER and, for tcp/ipc, a monitor telling whether a connection
+ * was ever made, so that "nobody there" (EUNAVAIL) is told from "no answer"
+ * (ETIMEOUT). (ZMQ_IMMEDIATE would tell it too, but drops the answers
+ * already received when the server disconnects.) */
 static int s_open(tam_rpc_client_t *c)
 {
-    int zero = 0, one = 1;
+    static unsigned s_mon_seq;
+    int zero = 0;
     int64_t maxmsg = TAM_RPC_CLIENT_MAX_FRAME;
+    const char *step = "socket";
+    c->connected = strncmp(c->endpoint, "inproc://", 9) == 0; /* no monitor events */
     if (!(c->sock = zmq_socket(c->zctx, ZMQ_DEALER)))
-        return s_errno_code(errno);
-    /* IMMEDIATE: queue only to completed connections, so that "nobody
-     * there" (EUNAVAIL) is told from "no answer" (ETIMEOUT). */
+        goto fail;
+    step = "options";
     if (zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero) ||
-        zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &one, sizeof one) ||
-        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
-        zmq_connect(c->sock, c->endpoint) != 0) {
-        int e = errno;
-        tam_error("rpc: cannot connect to %s: %s", c->endpoint, zmq_strerror(e));
-        zmq_close(c->sock);
-        c->sock = NULL;
-        return s_errno_code(e);
+        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
+        goto fail;
+    if (!c->connected) {
+        char ep[64];
+        snprintf(ep, sizeof ep, "inproc://tam-rpc-mon-%p-%u", (void *)c,
+                 __atomic_add_fetch(&s_mon_seq, 1, __ATOMIC_RELAXED));
+        step = "monitor";
+        if (zmq_socket_monitor(c->sock, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) ||
+            !(c->mon = zmq_socket(c->zctx, ZMQ_PAIR)) ||
+            zmq_setsockopt(c->mon, ZMQ_LINGER, &zero, sizeof zero) || zmq_connect(c->mon, ep))
+            goto fail;
     }
+    step = "connect";
+    if (zmq_connect(c->sock, c->endpoint) != 0)
+        goto fail;
     return 0;
+fail:;
+    int e = errno;
+    tam_error("rpc: cannot connect to %s (%s): %s", c->endpoint, step, zmq_strerror(e));
+    s_close(c);
+    return s_errno_code(e);
+}
+
+/* Reads the monitor events that arrived. */
+static void s_monitor(tam_rpc_client_t *c)
+{
+    while (c->mon) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        /* [event u16 + value u32][endpoint]: any event we asked for means a
+         * connection was made. */
+        if (zmq_msg_size(&m) >= 2)
+            c->connected = true;
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        while (more) {
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, c->mon, 0) < 0)
+                more = 0;
+            else
+                more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+        }
+    }
 }
 
 int tam_rpc_client_new(tam_rpc_client_t **out, void *zctx, const char *endpoint, int timeout_ms,
@@ -93,8 +150,7 @@ void tam_rpc_client_destroy(tam_rpc_client_t **cp)
     if (!cp || !*cp)
         return;
     tam_rpc_client_t *c = *cp;
-    if (c->sock)
-        zmq_close(c->sock);
+    s_close(c);
     free(c->endpoint);
     free(c);
     *cp = NULL;
@@ -104,9 +160,7 @@ int tam_rpc_client_reconnect(tam_rpc_client_t *c)
 {
     if (!c)
         return TAM_EINVAL;
-    if (c->sock)
-        zmq_close(c->sock); /* linger 0: pending requests are dropped */
-    c->sock = NULL;
+    s_close(c);
     c->stats.reconnects++;
     return s_open(c);
 }
@@ -266,9 +320,10 @@ static int s_wait(tam_rpc_client_t *c, int64_t deadline, tam_rpc_answer_t *ans)
         long left = s_left(deadline);
         if (left == 0)
             return TAM_ETIMEOUT;
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, left) < 0 && errno != EINTR)
+        zmq_pollitem_t it[2] = {{c->sock, 0, ZMQ_POLLIN, 0}, {c->mon, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, c->mon ? 2 : 1, left) < 0 && errno != EINTR)
             return s_errno_code(errno);
+        s_monitor(c);
     }
 }
 
@@ -305,8 +360,11 @@ int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const
             return ret;
         for (;;) {
             ret = s_wait(c, deadline, ans);
-            if (ret == TAM_ETIMEOUT)
+            if (ret == TAM_ETIMEOUT) {
+                s_monitor(c);
+                last = c->connected ? TAM_ETIMEOUT : TAM_EUNAVAIL;
                 break;
+            }
             if (ret)
                 return ret;
             if (strcmp(ans->id, id) == 0 && strcmp(ans->type, type) == 0)
@@ -315,7 +373,6 @@ int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const
             tam_debug("rpc: dropped a stale answer (id %s) while waiting for %s", ans->id, id);
             tam_rpc_answer_clear(ans);
         }
-        last = TAM_ETIMEOUT;
     }
     return last;
 }

@@ -1,0 +1,89 @@
+/* answer.c — the answer a service handler fills for the loop (tam/service.h):
+ * an ok body or an error, plus the feed events to publish after the commit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tam/error.h"
+#include "tam/service.h"
+
+/* Bodies are produced by the service itself: only their shape is checked. */
+static const tam_mp_limits_t s_own_limits = {64, SIZE_MAX, SIZE_MAX};
+
+int tam_answer_ok_take(tam_answer_t *a, void *body, size_t len)
+{
+    if (!a || (!body && len)) {
+        free(body);
+        return TAM_EINVAL;
+    }
+    if (!body) {
+        if (!(body = malloc(1))) /* nil */
+            return TAM_ENOMEM;
+        *(uint8_t *)body = 0xc0;
+        len = 1;
+    }
+    if (tam_mp_check(body, len, &s_own_limits, NULL)) {
+        free(body);
+        return TAM_EINVAL;
+    }
+    free(a->body);
+    a->body = body;
+    a->len = len;
+    a->ok = true;
+    return 0;
+}
+
+int tam_answer_ok(tam_answer_t *a, const void *body, size_t len)
+{
+    if (!a || (!body && len))
+        return TAM_EINVAL;
+    void *copy = NULL;
+    if (body) {
+        if (!(copy = malloc(len ? len : 1)))
+            return TAM_ENOMEM;
+        memcpy(copy, body, len);
+    }
+    return tam_answer_ok_take(a, copy, body ? len : 0);
+}
+
+bool tam_answer_is_error(const tam_answer_t *a)
+{
+    return a && a->error.code != 0;
+}
+
+int tam_answer_event(tam_answer_t *a, const char *topic, const void *body, size_t len)
+{
+    if (!a || !topic || !topic[0] || (!body && len))
+        return TAM_EINVAL;
+    if (a->n_events == a->cap_events_) {
+        size_t cap = a->cap_events_ ? a->cap_events_ * 2 : 4;
+        tam_event_t *v = realloc(a->events, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        a->events = v;
+        a->cap_events_ = cap;
+    }
+    tam_event_t ev = {strdup(topic), malloc(len ? len : 1), len};
+    if (!ev.topic || !ev.body) {
+        free(ev.topic);
+        free(ev.body);
+        return TAM_ENOMEM;
+    }
+    if (len)
+        memcpy(ev.body, body, len);
+    a->events[a->n_events++] = ev;
+    return 0;
+}
+
+void tam_answer_clear(tam_answer_t *a)
+{
+    if (!a)
+        return;
+    free(a->body);
+    tam_rpc_error_clear(&a->error);
+    for (size_t i = 0; i < a->n_events; i++) {
+        free(a->events[i].topic);
+        free(a->events[i].body);
+    }
+    free(a->events);
+    memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,625 @@
+/* service.c — the service loop: poll, group commit, answers after commit,
+ * events after answers, graceful stop (see tam/service.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tam/service.h"
+
+enum { K_DONE = 0, K_READ, K_WRITE, K_STATS }; /* K_DONE: answer already decided */
+
+typedef struct {
+    const tam_service_def_t *def;
+    void *arg;
+    const char *name;
+    tam_rpc_server_t *srv;
+    unsigned batch_max;
+    size_t n;              /* requests in the batch */
+    tam_rpc_req_t **reqs;
+    tam_answer_t *ans;
+    unsigned char *kind;
+    void **stored;         /* write answers as stored (new or duplicate) */
+    size_t *stored_len;
+    bool *dup;
+    size_t lo, hi, cur;    /* the writes of the current tam_store_write; the one in hand */
+    tam_service_stats_t st;
+} s_svc_t;
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- signals: a self-pipe among the poll items ------------------------------------ */
+
+static volatile sig_atomic_t s_sig_fd = -1;
+static int s_sig_busy; /* one loop with signals per process */
+
+static void s_on_signal(int signo)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)signo;
+    if (s_sig_fd >= 0 && write(s_sig_fd, &b, 1) < 0) {
+        /* the pipe is full: a stop is already pending */
+    }
+    errno = saved;
+}
+
+typedef struct {
+    int fd[2];
+    struct sigaction old_term, old_int;
+    bool on;
+} s_signals_t;
+
+static int s_signals_on(s_signals_t *sg)
+{
+    if (__atomic_exchange_n(&s_sig_busy, 1, __ATOMIC_SEQ_CST))
+        return TAM_ESTATE;
+    if (pipe2(sg->fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+        __atomic_store_n(&s_sig_busy, 0, __ATOMIC_SEQ_CST);
+        return TAM_EIO;
+    }
+    s_sig_fd = sg->fd[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, &sg->old_term);
+    sigaction(SIGINT, &sa, &sg->old_int);
+    sg->on = true;
+    return 0;
+}
+
+static void s_signals_off(s_signals_t *sg)
+{
+    if (!sg->on)
+        return;
+    sigaction(SIGTERM, &sg->old_term, NULL);
+    sigaction(SIGINT, &sg->old_int, NULL);
+    s_sig_fd = -1;
+    close(sg->fd[0]);
+    close(sg->fd[1]);
+    sg->on = false;
+    __atomic_store_n(&s_sig_busy, 0, __ATOMIC_SEQ_CST);
+}
+
+/* ---- the batch ------------------------------------------------------------------- */
+
+/* "<principal id>\0<request id>": ids are unique per principal. */
+static size_t s_dedup_key(const tam_rpc_req_t *req, char *key)
+{
+    size_t p = strlen(req->principal.id), i = strlen(req->id);
+    memcpy(key, req->principal.id, p);
+    key[p] = 0;
+    memcpy(key + p + 1, req->id, i);
+    return p + 1 + i;
+}
+
+static void s_reset_write(s_svc_t *v, size_t i)
+{
+    tam_answer_clear(&v->ans[i]);
+    free(v->stored[i]);
+    v->stored[i] = NULL;
+    v->stored_len[i] = 0;
+    v->dup[i] = false;
+}
+
+/* Makes sure a failed request carries an error answer (code rc). */
+static void s_error_from(tam_answer_t *a, int rc, const char *what)
+{
+    if (tam_answer_is_error(a))
+        return;
+    if (rc >= 0)
+        rc = TAM_EINTERNAL;
+    tam_rpc_error_set(&a->error, rc, "", "%s", what ? what : tam_strerror(rc));
+}
+
+/* One write request, inside its nested transaction. */
+static int s_one(tam_txn_t *sub, void *arg)
+{
+    s_svc_t *v = arg;
+    size_t i = v->cur;
+    tam_answer_t *a = &v->ans[i];
+    int r = v->def->handle(sub, v->reqs[i], a, v->arg);
+    if (r < 0)
+        return r;
+    if (tam_answer_is_error(a))
+        return a->error.code;
+    if (!a->ok) {
+        tam_error("%s: handler gave no answer to %s (type %s)", v->name, v->reqs[i]->id,
+                  v->reqs[i]->type);
+        return TAM_EINTERNAL;
+    }
+    if ((r = tam_rpc_answer_encode(TAM_RPC_OK, a->body, a->len, &v->stored[i], &v->stored_len[i])))
+        return r == TAM_EINVAL ? TAM_EINTERNAL : r;
+    char key[TAM_PRINCIPAL_ID_MAX + TAM_RPC_ID_MAX + 2];
+    size_t klen = s_dedup_key(v->reqs[i], key);
+    return tam_txn_put(sub, TAM_SERVICE_REQUESTS_DB, key, klen, v->stored[i], v->stored_len[i],
+                       TAM_PUT_NOOVERWRITE);
+}
+
+/* The group write: run again from the start if the map grows. */
+static int s_write_fn(tam_txn_t *txn, void *arg)
+{
+    s_svc_t *v = arg;
+    for (size_t i = v->lo; i < v->hi; i++)
+        if (v->kind[i] == K_WRITE)
+            s_reset_write(v, i);
+    for (size_t i = v->lo; i < v->hi; i++) {
+        if (v->kind[i] != K_WRITE)
+            continue;
+        char key[TAM_PRINCIPAL_ID_MAX + TAM_RPC_ID_MAX + 2];
+        size_t klen = s_dedup_key(v->reqs[i], key);
+        tam_val_t val;
+        int r = tam_txn_get(txn, TAM_SERVICE_REQUESTS_DB, key, klen, &val);
+        if (r == 0) {
+            if (!(v->stored[i] = malloc(val.len ? val.len : 1)))
+                return TAM_ENOMEM;
+            memcpy(v->stored[i], val.data, val.len);
+            v->stored_len[i] = val.len;
+            v->dup[i] = true;
+            continue;
+        }
+        if (r != TAM_ENOTFOUND)
+            return r;
+        v->cur = i;
+        r = tam_txn_sub(txn, s_one, v);
+        if (r == 0)
+            continue;
+        int cond = tam_txn_status(txn);
+        if (cond)
+            return cond; /* the whole write is aborted (and rerun on map full) */
+        /* This request failed alone; its writes are undone. */
+        free(v->stored[i]);
+        v->stored[i] = NULL;
+        v->stored_len[i] = 0;
+        s_error_from(&v->ans[i], r, NULL);
+    }
+    return 0;
+}
+
+/* Answers every write in [lo, hi) with error rc: nothing of them was stored. */
+static void s_fail_writes(s_svc_t *v, size_t lo, size_t hi, int rc)
+{
+    char msg[TAM_RPC_MESSAGE_MAX + 1];
+    snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
+             tam_strerror(rc));
+    for (size_t i = lo; i < hi; i++)
+        if (v->kind[i] == K_WRITE) {
+            s_reset_write(v, i);
+            s_error_from(&v->ans[i], rc, msg);
+        }
+}
+
+/* Runs the writes of the batch. Returns 0, or TAM_EFATAL. */
+static int s_writes(s_svc_t *v, size_t nw)
+{
+    v->lo = 0;
+    v->hi = v->n;
+    int rc = tam_store_write(v->def->store, s_write_fn, v);
+    if (rc == TAM_ETOOBIG && nw > 1) {
+        /* Too much for one transaction: one transaction per request. */
+        tam_warn("%s: batch of %zu writes too large for one transaction, splitting", v->name, nw);
+        for (size_t i = 0; i < v->n; i++) {
+            if (v->kind[i] != K_WRITE)
+                continue;
+            v->lo = i;
+            v->hi = i + 1;
+            rc = tam_store_write(v->def->store, s_write_fn, v);
+            if (rc == TAM_EFATAL)
+                return rc;
+            if (rc) {
+                v->st.store_failures++;
+                s_fail_writes(v, i, i + 1, rc);
+            } else {
+                v->st.commits++;
+            }
+        }
+        return 0;
+    }
+    if (rc == TAM_EFATAL)
+        return rc;
+    if (rc) {
+        tam_error("%s: a group write of %zu request(s) failed: %s", v->name, nw, tam_strerror(rc));
+        v->st.store_failures++;
+        s_fail_writes(v, 0, v->n, rc);
+        return 0;
+    }
+    v->st.commits++;
+    return 0;
+}
+
+static int s_read_fn(tam_txn_t *txn, void *arg)
+{
+    s_svc_t *v = arg;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->kind[i] != K_READ)
+            continue;
+        tam_answer_t *a = &v->ans[i];
+        tam_answer_clear(a);
+        int r = v->def->query(txn, v->reqs[i], a, v->arg);
+        if (r == TAM_EFATAL)
+            return r;
+        if (r < 0)
+            s_error_from(a, r, NULL);
+        else if (!a->ok)
+            s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+    }
+    return 0;
+}
+
+static void s_stats_sync(s_svc_t *v)
+{
+    tam_rpc_server_stats_t rs;
+    tam_rpc_server_stats(v->srv, &rs);
+    v->st.undelivered = rs.undelivered;
+    v->st.rejected = rs.rejected;
+    if (v->def->stats)
+        *v->def->stats = v->st;
+}
+
+/* The answer to "service.stats". */
+static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
+{
+    s_stats_sync(v);
+    const tam_service_stats_t *s = &v->st;
+    const struct {
+        const char *k;
+        uint64_t v;
+    } f[] = {{"requests", s->requests},     {"writes", s->writes},
+             {"reads", s->reads},           {"duplicates", s->duplicates},
+             {"errors", s->errors},         {"denied", s->denied},
+             {"batches", s->batches},       {"max_batch", s->max_batch},
+             {"commits", s->commits},       {"store_failures", s->store_failures},
+             {"undelivered", s->undelivered}, {"rejected", s->rejected}};
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    size_t nf = sizeof f / sizeof f[0];
+    int bad = msgpack_pack_map(&pk, nf);
+    for (size_t i = 0; i < nf; i++) {
+        bad |= msgpack_pack_str(&pk, strlen(f[i].k));
+        bad |= msgpack_pack_str_body(&pk, f[i].k, strlen(f[i].k));
+        bad |= msgpack_pack_uint64(&pk, f[i].v);
+    }
+    if (bad) {
+        msgpack_sbuffer_destroy(&sb);
+        return TAM_ENOMEM;
+    }
+    size_t len = sb.size;
+    return tam_answer_ok_take(a, msgpack_sbuffer_release(&sb), len);
+}
+
+/* Sends one answer: stored bytes, an error, or an ok body. */
+static void s_send(s_svc_t *v, size_t i)
+{
+    const tam_rpc_req_t *req = v->reqs[i];
+    tam_answer_t *a = &v->ans[i];
+    if (v->stored[i]) {
+        tam_rpc_server_reply_stored(v->srv, req, v->stored[i], v->stored_len[i]);
+    } else if (tam_answer_is_error(a) || !a->ok) {
+        s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+        v->st.errors++;
+        tam_rpc_server_reply_error(v->srv, req, &a->error);
+    } else {
+        tam_rpc_server_reply_ok(v->srv, req, a->body, a->len);
+    }
+}
+
+/* Classifies the batch; answers decided on the spot get kind K_DONE. */
+static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
+{
+    const tam_service_def_t *d = v->def;
+    *nw = *nr = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        const tam_rpc_req_t *req = v->reqs[i];
+        tam_answer_t *a = &v->ans[i];
+        if (strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0) {
+            v->kind[i] = K_STATS;
+            continue;
+        }
+        tam_req_kind_t k = d->classify(req->type, v->arg);
+        if ((k == TAM_REQ_WRITE && d->store && d->handle) || (k == TAM_REQ_READ && d->query)) {
+            int r = d->authorize ? d->authorize(req, &a->error, v->arg) : 0;
+            if (r < 0 || tam_answer_is_error(a)) {
+                v->st.denied++;
+                tam_info("%s: %s (type %s) refused for principal %s", v->name, req->id, req->type,
+                         req->principal.id);
+                if (!tam_answer_is_error(a))
+                    tam_rpc_error_set(&a->error, r, "", "principal '%s' may not send %s",
+                                      req->principal.id, req->type);
+                v->kind[i] = K_DONE;
+                continue;
+            }
+            v->kind[i] = k == TAM_REQ_WRITE ? K_WRITE : K_READ;
+            if (k == TAM_REQ_WRITE)
+                (*nw)++;
+            else
+                (*nr)++;
+        } else {
+            tam_rpc_error_unknown_type(&a->error, req->type);
+            v->kind[i] = K_DONE;
+        }
+    }
+}
+
+/* Processes the batch in hand. Returns 0 or TAM_EFATAL (nothing answered). */
+static int s_batch(s_svc_t *v)
+{
+    const tam_service_def_t *d = v->def;
+    size_t nw, nr, ndup = 0, nerr0 = (size_t)v->st.errors;
+    s_classify(v, &nw, &nr);
+    if (nw) {
+        int rc = s_writes(v, nw);
+        if (rc == TAM_EFATAL) {
+            tam_crit("%s: the store failed fatally; stopping without answering %zu request(s)",
+                     v->name, v->n);
+            return rc;
+        }
+    }
+    /* Committed (or failed as a whole): answer the writes, then publish. */
+    size_t nev = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->kind[i] != K_WRITE)
+            continue;
+        s_send(v, i);
+        if (v->dup[i])
+            ndup++;
+        else if (v->stored[i])
+            nev += v->ans[i].n_events;
+    }
+    if (nev && d->after_commit) {
+        tam_event_t *ev = malloc(nev * sizeof *ev);
+        if (ev) {
+            size_t k = 0;
+            for (size_t i = 0; i < v->n; i++)
+                if (v->kind[i] == K_WRITE && v->stored[i] && !v->dup[i])
+                    for (size_t j = 0; j < v->ans[i].n_events; j++)
+                        ev[k++] = v->ans[i].events[j];
+            d->after_commit(ev, k, v->arg);
+            free(ev);
+        } else {
+            tam_error("%s: out of memory: %zu event(s) not published", v->name, nev);
+        }
+    }
+    int fatal = 0;
+    if (nr) {
+        int rc = d->store ? tam_store_read(d->store, s_read_fn, v) : s_read_fn(NULL, v);
+        if (rc) {
+            for (size_t i = 0; i < v->n; i++)
+                if (v->kind[i] == K_READ) {
+                    tam_answer_clear(&v->ans[i]);
+                    s_error_from(&v->ans[i], rc, NULL);
+                }
+            if (rc == TAM_EFATAL)
+                fatal = rc;
+        }
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->kind[i] == K_WRITE)
+            continue;
+        if (v->kind[i] == K_STATS) {
+            nr++;
+            if (s_stats_answer(v, &v->ans[i]))
+                s_error_from(&v->ans[i], TAM_ENOMEM, NULL);
+        }
+        s_send(v, i);
+    }
+    v->st.requests += v->n;
+    v->st.writes += nw;
+    v->st.reads += nr;
+    v->st.duplicates += ndup;
+    v->st.batches++;
+    if (v->n > v->st.max_batch)
+        v->st.max_batch = v->n;
+    tam_debug("%s: batch of %zu: %zu write(s), %zu duplicate(s), %zu read(s), %zu error(s)",
+              v->name, v->n, nw, ndup, nr, (size_t)v->st.errors - nerr0);
+    if (fatal)
+        tam_crit("%s: the store failed fatally while reading; stopping", v->name);
+    return fatal;
+}
+
+static void s_batch_free(s_svc_t *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        tam_rpc_req_free(&v->reqs[i]);
+        tam_answer_clear(&v->ans[i]);
+        free(v->stored[i]);
+        v->stored[i] = NULL;
+        v->stored_len[i] = 0;
+        v->dup[i] = false;
+    }
+    v->n = 0;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static int s_check_db(tam_txn_t *txn, void *arg)
+{
+    size_t n;
+    (void)arg;
+    return tam_txn_count(txn, TAM_SERVICE_REQUESTS_DB, &n);
+}
+
+static int s_def_ok(const tam_service_def_t *d)
+{
+    if (!d || !d->zctx || !d->endpoint || !d->classify || (d->store && !d->handle) ||
+        (d->nsources && !d->sources))
+        return TAM_EINVAL;
+    for (size_t i = 0; i < d->nsources; i++)
+        if (!d->sources[i].pollitems || !d->sources[i].process)
+            return TAM_EINVAL;
+    if (d->store) {
+        int rc = tam_store_read(d->store, s_check_db, NULL);
+        if (rc) {
+            tam_error("%s: the store has no \"%s\" database (%s)", d->name ? d->name : "service",
+                      TAM_SERVICE_REQUESTS_DB, tam_strerror(rc));
+            return rc == TAM_EUNKNOWN ? TAM_EINVAL : rc;
+        }
+    }
+    return 0;
+}
+
+static int s_alloc(s_svc_t *v)
+{
+    size_t n = v->batch_max;
+    v->reqs = calloc(n, sizeof *v->reqs);
+    v->ans = calloc(n, sizeof *v->ans);
+    v->kind = calloc(n, sizeof *v->kind);
+    v->stored = calloc(n, sizeof *v->stored);
+    v->stored_len = calloc(n, sizeof *v->stored_len);
+    v->dup = calloc(n, sizeof *v->dup);
+    return v->reqs && v->ans && v->kind && v->stored && v->stored_len && v->dup ? 0 : TAM_ENOMEM;
+}
+
+static void s_free(s_svc_t *v)
+{
+    s_batch_free(v);
+    free(v->reqs);
+    free(v->ans);
+    free(v->kind);
+    free(v->stored);
+    free(v->stored_len);
+    free(v->dup);
+    tam_rpc_server_destroy(&v->srv);
+}
+
+/* Calls the timer; returns its code and updates *due (-1: none). */
+static int s_timer(const tam_service_def_t *d, void *arg, int64_t *due)
+{
+    int next = -1;
+    int rc = d->timer(arg, &next);
+    *due = next >= 0 ? s_now_ms() + next : -1;
+    return rc;
+}
+
+int tam_service_run(const tam_service_def_t *def, void *arg)
+{
+    s_svc_t v = {.def = def, .arg = arg};
+    s_signals_t sg = {.on = false};
+    zmq_pollitem_t *items = NULL;
+    int *first = NULL;
+    int ret = s_def_ok(def);
+    if (ret)
+        return ret;
+    v.name = def->name ? def->name : "service";
+    v.batch_max = def->batch_max ? def->batch_max : TAM_SERVICE_BATCH_DEFAULT;
+    size_t nitems = 2 + def->nsources * TAM_SERVICE_SOURCE_ITEMS;
+    items = calloc(nitems, sizeof *items);
+    first = calloc(def->nsources + 1, sizeof *first);
+    if (!items || !first || (ret = s_alloc(&v)))
+        goto out_nomem;
+    if ((ret = tam_rpc_server_new(&v.srv, def->zctx, def->endpoint, def->limits)))
+        goto out;
+    if (def->signals && (ret = s_signals_on(&sg)))
+        goto out;
+    tam_info("%s: serving requests on %s", v.name, tam_rpc_server_endpoint(v.srv));
+    if (def->ready)
+        def->ready(tam_rpc_server_endpoint(v.srv), arg);
+    int64_t timer_due = -1;
+    if (def->timer && (ret = s_timer(def, arg, &timer_due)))
+        goto out;
+
+    bool stopping = false;
+    while (!stopping) {
+        /* Poll items: requests, the signal pipe, then each source's. */
+        int n = 0;
+        items[n++] = (zmq_pollitem_t){tam_rpc_server_socket(v.srv), 0, ZMQ_POLLIN, 0};
+        int sig_ix = -1;
+        if (sg.on) {
+            sig_ix = n;
+            items[n++] = (zmq_pollitem_t){NULL, sg.fd[0], ZMQ_POLLIN, 0};
+        }
+        long timeout = timer_due < 0 ? -1 : (long)(timer_due > s_now_ms() ? timer_due - s_now_ms() : 0);
+        for (size_t k = 0; k < def->nsources; k++) {
+            const tam_service_source_t *src = &def->sources[k];
+            int c = src->pollitems(src->obj, items + n, TAM_SERVICE_SOURCE_ITEMS);
+            if (c < 0 || c > TAM_SERVICE_SOURCE_ITEMS) {
+                ret = c < 0 ? c : TAM_EINTERNAL;
+                tam_error("%s: a source failed to give its poll items: %s", v.name,
+                          tam_strerror(ret));
+                goto out;
+            }
+            first[k] = n;
+            n += c;
+            int t = src->next_timeout_ms ? src->next_timeout_ms(src->obj) : -1;
+            if (t >= 0 && (timeout < 0 || t < timeout))
+                timeout = t;
+        }
+        if (zmq_poll(items, n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            tam_error("%s: zmq_poll: %s", v.name, zmq_strerror(errno));
+            ret = TAM_EIO;
+            goto out;
+        }
+        if (sig_ix >= 0 && (items[sig_ix].revents & ZMQ_POLLIN)) {
+            unsigned char b[16];
+            ssize_t got = read(sg.fd[0], b, sizeof b);
+            tam_notice("%s: stopping on signal %d", v.name, got > 0 ? b[0] : 0);
+            stopping = true;
+        }
+        for (size_t k = 0; k < def->nsources; k++) {
+            const tam_service_source_t *src = &def->sources[k];
+            int r = src->process(src->obj, items + first[k]);
+            if (r == TAM_SERVICE_STOP) {
+                tam_notice("%s: stopping on request", v.name);
+                stopping = true;
+            } else if (r < 0) {
+                tam_error("%s: a source failed: %s", v.name, tam_strerror(r));
+                ret = r;
+                goto out;
+            }
+        }
+        if (def->timer && timer_due >= 0 && s_now_ms() >= timer_due &&
+            (ret = s_timer(def, arg, &timer_due)))
+            goto out;
+        if (stopping || !(items[0].revents & ZMQ_POLLIN))
+            continue;
+        /* Group commit: everything ready now, up to batch_max. */
+        int rerr = 0;
+        while (v.n < v.batch_max) {
+            tam_rpc_req_t *req = NULL;
+            if ((rerr = tam_rpc_server_recv(v.srv, &req)) || !req)
+                break;
+            v.reqs[v.n++] = req;
+        }
+        if (v.n) {
+            ret = s_batch(&v);
+            s_batch_free(&v);
+            s_stats_sync(&v);
+            if (ret)
+                goto out;
+        }
+        if (rerr && rerr != TAM_ENOMEM) {
+            ret = rerr;
+            goto out;
+        }
+    }
+    ret = 0;
+    tam_info("%s: stopped after %llu request(s) in %llu batch(es)", v.name,
+             (unsigned long long)v.st.requests, (unsigned long long)v.st.batches);
+    goto out;
+out_nomem:
+    ret = TAM_ENOMEM;
+out:
+    if (v.srv)
+        s_stats_sync(&v);
+    s_signals_off(&sg);
+    s_free(&v);
+    free(items);
+    free(first);
+    return ret;
+}
