@@ -506,6 +506,14 @@ static bool s_eligible(const s_run_t *r, const s_item_t *it)
 static int s_pipeline(s_run_t *r, int window)
 {
     tamctl_t *t = r->t;
+    /* One ping first: it tells "nobody there" from "no answer" and says so. */
+    tam_arena_t *pa = tam_arena_new(0);
+    tam_ping_t ping = {.note = "submit"};
+    tam_pong_t pong;
+    int pex = pa ? tamctl_call(t, "ingest", TAM_MSG_sys_ping, &ping, pa, &pong, NULL) : EX_OSERR;
+    tam_arena_destroy(&pa);
+    if (pex)
+        return pex;
     tam_rpc_client_t *c = tamctl_client(t, "ingest");
     if (!c)
         return EX_UNAVAILABLE;
@@ -589,9 +597,9 @@ static int s_pipeline(s_run_t *r, int window)
 out:
     if (rc == EX_UNAVAILABLE || rc == EX_TEMPFAIL) {
         s_clear_line(r);
-        fprintf(stderr, "tamctl: ingest not reachable at %s (is it running? scripts/demo --keep "
-                        "starts it)\n",
-                tamctl_endpoint(t, "ingest"));
+        fprintf(stderr, "tamctl: ingest at %s stopped answering (%d tries of %d ms); run the same "
+                        "command again: what was stored is not stored twice\n",
+                tamctl_endpoint(t, "ingest"), retries + 1, timeout);
     }
     for (size_t i = 0; i < r->n; i++)
         if (r->v[i].state == S_PENDING || r->v[i].state == S_FLIGHT) {
