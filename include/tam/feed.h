@@ -191,9 +191,11 @@ int tam_feed_client_new(tam_feed_client_t **out, void *zctx, const char *pub_end
  * *c to NULL. Accepts NULL and *c == NULL. */
 void tam_feed_client_destroy(tam_feed_client_t **c);
 
-/* Writes the client's two poll items (update and snapshot sockets, POLLIN)
+/* Writes the client's poll items (update and snapshot sockets, POLLIN)
  * into items. Call it before every poll: the sockets change on reconnect.
- * Returns 2, or TAM_EINVAL if max < 2 or an argument is NULL. */
+ * Returns the number written: 2, or fewer only after a reconnect failed
+ * (process retries it; a socket that does not exist is not polled);
+ * TAM_EINVAL if max < 2 or an argument is NULL. */
 int tam_feed_client_pollitems(tam_feed_client_t *c, zmq_pollitem_t *items, int max);
 
 /* Receives pending updates and snapshot messages (at most 1024 per socket

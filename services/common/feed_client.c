@@ -444,9 +444,12 @@ int tam_feed_client_pollitems(tam_feed_client_t *c, zmq_pollitem_t *items, int m
 {
     if (!c || !items || max < 2)
         return TAM_EINVAL;
-    items[0] = (zmq_pollitem_t){.socket = c->sub, .events = ZMQ_POLLIN};
-    items[1] = (zmq_pollitem_t){.socket = c->dealer, .events = ZMQ_POLLIN};
-    return 2;
+    int n = 0;
+    if (c->sub) /* NULL only after a failed reconnect; process retries it */
+        items[n++] = (zmq_pollitem_t){.socket = c->sub, .events = ZMQ_POLLIN};
+    if (c->dealer)
+        items[n++] = (zmq_pollitem_t){.socket = c->dealer, .events = ZMQ_POLLIN};
+    return n;
 }
 
 int tam_feed_client_process(tam_feed_client_t *c, const zmq_pollitem_t *items)
@@ -454,6 +457,13 @@ int tam_feed_client_process(tam_feed_client_t *c, const zmq_pollitem_t *items)
     if (!c)
         return TAM_EINVAL;
     int rc = 0;
+    if (!c->sub || !c->dealer) { /* an earlier reconnect failed: try again */
+        rc = !c->sub ? s_open_sub(c) : 0;
+        if (rc == 0)
+            rc = s_request(c);
+        if (rc != 0)
+            return rc;
+    }
     /* Updates first: while a snapshot is pending they only join the queue,
      * which the snapshot's end then drains in order. Sockets are re-read on
      * every pass because a resync may replace them. */
@@ -498,7 +508,7 @@ int tam_feed_client_run(tam_feed_client_t *c, int timeout_ms)
     if (!c)
         return TAM_EINVAL;
     zmq_pollitem_t items[2];
-    int n = tam_feed_client_pollitems(c, items, 2);
+    int n = tam_feed_client_pollitems(c, items, 2); /* cannot fail here */
     int t = tam_feed_client_next_timeout_ms(c);
     if (timeout_ms >= 0 && timeout_ms < t)
         t = timeout_ms;

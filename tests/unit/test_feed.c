@@ -984,6 +984,24 @@ static void test_hostile_snapshot_server(void **state)
     assert_true(caught_up(f, 0));
 }
 
+/* Socket failures (here: a context being shut down) are errors, not
+ * crashes, and leave the objects destroyable. */
+static void test_context_shutdown(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    start_client(f, 0, NULL, 0, NULL);
+    WAIT_UNTIL(f, caught_up(f, 0));
+    assert_int_equal(zmq_ctx_shutdown(f->zctx), 0);
+    assert_int_equal(tam_feed_client_process(f->cl[0].c, NULL), TAM_EIO);
+    assert_int_equal(tam_feed_client_run(f->cl[0].c, 0), TAM_EIO);
+    assert_int_equal(tam_feed_server_process(f->sv.s, NULL), TAM_EIO);
+    tam_feed_server_t *s = (void *)1;
+    assert_int_equal(tam_feed_server_new(&s, f->zctx, f->aux, "inproc://x", 10, snap_fn, NULL), TAM_EIO);
+    assert_null(s);
+    assert_int_equal(tam_feed_server_publish(f->sv.s, "k", "v", 1), TAM_EIO);
+}
+
 int main(void)
 {
     tam_log_init("test_feed", LOG_WARNING);
@@ -1004,6 +1022,7 @@ int main(void)
         T(test_bad_requests),
         T(test_malformed_updates),
         T(test_hostile_snapshot_server),
+        T(test_context_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
