@@ -168,7 +168,8 @@ typedef struct {
     /* Optional: the events of the committed ok answers, in request order. */
     void (*after_commit)(const tam_event_t *events, size_t n, void *arg);
     /* Optional: called once before the first poll and then whenever due;
-     * sets *next_ms (-1: not again). Returns 0, or a negative code to stop. */
+     * sets *next_ms (-1: not again). Returns 0; TAM_SERVICE_STOP to stop
+     * gracefully; a negative code to stop the loop with it. */
     int (*timer)(void *arg, int *next_ms);
     /* Optional: called once the endpoint is bound (the actual endpoint). */
     void (*ready)(const char *endpoint, void *arg);
@@ -179,8 +180,8 @@ typedef struct {
     tam_service_stats_t *stats;       /* optional: kept current by the loop's thread */
 } tam_service_def_t;
 
-/* Runs the loop until SIGTERM/SIGINT (if def->signals) or a source asks to
- * stop, then finishes nothing more than the batch in hand (it is always
+/* Runs the loop until SIGTERM/SIGINT (if def->signals) or a source or the
+ * timer asks to stop, then finishes nothing more than the batch in hand (it is always
  * committed and answered before the next poll) and returns.
  * Returns 0 on a graceful stop; TAM_EINVAL (bad def); TAM_ESTATE (another
  * loop with signals runs in this process); the rpc server's bind errors;

@@ -529,10 +529,12 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
     if (def->ready)
         def->ready(tam_rpc_server_endpoint(v.srv), arg);
     int64_t timer_due = -1;
-    if (def->timer && (ret = s_timer(def, arg, &timer_due)))
-        goto out;
-
     bool stopping = false;
+    if (def->timer && (ret = s_timer(def, arg, &timer_due))) {
+        if (ret != TAM_SERVICE_STOP)
+            goto out;
+        stopping = true;
+    }
     while (!stopping) {
         /* Poll items: requests, the signal pipe, then each source's. */
         int n = 0;
@@ -583,9 +585,15 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
                 goto out;
             }
         }
-        if (def->timer && timer_due >= 0 && s_now_ms() >= timer_due &&
-            (ret = s_timer(def, arg, &timer_due)))
-            goto out;
+        if (def->timer && timer_due >= 0 && s_now_ms() >= timer_due) {
+            ret = s_timer(def, arg, &timer_due);
+            if (ret == TAM_SERVICE_STOP) {
+                tam_notice("%s: stopping on the timer's request", v.name);
+                stopping = true;
+            } else if (ret) {
+                goto out;
+            }
+        }
         if (stopping || !(items[0].revents & ZMQ_POLLIN))
             continue;
         /* Group commit: everything ready now, up to batch_max. */

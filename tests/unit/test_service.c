@@ -779,6 +779,61 @@ static void test_bad_defs(void **state)
     DONE(fx);
 }
 
+/* ---- timer and failing sources ------------------------------------------------- */
+
+typedef struct {
+    int calls;
+    int fail_with; /* the source's process returns it on its first call */
+} tick_t;
+
+static int tick_timer(void *arg, int *next_ms)
+{
+    tick_t *k = arg;
+    k->calls++;
+    *next_ms = 1;
+    return k->calls == 3 ? TAM_SERVICE_STOP : 0;
+}
+
+static int tick_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    (void)obj;
+    (void)items;
+    (void)max;
+    return 0; /* nothing to poll: only its timeout */
+}
+
+static int tick_process(void *obj, const zmq_pollitem_t *items)
+{
+    tick_t *k = obj;
+    (void)items;
+    return k->fail_with;
+}
+
+static int tick_timeout(void *obj)
+{
+    (void)obj;
+    return 0;
+}
+
+static void test_timer_and_sources(void **state)
+{
+    fx_t *fx = *state;
+    tick_t k = {0, 0};
+    tam_service_source_t src = {tick_items, tick_process, tick_timeout, &k};
+    tam_service_def_t def = {.zctx = fx->zctx, .endpoint = fx->ep, .classify = toy_classify,
+                             .timer = tick_timer, .sources = &src, .nsources = 1};
+    assert_int_equal(tam_service_run(&def, &k), 0);
+    assert_int_equal(k.calls, 3);
+    /* a source failing stops the loop with its code */
+    k = (tick_t){0, TAM_EIO};
+    def.timer = NULL;
+    assert_int_equal(tam_service_run(&def, &k), TAM_EIO);
+    /* a source without process is refused */
+    src.process = NULL;
+    assert_int_equal(tam_service_run(&def, &k), TAM_EINVAL);
+    DONE(fx);
+}
+
 /* ---- nested transactions (tam_txn_sub) ----------------------------------------- */
 
 static int sub_put_fail(tam_txn_t *txn, void *arg)
@@ -876,6 +931,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fatal_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_defs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timer_and_sources, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
