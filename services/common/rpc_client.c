@@ -315,11 +315,12 @@ static int s_wait(tam_rpc_client_t *c, int64_t deadline, tam_rpc_answer_t *ans)
             return 0;
         if (r < 0)
             return r;
-        if (r == 2)
-            continue;
+        /* A flood of malformed messages must not hold us past the deadline. */
         long left = s_left(deadline);
         if (left == 0)
             return TAM_ETIMEOUT;
+        if (r == 2)
+            continue;
         zmq_pollitem_t it[2] = {{c->sock, 0, ZMQ_POLLIN, 0}, {c->mon, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(it, c->mon ? 2 : 1, left) < 0 && errno != EINTR)
             return s_errno_code(errno);
@@ -372,6 +373,11 @@ int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const
             c->stats.stale++;
             tam_debug("rpc: dropped a stale answer (id %s) while waiting for %s", ans->id, id);
             tam_rpc_answer_clear(ans);
+            if (s_left(deadline) == 0) { /* nor a flood of stale ones */
+                s_monitor(c);
+                last = c->connected ? TAM_ETIMEOUT : TAM_EUNAVAIL;
+                break;
+            }
         }
     }
     return last;

@@ -38,7 +38,8 @@ static void s_utf8_trim(char *s)
         s[i] = 0;
 }
 
-static void s_vformat(char *buf, size_t cap, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void s_vformat(char *buf, size_t cap,
+                                                          const char *fmt, va_list ap)
 {
     if (!fmt) {
         buf[0] = 0;
