@@ -1,0 +1,134 @@
+/* flow_int.h — internals of the allocation solver (flow.c, flow_ns.c,
+ * flow_lp.c). Not a public header.
+ *
+ * Network: node 0 is the artificial root, 1 = S (source), 2 = T (sink),
+ * then projects and needs. Arcs: S->P_j (cap = remaining budget), P_j->N_i
+ * (one per pair, cost -score, cap = cap - fixed), N_i->T (cap = remaining
+ * need amount), T->S (uncapped, cost 0). All supplies are zero: the solver
+ * finds a min-cost circulation. Every node also has an implicit artificial
+ * arc node->root (cost 0, uncapped) that never carries flow because the root
+ * has no outgoing arc; it exists only as the initial spanning tree and to
+ * re-attach subtrees during warm repairs (pred == S_NONE).
+ *
+ * Costs are lexicographic triples (c1, c2, c3): c1 = -score, c2 =
+ * tiebreak - 2^32, c3 = h(need_id, project_id) for pair arcs; 0 for the
+ * others. Potentials are triples too; comparisons are lexicographic.
+ */
+#ifndef TAM_FLOW_INT_H
+#define TAM_FLOW_INT_H
+#include <stdint.h>
+#include <stddef.h>
+#include "tam/flow.h"
+
+#define S_NONE UINT32_MAX
+#define S_INF INT64_MAX
+#define S_ROOT 0u
+#define S_SRC 1u
+#define S_SNK 2u
+
+enum { S_UPPER = -1, S_TREE = 0, S_LOWER = 1 };
+enum { S_DOWN = -1, S_UP = 1 };
+
+typedef struct {
+    int64_t a, b, c;
+} s_pot_t;
+
+struct tam_flow {
+    /* ---- external view (index spaces of the caller) ---- */
+    uint32_t n_needs, n_projects, n_arcs;   /* external counts */
+    uint32_t cap_needs, cap_projects, cap_ext_arcs;
+    uint32_t *need_node;       /* [need] -> internal node */
+    uint32_t *project_node;    /* [project] -> internal node */
+    int64_t *need_amount;      /* [need] total u_i */
+    int64_t *need_fixed;       /* [need] sum of fixed on its arcs */
+    int64_t *project_budget;   /* [project] total b_j */
+    int64_t *project_fixed;    /* [project] sum of fixed */
+    uint32_t *arc_int;         /* [arc] -> internal arc */
+    int64_t *arc_cap;          /* [arc] the caller's cap */
+    int64_t *arc_fixed;        /* [arc] fixed amount, NULL while all are 0 */
+    __int128 tot_need, tot_budget; /* sums of remaining amounts */
+
+    /* ---- internal network ---- */
+    uint32_t n_nodes, cap_nodes;  /* including root, S, T */
+    uint32_t m, cap_arcs;         /* internal arcs (all searched) */
+    uint32_t ts_arc;              /* T->S */
+    uint64_t *node_id;            /* [node] caller's id (needs, projects) */
+    uint32_t *node_ext;           /* [node] external index of need/project */
+    uint32_t *node_arc;           /* [node] its S->P or N->T arc */
+    uint8_t *node_kind;           /* [node] 0 root/S/T, 1 project, 2 need */
+    uint32_t *need_first, *need_count; /* [node] canonical positions of pair arcs into a need */
+    uint32_t mix_n, mix_skip, mix_q, mix_r; /* canonical position -> internal arc (tam_flow__mixpos) */
+    uint32_t *need_app;           /* [node] head of list of added pair arcs */
+    uint32_t app_base, cap_app;   /* app_next covers internal arcs from app_base */
+    uint32_t *app_next;           /* [arc - app_base] next added pair arc of the same need */
+
+    uint32_t *src, *tgt;          /* [arc] */
+    int32_t *c1;                  /* [arc] -score */
+    int64_t *c2;                  /* [arc] tiebreak - 2^32 */
+    int64_t *cap, *flow;          /* [arc] */
+    int8_t *state;                /* [arc] S_LOWER/S_UPPER/S_TREE */
+
+    /* spanning tree */
+    uint32_t *parent, *pred, *thread, *rev_thread, *depth;
+    int8_t *dir;
+    s_pot_t *pot;
+
+    /* scratch (n_nodes) */
+    uint32_t *buf, *stem;
+
+    /* warm repair bookkeeping */
+    uint8_t *is_dirty;            /* [arc] flow or cap changed since the last run */
+    uint32_t n_dirty;
+
+    uint32_t next_arc;            /* pivot search position */
+    uint32_t block;               /* pivot search block size */
+    int solved;                   /* a run has completed */
+    uint64_t pivots;
+};
+
+/* The first mix_n internal arcs are the arcs of the initial problem in
+ * canonical order, stored "mixed" (as LEMON does): canonical position k goes
+ * to column k / rows, row k % rows of a table with mix_skip columns, so that
+ * one pivot-search block samples needs all over the problem instead of a few
+ * neighbours. A deterministic function of the canonical order. */
+static inline uint32_t tam_flow__mixpos(const struct tam_flow *f, uint32_t k)
+{
+    uint32_t q = f->mix_q, r = f->mix_r, j, t;
+    if (k < r * (q + 1)) {
+        j = k / (q + 1);
+        t = k % (q + 1);
+    } else {
+        j = r + (k - r * (q + 1)) / q;
+        t = (k - r * (q + 1)) % q;
+    }
+    return j + t * f->mix_skip;
+}
+
+/* flow_ns.c — the network simplex on struct tam_flow. */
+
+/* Pivots until no arc violates optimality. Needs a strongly feasible basis. */
+void tam_flow__simplex(struct tam_flow *f);
+
+/* Turns the basis left by warm updates (arcs listed in f->dirty) back into a
+ * strongly feasible one: re-hangs tree arcs that lost strong feasibility
+ * under the root, and pivots nonbasic arcs whose flow is between bounds. */
+void tam_flow__repair(struct tam_flow *f);
+
+/* Marks arc e as changed by a warm update (flow or cap). Cannot fail. */
+void tam_flow__mark(struct tam_flow *f, uint32_t e);
+
+/* Keeps the tree arc e's reduced cost 0 after its cost changed by d. */
+void tam_flow__cost_changed(struct tam_flow *f, uint32_t e, s_pot_t d);
+
+/* Sets *unique to 1 if no other flow has the same cost on all three levels.
+ * Returns 0 or TAM_ENOMEM. */
+int tam_flow__unique(const struct tam_flow *f, int *unique);
+
+/* Reduced cost of arc e (lexicographic triple). */
+s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e);
+
+/* flow.c */
+/* Validates p; 0, TAM_EINVAL, TAM_ECONFLICT or TAM_ETOOBIG. */
+int tam_flow__validate(const tam_flow_problem_t *p);
+
+#endif

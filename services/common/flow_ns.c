@@ -1,0 +1,456 @@
+/* flow_ns.c — primal network simplex for the allocation solver.
+ *
+ * Spanning tree: parent, pred (tree arc to the parent, S_NONE = the implicit
+ * artificial arc to the root), dir (S_UP: pred goes node->parent), a
+ * preorder thread with its reverse, and depth. Trees are kept strongly
+ * feasible (every node can send a positive amount to the root along its tree
+ * path), which, with the leaving-arc rule below, prevents cycling.
+ * Costs and potentials are lexicographic triples (see flow_int.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "flow_int.h"
+#include "tam/error.h"
+
+static inline int s_lex_neg(s_pot_t x)
+{
+    return x.a < 0 || (x.a == 0 && (x.b < 0 || (x.b == 0 && x.c < 0)));
+}
+
+static inline int s_lex_zero(s_pot_t x)
+{
+    return x.a == 0 && x.b == 0 && x.c == 0;
+}
+
+/* Level-3 cost of arc e: the pair hash for project->need arcs, else 0. */
+static inline int64_t s_c3(const struct tam_flow *f, uint32_t e)
+{
+    uint32_t u = f->src[e];
+    if (f->node_kind[u] != 1)
+        return 0;
+    return (int64_t)tam_flow_pair_hash(f->node_id[f->tgt[e]], f->node_id[u]);
+}
+
+s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e)
+{
+    const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
+    s_pot_t r;
+    r.a = f->c1[e] + pu->a - pv->a;
+    r.b = f->c2[e] + pu->b - pv->b;
+    r.c = s_c3(f, e) + pu->c - pv->c;
+    return r;
+}
+
+/* Levels 2 and 3 of state * rc, for ties at level 1. */
+static inline void s_sub_rc(const struct tam_flow *f, uint32_t e, int64_t *r2, int64_t *r3)
+{
+    const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
+    int64_t st = f->state[e];
+    *r2 = st * (f->c2[e] + pu->b - pv->b);
+    *r3 = st * (s_c3(f, e) + pu->c - pv->c);
+}
+
+/* Block search (as in Grigoriadis / LEMON): scans blocks of arcs cyclically
+ * from the last position and returns the most violating arc (lexicographic)
+ * of the first block that has one, or S_NONE at optimality. */
+static uint32_t s_find_entering(struct tam_flow *f)
+{
+    const uint32_t m = f->m;
+    const uint32_t *src = f->src, *tgt = f->tgt;
+    const int32_t *c1 = f->c1;
+    const int8_t *state = f->state;
+    const s_pot_t *pot = f->pot;
+    uint32_t best = S_NONE, cnt = f->block;
+    int64_t b1 = 0, b2 = 0, b3 = 0;
+    int have_sub = 1;  /* b2/b3 hold best's levels 2-3 */
+    uint32_t e = f->next_arc;
+
+    if (m == 0)
+        return S_NONE;
+    for (uint32_t k = 0; k < m; k++) {
+        int64_t st = state[e];
+        if (st) {
+            int64_t r1 = st * (c1[e] + pot[src[e]].a - pot[tgt[e]].a);
+            if (r1 < b1) {
+                b1 = r1;
+                best = e;
+                have_sub = 0;
+            } else if (r1 == b1) {
+                int64_t r2, r3;
+                s_sub_rc(f, e, &r2, &r3);
+                if (!have_sub) {
+                    s_sub_rc(f, best, &b2, &b3);
+                    have_sub = 1;
+                }
+                if (r2 < b2 || (r2 == b2 && r3 < b3)) {
+                    best = e;
+                    b2 = r2;
+                    b3 = r3;
+                }
+            }
+        }
+        if (++e == m)
+            e = 0;
+        if (--cnt == 0) {
+            if (best != S_NONE)
+                break;
+            cnt = f->block;
+        }
+    }
+    f->next_arc = e;
+    return best;
+}
+
+static uint32_t s_join(const struct tam_flow *f, uint32_t u, uint32_t v)
+{
+    const uint32_t *depth = f->depth, *parent = f->parent;
+    while (depth[u] > depth[v])
+        u = parent[u];
+    while (depth[v] > depth[u])
+        v = parent[v];
+    while (u != v) {
+        u = parent[u];
+        v = parent[v];
+    }
+    return u;
+}
+
+/* Moves the subtree hanging at u_out (which contains u_in) so that it hangs
+ * at v_in by the arc e_in (S_NONE = u_in's artificial arc, then v_in is the
+ * root), re-rooting it at u_in, and adds sigma to its potentials.
+ * Cost: O(size of the moved subtree). */
+static void s_move_subtree(struct tam_flow *f, uint32_t u_in, uint32_t v_in, uint32_t u_out,
+                           uint32_t e_in, s_pot_t sigma)
+{
+    uint32_t *parent = f->parent, *pred = f->pred, *thread = f->thread;
+    uint32_t *rev = f->rev_thread, *depth = f->depth, *buf = f->buf, *stem = f->stem;
+    int8_t *dir = f->dir;
+    uint32_t k = 0, cnt = 0, after = S_NONE;
+
+    for (uint32_t u = u_in;; u = parent[u]) {
+        stem[k++] = u;
+        if (u == u_out)
+            break;
+    }
+    /* New preorder of the moved part: each stem node with its old subtree,
+     * minus the subtree of the previous stem node (already emitted). */
+    for (uint32_t i = 0; i < k; i++) {
+        uint32_t s = stem[i], d = depth[s], x;
+        buf[cnt++] = s;
+        x = thread[s];
+        while (depth[x] > d) {
+            if (i > 0 && x == stem[i - 1]) {
+                x = after;
+                continue;
+            }
+            buf[cnt++] = x;
+            x = thread[x];
+        }
+        after = x;  /* first node after s's old subtree */
+    }
+    /* Cut the old block [u_out .. before after] out of the thread. */
+    uint32_t before = rev[u_out];
+    thread[before] = after;
+    rev[after] = before;
+    /* Splice the new block in right after v_in. */
+    uint32_t nx = thread[v_in];
+    thread[v_in] = buf[0];
+    rev[buf[0]] = v_in;
+    for (uint32_t j = 1; j < cnt; j++) {
+        thread[buf[j - 1]] = buf[j];
+        rev[buf[j]] = buf[j - 1];
+    }
+    thread[buf[cnt - 1]] = nx;
+    rev[nx] = buf[cnt - 1];
+    /* Reverse parent/pred along the stem. */
+    for (uint32_t i = k - 1; i > 0; i--) {
+        uint32_t s = stem[i], c = stem[i - 1];
+        pred[s] = pred[c];
+        dir[s] = (int8_t)-dir[c];
+        parent[s] = c;
+    }
+    parent[u_in] = v_in;
+    pred[u_in] = e_in;
+    dir[u_in] = (e_in == S_NONE || f->src[e_in] == u_in) ? S_UP : S_DOWN;
+    for (uint32_t j = 0; j < cnt; j++) {
+        uint32_t x = buf[j];
+        depth[x] = depth[parent[x]] + 1;
+        f->pot[x].a += sigma.a;
+        f->pot[x].b += sigma.b;
+        f->pot[x].c += sigma.c;
+    }
+}
+
+/* One pivot with entering arc e, pushing flow forwards (src->tgt) if fwd.
+ * The leaving arc is the last blocking arc met when walking the cycle in
+ * the direction of flow from the join node (keeps the tree strongly
+ * feasible). */
+static void s_pivot(struct tam_flow *f, uint32_t e, int fwd)
+{
+    uint32_t *parent = f->parent, *pred = f->pred;
+    int8_t *dir = f->dir;
+    int64_t *flow = f->flow, *cap = f->cap;
+    uint32_t first = fwd ? f->src[e] : f->tgt[e];
+    uint32_t second = fwd ? f->tgt[e] : f->src[e];
+    int64_t delta = fwd ? cap[e] - flow[e] : flow[e];
+    uint32_t join = s_join(f, first, second), u_out = S_NONE;
+    int result = 0;
+
+    for (uint32_t u = first; u != join; u = parent[u]) {
+        uint32_t p = pred[u];
+        int64_t d;
+        if (p == S_NONE)
+            d = 0;  /* artificial arc: never carries flow */
+        else
+            d = dir[u] == S_DOWN ? cap[p] - flow[p] : flow[p];
+        if (d < delta) {
+            delta = d;
+            u_out = u;
+            result = 1;
+        }
+    }
+    for (uint32_t u = second; u != join; u = parent[u]) {
+        uint32_t p = pred[u];
+        int64_t d;
+        if (p == S_NONE)
+            d = S_INF;
+        else
+            d = dir[u] == S_UP ? cap[p] - flow[p] : flow[p];
+        if (d <= delta) {
+            delta = d;
+            u_out = u;
+            result = 2;
+        }
+    }
+    if (delta > 0) {
+        flow[e] += fwd ? delta : -delta;
+        for (uint32_t u = first; u != join; u = parent[u])
+            flow[pred[u]] += dir[u] == S_DOWN ? delta : -delta;
+        for (uint32_t u = second; u != join; u = parent[u])
+            flow[pred[u]] += dir[u] == S_UP ? delta : -delta;
+    }
+    f->pivots++;
+    if (result == 0) {  /* e itself blocks: it moves to its other bound */
+        f->state[e] = fwd ? S_UPPER : S_LOWER;
+        return;
+    }
+    uint32_t u_in = result == 1 ? first : second;
+    uint32_t v_in = result == 1 ? second : first;
+    uint32_t l = pred[u_out];
+    if (l != S_NONE)
+        f->state[l] = flow[l] == 0 ? S_LOWER : S_UPPER;
+    f->state[e] = S_TREE;
+    s_pot_t rc = tam_flow__rc(f, e), sigma;
+    if (u_in == f->src[e]) {
+        sigma.a = -rc.a;
+        sigma.b = -rc.b;
+        sigma.c = -rc.c;
+    } else {
+        sigma = rc;
+    }
+    s_move_subtree(f, u_in, v_in, u_out, e, sigma);
+}
+
+void tam_flow__simplex(struct tam_flow *f)
+{
+    double b = sqrt((double)f->m);
+    f->block = b < 10.0 ? 10u : (uint32_t)b;
+    if (f->next_arc >= f->m)
+        f->next_arc = 0;
+    for (;;) {
+        uint32_t e = s_find_entering(f);
+        if (e == S_NONE)
+            break;
+        s_pivot(f, e, f->state[e] == S_LOWER);
+    }
+}
+
+void tam_flow__mark(struct tam_flow *f, uint32_t e)
+{
+    if (!f->is_dirty[e]) {
+        f->is_dirty[e] = 1;
+        f->n_dirty++;
+    }
+}
+
+/* The node whose pred is the tree arc e. */
+static uint32_t s_child(const struct tam_flow *f, uint32_t e)
+{
+    uint32_t u = f->src[e];
+    if (f->pred[u] == e && f->parent[u] == f->tgt[e])
+        return u;
+    return f->tgt[e];
+}
+
+void tam_flow__cost_changed(struct tam_flow *f, uint32_t e, s_pot_t d)
+{
+    if (f->state[e] != S_TREE)
+        return;
+    uint32_t u = s_child(f, e), du = f->depth[u];
+    int sg = u == f->src[e] ? -1 : 1;
+    uint32_t x = u;
+    do {
+        f->pot[x].a += sg * d.a;
+        f->pot[x].b += sg * d.b;
+        f->pot[x].c += sg * d.c;
+        x = f->thread[x];
+    } while (f->depth[x] > du);
+}
+
+void tam_flow__repair(struct tam_flow *f)
+{
+    if (f->n_dirty == 0)
+        return;
+    /* 1. Strong feasibility: a tree arc with no residual towards the root
+     *    leaves the tree; its child hangs under the root by its artificial
+     *    arc (a degenerate pivot). */
+    for (uint32_t e = 0; e < f->m; e++) {
+        if (!f->is_dirty[e] || f->state[e] != S_TREE)
+            continue;
+        uint32_t u = s_child(f, e);
+        int ok = f->dir[u] == S_UP ? f->flow[e] < f->cap[e] : f->flow[e] > 0;
+        if (ok)
+            continue;
+        f->state[e] = f->flow[e] == 0 ? S_LOWER : S_UPPER;
+        s_pot_t sigma = {-f->pot[u].a, -f->pot[u].b, -f->pot[u].c};
+        s_move_subtree(f, u, S_ROOT, u, S_NONE, sigma);
+    }
+    /* 2. Nonbasic arcs must sit at a bound: pivot those between bounds in
+     *    their improving direction (keeps strong feasibility). */
+    for (uint32_t e = 0; e < f->m; e++) {
+        if (!f->is_dirty[e])
+            continue;
+        f->is_dirty[e] = 0;
+        if (f->state[e] == S_TREE)
+            continue;
+        if (f->flow[e] == 0) {
+            f->state[e] = S_LOWER;
+        } else if (f->flow[e] == f->cap[e]) {
+            f->state[e] = S_UPPER;
+        } else {
+            s_pot_t rc = tam_flow__rc(f, e);
+            s_pivot(f, e, !(rc.a > 0 || (rc.a == 0 && (rc.b > 0 || (rc.b == 0 && rc.c > 0)))));
+        }
+    }
+    f->n_dirty = 0;
+}
+
+/* ---- uniqueness: is there a zero-cost residual cycle? ---- */
+
+static uint32_t s_find(uint32_t *uf, uint32_t x)
+{
+    while (uf[x] != x) {
+        uf[x] = uf[uf[x]];
+        x = uf[x];
+    }
+    return x;
+}
+
+/* Residual arcs with reduced cost 0 on all levels: arcs strictly between
+ * bounds are usable both ways (merged into components); the others give one
+ * direction. The optimum is unique iff the component graph is acyclic and no
+ * one-way arc joins a component to itself. (No two arcs join the same pair
+ * of nodes, so every such cycle is a real alternative flow.) */
+int tam_flow__unique(const struct tam_flow *f, int *unique)
+{
+    uint32_t n = f->n_nodes, *uf = NULL, *eu = NULL, *ev = NULL, *deg = NULL, *start = NULL;
+    uint32_t *adj = NULL, *queue = NULL, ne = 0, cap_e = 64;
+    int rc = TAM_ENOMEM;
+
+    *unique = 1;
+    uf = malloc(n * sizeof *uf);
+    eu = malloc(cap_e * sizeof *eu);
+    ev = malloc(cap_e * sizeof *ev);
+    if (!uf || !eu || !ev)
+        goto fail;
+    for (uint32_t v = 0; v < n; v++)
+        uf[v] = v;
+    for (uint32_t e = 0; e < f->m; e++) {
+        if (f->state[e] == S_TREE && f->flow[e] > 0 && f->flow[e] < f->cap[e]) {
+            uint32_t a = s_find(uf, f->src[e]), b = s_find(uf, f->tgt[e]);
+            if (a != b)
+                uf[a] = b;
+        }
+    }
+    for (uint32_t e = 0; e < f->m; e++) {
+        int64_t fl = f->flow[e], cp = f->cap[e];
+        if (cp == 0 || (f->state[e] == S_TREE && fl > 0 && fl < cp))
+            continue;
+        if (f->state[e] != S_TREE) {
+            if (f->c1[e] + f->pot[f->src[e]].a - f->pot[f->tgt[e]].a != 0)
+                continue;
+            if (!s_lex_zero(tam_flow__rc(f, e)))
+                continue;
+        }
+        uint32_t a = s_find(uf, f->src[e]), b = s_find(uf, f->tgt[e]);
+        if (fl != 0) {  /* at its cap: only the backward residual */
+            uint32_t t = a;
+            a = b;
+            b = t;
+        }
+        if (a == b) {
+            *unique = 0;
+            rc = 0;
+            goto fail;
+        }
+        if (ne == cap_e) {
+            uint32_t *nu = realloc(eu, 2 * cap_e * sizeof *eu);
+            if (!nu)
+                goto fail;
+            eu = nu;
+            uint32_t *nv = realloc(ev, 2 * cap_e * sizeof *ev);
+            if (!nv)
+                goto fail;
+            ev = nv;
+            cap_e *= 2;
+        }
+        eu[ne] = a;
+        ev[ne] = b;
+        ne++;
+    }
+    /* Kahn's algorithm on the component graph. */
+    deg = calloc(n, sizeof *deg);
+    start = calloc((size_t)n + 1, sizeof *start);
+    adj = malloc((ne ? ne : 1) * sizeof *adj);
+    queue = malloc(n * sizeof *queue);
+    if (!deg || !start || !adj || !queue)
+        goto fail;
+    for (uint32_t i = 0; i < ne; i++) {
+        start[eu[i] + 1]++;
+        deg[ev[i]]++;
+    }
+    for (uint32_t v = 0; v < n; v++)
+        start[v + 1] += start[v];
+    for (uint32_t i = 0; i < ne; i++)
+        adj[start[eu[i]]++] = ev[i];
+    for (uint32_t v = n; v > 0; v--)
+        start[v] = start[v - 1];
+    start[0] = 0;
+    uint32_t qh = 0, qt = 0, seen = 0, comps = 0;
+    for (uint32_t v = 0; v < n; v++) {
+        if (uf[v] != v)
+            continue;
+        comps++;
+        if (deg[v] == 0)
+            queue[qt++] = v;
+    }
+    while (qh < qt) {
+        uint32_t v = queue[qh++];
+        seen++;
+        for (uint32_t i = start[v]; i < start[v + 1]; i++)
+            if (--deg[adj[i]] == 0)
+                queue[qt++] = adj[i];
+    }
+    *unique = seen == comps;
+    rc = 0;
+fail:
+    free(uf);
+    free(eu);
+    free(ev);
+    free(deg);
+    free(start);
+    free(adj);
+    free(queue);
+    return rc;
+}
