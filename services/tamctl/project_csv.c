@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "tam/error.h"
 #include "regctl.h"
 
 /* The columns, the required ones first. */
@@ -397,10 +398,11 @@ static int s_import(tamctl_t *t, int argc, char **argv)
         ex = regctl_batch_send(t, TAM_MSG_registry_project_update, &x.updates,
                                "project import (changed)");
     if (ex == 0) {
-        size_t added = 0, changed = 0, same = 0, refused = x.refused_local;
+        size_t added = 0, changed = 0, same = 0, refused = x.refused_local, exist = 0;
         for (size_t i = 0; i < x.adds.n; i++) {
             added += x.adds.v[i].status == TAM_RPC_OK;
             refused += x.adds.v[i].status != TAM_RPC_OK;
+            exist += x.adds.v[i].status == TAM_RPC_ERROR && x.adds.v[i].error.code == TAM_EEXISTS;
         }
         for (size_t i = 0; i < x.updates.n; i++) {
             regctl_item_t *it = &x.updates.v[i];
@@ -425,6 +427,10 @@ static int s_import(tamctl_t *t, int argc, char **argv)
         else if (!t->quiet)
             printf("%s: %zu row(s): %zu added, %zu changed, %zu unchanged, %zu refused\n", x.path,
                    x.rows, added, changed, same, refused);
+        if (exist && !update)
+            fprintf(stderr, "tamctl: %zu project(s) exist already; `tamctl project import --update %s` "
+                            "changes them\n",
+                    exist, x.path);
         if (refused)
             ex = EX_DATAERR;
     }
