@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include "tam/error.h"
 #include "tam/log.h"
-#include "tam/principal.h"
-#include "tam/service.h"
 #include "registry.h"
 
 struct tam_registry_server {
@@ -31,41 +29,18 @@ struct tam_registry_server {
 static const char *const s_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
                                     "ledger", "context", TAM_SERVICE_REQUESTS_DB, NULL};
 
-/* ---- the principal: the one place it is checked ------------------------------- */
+/* ---- access: registry_access.c decides ----------------------------------------------- */
 
 static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
 {
     (void)arg;
-    const tam_message_t *m = tam_message_find(req->type);
-    uint32_t need = TAM_ROLE_ALL; /* reads: any role at all */
-    const char *role = "any role";
-    if (!m || m->id == TAM_MSG_sys_ping)
-        return 0; /* liveness for everyone; unknown types are answered as such */
-    if (m->id == TAM_MSG_registry_context_set) {
-        need = TAM_ROLE_PLANNER;
-        role = "planner";
-    } else if (m->writes) {
-        need = TAM_ROLE_DONOR_LIAISON;
-        role = "donor liaison";
-    }
-    if (tam_principal_may(&req->principal, need))
-        return 0;
-    tam_rpc_error_set(err, TAM_EDENIED, "", "principal '%s' may not send %s (it needs %s)",
-                      req->principal.id, req->type, role);
-    return TAM_EDENIED;
+    return tam_registry_authorize(&req->principal, req->type, err);
 }
 
 static tam_req_kind_t s_classify(const char *type, void *arg)
 {
     (void)arg;
-    const tam_message_t *m = tam_message_find(type);
-    if (!m)
-        return TAM_REQ_UNKNOWN;
-    if (m->id == TAM_MSG_sys_ping)
-        return TAM_REQ_READ;
-    if (strncmp(type, "registry.", 9) != 0)
-        return TAM_REQ_UNKNOWN;
-    return m->writes ? TAM_REQ_WRITE : TAM_REQ_READ;
+    return tam_registry_classify(type);
 }
 
 /* ---- requests -------------------------------------------------------------------- */
