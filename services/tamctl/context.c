@@ -120,5 +120,9 @@ TAMCTL_COMMAND(s_cmd_context_set, "context set", "FILE",
                "One entry per country; priorities are standard ids. The same context as the\n"
                "current one makes no new version. See config/samples/demo/context.json.",
                s_set)
-TAMCTL_COMMAND(s_cmd_context_show, "context show", "[--version N] [--json|--csv]",
-               "Show the planning context (or one of its past versions).", NULL, s_show)
+TAMCTL_COMMAND(s_cmd_context_show, "context show", "[--version N]",
+               "Show the planning context (or one of its past versions).",
+               "--version N   a past version (1 is the first)\n"
+               "--json        the context as JSON\n"
+               "--csv         the missions as CSV",
+               s_show)

@@ -232,6 +232,8 @@ TAMCTL_COMMAND(s_cmd_donor_add, "donor add", "FILE...",
                "Prints how many were added, changed, unchanged and refused (--json: as JSON).",
                s_add)
 TAMCTL_COMMAND(s_cmd_donor_list, "donor list", "[--json|--csv]", "List the donors.", NULL, s_list)
-TAMCTL_COMMAND(s_cmd_donor_show, "donor show", "ID [--revision N] [--json]",
-               "Show one donor (or one of its past revisions) and the projects it funds.", NULL,
+TAMCTL_COMMAND(s_cmd_donor_show, "donor show", "ID [--revision N]",
+               "Show one donor (or one of its past revisions) and the projects it funds.",
+               "--revision N   the donor as it was at revision N\n"
+               "--json         the donor record as JSON",
                s_show)

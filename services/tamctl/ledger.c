@@ -262,12 +262,14 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_ledger_add, "ledger add",
-               "PROJECT --pledge|--receipt|--adjust AMOUNT [--date D] [--note T]",
+TAMCTL_COMMAND(s_cmd_ledger_add, "ledger add", "PROJECT --KIND AMOUNT",
                "Record a pledge, a receipt or an adjustment of a project's funds.",
+               "--pledge AMOUNT | --receipt AMOUNT | --adjust AMOUNT   (exactly one)\n"
+               "--date YYYY-MM-DD   value date (default: today)\n"
+               "--note TEXT         reference or reason\n"
                "AMOUNT is whole US dollars (1250000, 1,250,000 or 1_250_000); pledges and\n"
                "receipts are positive, adjustments non-zero and may be negative (a refund).\n"
-               "Received funds never go below 0. --date defaults to today.",
+               "Received funds never go below 0.",
                s_add)
 TAMCTL_COMMAND(s_cmd_ledger_import, "ledger import", "FILE...",
                "Record the ledger entries of JSON files (arrays, as tam-gen writes ledger.json).",

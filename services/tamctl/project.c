@@ -452,15 +452,23 @@ TAMCTL_COMMAND(s_cmd_project_update, "project update", "FILE...",
                "Each project must exist and be pipeline or active. A project equal to the\n"
                "stored one changes nothing; totals and ledger are kept.",
                s_update)
-TAMCTL_COMMAND(s_cmd_project_close, "project close", "ID [--status closed|cancelled] --reason TEXT",
+TAMCTL_COMMAND(s_cmd_project_close, "project close", "ID --reason TEXT",
                "Close (finished) or cancel (stopped) a project; it is kept with its history.",
+               "--reason TEXT       why (required; kept with the record)\n"
                "--status closed     an active project that has finished (the default)\n"
                "--status cancelled  a pipeline or active project stopped before completion\n"
                "A closed project's ledger takes adjustments only (e.g. a refund); a cancelled\n"
                "one takes nothing.",
                s_close)
-TAMCTL_COMMAND(s_cmd_project_list, "project list", "[--status S] [--donor D] [--json|--csv]",
-               "List projects with their budgets and funding totals.", NULL, s_list)
-TAMCTL_COMMAND(s_cmd_project_show, "project show", "ID [--revision N] [--json]",
-               "Show a project: funding totals, available funds, earmarks, donors, ledger.", NULL,
+TAMCTL_COMMAND(s_cmd_project_list, "project list", "[--status S] [--donor D]",
+               "List projects with their budgets and funding totals.",
+               "--status S   only pipeline, active, closed or cancelled projects\n"
+               "--donor D    only projects donor D funds\n"
+               "--json       the records as JSON (project, pledged, received, revision)\n"
+               "--csv        the table as CSV",
+               s_list)
+TAMCTL_COMMAND(s_cmd_project_show, "project show", "ID [--revision N]",
+               "Show a project: funding totals, available funds, earmarks, donors, ledger.",
+               "--revision N   the project as it was at revision N (1: as added)\n"
+               "--json         {\"record\": the project record, \"ledger\": its entries}",
                s_show)
