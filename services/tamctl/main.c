@@ -317,7 +317,7 @@ int main(int argc, char **argv)
     t.zctx = zmq_ctx_new();
     if (!t.zctx)
         return EX_OSERR;
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then resets its state fully, "+" mode included */
     int ex = t.cmd->run(&t, cargc, cargv);
     s_close_clients();
     zmq_ctx_term(t.zctx);

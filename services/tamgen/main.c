@@ -244,26 +244,32 @@ static void s_gen_registry(const char *out, size_t nprojects, tam_arena_t *a)
         }
         p.id = tam_arena_strndup(a, id, strlen(id));
         p.title = tam_arena_strndup(a, title, strlen(title));
-        /* One to three donors; post-conflict projects always include the PBF. */
+        /* One to three distinct donors; post-conflict projects always include the PBF. */
         uint32_t nd = (uint32_t)s_range(1, 3);
         p.donors.v = tam_arena_alloc(a, 3 * sizeof *p.donors.v);
         size_t first = t->post_conflict ? 12 : (size_t)s_range(0, S_NDONORS - 1);
-        int left = 100;
         for (uint32_t k = 0; k < nd; k++) {
             const char *did = s_donors[(first + k * 5) % S_NDONORS].id;
             bool dup = false;
             for (uint32_t m = 0; m < p.donors.n; m++)
                 dup |= strcmp(p.donors.v[m].donor, did) == 0;
-            if (dup)
-                continue;
-            int pct = k + 1 == nd ? left : (int)s_range(20, left - 10 * (int)(nd - k - 1));
-            p.donors.v[p.donors.n].donor = (char *)did;
-            p.donors.v[p.donors.n].percent = pct;
-            p.donors.n++;
-            left -= pct;
+            if (!dup)
+                p.donors.v[p.donors.n++].donor = (char *)did;
         }
-        if (left > 0)
-            p.donors.v[p.donors.n - 1].percent += left;
+        /* Shares: the lead donor 40..80% (all of it alone), the rest split. */
+        if (p.donors.n == 1) {
+            p.donors.v[0].percent = 100;
+        } else {
+            int64_t lead = s_range(40, 80), rest = 100 - lead;
+            p.donors.v[0].percent = lead;
+            if (p.donors.n == 2) {
+                p.donors.v[1].percent = rest;
+            } else {
+                int64_t second = s_range(rest / 2, rest - 5);
+                p.donors.v[1].percent = second;
+                p.donors.v[2].percent = rest - second;
+            }
+        }
         p.budget = s_round(s_range(400000, 4000000), 50000);
         p.budget_status = s_rand() % 3 ? TAM_E_budget_status_committed : TAM_E_budget_status_indicative;
         p.start = tam_date_from_days(tam_date_days(20260101) + s_range(0, 300));
