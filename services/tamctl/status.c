@@ -20,6 +20,8 @@ static int s_status(tamctl_t *t, int argc, char **argv)
         tam_pong_t pong;
         /* Each service gets one quick try: status must not hang on a dead one. */
         t->cfg.common.request_retries = 0;
+        if (t->cfg.tamctl.timeout > 1000)
+            t->cfg.tamctl.timeout = 1000;
         int ex = tamctl_call(t, services[i], TAM_MSG_sys_ping, &ping, a, &pong, services[i]);
         char seq[24];
         snprintf(seq, sizeof seq, "%llu", ex ? 0ULL : (unsigned long long)pong.feed_seq);
