@@ -1,0 +1,347 @@
+/* pipeline_query.c — the read side of tam-pipeline: the audit entries of a
+ * proposal, the whole audit log page by page, the current decisions with
+ * filters, the reports, and the feed snapshot. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "pipeline.h"
+
+/* ---- scanning decisions ------------------------------------------------------- */
+
+typedef struct {
+    tam_arena_t *a;
+    tam_pipeline_decision_fn fn;
+    void *arg;
+} s_each_t;
+
+static int s_each_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    s_each_t *e = arg;
+    tam_decision_t d;
+    tam_codec_err_t ce;
+    memset(&d, 0, sizeof d);
+    tam_arena_reset(e->a);
+    if (tam_decode(&tam_schema_decision, val->data, val->len, e->a, &d, &ce)) {
+        tam_error("decision %.*s: stored value does not decode: %s",
+                  (int)(key->len > 100 ? 100 : key->len), (const char *)key->data, ce.message);
+        return TAM_ESTORE;
+    }
+    return e->fn(&d, e->arg);
+}
+
+int tam_pipeline_decisions_each(tam_txn_t *txn, const char *prefix, tam_pipeline_decision_fn fn,
+                                void *arg)
+{
+    s_each_t e = {tam_arena_new(4096), fn, arg};
+    if (!e.a)
+        return TAM_ENOMEM;
+    size_t plen = prefix ? strlen(prefix) : 0;
+    int rc = tam_txn_scan(txn, "decisions", prefix, plen, NULL, 0, s_each_fn, &e);
+    tam_arena_destroy(&e.a);
+    return rc;
+}
+
+int tam_pipeline_counts(tam_txn_t *txn, tam_pipeline_counts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = tam_txn_count(txn, "decisions", &out->decisions);
+    if (rc == 0)
+        rc = tam_txn_count(txn, "audit", &out->audit);
+    return rc;
+}
+
+/* ---- snapshot ------------------------------------------------------------------- */
+
+typedef struct {
+    tam_arena_t *a;
+    tam_feed_emit_fn emit;
+    void *ctx;
+} s_snap_t;
+
+static int s_snap_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    s_snap_t *s = arg;
+    tam_decision_t d;
+    tam_codec_err_t ce;
+    char topic[16];
+    memset(&d, 0, sizeof d);
+    tam_arena_reset(s->a);
+    if (tam_decode(&tam_schema_decision, val->data, val->len, s->a, &d, &ce) ||
+        tam_pipeline_topic(d.country, d.category, topic)) {
+        tam_error("decision %.*s: stored value does not decode", (int)(key->len > 100 ? 100 : key->len),
+                  (const char *)key->data);
+        return TAM_ESTORE;
+    }
+    return s->emit(s->ctx, topic, strlen(topic), val->data, val->len);
+}
+
+int tam_pipeline_snapshot(tam_txn_t *txn, const char *prefix, tam_feed_emit_fn emit,
+                          void *emit_ctx)
+{
+    (void)prefix; /* the feed server skips records outside the prefix */
+    s_snap_t s = {tam_arena_new(4096), emit, emit_ctx};
+    if (!s.a)
+        return TAM_ENOMEM;
+    int rc = tam_txn_scan(txn, "decisions", NULL, 0, NULL, 0, s_snap_fn, &s);
+    tam_arena_destroy(&s.a);
+    return rc;
+}
+
+/* ---- audit ------------------------------------------------------------------------- */
+
+typedef struct {
+    tam_txn_t *txn;
+    tam_arena_t *a;
+    tam_audit_entry_t *v;
+    size_t n, cap;
+    size_t limit;
+    uint64_t last;
+    bool more;
+} s_audit_t;
+
+static int s_audit_add(s_audit_t *c, const void *data, size_t len)
+{
+    if (c->n == c->limit) {
+        c->more = true;
+        return 1;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        tam_audit_entry_t *v = tam_arena_alloc(c->a, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        if (c->n)
+            memcpy(v, c->v, c->n * sizeof *v);
+        c->v = v;
+        c->cap = cap;
+    }
+    tam_codec_err_t ce;
+    memset(&c->v[c->n], 0, sizeof c->v[0]);
+    if (tam_decode(&tam_schema_audit_entry, data, len, c->a, &c->v[c->n], &ce)) {
+        tam_error("audit entry: stored value does not decode: %s", ce.message);
+        return TAM_ESTORE;
+    }
+    c->last = c->v[c->n].seq;
+    c->n++;
+    return 0;
+}
+
+static int s_audit_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)key;
+    return s_audit_add(arg, val->data, val->len);
+}
+
+static int s_audit_prop_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)val;
+    s_audit_t *c = arg;
+    if (key->len < 9)
+        return TAM_ESTORE;
+    const uint8_t *seq = (const uint8_t *)key->data + key->len - 8;
+    tam_val_t v;
+    int rc = tam_txn_get(c->txn, "audit", seq, 8, &v);
+    if (rc)
+        return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+    return s_audit_add(c, v.data, v.len);
+}
+
+static int s_encode(const tam_schema_t *s, const void *obj, msgpack_sbuffer *answer)
+{
+    msgpack_packer pk;
+    tam_codec_err_t ce;
+    msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
+    int rc = tam_encode(s, obj, &pk, &ce);
+    if (rc && rc != TAM_ENOMEM) {
+        tam_error("encoding %s failed: %s: %s", s->name, ce.path, ce.message);
+        rc = TAM_EINTERNAL;
+    }
+    return rc;
+}
+
+static int s_history(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
+                     msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    tam_proposal_ref_t ref;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_proposal_ref, body, len, a, &ref, &ce))
+        return tam_pipeline__codec_error(err, &ce), 0;
+    if (tam_pipeline_proposal_parse(ref.id, NULL, NULL)) {
+        tam_rpc_error_set(err, TAM_EINVAL, "id", "'%s' is not a proposal id: \"<need id>/<project id>\"",
+                          ref.id);
+        return 0;
+    }
+    uint8_t prefix[TAM_PIPELINE_PROPOSAL_MAX + 1];
+    size_t n = strlen(ref.id);
+    memcpy(prefix, ref.id, n);
+    prefix[n] = 0;
+    s_audit_t c = {.txn = txn, .a = a, .limit = TAM_PIPELINE_HISTORY_MAX};
+    /* The latest entries if there are more than fit: scan backwards, then
+     * reverse. A proposal has a handful of acts in practice. */
+    int rc = tam_txn_scan_rev(txn, "audit_prop", prefix, n + 1, s_audit_prop_fn, &c);
+    if (rc < 0)
+        return rc;
+    if (c.n == 0) {
+        tam_rpc_error_set(err, TAM_ENOTFOUND, "id", "no act on proposal %s yet (state none)", ref.id);
+        return 0;
+    }
+    for (size_t i = 0; i < c.n / 2; i++) {
+        tam_audit_entry_t t = c.v[i];
+        c.v[i] = c.v[c.n - 1 - i];
+        c.v[c.n - 1 - i] = t;
+    }
+    tam_audit_list_t out = {0};
+    out.items.n = (uint32_t)c.n;
+    out.items.v = c.v;
+    return s_encode(&tam_schema_audit_list, &out, answer);
+}
+
+static int s_audit(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
+                   msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    tam_audit_query_t q;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_audit_query, body, len, a, &q, &ce))
+        return tam_pipeline__codec_error(err, &ce), 0;
+    s_audit_t c = {.txn = txn, .a = a, .limit = q.limit ? (size_t)q.limit : TAM_PIPELINE_PAGE};
+    uint8_t start[8];
+    if (q.after == UINT64_MAX)
+        return s_encode(&tam_schema_audit_list, &(tam_audit_list_t){0}, answer);
+    tam_key_u64(start, q.after + 1);
+    int rc = tam_txn_scan(txn, "audit", NULL, 0, start, 8, s_audit_fn, &c);
+    if (rc < 0)
+        return rc;
+    tam_audit_list_t out = {0};
+    out.items.n = (uint32_t)c.n;
+    out.items.v = c.v;
+    out.next = c.more ? c.last : 0;
+    return s_encode(&tam_schema_audit_list, &out, answer);
+}
+
+/* ---- decisions ---------------------------------------------------------------------- */
+
+typedef struct {
+    int64_t since;
+    char proposal[TAM_PIPELINE_PROPOSAL_MAX + 1];
+} s_hit_t;
+
+typedef struct {
+    const tam_decision_query_t *q;
+    s_hit_t *v;
+    size_t n, cap;
+} s_hits_t;
+
+static int s_match_fn(const tam_decision_t *d, void *arg)
+{
+    s_hits_t *h = arg;
+    const tam_decision_query_t *q = h->q;
+    if (q->has_state && d->state != q->state)
+        return 0;
+    if (q->country && q->country[0] && strcmp(q->country, d->country) != 0)
+        return 0;
+    if (q->project && q->project[0] && strcmp(q->project, d->project) != 0)
+        return 0;
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        s_hit_t *v = realloc(h->v, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    h->v[h->n].since = d->since;
+    snprintf(h->v[h->n].proposal, sizeof h->v[0].proposal, "%s", d->proposal);
+    h->n++;
+    return 0;
+}
+
+static int s_hit_cmp(const void *a, const void *b)
+{
+    const s_hit_t *x = a, *y = b;
+    if (x->since != y->since)
+        return x->since < y->since ? -1 : 1;
+    return strcmp(x->proposal, y->proposal);
+}
+
+static int s_decisions(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
+                       msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    tam_decision_query_t q;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_decision_query, body, len, a, &q, &ce))
+        return tam_pipeline__codec_error(err, &ce), 0;
+    s_hits_t h = {.q = &q};
+    int rc = 0;
+    if (q.proposal && q.proposal[0]) {
+        tam_decision_t d;
+        rc = tam_pipeline_decision_get(txn, q.proposal, a, &d);
+        if (rc == 0)
+            rc = s_match_fn(&d, &h);
+        else if (rc == TAM_ENOTFOUND)
+            rc = 0;
+    } else {
+        rc = tam_pipeline_decisions_each(txn, NULL, s_match_fn, &h);
+    }
+    if (rc < 0)
+        goto done;
+    if (h.n)
+        qsort(h.v, h.n, sizeof *h.v, s_hit_cmp);
+    size_t off = (size_t)q.offset, lim = q.limit ? (size_t)q.limit : TAM_PIPELINE_PAGE;
+    size_t first = off < h.n ? off : h.n;
+    size_t count = h.n - first < lim ? h.n - first : lim;
+    tam_decision_list_t out = {.total = (int64_t)h.n};
+    out.items.v = count ? tam_arena_alloc(a, count * sizeof *out.items.v) : NULL;
+    if (count && !out.items.v) {
+        rc = TAM_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if ((rc = tam_pipeline_decision_get(txn, h.v[first + i].proposal, a, &out.items.v[i])))
+            goto done;
+    }
+    out.items.n = (uint32_t)count;
+    rc = s_encode(&tam_schema_decision_list, &out, answer);
+done:
+    free(h.v);
+    (void)err;
+    return rc;
+}
+
+/* ---- reports -------------------------------------------------------------------------- */
+
+static int s_report(const tam_pipeline_t *p, tam_txn_t *txn, const void *body, size_t len,
+                    tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    tam_report_request_t rq;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_report_request, body, len, a, &rq, &ce))
+        return tam_pipeline__codec_error(err, &ce), 0;
+    tam_report_t rep;
+    memset(&rep, 0, sizeof rep);
+    int rc = tam_pipeline_report(p, txn, &rq, a, &rep, err);
+    if (err->code)
+        return 0;
+    if (rc)
+        return rc;
+    return s_encode(&tam_schema_report, &rep, answer);
+}
+
+int tam_pipeline_read(const tam_pipeline_t *p, tam_txn_t *txn, int msg_id, const void *body,
+                      size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
+                      tam_rpc_error_t *err)
+{
+    switch (msg_id) {
+    case TAM_MSG_pipeline_history:
+        return s_history(txn, body, len, scratch, answer, err);
+    case TAM_MSG_pipeline_audit:
+        return s_audit(txn, body, len, scratch, answer, err);
+    case TAM_MSG_pipeline_decisions:
+        return s_decisions(txn, body, len, scratch, answer, err);
+    case TAM_MSG_pipeline_report:
+        return s_report(p, txn, body, len, scratch, answer, err);
+    default:
+        return TAM_EINTERNAL;
+    }
+}

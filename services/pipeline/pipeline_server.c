@@ -1,0 +1,498 @@
+/* pipeline_server.c — tam-pipeline on the shared service loop (tam/service.h):
+ * the catalogue, the LMDB environment, the decisions feed, the feed clients
+ * that keep the views of tam-ingest, tam-registry and tam-match current, the
+ * one place where the principal's role is checked, the client that reads
+ * ingest's replies for the commission report, and the glue from requests to
+ * pipeline_act.c / pipeline_query.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tam/principal.h"
+#include "tam/service.h"
+#include "pipeline.h"
+
+#define S_ARENA_CAP (256u << 20) /* a report over every reply may decode a lot */
+
+typedef struct {
+    struct tam_pipeline_server *s;
+    tam_pipeline_src_t src;
+    const char *service;
+    tam_feed_client_t *client;
+} s_sub_t;
+
+struct tam_pipeline_server {
+    const tam_config_t *cfg;
+    void *zctx;
+    tam_catalog_t *cat;
+    tam_store_t *store;
+    tam_feed_server_t *feed;
+    tam_pipeline_view_t *view;
+    s_sub_t subs[TAM_PIPELINE_SRC__COUNT];
+    tam_pipeline_t pl;
+    tam_rpc_client_t *ingest;     /* for the commission report; created on first use */
+    tam_arena_t *scratch;         /* decoded requests, reset per request */
+    tam_arena_t *auth;            /* authorize's decoding, reset per request */
+    msgpack_sbuffer answer;
+    tam_pipeline_pubs_t pubs;
+    tam_service_stats_t stats;
+    uint64_t publish_failed;
+};
+
+/* ---- the principal: the one place it is checked ----------------------------------- */
+
+static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    const tam_message_t *m = tam_message_find(req->type);
+    if (!m || m->id != TAM_MSG_pipeline_act)
+        return 0; /* reads and sys.ping: anyone who can reach the socket */
+    /* Which role depends on the act: decode just enough to know it. A body
+     * that does not decode is refused by the handler with the field's path,
+     * but only for someone who holds one of the roles at all. */
+    const char *role = "manager or donor_liaison";
+    uint32_t need = TAM_ROLE_MANAGER | TAM_ROLE_DONOR_LIAISON;
+    const char *what = "act on proposals";
+    tam_act_t act;
+    tam_codec_err_t ce;
+    memset(&act, 0, sizeof act);
+    tam_arena_reset(s->auth);
+    if (tam_decode(&tam_schema_act, req->body, req->body_len, s->auth, &act, &ce) == 0) {
+        need = tam_pipeline_act_role(act.act, &role);
+        what = tam_enum_decision_act.values[act.act];
+    }
+    if (tam_principal_may(&req->principal, need))
+        return 0;
+    tam_rpc_error_set(err, TAM_EDENIED, "act", "principal '%s' may not %s (it needs the role %s)",
+                      req->principal.id, what, role);
+    return TAM_EDENIED;
+}
+
+static tam_req_kind_t s_classify(const char *type, void *arg)
+{
+    (void)arg;
+    const tam_message_t *m = tam_message_find(type);
+    if (!m)
+        return TAM_REQ_UNKNOWN;
+    if (m->id == TAM_MSG_sys_ping)
+        return TAM_REQ_READ;
+    if (strncmp(type, "pipeline.", 9) != 0)
+        return TAM_REQ_UNKNOWN;
+    return m->writes ? TAM_REQ_WRITE : TAM_REQ_READ;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static void s_begin(tam_pipeline_server_t *s)
+{
+    tam_arena_reset(s->scratch);
+    msgpack_sbuffer_clear(&s->answer);
+    tam_pipeline_pubs_clear(&s->pubs);
+}
+
+static int s_finish(tam_pipeline_server_t *s, int rc, tam_answer_t *out)
+{
+    if (rc)
+        return rc;
+    if (out->error.code)
+        return out->error.code;
+    rc = tam_answer_ok(out, s->answer.data, s->answer.size);
+    for (size_t i = 0; i < s->pubs.n && rc == 0; i++)
+        rc = tam_answer_event(out, s->pubs.v[i].topic, s->pubs.v[i].body, s->pubs.v[i].len);
+    return rc;
+}
+
+static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    s_begin(s);
+    int rc = tam_pipeline_act(&s->pl, txn, &req->principal, req->body, req->body_len, s->scratch,
+                              &s->answer, &s->pubs, &out->error);
+    if (rc == 0 && out->error.code)
+        tam_info("%s %s refused: %s (field %s)", req->type, req->id, tam_errname(out->error.code),
+                 out->error.field);
+    else if (rc == 0)
+        tam_info("%s %s by %s: ok", req->type, req->id, req->principal.id);
+    return s_finish(s, rc, out);
+}
+
+static int s_ping(tam_pipeline_server_t *s, const tam_rpc_req_t *req, tam_answer_t *out)
+{
+    tam_ping_t ping;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce))
+        return tam_pipeline__codec_error(&out->error, &ce);
+    tam_pong_t pong = {.service = "tam-pipeline", .version = TAM_VERSION,
+                       .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
+    int rc = tam_encode(&tam_schema_pong, &pong, &pk, &ce);
+    return s_finish(s, rc, out);
+}
+
+static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    const tam_message_t *m = tam_message_find(req->type);
+    if (!m)
+        return TAM_EINTERNAL;
+    s_begin(s);
+    if (m->id == TAM_MSG_sys_ping)
+        return s_ping(s, req, out);
+    int rc = tam_pipeline_read(&s->pl, txn, m->id, req->body, req->body_len, s->scratch,
+                               &s->answer, &out->error);
+    return s_finish(s, rc, out);
+}
+
+/* ---- ingest's replies, for the commission report ------------------------------------- */
+
+/* One call to tam-ingest; the answer decoded into out from a. */
+static int s_ingest_call(tam_pipeline_server_t *s, int msg_id, const void *req, tam_arena_t *a,
+                         void *out, tam_rpc_error_t *err)
+{
+    size_t nm;
+    const tam_message_t *m = &tam_messages(&nm)[msg_id];
+    msgpack_sbuffer sb;
+    tam_codec_err_t ce;
+    tam_rpc_answer_t ans = {0};
+    int rc;
+    if (!s->ingest &&
+        (rc = tam_rpc_client_new(&s->ingest, s->zctx, s->cfg->ingest.endpoint,
+                                 (int)s->cfg->common.request_timeout, 1))) {
+        tam_rpc_error_set(err, TAM_EUNAVAIL, "", "cannot connect to tam-ingest: %s", tam_strerror(rc));
+        return err->code;
+    }
+    if ((rc = tam_encode_sbuf(m->request, req, &sb, &ce)))
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    rc = tam_rpc_call(s->ingest, m->type, sb.data, sb.size, &ans);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        tam_rpc_error_set(err, rc == TAM_ENOMEM ? TAM_ENOMEM : TAM_EUNAVAIL, "",
+                          "tam-ingest did not answer %s at %s (%s): the commission report needs it",
+                          m->type, s->cfg->ingest.endpoint, tam_strerror(rc));
+        goto done;
+    }
+    if (ans.status != TAM_RPC_OK) {
+        tam_rpc_error_set(err, ans.error.code ? ans.error.code : TAM_EINTERNAL, "",
+                          "tam-ingest refused %s: %s", m->type, ans.error.message);
+        goto done;
+    }
+    if (tam_decode(m->answer, ans.body, ans.len, a, out, &ce))
+        tam_rpc_error_set(err, TAM_EPROTO, "", "tam-ingest's answer to %s does not decode: %s: %s",
+                          m->type, ce.path, ce.message);
+done:
+    tam_rpc_answer_clear(&ans);
+    return err->code;
+}
+
+static int s_replies(void *arg, tam_arena_t *a, tam_reply_full_t **out, size_t *n,
+                     tam_rpc_error_t *err)
+{
+    tam_pipeline_server_t *s = arg;
+    tam_reply_full_t *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    tam_replies_query_t q = {.status = "current", .limit = 1000};
+    for (;;) {
+        tam_reply_list_t page;
+        if (s_ingest_call(s, TAM_MSG_ingest_replies, &q, a, &page, err))
+            return err->code;
+        for (uint32_t i = 0; i < page.items.n; i++) {
+            if (*n == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                tam_reply_full_t *nv = tam_arena_alloc(a, nc * sizeof *nv);
+                if (!nv)
+                    return TAM_ENOMEM;
+                if (*n)
+                    memcpy(nv, v, *n * sizeof *nv);
+                v = nv;
+                cap = nc;
+            }
+            tam_reply_key_t key = {.id = page.items.v[i].id};
+            if (s_ingest_call(s, TAM_MSG_ingest_reply_get, &key, a, &v[*n], err))
+                return err->code;
+            (*n)++;
+        }
+        if (!page.next)
+            break;
+        q.after = page.next;
+    }
+    *out = v;
+    tam_info("commission report: %zu current repl%s read from tam-ingest", *n, *n == 1 ? "y" : "ies");
+    return 0;
+}
+
+/* ---- feeds ------------------------------------------------------------------------------ */
+
+static void s_after_commit(const tam_event_t *ev, size_t n, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    for (size_t i = 0; i < n; i++) {
+        int rc = tam_feed_server_publish(s->feed, ev[i].topic, ev[i].body, ev[i].len);
+        if (rc) {
+            /* The sequence is consumed: subscribers see a gap and resync from
+             * the snapshot, which reads the committed store. */
+            s->publish_failed++;
+            tam_warn("feed: publishing %s failed: %s", ev[i].topic, tam_strerror(rc));
+        }
+    }
+}
+
+typedef struct {
+    const char *prefix;
+    tam_feed_emit_fn emit;
+    void *ctx;
+} s_snap_t;
+
+static int s_snap_txn(tam_txn_t *txn, void *arg)
+{
+    s_snap_t *a = arg;
+    return tam_pipeline_snapshot(txn, a->prefix, a->emit, a->ctx);
+}
+
+static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    s_snap_t a = {prefix, emit, emit_ctx};
+    int rc = tam_store_read(s->store, s_snap_txn, &a);
+    if (rc && rc != TAM_EUNAVAIL)
+        tam_warn("feed: snapshot for prefix '%s' failed: %s", prefix, tam_strerror(rc));
+    return rc;
+}
+
+static void s_on_record(const char *topic, size_t tlen, const void *body, size_t len, uint64_t seq,
+                        int from_snapshot, void *arg)
+{
+    (void)seq, (void)from_snapshot;
+    s_sub_t *sub = arg;
+    tam_pipeline_view_record(sub->s->view, sub->src, topic, tlen, body, len);
+}
+
+static void s_on_reset(void *arg)
+{
+    s_sub_t *sub = arg;
+    tam_pipeline_view_reset(sub->s->view, sub->src);
+    tam_info("feed of %s: resynchronising", sub->service);
+}
+
+static void s_on_synced(uint64_t seq, void *arg)
+{
+    s_sub_t *sub = arg;
+    tam_pipeline_view_t *v = sub->s->view;
+    tam_pipeline_view_synced(v, sub->src, seq);
+    tam_info("feed of %s: synced at seq %llu (%zu need(s), %zu project(s), %zu proposal(s) known)",
+             sub->service, (unsigned long long)seq, tam_pipeline_view_count(v, 'n'),
+             tam_pipeline_view_count(v, 'p'), tam_pipeline_view_count(v, 'x'));
+}
+
+static int s_server_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_server_pollitems(obj, items, max);
+}
+
+static int s_server_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_server_process(obj, items);
+}
+
+static int s_server_timeout(void *obj)
+{
+    return tam_feed_server_next_timeout_ms(obj);
+}
+
+static int s_client_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_client_pollitems(((s_sub_t *)obj)->client, items, max);
+}
+
+static int s_client_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_client_process(((s_sub_t *)obj)->client, items);
+}
+
+static int s_client_timeout(void *obj)
+{
+    return tam_feed_client_next_timeout_ms(((s_sub_t *)obj)->client);
+}
+
+static void s_ready(const char *endpoint, void *arg)
+{
+    tam_pipeline_server_t *s = arg;
+    tam_info("ready: requests on %s, feed on %s, snapshots on %s", endpoint, s->cfg->pipeline.feed,
+             s->cfg->pipeline.snapshot);
+}
+
+/* ---- life cycle -------------------------------------------------------------------------- */
+
+static int s_mkdir(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    tam_error("cannot create directory %s: %s", dir, strerror(errno));
+    return TAM_EIO;
+}
+
+/* ipc:// endpoints need their directory: create it (one level) if missing. */
+static int s_ipc_dir(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return 0;
+    char dir[TAM_CFG_STR_MAX];
+    snprintf(dir, sizeof dir, "%s", ep + 6);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = 0;
+    return s_mkdir(dir);
+}
+
+static int s_count_fn(tam_txn_t *txn, void *arg)
+{
+    return tam_pipeline_counts(txn, arg);
+}
+
+static int s_subscribe(tam_pipeline_server_t *s, tam_pipeline_src_t src, const char *service,
+                       const char *pub, const char *snap, const char *const *prefixes, size_t np)
+{
+    s_sub_t *sub = &s->subs[src];
+    sub->s = s;
+    sub->src = src;
+    sub->service = service;
+    tam_feed_callbacks_t cb = {.on_record = s_on_record, .on_reset = s_on_reset,
+                               .on_synced = s_on_synced, .arg = sub};
+    int rc = tam_feed_client_new(&sub->client, s->zctx, pub, snap, prefixes, np, &cb, NULL);
+    if (rc)
+        tam_error("cannot subscribe to the feed of %s at %s: %s", service, pub, tam_strerror(rc));
+    return rc;
+}
+
+int tam_pipeline_server_new(tam_pipeline_server_t **out, const tam_config_t *cfg, void *zctx)
+{
+    char err[512], path[TAM_CFG_STR_MAX + 16];
+    int rc;
+    *out = NULL;
+    tam_pipeline_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return TAM_ENOMEM;
+    s->cfg = cfg;
+    s->zctx = zctx;
+    msgpack_sbuffer_init(&s->answer);
+    if (!(s->scratch = tam_arena_new(0)) || !(s->auth = tam_arena_new(0))) {
+        rc = TAM_ENOMEM;
+        goto fail;
+    }
+    tam_arena_set_cap(s->scratch, S_ARENA_CAP);
+    tam_arena_set_cap(s->auth, (size_t)cfg->common.max_frame * 8 + (1u << 20));
+    if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
+        tam_error("catalogue: %s", err);
+        goto fail;
+    }
+    if ((rc = tam_pipeline_view_new(&s->view, s->cat)))
+        goto fail;
+    s->pl = (tam_pipeline_t){.cat = s->cat, .view = s->view, .replies = s_replies, .replies_arg = s};
+
+    snprintf(path, sizeof path, "%s/pipeline", cfg->common.data_dir);
+    if ((rc = s_mkdir(cfg->common.data_dir)))
+        goto fail;
+    tam_store_opts_t so = {.path = path,
+                           .map_size = (size_t)cfg->pipeline.map_size,
+                           .map_max = (size_t)cfg->pipeline.map_max,
+                           .dbs = tam_pipeline_dbs,
+                           .schema_version = TAM_PIPELINE_SCHEMA};
+    if ((rc = tam_store_open(&s->store, &so)))
+        goto fail;
+    tam_pipeline_counts_t n = {0};
+    if ((rc = tam_store_read(s->store, s_count_fn, &n)))
+        goto fail;
+    tam_info("store %s: %zu decision(s), %zu audit entr%s", path, n.decisions, n.audit,
+             n.audit == 1 ? "y" : "ies");
+
+    if ((rc = s_ipc_dir(cfg->pipeline.endpoint)) || (rc = s_ipc_dir(cfg->pipeline.feed)) ||
+        (rc = s_ipc_dir(cfg->pipeline.snapshot)))
+        goto fail;
+    if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->pipeline.feed, cfg->pipeline.snapshot,
+                                  (int)cfg->common.heartbeat, s_snapshot, s)))
+        goto fail;
+    static const char *const need_p[] = {"need/"};
+    static const char *const reg_p[] = {"project/", "donor/", "context"};
+    static const char *const match_p[] = {"run", "prop/"};
+    if ((rc = s_subscribe(s, TAM_PIPELINE_SRC_INGEST, "tam-ingest", cfg->ingest.feed,
+                          cfg->ingest.snapshot, need_p, 1)) ||
+        (rc = s_subscribe(s, TAM_PIPELINE_SRC_REGISTRY, "tam-registry", cfg->registry.feed,
+                          cfg->registry.snapshot, reg_p, 3)) ||
+        (rc = s_subscribe(s, TAM_PIPELINE_SRC_MATCH, "tam-match", cfg->match.feed,
+                          cfg->match.snapshot, match_p, 2)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    tam_pipeline_server_destroy(&s);
+    return rc;
+}
+
+int tam_pipeline_server_run(tam_pipeline_server_t *s)
+{
+    tam_rpc_limits_t lim = {.max_frame = (size_t)s->cfg->common.max_frame,
+                            .max_frames = (unsigned)s->cfg->common.max_frames,
+                            .body_limits = NULL};
+    tam_service_source_t src[1 + TAM_PIPELINE_SRC__COUNT];
+    src[0] = (tam_service_source_t){.pollitems = s_server_items, .process = s_server_process,
+                                    .next_timeout_ms = s_server_timeout, .obj = s->feed};
+    for (int i = 0; i < TAM_PIPELINE_SRC__COUNT; i++)
+        src[1 + i] = (tam_service_source_t){.pollitems = s_client_items,
+                                            .process = s_client_process,
+                                            .next_timeout_ms = s_client_timeout,
+                                            .obj = &s->subs[i]};
+    tam_service_def_t def = {.name = "pipeline",
+                             .zctx = s->zctx,
+                             .endpoint = s->cfg->pipeline.endpoint,
+                             .limits = &lim,
+                             .store = s->store,
+                             .batch_max = (unsigned)s->cfg->pipeline.batch_max,
+                             .signals = true,
+                             .classify = s_classify,
+                             .authorize = s_authorize,
+                             .handle = s_handle,
+                             .query = s_query,
+                             .after_commit = s_after_commit,
+                             .ready = s_ready,
+                             .sources = src,
+                             .nsources = 1 + TAM_PIPELINE_SRC__COUNT,
+                             .stats = &s->stats};
+    int rc = tam_service_run(&def, s);
+    tam_feed_server_stats_t fs;
+    tam_feed_server_stats(s->feed, &fs);
+    tam_info("stopping: %llu request(s), %llu write(s) (%llu duplicate(s)), %llu read(s), "
+             "%llu error answer(s), %llu commit(s); feed: %llu update(s), %llu snapshot(s)",
+             (unsigned long long)s->stats.requests, (unsigned long long)s->stats.writes,
+             (unsigned long long)s->stats.duplicates, (unsigned long long)s->stats.reads,
+             (unsigned long long)s->stats.errors, (unsigned long long)s->stats.commits,
+             (unsigned long long)fs.published, (unsigned long long)fs.snapshots);
+    if (rc)
+        tam_crit("service loop stopped: %s", tam_strerror(rc));
+    return rc;
+}
+
+void tam_pipeline_server_destroy(tam_pipeline_server_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tam_pipeline_server_t *s = *sp;
+    for (int i = 0; i < TAM_PIPELINE_SRC__COUNT; i++)
+        tam_feed_client_destroy(&s->subs[i].client);
+    tam_rpc_client_destroy(&s->ingest);
+    tam_feed_server_destroy(&s->feed);
+    tam_store_close(&s->store);
+    tam_pipeline_view_destroy(&s->view);
+    tam_catalog_destroy(&s->cat);
+    tam_arena_destroy(&s->scratch);
+    tam_arena_destroy(&s->auth);
+    msgpack_sbuffer_destroy(&s->answer);
+    tam_pipeline_pubs_clear(&s->pubs);
+    free(s->pubs.v);
+    free(s);
+    *sp = NULL;
+}

@@ -1,0 +1,362 @@
+/* decide.c — `tamctl endorse|decline|commit|deliver|withdraw PROPOSAL`,
+ * `tamctl history [PROPOSAL]` and `tamctl decisions`: acts on proposals and
+ * their audit trail (tam-pipeline). An act names the match run it was taken
+ * on: --run if given, else the current run of tam-match; if tam-match does
+ * not answer, tam-pipeline records the latest run it has seen. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tam/error.h"
+#include "tamctl.h"
+
+/* Parses a whole-dollar amount: digits, optionally grouped with ',' or '_'. */
+static int s_amount(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+    int digits = 0;
+    for (const char *p = s; *p; p++) {
+        if ((*p == ',' || *p == '_') && digits)
+            continue;
+        if (*p < '0' || *p > '9' || v > (1000000000000LL - (*p - '0')) / 10) {
+            fprintf(stderr, "tamctl: --amount must be whole US dollars from 1 to "
+                            "1,000,000,000,000, not '%s'\n", s);
+            return EX_USAGE;
+        }
+        v = v * 10 + (*p - '0');
+        digits++;
+    }
+    if (!digits || v < 1) {
+        fprintf(stderr, "tamctl: --amount must be at least 1, not '%s'\n", s);
+        return EX_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *s_usage(tam_decision_act_t act)
+{
+    switch (act) {
+    case TAM_E_decision_act_endorse:
+        return "usage: tamctl endorse PROPOSAL [--amount N] --reason TEXT [--run N]\n";
+    case TAM_E_decision_act_commit:
+        return "usage: tamctl commit PROPOSAL [--amount N] --reason TEXT [--run N]\n";
+    case TAM_E_decision_act_decline: return "usage: tamctl decline PROPOSAL --reason TEXT [--run N]\n";
+    case TAM_E_decision_act_deliver: return "usage: tamctl deliver PROPOSAL --reason TEXT [--run N]\n";
+    default: return "usage: tamctl withdraw PROPOSAL --reason TEXT [--run N]\n";
+    }
+}
+
+static int s_act(tamctl_t *t, int argc, char **argv, tam_decision_act_t what)
+{
+    static const struct option opts[] = {{"amount", required_argument, NULL, 'a'},
+                                         {"reason", required_argument, NULL, 'r'},
+                                         {"run", required_argument, NULL, 'R'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    tam_act_t act = {.act = what};
+    bool amounts = what == TAM_E_decision_act_endorse || what == TAM_E_decision_act_commit;
+    int c, ex;
+    optind = 0; /* a full reset: main parsed its own options in another mode */
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            if (!amounts) {
+                fprintf(stderr, "tamctl: --amount goes only with endorse and commit\n");
+                return EX_USAGE;
+            }
+            if ((ex = s_amount(optarg, &act.amount)))
+                return ex;
+            break;
+        case 'r': act.reason = optarg; break;
+        case 'R':
+            if ((ex = tamctl_parse_u64("--run", optarg, &act.run)))
+                return ex;
+            break;
+        case 'j': t->json = true; break;
+        default: fputs(s_usage(what), stderr); return EX_USAGE;
+        }
+    }
+    if (optind + 1 != argc) {
+        fputs(s_usage(what), stderr);
+        return EX_USAGE;
+    }
+    if (!act.reason || !act.reason[0]) {
+        fprintf(stderr, "tamctl: --reason is required: say why (it is recorded in the audit log)\n");
+        return EX_USAGE;
+    }
+    act.proposal = argv[optind];
+    tam_arena_t *a = tam_arena_new(0);
+    if (!a)
+        return EX_OSERR;
+    if (act.run == 0) {
+        /* The run the act is taken on: the current one of tam-match. One
+         * quick try: the act must not wait for a matcher that is down. */
+        tam_ping_t ping = {.note = "act"};
+        tam_run_t run;
+        int retries = (int)t->cfg.common.request_retries;
+        t->cfg.common.request_retries = 0;
+        if (tamctl_call(t, "match", TAM_MSG_match_run, &ping, a, &run, "match") == 0) {
+            act.run = run.run;
+            act.hash = run.hash;
+        } else {
+            fprintf(stderr, "tamctl: the act names the latest run tam-pipeline has seen instead\n");
+        }
+        t->cfg.common.request_retries = retries;
+    }
+    tam_act_ack_t ack;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_act, &act, a, &ack, NULL, &raw, &raw_len);
+    if (ex == 0 && t->json) {
+        tamctl_print_json(raw, raw_len);
+    } else if (ex == 0 && !t->quiet) {
+        char b[32];
+        printf("%s: %s", ack.proposal, tam_enum_decision_state.values[ack.state]);
+        if (amounts && act.amount)
+            printf(" (%s USD)", tamctl_usd(act.amount, b));
+        printf(", revision %lld, audit entry %llu", (long long)ack.revision,
+               (unsigned long long)ack.audit);
+        if (act.run)
+            printf(", on match run %llu", (unsigned long long)act.run);
+        printf("\n");
+    }
+    free(raw);
+    tam_arena_destroy(&a);
+    return ex;
+}
+
+static int s_endorse(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_endorse);
+}
+static int s_decline(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_decline);
+}
+static int s_commit(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_commit);
+}
+static int s_deliver(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_deliver);
+}
+static int s_withdraw(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_withdraw);
+}
+
+/* ---- history ------------------------------------------------------------------------ */
+
+static const char *s_when(int64_t ms, char buf[24])
+{
+    time_t tt = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(buf, 24, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, 24, "-");
+    return buf;
+}
+
+static void s_audit_rows(tamctl_table_t *tb, const tam_audit_list_t *l)
+{
+    for (uint32_t i = 0; i < l->items.n; i++) {
+        const tam_audit_entry_t *e = &l->items.v[i];
+        char seq[24], when[24], amount[32], run[24], change[40];
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)e->seq);
+        snprintf(run, sizeof run, "%llu", (unsigned long long)e->run);
+        snprintf(change, sizeof change, "%s -> %s", tam_enum_decision_state.values[e->from],
+                 tam_enum_decision_state.values[e->to]);
+        const char *row[] = {seq, s_when(e->at, when), e->principal, e->role,
+                             tam_enum_decision_act.values[e->act], e->proposal, change,
+                             e->amount ? tamctl_usd(e->amount, amount) : "",
+                             e->run ? run : "-", e->reason};
+        tamctl_table_row(tb, row);
+    }
+}
+
+static int s_history(tamctl_t *t, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'C'},
+                                         {NULL, 0, NULL, 0}};
+    bool csv = false;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': t->json = true; break;
+        case 'C': csv = true; break;
+        default: return EX_USAGE;
+        }
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "usage: tamctl history [PROPOSAL] [--json|--csv]\n");
+        return EX_USAGE;
+    }
+    tam_arena_t *a = tam_arena_new(0);
+    if (!a)
+        return EX_OSERR;
+    /* Pages are kept (decoded into a) until every one has arrived. */
+    tam_audit_list_t *pages = NULL;
+    size_t npages = 0;
+    int ex = 0;
+    tam_audit_query_t q = {.limit = 1000};
+    for (;;) {
+        tam_audit_list_t *np = realloc(pages, (npages + 1) * sizeof *np);
+        if (!np) {
+            ex = EX_OSERR;
+            break;
+        }
+        pages = np;
+        tam_audit_list_t *l = &pages[npages];
+        uint8_t *raw = NULL;
+        size_t raw_len = 0;
+        if (optind < argc) {
+            tam_proposal_ref_t ref = {.id = argv[optind]};
+            ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_history, &ref, a, l, NULL, &raw,
+                                 &raw_len);
+        } else {
+            ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_audit, &q, a, l, NULL, &raw,
+                                 &raw_len);
+        }
+        /* --json: one audit_list object per page, one per line for the whole log. */
+        if (ex == 0 && t->json)
+            tamctl_print_json(raw, raw_len);
+        free(raw);
+        if (ex)
+            break;
+        npages++;
+        if (optind < argc || !l->next)
+            break;
+        q.after = l->next;
+    }
+    if (ex == 0 && !t->json) {
+        const char *headers[] = {">seq", "when (UTC)", "who", "role", "act", "proposal", "state",
+                                 ">amount", ">run", "reason", NULL};
+        tamctl_table_t *tb = tamctl_table_new(headers);
+        for (size_t i = 0; i < npages; i++)
+            s_audit_rows(tb, &pages[i]);
+        tamctl_table_print(&tb, stdout, csv, NULL);
+    }
+    free(pages);
+    tam_arena_destroy(&a);
+    return ex;
+}
+
+/* ---- decisions ----------------------------------------------------------------------- */
+
+static int s_decisions(tamctl_t *t, int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"country", required_argument, NULL, 'c'},
+                                         {"project", required_argument, NULL, 'p'},
+                                         {"limit", required_argument, NULL, 'l'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'C'},
+                                         {NULL, 0, NULL, 0}};
+    tam_decision_query_t q = {0};
+    bool csv = false;
+    int c, ex;
+    uint64_t lim = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            int st = tam_enum_index(&tam_enum_decision_state, optarg, strlen(optarg));
+            if (st < 0) {
+                fprintf(stderr, "tamctl: --state must be none, endorsed, declined, committed, "
+                                "delivered or withdrawn\n");
+                return EX_USAGE;
+            }
+            q.state = (tam_decision_state_t)st;
+            q.has_state = true;
+            break;
+        }
+        case 'c': q.country = optarg; break;
+        case 'p': q.project = optarg; break;
+        case 'l':
+            if ((ex = tamctl_parse_u64("--limit", optarg, &lim)))
+                return ex;
+            if (lim > 10000) {
+                fprintf(stderr, "tamctl: --limit is at most 10000\n");
+                return EX_USAGE;
+            }
+            q.limit = (int64_t)lim;
+            break;
+        case 'j': t->json = true; break;
+        case 'C': csv = true; break;
+        default: return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "usage: tamctl decisions [--state S] [--country C] [--project P] "
+                        "[--limit N] [--json|--csv]\n");
+        return EX_USAGE;
+    }
+    tam_arena_t *a = tam_arena_new(0);
+    if (!a)
+        return EX_OSERR;
+    tam_decision_list_t l;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_decisions, &q, a, &l, NULL, &raw, &raw_len);
+    if (ex == 0 && t->json) {
+        tamctl_print_json(raw, raw_len);
+    } else if (ex == 0) {
+        const char *headers[] = {"proposal", "country", "category", "project", "state",
+                                 ">endorsed", ">committed", "since (UTC)", ">revision", "reason",
+                                 NULL};
+        tamctl_table_t *tb = tamctl_table_new(headers);
+        for (uint32_t i = 0; i < l.items.n; i++) {
+            const tam_decision_t *d = &l.items.v[i];
+            char e[32], cm[32], when[24], rev[24];
+            snprintf(rev, sizeof rev, "%lld", (long long)d->revision);
+            const char *row[] = {d->proposal, d->country, d->category, d->project,
+                                 tam_enum_decision_state.values[d->state], tamctl_usd(d->endorsed, e),
+                                 tamctl_usd(d->committed, cm), s_when(d->since, when), rev,
+                                 d->reason ? d->reason : ""};
+            tamctl_table_row(tb, row);
+        }
+        tamctl_table_print(&tb, stdout, csv, NULL);
+        if (!csv && !t->quiet && (int64_t)l.items.n < l.total)
+            printf("(%u of %lld decisions; --limit shows more)\n", l.items.n, (long long)l.total);
+    }
+    free(raw);
+    tam_arena_destroy(&a);
+    return ex;
+}
+
+#define S_ACT_HELP                                                                          \
+    "  --reason TEXT  why (required; recorded in the audit log)\n"                          \
+    "  --run N        the match run the decision was taken on (default: the current run)\n" \
+    "  --json         print the answer as JSON"
+
+TAMCTL_COMMAND(s_cmd_endorse, "endorse", "PROPOSAL [--amount N] --reason TEXT",
+               "Programme manager: endorse a proposal (its amount is then fixed for the matcher).",
+               "  --amount N     the amount endorsed, whole USD (default: the proposed amount)\n" S_ACT_HELP,
+               s_endorse)
+TAMCTL_COMMAND(s_cmd_decline, "decline", "PROPOSAL --reason TEXT",
+               "Programme manager: decline a proposal; the pair is never proposed again.",
+               S_ACT_HELP, s_decline)
+TAMCTL_COMMAND(s_cmd_commit, "commit", "PROPOSAL [--amount N] --reason TEXT",
+               "Donor liaison: commit funds to an endorsed proposal.",
+               "  --amount N     the amount committed, whole USD (default: the endorsed amount); at\n"
+               "                 most the project's available money and the need's unfunded amount\n" S_ACT_HELP,
+               s_commit)
+TAMCTL_COMMAND(s_cmd_deliver, "deliver", "PROPOSAL --reason TEXT",
+               "Programme manager: mark committed assistance as delivered.", S_ACT_HELP, s_deliver)
+TAMCTL_COMMAND(s_cmd_withdraw, "withdraw", "PROPOSAL --reason TEXT",
+               "Programme manager: withdraw an endorsement (before commitment).", S_ACT_HELP,
+               s_withdraw)
+TAMCTL_COMMAND(s_cmd_history, "history", "[PROPOSAL] [--json|--csv]",
+               "The audit log: every act on one proposal, or the whole log.", NULL, s_history)
+TAMCTL_COMMAND(s_cmd_decisions, "decisions", "[--state S] [--country C] [--project P]",
+               "Current decisions, oldest state change first.",
+               "  --state S      none, endorsed, declined, committed, delivered or withdrawn\n"
+               "  --country C    ISO alpha-3 code\n"
+               "  --project P    project id\n"
+               "  --limit N      at most N (default 100)\n"
+               "  --json, --csv  machine-readable output",
+               s_decisions)
