@@ -9,7 +9,6 @@
 #define S_MAX_NODES (UINT32_C(1) << 31)
 #define S_MAX_ARCS (UINT32_C(1) << 31)
 #define S_MAX_SIDE (UINT32_C(1) << 26)  /* min(needs, projects): keeps potentials in int64 */
-#define S_TWO32 (INT64_C(1) << 32)
 
 /* ---- small helpers ---- */
 
@@ -250,7 +249,7 @@ static int s_reserve_arcs(struct tam_flow *f, uint32_t need)
     uint32_t nc = f->cap_arcs ? f->cap_arcs + f->cap_arcs / 2 : 16;
     if (nc < need)
         nc = need;
-    if (S_GROW(f->src, nc) || S_GROW(f->tgt, nc) || S_GROW(f->c1, nc) || S_GROW(f->c2, nc) ||
+    if (S_GROW(f->src, nc) || S_GROW(f->tgt, nc) || S_GROW(f->c1, nc) || S_GROW(f->key, nc) ||
         S_GROW(f->cap, nc) || S_GROW(f->flow, nc) || S_GROW(f->state, nc) || S_GROW(f->is_dirty, nc))
         return TAM_ENOMEM;
     f->cap_arcs = nc;
@@ -309,12 +308,13 @@ static int s_reserve_ext_nodes(struct tam_flow *f, uint32_t needs, uint32_t proj
 }
 
 /* Sets internal arc e (state LOWER, no flow). */
-static void s_put_arc(struct tam_flow *f, uint32_t e, uint32_t u, uint32_t v, int32_t c1, int64_t c2, int64_t cap)
+static void s_put_arc(struct tam_flow *f, uint32_t e, uint32_t u, uint32_t v, uint32_t score, uint32_t key,
+                      int64_t cap)
 {
     f->src[e] = u;
     f->tgt[e] = v;
-    f->c1[e] = c1;
-    f->c2[e] = c2;
+    f->c1[e] = (int16_t)-(int32_t)score;
+    f->key[e] = key;
     f->cap[e] = cap;
     f->flow[e] = 0;
     f->state[e] = S_LOWER;
@@ -322,10 +322,10 @@ static void s_put_arc(struct tam_flow *f, uint32_t e, uint32_t u, uint32_t v, in
 }
 
 /* Appends an internal arc; space must be reserved. */
-static uint32_t s_push_arc(struct tam_flow *f, uint32_t u, uint32_t v, int32_t c1, int64_t c2, int64_t cap)
+static uint32_t s_push_arc(struct tam_flow *f, uint32_t u, uint32_t v, uint32_t score, uint32_t key, int64_t cap)
 {
     uint32_t e = f->m++;
-    s_put_arc(f, e, u, v, c1, c2, cap);
+    s_put_arc(f, e, u, v, score, key, cap);
     return e;
 }
 
@@ -352,8 +352,8 @@ void tam_flow_destroy(tam_flow_t **fp)
     void *ptrs[] = {f->need_node, f->project_node, f->need_amount, f->need_fixed, f->project_budget,
                     f->project_fixed, f->arc_int, f->arc_cap, f->arc_fixed, f->node_id, f->node_ext,
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
-                    f->src, f->tgt, f->c1, f->c2, f->cap, f->flow, f->state, f->parent, f->pred,
-                    f->thread, f->rev_thread, f->depth, f->dir, f->pot, f->buf, f->stem, f->is_dirty};
+                    f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
+                    f->thread, f->rev_thread, f->depth, f->dir, f->pot, f->buf, f->stem, f->is_dirty, f->zl};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -451,8 +451,8 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
         if (k < a) {
             uint32_t x = c.order ? c.order[k] : k;
             const tam_flow_arc_t *e = &p->arcs[x];
-            s_put_arc(f, ie, f->project_node[e->project], f->need_node[e->need], -(int32_t)e->score,
-                      (int64_t)e->tiebreak - S_TWO32, e->score ? e->cap - e->fixed : 0);
+            s_put_arc(f, ie, f->project_node[e->project], f->need_node[e->need], e->score, e->tiebreak,
+                      e->score ? e->cap - e->fixed : 0);
             f->arc_int[x] = ie;
         } else if (k < a + m) {
             uint32_t j = c.proj_of_rank[k - a], v = 3 + (k - a);
@@ -521,7 +521,7 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f)
     if (!f)
         return 0;
     size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + sizeof(s_pot_t) + 8;
-    size_t per_arc = 4 + 4 + 4 + 8 + 8 + 8 + 1 + 1;
+    size_t per_arc = 4 + 4 + 2 + 4 + 8 + 8 + 1 + 1;
     size_t per_ext_arc = 4 + 8 + (f->arc_fixed ? 8 : 0);
     return sizeof *f + (size_t)f->cap_nodes * per_node + (size_t)f->cap_arcs * per_arc +
            (size_t)f->cap_ext_arcs * per_ext_arc + (size_t)f->cap_app * 4 +
@@ -698,8 +698,7 @@ int tam_flow_add_arc(tam_flow_t *f, const tam_flow_arc_t *a, uint32_t *index)
     if (s_reserve_arcs(f, f->m + 1) || s_reserve_app(f, f->m + 1) ||
         s_reserve_ext_arcs(f, f->n_arcs + 1, a->fixed != 0))
         return TAM_ENOMEM;
-    uint32_t e = s_push_arc(f, pv, nv, -(int32_t)a->score, (int64_t)a->tiebreak - S_TWO32,
-                            a->score ? a->cap - a->fixed : 0);
+    uint32_t e = s_push_arc(f, pv, nv, a->score, a->tiebreak, a->score ? a->cap - a->fixed : 0);
     f->app_next[e - f->app_base] = f->need_app[nv];
     f->need_app[nv] = e;
     uint32_t x = f->n_arcs++;
@@ -762,10 +761,10 @@ int tam_flow_set_arc(tam_flow_t *f, uint32_t arc, uint32_t score, uint32_t tiebr
     f->arc_cap[arc] = cap;
     s_shift_fixed(f, i, j, d);
     s_set_arc_cap(f, e, score ? cap - fixed : 0);
-    s_pot_t dc = {-(int64_t)score - f->c1[e], (int64_t)tiebreak - S_TWO32 - f->c2[e], 0};
+    s_pot_t dc = {-(int64_t)score - f->c1[e], (int64_t)tiebreak - (int64_t)f->key[e], 0};
     if (dc.a || dc.b) {
-        f->c1[e] = -(int32_t)score;
-        f->c2[e] = (int64_t)tiebreak - S_TWO32;
+        f->c1[e] = (int16_t)-(int32_t)score;
+        f->key[e] = tiebreak;
         tam_flow__cost_changed(f, e, dc);
     }
     return 0;
@@ -800,17 +799,20 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     sol->n_arcs = a;
     sol->n_needs = n;
     sol->n_projects = m;
+    /* Objective: pair flows in storage order (sequential), plus fixed. */
     __int128 obj = 0;
+    for (uint32_t e = 0; e < f->m; e++)
+        obj += (__int128)(-f->c1[e]) * f->flow[e];
     for (size_t k = 0; k < a; k++) {
         uint32_t e = f->arc_int[k];
         int64_t fx = f->arc_fixed ? f->arc_fixed[k] : 0, x = fx + f->flow[e];
         sol->x[k] = x;
-        obj += (__int128)(-f->c1[e]) * x;
-        uint8_t fl = 0;
-        if (f->arc_cap[k] != TAM_FLOW_UNCAPPED && x == f->arc_cap[k])
-            fl |= TAM_FLOW_ARC_AT_CAP;
-        if (fx > 0 && x == fx)
-            fl |= TAM_FLOW_ARC_FIXED;
+        uint8_t fl = x == f->arc_cap[k] && x != TAM_FLOW_UNCAPPED ? TAM_FLOW_ARC_AT_CAP : 0;
+        if (fx > 0) {
+            obj += (__int128)(-f->c1[e]) * fx;
+            if (x == fx)
+                fl |= TAM_FLOW_ARC_FIXED;
+        }
         sol->arc_flags[k] = fl;
     }
     sol->objective = obj;

@@ -63,8 +63,8 @@ struct tam_flow {
     uint32_t *app_next;           /* [arc - app_base] next added pair arc of the same need */
 
     uint32_t *src, *tgt;          /* [arc] */
-    int32_t *c1;                  /* [arc] -score */
-    int64_t *c2;                  /* [arc] tiebreak - 2^32 */
+    int16_t *c1;                  /* [arc] -score */
+    uint32_t *key;                /* [arc] tiebreak (level 2 = key - 2^32 on pair arcs) */
     int64_t *cap, *flow;          /* [arc] */
     int8_t *state;                /* [arc] S_LOWER/S_UPPER/S_TREE */
 
@@ -80,6 +80,9 @@ struct tam_flow {
     uint8_t *is_dirty;            /* [arc] flow or cap changed since the last run */
     uint32_t n_dirty;
 
+    uint32_t *zl;                 /* nonbasic arcs with reduced cost (0,0,0) seen by the */
+    uint32_t zl_n, zl_cap;        /* last pricing pass (complete when it found no arc) */
+    int zl_overflow;              /* zl could not grow: tam_flow__unique scans all arcs */
     uint32_t next_arc;            /* pivot search position */
     uint32_t block;               /* pivot search block size */
     int solved;                   /* a run has completed */
@@ -102,6 +105,12 @@ static inline uint32_t tam_flow__mixpos(const struct tam_flow *f, uint32_t k)
         t = (k - r * (q + 1)) % q;
     }
     return j + t * f->mix_skip;
+}
+
+/* Level-2 cost of arc e: tiebreak - 2^32 for pair arcs (tail is a project), else 0. */
+static inline int64_t tam_flow__c2(const struct tam_flow *f, uint32_t e)
+{
+    return f->node_kind[f->src[e]] == 1 ? (int64_t)f->key[e] - (INT64_C(1) << 32) : 0;
 }
 
 /* flow_ns.c — the network simplex on struct tam_flow. */

@@ -62,13 +62,14 @@ int tam_flow_write_lp(FILE *out, const tam_flow_problem_t *p, const tam_flow_sol
     fprintf(out,
             "\\ tamatch allocation problem: %zu needs, %zu projects, %zu pairs\n"
             "\\ x_<need id>_<project id> = USD from the project to the need.\n"
-            "\\ Rows n_<need id>: amount still unfunded; p_<project id>: budget available.\n"
+            "\\ Rows n_<need id>: need amount; p_<project id>: budget (both including fixed\n"
+            "\\ amounts, which are lower bounds of x).\n"
             "\\ The LP relaxation of this transportation problem has integral optimal\n"
             "\\ vertices, so its optimum equals the integer optimum.\n"
             "Maximize\n obj:",
             p->n_needs, p->n_projects, p->n_arcs);
     if (p->n_arcs == 0)
-        fputs(" 0 x_none\n", out);
+        fputs(" 0 x_none", out);
     for (size_t k = 0; k < p->n_arcs; k++) {
         fputs(k == 0 ? " " : k % S_TERMS_PER_LINE ? " + " : "\n   + ", out);
         fprintf(out, "%" PRIu32 " ", p->arcs[k].score);

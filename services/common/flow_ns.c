@@ -37,7 +37,7 @@ s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e)
     const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
     s_pot_t r;
     r.a = f->c1[e] + pu->a - pv->a;
-    r.b = f->c2[e] + pu->b - pv->b;
+    r.b = tam_flow__c2(f, e) + pu->b - pv->b;
     r.c = s_c3(f, e) + pu->c - pv->c;
     return r;
 }
@@ -47,8 +47,24 @@ static inline void s_sub_rc(const struct tam_flow *f, uint32_t e, int64_t *r2, i
 {
     const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
     int64_t st = f->state[e];
-    *r2 = st * (f->c2[e] + pu->b - pv->b);
+    *r2 = st * (tam_flow__c2(f, e) + pu->b - pv->b);
     *r3 = st * (s_c3(f, e) + pu->c - pv->c);
+}
+
+/* Records a nonbasic arc with reduced cost (0,0,0) for tam_flow__unique. */
+static void s_zero_arc(struct tam_flow *f, uint32_t e)
+{
+    if (f->zl_n == f->zl_cap) {
+        uint32_t nc = f->zl_cap ? 2 * f->zl_cap : 1024;
+        uint32_t *z = realloc(f->zl, nc * sizeof *z);
+        if (!z) {
+            f->zl_overflow = 1;
+            return;
+        }
+        f->zl = z;
+        f->zl_cap = nc;
+    }
+    f->zl[f->zl_n++] = e;
 }
 
 /* Block search (as in Grigoriadis / LEMON): scans blocks of arcs cyclically
@@ -58,7 +74,7 @@ static uint32_t s_find_entering(struct tam_flow *f)
 {
     const uint32_t m = f->m;
     const uint32_t *src = f->src, *tgt = f->tgt;
-    const int32_t *c1 = f->c1;
+    const int16_t *c1 = f->c1;
     const int8_t *state = f->state;
     const s_pot_t *pot = f->pot;
     uint32_t best = S_NONE, cnt = f->block;
@@ -66,6 +82,8 @@ static uint32_t s_find_entering(struct tam_flow *f)
     int have_sub = 1;  /* b2/b3 hold best's levels 2-3 */
     uint32_t e = f->next_arc;
 
+    f->zl_n = 0;
+    f->zl_overflow = 0;
     if (m == 0)
         return S_NONE;
     for (uint32_t k = 0; k < m; k++) {
@@ -79,6 +97,8 @@ static uint32_t s_find_entering(struct tam_flow *f)
             } else if (r1 == b1) {
                 int64_t r2, r3;
                 s_sub_rc(f, e, &r2, &r3);
+                if (r1 == 0 && r2 == 0 && r3 == 0)
+                    s_zero_arc(f, e);
                 if (!have_sub) {
                     s_sub_rc(f, best, &b2, &b3);
                     have_sub = 1;
@@ -191,6 +211,11 @@ static void s_pivot(struct tam_flow *f, uint32_t e, int fwd)
     uint32_t *parent = f->parent, *pred = f->pred;
     int8_t *dir = f->dir;
     int64_t *flow = f->flow, *cap = f->cap;
+    if (cap[e] == 0) {  /* score-0 or fully fixed pair: both bounds are 0 */
+        f->state[e] = fwd ? S_UPPER : S_LOWER;
+        f->pivots++;
+        return;
+    }
     uint32_t first = fwd ? f->src[e] : f->tgt[e];
     uint32_t second = fwd ? f->tgt[e] : f->src[e];
     int64_t delta = fwd ? cap[e] - flow[e] : flow[e];
@@ -366,28 +391,40 @@ int tam_flow__unique(const struct tam_flow *f, int *unique)
         goto fail;
     for (uint32_t v = 0; v < n; v++)
         uf[v] = v;
-    for (uint32_t e = 0; e < f->m; e++) {
-        if (f->state[e] == S_TREE && f->flow[e] > 0 && f->flow[e] < f->cap[e]) {
+    /* Tree arcs strictly between bounds join components. */
+    for (uint32_t v = 1; v < n; v++) {
+        uint32_t e = f->pred[v];
+        if (e != S_NONE && f->flow[e] > 0 && f->flow[e] < f->cap[e]) {
             uint32_t a = s_find(uf, f->src[e]), b = s_find(uf, f->tgt[e]);
             if (a != b)
                 uf[a] = b;
         }
     }
-    for (uint32_t e = 0; e < f->m; e++) {
+    /* One-way arcs: tree arcs at a bound, and nonbasic arcs with reduced
+     * cost (0,0,0) - listed by the last pricing pass, or found by a scan. */
+    uint32_t nt = n, nz = f->zl_overflow ? f->m : f->zl_n;
+    for (uint32_t t = 1; t < nt + nz; t++) {
+        uint32_t e;
+        if (t < nt) {
+            e = f->pred[t];
+            if (e == S_NONE)
+                continue;
+        } else {
+            e = f->zl_overflow ? t - nt : f->zl[t - nt];
+            if (f->state[e] == S_TREE)
+                continue;
+            if (f->zl_overflow && (f->c1[e] + f->pot[f->src[e]].a - f->pot[f->tgt[e]].a != 0 ||
+                                   !s_lex_zero(tam_flow__rc(f, e))))
+                continue;
+        }
         int64_t fl = f->flow[e], cp = f->cap[e];
         if (cp == 0 || (f->state[e] == S_TREE && fl > 0 && fl < cp))
             continue;
-        if (f->state[e] != S_TREE) {
-            if (f->c1[e] + f->pot[f->src[e]].a - f->pot[f->tgt[e]].a != 0)
-                continue;
-            if (!s_lex_zero(tam_flow__rc(f, e)))
-                continue;
-        }
         uint32_t a = s_find(uf, f->src[e]), b = s_find(uf, f->tgt[e]);
         if (fl != 0) {  /* at its cap: only the backward residual */
-            uint32_t t = a;
+            uint32_t x = a;
             a = b;
-            b = t;
+            b = x;
         }
         if (a == b) {
             *unique = 0;

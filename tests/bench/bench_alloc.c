@@ -386,7 +386,7 @@ static void usage(FILE *f)
             "                   [--glpsol PATH] [--dir DIR] [--only N]\n"
             "  --full                 run glpsol at every size (20k x 500 takes minutes)\n"
             "  --skip-glpsol-above N  skip glpsol above N needs (default 5000)\n"
-            "  --runs R               timed runs per solver (default 5; LEMON and child runs: 3)\n"
+            "  --runs R               timed runs per solver, interleaved (default 5)\n"
             "  --lemon PATH           lemon_alloc binary (default: next to bench_alloc)\n"
             "  --glpsol PATH          glpsol binary (default: glpsol in PATH)\n"
             "  --dir DIR              keep instance and LP files in DIR\n"
@@ -453,7 +453,7 @@ int main(int argc, char **argv)
     static const struct {
         size_t n, m;
     } sizes[] = {{1000, 50}, {5000, 200}, {20000, 500}};
-    int lemon_runs = runs < 3 ? runs : 3, bad = 0;
+    int bad = 0;
 
     printf("allocation benchmark: ours (tam_flow) vs LEMON NetworkSimplex vs glpsol; runs=%d%s\n", runs,
            have_lemon ? "" : " (lemon_alloc not found: LEMON skipped)");
@@ -478,9 +478,15 @@ int main(int argc, char **argv)
             perror(inst_path);
             return 74;
         }
-        /* ours, in process */
-        double t[100];
+        /* ours in process and LEMON as a child, interleaved so that load
+         * from other processes hits both alike */
+        double t[100], tl[100];
         tam_flow_solution_t s = {0};
+        double lem = NAN;
+        long lemon_kb = 0, kb = 0;
+        double wall;
+        int lemon_ok = have_lemon;
+        char obj[48] = "";
         for (int r = 0; r < runs; r++) {
             double t0 = now();
             int rc = tam_flow_solve(&p, &s);
@@ -489,52 +495,41 @@ int main(int argc, char **argv)
                 fprintf(stderr, "tam_flow_solve: %s\n", tam_strerror(rc));
                 return 70;
             }
+            tam_flow_i128_format(obj, sizeof obj, s.objective);
+            if (!lemon_ok)
+                continue;
+            char *largv[] = {lemon, inst_path, NULL};
+            char val[48], ts[48];
+            if (run_child(largv, out_path, &wall, &kb) != 0 || read_kv(out_path, "objective", val, sizeof val) != 0 ||
+                read_kv(out_path, "solve_s", ts, sizeof ts) != 0) {
+                fprintf(stderr, "lemon_alloc failed\n");
+                bad = 1;
+                lemon_ok = 0;
+                continue;
+            }
+            if (strcmp(val, obj) != 0) {
+                fprintf(stderr, "objective differs: ours %s, LEMON %s\n", obj, val);
+                bad = 1;
+            }
+            tl[r] = atof(ts);
+            if (kb > lemon_kb)
+                lemon_kb = kb;
         }
         double ours = median(t, runs);
-        char obj[48];
-        tam_flow_i128_format(obj, sizeof obj, s.objective);
+        if (lemon_ok)
+            lem = median(tl, runs);
         uint64_t pivots = s.pivots;
         /* ours, peak memory of a child reading the instance file */
-        long ours_kb = 0, kb = 0;
-        double wall;
+        long ours_kb = 0;
         char self_path[1024];
         ssize_t sl = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
         self_path[sl > 0 ? sl : 0] = 0;
         char *cargv[] = {self_path, "--child", inst_path, NULL};
-        for (int r = 0; r < lemon_runs; r++) {
-            char val[48];
-            if (run_child(cargv, out_path, &wall, &kb) != 0 || read_kv(out_path, "objective", val, sizeof val) != 0 ||
-                strcmp(val, obj) != 0) {
-                fprintf(stderr, "child run failed or disagrees\n");
-                bad = 1;
-            }
-            if (kb > ours_kb)
-                ours_kb = kb;
-        }
-        /* LEMON */
-        double lem = NAN;
-        long lemon_kb = 0;
-        if (have_lemon) {
-            char *largv[] = {lemon, inst_path, NULL};
-            for (int r = 0; r < lemon_runs; r++) {
-                char val[48], ts[48];
-                if (run_child(largv, out_path, &wall, &kb) != 0 ||
-                    read_kv(out_path, "objective", val, sizeof val) != 0 ||
-                    read_kv(out_path, "solve_s", ts, sizeof ts) != 0) {
-                    fprintf(stderr, "lemon_alloc failed\n");
-                    bad = 1;
-                    break;
-                }
-                if (strcmp(val, obj) != 0) {
-                    fprintf(stderr, "objective differs: ours %s, LEMON %s\n", obj, val);
-                    bad = 1;
-                }
-                t[r] = atof(ts);
-                if (kb > lemon_kb)
-                    lemon_kb = kb;
-            }
-            if (!bad)
-                lem = median(t, lemon_runs);
+        char val[48];
+        if (run_child(cargv, out_path, &wall, &ours_kb) != 0 || read_kv(out_path, "objective", val, sizeof val) != 0 ||
+            strcmp(val, obj) != 0) {
+            fprintf(stderr, "child run failed or disagrees\n");
+            bad = 1;
         }
         /* glpsol */
         double glp = NAN;

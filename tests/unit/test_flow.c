@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include "tam/error.h"
 #include "tam/flow.h"
+#include "../../services/common/flow_int.h" /* white-box: tam_flow__unique's fallback */
 
 /* ---- a growable problem owned by the test ---- */
 
@@ -681,7 +682,7 @@ static void test_vs_ssp(void **st)
 {
     (void)st;
     rnd_state = 1234;
-    for (int t = 0; t < 400; t++) {
+    for (int t = 0; t < 1500; t++) {
         prob_t q = {0};
         prob_random(&q, 1 + rnd() % 6, 1 + rnd() % 4, 30 + (int)(rnd() % 70), t % 3 ? 0 : 4, t % 2,
                     t % 5 ? 50 : 1000000);
@@ -762,7 +763,7 @@ static void test_warm_random(void **st)
 {
     (void)st;
     rnd_state = 2024;
-    for (int t = 0; t < 30; t++) {
+    for (int t = 0; t < 80; t++) {
         prob_t q = {0};
         prob_random(&q, 5 + rnd() % 15, 2 + rnd() % 5, 40, t % 2 ? 0 : 5, 1, 1000);
         tam_flow_problem_t p = prob_view(&q);
@@ -911,6 +912,58 @@ static void test_warm_errors(void **st)
     prob_free(&q);
 }
 
+/* The uniqueness check uses the zero-cost arcs listed by the last pricing
+ * pass; its fallback (a scan of all arcs) must agree. */
+static void test_unique_fallback(void **st)
+{
+    (void)st;
+    rnd_state = 31;
+    int nonunique = 0;
+    for (int t = 0; t < 200; t++) {
+        prob_t q = {0};
+        prob_random(&q, 2 + rnd() % 8, 2 + rnd() % 4, 70, 2, t % 2, 20);
+        for (size_t k = 0; k < q.a; k++)
+            q.arcs[k].tiebreak = 0;
+        /* every other instance: a 2x2 block of equal pairs with the colliding
+         * ids of test_not_unique, which ties on all three levels */
+        if (q.n >= 2 && q.m >= 2 && t % 2 == 0) {
+            q.nid[0] = 268281;
+            q.nid[1] = 437109;
+            q.pid[0] = 1001;
+            q.pid[1] = 1002;
+            for (uint32_t i = 0; i < 2; i++)
+                for (uint32_t j = 0; j < 2; j++) {
+                    size_t k = 0;
+                    while (k < q.a && !(q.arcs[k].need == i && q.arcs[k].project == j))
+                        k++;
+                    if (k == q.a)
+                        prob_arc(&q, i, j, 5000, TAM_FLOW_UNCAPPED, 0, 0);
+                    q.arcs[k].score = 5000;
+                }
+        }
+        tam_flow_problem_t p = prob_view(&q);
+        tam_flow_t *f = NULL;
+        tam_flow_solution_t s = {0};
+        int u1 = -1, u2 = -1;
+        if (tam_flow_new(&f, &p) != 0) { /* ids may clash with the random ones: skip */
+            prob_free(&q);
+            continue;
+        }
+        assert_int_equal(tam_flow_run(f, &s), 0);
+        check_solution(&q, &s);
+        assert_int_equal(tam_flow__unique(f, &u1), 0);
+        f->zl_overflow = 1;
+        assert_int_equal(tam_flow__unique(f, &u2), 0);
+        assert_int_equal(u1, u2);
+        assert_int_equal(u1, s.unique);
+        nonunique += !u1;
+        tam_flow_solution_free(&s);
+        tam_flow_destroy(&f);
+        prob_free(&q);
+    }
+    assert_true(nonunique > 0);
+}
+
 /* ---- LP export and glpsol ---- */
 
 static void test_lp_text(void **st)
@@ -1053,7 +1106,19 @@ static void test_vs_glpsol(void **st)
     static const struct {
         size_t n, m;
         int reps;
-    } sizes[] = {{50, 10, 4}, {200, 30, 2}, {1000, 50, 1}};
+    } sizes[] = {{50, 10, 8}, {200, 30, 4}, {1000, 50, 2}};
+    /* edge cases: no bounds section entries; no arcs at all */
+    prob_t e = {0};
+    prob_need(&e, 5, 10);
+    prob_project(&e, 6, 20);
+    prob_arc(&e, 0, 0, 3, TAM_FLOW_UNCAPPED, 0, 0);
+    __int128 og = -1, oc = -1;
+    glpsol_solve(&e, &og, &oc);
+    assert_true(og == 30 && oc == 30);
+    e.a = 0;
+    glpsol_solve(&e, &og, &oc);
+    assert_true(og == 0 && oc == 0);
+    prob_free(&e);
     rnd_state = 777;
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         for (int r = 0; r < sizes[z].reps; r++) {
@@ -1061,7 +1126,8 @@ static void test_vs_glpsol(void **st)
             prob_random(&q, sizes[z].n, sizes[z].m, 15, r % 2 ? 5 : 0, r % 2, 500000);
             tam_flow_solution_t s = {0};
             solve_checked(&q, &s);
-            __int128 og = 0, oc = 0;
+            og = 0;
+            oc = 0;
             glpsol_solve(&q, &og, &oc);
             if (og != s.objective || oc != s.objective)
                 fail_msg("%zux%zu: ours %lld, glpsol %lld (columns %lld)", sizes[z].n, sizes[z].m,
@@ -1091,6 +1157,7 @@ int main(void)
         cmocka_unit_test(test_duals_marginal),
         cmocka_unit_test(test_warm_random),
         cmocka_unit_test(test_warm_errors),
+        cmocka_unit_test(test_unique_fallback),
         cmocka_unit_test(test_lp_text),
         cmocka_unit_test(test_i128),
     };
