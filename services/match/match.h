@@ -1,0 +1,314 @@
+/* match.h — the inside of tam-match: the in-memory model of needs,
+ * projects, decisions and the planning context fed by the feeds; the
+ * eligibility rules and the scoring factors; the allocation by tam_flow with
+ * warm starts; runs that rank, diff and publish proposals; the queries and
+ * the LP export. The rules and formulas are written down in docs/matching.md.
+ *
+ * Layers (each usable without the ones above it; the unit tests do so):
+ *   match_map.c     small hash maps (u64 -> u32, string -> u32)
+ *   match_score.c   weights, factor values, score, points
+ *   match_model.c   the model: applying feed records, resync sweeps, digests
+ *   match_elig.c    compiled earmarks, eligibility of a pair, explanations
+ *   match_alloc.c   arcs per need, the tam_flow problem, warm updates, solve
+ *   match_run.c     a run: what changed, hash, solve, rank, diff, publish
+ *   match_query.c   match.proposals, match.explain, match.gaps, match.run
+ *   match_lp.c      match.export_lp: the problem in CPLEX LP format
+ *   match_server.c  the service loop, feed clients and server, coalescing,
+ *                   the one place where the principal is checked
+ *
+ * Everything runs in one thread (the service loop's): feed records update the
+ * model between polls; a run happens between polls too (it takes milliseconds
+ * when warm); queries read the result of the last run.
+ */
+#ifndef TAM_MATCH_H
+#define TAM_MATCH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "tam/catalog.h"
+#include "tam/config.h"
+#include "tam/feed.h"
+#include "tam/flow.h"
+#include "tam/proto.h"
+#include "tam/rpc.h"
+
+/* Version of the scoring and allocation rules. Part of the code version that
+ * every run hash covers: bump it whenever a rule or formula changes. */
+#define TAM_MATCH_RULES "r1"
+#define TAM_MATCH_CODE_VERSION TAM_VERSION "+" TAM_MATCH_RULES
+
+#define TAM_MATCH_NONE UINT32_MAX
+#define TAM_MATCH_ID_MAX 32            /* longest project id */
+#define TAM_MATCH_PAGE 100             /* page size when a query gives limit 0 */
+#define TAM_MATCH_LP_CHUNK (512u * 1024u)
+#define TAM_MATCH_MAX_COUNTRIES 256    /* catalogue sizes the bitsets hold */
+#define TAM_MATCH_MAX_STANDARDS 256
+#define TAM_MATCH_MAX_MODALITIES 64
+#define TAM_MATCH_CWORDS (TAM_MATCH_MAX_COUNTRIES / 64)
+#define TAM_MATCH_SWORDS (TAM_MATCH_MAX_STANDARDS / 64)
+
+/* ---- hash maps (match_map.c) ------------------------------------------------ */
+
+/* Open addressing, no deletion (maps are rebuilt when their owner compacts). */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *vals;
+    size_t cap, n; /* cap: power of two or 0 */
+} tam_match_map_t;
+
+/* Looks up key; returns its value or TAM_MATCH_NONE. */
+uint32_t tam_match_map_get(const tam_match_map_t *m, uint64_t key);
+/* Sets key to val (adds or replaces). Returns 0; TAM_ENOMEM. */
+int tam_match_map_put(tam_match_map_t *m, uint64_t key, uint32_t val);
+/* Empties the map (keeps its memory). */
+void tam_match_map_clear(tam_match_map_t *m);
+void tam_match_map_free(tam_match_map_t *m);
+/* 64-bit hash of a string (for maps keyed by strings: compare the string
+ * after a hit, see tam_match_smap_*). */
+uint64_t tam_match_str_hash(const char *s, size_t n);
+
+/* ---- scoring (match_score.c) ------------------------------------------------- */
+
+enum {
+    TAM_MATCH_F_PRIORITY,
+    TAM_MATCH_F_CONTEXT,
+    TAM_MATCH_F_THEMATIC,
+    TAM_MATCH_F_MODALITY,
+    TAM_MATCH_F_URGENCY,
+    TAM_MATCH_F_EQUITY,
+    TAM_MATCH_F_LDC,
+    TAM_MATCH_F_COMPLETENESS,
+    TAM_MATCH_NF
+};
+
+/* The factor names as on the wire (factor.name), in the order above. */
+extern const char *const tam_match_factor_names[TAM_MATCH_NF];
+
+/* Factor values, in units of 1/10000 (0..10000). */
+#define TAM_MATCH_ONE 10000
+#define TAM_MATCH_TH_EXACT 10000   /* project earmarks the need's exact standard */
+#define TAM_MATCH_TH_CATEGORY 6000 /* ... only the standard's category */
+#define TAM_MATCH_TH_ANY 3000      /* ... no thematic earmark at all */
+#define TAM_MATCH_MOD_EXPLICIT 10000 /* project lists the need's modality */
+#define TAM_MATCH_MOD_ANY 5000       /* project funds any modality */
+#define TAM_MATCH_CTX_MISSION 5000   /* the country is a mission country */
+#define TAM_MATCH_CTX_PRIORITY 5000  /* ... and the standard is a mission priority */
+
+/* The parameters of a run, fixed at start from the config. */
+typedef struct {
+    int64_t w[TAM_MATCH_NF]; /* weights in units of 1/1000, each >= 0 */
+    int64_t wsum;            /* > 0 */
+    int64_t horizon_days;    /* urgency horizon, >= 1 */
+    int64_t equity_scale;    /* USD, >= 1 */
+    uint32_t today;          /* fixed run date yyyymmdd; 0: the real date (UTC) */
+    int64_t coalesce_ms;
+    int64_t sync_wait_ms;
+} tam_match_params_t;
+
+/* Fills p from c->match: weights converted once to integers (round(w*1000)),
+ * checked non-negative and not all zero. Returns 0; TAM_ECONFIG with err
+ * (e.g. every weight rounds to 0, or a bad [match] today). */
+int tam_match_params_from_config(const tam_config_t *c, tam_match_params_t *p, char *err,
+                                 size_t errlen);
+
+typedef struct {
+    int32_t v[TAM_MATCH_NF];
+} tam_match_factors_t;
+
+/* round(sum w_k v_k / sum w_k), 0..10000. Exact integer arithmetic. */
+int64_t tam_match_score(const tam_match_params_t *p, const tam_match_factors_t *f);
+/* The score split into points per factor: floor(w_k v_k / W) each, plus the
+ * units lost to rounding given to the largest remainders (earlier factor on
+ * equal remainders), so that the points add up to tam_match_score exactly. */
+void tam_match_points(const tam_match_params_t *p, const tam_match_factors_t *f,
+                      int64_t pts[TAM_MATCH_NF]);
+/* The single factors (results in 0..10000); see docs/matching.md. */
+int32_t tam_match_f_priority(int64_t priority);
+int32_t tam_match_f_urgency(uint32_t start, uint32_t today, int64_t horizon_days);
+int32_t tam_match_f_equity(int64_t received, int64_t scale);
+int32_t tam_match_f_completeness(int64_t percent);
+
+/* ---- the model (match_model.c) ------------------------------------------------ */
+
+enum { TAM_MATCH_FEED_INGEST, TAM_MATCH_FEED_REGISTRY, TAM_MATCH_FEED_PIPELINE, TAM_MATCH_NFEEDS };
+
+/* One eligible (or fixed) pair of a need: an arc of the allocation. */
+typedef struct {
+    uint32_t project;  /* project slot */
+    uint32_t flow;     /* arc index in the solver, TAM_MATCH_NONE if none */
+    uint16_t score;    /* 0..10000 */
+    uint8_t live;      /* in the problem: eligible, or holding a fixed amount */
+    uint8_t eligible;  /* may receive new money */
+    uint8_t pending;   /* changed in this run, not yet passed to the solver */
+    int64_t fixed;     /* endorsed or committed amount (lower bound) */
+} tam_match_arc_t;
+
+typedef struct {
+    uint64_t id;
+    uint16_t country;    /* catalogue index */
+    uint16_t standard;   /* catalogue index */
+    uint8_t modality;    /* catalogue index */
+    char category;
+    uint8_t priority;    /* 1..5 */
+    uint8_t completeness;/* 0..100 */
+    bool open;           /* present and open */
+    bool in_run;         /* open in the last run (its problem) */
+    bool dirty;          /* row must be recomputed */
+    int64_t fixed_sum;   /* sum of fixed amounts on its live arcs */
+    uint32_t start, end; /* wanted window */
+    int64_t cost;
+    uint32_t gen;        /* feed generation it was last seen in */
+    uint32_t dec_head;   /* first decision on it (decision slot), or NONE */
+    int64_t npart;       /* sum of the need-level weighted factors (w * v) */
+    uint32_t flow;       /* need index in the solver, or NONE */
+    int64_t flow_amount; /* its amount in the solver */
+    tam_match_arc_t *arcs; /* sorted by project slot */
+    uint32_t narcs, cap_arcs;
+    uint8_t digest[32];  /* of its canonical record (run hash) */
+} tam_match_need_t;
+
+typedef struct {
+    char id[TAM_MATCH_ID_MAX + 1];
+    uint64_t key;          /* numeric id for tam_flow: 63 bits of SHA-256(id) */
+    bool present;          /* known to the registry */
+    bool in_run;           /* present in the last run (its problem) */
+    bool dirty;            /* column must be recomputed */
+    tam_project_status_t status;
+    int64_t received;
+    uint32_t start, end;
+    uint32_t gen;
+    /* earmarks as given (for explanations and the hash) */
+    uint16_t *e_countries; uint32_t ne_countries;   /* catalogue indices */
+    char (*e_groups)[8]; uint32_t ne_groups;
+    uint16_t *e_regions; uint32_t ne_regions;
+    char e_categories[5];                           /* NUL-terminated */
+    uint16_t *e_standards; uint32_t ne_standards;   /* catalogue indices */
+    uint8_t *e_modalities; uint32_t ne_modalities;  /* catalogue indices */
+    bool post_conflict_only;
+    int64_t max_per_need;   /* 0: none */
+    char (*donors)[TAM_MATCH_ID_MAX + 1]; uint32_t ndonors;
+    /* compiled earmarks (match_elig.c) */
+    uint64_t geo[TAM_MATCH_CWORDS];          /* countries inside the geographic earmarks */
+    int16_t th[TAM_MATCH_MAX_STANDARDS];     /* thematic value per standard, -1: outside */
+    int16_t md[TAM_MATCH_MAX_MODALITIES];    /* modality value per modality, -1: outside */
+    /* per run */
+    int64_t committed;      /* committed/delivered on all its decisions */
+    int64_t committed_out;  /* ... on pairs that are not arcs (need not open) */
+    int64_t fixed_arcs;     /* sum of fixed amounts on its live arcs */
+    int64_t available;      /* received - committed */
+    bool can_fund;          /* active and available > 0 (as of the last recompute) */
+    int64_t eligible_needs;
+    uint32_t flow;          /* project index in the solver, or NONE */
+    int64_t flow_budget;
+    int64_t flow_mpn;       /* max_per_need the solver's caps were set with */
+    uint8_t digest[32];
+} tam_match_project_t;
+
+typedef struct {
+    uint64_t need;
+    char project[TAM_MATCH_ID_MAX + 1];
+    char country[4];
+    tam_decision_state_t state;
+    int64_t endorsed, committed;
+    uint32_t gen;
+    bool present;
+    uint32_t next;         /* next decision on the same need, or NONE */
+    uint8_t digest[32];
+} tam_match_decision_t;
+
+/* The fixed amount a decision puts on its pair (0 unless endorsed, committed
+ * or delivered). */
+int64_t tam_match_decision_fixed(const tam_match_decision_t *d);
+
+typedef struct {
+    bool present;
+    uint32_t valid_from;
+    char operation[101];
+    uint64_t prio[TAM_MATCH_SWORDS]; /* priority standards */
+} tam_match_mission_t;
+
+/* A change a run must pass to the solver (match_alloc.c). */
+typedef struct {
+    uint32_t need, project; /* need slot, project slot */
+    int64_t old_fixed;      /* the solver's fixed amount before this run */
+} tam_match_op_t;
+
+typedef struct tam_match_prop tam_match_prop_t;
+typedef struct tam_match tam_match_t;
+
+/* Feed sequences a run reflects. */
+typedef struct {
+    uint64_t seq[TAM_MATCH_NFEEDS];
+} tam_match_seqs_t;
+
+/* Receives what a run publishes: the run header ("run") first, then each
+ * changed proposal ("prop/<ISO3>/<CAT>"). Returns 0 or a negative code
+ * (logged; the run is still complete). */
+typedef int (*tam_match_publish_fn)(const char *topic, const void *body, size_t len, void *arg);
+
+/* Creates an empty engine over a loaded catalogue (which must outlive it).
+ * Returns 0; TAM_EINVAL (NULL, catalogue larger than the bitsets hold);
+ * TAM_ENOMEM. */
+int tam_match_new(tam_match_t **out, const tam_catalog_t *cat, const tam_match_params_t *p);
+void tam_match_destroy(tam_match_t **m);
+
+/* Apply one feed record (the body as published). Bad records are counted and
+ * ignored (return TAM_EINVAL etc.; the model is unchanged). Returns 0 also
+ * when the record changes nothing the matcher uses. */
+int tam_match_apply_need(tam_match_t *m, const void *body, size_t len);
+int tam_match_apply_project(tam_match_t *m, const void *body, size_t len);
+int tam_match_apply_context(tam_match_t *m, const void *body, size_t len);
+int tam_match_apply_decision(tam_match_t *m, const void *body, size_t len);
+/* Routes a record by topic (need/, project/, context, decision/; others are
+ * ignored). An empty body for project/<id> removes the project. */
+int tam_match_apply(tam_match_t *m, int feed, const char *topic, size_t topic_len,
+                    const void *body, size_t len);
+
+/* A feed is reloading its snapshot: records not seen again before
+ * tam_match_feed_synced(feed) are removed then. */
+void tam_match_feed_reset(tam_match_t *m, int feed);
+void tam_match_feed_synced(tam_match_t *m, int feed);
+
+/* True if something changed since the last run. */
+bool tam_match_dirty(const tam_match_t *m);
+
+/* Runs the matcher on the current model (date: yyyymmdd, 0 for the
+ * configured/real date) and passes the run header and the changed proposals
+ * to publish. Returns 0; TAM_ENOMEM; the solver's errors (the previous run
+ * then stays current and the next run retries from scratch). */
+int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publish_fn publish,
+                  void *arg);
+
+/* Answers a read (match.proposals, match.explain, match.gaps, match.run,
+ * match.export_lp) from the last run: 0 with *answer filled, or 0 with
+ * err->code set (refused: e.g. TAM_ENOTFOUND, TAM_ESTATE before the first
+ * run), or a negative code (TAM_ENOMEM). */
+int tam_match_query(tam_match_t *m, int msg_id, const void *body, size_t len, tam_arena_t *a,
+                    msgpack_sbuffer *answer, tam_rpc_error_t *err);
+
+/* Streams the feed snapshot: the current run header and the last published
+ * record of every current proposal whose topic starts with prefix. */
+int tam_match_snapshot(tam_match_t *m, const char *prefix, tam_feed_emit_fn emit, void *ctx);
+
+/* The last run's id (0: none yet) and hash (hex, "" before the first run). */
+uint64_t tam_match_run_id(const tam_match_t *m);
+const char *tam_match_run_hash(const tam_match_t *m);
+
+/* Writes the current run's problem and solution in CPLEX LP format.
+ * Returns 0; TAM_ESTATE (no run yet); TAM_EIO; TAM_ENOMEM. */
+int tam_match_write_lp(tam_match_t *m, FILE *out);
+
+/* Statistics of the engine, for logs and the benchmark. */
+typedef struct {
+    uint64_t runs, full_runs, warm_runs, cold_solves, rebuilds;
+    uint64_t bad_records, ignored_records;
+    int64_t needs, projects, pairs, proposals;
+    int64_t last_solve_us, last_run_us, last_score_us;
+    uint64_t last_pivots;
+    int64_t last_changed;
+    bool last_warm;
+} tam_match_stats_t;
+void tam_match_stats(const tam_match_t *m, tam_match_stats_t *out);
+
+#endif

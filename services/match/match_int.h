@@ -1,0 +1,207 @@
+/* match_int.h — the engine's state, shared by the match_*.c files only.
+ * See match.h for the layers and docs/matching.md for the rules. */
+#ifndef TAM_MATCH_INT_H
+#define TAM_MATCH_INT_H
+#include "match.h"
+
+/* Need ids are at most 2^44 - 1 and project slots below 2^20, so that a pair
+ * fits one 64-bit map key (TAM_MATCH_PAIR_KEY). */
+#define TAM_MATCH_NEED_ID_MAX ((1ULL << 44) - 1)
+#define TAM_MATCH_PROJECTS_MAX (1u << 20)
+#define TAM_MATCH_PAIR_KEY(need_id, slot) (((uint64_t)(need_id) << 20) | (uint64_t)(slot))
+
+/* A proposal of the current (or previous) run. */
+struct tam_match_prop {
+    uint64_t need_id;
+    uint32_t project;        /* project slot (slots are never reused) */
+    uint16_t country, standard;
+    uint8_t modality;
+    char category;
+    uint16_t score;
+    int32_t f[TAM_MATCH_NF]; /* factor values */
+    int64_t amount, fixed;
+    tam_proposal_state_t state;
+    int64_t rank;
+    uint64_t run;            /* run that last published it */
+    tam_change_reason_t reason; /* in the current run */
+    uint8_t *pub;            /* the record last published (feed snapshot) */
+    size_t pub_len;
+};
+
+/* Why a pair is not eligible: the first rule it fails (docs/matching.md). */
+typedef enum {
+    TAM_MATCH_ELIGIBLE = 0,
+    TAM_MATCH_X_PROJECT,   /* project not active, or no money available */
+    TAM_MATCH_X_NEED,      /* need not open */
+    TAM_MATCH_X_GEO,       /* country outside the geographic earmarks */
+    TAM_MATCH_X_THEMATIC,  /* standard and category outside the thematic earmarks */
+    TAM_MATCH_X_MODALITY,  /* modality outside the modality earmarks */
+    TAM_MATCH_X_CONFLICT,  /* post-conflict only, and not a mission country */
+    TAM_MATCH_X_WINDOW,    /* windows do not overlap */
+    TAM_MATCH_X_DECLINED,  /* the pair was declined */
+    TAM_MATCH_X__COUNT
+} tam_match_excl_t;
+
+struct tam_match {
+    const tam_catalog_t *cat;
+    tam_match_params_t par;
+    size_t ncountries, nstandards, nmodalities;
+    tam_arena_t *scratch;    /* decoded feed records, reset per record */
+
+    /* needs, by slot; need_map: id -> slot */
+    tam_match_need_t *needs;
+    uint32_t nneeds, cap_needs;
+    tam_match_map_t need_map;
+    /* projects, by slot (never reused); project_map: str hash(id) -> slot */
+    tam_match_project_t *projects;
+    uint32_t nprojects, cap_projects;
+    tam_match_map_t project_map;
+    /* decisions, by slot; dec_map: str hash("need/project") -> slot;
+     * dec_need: need id -> first decision slot (chained by next) */
+    tam_match_decision_t *decs;
+    uint32_t ndecs, cap_decs;
+    tam_match_map_t dec_map, dec_need;
+    /* planning context, per country (catalogue index) */
+    tam_match_mission_t missions[TAM_MATCH_MAX_COUNTRIES];
+    bool ctx_present;
+    uint32_t ctx_gen;
+    uint8_t ctx_digest[32];
+    uint64_t mission_on[TAM_MATCH_CWORDS]; /* valid on run_date */
+
+    uint32_t gen[TAM_MATCH_NFEEDS];
+
+    /* change tracking */
+    bool full;               /* recompute every pair */
+    bool changed;            /* anything changed since the last run */
+    uint32_t *dirty_needs, ndirty_needs, cap_dirty_needs;
+    uint32_t *dirty_projects, ndirty_projects, cap_dirty_projects;
+    int64_t country_fixed[TAM_MATCH_MAX_COUNTRIES]; /* equity input of the last run */
+    uint32_t run_date;
+
+    /* allocation */
+    tam_flow_t *flow;
+    tam_flow_solution_t sol;
+    bool rebuild;            /* next run solves cold from a fresh problem */
+    tam_match_op_t *ops;
+    uint32_t nops, cap_ops;
+    uint64_t flow_arcs;      /* arcs in the solver */
+    uint64_t live_arcs;      /* live arcs over all needs */
+
+    /* the last run */
+    uint64_t run_id;
+    char hash[65];
+    uint32_t date;
+    uint64_t seqs[TAM_MATCH_NFEEDS];
+    uint8_t *header;         /* its encoded run header */
+    size_t header_len;
+    tam_match_prop_t *props; /* current proposals, in rank order */
+    uint32_t nprops, cap_props;
+    tam_match_map_t prop_map;/* TAM_MATCH_PAIR_KEY -> index in props */
+    int64_t requested, funded, unfunded;
+    char *lp;                /* LP text of the last run, built on demand */
+    size_t lp_len;
+    uint64_t lp_run;
+
+    tam_match_stats_t st;
+};
+
+/* ---- match_model.c ---- */
+/* Slot of a need / project / decision by id, or TAM_MATCH_NONE. */
+uint32_t tam_match__need_slot(const tam_match_t *m, uint64_t id);
+uint32_t tam_match__project_slot(const tam_match_t *m, const char *id);
+/* Catalogue index of a country / standard / modality code, or -1. */
+int tam_match__country_ix(const tam_match_t *m, const char *iso3);
+int tam_match__standard_ix(const tam_match_t *m, const char *id);
+int tam_match__modality_ix(const tam_match_t *m, const char *code);
+const tam_country_t *tam_match__country(const tam_match_t *m, uint32_t ix);
+const tam_standard_t *tam_match__standard(const tam_match_t *m, uint32_t ix);
+const tam_modality_t *tam_match__modality(const tam_match_t *m, uint32_t ix);
+/* Marks a need's row / a project's column for recomputation. Returns 0;
+ * TAM_ENOMEM. */
+int tam_match__dirty_need(tam_match_t *m, uint32_t slot);
+int tam_match__dirty_project(tam_match_t *m, uint32_t slot);
+/* Adds to a need's list of decisions (sets dec_head). */
+int tam_match__relink_decisions(tam_match_t *m);
+
+/* ---- match_elig.c ---- */
+/* Compiles p's earmarks into p->geo, p->th, p->md. */
+void tam_match__compile(const tam_match_t *m, tam_match_project_t *p);
+/* Recomputes mission_on for the date. */
+void tam_match__missions_on(tam_match_t *m, uint32_t date);
+/* The first rule (need, project) fails, or TAM_MATCH_ELIGIBLE. declined:
+ * the pipeline declined the pair. */
+tam_match_excl_t tam_match__elig(const tam_match_t *m, const tam_match_need_t *n,
+                                 const tam_match_project_t *p, bool declined);
+/* The factor values of the pair on date. */
+void tam_match__factors(const tam_match_t *m, const tam_match_need_t *n,
+                        const tam_match_project_t *p, uint32_t date, tam_match_factors_t *f);
+/* The sum of the need-level weighted factors (w * v) on date. */
+int64_t tam_match__npart(const tam_match_t *m, const tam_match_need_t *n, uint32_t date);
+/* Lines explaining eligibility, each from a, into out (at most max): every
+ * rule passed, or the passed ones and then the failing one. Returns the count. */
+size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
+                               const tam_match_project_t *p, bool declined, uint32_t date,
+                               tam_arena_t *a, char **out, size_t max);
+/* A short text for an exclusion reason ("country outside the geographic earmarks"). */
+const char *tam_match__excl_text(tam_match_excl_t x);
+
+/* ---- match_alloc.c ---- */
+/* The decision on the pair (need id, project id), or NULL. */
+const tam_match_decision_t *tam_match__decision(const tam_match_t *m, uint64_t need_id,
+                                                const char *project);
+/* Recomputes the need's row / the project's column (on run_date). */
+int tam_match__row(tam_match_t *m, uint32_t need_slot);
+int tam_match__column(tam_match_t *m, uint32_t project_slot);
+/* The arc of (need, project slot), or NULL. */
+tam_match_arc_t *tam_match__arc(const tam_match_need_t *n, uint32_t project_slot);
+/* The solver's amount for a need / budget for a project as of now. */
+int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n);
+int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_t *p);
+/* Cap of a live arc. */
+int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
+/* Tie-break key of a need's arcs: its id, saturated to 32 bits. */
+uint32_t tam_match__tiebreak(uint64_t need_id);
+/* Passes the pending changes to the solver (or rebuilds it) and solves into
+ * m->sol. *warm tells which. Returns 0 or the solver's error. */
+int tam_match__solve(tam_match_t *m, bool *warm);
+/* Builds the canonical problem of the current model (open needs by id,
+ * present projects by id, live arcs by need then project) with its solution
+ * taken from m->sol. Arrays are malloc'd into the out parameters; free with
+ * tam_match__problem_free. */
+typedef struct {
+    tam_flow_problem_t p;
+    tam_flow_solution_t s;
+    uint64_t *need_id;
+    int64_t *need_amount;
+    uint64_t *project_id;
+    int64_t *project_budget;
+    tam_flow_arc_t *arcs;
+    uint32_t *project_slot;  /* [n_projects] */
+} tam_match_problem_t;
+int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution);
+void tam_match__problem_free(tam_match_problem_t *pb);
+
+/* ---- match_run.c ---- */
+/* Encodes a proposal into sb (cleared first). */
+int tam_match__encode_prop(const tam_match_t *m, const tam_match_prop_t *pr, msgpack_sbuffer *sb);
+/* Fills a tam_proposal_t from pr (strings point into the catalogue/model,
+ * factors allocated from a). */
+int tam_match__prop_struct(const tam_match_t *m, const tam_match_prop_t *pr, tam_arena_t *a,
+                           tam_proposal_t *out);
+/* "<need>/<project>" of a proposal. */
+void tam_match__prop_id(const tam_match_t *m, const tam_match_prop_t *pr, char *buf, size_t n);
+/* Index in props of the pair, or TAM_MATCH_NONE. */
+uint32_t tam_match__prop_find(const tam_match_t *m, uint64_t need_id, uint32_t project_slot);
+/* The proposal state of a decision state. */
+tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d);
+
+/* ---- match_lp.c ---- */
+/* One chunk of the current run's LP text (out->text malloc'd: the caller
+ * frees it). Refusals go to err (returns err->code). */
+int tam_match__export_lp(tam_match_t *m, const tam_lp_request_t *q, tam_lp_chunk_t *out,
+                         tam_rpc_error_t *err);
+
+/* Monotonic microseconds. */
+int64_t tam_match__now_us(void);
+
+#endif

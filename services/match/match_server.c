@@ -1,0 +1,419 @@
+/* match_server.c — tam-match on the shared service loop (tam/service.h),
+ * without a store: three feed clients (ingest, registry, pipeline) keep the
+ * model current, a runner re-ranks when inputs changed (coalescing bursts),
+ * the feed server publishes runs and changed proposals and streams the
+ * snapshot, and reads are answered from the last run. Everything runs in the
+ * loop's thread, between polls. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "tam/principal.h"
+#include "tam/service.h"
+#include "match_server.h"
+
+static const char *const s_feed_names[TAM_MATCH_NFEEDS] = {"ingest", "registry", "pipeline"};
+
+typedef struct {
+    tam_match_server_t *s;
+    int feed;
+} s_client_arg_t;
+
+struct tam_match_server {
+    const tam_config_t *cfg;
+    void *zctx;
+    tam_catalog_t *cat;
+    tam_match_t *m;
+    tam_match_params_t par;
+    tam_feed_server_t *feed;
+    tam_feed_client_t *fc[TAM_MATCH_NFEEDS];
+    s_client_arg_t fc_arg[TAM_MATCH_NFEEDS];
+    bool synced_once[TAM_MATCH_NFEEDS];
+    bool loading[TAM_MATCH_NFEEDS];
+    int64_t loading_since[TAM_MATCH_NFEEDS];
+    uint64_t run_seqs[TAM_MATCH_NFEEDS]; /* client sequences the last run reflects */
+    int64_t start_ms;
+    int64_t pending_since;               /* first unprocessed change, -1: none */
+    int64_t retry_at;                    /* after a failed run, -1: none */
+    bool warned_pipeline;
+    tam_arena_t *scratch;
+    msgpack_sbuffer answer;
+    tam_service_stats_t stats;
+    uint64_t publish_failed;
+};
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the principal: the one place it is checked ------------------------------- */
+
+/* Every read of tam-match is open to any role (what it publishes is public
+ * to the system's users); liveness to everyone. No writes exist. */
+static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
+{
+    (void)arg;
+    if (strcmp(req->type, "sys.ping") == 0 || tam_principal_may(&req->principal, TAM_ROLE_ALL))
+        return 0;
+    tam_rpc_error_set(err, TAM_EDENIED, "", "principal '%s' may not send %s (it needs a role)",
+                      req->principal.id, req->type);
+    return TAM_EDENIED;
+}
+
+static tam_req_kind_t s_classify(const char *type, void *arg)
+{
+    (void)arg;
+    const tam_message_t *msg = tam_message_find(type);
+    if (!msg)
+        return TAM_REQ_UNKNOWN;
+    if (msg->id == TAM_MSG_sys_ping || strncmp(type, "match.", 6) == 0)
+        return TAM_REQ_READ;
+    return TAM_REQ_UNKNOWN;
+}
+
+static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    (void)txn;
+    tam_match_server_t *s = arg;
+    const tam_message_t *msg = tam_message_find(req->type);
+    if (!msg)
+        return TAM_EINTERNAL;
+    tam_arena_reset(s->scratch);
+    msgpack_sbuffer_clear(&s->answer);
+    int rc;
+    if (msg->id == TAM_MSG_sys_ping) {
+        tam_ping_t ping;
+        tam_codec_err_t ce;
+        memset(&ping, 0, sizeof ping);
+        if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce))
+            return tam_rpc_error_set(&out->error, ce.code, ce.path, "%s", ce.message),
+                   out->error.code;
+        tam_pong_t pong = {.service = "tam-match", .version = TAM_MATCH_CODE_VERSION,
+                           .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
+        rc = tam_encode(&tam_schema_pong, &pong, &pk, NULL);
+    } else {
+        rc = tam_match_query(s->m, msg->id, req->body, req->body_len, s->scratch, &s->answer,
+                             &out->error);
+    }
+    if (out->error.code)
+        return out->error.code;
+    if (rc)
+        return rc;
+    return tam_answer_ok(out, s->answer.data, s->answer.size);
+}
+
+/* ---- feeds in ------------------------------------------------------------------ */
+
+static void s_mark(tam_match_server_t *s)
+{
+    if (s->pending_since < 0)
+        s->pending_since = s_now_ms();
+}
+
+static void s_on_record(const char *topic, size_t tn, const void *body, size_t len, uint64_t seq,
+                        int from_snapshot, void *arg)
+{
+    (void)seq;
+    (void)from_snapshot;
+    s_client_arg_t *ca = arg;
+    tam_match_apply(ca->s->m, ca->feed, topic, tn, body, len);
+    if (tam_match_dirty(ca->s->m))
+        s_mark(ca->s);
+}
+
+static void s_on_reset(void *arg)
+{
+    s_client_arg_t *ca = arg;
+    tam_match_server_t *s = ca->s;
+    tam_match_feed_reset(s->m, ca->feed);
+    s->loading[ca->feed] = true;
+    s->loading_since[ca->feed] = s_now_ms();
+    tam_info("feed %s: reloading its snapshot", s_feed_names[ca->feed]);
+}
+
+static void s_on_synced(uint64_t seq, void *arg)
+{
+    s_client_arg_t *ca = arg;
+    tam_match_server_t *s = ca->s;
+    tam_match_feed_synced(s->m, ca->feed);
+    s->loading[ca->feed] = false;
+    if (!s->synced_once[ca->feed])
+        tam_info("feed %s: synced at sequence %llu", s_feed_names[ca->feed],
+                 (unsigned long long)seq);
+    s->synced_once[ca->feed] = true;
+    s_mark(s);
+}
+
+static int s_fc_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_client_pollitems(obj, items, max);
+}
+
+static int s_fc_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_client_process(obj, items);
+}
+
+static int s_fc_timeout(void *obj)
+{
+    return tam_feed_client_next_timeout_ms(obj);
+}
+
+/* ---- feed out ------------------------------------------------------------------ */
+
+static int s_publish(const char *topic, const void *body, size_t len, void *arg)
+{
+    tam_match_server_t *s = arg;
+    int rc = tam_feed_server_publish(s->feed, topic, body, len);
+    if (rc) {
+        s->publish_failed++;
+        tam_warn("feed: publishing %s failed: %s", topic, tam_strerror(rc));
+    }
+    return rc;
+}
+
+static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
+{
+    tam_match_server_t *s = arg;
+    return tam_match_snapshot(s->m, prefix, emit, emit_ctx);
+}
+
+static int s_fs_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    return tam_feed_server_pollitems(obj, items, max);
+}
+
+static int s_fs_process(void *obj, const zmq_pollitem_t *items)
+{
+    return tam_feed_server_process(obj, items);
+}
+
+static int s_fs_timeout(void *obj)
+{
+    return tam_feed_server_next_timeout_ms(obj);
+}
+
+/* ---- the runner ------------------------------------------------------------------ */
+
+/* When the next run may start (ms, monotonic), or -1 if none is needed. */
+static int64_t s_due(tam_match_server_t *s, int64_t now)
+{
+    const tam_match_params_t *par = &s->par;
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+        if (tam_feed_client_seq(s->fc[f]) != s->run_seqs[f] && tam_feed_client_synced(s->fc[f]))
+            s_mark(s);
+    if (s->pending_since < 0 && tam_match_run_id(s->m) > 0)
+        return -1;
+    /* ingest and registry are always waited for at start; the pipeline and
+     * reloading feeds for at most sync_wait */
+    if (!s->synced_once[TAM_MATCH_FEED_INGEST] || !s->synced_once[TAM_MATCH_FEED_REGISTRY])
+        return -1;
+    int64_t due = s->pending_since < 0 ? now : s->pending_since + par->coalesce_ms;
+    if (!s->synced_once[TAM_MATCH_FEED_PIPELINE] && s->start_ms + par->sync_wait_ms > due)
+        due = s->start_ms + par->sync_wait_ms;
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+        if (s->loading[f] && s->loading_since[f] + par->sync_wait_ms > due)
+            due = s->loading_since[f] + par->sync_wait_ms;
+    if (s->retry_at > due)
+        due = s->retry_at;
+    return due;
+}
+
+static int s_run_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    (void)obj;
+    (void)items;
+    (void)max;
+    return 0;
+}
+
+static int s_run_timeout(void *obj)
+{
+    tam_match_server_t *s = obj;
+    int64_t now = s_now_ms(), due = s_due(s, now);
+    if (due < 0)
+        return -1;
+    return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+}
+
+static int s_run_process(void *obj, const zmq_pollitem_t *items)
+{
+    (void)items;
+    tam_match_server_t *s = obj;
+    int64_t now = s_now_ms(), due = s_due(s, now);
+    if (due < 0 || due > now)
+        return 0;
+    if (!s->synced_once[TAM_MATCH_FEED_PIPELINE] && !s->warned_pipeline) {
+        tam_warn("feed pipeline: no snapshot after %lld ms; running without decisions until it "
+                 "answers", (long long)s->par.sync_wait_ms);
+        s->warned_pipeline = true;
+    }
+    tam_match_seqs_t seqs;
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+        seqs.seq[f] = tam_feed_client_seq(s->fc[f]);
+    int rc = tam_match_run(s->m, &seqs, s_publish, s);
+    if (rc) {
+        tam_error("run failed: %s; retrying in 1 s", tam_strerror(rc));
+        s->retry_at = now + 1000;
+        return 0; /* the service goes on answering with the last run */
+    }
+    memcpy(s->run_seqs, seqs.seq, sizeof s->run_seqs);
+    s->pending_since = -1;
+    s->retry_at = -1;
+    return 0;
+}
+
+static void s_ready(const char *endpoint, void *arg)
+{
+    tam_match_server_t *s = arg;
+    tam_info("ready: requests on %s, feed on %s, snapshots on %s; following ingest %s, "
+             "registry %s, pipeline %s", endpoint, s->cfg->match.feed, s->cfg->match.snapshot,
+             s->cfg->ingest.feed, s->cfg->registry.feed, s->cfg->pipeline.feed);
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+/* ipc:// endpoints need their directory: create it (one level) if missing. */
+static int s_ipc_dir(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) != 0)
+        return 0;
+    char dir[TAM_CFG_STR_MAX];
+    snprintf(dir, sizeof dir, "%s", ep + 6);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = 0;
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    tam_error("cannot create directory %s: %s", dir, strerror(errno));
+    return TAM_EIO;
+}
+
+int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void *zctx)
+{
+    char err[512];
+    int rc;
+    *out = NULL;
+    tam_match_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return TAM_ENOMEM;
+    s->cfg = cfg;
+    s->zctx = zctx;
+    s->pending_since = s->retry_at = -1;
+    s->start_ms = s_now_ms();
+    msgpack_sbuffer_init(&s->answer);
+    if ((rc = tam_match_params_from_config(cfg, &s->par, err, sizeof err))) {
+        tam_error("config: %s", err);
+        goto fail;
+    }
+    if (!(s->scratch = tam_arena_new(0))) {
+        rc = TAM_ENOMEM;
+        goto fail;
+    }
+    tam_arena_set_cap(s->scratch, (size_t)cfg->common.max_frame * 8 + (64u << 20));
+    if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
+        tam_error("catalogue: %s", err);
+        goto fail;
+    }
+    if ((rc = tam_match_new(&s->m, s->cat, &s->par)))
+        goto fail;
+    if ((rc = s_ipc_dir(cfg->match.endpoint)) || (rc = s_ipc_dir(cfg->match.feed)) ||
+        (rc = s_ipc_dir(cfg->match.snapshot)))
+        goto fail;
+    if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->match.feed, cfg->match.snapshot,
+                                  (int)cfg->common.heartbeat, s_snapshot, s)))
+        goto fail;
+    const char *pubs[TAM_MATCH_NFEEDS] = {cfg->ingest.feed, cfg->registry.feed,
+                                          cfg->pipeline.feed};
+    const char *snaps[TAM_MATCH_NFEEDS] = {cfg->ingest.snapshot, cfg->registry.snapshot,
+                                           cfg->pipeline.snapshot};
+    static const char *const pre_ingest[] = {"need/"};
+    static const char *const pre_registry[] = {"project/", "context"};
+    static const char *const pre_pipeline[] = {"decision/"};
+    const char *const *pres[TAM_MATCH_NFEEDS] = {pre_ingest, pre_registry, pre_pipeline};
+    const size_t npres[TAM_MATCH_NFEEDS] = {1, 2, 1};
+    tam_feed_client_opts_t fo = {.silence_ms = (int)(3 * cfg->common.heartbeat + 500),
+                                 .snapshot_timeout_ms = (int)cfg->common.request_timeout};
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++) {
+        s->fc_arg[f] = (s_client_arg_t){s, f};
+        tam_feed_callbacks_t cb = {.on_record = s_on_record, .on_reset = s_on_reset,
+                                   .on_synced = s_on_synced, .arg = &s->fc_arg[f]};
+        if ((rc = tam_feed_client_new(&s->fc[f], zctx, pubs[f], snaps[f], pres[f], npres[f], &cb,
+                                      &fo))) {
+            tam_error("feed %s: cannot follow %s: %s", s_feed_names[f], pubs[f],
+                      tam_strerror(rc));
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    tam_match_server_destroy(&s);
+    return rc;
+}
+
+int tam_match_server_run(tam_match_server_t *s)
+{
+    tam_rpc_limits_t lim = {.max_frame = (size_t)s->cfg->common.max_frame,
+                            .max_frames = (unsigned)s->cfg->common.max_frames,
+                            .body_limits = NULL};
+    tam_service_source_t src[2 + TAM_MATCH_NFEEDS];
+    size_t n = 0;
+    src[n++] = (tam_service_source_t){.pollitems = s_fs_items, .process = s_fs_process,
+                                      .next_timeout_ms = s_fs_timeout, .obj = s->feed};
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+        src[n++] = (tam_service_source_t){.pollitems = s_fc_items, .process = s_fc_process,
+                                          .next_timeout_ms = s_fc_timeout, .obj = s->fc[f]};
+    /* last: it sees every record the clients took in this round */
+    src[n++] = (tam_service_source_t){.pollitems = s_run_items, .process = s_run_process,
+                                      .next_timeout_ms = s_run_timeout, .obj = s};
+    tam_service_def_t def = {.name = "match",
+                             .zctx = s->zctx,
+                             .endpoint = s->cfg->match.endpoint,
+                             .limits = &lim,
+                             .store = NULL,
+                             .signals = true,
+                             .classify = s_classify,
+                             .authorize = s_authorize,
+                             .query = s_query,
+                             .ready = s_ready,
+                             .sources = src,
+                             .nsources = n,
+                             .stats = &s->stats};
+    int rc = tam_service_run(&def, s);
+    tam_match_stats_t ms;
+    tam_match_stats(s->m, &ms);
+    tam_info("stopping: %llu run(s) (%llu warm), %llu read(s), %llu bad feed record(s), "
+             "%llu publish failure(s)", (unsigned long long)ms.runs,
+             (unsigned long long)ms.warm_runs, (unsigned long long)s->stats.reads,
+             (unsigned long long)ms.bad_records, (unsigned long long)s->publish_failed);
+    if (rc)
+        tam_crit("service loop stopped: %s", tam_strerror(rc));
+    return rc;
+}
+
+void tam_match_server_destroy(tam_match_server_t **sp)
+{
+    if (!sp || !*sp)
+        return;
+    tam_match_server_t *s = *sp;
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+        tam_feed_client_destroy(&s->fc[f]);
+    tam_feed_server_destroy(&s->feed);
+    tam_match_destroy(&s->m);
+    tam_catalog_destroy(&s->cat);
+    tam_arena_destroy(&s->scratch);
+    msgpack_sbuffer_destroy(&s->answer);
+    free(s);
+    *sp = NULL;
+}
