@@ -236,7 +236,7 @@ static int s_reserve_nodes(struct tam_flow *f, uint32_t need)
         S_GROW(f->node_kind, nc) || S_GROW(f->need_first, nc) || S_GROW(f->need_count, nc) ||
         S_GROW(f->need_app, nc) || S_GROW(f->parent, nc) || S_GROW(f->pred, nc) ||
         S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->depth, nc) ||
-        S_GROW(f->dir, nc) || S_GROW(f->pot, nc) || S_GROW(f->buf, nc) || S_GROW(f->stem, nc))
+        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi23, nc) || S_GROW(f->buf, nc) || S_GROW(f->stem, nc))
         return TAM_ENOMEM;
     f->cap_nodes = nc;
     return 0;
@@ -337,7 +337,8 @@ static void s_hang_new_node(struct tam_flow *f, uint32_t v)
     f->pred[v] = S_NONE;
     f->dir[v] = S_UP;
     f->depth[v] = 1;
-    f->pot[v] = f->pot[S_ROOT];
+    f->pi[v] = f->pi[S_ROOT];
+    f->pi23[v] = f->pi23[S_ROOT];
     f->thread[S_ROOT] = v;
     f->rev_thread[v] = S_ROOT;
     f->thread[v] = nx;
@@ -353,7 +354,7 @@ void tam_flow_destroy(tam_flow_t **fp)
                     f->project_fixed, f->arc_int, f->arc_cap, f->arc_fixed, f->node_id, f->node_ext,
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
                     f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
-                    f->thread, f->rev_thread, f->depth, f->dir, f->pot, f->buf, f->stem, f->is_dirty, f->zl};
+                    f->thread, f->rev_thread, f->depth, f->dir, f->pi, f->pi23, f->buf, f->stem, f->is_dirty, f->zl};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -489,7 +490,8 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
         }
         f->thread[v] = v + 1 == nn ? S_ROOT : v + 1;
         f->rev_thread[v] = v == 0 ? nn - 1 : v - 1;
-        f->pot[v] = (s_pot_t){0, 0, 0};
+        f->pi[v] = 0;
+        f->pi23[v] = (s_pot23_t){0, 0};
     }
     s_canon_free(&c);
     *out = f;
@@ -520,7 +522,7 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f)
 {
     if (!f)
         return 0;
-    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + sizeof(s_pot_t) + 8;
+    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + 8 + sizeof(s_pot23_t) + 8;
     size_t per_arc = 4 + 4 + 2 + 4 + 8 + 8 + 1 + 1;
     size_t per_ext_arc = 4 + 8 + (f->arc_fixed ? 8 : 0);
     return sizeof *f + (size_t)f->cap_nodes * per_node + (size_t)f->cap_arcs * per_arc +
@@ -816,17 +818,17 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
         sol->arc_flags[k] = fl;
     }
     sol->objective = obj;
-    int64_t ps = f->pot[S_SRC].a, pt = f->pot[S_SNK].a;
+    int64_t ps = f->pi[S_SRC], pt = f->pi[S_SNK];
     for (size_t i = 0; i < n; i++) {
         uint32_t v = f->need_node[i], e = f->node_arc[v];
-        int64_t z = pt - f->pot[v].a;
+        int64_t z = pt - f->pi[v];
         sol->need_funded[i] = f->need_fixed[i] + f->flow[e];
         sol->need_dual[i] = z > 0 ? z : 0;
         sol->need_flags[i] = sol->need_funded[i] == f->need_amount[i] ? TAM_FLOW_NEED_FUNDED : 0;
     }
     for (size_t j = 0; j < m; j++) {
         uint32_t v = f->project_node[j], e = f->node_arc[v];
-        int64_t y = f->pot[v].a - ps;
+        int64_t y = f->pi[v] - ps;
         sol->project_used[j] = f->project_fixed[j] + f->flow[e];
         sol->project_dual[j] = y > 0 ? y : 0;
         sol->project_flags[j] = sol->project_used[j] == f->project_budget[j] ? TAM_FLOW_PROJECT_EXHAUSTED : 0;

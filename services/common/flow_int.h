@@ -33,6 +33,10 @@ typedef struct {
     int64_t a, b, c;
 } s_pot_t;
 
+typedef struct {
+    int64_t b, c;
+} s_pot23_t;
+
 struct tam_flow {
     /* ---- external view (index spaces of the caller) ---- */
     uint32_t n_needs, n_projects, n_arcs;   /* external counts */
@@ -71,7 +75,8 @@ struct tam_flow {
     /* spanning tree */
     uint32_t *parent, *pred, *thread, *rev_thread, *depth;
     int8_t *dir;
-    s_pot_t *pot;
+    int64_t *pi;                  /* [node] potential, level 1 (dense: read by pricing) */
+    s_pot23_t *pi23;              /* [node] potential, levels 2 and 3 */
 
     /* scratch (n_nodes) */
     uint32_t *buf, *stem;

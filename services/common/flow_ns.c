@@ -34,9 +34,10 @@ static inline int64_t s_c3(const struct tam_flow *f, uint32_t e)
 
 s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e)
 {
-    const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
+    uint32_t u = f->src[e], v = f->tgt[e];
+    const s_pot23_t *pu = &f->pi23[u], *pv = &f->pi23[v];
     s_pot_t r;
-    r.a = f->c1[e] + pu->a - pv->a;
+    r.a = f->c1[e] + f->pi[u] - f->pi[v];
     r.b = tam_flow__c2(f, e) + pu->b - pv->b;
     r.c = s_c3(f, e) + pu->c - pv->c;
     return r;
@@ -45,7 +46,7 @@ s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e)
 /* Levels 2 and 3 of state * rc, for ties at level 1. */
 static inline void s_sub_rc(const struct tam_flow *f, uint32_t e, int64_t *r2, int64_t *r3)
 {
-    const s_pot_t *pu = &f->pot[f->src[e]], *pv = &f->pot[f->tgt[e]];
+    const s_pot23_t *pu = &f->pi23[f->src[e]], *pv = &f->pi23[f->tgt[e]];
     int64_t st = f->state[e];
     *r2 = st * (tam_flow__c2(f, e) + pu->b - pv->b);
     *r3 = st * (s_c3(f, e) + pu->c - pv->c);
@@ -76,7 +77,7 @@ static uint32_t s_find_entering(struct tam_flow *f)
     const uint32_t *src = f->src, *tgt = f->tgt;
     const int16_t *c1 = f->c1;
     const int8_t *state = f->state;
-    const s_pot_t *pot = f->pot;
+    const int64_t *pi = f->pi;
     uint32_t best = S_NONE, cnt = f->block;
     int64_t b1 = 0, b2 = 0, b3 = 0;
     int have_sub = 1;  /* b2/b3 hold best's levels 2-3 */
@@ -89,7 +90,7 @@ static uint32_t s_find_entering(struct tam_flow *f)
     for (uint32_t k = 0; k < m; k++) {
         int64_t st = state[e];
         if (st) {
-            int64_t r1 = st * (c1[e] + pot[src[e]].a - pot[tgt[e]].a);
+            int64_t r1 = st * (c1[e] + pi[src[e]] - pi[tgt[e]]);
             if (r1 < b1) {
                 b1 = r1;
                 best = e;
@@ -196,9 +197,9 @@ static void s_move_subtree(struct tam_flow *f, uint32_t u_in, uint32_t v_in, uin
     for (uint32_t j = 0; j < cnt; j++) {
         uint32_t x = buf[j];
         depth[x] = depth[parent[x]] + 1;
-        f->pot[x].a += sigma.a;
-        f->pot[x].b += sigma.b;
-        f->pot[x].c += sigma.c;
+        f->pi[x] += sigma.a;
+        f->pi23[x].b += sigma.b;
+        f->pi23[x].c += sigma.c;
     }
 }
 
@@ -316,9 +317,9 @@ void tam_flow__cost_changed(struct tam_flow *f, uint32_t e, s_pot_t d)
     int sg = u == f->src[e] ? -1 : 1;
     uint32_t x = u;
     do {
-        f->pot[x].a += sg * d.a;
-        f->pot[x].b += sg * d.b;
-        f->pot[x].c += sg * d.c;
+        f->pi[x] += sg * d.a;
+        f->pi23[x].b += sg * d.b;
+        f->pi23[x].c += sg * d.c;
         x = f->thread[x];
     } while (f->depth[x] > du);
 }
@@ -338,7 +339,7 @@ void tam_flow__repair(struct tam_flow *f)
         if (ok)
             continue;
         f->state[e] = f->flow[e] == 0 ? S_LOWER : S_UPPER;
-        s_pot_t sigma = {-f->pot[u].a, -f->pot[u].b, -f->pot[u].c};
+        s_pot_t sigma = {-f->pi[u], -f->pi23[u].b, -f->pi23[u].c};
         s_move_subtree(f, u, S_ROOT, u, S_NONE, sigma);
     }
     /* 2. Nonbasic arcs must sit at a bound: pivot those between bounds in
@@ -413,7 +414,7 @@ int tam_flow__unique(const struct tam_flow *f, int *unique)
             e = f->zl_overflow ? t - nt : f->zl[t - nt];
             if (f->state[e] == S_TREE)
                 continue;
-            if (f->zl_overflow && (f->c1[e] + f->pot[f->src[e]].a - f->pot[f->tgt[e]].a != 0 ||
+            if (f->zl_overflow && (f->c1[e] + f->pi[f->src[e]] - f->pi[f->tgt[e]] != 0 ||
                                    !s_lex_zero(tam_flow__rc(f, e))))
                 continue;
         }
