@@ -336,6 +336,19 @@ static int s_cmp_proj(const void *a, const void *b, void *arg)
     return strcmp(m->projects[*(const uint32_t *)a].id, m->projects[*(const uint32_t *)b].id);
 }
 
+typedef struct {
+    const tam_match_arc_t *arcs;
+    const uint32_t *pix;
+} s_ord_t;
+
+static int s_cmp_arc(const void *a, const void *b, void *arg)
+{
+    const s_ord_t *o = arg;
+    uint32_t x = o->pix[o->arcs[*(const uint32_t *)a].project],
+             y = o->pix[o->arcs[*(const uint32_t *)b].project];
+    return x < y ? -1 : x > y;
+}
+
 void tam_match__problem_free(tam_match_problem_t *pb)
 {
     free(pb->need_id);
@@ -377,6 +390,7 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
         np += S_PROJ_IN(&m->projects[j]);
     uint32_t *nord = malloc(((size_t)nn + 1) * sizeof *nord);
     uint32_t *pix = malloc(((size_t)m->nprojects + 1) * sizeof *pix);
+    uint32_t *aord = malloc(((size_t)m->nprojects + 1) * sizeof *aord);
     pb->need_id = malloc(((size_t)nn + 1) * sizeof *pb->need_id);
     pb->need_amount = malloc(((size_t)nn + 1) * sizeof *pb->need_amount);
     pb->project_id = malloc(((size_t)np + 1) * sizeof *pb->project_id);
@@ -384,7 +398,7 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     pb->project_slot = malloc(((size_t)np + 1) * sizeof *pb->project_slot);
     pb->arcs = malloc((na + 1) * sizeof *pb->arcs);
     int rc = TAM_ENOMEM;
-    if (!nord || !pix || !pb->need_id || !pb->need_amount || !pb->project_id ||
+    if (!nord || !pix || !aord || !pb->need_id || !pb->need_amount || !pb->project_id ||
         !pb->project_budget || !pb->project_slot || !pb->arcs)
         goto fail;
     if (with_solution) {
@@ -438,10 +452,15 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
             pb->s.need_dual[q] = m->sol.need_dual[n->flow];
             pb->s.need_flags[q] = m->sol.need_flags[n->flow];
         }
-        for (uint32_t k = 0; k < n->narcs; k++) {
-            tam_match_arc_t *x = &n->arcs[k];
-            if (!x->live)
-                continue;
+        /* the need's live arcs in canonical project order */
+        uint32_t nl = 0;
+        for (uint32_t k = 0; k < n->narcs; k++)
+            if (n->arcs[k].live)
+                aord[nl++] = k;
+        s_ord_t oc = {n->arcs, pix};
+        qsort_r(aord, nl, sizeof *aord, s_cmp_arc, &oc);
+        for (uint32_t k2 = 0; k2 < nl; k2++) {
+            tam_match_arc_t *x = &n->arcs[aord[k2]];
             const tam_match_project_t *p = &m->projects[x->project];
             pb->arcs[a] = (tam_flow_arc_t){.need = q,
                                           .project = pix[x->project],
@@ -494,10 +513,12 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
                                  .project_budget = pb->project_budget, .arcs = pb->arcs};
     free(nord);
     free(pix);
+    free(aord);
     return 0;
 fail:
     free(nord);
     free(pix);
+    free(aord);
     tam_match__problem_free(pb);
     return rc;
 }

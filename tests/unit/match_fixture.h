@@ -163,8 +163,8 @@ typedef struct {
     const char *id;
     int64_t received;
     const char *start, *end;
-    tam_project_status_t status; /* 0 = pipeline: use fx_active */
-    bool inactive;
+    const char *status; /* "pipeline", "closed", "cancelled"; NULL: active */
+    bool inactive;      /* closed */
     const char *countries, *groups, *regions, *categories, *standards, *modalities;
     bool post_conflict_only;
     int64_t max_per_need;
@@ -188,8 +188,11 @@ static inline int fx_project(fx_t *fx, fx_project_t p)
                         .budget_status = TAM_E_budget_status_committed,
                         .start = fx_date(p.start ? p.start : "2026-01-01"),
                         .end = fx_date(p.end ? p.end : "2028-12-31"),
-                        .status = p.inactive ? (p.status ? p.status : TAM_E_project_status_closed)
-                                             : TAM_E_project_status_active,
+                        .status = p.status ? (tam_project_status_t)tam_enum_index(
+                                                 &tam_enum_project_status, p.status,
+                                                 strlen(p.status))
+                                  : p.inactive ? TAM_E_project_status_closed
+                                               : TAM_E_project_status_active,
                         .dac = "15130", .earmarks = &e};
     pj.donors.n = ds.n;
     pj.donors.v = sh;
@@ -328,6 +331,146 @@ static inline tam_run_t *fx_header(fx_t *fx)
     msgpack_sbuffer_destroy(&ans);
     tam_rpc_error_clear(&err);
     return r;
+}
+
+
+/* ---- random instances ------------------------------------------------------------- */
+
+/* A reproducible random instance: needs, projects (with every kind of
+ * earmark), a planning context and decisions, as fixture records. */
+typedef struct {
+    fx_need_t needs[20000];
+    int nneeds;
+    fx_project_t projects[1000];
+    char pids[1000][16];
+    char pdates[1000][2][11];
+    int nprojects;
+    struct {
+        uint64_t need;
+        int project;
+        const char *country;
+        tam_decision_state_t state;
+        int64_t endorsed, committed;
+    } decs[1000];
+    int ndecs;
+    const char *context;
+} fx_inst_t;
+
+static inline uint64_t fx_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static inline void fx_gen(fx_inst_t *in, uint64_t seed, int nneeds, int nprojects, int ndecs)
+{
+    static const char *countries[] = {"KEN", "UGA", "CAF", "SSD", "HTI", "AFG", "BRA", "FRA",
+                                      "NGA", "COD", "PER", "IND", "UKR", "MLI", "LBY", "NPL"};
+    static const char *standards[] = {"A-SMR", "A-BODY", "A-TOKYO", "A-BANGKOK", "B-MLA",
+                                      "B-EXTR", "C-VICTIMS", "C-VAW", "D-JUDIC", "D-PROSEC",
+                                      "D-BANGALORE", "A-CHILDCJS"};
+    static const char *mods[] = {"training", "advisory", "legislative", "assessment",
+                                 "workshop", "tools"};
+    static const char *groups[] = {"AFRICAN", "APG", "GRULAC", "EEG", "WEOG"};
+    static const char *regions[] = {"002", "202", "014", "419", "142", "150"};
+    static const char *cats[] = {"A", "B", "C", "D", "A,D", "B,C"};
+    static const char *stdsets[] = {"A-SMR", "A-SMR,A-BODY", "C-VAW,C-VICTIMS", "D-JUDIC",
+                                    "B-MLA,B-EXTR"};
+    static const char *modsets[] = {"training", "training,advisory", "legislative,assessment"};
+    static const char *starts[] = {"2026-01-01", "2026-06-01", "2026-07-15", "2026-10-01",
+                                   "2027-01-01", "2027-06-01"};
+    static const char *ends[] = {"2026-12-31", "2027-03-31", "2027-12-31", "2028-06-30"};
+    uint64_t x = seed * 2654435761u + 1;
+    memset(in, 0, sizeof *in);
+    in->nneeds = nneeds;
+    for (int i = 0; i < nneeds; i++) {
+        fx_need_t *n = &in->needs[i];
+        int s = (int)(fx_rand(&x) % 4);
+        n->id = 1000 + (uint64_t)i * 3;
+        n->country = countries[fx_rand(&x) % 16];
+        n->standard = standards[fx_rand(&x) % 12];
+        n->modality = mods[fx_rand(&x) % 6];
+        n->priority = 1 + (int64_t)(fx_rand(&x) % 5);
+        n->cost = 10000 * (1 + (int64_t)(fx_rand(&x) % 50));
+        n->completeness = (int64_t)(fx_rand(&x) % 101);
+        n->start = starts[s];
+        n->end = ends[s];
+    }
+    in->nprojects = nprojects;
+    for (int j = 0; j < nprojects; j++) {
+        fx_project_t *p = &in->projects[j];
+        snprintf(in->pids[j], sizeof in->pids[j], "PRJ%03d", j);
+        p->id = in->pids[j];
+        p->received = 100000 * (1 + (int64_t)(fx_rand(&x) % 30));
+        switch (fx_rand(&x) % 5) {
+        case 0: p->groups = groups[fx_rand(&x) % 5]; break;
+        case 1: p->regions = regions[fx_rand(&x) % 6]; break;
+        case 2: p->countries = "KEN,UGA,HTI,NPL"; p->groups = "GRULAC"; break;
+        default: break;
+        }
+        switch (fx_rand(&x) % 4) {
+        case 0: p->categories = cats[fx_rand(&x) % 6]; break;
+        case 1: p->standards = stdsets[fx_rand(&x) % 5]; break;
+        case 2: p->categories = "A"; p->standards = "A-SMR"; break;
+        default: break;
+        }
+        if (fx_rand(&x) % 3 == 0)
+            p->modalities = modsets[fx_rand(&x) % 3];
+        if (fx_rand(&x) % 4 == 0)
+            p->max_per_need = 50000 * (1 + (int64_t)(fx_rand(&x) % 4));
+        p->post_conflict_only = fx_rand(&x) % 7 == 0;
+        if (fx_rand(&x) % 10 == 0)
+            p->inactive = true;
+        p->start = starts[fx_rand(&x) % 4]; /* before every end */
+        p->end = ends[fx_rand(&x) % 4];
+        p->donors = fx_rand(&x) % 2 ? "NOR,SWE" : "EU";
+    }
+    in->context = "CAF:A-SMR+D-JUDIC:2026-01-01,SSD:A-BODY:2026-01-01,HTI::2026-03-01,"
+                  "LBY:B-MLA:2027-01-01,AFG:D-JUDIC+A-BANGKOK:2026-01-01";
+    in->ndecs = nneeds && nprojects ? ndecs : 0;
+    for (int d = 0; d < in->ndecs; d++) {
+        int i, j, dup;
+        do { /* one decision per pair */
+            i = (int)(fx_rand(&x) % (uint64_t)nneeds);
+            j = (int)(fx_rand(&x) % (uint64_t)nprojects);
+            dup = 0;
+            for (int e = 0; e < d; e++)
+                dup |= in->decs[e].need == in->needs[i].id && in->decs[e].project == j;
+        } while (dup);
+        in->decs[d].need = in->needs[i].id;
+        in->decs[d].country = in->needs[i].country;
+        in->decs[d].project = j;
+        int k = (int)(fx_rand(&x) % 4);
+        int64_t amt = 1000 * (1 + (int64_t)(fx_rand(&x) % 20));
+        in->decs[d].state = k == 0 ? TAM_E_decision_state_declined
+                            : k == 1 ? TAM_E_decision_state_endorsed
+                            : k == 2 ? TAM_E_decision_state_committed
+                                     : TAM_E_decision_state_delivered;
+        in->decs[d].endorsed = k == 0 ? 0 : amt;
+        in->decs[d].committed = k >= 2 ? amt : 0;
+    }
+}
+
+/* Applies the whole instance; order 0: as generated, 1: reversed. */
+static inline void fx_apply_inst(fx_t *fx, const fx_inst_t *in, int order)
+{
+    for (int k = 0; k < in->nprojects; k++) {
+        int j = order ? in->nprojects - 1 - k : k;
+        assert_int_equal(fx_project(fx, in->projects[j]), 0);
+    }
+    for (int k = 0; k < in->nneeds; k++) {
+        int i = order ? in->nneeds - 1 - k : k;
+        assert_int_equal(fx_need(fx, in->needs[i]), 0);
+    }
+    for (int k = 0; k < in->ndecs; k++) {
+        int d = order ? in->ndecs - 1 - k : k;
+        fx_decision(fx, in->decs[d].need, in->pids[in->decs[d].project], in->decs[d].country,
+                    in->decs[d].state, in->decs[d].endorsed, in->decs[d].committed);
+    }
+    if (in->context)
+        assert_int_equal(fx_context(fx, in->context), 0);
 }
 
 #endif

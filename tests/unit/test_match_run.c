@@ -1,0 +1,359 @@
+/* test_match_run.c — runs: what each run publishes (the header, then only
+ * the proposals that changed, with their reason), the snapshot, resyncs of a
+ * feed, and determinism: the same inputs in any order give byte-identical
+ * proposals and the same hash, and an engine that went through many warm
+ * runs ends where a fresh one (a restart) starts. */
+#include "match_fixture.h"
+
+static fx_inst_t s_inst;
+
+static int s_setup(void **state)
+{
+    *state = fx_new();
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fx_free(*state);
+    return 0;
+}
+
+/* The current proposals, with run and reason zeroed (they depend on the
+ * history, not on the inputs), re-encoded: the bytes to compare. */
+static void s_canon(fx_t *fx, msgpack_sbuffer *out)
+{
+    tam_proposal_list_t l;
+    fx_proposals(fx, &l, NULL);
+    l.run = 0;
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        l.items.v[i].run = 0;
+        l.items.v[i].reason = TAM_E_change_reason_unchanged;
+    }
+    assert_int_equal(tam_encode_sbuf(&tam_schema_proposal_list, &l, out, NULL), 0);
+}
+
+static tam_proposal_t *s_pub(fx_t *fx, size_t i)
+{
+    tam_proposal_t *p = tam_arena_alloc(fx->a, sizeof *p);
+    assert_int_equal(tam_decode(&tam_schema_proposal, fx->pubs[i].body, fx->pubs[i].len, fx->a,
+                                p, NULL), 0);
+    return p;
+}
+
+/* Finds the published record of a pair in the last run, or NULL. */
+static tam_proposal_t *s_pub_of(fx_t *fx, const char *id)
+{
+    for (size_t i = 1; i < fx->npubs; i++) {
+        tam_proposal_t *p = s_pub(fx, i);
+        if (strcmp(p->id, id) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static void test_reasons(void **state)
+{
+    fx_t *fx = *state;
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .priority = 2,
+                            .cost = 50000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 3,
+                            .cost = 50000});
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 80000});
+    fx_project(fx, (fx_project_t){.id = "P2", .received = 1000, .countries = "UGA"});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 3);
+    assert_int_equal(s_pub(fx, 1)->reason, TAM_E_change_reason_new_pair);
+    assert_int_equal(s_pub(fx, 1)->run, 1);
+    /* nothing changed: a run publishes its header only */
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 1);
+    assert_int_equal(fx_header(fx)->changed, 0);
+    /* more money: need 1's amount changes; need 2 stays and is not published */
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 90000});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 2);
+    assert_int_equal(s_pub_of(fx, "1/P1")->reason, TAM_E_change_reason_amount);
+    assert_int_equal(s_pub_of(fx, "1/P1")->amount, 40000);
+    /* priority of need 2 up: its score changes, nothing else */
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 50000});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 2);
+    assert_int_equal(s_pub_of(fx, "2/P1")->reason, TAM_E_change_reason_score);
+    /* an endorsement: reason decision, state endorsed */
+    fx_decision(fx, 2, "P1", "KEN", TAM_E_decision_state_endorsed, 50000, 0);
+    assert_int_equal(fx_run(fx), 0);
+    tam_proposal_t *p = s_pub_of(fx, "2/P1");
+    assert_non_null(p);
+    assert_int_equal(p->reason, TAM_E_change_reason_decision);
+    assert_int_equal(p->state, TAM_E_proposal_state_endorsed);
+    /* a new high-scoring need funded by another project shifts the ranks:
+     * rank-only changes are not published, but queries show them */
+    fx_need(fx, (fx_need_t){.id = 3, .country = "UGA", .standard = "A-SMR", .priority = 5,
+                            .cost = 1000, .completeness = 100, .start = "2026-06-01"});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 2);
+    assert_string_equal(s_pub(fx, 1)->id, "3/P2");
+    assert_int_equal(s_pub(fx, 1)->rank, 1);
+    tam_proposal_list_t l;
+    fx_proposals(fx, &l, NULL);
+    assert_int_equal(l.items.n, 3);
+    assert_int_equal(l.items.v[1].reason, TAM_E_change_reason_rank);
+    assert_int_equal(l.items.v[1].rank, 2);
+    assert_true(l.items.v[1].run < l.run); /* last published by an earlier run */
+}
+
+typedef struct {
+    fx_t *fx;
+    size_t n;
+    char topics[64][64];
+    size_t lens[64];
+} s_snap_t;
+
+static int s_emit(void *ctx, const char *topic, size_t tn, const void *body, size_t len)
+{
+    s_snap_t *s = ctx;
+    (void)body;
+    if (s->n < 64) {
+        snprintf(s->topics[s->n], 64, "%.*s", (int)tn, topic);
+        s->lens[s->n] = len;
+    }
+    s->n++;
+    return 0;
+}
+
+static void test_snapshot(void **state)
+{
+    fx_t *fx = *state;
+    s_snap_t s = {.fx = fx};
+    assert_int_equal(tam_match_snapshot(fx->m, "", s_emit, &s), 0);
+    assert_int_equal(s.n, 0); /* nothing before the first run */
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 500});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "UGA", .standard = "B-MLA", .cost = 500});
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 80000});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(tam_match_snapshot(fx->m, "", s_emit, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.topics[0], "run");
+    /* the snapshot streams the records as published */
+    for (size_t i = 1; i < 3; i++) {
+        bool found = false;
+        for (size_t k = 1; k < fx->npubs; k++)
+            found |= strcmp(fx->pubs[k].topic, s.topics[i]) == 0 && fx->pubs[k].len == s.lens[i];
+        assert_true(found);
+    }
+    s.n = 0;
+    assert_int_equal(tam_match_snapshot(fx->m, "prop/UGA/", s_emit, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.topics[0], "prop/UGA/B");
+    s.n = 0;
+    assert_int_equal(tam_match_snapshot(fx->m, "run", s_emit, &s), 0);
+    assert_int_equal(s.n, 1);
+}
+
+/* A feed resync: records not sent again before synced are gone. */
+static void test_resync_sweep(void **state)
+{
+    fx_t *fx = *state;
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 500});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .cost = 500});
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 80000});
+    fx_project(fx, (fx_project_t){.id = "P2", .received = 80000});
+    fx_decision(fx, 1, "P1", "KEN", TAM_E_decision_state_declined, 0, 0);
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_amount(fx, 1, "P1"), 0);
+    /* ingest resyncs and only need 2 comes back: need 1 is gone */
+    tam_match_feed_reset(fx->m, TAM_MATCH_FEED_INGEST);
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .cost = 500});
+    assert_false(tam_match_dirty(fx->m)); /* same record: nothing to do yet */
+    tam_match_feed_synced(fx->m, TAM_MATCH_FEED_INGEST);
+    assert_true(tam_match_dirty(fx->m));
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_header(fx)->needs, 1);
+    /* the pipeline resyncs without the decline: the pair comes back */
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 500});
+    tam_match_feed_reset(fx->m, TAM_MATCH_FEED_PIPELINE);
+    tam_match_feed_synced(fx->m, TAM_MATCH_FEED_PIPELINE);
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_amount(fx, 1, "P1") + fx_amount(fx, 1, "P2"), 500);
+    /* the registry resyncs without P2 and without the context */
+    tam_match_feed_reset(fx->m, TAM_MATCH_FEED_REGISTRY);
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 80000});
+    tam_match_feed_synced(fx->m, TAM_MATCH_FEED_REGISTRY);
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_amount(fx, 1, "P2"), 0);
+    assert_int_equal(fx_amount(fx, 2, "P2"), 0);
+    assert_int_equal(fx_amount(fx, 1, "P1"), 500);
+}
+
+/* Bad records change nothing. */
+static void test_bad_records(void **state)
+{
+    fx_t *fx = *state;
+    const uint8_t junk[] = {0x93, 0x01, 0x02};
+    assert_int_not_equal(tam_match_apply_need(fx->m, junk, sizeof junk), 0);
+    assert_int_not_equal(tam_match_apply_project(fx->m, junk, 0), 0);
+    assert_int_not_equal(tam_match_apply_decision(fx->m, "\xc1", 1), 0);
+    /* well-formed but unusable: unknown country */
+    assert_int_equal(fx_need(fx, (fx_need_t){.id = 1, .country = "XXX", .standard = "A-SMR"}),
+                     TAM_EINVAL);
+    assert_int_equal(fx_need(fx, (fx_need_t){.id = 1ULL << 50, .country = "KEN",
+                                             .standard = "A-SMR"}), TAM_EINVAL);
+    assert_false(tam_match_dirty(fx->m));
+    /* topics of no interest are ignored */
+    assert_int_equal(tam_match_apply(fx->m, TAM_MATCH_FEED_INGEST, "reply/1", 7, junk, 3), 0);
+    assert_false(tam_match_dirty(fx->m));
+    tam_match_stats_t st;
+    tam_match_stats(fx->m, &st);
+    assert_int_equal(st.bad_records, 5);
+    assert_int_equal(st.ignored_records, 1);
+}
+
+/* Same inputs in another order: byte-identical proposals, same hash. */
+static void test_order_independent(void **state)
+{
+    (void)state;
+    fx_gen(&s_inst, 7, 400, 40, 60);
+    fx_t *a = fx_new(), *b = fx_new();
+    fx_apply_inst(a, &s_inst, 0);
+    fx_apply_inst(b, &s_inst, 1);
+    assert_int_equal(fx_run(a), 0);
+    assert_int_equal(fx_run(b), 0);
+    msgpack_sbuffer x, y;
+    s_canon(a, &x);
+    s_canon(b, &y);
+    assert_true(fx_header(a)->funded > 0);
+    assert_int_equal(x.size, y.size);
+    assert_memory_equal(x.data, y.data, x.size);
+    assert_string_equal(tam_match_run_hash(a->m), tam_match_run_hash(b->m));
+    /* the hash follows the inputs */
+    fx_need(b, (fx_need_t){.id = 5, .country = "KEN", .standard = "A-SMR"});
+    assert_int_equal(fx_run(b), 0);
+    assert_string_not_equal(tam_match_run_hash(a->m), tam_match_run_hash(b->m));
+    msgpack_sbuffer_destroy(&x);
+    msgpack_sbuffer_destroy(&y);
+    fx_free(a);
+    fx_free(b);
+}
+
+/* An engine that went through many incremental (warm) runs ends with the
+ * proposals a fresh engine computes from the final inputs: what a restart
+ * rebuilds. */
+static void test_restart_equals_history(void **state)
+{
+    (void)state;
+    fx_gen(&s_inst, 11, 600, 50, 80);
+    fx_t *h = fx_new(), *r = fx_new();
+    /* history: projects and a first half of the needs, then the rest in
+     * bursts, a project that changes twice, a need withdrawn and re-declared,
+     * decisions that come and go */
+    fx_project_t p0 = s_inst.projects[0];
+    p0.received = 1;
+    fx_project(h, p0);
+    for (int j = 1; j < s_inst.nprojects; j++)
+        fx_project(h, s_inst.projects[j]);
+    for (int i = 0; i < s_inst.nneeds / 2; i++)
+        fx_need(h, s_inst.needs[i]);
+    assert_int_equal(fx_run(h), 0);
+    fx_context(h, s_inst.context);
+    assert_int_equal(fx_run(h), 0);
+    int warm = 0;
+    for (int i = s_inst.nneeds / 2; i < s_inst.nneeds; i += 25) {
+        for (int k = i; k < i + 25 && k < s_inst.nneeds; k++)
+            fx_need(h, s_inst.needs[k]);
+        if (i % 100 == 0) {
+            fx_need_t w = s_inst.needs[i / 3];
+            w.withdrawn = true;
+            fx_need(h, w);
+        }
+        assert_int_equal(fx_run(h), 0);
+        warm += fx_header(h)->warm;
+    }
+    for (int i = 0; i < s_inst.nneeds; i += 100)
+        fx_need(h, s_inst.needs[i / 3]); /* re-declared */
+    fx_project(h, s_inst.projects[0]);
+    assert_int_equal(fx_run(h), 0);
+    for (int d = 0; d < s_inst.ndecs; d++) {
+        fx_decision(h, s_inst.decs[d].need, s_inst.pids[s_inst.decs[d].project],
+                    s_inst.decs[d].country, s_inst.decs[d].state, s_inst.decs[d].endorsed,
+                    s_inst.decs[d].committed);
+        if (d % 20 == 19) {
+            assert_int_equal(fx_run(h), 0);
+            warm += fx_header(h)->warm;
+        }
+    }
+    /* a decision that was later withdrawn: back to no effect */
+    fx_decision(h, s_inst.needs[1].id, s_inst.pids[1], s_inst.needs[1].country,
+                TAM_E_decision_state_endorsed, 5000, 0);
+    assert_int_equal(fx_run(h), 0);
+    fx_decision(h, s_inst.needs[1].id, s_inst.pids[1], s_inst.needs[1].country,
+                TAM_E_decision_state_withdrawn, 0, 0);
+    assert_int_equal(fx_run(h), 0);
+    assert_true(warm > 5); /* the history did exercise warm starts */
+
+    fx_apply_inst(r, &s_inst, 1);
+    fx_decision(r, s_inst.needs[1].id, s_inst.pids[1], s_inst.needs[1].country,
+                TAM_E_decision_state_withdrawn, 0, 0);
+    assert_int_equal(fx_run(r), 0);
+    assert_string_equal(tam_match_run_hash(h->m), tam_match_run_hash(r->m));
+    msgpack_sbuffer x, y;
+    s_canon(h, &x);
+    s_canon(r, &y);
+    assert_int_equal(x.size, y.size);
+    assert_memory_equal(x.data, y.data, x.size);
+    tam_run_t *hh = fx_header(h), *rh = fx_header(r);
+    assert_int_equal(hh->objective, rh->objective);
+    assert_int_equal(hh->funded, rh->funded);
+    /* the LP export is the same problem and solution (after the header line) */
+    char *la = NULL, *lb = NULL;
+    size_t na = 0, nb = 0;
+    FILE *fa = open_memstream(&la, &na), *fb = open_memstream(&lb, &nb);
+    assert_int_equal(tam_match_write_lp(h->m, fa), 0);
+    assert_int_equal(tam_match_write_lp(r->m, fb), 0);
+    fclose(fa);
+    fclose(fb);
+    const char *ba = strchr(la, '\n'), *bb = strchr(lb, '\n');
+    assert_true(strcmp(ba, bb) == 0);
+    free(la);
+    free(lb);
+    msgpack_sbuffer_destroy(&x);
+    msgpack_sbuffer_destroy(&y);
+    fx_free(h);
+    fx_free(r);
+}
+
+/* Two runs on the same inputs: byte-identical published records. */
+static void test_two_runs_identical(void **state)
+{
+    (void)state;
+    fx_gen(&s_inst, 3, 200, 20, 20);
+    fx_t *a = fx_new(), *b = fx_new();
+    fx_apply_inst(a, &s_inst, 0);
+    fx_apply_inst(b, &s_inst, 0);
+    assert_int_equal(fx_run(a), 0);
+    assert_int_equal(fx_run(b), 0);
+    assert_int_equal(a->npubs, b->npubs);
+    for (size_t i = 1; i < a->npubs; i++) {
+        assert_string_equal(a->pubs[i].topic, b->pubs[i].topic);
+        assert_int_equal(a->pubs[i].len, b->pubs[i].len);
+        assert_memory_equal(a->pubs[i].body, b->pubs[i].body, a->pubs[i].len);
+    }
+    fx_free(a);
+    fx_free(b);
+}
+
+int main(void)
+{
+    tam_log_init("test_match_run", LOG_ERR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reasons, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_resync_sweep, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_records, s_setup, s_teardown),
+        cmocka_unit_test(test_order_independent),
+        cmocka_unit_test(test_restart_equals_history),
+        cmocka_unit_test(test_two_runs_identical),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
