@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include "tam/flow.h"
 
+#define S_MAX_NODES (UINT32_C(1) << 31)
+#define S_MAX_ARCS (UINT32_C(1) << 31)
+#define S_MAX_SIDE (UINT32_C(1) << 26)  /* min(needs, projects): keeps potentials in int64 */
 #define S_NONE UINT32_MAX
 #define S_INF INT64_MAX
 #define S_ROOT 0u
@@ -144,5 +147,19 @@ s_pot_t tam_flow__rc(const struct tam_flow *f, uint32_t e);
 /* flow.c */
 /* Validates p; 0, TAM_EINVAL, TAM_ECONFLICT or TAM_ETOOBIG. */
 int tam_flow__validate(const tam_flow_problem_t *p);
+
+/* Grow storage to hold at least the given counts; 0 or TAM_ENOMEM (sizes
+ * already held stay valid). */
+int tam_flow__reserve_nodes(struct tam_flow *f, uint32_t need);
+int tam_flow__reserve_arcs(struct tam_flow *f, uint32_t need);
+int tam_flow__reserve_app(struct tam_flow *f, uint32_t need_arcs);
+int tam_flow__reserve_ext_arcs(struct tam_flow *f, uint32_t need, int want_fixed);
+int tam_flow__reserve_ext_nodes(struct tam_flow *f, uint32_t needs, uint32_t projects);
+
+/* Appends an internal arc at its lower bound; space must be reserved. */
+uint32_t tam_flow__push_arc(struct tam_flow *f, uint32_t u, uint32_t v, uint32_t score, uint32_t key, int64_t cap);
+
+/* Hangs the new node v under the root by its artificial arc. */
+void tam_flow__hang_new_node(struct tam_flow *f, uint32_t v);
 
 #endif
