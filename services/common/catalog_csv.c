@@ -47,7 +47,8 @@ void tam__csv_echo(char *out, size_t len, const char *value)
 }
 
 /* Writes "path:line: <prefix><message>" unless an error is already recorded. */
-static int s_verror(tam__csv_t *x, int rc, int line, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static int s_verror(tam__csv_t *x, int rc, int line,
+                                                         const char *prefix, const char *fmt, va_list ap)
 {
     if (x->rc)
         return x->rc;

@@ -13,11 +13,6 @@
 #include "flow_int.h"
 #include "tam/error.h"
 
-static inline int s_lex_neg(s_pot_t x)
-{
-    return x.a < 0 || (x.a == 0 && (x.b < 0 || (x.b == 0 && x.c < 0)));
-}
-
 static inline int s_lex_zero(s_pot_t x)
 {
     return x.a == 0 && x.b == 0 && x.c == 0;
