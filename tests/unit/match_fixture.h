@@ -393,7 +393,7 @@ static inline void fx_gen(fx_inst_t *in, uint64_t seed, int nneeds, int nproject
         n->standard = standards[fx_rand(&x) % 12];
         n->modality = mods[fx_rand(&x) % 6];
         n->priority = 1 + (int64_t)(fx_rand(&x) % 5);
-        n->cost = 10000 * (1 + (int64_t)(fx_rand(&x) % 50));
+        n->cost = 10000 * (1 + (int64_t)(fx_rand(&x) % 50)) + (int64_t)(fx_rand(&x) % 997);
         n->completeness = (int64_t)(fx_rand(&x) % 101);
         n->start = starts[s];
         n->end = ends[s];
@@ -403,7 +403,7 @@ static inline void fx_gen(fx_inst_t *in, uint64_t seed, int nneeds, int nproject
         fx_project_t *p = &in->projects[j];
         snprintf(in->pids[j], sizeof in->pids[j], "PRJ%03d", j);
         p->id = in->pids[j];
-        p->received = 100000 * (1 + (int64_t)(fx_rand(&x) % 30));
+        p->received = 100000 * (1 + (int64_t)(fx_rand(&x) % 30)) + (int64_t)(fx_rand(&x) % 9973);
         switch (fx_rand(&x) % 5) {
         case 0: p->groups = groups[fx_rand(&x) % 5]; break;
         case 1: p->regions = regions[fx_rand(&x) % 6]; break;
@@ -419,7 +419,7 @@ static inline void fx_gen(fx_inst_t *in, uint64_t seed, int nneeds, int nproject
         if (fx_rand(&x) % 3 == 0)
             p->modalities = modsets[fx_rand(&x) % 3];
         if (fx_rand(&x) % 4 == 0)
-            p->max_per_need = 50000 * (1 + (int64_t)(fx_rand(&x) % 4));
+            p->max_per_need = 50000 * (1 + (int64_t)(fx_rand(&x) % 4)) + (int64_t)(fx_rand(&x) % 991);
         p->post_conflict_only = fx_rand(&x) % 7 == 0;
         if (fx_rand(&x) % 10 == 0)
             p->inactive = true;
@@ -443,7 +443,7 @@ static inline void fx_gen(fx_inst_t *in, uint64_t seed, int nneeds, int nproject
         in->decs[d].country = in->needs[i].country;
         in->decs[d].project = j;
         int k = (int)(fx_rand(&x) % 4);
-        int64_t amt = 1000 * (1 + (int64_t)(fx_rand(&x) % 20));
+        int64_t amt = 1000 * (1 + (int64_t)(fx_rand(&x) % 20)) + (int64_t)(fx_rand(&x) % 89);
         in->decs[d].state = k == 0 ? TAM_E_decision_state_declined
                             : k == 1 ? TAM_E_decision_state_endorsed
                             : k == 2 ? TAM_E_decision_state_committed
