@@ -183,6 +183,14 @@ const char *tam_pipeline_refusal(tam_decision_state_t from, tam_decision_act_t a
 /* The role an act needs (TAM_ROLE_MANAGER or TAM_ROLE_DONOR_LIAISON) and its
  * name as the audit log records it ("manager", "donor_liaison"). */
 uint32_t tam_pipeline_act_role(tam_decision_act_t act, const char **name);
+/* The one place the principal of a request is checked: pipeline.act needs
+ * the role of its act (tam_pipeline_act_role; a body that does not decode
+ * needs manager or donor_liaison, and the handler then names the bad field);
+ * reads and sys.ping are open to anyone who can reach the socket. a decodes
+ * the act (reset here). Returns 0; TAM_EDENIED with err naming the principal,
+ * the act and the role it needs. */
+int tam_pipeline_authorize(const tam_principal_t *who, const char *type, const void *body,
+                           size_t len, tam_arena_t *a, tam_rpc_error_t *err);
 /* Parses "<need id>/<project id>" (canonical: no leading zeros, need id >= 1,
  * project id 2..32 of [A-Za-z0-9_-]). Returns 0; TAM_EINVAL. */
 int tam_pipeline_proposal_parse(const char *s, uint64_t *need, char project[TAM_PIPELINE_ID_MAX + 1]);
@@ -327,9 +335,12 @@ int tam_pipeline_decs_load(tam_txn_t *txn, tam_pipeline_decs_t *out);
 void tam_pipeline_decs_free(tam_pipeline_decs_t *d);
 /* The decision of a proposal, or NULL (state none). */
 const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, const char *proposal);
-/* True if a decision in this state takes the pair out of the "proposed"
- * figures: endorsed, committed, delivered (counted as such) and declined. */
-bool tam_pipeline_decided(tam_decision_state_t s);
+/* What of a current proposal counts as "proposed" in the reports, given the
+ * pair's decision d (NULL: none): the whole amount with no decision or a
+ * withdrawn one; nothing for a declined pair; for an endorsed, committed or
+ * delivered pair only what tam-match proposes beyond the amount the decision
+ * fixes (that amount counts as endorsed or committed). */
+int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d);
 
 /* The donors report (pipeline_donors.c). Same returns as tam_pipeline_report. */
 int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,

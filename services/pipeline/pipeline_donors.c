@@ -242,9 +242,8 @@ int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_
     const tam_pipeline_prop_t *pr;
     while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
         s_proj_t *pj = tam_pipeline_map_get(index, pr->project);
-        const tam_pipeline_dec_t *d = tam_pipeline_decs_get(decs, pr->id);
-        if (pj && !(d && tam_pipeline_decided(d->state)))
-            pj->fig[F_PROPOSED] += pr->amount;
+        if (pj)
+            pj->fig[F_PROPOSED] += tam_pipeline_proposed(pr, tam_pipeline_decs_get(decs, pr->id));
     }
     size_t nstranded = 0;
     for (size_t i = 0; i < np; i++) {

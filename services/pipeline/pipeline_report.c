@@ -4,8 +4,8 @@
  *
  * Figures, in whole USD (docs/pipeline.md defines them for readers):
  *   requested  cost of the open needs
- *   proposed   amounts of tam-match's current proposals for pairs with no
- *              decision that fixes or excludes them (none or withdrawn)
+ *   proposed   what tam-match's current proposals give beyond the amounts
+ *              decisions fix (tam_pipeline_proposed; nothing for declined pairs)
  *   endorsed   endorsed amounts of decisions in state endorsed
  *   committed  committed amounts of decisions in state committed or delivered
  *   unmet      requested - proposed - endorsed - committed (never below 0)
@@ -150,10 +150,19 @@ const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, co
     return tam_pipeline_map_get(d->by_id, proposal);
 }
 
-bool tam_pipeline_decided(tam_decision_state_t s)
+int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d)
 {
-    return s == TAM_E_decision_state_endorsed || s == TAM_E_decision_state_committed ||
-           s == TAM_E_decision_state_delivered || s == TAM_E_decision_state_declined;
+    int64_t fixed = 0;
+    if (d) {
+        switch (d->state) {
+        case TAM_E_decision_state_declined: return 0;
+        case TAM_E_decision_state_endorsed: fixed = d->endorsed; break;
+        case TAM_E_decision_state_committed:
+        case TAM_E_decision_state_delivered: fixed = d->committed; break;
+        default: break;
+        }
+    }
+    return pr->amount > fixed ? pr->amount - fixed : 0;
 }
 
 /* ---- gaps -------------------------------------------------------------------------- */
@@ -248,16 +257,14 @@ static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     pos = 0;
     const tam_pipeline_prop_t *pr;
     while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
-        const tam_pipeline_dec_t *d = tam_pipeline_decs_get(decs, pr->id);
-        if (d && tam_pipeline_decided(d->state))
-            continue;
+        int64_t amount = tam_pipeline_proposed(pr, tam_pipeline_decs_get(decs, pr->id));
         n = tam_pipeline_view_need(p->view, pr->need);
-        if (!s_gap_filter(rq, n))
+        if (!amount || !s_gap_filter(rq, n))
             continue;
         s_gap_t *g = s_gap_row(rows, n);
         if (!g)
             goto oom;
-        g->proposed += pr->amount;
+        g->proposed += amount;
     }
 
     size_t nrows = tam_pipeline_map_count(rows);
@@ -292,8 +299,9 @@ static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
         goto done;
     char notes[2][400];
     snprintf(notes[0], sizeof notes[0],
-             "requested = cost of open needs; proposed = tam-match's current proposals without "
-             "a decision; committed includes delivered; unmet = requested - proposed - endorsed - committed");
+             "requested = cost of open needs; proposed = what tam-match's current run proposes "
+             "beyond the amounts decisions fix; committed includes delivered; unmet = requested - "
+             "proposed - endorsed - committed");
     const tam_run_t *run = tam_pipeline_view_run(p->view);
     if (run)
         snprintf(notes[1], sizeof notes[1], "proposals of match run %llu (inputs %.12s)",

@@ -47,28 +47,8 @@ struct tam_pipeline_server {
 static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
 {
     tam_pipeline_server_t *s = arg;
-    const tam_message_t *m = tam_message_find(req->type);
-    if (!m || m->id != TAM_MSG_pipeline_act)
-        return 0; /* reads and sys.ping: anyone who can reach the socket */
-    /* Which role depends on the act: decode just enough to know it. A body
-     * that does not decode is refused by the handler with the field's path,
-     * but only for someone who holds one of the roles at all. */
-    const char *role = "manager or donor_liaison";
-    uint32_t need = TAM_ROLE_MANAGER | TAM_ROLE_DONOR_LIAISON;
-    const char *what = "act on proposals";
-    tam_act_t act;
-    tam_codec_err_t ce;
-    memset(&act, 0, sizeof act);
-    tam_arena_reset(s->auth);
-    if (tam_decode(&tam_schema_act, req->body, req->body_len, s->auth, &act, &ce) == 0) {
-        need = tam_pipeline_act_role(act.act, &role);
-        what = tam_enum_decision_act.values[act.act];
-    }
-    if (tam_principal_may(&req->principal, need))
-        return 0;
-    tam_rpc_error_set(err, TAM_EDENIED, "act", "principal '%s' may not %s (it needs the role %s)",
-                      req->principal.id, what, role);
-    return TAM_EDENIED;
+    return tam_pipeline_authorize(&req->principal, req->type, req->body, req->body_len, s->auth,
+                                  err);
 }
 
 static tam_req_kind_t s_classify(const char *type, void *arg)

@@ -103,6 +103,29 @@ uint32_t tam_pipeline_act_role(tam_decision_act_t act, const char **name)
     return TAM_ROLE_MANAGER;
 }
 
+int tam_pipeline_authorize(const tam_principal_t *who, const char *type, const void *body,
+                           size_t len, tam_arena_t *a, tam_rpc_error_t *err)
+{
+    const tam_message_t *m = tam_message_find(type);
+    if (!m || m->id != TAM_MSG_pipeline_act)
+        return 0;
+    const char *role = "manager or donor_liaison", *what = "act on proposals";
+    uint32_t need = TAM_ROLE_MANAGER | TAM_ROLE_DONOR_LIAISON;
+    tam_act_t act;
+    tam_codec_err_t ce;
+    memset(&act, 0, sizeof act);
+    tam_arena_reset(a);
+    if (tam_decode(&tam_schema_act, body, len, a, &act, &ce) == 0) {
+        need = tam_pipeline_act_role(act.act, &role);
+        what = tam_enum_decision_act.values[act.act];
+    }
+    if (tam_principal_may(who, need))
+        return 0;
+    tam_rpc_error_set(err, TAM_EDENIED, "act", "principal '%s' may not %s (it needs the role %s)",
+                      who ? who->id : "?", what, role);
+    return TAM_EDENIED;
+}
+
 static bool s_id_char(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

@@ -113,6 +113,51 @@ static void test_transition_table(void **state)
         }
 }
 
+/* The one place roles are checked: managers act, donor liaison commits,
+ * anyone reads. */
+static void test_roles(void **state)
+{
+    pf_t *f = *state;
+    tam_principal_t mgr = {.id = "mgr", .roles = TAM_ROLE_MANAGER};
+    tam_principal_t dl = {.id = "dl", .roles = TAM_ROLE_DONOR_LIAISON};
+    tam_principal_t resp = {.id = "KEN", .roles = TAM_ROLE_RESPONDENT};
+    tam_principal_t admin = {.id = "ops", .roles = TAM_ROLE_ADMIN};
+    for (int a = 0; a < 5; a++) {
+        tam_act_t act = {.proposal = "1/AFR-A", .act = (tam_decision_act_t)a, .reason = "r"};
+        msgpack_sbuffer sb;
+        assert_int_equal(tam_encode_sbuf(&tam_schema_act, &act, &sb, NULL), 0);
+        bool commit = a == TAM_E_decision_act_commit;
+        tam_rpc_error_t e = {0};
+        assert_int_equal(tam_pipeline_authorize(&mgr, "pipeline.act", sb.data, sb.size, f->a, &e),
+                         commit ? TAM_EDENIED : 0);
+        if (commit) {
+            assert_string_equal(e.field, "act");
+            assert_non_null(strstr(e.message, "principal 'mgr' may not commit"));
+            assert_non_null(strstr(e.message, "donor_liaison"));
+        }
+        tam_rpc_error_clear(&e);
+        assert_int_equal(tam_pipeline_authorize(&dl, "pipeline.act", sb.data, sb.size, f->a, &e),
+                         commit ? 0 : TAM_EDENIED);
+        if (!commit)
+            assert_non_null(strstr(e.message, "manager"));
+        tam_rpc_error_clear(&e);
+        assert_int_equal(tam_pipeline_authorize(&resp, "pipeline.act", sb.data, sb.size, f->a, &e),
+                         TAM_EDENIED);
+        tam_rpc_error_clear(&e);
+        assert_int_equal(tam_pipeline_authorize(&admin, "pipeline.act", sb.data, sb.size, f->a, &e), 0);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* a body that does not decode: one of the two roles at least */
+    tam_rpc_error_t e = {0};
+    assert_int_equal(tam_pipeline_authorize(&mgr, "pipeline.act", "\x01", 1, f->a, &e), 0);
+    assert_int_equal(tam_pipeline_authorize(&resp, "pipeline.act", "\x01", 1, f->a, &e), TAM_EDENIED);
+    tam_rpc_error_clear(&e);
+    /* reads: anyone */
+    assert_int_equal(tam_pipeline_authorize(&resp, "pipeline.report", "\x80", 1, f->a, &e), 0);
+    assert_int_equal(tam_pipeline_authorize(&resp, "pipeline.history", "\x80", 1, f->a, &e), 0);
+    assert_int_equal(tam_pipeline_authorize(&resp, "sys.ping", "\x80", 1, f->a, &e), 0);
+}
+
 /* Every (state, act): allowed ones lead to the documented state with an
  * audit entry; refused ones give TAM_ESTATE naming act and state, and the
  * store is byte for byte as before. */
@@ -638,6 +683,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transition_table),
         cmocka_unit_test(test_map),
+        cmocka_unit_test_setup_teardown(test_roles, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_every_transition, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_life, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_commit_beyond_budget, setup, pf_teardown),

@@ -6,8 +6,9 @@
  *   T0+2d   commit  4/GLO-D 100,000
  *   T0+3d   decline 2/AFR-A
  * which leave 7/GLO-D (60,000), 1/SMALL, 2/SMALL and 3/SMALL (10,000 each)
- * proposed with no decision. The commission report is checked on hand-made
- * replies. */
+ * proposed with no decision, and 4/GLO-D proposing 20,000 beyond the 100,000
+ * committed (its proposal of 120,000 predates the commitment). The
+ * commission report is checked on hand-made replies. */
 #include "pipeline_fixture.h"
 
 static void s_decide(pf_t *f)
@@ -77,8 +78,9 @@ static void test_gaps(void **state)
     /* need 2: 2/AFR-A declined, 2/SMALL proposes 10,000; need 5 (withdrawn) is not counted */
     s_row(&r.rows.v[1], "A|AFRICAN|A-TOKYO|KEN|1|50000|10000|0|0|40000");
     s_row(&r.rows.v[2], "C|APG|C-PREV|IND|1|80000|10000|0|0|70000");
-    /* needs 4 and 7: 100,000 committed on 4 (the endorsement is not counted twice), 60,000 proposed on 7 */
-    s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|2|260000|60000|0|100000|100000");
+    /* needs 4 and 7: 100,000 committed on 4 (the endorsement is not counted
+     * twice) and 20,000 proposed beyond it; 60,000 proposed on 7 */
+    s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|2|260000|80000|0|100000|80000");
 
     tam_report_request_t rq = {.group = "AFRICAN"};
     assert_int_equal(s_report(f, TAM_E_report_kind_gaps, &rq, &r), 0);
@@ -94,8 +96,10 @@ static void test_gaps(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_gaps, &rq, &r), TAM_EINVAL);
     assert_string_equal(f->err.field, "category");
 
-    /* the run moves on: 1/SMALL is removed, the delivered commitment still counts */
+    /* the run moves on: 1/SMALL is removed, 4/GLO-D proposes exactly what is
+     * committed; the delivered commitment still counts */
     pf_prop(f, "1/SMALL", 8, 0, true);
+    pf_prop(f, "4/GLO-D", 8, 100000, false);
     pf_ok(f, "deliver", "4/GLO-D", 0);
     assert_int_equal(s_report(f, TAM_E_report_kind_gaps, NULL, &r), 0);
     s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|0|100000|0|0");
@@ -123,8 +127,9 @@ static void test_donors(void **state)
     s_row(&r.rows.v[2], "NOR|Norway|SMALL|active|100|70000|70000|0|0|30000|40000|3");
     s_row(&r.rows.v[3], "SWE|Sweden|AFR-A|active|40|200000|60001|0|40000|0|20001|2");
     s_row(&r.rows.v[4], "SWE|Sweden|EEG-X|active|100|100000|40000|0|0|0|40000|0");
-    /* GLO-D: 100,000 committed (4/GLO-D), 60,000 proposed (7/GLO-D) */
-    s_row(&r.rows.v[5], "USA|United States|GLO-D|active|100|300000|300000|100000|0|60000|140000|2");
+    /* GLO-D: 100,000 committed (4/GLO-D), 60,000 proposed (7/GLO-D) and
+     * 20,000 beyond the commitment on 4/GLO-D */
+    s_row(&r.rows.v[5], "USA|United States|GLO-D|active|100|300000|300000|100000|0|80000|120000|2");
     /* the money no need can use: EEG-X's earmark on the EEG group */
     assert_int_equal(r.more.n, 1);
     assert_int_equal(r.more.v[0].rows.n, 1);
