@@ -77,6 +77,7 @@ typedef struct tam_schema tam_schema_t;
 
 typedef struct {
     const char *name;
+    size_t name_len;         /* strlen(name), known at compile time */
     tam_type_t type;
     size_t offset;
     const tam_schema_t *sub; /* OBJ, OBJS */

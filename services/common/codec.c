@@ -27,7 +27,8 @@ static size_t s_path_push(s_path_t *p, const char *name, size_t nlen)
     }
     if (nlen > room)
         nlen = room;
-    memcpy(p->buf + p->len, name, nlen);
+    if (nlen)
+        memcpy(p->buf + p->len, name, nlen);
     p->len += nlen;
     p->buf[p->len] = 0;
     return mark;
@@ -111,7 +112,7 @@ static int s_encode(const tam_schema_t *s, const void *obj, msgpack_packer *pk, 
         if (!s_present(f, base))
             continue;
         const void *p = base + f->offset;
-        size_t nlen = strlen(f->name);
+        size_t nlen = f->name_len;
         rc = msgpack_pack_str_with_body(pk, f->name, nlen);
         if (rc)
             break;
@@ -352,6 +353,12 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
     return s_fail(err, TAM_EINTERNAL, path, "unknown field type");
 }
 
+/* Whether a wire field name (not NUL-terminated, may hold NULs) is f's. */
+static inline bool s_name_is(const tam_field_t *f, const char *name, uint32_t nlen)
+{
+    return f->name_len == nlen && memcmp(f->name, name, nlen) == 0;
+}
+
 static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *a, void *out,
                         s_path_t *path, tam_codec_err_t *err)
 {
@@ -365,13 +372,13 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
         if (k->type != MSGPACK_OBJECT_STR)
             return s_fail(err, TAM_ETYPE, path, "field names must be strings, not %s",
                           s_typename(k->type));
-        const char *name = k->via.str.ptr;
         uint32_t nlen = k->via.str.size;
+        const char *name = nlen ? k->via.str.ptr : ""; /* msgpack-c gives NULL for "" */
         /* Encoders write fields in definition order: try the expected one first. */
         size_t fi = next < s->nfields ? next : 0;
-        if (!(strncmp(s->fields[fi].name, name, nlen) == 0 && s->fields[fi].name[nlen] == 0))
+        if (!s_name_is(&s->fields[fi], name, nlen))
             for (fi = 0; fi < s->nfields; fi++)
-                if (strncmp(s->fields[fi].name, name, nlen) == 0 && s->fields[fi].name[nlen] == 0)
+                if (s_name_is(&s->fields[fi], name, nlen))
                     break;
         size_t mark = s_path_push(path, name, nlen < 64 ? nlen : 64);
         if (fi == s->nfields) {
@@ -448,7 +455,7 @@ int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *
 int tam_enum_index(const tam_enum_t *e, const char *name, size_t len)
 {
     for (size_t i = 0; i < e->n; i++)
-        if (strncmp(e->values[i], name, len) == 0 && e->values[i][len] == 0)
+        if (strlen(e->values[i]) == len && (len == 0 || memcmp(e->values[i], name, len) == 0))
             return (int)i;
     return -1;
 }

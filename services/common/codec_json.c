@@ -125,7 +125,8 @@ static json_t *s_to_json(const msgpack_object *o)
                 continue;
             char key[256];
             size_t n = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
-            memcpy(key, k->via.str.ptr, n);
+            if (n)
+                memcpy(key, k->via.str.ptr, n);
             key[n] = 0;
             json_object_set_new(m, key, s_to_json(&o->via.map.ptr[i].val));
         }

@@ -22,7 +22,7 @@ TAM_ALL_ENUMS(S_ENUM_DEF)
 #define S_SUB_OBJ(sub) &tam_schema_##sub, NULL, 0
 #define S_SUB_OBJS(sub) &tam_schema_##sub, NULL, 0
 #define S_FIELD(s, type, name, sub, mn, mx, fl, doc) \
-    {#name, TAM_T_##type, offsetof(struct tam_##s, name), S_SUB_##type(sub), mn, mx, TAM_F_##fl, doc},
+    {#name, sizeof #name - 1, TAM_T_##type, offsetof(struct tam_##s, name), S_SUB_##type(sub), mn, mx, TAM_F_##fl, doc},
 #define S_SCHEMA_DEF(s, sdoc) \
     static const tam_field_t s_fields_##s[] = {TAM_STRUCT_##s(S_FIELD)}; \
     const tam_schema_t tam_schema_##s = {#s, sdoc, sizeof(struct tam_##s), \

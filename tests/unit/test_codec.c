@@ -339,6 +339,28 @@ static void test_reject_unknown_and_duplicate_fields(void **state)
     EXPECT(s_decode_need(&b, &err, &n), TAM_ETYPE, "");
 }
 
+/* Found by fuzz_codec: a field name with a NUL inside, and an empty one. */
+static void test_reject_names_with_nul(void **state)
+{
+    (void)state;
+    tam_codec_err_t err;
+    tam_need_in_t n;
+    s_buf_t b;
+    s_buf_init(&b);
+    msgpack_pack_map(&b.pk, 1);
+    msgpack_pack_str_with_body(&b.pk, "text\0xyzzyxyzzyxyzzy", 21);
+    msgpack_pack_str_with_body(&b.pk, "a", 1);
+    assert_int_equal(s_decode_need(&b, &err, &n), TAM_EUNKNOWN);
+    s_buf_init(&b);
+    msgpack_pack_map(&b.pk, 1);
+    msgpack_pack_str_with_body(&b.pk, "", 0);
+    msgpack_pack_str_with_body(&b.pk, "", 0);
+    assert_int_equal(s_decode_need(&b, &err, &n), TAM_EUNKNOWN);
+    assert_int_equal(tam_enum_index(&tam_enum_answer_state, "need\0zzzzzzzzzzzzzzzzz", 22), -1);
+    assert_int_equal(tam_enum_index(&tam_enum_answer_state, "", 0), -1);
+    assert_int_equal(tam_enum_index(&tam_enum_answer_state, "no_need", 7), TAM_E_answer_state_no_need);
+}
+
 static void test_reject_nested_paths_and_enums(void **state)
 {
     (void)state;
@@ -536,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_reject_wrong_types),
         cmocka_unit_test(test_reject_ranges_and_lengths),
         cmocka_unit_test(test_reject_unknown_and_duplicate_fields),
+        cmocka_unit_test(test_reject_names_with_nul),
         cmocka_unit_test(test_reject_nested_paths_and_enums),
         cmocka_unit_test(test_reject_hostile_bytes),
         cmocka_unit_test(test_mpcheck_limits),
