@@ -128,7 +128,8 @@ static int s_copy_prefix(const msgpack_object *o, char *out, const char **why)
         *why = "prefix contains NUL or starts with '~'";
         return TAM_EINVAL;
     }
-    memcpy(out, o->via.str.ptr, n);
+    if (n) /* msgpack-c may give NULL for an empty string */
+        memcpy(out, o->via.str.ptr, n);
     out[n] = 0;
     return 0;
 }
