@@ -333,14 +333,14 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
     "  --run N        the match run the decision was taken on (default: the current run)\n" \
     "  --json         print the answer as JSON"
 
-TAMCTL_COMMAND(s_cmd_endorse, "endorse", "PROPOSAL [--amount N] --reason TEXT",
+TAMCTL_COMMAND(s_cmd_endorse, "endorse", "PROPOSAL --reason TEXT",
                "Programme manager: endorse a proposal (its amount is then fixed for the matcher).",
                "  --amount N     the amount endorsed, whole USD (default: the proposed amount)\n" S_ACT_HELP,
                s_endorse)
 TAMCTL_COMMAND(s_cmd_decline, "decline", "PROPOSAL --reason TEXT",
                "Programme manager: decline a proposal; the pair is never proposed again.",
                S_ACT_HELP, s_decline)
-TAMCTL_COMMAND(s_cmd_commit, "commit", "PROPOSAL [--amount N] --reason TEXT",
+TAMCTL_COMMAND(s_cmd_commit, "commit", "PROPOSAL --reason TEXT",
                "Donor liaison: commit funds to an endorsed proposal.",
                "  --amount N     the amount committed, whole USD (default: the endorsed amount); at\n"
                "                 most the project's available money and the need's unfunded amount\n" S_ACT_HELP,
@@ -352,7 +352,7 @@ TAMCTL_COMMAND(s_cmd_withdraw, "withdraw", "PROPOSAL --reason TEXT",
                s_withdraw)
 TAMCTL_COMMAND(s_cmd_history, "history", "[PROPOSAL] [--json|--csv]",
                "The audit log: every act on one proposal, or the whole log.", NULL, s_history)
-TAMCTL_COMMAND(s_cmd_decisions, "decisions", "[--state S] [--country C] [--project P]",
+TAMCTL_COMMAND(s_cmd_decisions, "decisions", "[--state S] [...]",
                "Current decisions, oldest state change first.",
                "  --state S      none, endorsed, declined, committed, delivered or withdrawn\n"
                "  --country C    ISO alpha-3 code\n"

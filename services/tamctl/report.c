@@ -14,6 +14,7 @@
 /* One table of a report: the main one or a part. */
 typedef struct {
     const char *title;
+    const char *subtitle; /* text output only; may be NULL */
     const tam_strs_t *columns, *hxl, *numeric;
     const tam_report_row_t *rows;
     size_t nrows;
@@ -266,6 +267,8 @@ static void s_text(tamctl_t *t, const s_table_t *tb, FILE *f)
         head[c] = tb->columns->v[c];
 
     fprintf(f, "%s\n", tb->title);
+    if (tb->subtitle)
+        fprintf(f, "%s\n", tb->subtitle);
     if (tb->nrows == 0) {
         fprintf(f, "  (nothing to report)\n");
         return;
@@ -481,6 +484,8 @@ static int s_report(tamctl_t *t, int argc, char **argv)
         if ((ex = s_aggregate(&main, by, a, &sum, &cols, &num, &rows)))
             goto done;
         sum.group_by = by == 2 ? 1 : 2;
+        sum.subtitle = by == 2 ? "(summed per regional group; --by standard or --by country for detail)"
+                               : "(summed per standard; --by country for detail)";
         s_text(t, &sum, stdout);
     } else {
         s_text(t, &main, stdout);
@@ -501,9 +506,8 @@ done:
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_report, "report", "gaps|donors|pipeline|commission [--csv [--hxl]] [--json]",
-               "Reports: funding gaps, donors' money, the decision pipeline, the report to the "
-               "Commission.",
+TAMCTL_COMMAND(s_cmd_report, "report", "KIND [--csv|--hxl|--json]",
+               "Reports, KIND: gaps, donors, pipeline or commission.",
                "  gaps           requested, proposed, endorsed, committed and unmet, by category,\n"
                "                 regional group, standard and country\n"
                "  donors         per donor and project: budget, received, committed, proposed,\n"
