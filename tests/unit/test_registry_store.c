@@ -374,7 +374,7 @@ static void test_donor_list(void **state)
         assert_int_equal(s_call(f, TAM_MSG_registry_donors, json), 0);
         tam_donor_list_t *l = s_ans(f, TAM_MSG_registry_donors);
         for (uint32_t i = 0; i < l->items.n; i++) {
-            char want[8];
+            char want[16];
             snprintf(want, sizeof want, "D%02d", seen++);
             assert_string_equal(l->items.v[i].id, want);
         }
