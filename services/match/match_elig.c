@@ -147,6 +147,23 @@ int64_t tam_match__npart(const tam_match_t *m, const tam_match_need_t *n, uint32
 
 /* ---- explanations ------------------------------------------------------------------- */
 
+const char *tam_match__usd(int64_t v, char buf[32])
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu",
+                     (unsigned long long)(v < 0 ? -(uint64_t)v : (uint64_t)v));
+    int o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 /* Appends printf text to b (capacity 200 incl. NUL), cutting with "..." when
  * it would not fit. */
 typedef struct {
@@ -217,7 +234,7 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
 {
     size_t k = 0;
     s_line_t l;
-    char d1[11], d2[11], d3[11], d4[11];
+    char d1[11], d2[11], d3[11], d4[11], u1[32], u2[32];
     const tam_country_t *ct = tam_match__country(m, n->country);
     const tam_standard_t *st = tam_match__standard(m, n->standard);
     const char *md = tam_match__modality(m, n->modality)->code;
@@ -238,11 +255,13 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
             S_LINE("not eligible: project %s is %s, not active", p->id,
                    tam_enum_project_status.values[p->status]);
         else
-            S_LINE("not eligible: project %s has no money available (received %lld, committed "
-                   "%lld USD)", p->id, (long long)p->received, (long long)p->committed);
+            S_LINE("not eligible: project %s has no money available (received %s, committed "
+                   "%s USD)", p->id, tam_match__usd(p->received, u1),
+                   tam_match__usd(p->committed, u2));
         return k;
     }
-    S_LINE("project %s is active with %lld USD available", p->id, (long long)p->available);
+    S_LINE("project %s is active with %s USD available", p->id,
+           tam_match__usd(p->available, u1));
     if (S_FAIL(TAM_MATCH_X_NEED)) {
         S_LINE("not eligible: need %llu is not open", (unsigned long long)n->id);
         return k;
@@ -347,7 +366,7 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
     }
     S_LINE("not declined");
     if (p->max_per_need > 0)
-        S_LINE("at most %lld USD per need", (long long)p->max_per_need);
+        S_LINE("at most %s USD per need", tam_match__usd(p->max_per_need, u1));
     else
         S_LINE("no per-need cap");
 #undef S_LINE

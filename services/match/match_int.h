@@ -142,6 +142,8 @@ int64_t tam_match__npart(const tam_match_t *m, const tam_match_need_t *n, uint32
 size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
                                const tam_match_project_t *p, bool declined, uint32_t date,
                                tam_arena_t *a, char **out, size_t max);
+/* Whole dollars with thousands separators ("1,250,000") into buf. */
+const char *tam_match__usd(int64_t v, char buf[32]);
 /* A short text for an exclusion reason ("country outside the geographic earmarks"). */
 const char *tam_match__excl_text(tam_match_excl_t x);
 

@@ -242,17 +242,20 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
             (ex.binding.v[ex.binding.n] = tam_arena_strndup(a, line, strlen(line)))) \
             ex.binding.n++;                                                    \
     } while (0)
+    char u1[32], u2[32];
     if (pr->fixed > 0)
-        S_BIND("%lld USD fixed by a decision (%s)", (long long)pr->fixed,
+        S_BIND("%s USD fixed by a decision (%s)", tam_match__usd(pr->fixed, u1),
                tam_enum_proposal_state.values[pr->state]);
     if (af & TAM_FLOW_ARC_AT_CAP)
-        S_BIND("per-need cap reached: the project gives at most %lld USD to one need",
-               (long long)tam_match__arc_cap(p, arc));
+        S_BIND("per-need cap reached: the project gives at most %s USD to one need",
+               tam_match__usd(tam_match__arc_cap(p, arc), u1));
     if (nf & TAM_FLOW_NEED_FUNDED)
-        S_BIND("need fully funded: %lld USD of %lld", (long long)funded, (long long)n->cost);
+        S_BIND("need fully funded: %s USD of %s", tam_match__usd(funded, u1),
+               tam_match__usd(n->cost, u2));
     if (pf & TAM_FLOW_PROJECT_EXHAUSTED)
-        S_BIND("project budget exhausted: all %lld USD it may give are allocated; one more "
-               "dollar would add %lld points", (long long)p->flow_budget, (long long)ydual);
+        S_BIND("project budget exhausted: all %s USD it may give are allocated; one more "
+               "dollar would add %lld points", tam_match__usd(p->flow_budget, u1),
+               (long long)ydual);
     if (arc && arc->live && arc->eligible && pr->amount == 0)
         S_BIND("not funded: its score %u is not above what the money earns elsewhere (project "
                "dual %lld + need dual %lld)", (unsigned)pr->score, (long long)ydual,

@@ -412,7 +412,8 @@ static bool s_published(tam_change_reason_t r)
 
 /* ---- the header ---------------------------------------------------------------------------- */
 
-static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm)
+static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm,
+                    uint64_t pivots)
 {
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
@@ -438,7 +439,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.urgency_horizon_days = m->par.horizon_days;
     r.equity_scale = m->par.equity_scale;
     r.warm = warm;
-    r.pivots = m->sol.pivots;
+    r.pivots = pivots;
     r.unique = m->sol.unique;
     uint32_t np = 0;
     uint32_t *ix = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof *ix);
@@ -488,6 +489,33 @@ out:
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
+/* Nothing changed since the last run (only feed sequences moved, e.g. records
+ * the matcher does not use): a new header states the sequences; the
+ * proposals, hash and solution stay. */
+static int s_same_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publish_fn publish,
+                      void *arg)
+{
+    uint64_t prev = m->run_id;
+    m->run_id++;
+    memcpy(m->seqs, seqs->seq, sizeof m->seqs);
+    int rc = s_header(m, 0, 0, true, 0);
+    if (rc) {
+        m->run_id = prev;
+        return rc;
+    }
+    for (uint32_t k = 0; k < m->nprops; k++)
+        m->props[k].reason = TAM_E_change_reason_unchanged;
+    if (publish && (rc = publish("run", m->header, m->header_len, arg)))
+        tam_warn("run %llu: publishing the header failed: %s", (unsigned long long)m->run_id,
+                 tam_strerror(rc));
+    m->st.runs++;
+    m->st.last_changed = 0;
+    m->st.last_solve_us = 0;
+    m->st.last_pivots = 0;
+    tam_debug("run %llu: inputs unchanged, header only", (unsigned long long)m->run_id);
+    return 0;
+}
+
 int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publish_fn publish,
                   void *arg)
 {
@@ -499,6 +527,8 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     if (m->full)
         tam_match__missions_on(m, date);
     bool full = m->full;
+    if (!m->changed && !full && m->flow && m->run_id > 0)
+        return s_same_run(m, seqs, publish, arg);
     int rc = s_prepare(m);
     if (rc == 0)
         rc = s_recompute(m);
@@ -554,7 +584,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         changed += !seen[o];
     m->run_id = run;
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
-    if ((rc = s_header(m, changed, t2 - t1, warm)))
+    if ((rc = s_header(m, changed, t2 - t1, warm, m->sol.pivots)))
         goto fail;
     if (publish && (rc = publish("run", m->header, m->header_len, arg)))
         tam_warn("run %llu: publishing the header failed: %s", (unsigned long long)run,

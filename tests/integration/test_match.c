@@ -269,8 +269,17 @@ static void test_end_to_end(void **state)
              h->bin, h->cfg, data, err);
     assert_int_equal(system(cmd), 0);
 
-    /* the first complete ranking */
+    /* the first complete ranking; bursts of feed events cost few runs */
     assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "30", NULL), 0);
+    char *said = s_slurp(err);
+    unsigned long long run = 0, ing = 0, reg = 0, pip = 0;
+    assert_int_equal(sscanf(said, "run %llu reflects ingest %llu, registry %llu, pipeline %llu",
+                            &run, &ing, &reg, &pip), 4);
+    free(said);
+    print_message("    first ranking: run %llu after %llu ingest and %llu registry events\n", run,
+                  ing, reg);
+    assert_true(ing >= 368 && reg >= 100);
+    assert_true(run * 4 < ing + reg);
     assert_int_equal(s_tamctl(h, out, err, "proposals", "--top", "5", NULL), 0);
     char *text = s_slurp(out);
     assert_non_null(strstr(text, "rank"));
