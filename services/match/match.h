@@ -7,10 +7,13 @@
  * Layers (each usable without the ones above it; the unit tests do so):
  *   match_map.c     small hash maps (u64 -> u32, string -> u32)
  *   match_score.c   weights, factor values, score, points
- *   match_model.c   the model: applying feed records, resync sweeps, digests
+ *   match_model.c   the model: needs, decisions, routing, resync sweeps, digests
+ *   match_project.c projects and the planning context
  *   match_elig.c    compiled earmarks, eligibility of a pair, explanations
- *   match_alloc.c   arcs per need, the tam_flow problem, warm updates, solve
- *   match_run.c     a run: what changed, hash, solve, rank, diff, publish
+ *   match_alloc.c   arcs per need: rows and columns, the ops for the solver
+ *   match_solve.c   the tam_flow problem, warm updates, cold rebuilds, solve
+ *   match_hash.c    the run hash over the canonical inputs
+ *   match_run.c     a run: what changed, solve, rank, diff, publish
  *   match_query.c   match.proposals, match.explain, match.gaps, match.run
  *   match_lp.c      match.export_lp: the problem in CPLEX LP format
  *   match_server.c  the service loop, feed clients and server, coalescing,

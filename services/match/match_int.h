@@ -120,8 +120,27 @@ const tam_modality_t *tam_match__modality(const tam_match_t *m, uint32_t ix);
  * TAM_ENOMEM. */
 int tam_match__dirty_need(tam_match_t *m, uint32_t slot);
 int tam_match__dirty_project(tam_match_t *m, uint32_t slot);
-/* Adds to a need's list of decisions (sets dec_head). */
-int tam_match__relink_decisions(tam_match_t *m);
+/* Grows *v (elements of elem bytes, zeroed) to hold need. Returns 0;
+ * TAM_ETOOBIG; TAM_ENOMEM. */
+int tam_match__grow(void **v, uint32_t *cap, uint32_t need, size_t elem);
+/* Canonical msgpack pieces of record digests, and the digest itself. */
+void tam_match__pack_str(msgpack_packer *pk, const char *s);
+void tam_match__pack_date(msgpack_packer *pk, uint32_t d);
+void tam_match__digest(const msgpack_sbuffer *sb, uint8_t d[32]);
+/* Decodes a feed record of schema s into obj (from m->scratch, reset
+ * first); a refusal is counted and logged with what. Returns the codec's
+ * code. */
+int tam_match__decode(tam_match_t *m, const tam_schema_t *s, const void *body, size_t len,
+                      void *obj, const char *what);
+
+/* ---- match_project.c ---- */
+/* True if id is a usable project id: 2..32 of [A-Za-z0-9_-]. */
+bool tam_match__id_ok(const char *id);
+/* Frees what a project record owns (not the slot). */
+void tam_match__project_free(tam_match_project_t *p);
+/* The registry no longer knows the project / the context. */
+int tam_match__project_remove(tam_match_t *m, const char *id);
+void tam_match__context_clear(tam_match_t *m);
 
 /* ---- match_elig.c ---- */
 /* Compiles p's earmarks into p->geo, p->th, p->md. */
@@ -159,10 +178,15 @@ tam_match_arc_t *tam_match__arc(const tam_match_need_t *n, uint32_t project_slot
 /* The solver's amount for a need / budget for a project as of now. */
 int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n);
 int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_t *p);
-/* Cap of a live arc. */
+/* Cap of an arc: 0 if dead, its fixed amount if live only for that, else
+ * max(mpn, fixed) (no cap when mpn is 0). tam_match__arc_cap uses the
+ * project's current max_per_need. */
+int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a);
 int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
 /* Tie-break key of a need's arcs: its id, saturated to 32 bits. */
 uint32_t tam_match__tiebreak(uint64_t need_id);
+
+/* ---- match_solve.c ---- */
 /* Passes the pending changes to the solver (or rebuilds it) and solves into
  * m->sol. *warm tells which. Returns 0 or the solver's error. */
 int tam_match__solve(tam_match_t *m, bool *warm);
@@ -182,6 +206,13 @@ typedef struct {
 } tam_match_problem_t;
 int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution);
 void tam_match__problem_free(tam_match_problem_t *pb);
+
+/* ---- match_hash.c ---- */
+/* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns
+ * 0; TAM_ENOMEM. */
+int tam_match__hash(tam_match_t *m);
+/* qsort_r comparator of project slots by project id (arg: the engine). */
+int tam_match__cmp_project_slots(const void *a, const void *b, void *arg);
 
 /* ---- match_run.c ---- */
 /* Encodes a proposal into sb (cleared first). */

@@ -1,0 +1,344 @@
+/* match_solve.c — the allocation problem as tam_flow sees it: the canonical
+ * problem (for a rebuild and for the LP export), the warm update that passes
+ * the queued ops to the solver, and the choice between a warm and a cold
+ * solve (see match_alloc.c for when each happens). */
+#include <stdlib.h>
+#include <string.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "match_int.h"
+
+static int s_cmp_need(const void *a, const void *b, void *arg)
+{
+    const tam_match_t *m = arg;
+    uint64_t x = m->needs[*(const uint32_t *)a].id, y = m->needs[*(const uint32_t *)b].id;
+    return x < y ? -1 : x > y;
+}
+
+static int s_cmp_proj(const void *a, const void *b, void *arg)
+{
+    const tam_match_t *m = arg;
+    return strcmp(m->projects[*(const uint32_t *)a].id, m->projects[*(const uint32_t *)b].id);
+}
+
+typedef struct {
+    const tam_match_arc_t *arcs;
+    const uint32_t *pix;
+} s_ord_t;
+
+static int s_cmp_arc(const void *a, const void *b, void *arg)
+{
+    const s_ord_t *o = arg;
+    uint32_t x = o->pix[o->arcs[*(const uint32_t *)a].project],
+             y = o->pix[o->arcs[*(const uint32_t *)b].project];
+    return x < y ? -1 : x > y;
+}
+
+void tam_match__problem_free(tam_match_problem_t *pb)
+{
+    free(pb->need_id);
+    free(pb->need_amount);
+    free(pb->project_id);
+    free(pb->project_budget);
+    free(pb->arcs);
+    free(pb->project_slot);
+    free(pb->s.x);
+    free(pb->s.arc_flags);
+    free(pb->s.need_funded);
+    free(pb->s.need_dual);
+    free(pb->s.need_flags);
+    free(pb->s.project_used);
+    free(pb->s.project_dual);
+    free(pb->s.project_flags);
+    memset(pb, 0, sizeof *pb);
+}
+
+/* The canonical problem: open needs by id, present projects by id, live arcs
+ * by need then project. assign (a rebuild, inside a run): the model's
+ * current state, whose indices become the solver's. Otherwise (export,
+ * between runs): the problem the last run solved, from what the solver was
+ * given (amounts, budgets, caps), with the solution copied from m->sol. */
+#define S_NEED_IN(n) (assign ? (n)->open : (n)->in_run)
+#define S_PROJ_IN(p) (assign ? (p)->present : (p)->in_run)
+static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool with_solution)
+{
+    memset(pb, 0, sizeof *pb);
+    uint32_t nn = 0, np = 0;
+    uint64_t na = 0;
+    for (uint32_t i = 0; i < m->nneeds; i++)
+        if (S_NEED_IN(&m->needs[i])) {
+            nn++;
+            for (uint32_t k = 0; k < m->needs[i].narcs; k++)
+                na += m->needs[i].arcs[k].live;
+        }
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        np += S_PROJ_IN(&m->projects[j]);
+    uint32_t *nord = malloc(((size_t)nn + 1) * sizeof *nord);
+    uint32_t *pix = malloc(((size_t)m->nprojects + 1) * sizeof *pix);
+    uint32_t *aord = malloc(((size_t)m->nprojects + 1) * sizeof *aord);
+    pb->need_id = malloc(((size_t)nn + 1) * sizeof *pb->need_id);
+    pb->need_amount = malloc(((size_t)nn + 1) * sizeof *pb->need_amount);
+    pb->project_id = malloc(((size_t)np + 1) * sizeof *pb->project_id);
+    pb->project_budget = malloc(((size_t)np + 1) * sizeof *pb->project_budget);
+    pb->project_slot = malloc(((size_t)np + 1) * sizeof *pb->project_slot);
+    pb->arcs = malloc((na + 1) * sizeof *pb->arcs);
+    int rc = TAM_ENOMEM;
+    if (!nord || !pix || !aord || !pb->need_id || !pb->need_amount || !pb->project_id ||
+        !pb->project_budget || !pb->project_slot || !pb->arcs)
+        goto fail;
+    if (with_solution) {
+        pb->s.x = calloc(na + 1, sizeof *pb->s.x);
+        pb->s.arc_flags = calloc(na + 1, 1);
+        pb->s.need_funded = calloc((size_t)nn + 1, sizeof *pb->s.need_funded);
+        pb->s.need_dual = calloc((size_t)nn + 1, sizeof *pb->s.need_dual);
+        pb->s.need_flags = calloc((size_t)nn + 1, 1);
+        pb->s.project_used = calloc((size_t)np + 1, sizeof *pb->s.project_used);
+        pb->s.project_dual = calloc((size_t)np + 1, sizeof *pb->s.project_dual);
+        pb->s.project_flags = calloc((size_t)np + 1, 1);
+        if (!pb->s.x || !pb->s.arc_flags || !pb->s.need_funded || !pb->s.need_dual ||
+            !pb->s.need_flags || !pb->s.project_used || !pb->s.project_dual ||
+            !pb->s.project_flags)
+            goto fail;
+        pb->s.n_needs = nn;
+        pb->s.n_projects = np;
+        pb->s.n_arcs = na;
+        pb->s.objective = m->sol.objective;
+        pb->s.unique = m->sol.unique;
+    }
+    nn = np = 0;
+    for (uint32_t i = 0; i < m->nneeds; i++)
+        if (S_NEED_IN(&m->needs[i]))
+            nord[nn++] = i;
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        if (S_PROJ_IN(&m->projects[j]))
+            pb->project_slot[np++] = j;
+    qsort_r(nord, nn, sizeof *nord, s_cmp_need, m);
+    qsort_r(pb->project_slot, np, sizeof *pb->project_slot, s_cmp_proj, m);
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        pix[j] = TAM_MATCH_NONE;
+    for (uint32_t q = 0; q < np; q++) {
+        tam_match_project_t *p = &m->projects[pb->project_slot[q]];
+        pix[pb->project_slot[q]] = q;
+        pb->project_id[q] = p->key;
+        pb->project_budget[q] = assign ? tam_match__project_budget(m, p) : p->flow_budget;
+        if (with_solution && p->flow != TAM_MATCH_NONE && p->flow < m->sol.n_projects) {
+            pb->s.project_used[q] = m->sol.project_used[p->flow];
+            pb->s.project_dual[q] = m->sol.project_dual[p->flow];
+            pb->s.project_flags[q] = m->sol.project_flags[p->flow];
+        }
+    }
+    uint64_t a = 0;
+    for (uint32_t q = 0; q < nn; q++) {
+        tam_match_need_t *n = &m->needs[nord[q]];
+        pb->need_id[q] = n->id;
+        pb->need_amount[q] = assign ? tam_match__need_amount(m, n) : n->flow_amount;
+        if (with_solution && n->flow != TAM_MATCH_NONE && n->flow < m->sol.n_needs) {
+            pb->s.need_funded[q] = m->sol.need_funded[n->flow];
+            pb->s.need_dual[q] = m->sol.need_dual[n->flow];
+            pb->s.need_flags[q] = m->sol.need_flags[n->flow];
+        }
+        /* the need's live arcs in canonical project order */
+        uint32_t nl = 0;
+        for (uint32_t k = 0; k < n->narcs; k++)
+            if (n->arcs[k].live)
+                aord[nl++] = k;
+        s_ord_t oc = {n->arcs, pix};
+        qsort_r(aord, nl, sizeof *aord, s_cmp_arc, &oc);
+        for (uint32_t k2 = 0; k2 < nl; k2++) {
+            tam_match_arc_t *x = &n->arcs[aord[k2]];
+            const tam_match_project_t *p = &m->projects[x->project];
+            pb->arcs[a] = (tam_flow_arc_t){.need = q,
+                                          .project = pix[x->project],
+                                          .score = x->score,
+                                          .tiebreak = tam_match__tiebreak(n->id),
+                                          .cap = tam_match__cap(assign ? p->max_per_need
+                                                              : p->flow_mpn, x),
+                                          .fixed = x->fixed};
+            if (with_solution && x->flow != TAM_MATCH_NONE && x->flow < m->sol.n_arcs) {
+                pb->s.x[a] = m->sol.x[x->flow];
+                pb->s.arc_flags[a] = m->sol.arc_flags[x->flow];
+            }
+            if (assign)
+                x->flow = (uint32_t)a;
+            a++;
+        }
+    }
+    if (assign) {
+        /* the model now indexes the new solver; dead arcs leave */
+        for (uint32_t i = 0; i < m->nneeds; i++) {
+            tam_match_need_t *n = &m->needs[i];
+            n->flow = TAM_MATCH_NONE;
+            uint32_t k = 0;
+            for (uint32_t t = 0; t < n->narcs; t++) {
+                n->arcs[t].pending = 0;
+                if (n->arcs[t].live)
+                    n->arcs[k++] = n->arcs[t];
+            }
+            n->narcs = k;
+        }
+        for (uint32_t q = 0; q < nn; q++) {
+            tam_match_need_t *n = &m->needs[nord[q]];
+            n->flow = q;
+            n->flow_amount = pb->need_amount[q];
+        }
+        for (uint32_t j = 0; j < m->nprojects; j++)
+            m->projects[j].flow = TAM_MATCH_NONE;
+        for (uint32_t q = 0; q < np; q++) {
+            tam_match_project_t *p = &m->projects[pb->project_slot[q]];
+            p->flow = q;
+            p->flow_budget = pb->project_budget[q];
+            p->flow_mpn = p->max_per_need;
+        }
+        m->flow_arcs = a;
+        m->nops = 0;
+    }
+    pb->p = (tam_flow_problem_t){.n_needs = nn, .n_projects = np, .n_arcs = a,
+                                 .need_id = pb->need_id, .need_amount = pb->need_amount,
+                                 .project_id = pb->project_id,
+                                 .project_budget = pb->project_budget, .arcs = pb->arcs};
+    free(nord);
+    free(pix);
+    free(aord);
+    return 0;
+fail:
+    free(nord);
+    free(pix);
+    free(aord);
+    tam_match__problem_free(pb);
+    return rc;
+}
+
+#undef S_NEED_IN
+#undef S_PROJ_IN
+
+int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution)
+{
+    return s_problem((tam_match_t *)m, out, false, with_solution);
+}
+
+static int s_rebuild(tam_match_t *m)
+{
+    tam_match_problem_t pb;
+    tam_flow_destroy(&m->flow);
+    int rc = s_problem(m, &pb, true, false);
+    if (rc == 0)
+        rc = tam_flow_new(&m->flow, &pb.p);
+    tam_match__problem_free(&pb);
+    if (rc == 0)
+        rc = tam_flow_run(m->flow, &m->sol);
+    if (rc) {
+        tam_flow_destroy(&m->flow);
+        tam_flow_solution_free(&m->sol);
+    }
+    m->st.rebuilds++;
+    return rc;
+}
+
+/* Passes the queued ops to the solver in an order that never asks it to hold
+ * more fixed money than a need or budget has (docs/allocation.md). */
+static int s_apply(tam_match_t *m)
+{
+    int rc = 0;
+    tam_flow_t *f = m->flow;
+    for (uint32_t i = 0; i < m->nneeds; i++) {
+        tam_match_need_t *n = &m->needs[i];
+        int64_t t = tam_match__need_amount(m, n);
+        if (n->flow != TAM_MATCH_NONE && t > n->flow_amount) {
+            if ((rc = tam_flow_set_need_amount(f, n->flow, t)))
+                return rc;
+            n->flow_amount = t;
+        } else if (n->flow == TAM_MATCH_NONE && n->open) {
+            if ((rc = tam_flow_add_need(f, n->id, t, &n->flow)))
+                return rc;
+            n->flow_amount = t;
+        }
+    }
+    for (uint32_t j = 0; j < m->nprojects; j++) {
+        tam_match_project_t *p = &m->projects[j];
+        int64_t t = tam_match__project_budget(m, p);
+        if (p->flow != TAM_MATCH_NONE && t > p->flow_budget) {
+            if ((rc = tam_flow_set_project_budget(f, p->flow, t)))
+                return rc;
+            p->flow_budget = t;
+        } else if (p->flow == TAM_MATCH_NONE && p->present) {
+            if ((rc = tam_flow_add_project(f, p->key, t, &p->flow)))
+                return rc;
+            p->flow_budget = t;
+            p->flow_mpn = p->max_per_need;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t o = 0; o < m->nops; o++) {
+            tam_match_need_t *n = &m->needs[m->ops[o].need];
+            tam_match_arc_t *a = tam_match__arc(n, m->ops[o].project);
+            if (!a || !a->pending)
+                continue;
+            bool lower = !a->live || a->fixed < m->ops[o].old_fixed;
+            if (pass == 0 && (!lower || a->flow == TAM_MATCH_NONE))
+                continue;
+            const tam_match_project_t *p = &m->projects[a->project];
+            uint32_t tb = tam_match__tiebreak(n->id);
+            if (a->flow != TAM_MATCH_NONE) {
+                rc = tam_flow_set_arc(f, a->flow, a->live ? a->score : 0, tb,
+                                      tam_match__arc_cap(p, a), a->fixed);
+            } else if (a->live) {
+                tam_flow_arc_t fa = {.need = n->flow, .project = p->flow, .score = a->score,
+                                     .tiebreak = tb, .cap = tam_match__arc_cap(p, a),
+                                     .fixed = a->fixed};
+                rc = tam_flow_add_arc(f, &fa, &a->flow);
+                if (rc == 0)
+                    m->flow_arcs++;
+            }
+            if (rc)
+                return rc;
+            a->pending = 0;
+        }
+    }
+    m->nops = 0;
+    for (uint32_t i = 0; i < m->nneeds; i++) {
+        tam_match_need_t *n = &m->needs[i];
+        int64_t t = tam_match__need_amount(m, n);
+        if (n->flow != TAM_MATCH_NONE && t != n->flow_amount) {
+            if ((rc = tam_flow_set_need_amount(f, n->flow, t)))
+                return rc;
+            n->flow_amount = t;
+        }
+    }
+    for (uint32_t j = 0; j < m->nprojects; j++) {
+        tam_match_project_t *p = &m->projects[j];
+        int64_t t = tam_match__project_budget(m, p);
+        if (p->flow != TAM_MATCH_NONE && t != p->flow_budget) {
+            if ((rc = tam_flow_set_project_budget(f, p->flow, t)))
+                return rc;
+            p->flow_budget = t;
+        }
+        p->flow_mpn = p->max_per_need;
+    }
+    return 0;
+}
+
+int tam_match__solve(tam_match_t *m, bool *warm)
+{
+    *warm = false;
+    if (m->flow && !m->rebuild && m->flow_arcs > 2 * m->live_arcs + 100000)
+        m->rebuild = true; /* dead arcs cost pivot searches: start afresh */
+    if (m->flow && !m->rebuild) {
+        int rc = s_apply(m);
+        if (rc == 0)
+            rc = tam_flow_run(m->flow, &m->sol);
+        if (rc == 0 && m->sol.unique) {
+            *warm = true;
+            return 0;
+        }
+        if (rc)
+            tam_warn("run: warm update of the allocation refused (%s); solving afresh",
+                     tam_strerror(rc));
+        else
+            tam_debug("run: warm optimum not unique; solving afresh for the canonical one");
+    }
+    int rc = s_rebuild(m);
+    m->rebuild = rc != 0;
+    if (rc)
+        tam_error("run: the allocation could not be solved: %s", tam_strerror(rc));
+    return rc;
+}
