@@ -46,8 +46,21 @@ static int s_errno_code(int e)
 
 static void s_close(tam_rpc_client_t *c)
 {
-    if (c->mon)
+    if (c->mon) {
+        /* Stop the monitor and drain its events before closing: event messages
+         * left in the inproc pipe are otherwise never freed by libzmq. */
+        if (c->sock)
+            zmq_socket_monitor(c->sock, NULL, 0);
+        for (int i = 0; i < 64; i++) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            int n = zmq_msg_recv(&m, c->mon, ZMQ_DONTWAIT);
+            zmq_msg_close(&m);
+            if (n < 0)
+                break;
+        }
         zmq_close(c->mon);
+    }
     if (c->sock)
         zmq_close(c->sock); /* linger 0: pending requests are dropped */
     c->mon = c->sock = NULL;

@@ -128,8 +128,12 @@ static void s_start(fixture_t *f)
             free(l);
             fail_msg("tam-registry exited at start (status %d)", st);
         }
-        if (s_now_ms() > deadline)
+        if (s_now_ms() > deadline) {
+            char *l = s_slurp(log);
+            fprintf(stderr, "%s", l ? l : "");
+            free(l);
             fail_msg("tam-registry did not answer within 15 s");
+        }
         poll(NULL, 0, 20); /* back-off between pings */
     }
 }
