@@ -297,6 +297,8 @@ int tam_match_snapshot(tam_match_t *m, const char *prefix, tam_feed_emit_fn emit
 /* The last run's id (0: none yet) and hash (hex, "" before the first run). */
 uint64_t tam_match_run_id(const tam_match_t *m);
 const char *tam_match_run_hash(const tam_match_t *m);
+/* The date (yyyymmdd) the last run was computed for, 0 before the first. */
+uint32_t tam_match_run_date(const tam_match_t *m);
 
 /* Writes the current run's problem and solution in CPLEX LP format.
  * Returns 0; TAM_ESTATE (no run yet); TAM_EIO; TAM_ENOMEM. */

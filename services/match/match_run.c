@@ -43,6 +43,11 @@ const char *tam_match_run_hash(const tam_match_t *m)
     return m->hash;
 }
 
+uint32_t tam_match_run_date(const tam_match_t *m)
+{
+    return m->run_id ? m->run_date : 0;
+}
+
 void tam_match_stats(const tam_match_t *m, tam_match_stats_t *out)
 {
     *out = m->st;

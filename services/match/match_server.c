@@ -211,6 +211,10 @@ static int64_t s_due(tam_match_server_t *s, int64_t now)
     for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
         if (tam_feed_client_seq(s->fc[f]) != s->run_seqs[f] && tam_feed_client_synced(s->fc[f]))
             s_mark(s);
+    /* a new day moves urgency and mission validity: re-rank without waiting
+     * for an event */
+    if (!par->today && tam_match_run_id(s->m) > 0 && tam_date_today() != tam_match_run_date(s->m))
+        s_mark(s);
     if (s->pending_since < 0 && tam_match_run_id(s->m) > 0)
         return -1;
     /* ingest and registry are always waited for at start; the pipeline and
@@ -241,7 +245,7 @@ static int s_run_timeout(void *obj)
     tam_match_server_t *s = obj;
     int64_t now = s_now_ms(), due = s_due(s, now);
     if (due < 0)
-        return -1;
+        return 60000; /* look at the date once a minute */
     return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
 }
 

@@ -433,6 +433,14 @@ static void s_watch_record(const char *topic, size_t tn, const void *body, size_
     tam_arena_destroy(&a);
 }
 
+static void s_watch_reset(void *arg)
+{
+    s_watch_t *w = arg;
+    if (!w->t->quiet)
+        fprintf(stderr, "(feed interrupted or tam-match restarted: resynchronising; changes in "
+                        "between are not shown)\n");
+}
+
 static void s_watch_synced(uint64_t seq, void *arg)
 {
     s_watch_t *w = arg;
@@ -479,8 +487,8 @@ static int s_watch(tamctl_t *t, int argc, char **argv)
         snprintf(prefix, sizeof prefix, "prop/");
     w.category = category && !country ? category[0] : 0;
     const char *prefixes[] = {prefix, "run"};
-    tam_feed_callbacks_t cb = {.on_record = s_watch_record, .on_synced = s_watch_synced,
-                               .arg = &w};
+    tam_feed_callbacks_t cb = {.on_record = s_watch_record, .on_reset = s_watch_reset,
+                               .on_synced = s_watch_synced, .arg = &w};
     tam_feed_client_opts_t fo = {.silence_ms = (int)(3 * t->cfg.common.heartbeat + 500),
                                  .snapshot_timeout_ms = (int)t->cfg.tamctl.timeout};
     tam_feed_client_t *fc = NULL;
@@ -641,12 +649,14 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
     tam_run_t last;
     memset(&last, 0, sizeof last);
     bool any = false;
+    int last_rc = 0;
     for (;;) {
         tam_arena_t *a = tam_arena_new(0);
         tam_ping_t ping = {0};
         tam_run_t r;
         memset(&r, 0, sizeof r);
         int rc = a ? s_quiet(t, "match", TAM_MSG_match_run, &ping, a, &r) : TAM_ENOMEM;
+        last_rc = rc;
         if (rc == 0) {
             any = true;
             last.run = r.run;
@@ -674,7 +684,10 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
     }
     fprintf(stderr, "tamctl wait: after %lld s tam-match has %s (wanted ingest %llu, registry "
                     "%llu, pipeline %llu; last run %llu reflects %llu, %llu, %llu)\n",
-            (long long)timeout_s, any ? "not caught up" : "published no run",
+            (long long)timeout_s,
+            any ? "not caught up"
+            : last_rc == TAM_EUNAVAIL || last_rc == TAM_ETIMEOUT ? "not answered"
+                                                                 : "published no run",
             (unsigned long long)want[0], (unsigned long long)want[1],
             (unsigned long long)want[2], (unsigned long long)last.run,
             (unsigned long long)last.ingest_seq, (unsigned long long)last.registry_seq,
