@@ -561,6 +561,14 @@ int main(int argc, char **argv)
                ours, lem, glp, lem > 0 ? ours / lem : NAN, glp / ours, ours_kb / 1024.0, lemon_kb / 1024.0,
                glp_kb / 1024.0, lemon_kb ? (double)ours_kb / (double)lemon_kb : NAN, pivots, obj,
                bad ? "  MISMATCH" : " (all equal)");
+        /* Machine-readable lines gathered by scripts/bench into its one table. */
+        printf("RESULT\talloc\tsolve s, %s\t%.4f\tLEMON NetworkSimplex\t%.4f\t%.2f\t<= 2\n", size, ours,
+               lem, lem > 0 ? ours / lem : NAN);
+        printf("RESULT\talloc\tpeak MB, %s\t%.1f\tLEMON NetworkSimplex\t%.1f\t%.2f\t<= 1.5\n", size,
+               ours_kb / 1024.0, lemon_kb / 1024.0, lemon_kb ? (double)ours_kb / (double)lemon_kb : NAN);
+        if (glp > 0)
+            printf("RESULT\talloc\tspeed-up, %s\t%.4f s\tglpsol\t%.2f s\t%.1fx\t%s\n", size, ours, glp,
+                   glp / ours, sizes[z].n >= 20000 ? ">= 100x" : sizes[z].n >= 5000 ? ">= 25x" : "-");
         fflush(stdout);
         tam_flow_solution_free(&s);
         if (warm_bench(&q, runs, ours) != 0)
