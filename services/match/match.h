@@ -243,6 +243,7 @@ typedef struct tam_match tam_match_t;
 /* Feed sequences a run reflects. */
 typedef struct {
     uint64_t seq[TAM_MATCH_NFEEDS];
+    uint64_t epoch[TAM_MATCH_NFEEDS]; /* of the feed the sequence belongs to (0: unknown) */
 } tam_match_seqs_t;
 
 /* Receives what a run publishes: the run header ("run") first, then each

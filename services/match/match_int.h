@@ -91,7 +91,7 @@ struct tam_match {
     uint64_t run_id;
     char hash[65];
     uint32_t date;
-    uint64_t seqs[TAM_MATCH_NFEEDS];
+    uint64_t seqs[TAM_MATCH_NFEEDS], epochs[TAM_MATCH_NFEEDS];
     uint8_t *header;         /* its encoded run header */
     size_t header_len;
     tam_match_prop_t *props; /* current proposals, in rank order */

@@ -338,6 +338,9 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.ingest_seq = m->seqs[TAM_MATCH_FEED_INGEST];
     r.registry_seq = m->seqs[TAM_MATCH_FEED_REGISTRY];
     r.pipeline_seq = m->seqs[TAM_MATCH_FEED_PIPELINE];
+    r.ingest_epoch = m->epochs[TAM_MATCH_FEED_INGEST];
+    r.registry_epoch = m->epochs[TAM_MATCH_FEED_REGISTRY];
+    r.pipeline_epoch = m->epochs[TAM_MATCH_FEED_PIPELINE];
     r.date = m->run_date;
     r.urgency_horizon_days = m->par.horizon_days;
     r.equity_scale = m->par.equity_scale;
@@ -401,6 +404,7 @@ static int s_same_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_pu
     uint64_t prev = m->run_id;
     m->run_id++;
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
+    memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
     int rc = s_header(m, 0, 0, true, 0);
     if (rc) {
         m->run_id = prev;
@@ -487,6 +491,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         changed += !seen[o];
     m->run_id = run;
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
+    memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
     if ((rc = s_header(m, changed, t2 - t1, warm, m->sol.pivots)))
         goto fail;
     if (publish && (rc = publish("run", m->header, m->header_len, arg)))

@@ -262,8 +262,10 @@ static int s_run_process(void *obj, const zmq_pollitem_t *items)
         s->warned_pipeline = true;
     }
     tam_match_seqs_t seqs;
-    for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
+    for (int f = 0; f < TAM_MATCH_NFEEDS; f++) {
         seqs.seq[f] = tam_feed_client_seq(s->fc[f]);
+        seqs.epoch[f] = tam_feed_client_epoch(s->fc[f]);
+    }
     int rc = tam_match_run(s->m, &seqs, s_publish, s);
     if (rc) {
         tam_error("run failed: %s; retrying in 1 s", tam_strerror(rc));

@@ -188,7 +188,7 @@ static tam_match_t *s_build(const tam_match_params_t *par, int nneeds, int nproj
         if (s_need(m, 1000 + (uint64_t)i))
             return NULL;
     double t1 = s_now();
-    tam_match_seqs_t seqs = {{1, 1, 1}};
+    tam_match_seqs_t seqs = {.seq = {1, 1, 1}};
     if (tam_match_run(m, &seqs, s_publish, NULL))
         return NULL;
     *t_apply = t1 - t0;
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
         s_pubs = 0;
         double t0 = s_now();
         s_need(m, 1000 + (uint64_t)nneeds + (uint64_t)k);
-        tam_match_seqs_t seqs = {{++seq, 1, 1}};
+        tam_match_seqs_t seqs = {.seq = {++seq, 1, 1}};
         if (tam_match_run(m, &seqs, s_publish, NULL)) {
             fprintf(stderr, "bench_match: run failed\n");
             return 70;
@@ -285,7 +285,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nneeds + events; i++)
         s_need(fresh, 1000 + (uint64_t)i);
     double t0 = s_now();
-    tam_match_seqs_t seqs = {{seq, 1, 1}};
+    tam_match_seqs_t seqs = {.seq = {seq, 1, 1}};
     tam_match_run(fresh, &seqs, s_publish, NULL);
     double cold = s_now() - t0;
     tam_match_stats(fresh, &st);

@@ -165,6 +165,77 @@ static char *s_slurp(const char *path)
     return b;
 }
 
+/* Starts `tamctl watch --country C --count 1` and returns once it holds the
+ * snapshot (it says "watching" on stderr). */
+static pid_t s_watch_start(h_t *h, const char *country)
+{
+    char wout[160], werr[160], exe[512];
+    snprintf(wout, sizeof wout, "%s/watch.out", h->dir);
+    snprintf(werr, sizeof werr, "%s/watch.err", h->dir);
+    snprintf(exe, sizeof exe, "%s/tamctl", h->bin);
+    unlink(werr);
+    pid_t w = fork();
+    if (w == 0) {
+        int fo = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = open(werr, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execl(exe, exe, "-c", h->cfg, "watch", "--country", country, "--count", "1",
+              (char *)NULL);
+        _exit(127);
+    }
+    int64_t deadline = s_now_ms() + 15000;
+    for (;;) {
+        char *text = s_slurp(werr);
+        bool ready = strstr(text, "watching") != NULL;
+        free(text);
+        if (ready)
+            return w;
+        if (s_now_ms() > deadline) {
+            kill(w, SIGKILL);
+            waitpid(w, NULL, 0);
+            fail_msg("tamctl watch did not get the snapshot within 15 s");
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling a file another process writes */
+    }
+}
+
+/* Waits (at most 15 s) for the watcher to see its change; returns its output. */
+static char *s_watch_end(h_t *h, pid_t w)
+{
+    int st = 0;
+    int64_t deadline = s_now_ms() + 15000;
+    while (waitpid(w, &st, WNOHANG) == 0) {
+        if (s_now_ms() > deadline) {
+            kill(w, SIGKILL);
+            waitpid(w, &st, 0);
+            fail_msg("tamctl watch saw no change within 15 s");
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char wout[160];
+    snprintf(wout, sizeof wout, "%s/watch.out", h->dir);
+    return s_slurp(wout);
+}
+
+/* Writes a one-need reply of country c for standard A-SMR into path. */
+static void s_reply(const char *path, const char *c)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"respondent\": {\"type\": \"member_state\", \"id\": \"%s\"},\n"
+            " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
+            " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"}],\n"
+            " \"needs\": [{\"country\": \"%s\", \"standard\": \"A-SMR\", \"modality\": "
+            "\"training\", \"priority\": 5, \"cost\": 120000, \"start\": \"2026-12-01\", "
+            "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"}]}\n", c, c);
+    fclose(f);
+}
+
 static int s_setup(void **state)
 {
     h_t *h = calloc(1, sizeof *h);
@@ -287,54 +358,12 @@ static void test_end_to_end(void **state)
     free(text);
 
     /* watch KEN's proposals, then submit a reply for KEN */
-    char wout[160], werr[160], exe[512];
-    snprintf(wout, sizeof wout, "%s/watch.out", h->dir);
-    snprintf(werr, sizeof werr, "%s/watch.err", h->dir);
-    snprintf(exe, sizeof exe, "%s/tamctl", h->bin);
-    pid_t w = fork();
-    if (w == 0) {
-        int fo = open(wout, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(werr, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execl(exe, exe, "-c", h->cfg, "watch", "--country", "KEN", "--count", "1", (char *)NULL);
-        _exit(127);
-    }
-    int64_t deadline = s_now_ms() + 15000;
-    for (;;) { /* until the watcher has its snapshot */
-        text = s_slurp(werr);
-        bool ready = strstr(text, "watching") != NULL;
-        free(text);
-        if (ready)
-            break;
-        assert_true(s_now_ms() < deadline);
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    pid_t w = s_watch_start(h, "KEN");
     char reply[160];
     snprintf(reply, sizeof reply, "%s/ken.json", h->dir);
-    FILE *f = fopen(reply, "w");
-    fputs("{\"respondent\": {\"type\": \"member_state\", \"id\": \"KEN\"},\n"
-          " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
-          " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"}],\n"
-          " \"needs\": [{\"country\": \"KEN\", \"standard\": \"A-SMR\", \"modality\": "
-          "\"training\", \"priority\": 5, \"cost\": 120000, \"start\": \"2026-12-01\", "
-          "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"}]}\n", f);
-    fclose(f);
+    s_reply(reply, "KEN");
     assert_int_equal(s_tamctl(h, NULL, err, "-q", "submit", reply, NULL), 0);
-    int st = 0;
-    deadline = s_now_ms() + 15000;
-    while (waitpid(w, &st, WNOHANG) == 0) {
-        if (s_now_ms() > deadline) {
-            kill(w, SIGKILL);
-            waitpid(w, &st, 0);
-            fail_msg("tamctl watch saw no change for KEN within 15 s");
-        }
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    text = s_slurp(wout);
+    text = s_watch_end(h, w);
     print_message("    watch: %s", text);
     assert_non_null(strstr(text, "new_pair"));
     assert_non_null(strstr(text, " KEN A-SMR "));
@@ -382,6 +411,24 @@ static void test_end_to_end(void **state)
     assert_string_equal(before, after);
     free(before);
     free(after);
+
+    /* tam-ingest restarts (its feed starts a new epoch): tam-match reloads
+     * the ingest snapshot and goes on with replies submitted afterwards */
+    assert_int_equal(s_stop(h, S_INGEST), 0);
+    assert_int_equal(s_start(h, S_INGEST), 0);
+    w = s_watch_start(h, "UGA");
+    snprintf(reply, sizeof reply, "%s/uga.json", h->dir);
+    s_reply(reply, "UGA");
+    assert_int_equal(s_tamctl(h, NULL, err, "-q", "submit", reply, NULL), 0);
+    text = s_watch_end(h, w);
+    print_message("    watch after an ingest restart: %s", text);
+    assert_non_null(strstr(text, " UGA A-SMR "));
+    free(text);
+    char log[160];
+    snprintf(log, sizeof log, "%s/match.log", h->dir);
+    text = s_slurp(log);
+    assert_non_null(strstr(text, "feed ingest: reloading its snapshot"));
+    free(text);
 }
 
 /* Without the ingest feed there is no run, and wait says so in time. */

@@ -101,7 +101,7 @@ static inline void fx_free(fx_t *fx)
 static inline int fx_run(fx_t *fx)
 {
     fx_pubs_clear(fx);
-    tam_match_seqs_t s = {{0, 0, 0}};
+    tam_match_seqs_t s = {.seq = {0, 0, 0}};
     return tam_match_run(fx->m, &s, fx_publish, fx);
 }
 
