@@ -9,8 +9,10 @@
  *   needs    need id               -> need (status updated in place on withdrawal)
  *   open     "ISO3/CAT/" need id   -> "" : the open needs by feed topic (snapshots)
  *   chains   respondent NUL category NUL revision (4 bytes BE) -> reply id
- *   answers  reply id              -> array of answer_rec, one per standard of the
- *                                     category (current replies only)
+ *   answers  reply id              -> the answer set of a current reply (compact, not a
+ *                                     proto struct): [respondent, respondent_type index,
+ *                                     country or nil, category, [standard, answer_state
+ *                                     index, ...]] for every standard of the category
  *   seq      "ids"                 -> last reply id, last need id (2 x 8 bytes BE)
  *   requests (the service loop's: request id -> stored answer, tam/service.h)
  * The needs of one reply have consecutive ids (reply_info.first_need ...).
@@ -76,21 +78,10 @@ bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent);
 
 /* ---- feed events produced by writes --------------------------------------- */
 
-typedef struct {
-    char topic[16]; /* "need/KEN/A" */
-    uint8_t *body;  /* msgpack need record, owned */
-    size_t len;
-} tam_ingest_event_t;
-
-typedef struct {
-    tam_ingest_event_t *v;
-    size_t n, cap;
-} tam_ingest_events_t;
-
-/* Drops events from index n on (frees their bodies); n >= count: nothing. */
-void tam_ingest_events_truncate(tam_ingest_events_t *ev, size_t n);
-/* Frees everything; ev becomes empty (reusable). */
-void tam_ingest_events_free(tam_ingest_events_t *ev);
+/* Receives one feed event of a write: topic (NUL-terminated) and the msgpack
+ * need record, both valid only during the call. Returns 0 or a negative code
+ * (which makes the write fail). */
+typedef int (*tam_ingest_emit_fn)(const char *topic, const void *body, size_t len, void *arg);
 
 /* The feed topic of a need: "need/<country>/<category>". Returns 0;
  * TAM_EINVAL if the codes do not have their fixed lengths. */
@@ -103,17 +94,17 @@ int tam_ingest_topic(const char *country, const char *category, char out[16]);
  * which decode to r), its summary, its needs (open) and per-standard answers.
  * If the respondent already has a reply to this category, that reply becomes
  * superseded, its needs withdrawn and its answers dropped from the answer
- * index. Appends one event per new need and per withdrawn need to ev (the
- * caller publishes them after the commit). Fills ack (strings from a).
+ * index. Calls emit once per new need and per withdrawn need (the caller
+ * publishes them after the commit). Fills ack (strings from a).
  * Performs no put before every lookup succeeded, so an error leaves the
  * transaction as it found it only if it comes from a lookup; any error means
  * the caller must not commit this request's writes.
- * Returns 0; TAM_ENOMEM; TAM_ERANGE (id or revision counters exhausted);
- * TAM_ESTORE (a stored record does not decode); store errors of
+ * Returns 0; emit's error; TAM_ENOMEM; TAM_ERANGE (id or revision counters
+ * exhausted); TAM_ESTORE (a stored record does not decode); store errors of
  * tam_txn_put/get (TAM_EMAPFULL, TAM_ETOOBIG: return them so the store grows). */
 int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
-                     const void *body, size_t body_len, uint32_t today, tam_ingest_events_t *ev,
-                     tam_arena_t *a, tam_submit_ack_t *ack);
+                     const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
+                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack);
 
 /* ---- queries (ingest_query.c) --------------------------------------------- */
 

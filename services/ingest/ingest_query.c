@@ -227,6 +227,14 @@ typedef struct {
     uint64_t after;
 } s_answers_t;
 
+/* A msgpack str as a NUL-terminated copy in a; NULL if o is not a str. */
+static char *s_str(tam_arena_t *a, const msgpack_object *o)
+{
+    return o->type == MSGPACK_OBJECT_STR ? tam_arena_strndup(a, o->via.str.ptr, o->via.str.size)
+                                         : NULL;
+}
+
+/* Expands one stored answer set (layout in ingest.h) into answer_rec. */
 static int s_answers_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
 {
     s_answers_t *s = arg;
@@ -239,25 +247,29 @@ static int s_answers_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
         return 1;
     }
     p->scanned++;
+    uint64_t reply = tam_key_get_u64(key->data);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
-    int rc = 0;
+    int rc = TAM_ESTORE;
+    tam_arena_reset(p->a);
     if (tam_mp_check(val->data, val->len, &TAM_MP_LIMITS_DEFAULT, NULL) ||
         msgpack_unpack_next(&up, val->data, val->len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        up.data.type != MSGPACK_OBJECT_ARRAY) {
-        rc = TAM_ESTORE;
+        up.data.type != MSGPACK_OBJECT_ARRAY || up.data.via.array.size != 5)
         goto done;
-    }
-    for (uint32_t i = 0; i < up.data.via.array.size; i++) {
-        tam_answer_rec_t ar;
-        tam_codec_err_t cerr;
-        memset(&ar, 0, sizeof ar);
-        tam_arena_reset(p->a);
-        if (tam_decode_obj(&tam_schema_answer_rec, &up.data.via.array.ptr[i], p->a, &ar, &cerr)) {
-            rc = TAM_ESTORE;
-            goto done;
-        }
+    const msgpack_object *f = up.data.via.array.ptr;
+    tam_answer_rec_t ar = {.reply_id = reply};
+    if (!(ar.respondent = s_str(p->a, &f[0])) || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[1].via.u64 >= TAM_E_respondent_type__COUNT || !(ar.category = s_str(p->a, &f[3])) ||
+        f[4].type != MSGPACK_OBJECT_ARRAY || f[4].via.array.size % 2)
+        goto done;
+    ar.respondent_type = (tam_respondent_type_t)f[1].via.u64;
+    ar.country = s_str(p->a, &f[2]); /* nil for organisations */
+    const msgpack_object *v = f[4].via.array.ptr;
+    uint32_t n = f[4].via.array.size / 2;
+    rc = 0;
+    for (uint32_t i = 0; i < n && i < 256; i++) {
+        ar.id = reply * 256 + i;
         if (ar.id <= s->after)
             continue;
         if (s_page_full(p)) {
@@ -265,13 +277,27 @@ static int s_answers_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
             goto done;
         }
         p->last = ar.id;
+        if (v[2 * i].type != MSGPACK_OBJECT_STR ||
+            v[2 * i + 1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            v[2 * i + 1].via.u64 >= TAM_E_answer_state__COUNT) {
+            rc = TAM_ESTORE;
+            goto done;
+        }
+        ar.state = (tam_answer_state_t)v[2 * i + 1].via.u64;
+        const msgpack_object_str *std = &v[2 * i].via.str;
         if ((int)ar.state != s->state ||
+            (s_set(q->standard) &&
+             (std->size != strlen(q->standard) || memcmp(std->ptr, q->standard, std->size) != 0)) ||
             (s_set(q->country) && (!ar.country || strcmp(ar.country, q->country) != 0)) ||
             (s_set(q->category) && strcmp(ar.category, q->category) != 0) ||
-            (s_set(q->standard) && strcmp(ar.standard, q->standard) != 0) ||
             (s_set(q->respondent) && strcmp(ar.respondent, q->respondent) != 0) ||
             !s_in_group(p->cat, ar.country, q->group))
             continue;
+        tam_codec_err_t cerr;
+        if (!(ar.standard = tam_arena_strndup(p->a, std->ptr, std->size))) {
+            rc = TAM_ENOMEM;
+            goto done;
+        }
         rc = tam_encode(&tam_schema_answer_rec, &ar, &p->pk, &cerr);
         if (rc) {
             rc = rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
@@ -282,8 +308,7 @@ static int s_answers_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
 done:
     msgpack_unpacked_destroy(&up);
     if (rc == TAM_ESTORE)
-        tam_error("ingest: stored answers of reply %llu do not decode",
-                  (unsigned long long)tam_key_get_u64(key->data));
+        tam_error("ingest: stored answers of reply %llu do not decode", (unsigned long long)reply);
     return rc;
 }
 

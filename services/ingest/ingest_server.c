@@ -23,7 +23,6 @@ struct tam_ingest_server {
     tam_feed_server_t *feed;
     tam_ingest_limits_t lim;
     tam_arena_t *a;          /* one request's decoded data; reset per request */
-    tam_ingest_events_t ev;  /* one request's feed events */
     tam_mp_limits_t body_limits;
     tam_rpc_limits_t rpc_limits;
     tam_service_stats_t stats;
@@ -88,6 +87,13 @@ static int s_answer(const tam_schema_t *schema, const void *obj, tam_answer_t *o
 
 /* ---- writes ----------------------------------------------------------------- */
 
+/* A write's feed event goes with its answer; the loop publishes it after
+ * the commit (s_after_commit). */
+static int s_emit(const char *topic, const void *body, size_t len, void *arg)
+{
+    return tam_answer_event(arg, topic, body, len);
+}
+
 static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
 {
     tam_ingest_server_t *s = arg;
@@ -105,15 +111,12 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     if ((rc = tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error)))
         return rc;
     tam_submit_ack_t ack;
-    tam_ingest_events_truncate(&s->ev, 0);
-    rc = tam_ingest_apply(txn, s->cat, &r, req->body, req->body_len, today, &s->ev, s->a, &ack);
+    rc = tam_ingest_apply(txn, s->cat, &r, req->body, req->body_len, today, s_emit, out, s->a,
+                          &ack);
     if (rc)
         return rc; /* store conditions go back to the loop, which reruns or fails the batch */
     if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
         return rc;
-    for (size_t i = 0; i < s->ev.n; i++)
-        if ((rc = tam_answer_event(out, s->ev.v[i].topic, s->ev.v[i].body, s->ev.v[i].len)))
-            return rc;
     tam_debug("ingest: reply %llu: revision %lld, %u needs, %lld withdrawn",
               (unsigned long long)ack.reply_id, (long long)ack.revision, ack.need_ids.n,
               (long long)ack.withdrawn);
@@ -387,7 +390,6 @@ void tam_ingest_server_destroy(tam_ingest_server_t **sp)
     tam_store_close(&s->store);
     tam_catalog_destroy(&s->cat);
     tam_arena_destroy(&s->a);
-    tam_ingest_events_free(&s->ev);
     free(s);
     *sp = NULL;
 }

@@ -20,27 +20,6 @@ const char *const tam_ingest_dbs[] = {"replies", "bodies", "needs", "open", "cha
 
 /* ---- events --------------------------------------------------------------- */
 
-void tam_ingest_events_truncate(tam_ingest_events_t *ev, size_t n)
-{
-    if (!ev)
-        return;
-    for (size_t i = n; i < ev->n; i++) {
-        free(ev->v[i].body);
-        ev->v[i].body = NULL;
-    }
-    if (n < ev->n)
-        ev->n = n;
-}
-
-void tam_ingest_events_free(tam_ingest_events_t *ev)
-{
-    if (!ev)
-        return;
-    tam_ingest_events_truncate(ev, 0);
-    free(ev->v);
-    memset(ev, 0, sizeof *ev);
-}
-
 int tam_ingest_topic(const char *country, const char *category, char out[16])
 {
     if (!country || !category || strlen(country) != 3 || strlen(category) != 1)
@@ -50,28 +29,6 @@ int tam_ingest_topic(const char *country, const char *category, char out[16])
     out[8] = '/';
     out[9] = category[0];
     out[10] = 0;
-    return 0;
-}
-
-static int s_event_add(tam_ingest_events_t *ev, const char *country, const char *category,
-                       const void *body, size_t len)
-{
-    if (ev->n == ev->cap) {
-        size_t cap = ev->cap ? ev->cap * 2 : 64;
-        tam_ingest_event_t *v = realloc(ev->v, cap * sizeof *v);
-        if (!v)
-            return TAM_ENOMEM;
-        ev->v = v;
-        ev->cap = cap;
-    }
-    tam_ingest_event_t *e = &ev->v[ev->n];
-    if (tam_ingest_topic(country, category, e->topic))
-        return TAM_EINTERNAL;
-    if (!(e->body = malloc(len ? len : 1)))
-        return TAM_ENOMEM;
-    memcpy(e->body, body, len);
-    e->len = len;
-    ev->n++;
     return 0;
 }
 
@@ -164,8 +121,18 @@ typedef struct {
     tam_txn_t *txn;
     tam_arena_t *a;
     msgpack_sbuffer *sb;
-    tam_ingest_events_t *ev;
+    tam_ingest_emit_fn emit;
+    void *emit_arg;
 } s_w_t;
+
+/* Emits the need record just encoded into w->sb. */
+static int s_event(s_w_t *w, const char *country, const char *category)
+{
+    char topic[16];
+    if (tam_ingest_topic(country, category, topic))
+        return TAM_EINTERNAL;
+    return w->emit(topic, w->sb->data, w->sb->size, w->emit_arg);
+}
 
 /* Withdraws the open needs of reply info, marks it superseded by new_id and
  * drops its answers from the index. *withdrawn counts the needs. */
@@ -194,7 +161,7 @@ static int s_supersede(s_w_t *w, tam_reply_info_t *info, uint64_t new_id, int64_
         rc = tam_txn_del(w->txn, "open", okey, s_open_key(okey, n.country, n.category, id));
         if (rc && rc != TAM_ENOTFOUND)
             return rc;
-        if ((rc = s_event_add(w->ev, n.country, n.category, w->sb->data, w->sb->size)))
+        if ((rc = s_event(w, n.country, n.category)))
             return rc;
         (*withdrawn)++;
     }
@@ -236,8 +203,9 @@ static int s_countries(const tam_reply_t *r, tam_arena_t *a, tam_strs_t *out)
     return 0;
 }
 
-/* The answer set: one answer_rec per standard of the category, in catalogue
- * order (at most 255), listed state or unanswered. */
+/* The answer set (layout in ingest.h): every standard of the category, in
+ * catalogue order (at most 255), with its listed state or unanswered. Kept
+ * compact because it is written for every reply; ingest.needs expands it. */
 static int s_answers_put(s_w_t *w, const tam_catalog_t *cat, const tam_reply_t *r, uint64_t id)
 {
     const tam_standard_t *std[255];
@@ -246,31 +214,24 @@ static int s_answers_put(s_w_t *w, const tam_catalog_t *cat, const tam_reply_t *
     if (n > 255)
         n = 255;
     msgpack_packer pk;
-    tam_codec_err_t cerr;
+    const char *who = r->respondent->id;
+    bool state = r->respondent->type == TAM_E_respondent_type_member_state;
     w->sb->size = 0;
     msgpack_packer_init(&pk, w->sb, msgpack_sbuffer_write);
-    if (msgpack_pack_array(&pk, n))
-        return TAM_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        tam_answer_rec_t ar = {
-            .id = id * 256 + i,
-            .reply_id = id,
-            .respondent = r->respondent->id,
-            .respondent_type = r->respondent->type,
-            .country = r->respondent->type == TAM_E_respondent_type_member_state
-                           ? r->respondent->id
-                           : NULL,
-            .category = r->instrument->category,
-            .standard = (char *)std[i]->id,
-            .state = TAM_E_answer_state_unanswered,
-        };
+    int rc = msgpack_pack_array(&pk, 5) || msgpack_pack_str_with_body(&pk, who, strlen(who)) ||
+             msgpack_pack_int(&pk, (int)r->respondent->type) ||
+             (state ? msgpack_pack_str_with_body(&pk, who, strlen(who)) : msgpack_pack_nil(&pk)) ||
+             msgpack_pack_str_with_body(&pk, &category, 1) || msgpack_pack_array(&pk, 2 * n);
+    for (size_t i = 0; i < n && !rc; i++) {
+        int st = TAM_E_answer_state_unanswered;
         for (uint32_t j = 0; j < r->answers.n; j++)
             if (strcmp(r->answers.v[j].standard, std[i]->id) == 0)
-                ar.state = r->answers.v[j].state;
-        int rc = tam_encode(&tam_schema_answer_rec, &ar, &pk, &cerr);
-        if (rc)
-            return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+                st = (int)r->answers.v[j].state;
+        rc = msgpack_pack_str_with_body(&pk, std[i]->id, strlen(std[i]->id)) ||
+             msgpack_pack_int(&pk, st);
     }
+    if (rc)
+        return TAM_ENOMEM;
     uint8_t key[8];
     tam_key_u64(key, id);
     return tam_txn_put(w->txn, "answers", key, 8, w->sb->data, w->sb->size, TAM_PUT_APPEND);
@@ -303,22 +264,22 @@ static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, uint64
             (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size, TAM_PUT_APPEND)) ||
             (rc = tam_txn_put(w->txn, "open", okey, s_open_key(okey, n.country, n.category, n.id),
                               "", 0, 0)) ||
-            (rc = s_event_add(w->ev, n.country, n.category, w->sb->data, w->sb->size)))
+            (rc = s_event(w, n.country, n.category)))
             return rc;
     }
     return 0;
 }
 
 int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
-                     const void *body, size_t body_len, uint32_t today, tam_ingest_events_t *ev,
-                     tam_arena_t *a, tam_submit_ack_t *ack)
+                     const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
+                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack)
 {
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
-        !body || !ev || !a || !ack)
+        !body || !emit || !a || !ack)
         return TAM_EINVAL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    s_w_t w = {txn, a, &sb, ev};
+    s_w_t w = {txn, a, &sb, emit, emit_arg};
     tam_codec_err_t cerr;
     uint8_t chain[S_CHAIN_MAX], key[8];
     int rc;

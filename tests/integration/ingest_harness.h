@@ -80,19 +80,28 @@ IH_FN int ih_init(ih_t *h, const char *extra)
     return h->zctx ? 0 : -1;
 }
 
-/* One sys.ping with a short timeout: 0 if the service answered. */
-IH_FN int ih_ping(ih_t *h, int timeout_ms)
+/* One sys.ping on client c: 0 if the service answered, else the client's
+ * code (TAM_EUNAVAIL: no connection yet, TAM_ETIMEOUT: no answer). */
+IH_FN int ih_ping_on(tam_rpc_client_t *c)
 {
-    tam_rpc_client_t *c = NULL;
-    if (tam_rpc_client_new(&c, h->zctx, h->ep, timeout_ms, 0))
-        return -1;
     static const uint8_t empty_map = 0x80;
     tam_rpc_answer_t ans = {0};
     int rc = tam_rpc_call(c, "sys.ping", &empty_map, 1, &ans);
-    int ok = rc == 0 && ans.status == TAM_RPC_OK ? 0 : -1;
+    if (rc == 0 && ans.status != TAM_RPC_OK)
+        rc = ans.error.code ? ans.error.code : TAM_EPROTO;
     tam_rpc_answer_clear(&ans);
+    return rc;
+}
+
+/* One sys.ping with a fresh client. */
+IH_FN int ih_ping(ih_t *h, int timeout_ms)
+{
+    tam_rpc_client_t *c = NULL;
+    int rc = tam_rpc_client_new(&c, h->zctx, h->ep, timeout_ms, 0);
+    if (rc == 0)
+        rc = ih_ping_on(c);
     tam_rpc_client_destroy(&c);
-    return ok;
+    return rc;
 }
 
 /* Starts tam-ingest (stderr appended to h->log) and waits until it answers
@@ -115,18 +124,42 @@ IH_FN int ih_start(ih_t *h, int wait_ms)
         _exit(127);
     }
     h->pid = pid;
+    /* One client for all the pings: it connects as soon as the service
+     * listens. (Destroying a client whose connection is being made can stall
+     * libzmq's I/O thread in a socket-monitor event: see docs/ingest.md.) */
+    tam_rpc_client_t *c = NULL;
+    int last = tam_rpc_client_new(&c, h->zctx, h->ep, 100, 0), pings = 0;
     int64_t end = ih_now_ms() + wait_ms;
-    while (ih_now_ms() < end) {
-        if (ih_ping(h, 100) == 0)
+    while (last != TAM_ENOMEM && last != TAM_EINVAL && ih_now_ms() < end) {
+        pings++;
+        if ((last = ih_ping_on(c)) == 0) {
+            tam_rpc_client_destroy(&c);
             return 0;
+        }
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
+            tam_rpc_client_destroy(&c);
             fprintf(stderr, "tam-ingest exited during start (status %d); see %s\n", st, h->log);
             h->pid = 0;
             return -1;
         }
     }
-    fprintf(stderr, "tam-ingest did not answer within %d ms; see %s\n", wait_ms, h->log);
+    tam_rpc_client_destroy(&c);
+    fprintf(stderr, "tam-ingest did not answer %d pings within %d ms (last: %s); see %s\n", pings,
+            wait_ms, tam_errname(last), h->log);
+    if (getenv("TAM_DEBUG_HANG")) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "gdb -p %d -batch -ex 'thread apply all bt' >&2; ss -xlpn | grep %s >&2; "
+                 "ss -xpn | grep %s >&2; ls -li %s/run >&2; gdb -p %d -batch -ex 'thread apply all bt' >&2",
+                 (int)pid, h->dir, h->dir, h->dir, (int)getpid());
+        if (system(cmd) != 0)
+            fprintf(stderr, "debug commands failed\n");
+        kill(pid, SIGTERM); /* its stop logs its counters */
+        waitpid(pid, NULL, 0);
+        h->pid = 0;
+        return -1;
+    }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     h->pid = 0;

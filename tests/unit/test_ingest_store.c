@@ -20,12 +20,56 @@
 
 #define TODAY 20261130u
 
+/* The feed events the writes emitted, in order. */
+typedef struct {
+    char topic[16];
+    uint8_t *body;
+    size_t len;
+} s_event_t;
+
+typedef struct {
+    s_event_t *v;
+    size_t n, cap;
+    int fail; /* > 0: the fail-th event from now is refused */
+} s_events_t;
+
+static void s_events_truncate(s_events_t *ev, size_t n)
+{
+    for (size_t i = n; i < ev->n; i++)
+        free(ev->v[i].body);
+    if (n < ev->n)
+        ev->n = n;
+}
+
+static int s_emit(const char *topic, const void *body, size_t len, void *arg)
+{
+    s_events_t *ev = arg;
+    if (ev->fail > 0 && --ev->fail == 0)
+        return TAM_EIO;
+    if (ev->n == ev->cap) {
+        size_t cap = ev->cap ? ev->cap * 2 : 64;
+        s_event_t *v = realloc(ev->v, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        ev->v = v;
+        ev->cap = cap;
+    }
+    s_event_t *e = &ev->v[ev->n];
+    snprintf(e->topic, sizeof e->topic, "%s", topic);
+    if (!(e->body = malloc(len)))
+        return TAM_ENOMEM;
+    memcpy(e->body, body, len);
+    e->len = len;
+    ev->n++;
+    return 0;
+}
+
 typedef struct {
     tam_catalog_t *cat;
     char dir[64];
     tam_store_t *s;
     tam_arena_t *a;
-    tam_ingest_events_t ev;
+    s_events_t ev;
     size_t map_size;
 } fixture_t;
 
@@ -94,7 +138,9 @@ static int after(void **state)
     fixture_t *f = *state;
     tam_store_close(&f->s);
     tam_arena_destroy(&f->a);
-    tam_ingest_events_free(&f->ev);
+    s_events_truncate(&f->ev, 0);
+    free(f->ev.v);
+    memset(&f->ev, 0, sizeof f->ev);
     nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
@@ -115,9 +161,9 @@ static int s_sub_fn(tam_txn_t *txn, void *arg)
     s_sub_t *s = arg;
     s->runs++;
     /* A re-run after the map grew starts from a clean slate. */
-    tam_ingest_events_truncate(&s->f->ev, s->mark);
-    return tam_ingest_apply(txn, s->f->cat, s->r, s->body->data, s->body->size, TODAY, &s->f->ev,
-                            s->f->a, s->ack);
+    s_events_truncate(&s->f->ev, s->mark);
+    return tam_ingest_apply(txn, s->f->cat, s->r, s->body->data, s->body->size, TODAY, s_emit,
+                            &s->f->ev, s->f->a, s->ack);
 }
 
 /* Decodes a JSON reply (printf format), validates and stores it; returns the
@@ -543,7 +589,7 @@ typedef struct {
     const char *prefix;
 } s_snaprec_t;
 
-static int s_emit(void *ctx, const char *topic, size_t topic_len, const void *body, size_t len)
+static int s_snap_emit(void *ctx, const char *topic, size_t topic_len, const void *body, size_t len)
 {
     s_snaprec_t *s = ctx;
     /* As the feed server does: records outside the prefix are skipped. */
@@ -564,7 +610,7 @@ static int s_emit(void *ctx, const char *topic, size_t topic_len, const void *bo
 static int s_snap_fn(tam_txn_t *txn, void *arg)
 {
     s_snaprec_t *s = arg;
-    return tam_ingest_snapshot(txn, s->prefix, s_emit, s);
+    return tam_ingest_snapshot(txn, s->prefix, s_snap_emit, s);
 }
 
 static size_t s_snap(fixture_t *f, const char *prefix, s_snaprec_t *out)
@@ -652,11 +698,90 @@ static void t_map_growth_rerun(void **state)
     assert_int_equal(replies, 400);
 }
 
+/* ---- damaged records ------------------------------------------------------ */
+
+typedef struct {
+    const char *db;
+    uint64_t id;
+    const char *bytes;
+    size_t len;
+} s_poke_t;
+
+static int s_poke_fn(tam_txn_t *txn, void *arg)
+{
+    s_poke_t *p = arg;
+    uint8_t key[8];
+    tam_key_u64(key, p->id);
+    return tam_txn_put(txn, p->db, key, 8, p->bytes, p->len, 0);
+}
+
+static void s_poke(fixture_t *f, const char *db, uint64_t id, const char *bytes, size_t len)
+{
+    s_poke_t p = {db, id, bytes, len};
+    assert_int_equal(tam_store_write(f->s, s_poke_fn, &p), 0);
+}
+
+static int s_read_rc(fixture_t *f, int which, const void *q, uint64_t id)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    s_read_t r = {f, which, q, id, &out};
+    int rc = tam_store_read(f->s, s_read_fn, &r);
+    msgpack_sbuffer_destroy(&out);
+    return rc;
+}
+
+/* Records that do not decode make queries and revisions fail with
+ * TAM_ESTORE (logged), never crash or answer garbage. */
+static void t_damaged_records(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 1))), 0);
+    tam_needs_query_t nq = {0}, aq = {.state = "no_need"};
+    tam_replies_query_t rq = {0};
+    s_poke(f, "needs", 1, "\xc1", 1);                 /* not msgpack */
+    assert_int_equal(s_read_rc(f, 0, &nq, 0), TAM_ESTORE);
+    s_poke(f, "answers", 1, "\x93\x01\x02\x03", 4); /* an array of the wrong shape */
+    assert_int_equal(s_read_rc(f, 0, &aq, 0), TAM_ESTORE);
+    s_poke(f, "answers", 1, "\x95\xa3KEN\x00\xa3KEN\xa1" "A\x92\xa5" "A-SMR\x09", 20); /* bad state */
+    assert_int_equal(s_read_rc(f, 0, &aq, 0), TAM_ESTORE);
+    s_poke(f, "replies", 1, "\x81\xa2id\x01", 5);   /* a map missing fields */
+    assert_int_equal(s_read_rc(f, 1, &rq, 0), TAM_ESTORE);
+    assert_int_equal(s_read_rc(f, 2, NULL, 1), TAM_ESTORE);
+    /* A revision of the damaged reply is refused; nothing changes. */
+    size_t n = f->ev.n;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), TAM_ESTORE);
+    assert_int_equal(f->ev.n, n);
+    /* Other respondents are not affected. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"), NEED("UGA", "A-SMR", 2))), 0);
+    assert_int_equal(ack.reply_id, 2);
+}
+
+/* An event that cannot be taken fails the write: nothing is committed. */
+static void t_emit_failure(void **state)
+{
+    fixture_t *f = *state;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 1))), 0);
+    f->ev.fail = 2; /* the revision's second event: its new need */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), TAM_EIO);
+    tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.status = "any"});
+    assert_int_equal(l->items.n, 1);
+    assert_int_equal(l->items.v[0].status, TAM_E_need_status_open);
+    assert_int_equal(s_replies(f, (tam_replies_query_t){.status = "any"})->items.n, 1);
+    /* The same revision goes through afterwards, with the next ids. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), 0);
+    assert_int_equal(ack.reply_id, 2);
+    assert_int_equal(ack.revision, 2);
+    assert_string_equal(ack.need_ids.v[0], "2");
+}
+
 static void t_bad_arguments(void **state)
 {
     fixture_t *f = *state;
     tam_submit_ack_t ack;
-    assert_int_equal(tam_ingest_apply(NULL, f->cat, NULL, NULL, 0, TODAY, &f->ev, f->a, &ack),
+    assert_int_equal(tam_ingest_apply(NULL, f->cat, NULL, NULL, 0, TODAY, s_emit, &f->ev, f->a, &ack),
                      TAM_EINVAL);
     char topic[16];
     assert_int_equal(tam_ingest_topic("KE", "A", topic), TAM_EINVAL);
@@ -665,7 +790,7 @@ static void t_bad_arguments(void **state)
     assert_string_equal(topic, "need/KEN/A");
     tam_rpc_error_t err = {0};
     assert_int_equal(tam_ingest_needs_check(NULL, NULL, &err), TAM_EINVAL);
-    assert_int_equal(tam_ingest_snapshot(NULL, "", s_emit, NULL), TAM_EINVAL);
+    assert_int_equal(tam_ingest_snapshot(NULL, "", s_snap_emit, NULL), TAM_EINVAL);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, before, after)
@@ -674,7 +799,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(t_first_reply), T(t_revision),   T(t_answers),          T(t_filters_and_paging),
-        T(t_query_checks), T(t_snapshot), T(t_map_growth_rerun), T(t_bad_arguments),
+        T(t_query_checks), T(t_snapshot), T(t_map_growth_rerun), T(t_damaged_records),
+        T(t_emit_failure), T(t_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
