@@ -323,6 +323,110 @@ static void test_restart_equals_history(void **state)
     fx_free(r);
 }
 
+/* Random histories: after every step the warm engine's run must equal what a
+ * fresh engine computes from the same current inputs (hash, proposals). */
+static void test_warm_equals_cold_random(void **state)
+{
+    (void)state;
+    fx_gen(&s_inst, 23, 300, 30, 0);
+    static bool open[300];
+    static struct {
+        int need, project, state;
+        int64_t amount;
+    } decs[64];
+    int ndecs = 0;
+    const char *ctx[2] = {s_inst.context, "KEN:A-SMR:2026-01-01,UGA::2026-01-01"};
+    int cur_ctx = 0;
+    memset(open, 0, sizeof open);
+    fx_t *w = fx_new();
+    for (int j = 0; j < s_inst.nprojects; j++)
+        fx_project(w, s_inst.projects[j]);
+    for (int i = 0; i < 200; i++) {
+        open[i] = true;
+        fx_need(w, s_inst.needs[i]);
+    }
+    fx_context(w, ctx[cur_ctx]);
+    assert_int_equal(fx_run(w), 0);
+    uint64_t x = 99;
+    int warm = 0;
+    for (int step = 1; step <= 60; step++) {
+        int kind = (int)(fx_rand(&x) % 5);
+        int i = (int)(fx_rand(&x) % 300), j = (int)(fx_rand(&x) % (uint64_t)s_inst.nprojects);
+        fx_need_t n = s_inst.needs[i];
+        switch (kind) {
+        case 0: /* a need comes or goes */
+            open[i] = !open[i];
+            n.withdrawn = !open[i];
+            fx_need(w, n);
+            break;
+        case 1: /* ledger moves; sometimes a project closes or reopens */
+            s_inst.projects[j].received = 50000 + (int64_t)(fx_rand(&x) % 3000000);
+            if (fx_rand(&x) % 4 == 0)
+                s_inst.projects[j].inactive = !s_inst.projects[j].inactive;
+            fx_project(w, s_inst.projects[j]);
+            break;
+        case 2: /* earmarks change */
+            s_inst.projects[j].max_per_need = (int64_t)(fx_rand(&x) % 3) * 40000;
+            s_inst.projects[j].groups = fx_rand(&x) % 2 ? "AFRICAN" : NULL;
+            fx_project(w, s_inst.projects[j]);
+            break;
+        case 3: { /* a decision */
+            int k = 0; /* one entry per pair: the latest decision */
+            while (k < ndecs && !(decs[k].need == i && decs[k].project == j))
+                k++;
+            if (k == ndecs && ndecs < 64)
+                ndecs++;
+            else if (k == ndecs)
+                break;
+            decs[k].need = i;
+            decs[k].project = j;
+            decs[k].state = 1 + (int)(fx_rand(&x) % 5); /* endorsed..withdrawn */
+            decs[k].amount = 1000 + (int64_t)(fx_rand(&x) % 60000);
+            tam_decision_state_t st = (tam_decision_state_t)decs[k].state;
+            fx_decision(w, n.id, s_inst.pids[j], n.country, st, decs[k].amount,
+                        st == TAM_E_decision_state_committed ||
+                                st == TAM_E_decision_state_delivered ? decs[k].amount : 0);
+            break;
+        }
+        default:
+            cur_ctx = !cur_ctx;
+            fx_context(w, ctx[cur_ctx]);
+            break;
+        }
+        assert_int_equal(fx_run(w), 0);
+        warm += fx_header(w)->warm;
+        if (step % 6)
+            continue;
+        fx_t *c = fx_new();
+        for (int k = 0; k < s_inst.nprojects; k++)
+            fx_project(c, s_inst.projects[k]);
+        for (int k = 0; k < 300; k++)
+            if (open[k])
+                fx_need(c, s_inst.needs[k]);
+        for (int k = 0; k < ndecs; k++) {
+            tam_decision_state_t st = (tam_decision_state_t)decs[k].state;
+            const fx_need_t *dn = &s_inst.needs[decs[k].need];
+            fx_decision(c, dn->id, s_inst.pids[decs[k].project], dn->country, st,
+                        decs[k].amount,
+                        st == TAM_E_decision_state_committed ||
+                                st == TAM_E_decision_state_delivered ? decs[k].amount : 0);
+        }
+        fx_context(c, ctx[cur_ctx]);
+        assert_int_equal(fx_run(c), 0);
+        assert_string_equal(tam_match_run_hash(w->m), tam_match_run_hash(c->m));
+        msgpack_sbuffer a, b;
+        s_canon(w, &a);
+        s_canon(c, &b);
+        assert_int_equal(a.size, b.size);
+        assert_memory_equal(a.data, b.data, a.size);
+        msgpack_sbuffer_destroy(&a);
+        msgpack_sbuffer_destroy(&b);
+        fx_free(c);
+    }
+    assert_true(warm > 20);
+    fx_free(w);
+}
+
 /* Two runs on the same inputs: byte-identical published records. */
 static void test_two_runs_identical(void **state)
 {
@@ -353,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_records, s_setup, s_teardown),
         cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_restart_equals_history),
+        cmocka_unit_test(test_warm_equals_cold_random),
         cmocka_unit_test(test_two_runs_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
