@@ -277,8 +277,12 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
         !body || !emit || !a || !ack)
         return TAM_EINVAL;
+    /* One buffer for every record of this reply: sized for a typical one. */
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
+    if (!(sb.data = malloc(8192)))
+        return TAM_ENOMEM;
+    sb.alloc = 8192;
     s_w_t w = {txn, a, &sb, emit, emit_arg};
     tam_codec_err_t cerr;
     uint8_t chain[S_CHAIN_MAX], key[8];

@@ -4,6 +4,7 @@
  * rules that need the catalogue, the config or several fields at once. Every
  * problem is reported, each with its field path, so a respondent can fix a
  * reply in one round. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,26 @@ typedef struct {
         if (tam_rpc_error_add((c)->err, (field), __VA_ARGS__) == TAM_ENOMEM) \
             (c)->nomem = 1;                                                \
     } while (0)
+
+/* Where a problem is: list[i].field, formatted only when there is one (a
+ * valid reply costs no string formatting). */
+typedef struct {
+    const char *list;
+    uint32_t i;
+    const char *field;
+} s_at_t;
+
+static void s_addp(s_ctx_t *c, s_at_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_addp(s_ctx_t *c, s_at_t at, const char *fmt, ...)
+{
+    char path[96], msg[TAM_RPC_MESSAGE_MAX + 1];
+    snprintf(path, sizeof path, "%s[%u].%s", at.list, at.i, at.field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    S_ADD(c, path, "%s", msg);
+}
 
 bool tam_ingest_org_id_valid(const char *s)
 {
@@ -53,38 +74,34 @@ bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent)
  * is unknown, check existence only); adds a problem at path otherwise.
  * Returns the standard or NULL. */
 static const tam_standard_t *s_standard(s_ctx_t *c, const tam_catalog_t *cat, const char *id,
-                                        char category, const char *path)
+                                        char category, s_at_t at)
 {
     const tam_standard_t *st = tam_catalog_standard(cat, id);
     if (!st) {
-        S_ADD(c, path, "unknown standard '%s' (see the catalogue's standards.csv)", id);
+        s_addp(c, at, "unknown standard '%s' (see the catalogue's standards.csv)", id);
         return NULL;
     }
     if (category && st->category != category) {
-        S_ADD(c, path, "standard %s belongs to category %c, not to this instrument's category %c",
-              id, st->category, category);
+        s_addp(c, at, "standard %s belongs to category %c, not to this instrument's category %c",
+               id, st->category, category);
         return NULL;
     }
     return st;
 }
 
-static void s_text(s_ctx_t *c, const tam_ingest_limits_t *lim, const char *text,
-                   const char *path)
+static void s_text(s_ctx_t *c, const tam_ingest_limits_t *lim, const char *text, s_at_t at)
 {
     size_t n = text ? strlen(text) : 0;
     if (n > lim->max_text)
-        S_ADD(c, path, "text of %zu bytes is longer than the %zu allowed", n, lim->max_text);
+        s_addp(c, at, "text of %zu bytes is longer than the %zu allowed", n, lim->max_text);
 }
 
 static void s_findings(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
                        const char *name, const tam_finding_t *v, uint32_t n, char category)
 {
-    char path[96];
     for (uint32_t i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s[%u].standard", name, i);
-        s_standard(c, cat, v[i].standard, category, path);
-        snprintf(path, sizeof path, "%s[%u].text", name, i);
-        s_text(c, lim, v[i].text, path);
+        s_standard(c, cat, v[i].standard, category, (s_at_t){name, i, "standard"});
+        s_text(c, lim, v[i].text, (s_at_t){name, i, "text"});
     }
 }
 
@@ -118,15 +135,14 @@ static void s_respondent(s_ctx_t *c, const tam_catalog_t *cat, const tam_respond
 
 static void s_answers(s_ctx_t *c, const tam_catalog_t *cat, const tam_reply_t *r, char category)
 {
-    char path[64];
     for (uint32_t i = 0; i < r->answers.n; i++) {
-        snprintf(path, sizeof path, "answers[%u].standard", i);
-        if (!s_standard(c, cat, r->answers.v[i].standard, category, path))
+        s_at_t at = {"answers", i, "standard"};
+        if (!s_standard(c, cat, r->answers.v[i].standard, category, at))
             continue;
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(r->answers.v[j].standard, r->answers.v[i].standard) == 0) {
-                S_ADD(c, path, "standard %s is already answered in answers[%u]",
-                      r->answers.v[i].standard, j);
+                s_addp(c, at, "standard %s is already answered in answers[%u]",
+                       r->answers.v[i].standard, j);
                 break;
             }
     }
@@ -135,58 +151,55 @@ static void s_answers(s_ctx_t *c, const tam_catalog_t *cat, const tam_reply_t *r
 static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
                     const tam_reply_t *r, char category, uint32_t date)
 {
-    char path[64], d[11];
+    char d[11];
     bool state = r->respondent->type == TAM_E_respondent_type_member_state;
     if (r->needs.n > lim->max_needs)
         S_ADD(c, "needs", "%u needs; a reply may declare at most %zu", r->needs.n, lim->max_needs);
     for (uint32_t i = 0; i < r->needs.n; i++) {
         const tam_need_in_t *n = &r->needs.v[i];
-        snprintf(path, sizeof path, "needs[%u].country", i);
+        s_at_t at = {"needs", i, "country"};
         if (!tam_catalog_country(cat, n->country))
-            S_ADD(c, path, "'%s' is not the ISO 3166-1 alpha-3 code of a UN Member State",
-                  n->country);
+            s_addp(c, at, "'%s' is not the ISO 3166-1 alpha-3 code of a UN Member State",
+                   n->country);
         else if (state && strcmp(n->country, r->respondent->id) != 0)
-            S_ADD(c, path, "a Member State declares needs for itself (%s), not for %s",
-                  r->respondent->id, n->country);
-        snprintf(path, sizeof path, "needs[%u].standard", i);
-        if (s_standard(c, cat, n->standard, category, path)) {
-            uint32_t at = 0;
-            const tam_answer_in_t *ans = s_answer_of(r, n->standard, &at);
+            s_addp(c, at, "a Member State declares needs for itself (%s), not for %s",
+                   r->respondent->id, n->country);
+        at.field = "standard";
+        if (s_standard(c, cat, n->standard, category, at)) {
+            uint32_t j = 0;
+            const tam_answer_in_t *ans = s_answer_of(r, n->standard, &j);
             if (!ans)
-                S_ADD(c, path, "standard %s has no entry in answers[]; a need requires state need",
-                      n->standard);
+                s_addp(c, at, "standard %s has no entry in answers[]; a need requires state need",
+                       n->standard);
             else if (ans->state != TAM_E_answer_state_need)
-                S_ADD(c, path, "answers[%u] gives state %s for standard %s; a need requires state need",
-                      at, tam_enum_answer_state.values[ans->state], n->standard);
+                s_addp(c, at, "answers[%u] gives state %s for standard %s; a need requires state need",
+                       j, tam_enum_answer_state.values[ans->state], n->standard);
         }
-        snprintf(path, sizeof path, "needs[%u].modality", i);
+        at.field = "modality";
         if (!tam_catalog_modality(cat, n->modality))
-            S_ADD(c, path, "unknown modality '%s' (see the catalogue's modalities.csv)", n->modality);
-        snprintf(path, sizeof path, "needs[%u].end", i);
+            s_addp(c, at, "unknown modality '%s' (see the catalogue's modalities.csv)", n->modality);
+        at.field = "end";
         if (n->end < n->start)
-            S_ADD(c, path, "the window ends before it starts");
+            s_addp(c, at, "the window ends before it starts");
         else if (n->end < date) {
             tam_date_format(date, d);
-            S_ADD(c, path, "the window ends before the reply's date %s", d);
+            s_addp(c, at, "the window ends before the reply's date %s", d);
         }
-        snprintf(path, sizeof path, "needs[%u].text", i);
-        s_text(c, lim, n->text, path);
+        at.field = "text";
+        s_text(c, lim, n->text, at);
     }
 }
 
 static void s_offers(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
                      const tam_reply_t *r, char category)
 {
-    char path[64];
     for (uint32_t i = 0; i < r->offers.n; i++) {
         const tam_offer_t *o = &r->offers.v[i];
-        snprintf(path, sizeof path, "offers[%u].standard", i);
-        s_standard(c, cat, o->standard, category, path);
-        snprintf(path, sizeof path, "offers[%u].modality", i);
+        s_standard(c, cat, o->standard, category, (s_at_t){"offers", i, "standard"});
         if (!tam_catalog_modality(cat, o->modality))
-            S_ADD(c, path, "unknown modality '%s' (see the catalogue's modalities.csv)", o->modality);
-        snprintf(path, sizeof path, "offers[%u].text", i);
-        s_text(c, lim, o->text, path);
+            s_addp(c, (s_at_t){"offers", i, "modality"},
+                   "unknown modality '%s' (see the catalogue's modalities.csv)", o->modality);
+        s_text(c, lim, o->text, (s_at_t){"offers", i, "text"});
     }
 }
 
@@ -210,8 +223,10 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
         tam_date_format(today, d);
         S_ADD(&c, "submitted", "the reply is dated after today (%s)", d);
     }
-    if (r->respondent->name)
-        s_text(&c, lim, r->respondent->name, "respondent.name");
+    size_t nlen = r->respondent->name ? strlen(r->respondent->name) : 0;
+    if (nlen > lim->max_text)
+        S_ADD(&c, "respondent.name", "text of %zu bytes is longer than the %zu allowed", nlen,
+              lim->max_text);
 
     /* With an unknown category, standards are only checked to exist. */
     if (!cat_ok)
