@@ -12,6 +12,7 @@
 #include <time.h>
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/service_feed.h"
 #include "tam/principal.h"
 #include "tam/service.h"
 #include "match_server.h"
@@ -153,21 +154,6 @@ static void s_on_synced(uint64_t seq, void *arg)
     s_mark(s);
 }
 
-static int s_fc_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_client_pollitems(obj, items, max);
-}
-
-static int s_fc_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_client_process(obj, items);
-}
-
-static int s_fc_timeout(void *obj)
-{
-    return tam_feed_client_next_timeout_ms(obj);
-}
-
 /* ---- feed out ------------------------------------------------------------------ */
 
 static int s_publish(const char *topic, const void *body, size_t len, void *arg)
@@ -185,21 +171,6 @@ static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx,
 {
     tam_match_server_t *s = arg;
     return tam_match_snapshot(s->m, prefix, emit, emit_ctx);
-}
-
-static int s_fs_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_server_pollitems(obj, items, max);
-}
-
-static int s_fs_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_server_process(obj, items);
-}
-
-static int s_fs_timeout(void *obj)
-{
-    return tam_feed_server_next_timeout_ms(obj);
 }
 
 /* ---- the runner ------------------------------------------------------------------ */
@@ -375,11 +346,9 @@ int tam_match_server_run(tam_match_server_t *s)
                             .body_limits = NULL};
     tam_service_source_t src[2 + TAM_MATCH_NFEEDS];
     size_t n = 0;
-    src[n++] = (tam_service_source_t){.pollitems = s_fs_items, .process = s_fs_process,
-                                      .next_timeout_ms = s_fs_timeout, .obj = s->feed};
+    src[n++] = tam_feed_server_source(s->feed);
     for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
-        src[n++] = (tam_service_source_t){.pollitems = s_fc_items, .process = s_fc_process,
-                                          .next_timeout_ms = s_fc_timeout, .obj = s->fc[f]};
+        src[n++] = tam_feed_client_source(s->fc[f]);
     /* last: it sees every record the clients took in this round */
     src[n++] = (tam_service_source_t){.pollitems = s_run_items, .process = s_run_process,
                                       .next_timeout_ms = s_run_timeout, .obj = s};

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/service_feed.h"
 #include "tam/principal.h"
 #include "tam/service.h"
 #include "pipeline.h"
@@ -210,37 +211,13 @@ static int s_replies(void *arg, tam_arena_t *a, tam_reply_full_t **out, size_t *
 static void s_after_commit(const tam_event_t *ev, size_t n, void *arg)
 {
     tam_pipeline_server_t *s = arg;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tam_feed_server_publish(s->feed, ev[i].topic, ev[i].body, ev[i].len);
-        if (rc) {
-            /* The sequence is consumed: subscribers see a gap and resync from
-             * the snapshot, which reads the committed store. */
-            s->publish_failed++;
-            tam_warn("feed: publishing %s failed: %s", ev[i].topic, tam_strerror(rc));
-        }
-    }
-}
-
-typedef struct {
-    const char *prefix;
-    tam_feed_emit_fn emit;
-    void *ctx;
-} s_snap_t;
-
-static int s_snap_txn(tam_txn_t *txn, void *arg)
-{
-    s_snap_t *a = arg;
-    return tam_pipeline_snapshot(txn, a->prefix, a->emit, a->ctx);
+    s->publish_failed += tam_feed_publish_events(s->feed, ev, n);
 }
 
 static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
 {
     tam_pipeline_server_t *s = arg;
-    s_snap_t a = {prefix, emit, emit_ctx};
-    int rc = tam_store_read(s->store, s_snap_txn, &a);
-    if (rc && rc != TAM_EUNAVAIL)
-        tam_warn("feed: snapshot for prefix '%s' failed: %s", prefix, tam_strerror(rc));
-    return rc;
+    return tam_feed_snapshot_from_store(s->store, tam_pipeline_snapshot, prefix, emit, emit_ctx);
 }
 
 static void s_on_record(const char *topic, size_t tlen, const void *body, size_t len, uint64_t seq,
@@ -268,35 +245,6 @@ static void s_on_synced(uint64_t seq, void *arg)
              tam_pipeline_view_count(v, 'p'), tam_pipeline_view_count(v, 'x'));
 }
 
-static int s_server_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_server_pollitems(obj, items, max);
-}
-
-static int s_server_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_server_process(obj, items);
-}
-
-static int s_server_timeout(void *obj)
-{
-    return tam_feed_server_next_timeout_ms(obj);
-}
-
-static int s_client_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_client_pollitems(((s_sub_t *)obj)->client, items, max);
-}
-
-static int s_client_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_client_process(((s_sub_t *)obj)->client, items);
-}
-
-static int s_client_timeout(void *obj)
-{
-    return tam_feed_client_next_timeout_ms(((s_sub_t *)obj)->client);
-}
 
 static void s_ready(const char *endpoint, void *arg)
 {
@@ -419,13 +367,9 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
                             .max_frames = (unsigned)s->cfg->common.max_frames,
                             .body_limits = NULL};
     tam_service_source_t src[1 + TAM_PIPELINE_SRC__COUNT];
-    src[0] = (tam_service_source_t){.pollitems = s_server_items, .process = s_server_process,
-                                    .next_timeout_ms = s_server_timeout, .obj = s->feed};
+    src[0] = tam_feed_server_source(s->feed);
     for (int i = 0; i < TAM_PIPELINE_SRC__COUNT; i++)
-        src[1 + i] = (tam_service_source_t){.pollitems = s_client_items,
-                                            .process = s_client_process,
-                                            .next_timeout_ms = s_client_timeout,
-                                            .obj = &s->subs[i]};
+        src[1 + i] = tam_feed_client_source(s->subs[i].client);
     tam_service_def_t def = {.name = "pipeline",
                              .zctx = s->zctx,
                              .endpoint = s->cfg->pipeline.endpoint,

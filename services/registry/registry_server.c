@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/service_feed.h"
 #include "registry.h"
 
 struct tam_registry_server {
@@ -117,52 +118,13 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
 static void s_after_commit(const tam_event_t *ev, size_t n, void *arg)
 {
     tam_registry_server_t *s = arg;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tam_feed_server_publish(s->feed, ev[i].topic, ev[i].body, ev[i].len);
-        if (rc) {
-            /* The sequence is consumed: subscribers see a gap and resync from
-             * the snapshot, which reads the committed store. */
-            s->publish_failed++;
-            tam_warn("feed: publishing %s failed: %s", ev[i].topic, tam_strerror(rc));
-        }
-    }
-}
-
-typedef struct {
-    const char *prefix;
-    tam_feed_emit_fn emit;
-    void *ctx;
-} s_snap_t;
-
-static int s_snap_txn(tam_txn_t *txn, void *arg)
-{
-    s_snap_t *a = arg;
-    return tam_registry_snapshot(txn, a->prefix, a->emit, a->ctx);
+    s->publish_failed += tam_feed_publish_events(s->feed, ev, n);
 }
 
 static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
 {
     tam_registry_server_t *s = arg;
-    s_snap_t a = {prefix, emit, emit_ctx};
-    int rc = tam_store_read(s->store, s_snap_txn, &a);
-    if (rc && rc != TAM_EUNAVAIL)
-        tam_warn("feed: snapshot for prefix '%s' failed: %s", prefix, tam_strerror(rc));
-    return rc;
-}
-
-static int s_feed_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_server_pollitems(obj, items, max);
-}
-
-static int s_feed_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_server_process(obj, items);
-}
-
-static int s_feed_timeout(void *obj)
-{
-    return tam_feed_server_next_timeout_ms(obj);
+    return tam_feed_snapshot_from_store(s->store, tam_registry_snapshot, prefix, emit, emit_ctx);
 }
 
 static void s_ready(const char *endpoint, void *arg)
@@ -260,8 +222,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
     tam_rpc_limits_t lim = {.max_frame = (size_t)s->cfg->common.max_frame,
                             .max_frames = (unsigned)s->cfg->common.max_frames,
                             .body_limits = NULL};
-    tam_service_source_t feed = {.pollitems = s_feed_items, .process = s_feed_process,
-                                 .next_timeout_ms = s_feed_timeout, .obj = s->feed};
+    tam_service_source_t feed = tam_feed_server_source(s->feed);
     tam_service_def_t def = {.name = "registry",
                              .zctx = s->zctx,
                              .endpoint = s->cfg->registry.endpoint,
