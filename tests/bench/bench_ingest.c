@@ -9,7 +9,11 @@
  *      i.e. committed, replies per second, and the ratio to the baseline;
  *      meanwhile the service's resident memory is sampled (VmHWM is the
  *      peak; RssAnon is what is not LMDB's file mapping);
- *   3. ack latency with one request outstanding: p50, p99.
+ *   3. ack latency with one request outstanding: p50, p99;
+ *   4. a flood: N more replies sent as fast as the sockets take them, with
+ *      no window (the client reads answers only when its queue is full):
+ *      the service's memory must stay bounded by the frame caps and the
+ *      high-water marks, not grow with what clients send.
  *
  * usage: bench_ingest [-n REPLIES] [-w WINDOW] [-b BATCH_MAX] [-l LATENCY_SAMPLES]
  *                     [-m RAW_MESSAGES]     (BATCH_MAX: [ingest] batch_max, default 256)
@@ -261,6 +265,91 @@ static int s_stream(void *zctx, pid_t pid, size_t n, int window, s_stream_t *out
     return 0;
 }
 
+/* ---- 4. flood: no window ------------------------------------------------------- */
+
+static int s_flood(void *zctx, pid_t pid, size_t n, size_t first, size_t *answered,
+                   long *anon_peak_kb, double *secs)
+{
+    tam_rpc_client_t *c = NULL;
+    if (tam_rpc_client_new(&c, zctx, g_ep, 20, 0))
+        return -1;
+    size_t sent = 0;
+    *answered = 0;
+    *anon_peak_kb = 0;
+    double t0 = s_now(), next_sample = t0, quiet_until = 0;
+    while (sent < n || s_now() < quiet_until) {
+        if (sent < n) {
+            msgpack_sbuffer sb;
+            char id[32];
+            s_reply(first + sent, &sb);
+            snprintf(id, sizeof id, "bench-%08zu", first + sent);
+            int rc = tam_rpc_client_send(c, id, "ingest.submit", sb.data, sb.size);
+            msgpack_sbuffer_destroy(&sb);
+            if (rc == 0) {
+                sent++;
+                if (sent == n)
+                    quiet_until = s_now() + 3;
+                continue;
+            }
+        }
+        /* The queue is full (or all is sent): take what has come back. */
+        tam_rpc_answer_t ans = {0};
+        while (tam_rpc_client_recv(c, sent < n ? 0 : 100, &ans) == 0) {
+            (*answered)++;
+            tam_rpc_answer_clear(&ans);
+            if (sent == n)
+                quiet_until = s_now() + 3;
+        }
+        tam_rpc_answer_clear(&ans);
+        double now = s_now();
+        if (now >= next_sample) {
+            long a = s_status_kb(pid, "RssAnon");
+            if (a > *anon_peak_kb)
+                *anon_peak_kb = a;
+            next_sample = now + 0.05;
+        }
+        if (sent == n && *answered == n)
+            break;
+    }
+    *secs = s_now() - t0;
+    tam_rpc_client_destroy(&c);
+    return 0;
+}
+
+/* Replies stored (any status), counted through ingest.replies. */
+static size_t s_stored(void *zctx)
+{
+    tam_rpc_client_t *c = NULL;
+    size_t n = 0;
+    uint64_t after = 0;
+    if (tam_rpc_client_new(&c, zctx, g_ep, 10000, 1))
+        return 0;
+    do {
+        char q[128];
+        msgpack_sbuffer sb;
+        tam_codec_err_t cerr;
+        snprintf(q, sizeof q, "{\"status\":\"any\",\"after\":%llu,\"limit\":1000}",
+                 (unsigned long long)after);
+        tam_json_to_msgpack(q, strlen(q), &sb, &cerr);
+        tam_rpc_answer_t ans = {0};
+        int rc = tam_rpc_call(c, "ingest.replies", sb.data, sb.size, &ans);
+        msgpack_sbuffer_destroy(&sb);
+        tam_arena_t *a = tam_arena_new(0);
+        tam_reply_list_t l;
+        memset(&l, 0, sizeof l);
+        after = 0;
+        if (rc == 0 && ans.status == TAM_RPC_OK && a &&
+            tam_decode(&tam_schema_reply_list, ans.body, ans.len, a, &l, &cerr) == 0) {
+            n += l.items.n;
+            after = l.next;
+        }
+        tam_arena_destroy(&a);
+        tam_rpc_answer_clear(&ans);
+    } while (after);
+    tam_rpc_client_destroy(&c);
+    return n;
+}
+
 /* ---- 3. latency, one outstanding ------------------------------------------------ */
 
 static int s_dbl_cmp(const void *a, const void *b)
@@ -386,6 +475,16 @@ int main(int argc, char **argv)
     if (s_latency(zctx, lat_n, n, &p50, &p99) == 0)
         printf("  ack latency, 1 outstanding (%zu):      p50 %.0f us, p99 %.0f us\n", lat_n, p50,
                p99);
+    size_t answered;
+    long flood_anon;
+    double flood_secs;
+    size_t before = s_stored(zctx);
+    if (s_flood(zctx, pid, n, n + lat_n, &answered, &flood_anon, &flood_secs) == 0)
+        printf("  flood, no window: %zu sent in %.1f s, %zu stored, %zu answered (answers a client\n"
+               "    does not read are dropped at the high-water mark; it resends the same ids);\n"
+               "    tam-ingest RssAnon at most %.1f MiB, VmHWM %.1f MiB\n",
+               n, flood_secs, s_stored(zctx) - before, answered, (double)flood_anon / 1024,
+               (double)s_status_kb(pid, "VmHWM") / 1024);
     int ex = s_stop(pid);
     if (ex != 0)
         printf("  tam-ingest exited %d on SIGTERM (see %s/ingest.log)\n", ex, g_dir);
