@@ -163,6 +163,7 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
         tam_pong_t pong = {.service = "tam-ingest",
                            .version = TAM_VERSION,
                            .feed_seq = tam_feed_server_seq(s->feed),
+                           .feed_epoch = tam_feed_server_epoch(s->feed),
                            .note = ping.note};
         return s_answer(&tam_schema_pong, &pong, out);
     }

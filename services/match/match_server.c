@@ -97,7 +97,8 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
             return tam_rpc_error_set(&out->error, ce.code, ce.path, "%s", ce.message),
                    out->error.code;
         tam_pong_t pong = {.service = "tam-match", .version = TAM_MATCH_CODE_VERSION,
-                           .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+                           .feed_seq = tam_feed_server_seq(s->feed),
+                       .feed_epoch = tam_feed_server_epoch(s->feed), .note = ping.note};
         msgpack_packer pk;
         msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
         rc = tam_encode(&tam_schema_pong, &pong, &pk, NULL);

@@ -107,7 +107,8 @@ static int s_ping(tam_pipeline_server_t *s, const tam_rpc_req_t *req, tam_answer
     if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce))
         return tam_pipeline__codec_error(&out->error, &ce);
     tam_pong_t pong = {.service = "tam-pipeline", .version = TAM_VERSION,
-                       .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+                       .feed_seq = tam_feed_server_seq(s->feed),
+                       .feed_epoch = tam_feed_server_epoch(s->feed), .note = ping.note};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
     int rc = tam_encode(&tam_schema_pong, &pong, &pk, &ce);

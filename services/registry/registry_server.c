@@ -92,7 +92,8 @@ static int s_ping(tam_registry_server_t *s, const tam_rpc_req_t *req, tam_answer
         return out->error.code;
     }
     tam_pong_t pong = {.service = "tam-registry", .version = TAM_VERSION,
-                       .feed_seq = tam_feed_server_seq(s->feed), .note = ping.note};
+                       .feed_seq = tam_feed_server_seq(s->feed),
+                       .feed_epoch = tam_feed_server_epoch(s->feed), .note = ping.note};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
     int rc = tam_encode(&tam_schema_pong, &pong, &pk, &ce);

@@ -628,7 +628,7 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
     int64_t deadline = s_mono_ms() + timeout_s * 1000;
     /* what the feeds hold now; a service that does not answer is not waited for */
     static const char *svc[] = {"ingest", "registry", "pipeline"};
-    uint64_t want[3] = {0, 0, 0};
+    uint64_t want[3] = {0, 0, 0}, want_epoch[3] = {0, 0, 0};
     bool up[3] = {false, false, false};
     t->cfg.common.request_retries = 0;
     if (t->cfg.tamctl.timeout > 1000)
@@ -641,6 +641,7 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
         if (a && s_quiet(t, svc[i], TAM_MSG_sys_ping, &ping, a, &pong) == 0) {
             up[i] = true;
             want[i] = pong.feed_seq;
+            want_epoch[i] = pong.feed_epoch;
         } else if (!t->quiet) {
             fprintf(stderr, "tamctl wait: %s does not answer; not waiting for it\n", svc[i]);
         }
@@ -664,9 +665,12 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
             last.registry_seq = r.registry_seq;
             last.pipeline_seq = r.pipeline_seq;
             uint64_t have[3] = {r.ingest_seq, r.registry_seq, r.pipeline_seq};
+            uint64_t have_epoch[3] = {r.ingest_epoch, r.registry_epoch, r.pipeline_epoch};
             bool ok = true;
+            /* The same feed (epoch: a restarted service counts from 0 again) at
+             * least as far as the service was when we asked. */
             for (int i = 0; i < 3; i++)
-                ok &= !up[i] || have[i] >= want[i];
+                ok &= !up[i] || (have[i] >= want[i] && (want_epoch[i] == 0 || have_epoch[i] == want_epoch[i]));
             if (ok) {
                 if (!t->quiet)
                     fprintf(stderr, "run %llu reflects ingest %llu, registry %llu, pipeline "
