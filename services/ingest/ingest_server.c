@@ -14,6 +14,7 @@
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/service.h"
+#include "tam/service_feed.h"
 
 struct tam_ingest_server {
     const tam_config_t *cfg;
@@ -123,19 +124,14 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     return 0;
 }
 
+/* Publishes the events of the committed answers, in request order (a failed
+ * publish is logged; subscribers see the gap and resync from the snapshot). */
 static void s_after_commit(const tam_event_t *events, size_t n, void *arg)
 {
     tam_ingest_server_t *s = arg;
-    for (size_t i = 0; i < n; i++) {
-        int rc = tam_feed_server_publish(s->feed, events[i].topic, events[i].body, events[i].len);
-        if (rc) {
-            /* The sequence moved on, so subscribers see a gap and resync. */
-            s->publish_failed++;
-            tam_warn("ingest: feed publish failed: %s", tam_strerror(rc));
-        } else {
-            s->published++;
-        }
-    }
+    size_t failed = tam_feed_publish_events(s->feed, events, n);
+    s->publish_failed += failed;
+    s->published += n - failed;
 }
 
 /* ---- reads ------------------------------------------------------------------ */
@@ -199,42 +195,11 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
 
 /* ---- feed ------------------------------------------------------------------- */
 
-typedef struct {
-    const char *prefix;
-    tam_feed_emit_fn emit;
-    void *emit_ctx;
-} s_snap_t;
-
-static int s_snap_read(tam_txn_t *txn, void *arg)
-{
-    s_snap_t *sn = arg;
-    return tam_ingest_snapshot(txn, sn->prefix, sn->emit, sn->emit_ctx);
-}
-
 /* Runs between batches, so the store holds exactly what was published. */
 static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
 {
     tam_ingest_server_t *s = arg;
-    s_snap_t sn = {prefix, emit, emit_ctx};
-    int rc = tam_store_read(s->store, s_snap_read, &sn);
-    if (rc && rc != TAM_EUNAVAIL)
-        tam_warn("ingest: snapshot failed: %s", tam_strerror(rc));
-    return rc;
-}
-
-static int s_feed_items(void *obj, zmq_pollitem_t *items, int max)
-{
-    return tam_feed_server_pollitems(obj, items, max);
-}
-
-static int s_feed_process(void *obj, const zmq_pollitem_t *items)
-{
-    return tam_feed_server_process(obj, items);
-}
-
-static int s_feed_timeout(void *obj)
-{
-    return tam_feed_server_next_timeout_ms(obj);
+    return tam_feed_snapshot_from_store(s->store, tam_ingest_snapshot, prefix, emit, emit_ctx);
 }
 
 /* ---- life ------------------------------------------------------------------- */
@@ -351,7 +316,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
 {
     if (!s)
         return TAM_EINVAL;
-    tam_service_source_t feed = {s_feed_items, s_feed_process, s_feed_timeout, s->feed};
+    tam_service_source_t feed = tam_feed_server_source(s->feed);
     tam_service_def_t def = {
         .name = "ingest",
         .zctx = s->zctx,
@@ -372,11 +337,12 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
     };
     int rc = tam_service_run(&def, s);
     tam_info("ingest: stopping: %llu requests, %llu writes (%llu duplicates), %llu reads, "
-             "%llu errors, %llu batches (largest %llu), %llu feed updates",
+             "%llu errors, %llu batches (largest %llu), %llu feed updates (%llu failed)",
              (unsigned long long)s->stats.requests, (unsigned long long)s->stats.writes,
              (unsigned long long)s->stats.duplicates, (unsigned long long)s->stats.reads,
              (unsigned long long)s->stats.errors, (unsigned long long)s->stats.batches,
-             (unsigned long long)s->stats.max_batch, (unsigned long long)s->published);
+             (unsigned long long)s->stats.max_batch, (unsigned long long)s->published,
+             (unsigned long long)s->publish_failed);
     if (rc == 0)
         s_log_counts(s, "stopped");
     return rc;
