@@ -125,8 +125,7 @@ IH_FN int ih_start(ih_t *h, int wait_ms)
     }
     h->pid = pid;
     /* One client for all the pings: it connects as soon as the service
-     * listens. (Destroying a client whose connection is being made can stall
-     * libzmq's I/O thread in a socket-monitor event: see docs/ingest.md.) */
+     * listens, and is not torn down while its connection is being made. */
     tam_rpc_client_t *c = NULL;
     int last = tam_rpc_client_new(&c, h->zctx, h->ep, 100, 0), pings = 0;
     int64_t end = ih_now_ms() + wait_ms;
