@@ -81,7 +81,10 @@ static int s_open(tam_rpc_client_t *c)
     if (!(c->sock = zmq_socket(c->zctx, ZMQ_DEALER)))
         goto fail;
     step = "options";
-    if (zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero) ||
+    int hwm = TAM_RPC_ANSWER_HWM;
+    if (zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
         goto fail;
     if (!c->connected) {

@@ -53,7 +53,11 @@ int tam_rpc_server_new(tam_rpc_server_t **out, void *zctx, const char *endpoint,
     }
     int one = 1, linger = TAM_RPC_LINGER_MS;
     int64_t maxmsg = (int64_t)s->max_frame;
-    if (zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+    /* Answers queue per peer up to TAM_RPC_ANSWER_HWM messages: a client may
+     * pipeline that many requests without its answers being dropped. */
+    int hwm = TAM_RPC_ANSWER_HWM;
+    if (zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) {
         ret = TAM_EIO;
