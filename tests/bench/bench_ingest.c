@@ -471,10 +471,16 @@ int main(int argc, char **argv)
            "(the rest is LMDB's mapped file); %.1f MiB at start, %.1f MiB at the end\n",
            (double)st.hwm_kb / 1024, (double)st.anon_peak_kb / 1024, (double)rss0 / 1024,
            (double)st.rss_kb / 1024);
+    printf("RESULT\tingest\tdurable acked replies/s, %d out\t%.0f\traw ZeroMQ PUSH/PULL\t%.0f\t%.3f\t"
+           ">= 0.4\n", window, st.rate, raw, st.rate / raw);
+    printf("RESULT\tingest\tanonymous memory MiB, %zu replies\t%.1f\t-\t-\t-\tbounded\n", n,
+           (double)st.anon_peak_kb / 1024);
     double p50, p99;
-    if (s_latency(zctx, lat_n, n, &p50, &p99) == 0)
+    if (s_latency(zctx, lat_n, n, &p50, &p99) == 0) {
         printf("  ack latency, 1 outstanding (%zu):      p50 %.0f us, p99 %.0f us\n", lat_n, p50,
                p99);
+        printf("RESULT\tingest\tack latency p50/p99 us, 1 out\t%.0f/%.0f\t-\t-\t-\t-\n", p50, p99);
+    }
     size_t answered;
     long flood_anon;
     double flood_secs;
