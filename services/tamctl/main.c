@@ -241,6 +241,19 @@ int tamctl_parse_u64(const char *what, const char *s, uint64_t *out)
     return 0;
 }
 
+int tamctl_parse_count(const char *what, const char *s, int64_t *out)
+{
+    uint64_t v;
+    int ex = tamctl_parse_u64(what, s, &v);
+    if (ex == 0 && v > 100000000) {
+        fprintf(stderr, "tamctl: %s must be at most 100000000\n", what);
+        return EX_USAGE;
+    }
+    if (ex == 0)
+        *out = (int64_t)v;
+    return ex;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {

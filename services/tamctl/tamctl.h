@@ -87,4 +87,7 @@ const char *tamctl_usd(int64_t v, char buf[32]);
 /* Parses a decimal id; returns 0 and *out, or EX_USAGE after printing why. */
 int tamctl_parse_u64(const char *what, const char *s, uint64_t *out);
 
+/* Parses a count or number of seconds, 0..100000000; as tamctl_parse_u64. */
+int tamctl_parse_count(const char *what, const char *s, int64_t *out);
+
 #endif
