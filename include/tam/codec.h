@@ -119,11 +119,20 @@ typedef struct {
 
 /* ---- errors ------------------------------------------------------------- */
 
-typedef struct {
+typedef struct tam_codec_err tam_codec_err_t;
+
+/* Called by tam_decode_all for each problem found. */
+typedef void (*tam_codec_each_fn)(const tam_codec_err_t *e, void *arg);
+
+struct tam_codec_err {
     int code;          /* TAM_E* */
     char path[160];    /* offending field, e.g. "needs[3].standard"; "" = whole */
     char message[200]; /* human text, names the rule broken */
-} tam_codec_err_t;
+    /* private: set by tam_decode_all, cleared by every other entry point */
+    tam_codec_each_fn each_;
+    void *each_arg_;
+    int first_;
+};
 
 /* ---- encode / decode ---------------------------------------------------- */
 
@@ -142,6 +151,15 @@ int tam_encode_sbuf(const tam_schema_t *s, const void *obj, msgpack_sbuffer *out
  * (fields); TAM_ENOMEM (arena cap). err gets the code, path and message. */
 int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
                tam_codec_err_t *err);
+
+/* Like tam_decode, but goes on after a field fails so that every problem of
+ * a message is found: each one is passed to each(e, arg) as it is met (the
+ * offending field is skipped; its container goes on with the next field or
+ * element). A malformed buffer (pre-pass) is still one problem. Returns the
+ * first problem's code, or 0; *out must not be used unless it returns 0.
+ * err receives the first problem, as with tam_decode. */
+int tam_decode_all(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
+                   tam_codec_err_t *err, tam_codec_each_fn each, void *arg);
 
 /* Decodes an already unpacked msgpack object (checked by the caller). */
 int tam_decode_obj(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *a, void *out,

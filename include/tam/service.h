@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
+#include "tam/codec.h"
 #include "tam/rpc.h"
 #include "tam/store.h"
 
@@ -98,6 +99,14 @@ int tam_answer_event(tam_answer_t *a, const char *topic, const void *body, size_
 
 /* Frees everything a holds and empties it. */
 void tam_answer_clear(tam_answer_t *a);
+
+/* Decodes a request's body[0..len) with schema s into *out (from a), finding every
+ * problem of the message (tam_decode_all): the first sets err's code, field
+ * and message, and each one is listed in err (field path + message), so a
+ * refused request names all that is wrong with it. Returns 0 or the first
+ * problem's code. */
+int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,
+                       void *out, tam_rpc_error_t *err);
 
 /* ---- the service ---------------------------------------------------------------- */
 

@@ -87,3 +87,19 @@ void tam_answer_clear(tam_answer_t *a)
     free(a->events);
     memset(a, 0, sizeof *a);
 }
+
+static void s_each(const tam_codec_err_t *e, void *arg)
+{
+    tam_rpc_error_t *err = arg;
+    if (err->n == 0)
+        tam_rpc_error_set(err, e->code, e->path, "%s", e->message);
+    else
+        tam_rpc_error_add(err, e->path, "%s", e->message);
+}
+
+int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,
+                       void *out, tam_rpc_error_t *err)
+{
+    tam_codec_err_t ce;
+    return tam_decode_all(s, body, len, a, out, &ce, s_each, err);
+}

@@ -59,18 +59,46 @@ static void s_path_pop(s_path_t *p, size_t mark)
     p->buf[mark] = 0;
 }
 
+/* Records a problem in err. In collect-all mode (err->each_ set) it is also
+ * handed to the callback at once, and err keeps the first code in first_. */
 __attribute__((format(printf, 4, 5))) static int s_fail(tam_codec_err_t *err, int code,
                                                         const s_path_t *path, const char *fmt, ...)
 {
     if (err) {
-        err->code = code;
-        snprintf(err->path, sizeof err->path, "%s", path ? path->buf : "");
+        tam_codec_err_t e = *err;
+        e.code = code;
+        snprintf(e.path, sizeof e.path, "%s", path ? path->buf : "");
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        vsnprintf(e.message, sizeof e.message, fmt, ap);
         va_end(ap);
+        if (err->each_) {
+            err->each_(&e, err->each_arg_);
+            if (err->first_ == 0) {
+                *err = e;
+                err->first_ = code;
+            }
+        } else {
+            *err = e;
+        }
     }
     return code;
+}
+
+/* In collect-all mode a field-level problem (already reported) does not stop
+ * the walk; running out of memory always does. */
+static bool s_go_on(const tam_codec_err_t *err, int rc)
+{
+    return err && err->each_ && rc != TAM_ENOMEM && rc != TAM_EINTERNAL;
+}
+
+static void s_err_reset(tam_codec_err_t *err)
+{
+    if (err) {
+        err->each_ = NULL;
+        err->each_arg_ = NULL;
+        err->first_ = 0;
+    }
 }
 
 /* ---- encode -------------------------------------------------------------- */
@@ -186,6 +214,7 @@ static int s_encode(const tam_schema_t *s, const void *obj, msgpack_packer *pk, 
 
 int tam_encode(const tam_schema_t *s, const void *obj, msgpack_packer *pk, tam_codec_err_t *err)
 {
+    s_err_reset(err);
     s_path_t path = {{0}, 0};
     return s_encode(s, obj, pk, &path, err);
 }
@@ -336,7 +365,7 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
                 rc = s_str(f, e, a, (char **)vec->v + k, 1, f->elem_max, path, err);
             else
                 rc = s_decode_map(f->sub, e, a, (char *)vec->v + k * esize, path, err);
-            if (rc)
+            if (rc && !s_go_on(err, rc))
                 return rc;
             s_path_pop(path, mark);
         }
@@ -366,12 +395,17 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
         return s_fail(err, TAM_ETYPE, path, "must be a map (object), not %s", s_typename(o->type));
     uint64_t seen = 0; /* schemas have at most 64 fields (checked by the codec test) */
     size_t next = 0;   /* the field expected next */
+    int failed = 0;    /* collect-all mode: a problem was reported below */
     const msgpack_object_kv *kv = o->via.map.ptr;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &kv[i].key;
-        if (k->type != MSGPACK_OBJECT_STR)
-            return s_fail(err, TAM_ETYPE, path, "field names must be strings, not %s",
-                          s_typename(k->type));
+        if (k->type != MSGPACK_OBJECT_STR) {
+            int rc = s_fail(err, TAM_ETYPE, path, "field names must be strings, not %s",
+                            s_typename(k->type));
+            if (s_go_on(err, rc))
+                continue;
+            return rc;
+        }
         uint32_t nlen = k->via.str.size;
         const char *name = nlen ? k->via.str.ptr : ""; /* msgpack-c gives NULL for "" */
         /* Encoders write fields in definition order: try the expected one first. */
@@ -381,47 +415,54 @@ static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_aren
                 if (s_name_is(&s->fields[fi], name, nlen))
                     break;
         size_t mark = s_path_push(path, name, nlen < 64 ? nlen : 64);
+        int rc = 0;
         if (fi == s->nfields) {
             if (!tam_utf8_valid(name, nlen))
                 s_path_pop(path, mark), s_path_push(path, "?", 1);
-            return s_fail(err, TAM_EUNKNOWN, path, "unknown field in %s", s->name);
-        }
-        if (seen & (UINT64_C(1) << fi))
-            return s_fail(err, TAM_EINVAL, path, "field given twice");
-        seen |= UINT64_C(1) << fi;
-        next = fi + 1;
-        const msgpack_object *v = &kv[i].val;
-        if (v->type == MSGPACK_OBJECT_NIL) {
-            if (s->fields[fi].flags & TAM_F_REQ)
-                return s_fail(err, TAM_EMISSING, path, "required field is null");
+            rc = s_fail(err, TAM_EUNKNOWN, path, "unknown field in %s", s->name);
+        } else if (seen & (UINT64_C(1) << fi)) {
+            rc = s_fail(err, TAM_EINVAL, path, "field given twice");
         } else {
-            int rc = s_field(&s->fields[fi], v, a, out, path, err);
-            if (rc)
-                return rc;
+            seen |= UINT64_C(1) << fi;
+            next = fi + 1;
+            const msgpack_object *v = &kv[i].val;
+            if (v->type == MSGPACK_OBJECT_NIL) {
+                if (s->fields[fi].flags & TAM_F_REQ)
+                    rc = s_fail(err, TAM_EMISSING, path, "required field is null");
+            } else {
+                rc = s_field(&s->fields[fi], v, a, out, path, err);
+            }
         }
+        if (rc && !s_go_on(err, rc))
+            return rc;
+        if (rc)
+            failed = rc;
         s_path_pop(path, mark);
     }
     for (size_t fi = 0; fi < s->nfields; fi++) {
         if ((s->fields[fi].flags & TAM_F_REQ) && !(seen & (UINT64_C(1) << fi))) {
-            size_t mark = s_path_push(path, s->fields[fi].name, strlen(s->fields[fi].name));
+            size_t mark = s_path_push(path, s->fields[fi].name, s->fields[fi].name_len);
             int rc = s_fail(err, TAM_EMISSING, path, "required field missing");
             s_path_pop(path, mark);
-            return rc;
+            if (!s_go_on(err, rc))
+                return rc;
+            failed = rc;
         }
     }
-    return 0;
+    return failed;
 }
 
 int tam_decode_obj(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *a, void *out,
                    tam_codec_err_t *err)
 {
+    s_err_reset(err);
     s_path_t path = {{0}, 0};
     memset(out, 0, s->size);
     return s_decode_map(s, o, a, out, &path, err);
 }
 
-int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
-               tam_codec_err_t *err)
+static int s_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
+                    tam_codec_err_t *err)
 {
     memset(out, 0, s->size);
     if (len > TAM_CODEC_MAX_MSG)
@@ -448,6 +489,28 @@ int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *
     rc = s_decode_map(s, &obj, a, out, &path, err);
     msgpack_zone_destroy(&zone);
     return rc;
+}
+
+int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
+               tam_codec_err_t *err)
+{
+    s_err_reset(err);
+    return s_decode(s, buf, len, a, out, err);
+}
+
+int tam_decode_all(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
+                   tam_codec_err_t *err, tam_codec_each_fn each, void *arg)
+{
+    tam_codec_err_t local;
+    if (!err)
+        err = &local;
+    s_err_reset(err);
+    err->each_ = each;
+    err->each_arg_ = arg;
+    int rc = s_decode(s, buf, len, a, out, err);
+    int first = err->first_;
+    s_err_reset(err);
+    return first ? first : rc;
 }
 
 /* ---- lookups ----------------------------------------------------------- */

@@ -65,12 +65,8 @@ static tam_req_kind_t s_classify(const char *type, void *arg)
 static int s_decode(const tam_schema_t *schema, const tam_rpc_req_t *req, tam_arena_t *a,
                     void *obj, tam_answer_t *out)
 {
-    tam_codec_err_t cerr;
     memset(obj, 0, schema->size);
-    int rc = tam_decode(schema, req->body, req->body_len, a, obj, &cerr);
-    if (rc)
-        tam_rpc_error_set(&out->error, rc, cerr.path, "%s", cerr.message);
-    return rc;
+    return tam_request_decode(schema, req->body, req->body_len, a, obj, &out->error);
 }
 
 /* Encodes obj as the ok answer. */

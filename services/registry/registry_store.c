@@ -7,6 +7,7 @@
 #include <string.h>
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/service.h"
 #include "registry.h"
 
 const char *const tam_registry_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
@@ -188,9 +189,7 @@ static uint32_t s_today(const tam_registry_t *r)
 static int s_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a, void *out,
                     tam_rpc_error_t *err)
 {
-    tam_codec_err_t ce;
-    if (tam_decode(s, body, len, a, out, &ce))
-        tam_registry__codec_error(err, &ce);
+    tam_request_decode(s, body, len, a, out, err); /* every problem of the body, listed */
     return 0;
 }
 

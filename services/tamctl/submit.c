@@ -227,6 +227,16 @@ static void s_print_error(const s_item_t *it, const char *field, const char *mes
     }
 }
 
+typedef struct {
+    s_item_t *it;
+} s_each_t;
+
+/* Prints one problem of an item's body (every one is printed). */
+static void s_print_each(const tam_codec_err_t *e, void *arg)
+{
+    s_print_error(((s_each_t *)arg)->it, e->path, e->message);
+}
+
 /* Checks an item's body against the protocol and fills its key and id.
  * A problem is printed and marks the item refused. */
 static int s_prepare(s_run_t *r, s_item_t *it, bool fresh)
@@ -237,13 +247,13 @@ static int s_prepare(s_run_t *r, s_item_t *it, bool fresh)
     tam_reply_t rep;
     tam_codec_err_t cerr;
     memset(&rep, 0, sizeof rep);
-    int rc = tam_decode(&tam_schema_reply, it->body, it->len, a, &rep, &cerr);
+    s_each_t each = {it};
+    int rc = tam_decode_all(&tam_schema_reply, it->body, it->len, a, &rep, &cerr, s_print_each, &each);
     if (rc == TAM_ENOMEM) {
         tam_arena_destroy(&a);
         return EX_OSERR;
     }
     if (rc) {
-        s_print_error(it, cerr.path, cerr.message);
         it->state = S_REFUSED;
         r->refused++;
         r->done++;

@@ -12,6 +12,7 @@
 #include "tam/error.h"
 #include "tam/mpcheck.h"
 #include "tam/proto.h"
+#include "tam/service.h"
 
 /* ---- a random valid instance of any schema, built from its descriptors ---- */
 
@@ -361,6 +362,96 @@ static void test_reject_names_with_nul(void **state)
     assert_int_equal(tam_enum_index(&tam_enum_answer_state, "no_need", 7), TAM_E_answer_state_no_need);
 }
 
+typedef struct {
+    int n;
+    char paths[8][160];
+    int codes[8];
+} s_seen_t;
+
+static void s_collect(const tam_codec_err_t *e, void *arg)
+{
+    s_seen_t *seen = arg;
+    if (seen->n < 8) {
+        snprintf(seen->paths[seen->n], sizeof seen->paths[0], "%s", e->path);
+        seen->codes[seen->n] = e->code;
+    }
+    seen->n++;
+}
+
+/* Collect-all mode: every problem of a reply, in order, with its path. */
+static void test_decode_all_lists_every_problem(void **state)
+{
+    (void)state;
+    const char *json =
+        "{\"respondent\":{\"type\":\"member_state\",\"id\":\"KEN\"},"
+        "\"instrument\":{\"category\":\"A\",\"version\":0},\"completeness\":80,"
+        "\"answers\":[{\"standard\":\"A-SMR\",\"state\":\"maybe\"}],"
+        "\"needs\":[{\"country\":\"KEN\",\"standard\":\"A-SMR\",\"modality\":\"training\","
+        "\"priority\":9,\"cost\":0,\"start\":\"2027-01-01\"}],\"colour\":1}";
+    msgpack_sbuffer sb;
+    tam_codec_err_t err;
+    assert_int_equal(tam_json_to_msgpack(json, strlen(json), &sb, &err), 0);
+    tam_arena_t *a = tam_arena_new(0);
+    tam_reply_t r;
+    s_seen_t seen = {0};
+    int rc = tam_decode_all(&tam_schema_reply, sb.data, sb.size, a, &r, &err, s_collect, &seen);
+    assert_int_equal(rc, TAM_ERANGE);
+    assert_int_equal(err.code, TAM_ERANGE);
+    assert_string_equal(err.path, "instrument.version");
+    assert_int_equal(seen.n, 6);
+    assert_string_equal(seen.paths[0], "instrument.version");
+    assert_string_equal(seen.paths[1], "answers[0].state");
+    assert_string_equal(seen.paths[2], "needs[0].priority");
+    assert_string_equal(seen.paths[3], "needs[0].cost");
+    assert_string_equal(seen.paths[4], "needs[0].end");
+    assert_int_equal(seen.codes[4], TAM_EMISSING);
+    assert_string_equal(seen.paths[5], "colour");
+    assert_int_equal(seen.codes[5], TAM_EUNKNOWN);
+    /* the plain decoder still stops at the first */
+    assert_int_equal(tam_decode(&tam_schema_reply, sb.data, sb.size, a, &r, &err), TAM_ERANGE);
+    assert_string_equal(err.path, "instrument.version");
+    /* a clean message: no callback, 0 */
+    msgpack_sbuffer_destroy(&sb);
+    const char *ok = "{\"country\":\"KEN\",\"standard\":\"A-SMR\",\"modality\":\"training\","
+                     "\"priority\":3,\"cost\":10,\"start\":\"2027-01-01\",\"end\":\"2027-02-01\"}";
+    assert_int_equal(tam_json_to_msgpack(ok, strlen(ok), &sb, &err), 0);
+    tam_need_in_t n;
+    seen.n = 0;
+    assert_int_equal(tam_decode_all(&tam_schema_need_in, sb.data, sb.size, a, &n, NULL, s_collect, &seen), 0);
+    assert_int_equal(seen.n, 0);
+    msgpack_sbuffer_destroy(&sb);
+    /* a malformed buffer is one problem */
+    const uint8_t bad[] = {0xdd, 0x04, 0x00, 0x00, 0x00};
+    assert_int_equal(tam_decode_all(&tam_schema_need_in, bad, sizeof bad, a, &n, &err, s_collect, &seen), TAM_ETRUNC);
+    assert_int_equal(seen.n, 1);
+    tam_arena_destroy(&a);
+}
+
+/* What a service answers: every problem listed in the error answer. */
+static void test_request_decode_lists_every_problem(void **state)
+{
+    (void)state;
+    const char *json = "{\"country\":\"KE\",\"standard\":\"A-SMR\",\"modality\":7,"
+                       "\"priority\":3,\"cost\":-1,\"start\":\"2027-01-01\",\"end\":\"2027-02-01\"}";
+    msgpack_sbuffer sb;
+    tam_codec_err_t ce;
+    assert_int_equal(tam_json_to_msgpack(json, strlen(json), &sb, &ce), 0);
+    tam_arena_t *a = tam_arena_new(0);
+    tam_need_in_t n;
+    tam_rpc_error_t err;
+    tam_rpc_error_init(&err);
+    assert_int_equal(tam_request_decode(&tam_schema_need_in, sb.data, sb.size, a, &n, &err), TAM_EINVAL);
+    assert_int_equal(err.code, TAM_EINVAL);
+    assert_string_equal(err.field, "country");
+    assert_int_equal(err.n, 3);
+    assert_string_equal(err.errors[0].field, "country");
+    assert_string_equal(err.errors[1].field, "modality");
+    assert_string_equal(err.errors[2].field, "cost");
+    tam_rpc_error_clear(&err);
+    tam_arena_destroy(&a);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_reject_nested_paths_and_enums(void **state)
 {
     (void)state;
@@ -559,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_reject_ranges_and_lengths),
         cmocka_unit_test(test_reject_unknown_and_duplicate_fields),
         cmocka_unit_test(test_reject_names_with_nul),
+        cmocka_unit_test(test_decode_all_lists_every_problem),
+        cmocka_unit_test(test_request_decode_lists_every_problem),
         cmocka_unit_test(test_reject_nested_paths_and_enums),
         cmocka_unit_test(test_reject_hostile_bytes),
         cmocka_unit_test(test_mpcheck_limits),
