@@ -23,6 +23,14 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
 /* Maps a TAM_E* code to the sysexits code a command should exit with. */
 int tam_cli_exit_code(int tam_code);
 
+/* mkdir -p of dir (mode 0700 for what it creates). Returns 0; TAM_EINVAL
+ * (too long); TAM_EIO (logged with the path). */
+int tam_cli_mkdirs(const char *dir);
+
+/* Creates the directory of an ipc:// endpoint's socket file if missing (any
+ * other transport: nothing to do). Returns as tam_cli_mkdirs. */
+int tam_cli_ipc_dir(const char *endpoint);
+
 /* Blocks SIGTERM and SIGINT in the calling thread (and threads it creates
  * later) and returns a signalfd that becomes readable when one arrives, for
  * a zmq_poll loop; -1 on error. */

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include "tam/cli.h"
 #include "tam/error.h"
@@ -102,4 +103,38 @@ int tam_cli_signalfd(void)
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int tam_cli_mkdirs(const char *dir)
+{
+    char path[1024];
+    int n = snprintf(path, sizeof path, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof path)
+        return TAM_EINVAL;
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            tam_error("cannot create %s: %s", path, strerror(errno));
+            return TAM_EIO;
+        }
+        if (!c)
+            break;
+        *p = c;
+    }
+    return 0;
+}
+
+int tam_cli_ipc_dir(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) != 0)
+        return 0;
+    const char *path = endpoint + 6, *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return tam_cli_mkdirs(dir);
 }

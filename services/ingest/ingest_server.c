@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "ingest.h"
+#include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/service.h"
@@ -220,42 +221,6 @@ static void s_log_counts(tam_ingest_server_t *s, const char *when)
         tam_info("ingest: %s: %zu replies, %zu needs (%zu open)", when, c[0], c[1], c[2]);
 }
 
-/* mkdir -p of dir (mode 0700 for what it creates). */
-static int s_mkdirs(const char *dir)
-{
-    char path[TAM_CFG_STR_MAX + 16];
-    int n = snprintf(path, sizeof path, "%s", dir);
-    if (n <= 0 || (size_t)n >= sizeof path)
-        return TAM_EINVAL;
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p)
-            continue;
-        char c = *p;
-        *p = 0;
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-            tam_error("ingest: cannot create %s: %s", path, strerror(errno));
-            return TAM_EIO;
-        }
-        if (!c)
-            break;
-        *p = c;
-    }
-    return 0;
-}
-
-/* Creates the directory of an ipc:// endpoint's socket file if missing. */
-static int s_ipc_dir(const char *endpoint)
-{
-    if (strncmp(endpoint, "ipc://", 6) != 0)
-        return 0;
-    const char *path = endpoint + 6, *slash = strrchr(path, '/');
-    if (!slash || slash == path)
-        return 0;
-    char dir[TAM_CFG_STR_MAX];
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    return s_mkdirs(dir);
-}
-
 int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, void *zctx)
 {
     if (!out || !cfg || !zctx)
@@ -280,7 +245,7 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
         goto fail;
     }
     snprintf(path, sizeof path, "%s/ingest", cfg->common.data_dir);
-    if ((rc = s_mkdirs(cfg->common.data_dir)))
+    if ((rc = tam_cli_mkdirs(cfg->common.data_dir)))
         goto fail;
     tam_store_opts_t so = {.path = path,
                            .map_size = cfg->ingest.map_size,
@@ -289,8 +254,8 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
                            .schema_version = TAM_INGEST_SCHEMA_VERSION};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
-    if ((rc = s_ipc_dir(cfg->ingest.endpoint)) || (rc = s_ipc_dir(cfg->ingest.feed)) ||
-        (rc = s_ipc_dir(cfg->ingest.snapshot)))
+    if ((rc = tam_cli_ipc_dir(cfg->ingest.endpoint)) || (rc = tam_cli_ipc_dir(cfg->ingest.feed)) ||
+        (rc = tam_cli_ipc_dir(cfg->ingest.snapshot)))
         goto fail;
     if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->ingest.feed, cfg->ingest.snapshot,
                                   (int)cfg->common.heartbeat, s_snapshot, s)))

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/service_feed.h"
@@ -260,23 +261,6 @@ static void s_ready(const char *endpoint, void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-/* ipc:// endpoints need their directory: create it (one level) if missing. */
-static int s_ipc_dir(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) != 0)
-        return 0;
-    char dir[TAM_CFG_STR_MAX];
-    snprintf(dir, sizeof dir, "%s", ep + 6);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = 0;
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    tam_error("cannot create directory %s: %s", dir, strerror(errno));
-    return TAM_EIO;
-}
-
 int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void *zctx)
 {
     char err[512];
@@ -305,8 +289,8 @@ int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void
     }
     if ((rc = tam_match_new(&s->m, s->cat, &s->par)))
         goto fail;
-    if ((rc = s_ipc_dir(cfg->match.endpoint)) || (rc = s_ipc_dir(cfg->match.feed)) ||
-        (rc = s_ipc_dir(cfg->match.snapshot)))
+    if ((rc = tam_cli_ipc_dir(cfg->match.endpoint)) || (rc = tam_cli_ipc_dir(cfg->match.feed)) ||
+        (rc = tam_cli_ipc_dir(cfg->match.snapshot)))
         goto fail;
     if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->match.feed, cfg->match.snapshot,
                                   (int)cfg->common.heartbeat, s_snapshot, s)))

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/service_feed.h"
@@ -256,28 +257,6 @@ static void s_ready(const char *endpoint, void *arg)
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-static int s_mkdir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    tam_error("cannot create directory %s: %s", dir, strerror(errno));
-    return TAM_EIO;
-}
-
-/* ipc:// endpoints need their directory: create it (one level) if missing. */
-static int s_ipc_dir(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) != 0)
-        return 0;
-    char dir[TAM_CFG_STR_MAX];
-    snprintf(dir, sizeof dir, "%s", ep + 6);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = 0;
-    return s_mkdir(dir);
-}
-
 static int s_count_fn(tam_txn_t *txn, void *arg)
 {
     return tam_pipeline_counts(txn, arg);
@@ -324,7 +303,7 @@ int tam_pipeline_server_new(tam_pipeline_server_t **out, const tam_config_t *cfg
     s->pl = (tam_pipeline_t){.cat = s->cat, .view = s->view, .replies = s_replies, .replies_arg = s};
 
     snprintf(path, sizeof path, "%s/pipeline", cfg->common.data_dir);
-    if ((rc = s_mkdir(cfg->common.data_dir)))
+    if ((rc = tam_cli_mkdirs(cfg->common.data_dir)))
         goto fail;
     tam_store_opts_t so = {.path = path,
                            .map_size = (size_t)cfg->pipeline.map_size,
@@ -339,8 +318,8 @@ int tam_pipeline_server_new(tam_pipeline_server_t **out, const tam_config_t *cfg
     tam_info("store %s: %zu decision(s), %zu audit entr%s", path, n.decisions, n.audit,
              n.audit == 1 ? "y" : "ies");
 
-    if ((rc = s_ipc_dir(cfg->pipeline.endpoint)) || (rc = s_ipc_dir(cfg->pipeline.feed)) ||
-        (rc = s_ipc_dir(cfg->pipeline.snapshot)))
+    if ((rc = tam_cli_ipc_dir(cfg->pipeline.endpoint)) || (rc = tam_cli_ipc_dir(cfg->pipeline.feed)) ||
+        (rc = tam_cli_ipc_dir(cfg->pipeline.snapshot)))
         goto fail;
     if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->pipeline.feed, cfg->pipeline.snapshot,
                                   (int)cfg->common.heartbeat, s_snapshot, s)))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/service_feed.h"
@@ -137,29 +138,6 @@ static void s_ready(const char *endpoint, void *arg)
 
 /* ---- life cycle -------------------------------------------------------------------------- */
 
-/* Creates dir (one level) if it does not exist. */
-static int s_mkdir(const char *dir)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    tam_error("cannot create directory %s: %s", dir, strerror(errno));
-    return TAM_EIO;
-}
-
-/* ipc:// endpoints need their directory: create it (one level) if missing. */
-static int s_ipc_dir(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) != 0)
-        return 0;
-    char dir[TAM_CFG_STR_MAX];
-    snprintf(dir, sizeof dir, "%s", ep + 6);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = 0;
-    return s_mkdir(dir);
-}
-
 static int s_count_fn(tam_txn_t *txn, void *arg)
 {
     return tam_registry_counts(txn, arg);
@@ -190,7 +168,7 @@ int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg
     s->reg.cat = s->cat;
 
     snprintf(path, sizeof path, "%s/registry", cfg->common.data_dir);
-    if ((rc = s_mkdir(cfg->common.data_dir)))
+    if ((rc = tam_cli_mkdirs(cfg->common.data_dir)))
         goto fail;
     tam_store_opts_t so = {.path = path,
                            .map_size = (size_t)cfg->registry.map_size,
@@ -205,8 +183,8 @@ int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg
     tam_info("store %s: %zu donor(s), %zu project(s), %zu ledger entr%s, %zu context version(s)",
              path, n.donors, n.projects, n.ledger, n.ledger == 1 ? "y" : "ies", n.contexts);
 
-    if ((rc = s_ipc_dir(cfg->registry.endpoint)) || (rc = s_ipc_dir(cfg->registry.feed)) ||
-        (rc = s_ipc_dir(cfg->registry.snapshot)))
+    if ((rc = tam_cli_ipc_dir(cfg->registry.endpoint)) || (rc = tam_cli_ipc_dir(cfg->registry.feed)) ||
+        (rc = tam_cli_ipc_dir(cfg->registry.snapshot)))
         goto fail;
     if ((rc = tam_feed_server_new(&s->feed, zctx, cfg->registry.feed, cfg->registry.snapshot,
                                   (int)cfg->common.heartbeat, s_snapshot, s)))
