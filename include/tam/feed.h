@@ -67,6 +67,7 @@ typedef struct {
     uint64_t snapshot_failed;  /* snapshot callback or emit failed: answered "err" */
     uint64_t bad_requests;     /* malformed snapshot requests: answered "err" */
     uint64_t peers_gone;       /* requester disconnected before the answer */
+    uint64_t snapshots_abandoned; /* requester did not read: snapshot stopped, later requests refused */
 } tam_feed_server_stats_t;
 
 /* Creates a server: binds a PUB socket on pub_endpoint and a ROUTER socket on

@@ -39,7 +39,7 @@ extern "C" {
 #define TAM_RPC_MAX_FRAME_DEFAULT (4u << 20)
 #define TAM_RPC_CLIENT_MAX_FRAME (64u << 20) /* largest answer frame a client takes */
 #define TAM_RPC_LINGER_MS 1000           /* server: time to flush answers at close */
-#define TAM_RPC_ANSWER_HWM 16384         /* answers queued per peer (server SNDHWM, client RCVHWM) */
+#define TAM_RPC_ANSWER_HWM 4096          /* answers queued per peer (server SNDHWM, client RCVHWM) */
 
 enum { TAM_RPC_OK = 0, TAM_RPC_ERROR = 1 }; /* answer status */
 

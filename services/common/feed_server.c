@@ -2,13 +2,18 @@
  *
  * Snapshots are produced synchronously inside tam_feed_server_process, by the
  * service's callback, between two publishes: that is what makes the "end"
- * sequence exact. The whole answer is therefore queued at once, so the
- * snapshot ROUTER has ZMQ_SNDHWM 0 (no drop, no blocking) and
- * ZMQ_ROUTER_MANDATORY (a vanished requester is noticed at the first frame
- * and the rest of its snapshot is not produced).
+ * sequence exact. The snapshot ROUTER has ZMQ_ROUTER_MANDATORY (a vanished
+ * requester is noticed at the first frame and the rest of its snapshot is not
+ * produced) and a bounded queue per requester (S_SNAP_HWM records): when a
+ * requester does not read, sending blocks, and after S_SNAP_SEND_MS the
+ * snapshot is abandoned and that requester's later requests are refused, so a
+ * peer that asks and never reads cannot make the service hold unbounded
+ * memory. A subscriber reads as fast as the service sends; its feed client
+ * uses a new socket (a new identity) for every request.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -25,6 +30,9 @@
 #define S_REQUEST_MAX 8192         /* bytes in a snapshot request frame */
 #define S_REQUESTS_PER_CALL 16     /* snapshot requests answered per process call */
 #define S_ID_MAX 256               /* ROUTER identities are at most 255 bytes */
+#define S_SNAP_HWM 10000           /* snapshot messages queued per requester */
+#define S_SNAP_SEND_MS 2000        /* how long a full queue may block a snapshot */
+#define S_STUCK_MAX 64             /* requesters remembered as not reading */
 
 struct tam_feed_server_t {
     void *pub;
@@ -39,6 +47,10 @@ struct tam_feed_server_t {
     /* the request being answered (kept here, not on the stack: 4 KiB) */
     char prefix[TAM_FEED_PREFIXES_MAX][TAM_FEED_TOPIC_MAX + 1];
     size_t nprefix;
+    /* requesters whose snapshot was abandoned because they did not read */
+    uint8_t stuck[S_STUCK_MAX][S_ID_MAX];
+    size_t stuck_len[S_STUCK_MAX];
+    size_t nstuck, stuck_next;
 };
 
 /* State of one snapshot answer, handed to the service as emit_ctx. */
@@ -51,17 +63,46 @@ typedef struct {
     int rc; /* first failure; once set, every emit returns it */
 } s_emit_t;
 
-/* Sends [identity][frames...] on the ROUTER without waiting.
- * Returns 0; TAM_EUNAVAIL (peer gone); TAM_EIO. */
-static int s_route(tam_feed_server_t *s, const void *id, size_t idlen, const void *const *data,
-                   const size_t *len, int n)
+/* Sends [identity][frames...] on the ROUTER. wait: when the requester's
+ * queue is full, block up to S_SNAP_SEND_MS for it to read (snapshot
+ * records); otherwise never wait. Returns 0; TAM_EUNAVAIL (peer gone, or
+ * its queue full without wait); TAM_ETIMEOUT (it did not read in time);
+ * TAM_EIO. */
+static int s_route_wait(tam_feed_server_t *s, const void *id, size_t idlen,
+                        const void *const *data, const size_t *len, int n, bool wait)
 {
-    if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return errno == EHOSTUNREACH ? TAM_EUNAVAIL : TAM_EIO;
+    if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | (wait ? 0 : ZMQ_DONTWAIT)) < 0)
+        return errno == EHOSTUNREACH ? TAM_EUNAVAIL
+               : errno == EAGAIN     ? (wait ? TAM_ETIMEOUT : TAM_EUNAVAIL)
+                                     : TAM_EIO;
     for (int i = 0; i < n; i++)
         if (zmq_send(s->router, data[i], len[i], (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
             return errno == EHOSTUNREACH ? TAM_EUNAVAIL : TAM_EIO;
     return 0;
+}
+
+static int s_route(tam_feed_server_t *s, const void *id, size_t idlen, const void *const *data,
+                   const size_t *len, int n)
+{
+    return s_route_wait(s, id, idlen, data, len, n, false);
+}
+
+static bool s_is_stuck(const tam_feed_server_t *s, const void *id, size_t idlen)
+{
+    for (size_t i = 0; i < s->nstuck; i++)
+        if (s->stuck_len[i] == idlen && memcmp(s->stuck[i], id, idlen) == 0)
+            return true;
+    return false;
+}
+
+/* Remembers a requester that did not read its snapshot (the oldest entry
+ * makes room). */
+static void s_mark_stuck(tam_feed_server_t *s, const void *id, size_t idlen)
+{
+    size_t i = s->nstuck < S_STUCK_MAX ? s->nstuck++ : s->stuck_next;
+    s->stuck_next = (i + 1) % S_STUCK_MAX;
+    memcpy(s->stuck[i], id, idlen);
+    s->stuck_len[i] = idlen;
 }
 
 /* Answers ["err", "<errname>: <why>"]; a failure to send only counts. */
@@ -107,7 +148,7 @@ static int s_emit(void *ctx, const char *topic, size_t tlen, const void *body, s
         return 0; /* outside the requested prefix: not ours to send */
     const void *data[3] = {"rec", topic, body};
     size_t len[3] = {3, tlen, blen};
-    e->rc = s_route(e->s, e->id, e->idlen, data, len, 3);
+    e->rc = s_route_wait(e->s, e->id, e->idlen, data, len, 3, true);
     if (e->rc == 0)
         e->s->stats.snapshot_records++;
     return e->rc;
@@ -194,6 +235,19 @@ static int s_parse_request(tam_feed_server_t *s, const void *buf, size_t len, co
         *why = "request has no prefix";
         rc = TAM_EMISSING;
     }
+    /* One record is sent once: drop prefixes repeated or covered by another
+     * (so a request of 16 empty prefixes is one snapshot, not 16). */
+    for (size_t i = 0; rc == 0 && i < s->nprefix; i++)
+        for (size_t j = 0; j < s->nprefix; j++) {
+            size_t li = strlen(s->prefix[i]), lj = strlen(s->prefix[j]);
+            if (i != j && lj <= li && memcmp(s->prefix[i], s->prefix[j], lj) == 0 &&
+                (lj < li || j < i)) {
+                memmove(s->prefix[i], s->prefix[s->nprefix - 1], sizeof s->prefix[0]);
+                s->nprefix--;
+                i--; /* look at the one moved here */
+                break;
+            }
+        }
 out:
     if (rc != 0)
         s->nprefix = 0;
@@ -217,6 +271,13 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
         s->stats.peers_gone++;
         return;
     }
+    if (rc == TAM_ETIMEOUT) {
+        s->stats.snapshots_abandoned++;
+        s_mark_stuck(s, id, idlen);
+        tam_warn("feed: a snapshot requester did not read for %d ms; snapshot abandoned and its "
+                 "further requests refused", S_SNAP_SEND_MS);
+        return;
+    }
     if (rc != 0) {
         s->stats.snapshot_failed++;
         tam_warn("feed: snapshot failed: %s", tam_strerror(rc));
@@ -226,7 +287,7 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
     uint8_t meta[TAM__FEED_META_MAX];
     const void *data[2] = {"end", meta};
     size_t len[2] = {3, tam__feed_meta_encode(meta, s->epoch, s->seq)};
-    rc = s_route(s, id, idlen, data, len, 2);
+    rc = s_route_wait(s, id, idlen, data, len, 2, true); /* behind the records: may wait too */
     if (rc == 0)
         s->stats.snapshots++;
     else
@@ -249,8 +310,12 @@ static int s_serve_one(tam_feed_server_t *s)
     memcpy(id, zmq_msg_data(&f[0]), idlen);
     const char *why = "a request is exactly one frame";
     int rc = TAM_EPROTO;
-    if (n == 2)
+    if (s_is_stuck(s, id, idlen)) {
+        why = "this connection did not read its last snapshot; reconnect";
+        rc = TAM_EUNAVAIL;
+    } else if (n == 2) {
         rc = s_parse_request(s, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &why);
+    }
     tam__feed_close_frames(f, kept);
     if (rc != 0) {
         s->stats.bad_requests++;
@@ -291,7 +356,8 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
     if (tam__feed_bind(s->pub, pub_endpoint) != 0)
         goto fail;
     s->router = tam__feed_socket(zctx, ZMQ_ROUTER, 0, snapshot_endpoint);
-    if (!s->router || tam__feed_setopt_int(s->router, ZMQ_SNDHWM, 0, snapshot_endpoint) != 0 ||
+    if (!s->router || tam__feed_setopt_int(s->router, ZMQ_SNDHWM, S_SNAP_HWM, snapshot_endpoint) != 0 ||
+        tam__feed_setopt_int(s->router, ZMQ_SNDTIMEO, S_SNAP_SEND_MS, snapshot_endpoint) != 0 ||
         tam__feed_setopt_int(s->router, ZMQ_ROUTER_MANDATORY, 1, snapshot_endpoint) != 0)
         goto fail;
     int64_t maxmsg = S_REQUEST_MAX;

@@ -96,14 +96,19 @@ static void s_signals_off(s_signals_t *sg)
 
 /* ---- the batch ------------------------------------------------------------------- */
 
-/* "<principal id>\0<request id>": ids are unique per principal. */
+/* "<principal id>\0<message type>\0<request id>": ids are unique per
+ * principal, and an id reused for another message type is another request
+ * (its stored answer would not fit the type). */
+#define S_DEDUP_KEY_MAX (TAM_PRINCIPAL_ID_MAX + TAM_RPC_TYPE_MAX + TAM_RPC_ID_MAX + 3)
 static size_t s_dedup_key(const tam_rpc_req_t *req, char *key)
 {
-    size_t p = strlen(req->principal.id), i = strlen(req->id);
+    size_t p = strlen(req->principal.id), t = strlen(req->type), i = strlen(req->id);
     memcpy(key, req->principal.id, p);
     key[p] = 0;
-    memcpy(key + p + 1, req->id, i);
-    return p + 1 + i;
+    memcpy(key + p + 1, req->type, t);
+    key[p + 1 + t] = 0;
+    memcpy(key + p + t + 2, req->id, i);
+    return p + t + 2 + i;
 }
 
 static void s_reset_write(s_svc_t *v, size_t i)
@@ -143,7 +148,7 @@ static int s_one(tam_txn_t *sub, void *arg)
     }
     if ((r = tam_rpc_answer_encode(TAM_RPC_OK, a->body, a->len, &v->stored[i], &v->stored_len[i])))
         return r == TAM_EINVAL ? TAM_EINTERNAL : r;
-    char key[TAM_PRINCIPAL_ID_MAX + TAM_RPC_ID_MAX + 2];
+    char key[S_DEDUP_KEY_MAX];
     size_t klen = s_dedup_key(v->reqs[i], key);
     return tam_txn_put(sub, TAM_SERVICE_REQUESTS_DB, key, klen, v->stored[i], v->stored_len[i],
                        TAM_PUT_NOOVERWRITE);
@@ -159,7 +164,7 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
     for (size_t i = v->lo; i < v->hi; i++) {
         if (v->kind[i] != K_WRITE)
             continue;
-        char key[TAM_PRINCIPAL_ID_MAX + TAM_RPC_ID_MAX + 2];
+        char key[S_DEDUP_KEY_MAX];
         size_t klen = s_dedup_key(v->reqs[i], key);
         tam_val_t val;
         int r = tam_txn_get(txn, TAM_SERVICE_REQUESTS_DB, key, klen, &val);
@@ -308,7 +313,13 @@ static void s_send(s_svc_t *v, size_t i)
     const tam_rpc_req_t *req = v->reqs[i];
     tam_answer_t *a = &v->ans[i];
     if (v->stored[i]) {
-        tam_rpc_server_reply_stored(v->srv, req, v->stored[i], v->stored_len[i]);
+        int rc = tam_rpc_server_reply_stored(v->srv, req, v->stored[i], v->stored_len[i]);
+        if (rc == TAM_EPROTO) { /* a damaged stored answer: say so rather than stay silent */
+            tam_error("request %s: its stored answer is damaged", req->id);
+            s_error_from(a, TAM_EINTERNAL, "the stored answer to this request id is damaged");
+            v->st.errors++;
+            tam_rpc_server_reply_error(v->srv, req, &a->error);
+        }
     } else if (tam_answer_is_error(a) || !a->ok) {
         s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
         v->st.errors++;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,6 +113,7 @@ typedef struct {
     int fail_after; /* >= 0: the next snapshot fails after this many records */
     int bad_emit;   /* the next snapshot emits a reserved topic */
     int emit_all;   /* ignore the prefix: the server must filter */
+    int bulk;       /* > 0: also emit this many "z/<n>" records (not kept in map) */
     int snap_calls;
 } srv_t;
 
@@ -129,6 +131,13 @@ static int snap_fn(const char *prefix, tam_feed_emit_fn emit, void *ctx, void *a
     }
     size_t pl = strlen(prefix);
     int sent = 0;
+    for (int i = 0; i < sv->bulk && strncmp("z/", prefix, pl < 2 ? pl : 2) == 0; i++) {
+        char key[16];
+        int kl = snprintf(key, sizeof key, "z/%05d", i);
+        int rc = emit(ctx, key, (size_t)kl, "0123456789", 10);
+        if (rc != 0)
+            return rc;
+    }
     for (size_t i = 0; i < sv->map.n; i++) {
         const entry_t *e = &sv->map.e[i];
         if (!sv->emit_all && strncmp(e->key, prefix, pl) != 0)
@@ -170,7 +179,8 @@ static void on_record(const char *topic, size_t tlen, const void *body, size_t b
     if ((from_snapshot && seq != 0) || (!from_snapshot && seq == 0))
         cl->bad_seq++;
     cl->snap_recs += from_snapshot;
-    map_put(&cl->map, topic, tlen, body, blen);
+    if (!(tlen > 2 && memcmp(topic, "z/", 2) == 0)) /* bulk records are only counted */
+        map_put(&cl->map, topic, tlen, body, blen);
 }
 
 static void on_reset(void *arg)
@@ -562,6 +572,133 @@ static void test_prefix_snapshot(void **state)
     assert_maps_equal(&f->sv.map, &f->cl[0].map, pf, 4);
     assert_int_equal(cstats(f, 0).malformed, 0);
     assert_int_equal(f->sv.snap_calls, 2); /* k12 is covered by k1, k1 given twice */
+}
+
+/* Packs {"prefixes": [p...]} into sb; returns its length. */
+static size_t s_prefixes_request(const char *const *p, size_t n, msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "prefixes", 8);
+    msgpack_pack_array(&pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        msgpack_pack_str_with_body(&pk, p[i], strlen(p[i]));
+    return sb->size;
+}
+
+/* The server itself drops repeated and covered prefixes: sixteen empty
+ * prefixes are one snapshot, not sixteen. */
+static void test_prefix_dedup_server(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    srv_set(&f->sv, "a1", "1");
+    srv_set(&f->sv, "a2", "2");
+    srv_set(&f->sv, "b1", "3");
+    void *d = raw_socket(f, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(d, f->snap), 0);
+    const char *pf[16];
+    for (int i = 0; i < 16; i++)
+        pf[i] = i % 3 == 0 ? "a" : "";
+    msgpack_sbuffer sb;
+    s_prefixes_request(pf, 16, &sb);
+    raw_send(d, 1, sb.data, sb.size);
+    int recs = 0;
+    for (;;) {
+        char fr[3][256];
+        size_t len[3];
+        int n = raw_recv(f, d, fr, len, 3);
+        if (strcmp(fr[0], "end") == 0)
+            break;
+        assert_int_equal(n, 3);
+        assert_string_equal(fr[0], "rec");
+        recs++;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_equal(recs, 3);
+    assert_int_equal(f->sv.snap_calls, 1);
+}
+
+/* Reads one whole snapshot on its own DEALER, in its own thread. */
+typedef struct {
+    void *zctx;
+    const char *ep;
+    int recs, ended, done;
+} s_reader_t;
+
+static void *s_reader(void *arg)
+{
+    s_reader_t *r = arg;
+    void *d = zmq_socket(r->zctx, ZMQ_DEALER);
+    int zero = 0, ms = WAIT_MS;
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &ms, sizeof ms);
+    const uint8_t req[] = {0x81, 0xa6, 'p', 'r', 'e', 'f', 'i', 'x', 0xa0}; /* {"prefix": ""} */
+    if (zmq_connect(d, r->ep) == 0 && zmq_send(d, req, sizeof req, 0) == (int)sizeof req) {
+        for (;;) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, d, 0) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            int end = zmq_msg_size(&m) == 3 && memcmp(zmq_msg_data(&m), "end", 3) == 0;
+            int rec = zmq_msg_size(&m) == 3 && memcmp(zmq_msg_data(&m), "rec", 3) == 0;
+            while (zmq_msg_more(&m)) { /* the rest of this message */
+                zmq_msg_close(&m);
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, d, 0) < 0)
+                    break;
+            }
+            zmq_msg_close(&m);
+            r->recs += rec;
+            if (end) {
+                r->ended = 1;
+                break;
+            }
+        }
+    }
+    zmq_close(d);
+    __atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A requester that asks and never reads cannot make the server hold an
+ * unbounded queue: its snapshot is abandoned after a bounded queue and a
+ * bounded wait, its later requests are refused, and everyone else is served. */
+static void test_snapshot_reader_stuck(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    f->sv.bulk = 30000;
+    void *d = raw_socket(f, ZMQ_DEALER);
+    int small = 10;
+    assert_int_equal(zmq_setsockopt(d, ZMQ_RCVHWM, &small, sizeof small), 0);
+    assert_int_equal(zmq_connect(d, f->snap), 0);
+    const char *all[] = {""};
+    msgpack_sbuffer sb;
+    s_prefixes_request(all, 1, &sb);
+    raw_send(d, 1, sb.data, sb.size);
+    WAIT_UNTIL(f, sstats(f).snapshots_abandoned == 1);
+    assert_true(sstats(f).snapshot_records < 30000);
+    /* asking again on the same connection is refused at once */
+    uint64_t bad = sstats(f).bad_requests;
+    raw_send(d, 1, sb.data, sb.size);
+    WAIT_UNTIL(f, sstats(f).bad_requests == bad + 1);
+    assert_int_equal(sstats(f).snapshots_abandoned, 1);
+    msgpack_sbuffer_destroy(&sb);
+    /* A requester that reads (in its own thread, as in its own process)
+     * gets the whole snapshot, more records than the queue bound. */
+    s_reader_t r = {.zctx = f->zctx, .ep = f->snap};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_reader, &r), 0);
+    WAIT_UNTIL(f, __atomic_load_n(&r.done, __ATOMIC_ACQUIRE));
+    pthread_join(th, NULL);
+    assert_int_equal(r.recs, 30000);
+    assert_true(r.ended);
+    assert_int_equal(sstats(f).snapshots_abandoned, 1);
 }
 
 /* The same convergence on inproc://. */
@@ -1012,6 +1149,8 @@ int main(void)
         T(test_late_joiner),
         TI(test_late_joiner_inproc),
         T(test_prefix_snapshot),
+        T(test_prefix_dedup_server),
+        T(test_snapshot_reader_stuck),
         T(test_gap),
         T(test_heartbeat_idle),
         T(test_silence_restart),
