@@ -217,29 +217,6 @@ static int s_export_lp(tamctl_t *t, int argc, char **argv)
 
 /* ---- tamctl wait ---------------------------------------------------------------------------- */
 
-/* One quiet call (no error printing): 0, or a TAM_E* code / status error. */
-static int s_quiet(tamctl_t *t, const char *service, int msg_id, const void *req,
-                   tam_arena_t *a, void *out)
-{
-    size_t nm;
-    const tam_message_t *m = &tam_messages(&nm)[msg_id];
-    tam_rpc_client_t *cl = tamctl_client(t, service);
-    if (!cl)
-        return TAM_EUNAVAIL;
-    msgpack_sbuffer sb;
-    if (tam_encode_sbuf(m->request, req, &sb, NULL))
-        return TAM_EINVAL;
-    tam_rpc_answer_t ans = {0};
-    int rc = tam_rpc_call(cl, m->type, sb.data, sb.size, &ans);
-    msgpack_sbuffer_destroy(&sb);
-    if (rc == 0 && ans.status != TAM_RPC_OK)
-        rc = ans.error.code ? ans.error.code : TAM_EINTERNAL;
-    if (rc == 0 && tam_decode(m->answer, ans.body, ans.len, a, out, NULL))
-        rc = TAM_EPROTO;
-    tam_rpc_answer_clear(&ans);
-    return rc;
-}
-
 static int64_t s_mono_ms(void)
 {
     struct timespec ts;
@@ -278,7 +255,7 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
         tam_ping_t ping = {.note = "wait"};
         tam_pong_t pong;
         memset(&pong, 0, sizeof pong);
-        if (a && s_quiet(t, svc[i], TAM_MSG_sys_ping, &ping, a, &pong) == 0) {
+        if (a && tamctl_call_quiet(t, svc[i], TAM_MSG_sys_ping, &ping, a, &pong) == 0) {
             up[i] = true;
             want[i] = pong.feed_seq;
             want_epoch[i] = pong.feed_epoch;
@@ -296,7 +273,7 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
         tam_ping_t ping = {0};
         tam_run_t r;
         memset(&r, 0, sizeof r);
-        int rc = a ? s_quiet(t, "match", TAM_MSG_match_run, &ping, a, &r) : TAM_ENOMEM;
+        int rc = a ? tamctl_call_quiet(t, "match", TAM_MSG_match_run, &ping, a, &r) : TAM_ENOMEM;
         last_rc = rc;
         if (rc == 0) {
             any = true;

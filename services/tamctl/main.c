@@ -206,6 +206,31 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
     return 0;
 }
 
+int tamctl_call_quiet(tamctl_t *t, const char *service, int msg_id, const void *req,
+                      tam_arena_t *a, void *out)
+{
+    size_t nm;
+    const tam_message_t *m = tam_messages(&nm);
+    if (msg_id < 0 || (size_t)msg_id >= nm)
+        return TAM_EINVAL;
+    m = &m[msg_id];
+    tam_rpc_client_t *cl = tamctl_client(t, service);
+    if (!cl)
+        return TAM_EUNAVAIL;
+    msgpack_sbuffer sb;
+    if (tam_encode_sbuf(m->request, req, &sb, NULL))
+        return TAM_EINVAL;
+    tam_rpc_answer_t ans = {0};
+    int rc = tam_rpc_call(cl, m->type, sb.data, sb.size, &ans);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == 0 && ans.status != TAM_RPC_OK)
+        rc = ans.error.code ? ans.error.code : TAM_EINTERNAL;
+    if (rc == 0 && tam_decode(m->answer, ans.body, ans.len, a, out, NULL))
+        rc = TAM_EPROTO;
+    tam_rpc_answer_clear(&ans);
+    return rc;
+}
+
 int tamctl_call(tamctl_t *t, const char *service, int msg_id, const void *req, tam_arena_t *a,
                 void *out, const char *where)
 {

@@ -22,7 +22,8 @@ static int s_status(tamctl_t *t, int argc, char **argv)
         t->cfg.common.request_retries = 0;
         if (t->cfg.tamctl.timeout > 1000)
             t->cfg.tamctl.timeout = 1000;
-        int ex = tamctl_call(t, services[i], TAM_MSG_sys_ping, &ping, a, &pong, services[i]);
+        /* quiet: the table says DOWN; no error line per service */
+        int ex = tamctl_call_quiet(t, services[i], TAM_MSG_sys_ping, &ping, a, &pong);
         char seq[24];
         snprintf(seq, sizeof seq, "%llu", ex ? 0ULL : (unsigned long long)pong.feed_seq);
         const char *row[] = {services[i], tamctl_endpoint(t, services[i]), ex ? "DOWN" : "up",
@@ -33,6 +34,9 @@ static int s_status(tamctl_t *t, int argc, char **argv)
         tam_arena_destroy(&a);
     }
     tamctl_table_print(&tb, stdout, false, NULL);
+    if (worst != EX_OK)
+        fprintf(stderr, "tamctl: a service is not reachable (is it running? scripts/demo --keep "
+                        "starts them all)\n");
     return worst;
 }
 

@@ -62,6 +62,12 @@ int tamctl_call(tamctl_t *t, const char *service, int msg_id, const void *req, t
 int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *req,
                     tam_arena_t *a, void *out, const char *where, uint8_t **body, size_t *len);
 
+/* Like tamctl_call but prints nothing: returns 0 (out decoded) or the TAM_E*
+ * code (TAM_EUNAVAIL/TAM_ETIMEOUT when the service does not answer, the
+ * error answer's code, TAM_EPROTO for an answer that does not decode). */
+int tamctl_call_quiet(tamctl_t *t, const char *service, int msg_id, const void *req,
+                      tam_arena_t *a, void *out);
+
 /* Prints an error answer as lines "WHERE:FIELD: message" on stderr. */
 void tamctl_print_error(const char *where, const tam_rpc_error_t *e);
 
