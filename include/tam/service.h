@@ -68,6 +68,23 @@ typedef struct {
     size_t len;
 } tam_event_t;
 
+/* A list of events a request's writes will publish, in commit order,
+ * for code that builds them before it has the answer in hand. */
+typedef struct {
+    tam_event_t *v;
+    size_t n, cap;
+} tam_events_t;
+
+/* Appends a copy of (topic, body). Returns 0; TAM_EINVAL (topic empty or
+ * longer than 255 bytes); TAM_ENOMEM. */
+int tam_events_add(tam_events_t *e, const char *topic, const void *body, size_t len);
+
+/* Frees the events past the first n (n = 0: all); the list stays usable. */
+void tam_events_truncate(tam_events_t *e, size_t n);
+
+/* Frees everything, the list itself included (zeroed). */
+void tam_events_free(tam_events_t *e);
+
 /* What a handler or query gives back, owned by the loop (handlers only fill
  * it through the functions below, or add problems to &out->error directly
  * with tam_rpc_error_set/add). It is an error answer as soon as error.code is
@@ -99,6 +116,10 @@ int tam_answer_event(tam_answer_t *a, const char *topic, const void *body, size_
 
 /* Frees everything a holds and empties it. */
 void tam_answer_clear(tam_answer_t *a);
+
+/* Appends a copy of every event of e to the answer's events. Returns 0;
+ * TAM_ENOMEM. */
+int tam_answer_events(tam_answer_t *a, const tam_events_t *e);
 
 /* Decodes a request's body[0..len) with schema s into *out (from a), finding every
  * problem of the message (tam_decode_all): the first sets err's code, field

@@ -103,3 +103,54 @@ int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_
     tam_codec_err_t ce;
     return tam_decode_all(s, body, len, a, out, &ce, s_each, err);
 }
+
+int tam_events_add(tam_events_t *e, const char *topic, const void *body, size_t len)
+{
+    size_t tl = topic ? strlen(topic) : 0;
+    if (tl == 0 || tl > 255 || (!body && len))
+        return TAM_EINVAL;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 16;
+        tam_event_t *v = realloc(e->v, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        e->v = v;
+        e->cap = cap;
+    }
+    char *t = malloc(tl + 1);
+    void *b = malloc(len ? len : 1);
+    if (!t || !b) {
+        free(t);
+        free(b);
+        return TAM_ENOMEM;
+    }
+    memcpy(t, topic, tl + 1);
+    if (len)
+        memcpy(b, body, len);
+    e->v[e->n++] = (tam_event_t){t, b, len};
+    return 0;
+}
+
+void tam_events_truncate(tam_events_t *e, size_t n)
+{
+    while (e->n > n) {
+        e->n--;
+        free(e->v[e->n].topic);
+        free(e->v[e->n].body);
+    }
+}
+
+void tam_events_free(tam_events_t *e)
+{
+    tam_events_truncate(e, 0);
+    free(e->v);
+    *e = (tam_events_t){0};
+}
+
+int tam_answer_events(tam_answer_t *a, const tam_events_t *e)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->n && rc == 0; i++)
+        rc = tam_answer_event(a, e->v[i].topic, e->v[i].body, e->v[i].len);
+    return rc;
+}

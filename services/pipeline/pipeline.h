@@ -41,6 +41,7 @@
 #include "tam/principal.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
+#include "tam/service.h"
 #include "tam/store.h"
 
 #define TAM_PIPELINE_SCHEMA 1              /* schema version of the LMDB environment */
@@ -217,23 +218,6 @@ typedef struct {
 /* Milliseconds since the Unix epoch (p->now_ms if set). */
 int64_t tam_pipeline_now(const tam_pipeline_t *p);
 
-/* One record to publish on the feed after the commit. */
-typedef struct {
-    char topic[16];   /* "decision/KEN/A" */
-    uint8_t *body;    /* malloc'd msgpack decision */
-    size_t len;
-} tam_pipeline_pub_t;
-
-typedef struct {
-    tam_pipeline_pub_t *v;
-    size_t n, cap;
-} tam_pipeline_pubs_t;
-
-/* Appends a record (body copied). Returns 0; TAM_ENOMEM. */
-int tam_pipeline_pubs_add(tam_pipeline_pubs_t *p, const char *topic, const void *body, size_t len);
-/* Frees the bodies and empties the list (keeps it usable). */
-void tam_pipeline_pubs_clear(tam_pipeline_pubs_t *p);
-
 /* Applies one pipeline.act (body: the request, pre-pass done) by principal
  * who inside txn: decodes and checks it, moves the decision through the state
  * machine, checks amounts against the project's available money and the
@@ -241,8 +225,8 @@ void tam_pipeline_pubs_clear(tam_pipeline_pubs_t *p);
  * The principal's role is checked by the caller (the server's authorize,
  * with tam_pipeline_act_role); who names the author in the audit log.
  * Three outcomes, as in registry.h:
- *  - accepted: returns 0, err->code == 0, *answer holds the act_ack, pubs got
- *    the decision to publish after the commit;
+ *  - accepted: returns 0, err->code == 0, *answer holds the act_ack, pubs
+ *    (a tam_events_t) got the decision to publish after the commit;
  *  - refused: returns 0 with err->code < 0 (TAM_ESTATE for a transition that
  *    is not allowed, naming `act` and the current state; TAM_ECONFLICT naming
  *    `amount` with the figures; TAM_ENOTFOUND for an unknown need, project or
@@ -252,7 +236,7 @@ void tam_pipeline_pubs_clear(tam_pipeline_pubs_t *p);
  *    the transaction must be aborted. */
 int tam_pipeline_act(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_t *who,
                      const void *body, size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
-                     tam_pipeline_pubs_t *pubs, tam_rpc_error_t *err);
+                     tam_events_t *pubs, tam_rpc_error_t *err);
 
 /* Reads the decision of a proposal into out (from a). Returns 0;
  * TAM_ENOTFOUND (no act yet: state none); TAM_ESTORE. */

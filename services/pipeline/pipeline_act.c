@@ -31,35 +31,6 @@ int tam_pipeline__codec_error(tam_rpc_error_t *err, const tam_codec_err_t *ce)
     return err->code;
 }
 
-int tam_pipeline_pubs_add(tam_pipeline_pubs_t *p, const char *topic, const void *body, size_t len)
-{
-    if (strlen(topic) >= sizeof p->v[0].topic)
-        return TAM_EINTERNAL;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 8;
-        tam_pipeline_pub_t *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return TAM_ENOMEM;
-        p->v = v;
-        p->cap = cap;
-    }
-    tam_pipeline_pub_t *e = &p->v[p->n];
-    if (!(e->body = malloc(len ? len : 1)))
-        return TAM_ENOMEM;
-    memcpy(e->body, body, len);
-    e->len = len;
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
-    p->n++;
-    return 0;
-}
-
-void tam_pipeline_pubs_clear(tam_pipeline_pubs_t *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free(p->v[i].body);
-    p->n = 0;
-}
-
 /* ---- reading decisions ---------------------------------------------------------- */
 
 int tam_pipeline_decision_get(tam_txn_t *txn, const char *proposal, tam_arena_t *a,
@@ -400,7 +371,7 @@ static int s_put(tam_txn_t *txn, const char *db, const void *key, size_t klen,
 /* Writes the decision, its project index, the audit entry and its proposal
  * index; fills the ack and the record to publish. */
 static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_t *who,
-                   s_act_t *x, msgpack_sbuffer *answer, tam_pipeline_pubs_t *pubs,
+                   s_act_t *x, msgpack_sbuffer *answer, tam_events_t *pubs,
                    tam_rpc_error_t *err)
 {
     const tam_act_t *act = &x->act;
@@ -488,7 +459,7 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
         rc = TAM_EINTERNAL;
         goto done;
     }
-    if ((rc = tam_pipeline_pubs_add(pubs, topic, body.data, body.size)))
+    if ((rc = tam_events_add(pubs, topic, body.data, body.size)))
         goto done;
     tam_act_ack_t ack = {.proposal = act->proposal, .state = x->to, .revision = d.revision,
                          .audit = seq};
@@ -504,7 +475,7 @@ done:
 
 int tam_pipeline_act(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_t *who,
                      const void *body, size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
-                     tam_pipeline_pubs_t *pubs, tam_rpc_error_t *err)
+                     tam_events_t *pubs, tam_rpc_error_t *err)
 {
     s_act_t x;
     memset(&x, 0, sizeof x);
@@ -523,8 +494,7 @@ int tam_pipeline_act(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principa
     if (rc || err->code) {
         /* Drop what this act queued; the caller aborts (failure) or the
          * nested transaction is undone (refusal). */
-        while (pubs->n > before)
-            free(pubs->v[--pubs->n].body);
+        tam_events_truncate(pubs, before);
         return err->code ? 0 : rc;
     }
     tam_debug("act %s on %s: %s -> %s", s_actname(x.act.act), x.act.proposal, s_state(x.from),

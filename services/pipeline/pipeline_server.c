@@ -39,7 +39,7 @@ struct tam_pipeline_server {
     tam_arena_t *scratch;         /* decoded requests, reset per request */
     tam_arena_t *auth;            /* authorize's decoding, reset per request */
     msgpack_sbuffer answer;
-    tam_pipeline_pubs_t pubs;
+    tam_events_t pubs;
     tam_service_stats_t stats;
     uint64_t publish_failed;
 };
@@ -72,7 +72,7 @@ static void s_begin(tam_pipeline_server_t *s)
 {
     tam_arena_reset(s->scratch);
     msgpack_sbuffer_clear(&s->answer);
-    tam_pipeline_pubs_clear(&s->pubs);
+    tam_events_truncate(&s->pubs, 0);
 }
 
 static int s_finish(tam_pipeline_server_t *s, int rc, tam_answer_t *out)
@@ -82,9 +82,7 @@ static int s_finish(tam_pipeline_server_t *s, int rc, tam_answer_t *out)
     if (out->error.code)
         return out->error.code;
     rc = tam_answer_ok(out, s->answer.data, s->answer.size);
-    for (size_t i = 0; i < s->pubs.n && rc == 0; i++)
-        rc = tam_answer_event(out, s->pubs.v[i].topic, s->pubs.v[i].body, s->pubs.v[i].len);
-    return rc;
+    return rc ? rc : tam_answer_events(out, &s->pubs);
 }
 
 static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
@@ -395,8 +393,7 @@ void tam_pipeline_server_destroy(tam_pipeline_server_t **sp)
     tam_arena_destroy(&s->scratch);
     tam_arena_destroy(&s->auth);
     msgpack_sbuffer_destroy(&s->answer);
-    tam_pipeline_pubs_clear(&s->pubs);
-    free(s->pubs.v);
+    tam_events_free(&s->pubs);
     free(s);
     *sp = NULL;
 }

@@ -111,23 +111,9 @@ int tam_registry_check_context(const tam_catalog_t *cat, const tam_context_t *c,
 
 /* ---- writes (registry_store.c) ------------------------------------------- */
 
-/* One record to publish on the feed after the commit. */
-typedef struct {
-    char topic[8 + TAM_REGISTRY_ID_MAX + 1]; /* "donor/<id>", "project/<id>", "context" */
-    uint8_t *body;                          /* malloc'd msgpack */
-    size_t len;
-} tam_registry_pub_t;
-
-/* The records a group of writes publishes, in commit order. */
-typedef struct {
-    tam_registry_pub_t *v;
-    size_t n, cap;
-} tam_registry_pubs_t;
-
-/* Appends a record (the body is copied). Returns 0; TAM_ENOMEM. */
-int tam_registry_pubs_add(tam_registry_pubs_t *p, const char *topic, const void *body, size_t len);
-/* Frees the bodies and empties the list (keeps it usable). */
-void tam_registry_pubs_clear(tam_registry_pubs_t *p);
+/* The records a group of writes publishes, in commit order: a tam_events_t
+ * (tam/service.h) with topics "donor/<id>", "project/<id>", "context". */
+#define TAM_REGISTRY_TOPIC_MAX (8 + TAM_REGISTRY_ID_MAX + 1)
 
 /* Applies one write request (msg_id one of registry.donor_put, project_add,
  * project_update, project_close, ledger_add, context_set) inside txn.
@@ -147,7 +133,7 @@ void tam_registry_pubs_clear(tam_registry_pubs_t *p);
  * scratch is an arena for decoded values (the caller resets it). */
 int tam_registry_write(const tam_registry_t *r, tam_txn_t *txn, int msg_id, const void *body,
                        size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
-                       tam_registry_pubs_t *pubs, tam_rpc_error_t *err);
+                       tam_events_t *pubs, tam_rpc_error_t *err);
 
 /* ---- reads (registry_query.c) -------------------------------------------- */
 

@@ -13,38 +13,6 @@
 const char *const tam_registry_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
                                         "ledger", "context", NULL};
 
-/* ---- publication list ---------------------------------------------------- */
-
-int tam_registry_pubs_add(tam_registry_pubs_t *p, const char *topic, const void *body, size_t len)
-{
-    if (strlen(topic) >= sizeof p->v[0].topic)
-        return TAM_EINTERNAL;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        tam_registry_pub_t *v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return TAM_ENOMEM;
-        p->v = v;
-        p->cap = cap;
-    }
-    uint8_t *b = malloc(len ? len : 1);
-    if (!b)
-        return TAM_ENOMEM;
-    memcpy(b, body, len);
-    tam_registry_pub_t *e = &p->v[p->n++];
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
-    e->body = b;
-    e->len = len;
-    return 0;
-}
-
-void tam_registry_pubs_clear(tam_registry_pubs_t *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        free(p->v[i].body);
-    p->n = 0;
-}
-
 /* ---- helpers --------------------------------------------------------------- */
 
 size_t tam_registry__rev_key(uint8_t *buf, const char *id, uint64_t rev)
@@ -197,7 +165,7 @@ static int s_decode(const tam_schema_t *s, const void *body, size_t len, tam_are
  * queues it for the feed under topic. */
 static int s_commit_rec(tam_txn_t *txn, const tam_schema_t *s, const void *rec, const char *db,
                         const char *revs, const char *id, int64_t rev, const char *topic,
-                        tam_registry_pubs_t *pubs)
+                        tam_events_t *pubs)
 {
     msgpack_sbuffer sb;
     int rc = s_encode(s, rec, &sb);
@@ -205,7 +173,7 @@ static int s_commit_rec(tam_txn_t *txn, const tam_schema_t *s, const void *rec, 
         return rc;
     rc = s_put_rev(txn, db, revs, id, (uint64_t)rev, sb.data, sb.size);
     if (rc == 0)
-        rc = tam_registry_pubs_add(pubs, topic, sb.data, sb.size);
+        rc = tam_events_add(pubs, topic, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
@@ -213,7 +181,7 @@ static int s_commit_rec(tam_txn_t *txn, const tam_schema_t *s, const void *rec, 
 /* ---- donors ---------------------------------------------------------------- */
 
 static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
-                       tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                       tam_arena_t *a, msgpack_sbuffer *answer, tam_events_t *pubs,
                        tam_rpc_error_t *err)
 {
     (void)r;
@@ -252,7 +220,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
         }
     }
     d.revision = rev + 1;
-    char topic[sizeof pubs->v[0].topic];
+    char topic[TAM_REGISTRY_TOPIC_MAX];
     snprintf(topic, sizeof topic, "donor/%s", d.id);
     rc = s_commit_rec(txn, &tam_schema_donor, &d, "donors", "donor_revs", d.id, d.revision, topic,
                       pubs);
@@ -289,9 +257,9 @@ static int s_project_get(tam_txn_t *txn, const char *id, tam_arena_t *a, tam_pro
 }
 
 static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuffer *answer,
-                            tam_registry_pubs_t *pubs)
+                            tam_events_t *pubs)
 {
-    char topic[sizeof pubs->v[0].topic];
+    char topic[TAM_REGISTRY_TOPIC_MAX];
     const char *id = rec->project->id;
     snprintf(topic, sizeof topic, "project/%s", id);
     int rc = s_commit_rec(txn, &tam_schema_project_rec, rec, "projects", "project_revs", id,
@@ -303,7 +271,7 @@ static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuf
 
 static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, const void *body,
                          size_t len, tam_arena_t *a, msgpack_sbuffer *answer,
-                         tam_registry_pubs_t *pubs, tam_rpc_error_t *err)
+                         tam_events_t *pubs, tam_rpc_error_t *err)
 {
     tam_project_t p;
     tam_project_rec_t cur;
@@ -361,7 +329,7 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
 }
 
 static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
-                           tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                           tam_arena_t *a, msgpack_sbuffer *answer, tam_events_t *pubs,
                            tam_rpc_error_t *err)
 {
     (void)r;
@@ -389,7 +357,7 @@ static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *
 /* ---- ledger ------------------------------------------------------------------ */
 
 static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
-                        tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                        tam_arena_t *a, msgpack_sbuffer *answer, tam_events_t *pubs,
                         tam_rpc_error_t *err)
 {
     tam_ledger_entry_t e;
@@ -439,7 +407,7 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
 /* ---- planning context ----------------------------------------------------------- */
 
 static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
-                         tam_arena_t *a, msgpack_sbuffer *answer, tam_registry_pubs_t *pubs,
+                         tam_arena_t *a, msgpack_sbuffer *answer, tam_events_t *pubs,
                          tam_rpc_error_t *err)
 {
     tam_context_t c, cur;
@@ -483,7 +451,7 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
     tam_key_u64(k, (uint64_t)c.version);
     rc = tam_txn_put(txn, "context", k, 8, sb.data, sb.size, TAM_PUT_APPEND | TAM_PUT_NOOVERWRITE);
     if (rc == 0)
-        rc = tam_registry_pubs_add(pubs, TAM_REGISTRY_CONTEXT_ID, sb.data, sb.size);
+        rc = tam_events_add(pubs, TAM_REGISTRY_CONTEXT_ID, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0)
         rc = s_put_ack(TAM_REGISTRY_CONTEXT_ID, c.version, answer);
@@ -494,7 +462,7 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
 
 int tam_registry_write(const tam_registry_t *r, tam_txn_t *txn, int msg_id, const void *body,
                        size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
-                       tam_registry_pubs_t *pubs, tam_rpc_error_t *err)
+                       tam_events_t *pubs, tam_rpc_error_t *err)
 {
     size_t npubs = pubs->n;
     int rc;
@@ -522,9 +490,7 @@ int tam_registry_write(const tam_registry_t *r, tam_txn_t *txn, int msg_id, cons
     }
     if (rc || err->code) {
         /* Nothing of a refused or failed request may be published. */
-        for (size_t i = npubs; i < pubs->n; i++)
-            free(pubs->v[i].body);
-        pubs->n = npubs;
+        tam_events_truncate(pubs, npubs);
     }
     return rc;
 }

@@ -38,7 +38,7 @@ typedef struct {
     /* the last act or read */
     tam_rpc_error_t err;
     msgpack_sbuffer answer;
-    tam_pipeline_pubs_t pubs;
+    tam_events_t pubs;
     int rc;
 } pf_t;
 
@@ -320,9 +320,7 @@ PF_FN int pf_teardown(void **state)
     tam_pipeline_view_destroy(&f->view);
     nftw(f->dir, pf_rm, 8, FTW_DEPTH | FTW_PHYS);
     tam_rpc_error_clear(&f->err);
-    tam_pipeline_pubs_clear(&f->pubs);
-    free(f->pubs.v);
-    f->pubs = (tam_pipeline_pubs_t){0};
+    tam_events_free(&f->pubs);
     tam_arena_reset(f->a);
     return 0;
 }
@@ -340,7 +338,7 @@ static int pf_act_fn(tam_txn_t *txn, void *arg)
     pf_call_t *c = arg;
     pf_t *f = c->f;
     msgpack_sbuffer_clear(&f->answer);
-    tam_pipeline_pubs_clear(&f->pubs);
+    tam_events_truncate(&f->pubs, 0);
     tam_rpc_error_clear(&f->err);
     /* A refused act is committed anyway: the test then proves it wrote nothing. */
     return tam_pipeline_act(&f->p, txn, &f->who, c->body, c->len, f->a, &f->answer, &f->pubs,

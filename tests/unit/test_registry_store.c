@@ -48,7 +48,7 @@ typedef struct {
     /* the last answer */
     tam_rpc_error_t err;
     msgpack_sbuffer answer;
-    tam_registry_pubs_t pubs;
+    tam_events_t pubs;
 } fixture_t;
 
 static int s_group_setup(void **state)
@@ -112,9 +112,7 @@ static int teardown(void **state)
     tam_store_close(&f->store);
     nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     tam_rpc_error_clear(&f->err);
-    tam_registry_pubs_clear(&f->pubs);
-    free(f->pubs.v);
-    f->pubs = (tam_registry_pubs_t){0};
+    tam_events_free(&f->pubs);
     return 0;
 }
 
@@ -136,7 +134,7 @@ static int s_run(tam_txn_t *txn, void *arg)
     fixture_t *f = c->f;
     msgpack_sbuffer_clear(&f->answer);
     tam_rpc_error_clear(&f->err);
-    tam_registry_pubs_clear(&f->pubs);
+    tam_events_truncate(&f->pubs, 0);
     tam_arena_reset(f->a);
     int rc = c->read ? tam_registry_read(&f->reg, txn, c->msg, c->body, c->len, f->a, &f->answer, &f->err)
                      : tam_registry_write(&f->reg, txn, c->msg, c->body, c->len, f->a, &f->answer,

@@ -926,10 +926,43 @@ static void test_txn_sub(void **state)
     DONE(fx);
 }
 
+/* The events list services build before their answer exists. */
+static void test_events_list(void **state)
+{
+    (void)state;
+    tam_events_t e = {0};
+    char topic[300];
+    memset(topic, 'x', sizeof topic - 1);
+    topic[sizeof topic - 1] = 0;
+    assert_int_equal(tam_events_add(&e, "", "b", 1), TAM_EINVAL);
+    assert_int_equal(tam_events_add(&e, topic, "b", 1), TAM_EINVAL); /* over 255 bytes */
+    assert_int_equal(tam_events_add(&e, "t/1", NULL, 3), TAM_EINVAL);
+    for (int i = 0; i < 40; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "t/%d", i);
+        assert_int_equal(tam_events_add(&e, t, &i, sizeof i), 0);
+    }
+    assert_int_equal(e.n, 40);
+    assert_string_equal(e.v[39].topic, "t/39");
+    tam_events_truncate(&e, 10); /* a failed request's events go */
+    assert_int_equal(e.n, 10);
+    assert_string_equal(e.v[9].topic, "t/9");
+    tam_answer_t a = {0};
+    assert_int_equal(tam_answer_events(&a, &e), 0);
+    assert_int_equal(a.n_events, 10);
+    assert_string_equal(a.events[3].topic, "t/3");
+    assert_int_equal(*(int *)a.events[3].body, 3);
+    tam_answer_clear(&a);
+    tam_events_free(&e);
+    assert_null(e.v);
+    assert_int_equal(e.n, 0);
+}
+
 int main(void)
 {
     tam_log_init("test_service", LOG_WARNING);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_list),
         cmocka_unit_test_setup_teardown(test_txn_sub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
