@@ -31,6 +31,13 @@ typedef int (*tam_snapshot_txn_fn)(tam_txn_t *txn, const char *prefix, tam_feed_
 int tam_feed_snapshot_from_store(tam_store_t *st, tam_snapshot_txn_fn fn, const char *prefix,
                                  tam_feed_emit_fn emit, void *emit_ctx);
 
+/* Answers sys.ping for a service with a feed: decodes the ping (every
+ * problem listed in out->error), then sets out's ok body to the pong naming
+ * service, version, the feed's sequence and epoch, and the ping's note.
+ * Returns 0; the decode error's code; TAM_ENOMEM. */
+int tam_service_pong(const tam_rpc_req_t *req, const char *service, const char *version,
+                     tam_feed_server_t *feed, tam_arena_t *a, tam_answer_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
  * (see tam/service_feed.h). */
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/proto.h"
 #include "tam/service_feed.h"
 
 static int s_server_items(void *obj, zmq_pollitem_t *items, int max)
@@ -79,5 +80,26 @@ int tam_feed_snapshot_from_store(tam_store_t *st, tam_snapshot_txn_fn fn, const 
     int rc = tam_store_read(st, s_snap_txn, &a);
     if (rc && rc != TAM_EUNAVAIL)
         tam_warn("feed: snapshot for prefix '%s' failed: %s", prefix, tam_strerror(rc));
+    return rc;
+}
+
+int tam_service_pong(const tam_rpc_req_t *req, const char *service, const char *version,
+                     tam_feed_server_t *feed, tam_arena_t *a, tam_answer_t *out)
+{
+    tam_ping_t ping;
+    int rc = tam_request_decode(&tam_schema_ping, req->body, req->body_len, a, &ping, &out->error);
+    if (rc)
+        return rc;
+    tam_pong_t pong = {.service = (char *)service,
+                       .version = (char *)version,
+                       .feed_seq = feed ? tam_feed_server_seq(feed) : 0,
+                       .feed_epoch = feed ? tam_feed_server_epoch(feed) : 0,
+                       .note = ping.note};
+    msgpack_sbuffer sb;
+    tam_codec_err_t ce;
+    if ((rc = tam_encode_sbuf(&tam_schema_pong, &pong, &sb, &ce)))
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    rc = tam_answer_ok(out, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
     return rc;
 }

@@ -149,17 +149,8 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
     msgpack_sbuffer_init(&sb);
     tam_arena_reset(s->a);
     int rc;
-    if (strcmp(req->type, "sys.ping") == 0) {
-        tam_ping_t ping;
-        if ((rc = s_decode(&tam_schema_ping, req, s->a, &ping, out)))
-            return rc;
-        tam_pong_t pong = {.service = "tam-ingest",
-                           .version = TAM_VERSION,
-                           .feed_seq = tam_feed_server_seq(s->feed),
-                           .feed_epoch = tam_feed_server_epoch(s->feed),
-                           .note = ping.note};
-        return s_answer(&tam_schema_pong, &pong, out);
-    }
+    if (strcmp(req->type, "sys.ping") == 0)
+        return tam_service_pong(req, "tam-ingest", TAM_VERSION, s->feed, s->a, out);
     if (!txn)
         return TAM_ESTORE;
     if (strcmp(req->type, "ingest.needs") == 0) {

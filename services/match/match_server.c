@@ -89,24 +89,10 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
         return TAM_EINTERNAL;
     tam_arena_reset(s->scratch);
     msgpack_sbuffer_clear(&s->answer);
-    int rc;
-    if (msg->id == TAM_MSG_sys_ping) {
-        tam_ping_t ping;
-        tam_codec_err_t ce;
-        memset(&ping, 0, sizeof ping);
-        if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce))
-            return tam_rpc_error_set(&out->error, ce.code, ce.path, "%s", ce.message),
-                   out->error.code;
-        tam_pong_t pong = {.service = "tam-match", .version = TAM_MATCH_CODE_VERSION,
-                           .feed_seq = tam_feed_server_seq(s->feed),
-                       .feed_epoch = tam_feed_server_epoch(s->feed), .note = ping.note};
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
-        rc = tam_encode(&tam_schema_pong, &pong, &pk, NULL);
-    } else {
-        rc = tam_match_query(s->m, msg->id, req->body, req->body_len, s->scratch, &s->answer,
+    if (msg->id == TAM_MSG_sys_ping)
+        return tam_service_pong(req, "tam-match", TAM_MATCH_CODE_VERSION, s->feed, s->scratch, out);
+    int rc = tam_match_query(s->m, msg->id, req->body, req->body_len, s->scratch, &s->answer,
                              &out->error);
-    }
     if (out->error.code)
         return out->error.code;
     if (rc)

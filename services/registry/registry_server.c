@@ -82,23 +82,6 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     return s_finish(s, rc, out);
 }
 
-static int s_ping(tam_registry_server_t *s, const tam_rpc_req_t *req, tam_answer_t *out)
-{
-    tam_ping_t ping;
-    tam_codec_err_t ce;
-    if (tam_decode(&tam_schema_ping, req->body, req->body_len, s->scratch, &ping, &ce)) {
-        tam_registry__codec_error(&out->error, &ce);
-        return out->error.code;
-    }
-    tam_pong_t pong = {.service = "tam-registry", .version = TAM_VERSION,
-                       .feed_seq = tam_feed_server_seq(s->feed),
-                       .feed_epoch = tam_feed_server_epoch(s->feed), .note = ping.note};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &s->answer, msgpack_sbuffer_write);
-    int rc = tam_encode(&tam_schema_pong, &pong, &pk, &ce);
-    return s_finish(s, rc, out);
-}
-
 static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
 {
     tam_registry_server_t *s = arg;
@@ -107,7 +90,7 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
         return TAM_EINTERNAL;
     s_begin(s);
     if (m->id == TAM_MSG_sys_ping)
-        return s_ping(s, req, out);
+        return tam_service_pong(req, "tam-registry", TAM_VERSION, s->feed, s->scratch, out);
     int rc = tam_registry_read(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
                                &s->answer, &out->error);
     return s_finish(s, rc, out);
