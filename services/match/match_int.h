@@ -143,6 +143,9 @@ int tam_match__project_remove(tam_match_t *m, const char *id);
 void tam_match__context_clear(tam_match_t *m);
 
 /* ---- match_elig.c ---- */
+/* True if p lists a standard of category: then a listed category means
+ * only its listed standards (docs/matching.md, eligibility rule 4). */
+bool tam_match__narrowed(const tam_match_t *m, const tam_match_project_t *p, char category);
 /* Compiles p's earmarks into p->geo, p->th, p->md. */
 void tam_match__compile(const tam_match_t *m, tam_match_project_t *p);
 /* Recomputes mission_on for the date. */
