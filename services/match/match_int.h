@@ -89,6 +89,7 @@ struct tam_match {
 
     /* the last run */
     uint64_t run_id;
+    uint64_t run_floor;      /* the next run id is above it (tam_match_set_run_floor) */
     char hash[65];
     uint32_t date;
     uint64_t seqs[TAM_MATCH_NFEEDS], epochs[TAM_MATCH_NFEEDS];
