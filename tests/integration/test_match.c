@@ -227,6 +227,9 @@ static void test_end_to_end(void **state)
     text = s_slurp(out);
     assert_non_null(strstr(text, "eligibility:"));
     assert_non_null(strstr(text, "priority"));
+    assert_non_null(strstr(text, "state proposed, rank 1 in run "));
+    assert_non_null(strstr(text, "equity basis: "));
+    print_message("    %.*s", (int)(strchr(strchr(text, '\n') + 1, '\n') - text + 1), text);
     free(text);
     assert_int_equal(s_tamctl(h, NULL, err, "explain", "1/NO-SUCH", NULL), EX_DATAERR);
     assert_int_equal(s_tamctl(h, out, err, "gaps", "--top", "3", NULL), 0);
