@@ -415,10 +415,9 @@ static void test_cap_after_revision(void **state)
 /* Random histories: after every step the warm engine's run must equal what a
  * fresh engine computes from the same current inputs (hash, proposals), and
  * no need gets new money beyond its cost minus what decisions fix. */
-static void test_warm_equals_cold_random(void **state)
+static void s_random_history(uint64_t inst_seed, uint64_t step_seed)
 {
-    (void)state;
-    fx_gen(&s_inst, 23, 300, 30, 0);
+    fx_gen(&s_inst, inst_seed, 300, 30, 0);
     static bool open[300], removed[30];
     memset(removed, 0, sizeof removed);
     s_ndecs = 0;
@@ -434,7 +433,7 @@ static void test_warm_equals_cold_random(void **state)
     }
     fx_context(w, ctx[cur_ctx]);
     assert_int_equal(fx_run(w), 0);
-    uint64_t x = 99;
+    uint64_t x = step_seed;
     int warm = 0;
     for (int step = 1; step <= 120; step++) {
         int kind = (int)(fx_rand(&x) % 7);
@@ -534,6 +533,14 @@ static void test_warm_equals_cold_random(void **state)
     }
     assert_true(warm > 20);
     fx_free(w);
+}
+
+static void test_warm_equals_cold_random(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[][2] = {{23, 99}, {5, 7}, {41, 1234}, {77, 31337}};
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++)
+        s_random_history(seeds[k][0], seeds[k][1]);
 }
 
 /* Two runs on the same inputs: byte-identical published records. */
