@@ -360,11 +360,44 @@ static void test_wait_times_out(void **state)
     free(text);
 }
 
+/* A run counter that cannot be read as one stops tam-match at start, with
+ * the path named: guessing could repeat run ids. */
+static void test_bad_counter(void **state)
+{
+    h_t *h = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/data", h->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/data/match", h->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/data/match/run_id", h->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("tamatch match run id 12x\n", f);
+    fclose(f);
+    assert_int_not_equal(s_start(h, S_MATCH), 0);
+    char log[160];
+    snprintf(log, sizeof log, "%s/match.log", h->dir);
+    char *text = s_slurp(log);
+    assert_non_null(strstr(text, "run_id is not a run counter"));
+    free(text);
+    /* a good one: the first run is numbered above it */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("tamatch match run id 41\n", f);
+    fclose(f);
+    for (int s = 0; s < S_N; s++)
+        if (h->have[s] && s != S_PIPELINE)
+            assert_int_equal(s_start(h, s), 0);
+    assert_true(s_run_id(h) >= 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_end_to_end, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wait_times_out, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_counter, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
