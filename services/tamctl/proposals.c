@@ -381,8 +381,9 @@ TAMCTL_COMMAND(s_cmd_proposals, "proposals", "[OPTIONS]",
                "  --csv | --json     machine-readable output",
                s_proposals)
 TAMCTL_COMMAND(s_cmd_explain, "explain", "NEED/PROJECT",
-               "Explain a proposal: factors, weights and points, eligibility, binding "
-               "constraints, dual price, alternatives.",
+               "Explain a pair of the current run (id and input hash): its state (proposed, "
+               "unfunded, ineligible, declined, decided) and rank, factors, weights and points, "
+               "the equity basis, eligibility, binding constraints, dual price, alternatives.",
                "  --json             the explanation as JSON", s_explain)
 TAMCTL_COMMAND(s_cmd_gaps, "gaps", "[OPTIONS]",
                "List needs the current run leaves unfunded, largest first, and why.",
