@@ -33,22 +33,6 @@ struct tam_ingest_server {
 
 /* ---- who may do what: the one place ----------------------------------------- */
 
-/* Submitting needs a respondent, manager or service role (admin implies all);
- * reading needs any role. Whether a respondent submits for itself is checked
- * with tam_ingest_may_submit once the body is decoded (s_handle). */
-static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
-{
-    (void)arg;
-    uint32_t roles = strcmp(req->type, "ingest.submit") == 0
-                         ? TAM_ROLE_RESPONDENT | TAM_ROLE_MANAGER | TAM_ROLE_SERVICE
-                         : TAM_ROLE_ALL;
-    if (tam_principal_may(&req->principal, roles))
-        return 0;
-    tam_rpc_error_set(err, TAM_EDENIED, "", "principal %s may not send %s", req->principal.id,
-                      req->type);
-    return TAM_EDENIED;
-}
-
 static tam_req_kind_t s_classify(const char *type, void *arg)
 {
     (void)arg;
@@ -102,7 +86,9 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return rc;
     if (!tam_ingest_may_submit(&req->principal, r.respondent->id)) {
         tam_rpc_error_set(&out->error, TAM_EDENIED, "respondent.id",
-                          "principal %s may submit replies for itself only", req->principal.id);
+                          "principal '%s' (respondent %s) may submit replies for %s only, not "
+                          "for %s", req->principal.id, req->principal.respondent,
+                          req->principal.respondent, r.respondent->id);
         return TAM_EDENIED;
     }
     uint32_t today = tam_date_today();
@@ -278,7 +264,6 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .batch_max = (unsigned)s->cfg->ingest.batch_max,
         .signals = true,
         .classify = s_classify,
-        .authorize = s_authorize,
         .handle = s_handle,
         .query = s_query,
         .after_commit = s_after_commit,
