@@ -89,6 +89,7 @@ struct tam_match {
 
     /* the last run */
     uint64_t run_id;
+    uint64_t run_floor;      /* the next run id is above it (tam_match_set_run_floor) */
     char hash[65];
     uint32_t date;
     uint64_t seqs[TAM_MATCH_NFEEDS], epochs[TAM_MATCH_NFEEDS];
@@ -143,6 +144,9 @@ int tam_match__project_remove(tam_match_t *m, const char *id);
 void tam_match__context_clear(tam_match_t *m);
 
 /* ---- match_elig.c ---- */
+/* True if p lists a standard of category: then a listed category means
+ * only its listed standards (docs/matching.md, eligibility rule 4). */
+bool tam_match__narrowed(const tam_match_t *m, const tam_match_project_t *p, char category);
 /* Compiles p's earmarks into p->geo, p->th, p->md. */
 void tam_match__compile(const tam_match_t *m, tam_match_project_t *p);
 /* Recomputes mission_on for the date. */

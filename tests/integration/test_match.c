@@ -137,6 +137,21 @@ static char *s_canon_proposals(h_t *h)
     return c;
 }
 
+/* The current run id, as `tamctl wait` names it on stderr. */
+static unsigned long long s_run_id(h_t *h)
+{
+    char err[160];
+    snprintf(err, sizeof err, "%s/runid.err", h->dir);
+    assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "30", NULL), 0);
+    char *said = s_slurp(err);
+    unsigned long long run = 0;
+    const char *at = strstr(said, "run ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "run %llu reflects", &run), 1);
+    free(said);
+    return run;
+}
+
 static void test_end_to_end(void **state)
 {
     h_t *h = *state;
@@ -228,9 +243,17 @@ static void test_end_to_end(void **state)
         assert_int_equal(system(cmd), 0);
     }
 
-    /* a restart rebuilds exactly the same proposals */
+    /* a restart rebuilds exactly the same proposals (same input hash), and
+     * its runs are numbered on from where the last process stopped */
     char *before = s_canon_proposals(h);
+    unsigned long long run_before = s_run_id(h), run_after = 0;
     assert_int_equal(s_stop(h, S_MATCH), 0);
+    snprintf(cmd, sizeof cmd, "%s/data/match/run_id", h->dir);
+    text = s_slurp(cmd);
+    unsigned long long stored = 0;
+    assert_int_equal(sscanf(text, "tamatch match run id %llu", &stored), 1);
+    free(text);
+    assert_true(stored >= run_before);
     assert_int_equal(s_start(h, S_MATCH), 0);
     assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "30", NULL), 0);
     char *after = s_canon_proposals(h);
@@ -238,6 +261,14 @@ static void test_end_to_end(void **state)
     assert_string_equal(before, after);
     free(before);
     free(after);
+    run_after = s_run_id(h);
+    print_message("    run ids across a restart: %llu, then %llu\n", run_before, run_after);
+    assert_true(run_after > stored);
+    /* and again, with nothing new in between: still rising */
+    assert_int_equal(s_stop(h, S_MATCH), 0);
+    assert_int_equal(s_start(h, S_MATCH), 0);
+    assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "30", NULL), 0);
+    assert_true(s_run_id(h) > run_after);
 
     /* tam-ingest restarts (its feed starts a new epoch): tam-match reloads
      * the ingest snapshot and goes on with replies submitted afterwards */

@@ -134,14 +134,37 @@ static void test_thematic(void **state)
     fx_project(fx, (fx_project_t){.id = "CAT", .received = 100, .categories = "B"});
     fx_project(fx, (fx_project_t){.id = "MIX", .received = 100, .categories = "A",
                                   .standards = "A-BODY"});
+    fx_project(fx, (fx_project_t){.id = "HALF", .received = 100, .categories = "A,B",
+                                  .standards = "A-BODY,A-TOKYO"});
+    s_need(fx, 3, "KEN", "A-BODY", NULL);
     assert_int_equal(fx_run(fx), 0);
     assert_true(s_eligible(fx, "1/STD"));
     assert_false(s_eligible(fx, "2/STD"));
     assert_non_null(strstr(s_last(fx, "2/STD"), "standard B-MLA (category B) is outside"));
     assert_false(s_eligible(fx, "1/CAT"));
     assert_true(s_eligible(fx, "2/CAT"));
-    assert_true(s_eligible(fx, "1/MIX"));
+    /* listed standards narrow their category: category A with A-BODY listed
+     * funds A-BODY only, not the rest of A */
+    assert_false(s_eligible(fx, "1/MIX"));
+    assert_non_null(strstr(s_last(fx, "1/MIX"), "category A is earmarked only for its listed "
+                                                "standards (A-BODY), not A-SMR"));
+    assert_true(s_eligible(fx, "3/MIX"));
     assert_false(s_eligible(fx, "2/MIX"));
+    /* a category listed without any of its standards stays whole */
+    assert_false(s_eligible(fx, "1/HALF"));
+    assert_non_null(strstr(s_last(fx, "1/HALF"), "(A-BODY,A-TOKYO), not A-SMR"));
+    assert_true(s_eligible(fx, "2/HALF"));
+    assert_true(s_eligible(fx, "3/HALF"));
+    int code;
+    tam_explanation_t *ex = fx_explain(fx, "2/HALF", &code);
+    bool whole = false;
+    for (uint32_t i = 0; i < ex->eligibility.n; i++)
+        whole |= strstr(ex->eligibility.v[i], "category B of standard B-MLA is earmarked as a "
+                                              "whole") != NULL;
+    assert_true(whole);
+    /* and the allocation follows: MIX gives nothing to the A-SMR need */
+    assert_int_equal(fx_amount(fx, 1, "MIX"), 0);
+    assert_int_equal(fx_amount(fx, 1, "HALF"), 0);
 }
 
 static void test_modality(void **state)
