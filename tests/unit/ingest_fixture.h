@@ -4,6 +4,8 @@
  * and the queries decoded. Included by one test program each. */
 #ifndef INGEST_FIXTURE_H
 #define INGEST_FIXTURE_H
+/* Each test program uses some of the helpers below. */
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,7 +69,7 @@ static int s_emit(const char *topic, const void *body, size_t len, void *arg)
 
 typedef struct {
     tam_catalog_t *cat;
-    char dir[64];
+    char dir[128];
     tam_store_t *s;
     tam_arena_t *a;
     s_events_t ev;
