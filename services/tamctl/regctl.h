@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "tam/catalog.h"
+#include "out.h"
 #include "tamctl.h"
 
 /* ---- record files ------------------------------------------------------------ */
@@ -125,7 +126,7 @@ int regctl_all_projects(tamctl_t *t, tam_project_query_t *q, tam_arena_t *a,
 int regctl_project_summary(tamctl_t *t, bool update, const tam_project_list_t *before,
                            const regctl_batch_t *b, size_t refused_local, tam_arena_t *a);
 
-/* Prints a ledger as a table (or CSV). */
-void regctl_ledger_table(const tam_ledger_list_t *l, bool csv);
+/* Prints a ledger as a table, CSV or JSON (out.h); returns 0 or EX_OSERR. */
+int regctl_ledger_out(const tam_ledger_list_t *l, tamctl_fmt_t fmt);
 
 #endif
