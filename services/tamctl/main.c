@@ -175,7 +175,8 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
     int rc = tam_rpc_call(c, m->type, sb.data, sb.size, &ans);
     msgpack_sbuffer_destroy(&sb);
     if (rc == TAM_EUNAVAIL || rc == TAM_ETIMEOUT) {
-        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep starts it)\n",
+        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep "
+                        "starts it; -c CONFIG or TAMATCH_CONFIG names another instance)\n",
                 service, tamctl_endpoint(t, service));
         tam_rpc_answer_clear(&ans);
         return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
@@ -331,15 +332,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "tamctl: unknown command '%s'; `tamctl --help` lists them\n", rargv[0]);
         return EX_USAGE;
     }
-    if (tam_config_load(&t.cfg, path && *path ? path : NULL, err, sizeof err)) {
+    int crc = tam_config_load_resolved(&t.cfg, path && *path ? path : NULL, sets, nsets, err,
+                                       sizeof err);
+    if (crc) {
         fprintf(stderr, "tamctl: %s\n", err);
-        return EX_CONFIG;
+        return crc == TAM_EIO ? EX_NOINPUT : EX_CONFIG;
     }
-    for (int i = 0; i < nsets; i++)
-        if (tam_config_override(&t.cfg, sets[i], err, sizeof err)) {
-            fprintf(stderr, "tamctl: -o %s: %s\n", sets[i], err);
-            return EX_CONFIG;
-        }
     tam_log_init("tamctl", LOG_WARNING);
     /* Command options: --json and --help are accepted after the command too. */
     int cargc = rest - words + 1;
