@@ -77,8 +77,9 @@ static void s_watch_record(const char *topic, size_t tn, const void *body, size_
         memset(&p, 0, sizeof p);
         if (tam_decode(&tam_schema_proposal, body, len, a, &p, NULL) != 0) {
             w->bad++;
-        } else if (!s_in(w->countries, w->ncountries, p.country) ||
-                   !s_in(w->groups, w->ngroups, p.group)) {
+        } else if ((w->ncountries || w->ngroups) &&
+                   !((w->ncountries && s_in(w->countries, w->ncountries, p.country)) ||
+                     (w->ngroups && s_in(w->groups, w->ngroups, p.group)))) {
             /* not asked for */
         } else if (w->t->json) {
             json_t *o = tamctl_json_items(body, len, NULL);
@@ -189,12 +190,13 @@ static int s_watch(tamctl_t *t, int argc, char **argv)
                         "[--count N] [--json]\n");
         return EX_USAGE;
     }
-    /* topics are prop/<ISO3>/<CAT>: countries narrow the subscription (one
-     * prefix each); groups and a category alone are filtered here */
+    /* topics are prop/<ISO3>/<CAT>: countries alone narrow the subscription
+     * (one prefix each); with groups (a proposal of a listed country or of a
+     * listed group) and for a category alone, the filter is here */
     char prefix[S_MAX_FILTER][32];
     const char *prefixes[S_MAX_FILTER + 1];
     size_t np = 0;
-    for (size_t i = 0; i < w.ncountries; i++) {
+    for (size_t i = 0; w.ngroups == 0 && i < w.ncountries; i++) {
         snprintf(prefix[np], sizeof prefix[np], "prop/%s/%s", w.countries[i],
                  category ? category : "");
         prefixes[np] = prefix[np];
@@ -206,7 +208,7 @@ static int s_watch(tamctl_t *t, int argc, char **argv)
         np++;
     }
     prefixes[np++] = "run";
-    w.category = category && !w.ncountries ? category[0] : 0;
+    w.category = category ? category[0] : 0;
     tam_feed_callbacks_t cb = {.on_record = s_watch_record, .on_reset = s_watch_reset,
                                .on_synced = s_watch_synced, .arg = &w};
     tam_feed_client_opts_t fo = {.silence_ms = (int)(3 * t->cfg.common.heartbeat + 500),
@@ -454,8 +456,9 @@ static int s_wait(tamctl_t *t, int argc, char **argv)
 
 TAMCTL_COMMAND(s_cmd_watch, "watch", "[OPTIONS]",
                "Print proposals as tam-match publishes changes to them (Ctrl-C stops).",
-               "  --country ISO3     only this country's proposals (repeatable)\n"
-               "  --group G          only this UN regional group's (repeatable)\n"
+               "  --country ISO3     this country's proposals (repeatable)\n"
+               "  --group G          this UN regional group's proposals (repeatable); with\n"
+               "                     --country: those of any listed country or group\n"
                "  --category X       only this category\n"
                "  --count N          stop after N changes\n"
                "  --json             one JSON object per line; a pair no longer proposed\n"
