@@ -28,13 +28,10 @@ static int s_set(tamctl_t *t, int argc, char **argv)
     }
     tam_arena_t *a = tam_arena_new(0);
     tam_context_t ctx;
-    tam_codec_err_t ce;
     if (ex == 0 && !a)
         ex = EX_OSERR;
-    if (ex == 0 && tam_decode_obj(&tam_schema_context, &doc.items[0], a, &ctx, &ce)) {
-        fprintf(stderr, "%s:%s: %s\n", argv[optind], ce.path, ce.message);
-        ex = EX_DATAERR;
-    }
+    if (ex == 0)
+        ex = regctl_doc_decode(&doc, 0, &tam_schema_context, a, &ctx);
     tam_put_ack_t ack;
     uint8_t *raw = NULL;
     size_t raw_len = 0;

@@ -62,11 +62,14 @@ static int s_add(tamctl_t *t, int argc, char **argv)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_donor_t d;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
             total++;
-            if (tam_decode_obj(&tam_schema_donor, &doc.items[i], a, &d, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_donor, a, &d);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }

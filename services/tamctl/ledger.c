@@ -165,10 +165,13 @@ static int s_import(tamctl_t *t, int argc, char **argv)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_ledger_entry_t e;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
-            if (tam_decode_obj(&tam_schema_ledger_entry, &doc.items[i], a, &e, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_ledger_entry, a, &e);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }

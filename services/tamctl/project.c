@@ -105,10 +105,13 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_project_t p;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
-            if (tam_decode_obj(&tam_schema_project, &doc.items[i], a, &p, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_project, a, &p);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }

@@ -33,6 +33,12 @@ void regctl_doc_free(regctl_doc_t *d);
 /* "PATH" for a single-record file, "PATH[i]" for an element of an array. */
 void regctl_doc_where(const regctl_doc_t *d, uint32_t i, char *buf, size_t cap);
 
+/* Decodes record i of d with schema s into out (from a), printing every
+ * problem of the record, each as "WHERE:FIELD: message", not only the first.
+ * Returns 0; EX_DATAERR (problems printed); EX_OSERR. */
+int regctl_doc_decode(const regctl_doc_t *d, uint32_t i, const tam_schema_t *s, tam_arena_t *a,
+                      void *out);
+
 /* Reads a whole file (at most 64 MiB) into a malloc'd NUL-terminated buffer.
  * Returns 0; EX_NOINPUT; EX_DATAERR (too large) after printing why. */
 int regctl_read_file(const char *path, char **text, size_t *len);

@@ -275,6 +275,88 @@ static void t_codes_and_watch(void **state)
     free(a);
 }
 
+/* ---- errors, all at once ------------------------------------------------------- */
+
+static void s_write(h_t *h, const char *name, const char *text)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", h->dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void t_errors_at_once(void **state)
+{
+    h_t *h = *state;
+    char *out, *err;
+    /* every problem of every donor record in one list */
+    s_write(h, "donors-bad.json",
+            "[{\"id\": \"X\", \"name\": 5, \"kind\": \"alien\", \"extra\": 1},\n"
+            " {\"id\": \"GOOD-1\", \"name\": \"A donor\", \"kind\": \"government\", "
+            "\"iati_id\": \"not an iati\"}]\n");
+    assert_int_equal(s_run(h, "tamctl donor add donors-bad.json", &out, &err), 65);
+    assert_non_null(strstr(err, "donors-bad.json[0]:id:"));
+    assert_non_null(strstr(err, "donors-bad.json[0]:name:"));
+    assert_non_null(strstr(err, "donors-bad.json[0]:kind:"));
+    assert_non_null(strstr(err, "donors-bad.json[0]:extra:"));
+    assert_non_null(strstr(err, "donors-bad.json[1]:iati_id:"));
+    assert_non_null(strstr(out, "2 refused"));
+    free(out);
+    free(err);
+    s_write(h, "context-bad.json",
+            "{\"missions\": [{\"country\": \"CAF\", \"operation\": 5, \"priorities\": \"A\", "
+            "\"valid_from\": \"2026-01-01\"}], \"bogus\": 1}\n");
+    assert_int_equal(s_run(h, "tamctl context set context-bad.json", NULL, &err), 65);
+    assert_non_null(strstr(err, "context-bad.json:missions[0].operation:"));
+    assert_non_null(strstr(err, "context-bad.json:missions[0].priorities:"));
+    assert_non_null(strstr(err, "context-bad.json:bogus:"));
+    free(err);
+    /* a UTF-8 byte order mark is no error */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "printf '\\357\\273\\277' > bom.json && cat %s/config/samples/"
+             "demo/donors.json >> bom.json && tamctl donor add bom.json && printf '\\357\\273\\277'"
+             " > bom-reply.json && cat %s/config/samples/reply-KEN-A.json >> bom-reply.json && "
+             "tamctl submit bom-reply.json", h->src, h->src);
+    assert_int_equal(s_run(h, cmd, NULL, &err), 0);
+    free(err);
+    /* a CSV given without --format is read as CSV, and said so */
+    snprintf(cmd, sizeof cmd, "cp %s/config/samples/needs-example.csv needs.txt && "
+             "tamctl submit needs.txt", h->src);
+    assert_int_equal(s_run(h, cmd, NULL, &err), 0);
+    assert_non_null(strstr(err, "needs.txt: read as the CSV of needs"));
+    free(err);
+    /* a malformed file: a hint, and counted among the refused */
+    s_write(h, "junk.txt", "hello, world\n");
+    snprintf(cmd, sizeof cmd, "tamctl submit junk.txt %s/config/samples/reply-KEN-A.json",
+             h->src);
+    assert_int_equal(s_run(h, cmd, NULL, &err), 65);
+    assert_non_null(strstr(err, "junk.txt: not JSON; a CSV of needs is read with --format csv"));
+    assert_non_null(strstr(err, "2 replies: 1 accepted"));
+    assert_non_null(strstr(err, "1 refused (1 malformed file)"));
+    free(err);
+    /* CSV: header and row problems in one round */
+    s_write(h, "bad.csv",
+            "respondent_type,respondent,category,version,completeness,standard,country,"
+            "modality,priority,cost,start,end,colour\n"
+            "member_state,KEN,A,1,80,A-SMR,KEN,training,9,1000,2027-01-01,2027-06-30,red\n");
+    assert_int_equal(s_run(h, "tamctl submit --format csv bad.csv", NULL, &err), 65);
+    assert_non_null(strstr(err, "bad.csv:1:colour: unknown column"));
+    assert_non_null(strstr(err, "bad.csv:2:priority:"));
+    free(err);
+    /* limits are stated */
+    char deep[128] = "";
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 20; i++)
+        strcat(deep, "]");
+    s_write(h, "deep.json", deep);
+    assert_int_equal(s_run(h, "tamctl donor add deep.json", NULL, &err), 65);
+    assert_non_null(strstr(err, "nested too deeply (at most 16 levels)"));
+    free(err);
+}
+
 /* ---- help -------------------------------------------------------------------- */
 
 static void t_help(void **state)
@@ -309,6 +391,7 @@ int main(void)
         cmocka_unit_test(t_from_anywhere),
         cmocka_unit_test(t_json_numbers_and_csv),
         cmocka_unit_test(t_codes_and_watch),
+        cmocka_unit_test(t_errors_at_once),
         cmocka_unit_test(t_help),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
