@@ -404,8 +404,9 @@ static void test_bad_counter(void **state)
     assert_non_null(f);
     fputs("tamatch match run id 41\n", f);
     fclose(f);
+    /* every service: `tamctl wait` answers 69, not a run, when one is down */
     for (int s = 0; s < S_N; s++)
-        if (h->have[s] && s != S_PIPELINE)
+        if (h->have[s])
             assert_int_equal(s_start(h, s), 0);
     assert_true(s_run_id(h) >= 42);
 }
