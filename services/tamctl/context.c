@@ -91,18 +91,26 @@ static int s_show(tamctl_t *t, int argc, char **argv)
         if (!csv && !t->quiet)
             printf("planning context version %lld, set on %s%s%s\n", (long long)ctx.version,
                    regctl_date(ctx.set_on, d), ctx.note ? ": " : "", ctx.note ? ctx.note : "");
-        const char *headers[] = {"country", "name", "operation", "valid from", "priorities", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
+        static const tamctl_col_t cols[] = {
+            {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"name", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"operation", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"valid_from", "valid from", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"priorities", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {NULL, NULL, 0, 0, NULL}};
+        tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
         for (uint32_t i = 0; i < ctx.missions.n; i++) {
             const tam_mission_t *m = &ctx.missions.v[i];
             const tam_country_t *co = cat ? tam_catalog_country(cat, m->country) : NULL;
-            char pr[512], vf[11];
-            const char *row[] = {m->country, co ? co->name : "", m->operation,
-                                 regctl_date(m->valid_from, vf),
-                                 regctl_join(&m->priorities, csv ? ";" : ", ", pr, sizeof pr)};
-            tamctl_table_row(tb, row);
+            char pr[512];
+            tamctl_out_str(o, m->country);
+            tamctl_out_str(o, co ? co->name : NULL);
+            tamctl_out_str(o, m->operation);
+            tamctl_out_date(o, m->valid_from);
+            tamctl_out_str(o, regctl_join(&m->priorities, csv ? ";" : ", ", pr, sizeof pr));
+            tamctl_out_end(o);
         }
-        tamctl_table_print(&tb, stdout, csv, NULL);
+        ex = tamctl_out_done(&o, stdout, 0);
     }
     free(raw);
     tam_arena_destroy(&a);
