@@ -128,7 +128,9 @@ int tam_config_resolve_endpoints(tam_config_t *c, char *err, size_t errlen)
                   "(%d)", k->section, k->name, out, strlen(out), S_SUN_PATH_MAX);
             return TAM_ECONFIG;
         }
-        snprintf(v, TAM_CFG_STR_MAX, "ipc://%s", out);
+        size_t ol = strlen(out); /* at most S_SUN_PATH_MAX: fits with the scheme */
+        memcpy(v, "ipc://", 6);
+        memcpy(v + 6, out, ol + 1);
     }
     return 0;
 }

@@ -5,6 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include "regctl.h"
+#include "tam/cli.h"
+
+/* How many missions the context file lists (for the summary line). */
+static uint32_t s_missions(const regctl_doc_t *d)
+{
+    const msgpack_object *o = &d->items[0];
+    for (uint32_t i = 0; o->type == MSGPACK_OBJECT_MAP && i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 8 &&
+            memcmp(kv->key.via.str.ptr, "missions", 8) == 0 && kv->val.type == MSGPACK_OBJECT_ARRAY)
+            return kv->val.via.array.size;
+    }
+    return 0;
+}
 
 static int s_set(tamctl_t *t, int argc, char **argv)
 {
@@ -26,24 +40,28 @@ static int s_set(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "%s: must hold one context (an object), not an array\n", argv[optind]);
         ex = EX_DATAERR;
     }
+    /* Sent as written: the registry lists every problem of the context,
+     * codec and semantic, at once. */
     tam_arena_t *a = tam_arena_new(0);
-    tam_context_t ctx;
+    regctl_batch_t b = {0};
     if (ex == 0 && !a)
         ex = EX_OSERR;
     if (ex == 0)
-        ex = regctl_doc_decode(&doc, 0, &tam_schema_context, a, &ctx);
-    tam_put_ack_t ack;
-    uint8_t *raw = NULL;
-    size_t raw_len = 0;
+        ex = regctl_batch_raw(&b, &doc, 0);
     if (ex == 0)
-        ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_context_set, &ctx, a, &ack,
-                             argv[optind], &raw, &raw_len);
+        ex = regctl_batch_send(t, TAM_MSG_registry_context_set, &b, "context set");
+    tam_put_ack_t ack;
+    const regctl_item_t *it = ex == 0 ? &b.v[0] : NULL;
+    if (it && it->status != TAM_RPC_OK)
+        ex = it->status == TAM_RPC_ERROR ? tam_cli_exit_code(it->error.code) : EX_UNAVAILABLE;
+    if (ex == 0 && tam_decode(&tam_schema_put_ack, it->answer, it->answer_len, a, &ack, NULL))
+        ex = EX_PROTOCOL;
     if (ex == 0 && t->json)
-        regctl_print_json(raw, raw_len);
+        regctl_print_json(it->answer, it->answer_len);
     else if (ex == 0 && !t->quiet)
         printf("planning context: version %lld, %u mission countr%s\n", (long long)ack.revision,
-               ctx.missions.n, ctx.missions.n == 1 ? "y" : "ies");
-    free(raw);
+               s_missions(&doc), s_missions(&doc) == 1 ? "y" : "ies");
+    regctl_batch_free(&b);
     tam_arena_destroy(&a);
     regctl_doc_free(&doc);
     return ex;

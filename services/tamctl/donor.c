@@ -59,21 +59,11 @@ static int s_add(tamctl_t *t, int argc, char **argv)
             regctl_doc_free(&doc);
             break;
         }
+        /* Sent as written: the registry lists every problem of a record,
+         * codec and semantic, at once. */
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
-            char where[160];
-            tam_donor_t d;
-            regctl_doc_where(&doc, i, where, sizeof where);
             total++;
-            int dex = regctl_doc_decode(&doc, i, &tam_schema_donor, a, &d);
-            if (dex == EX_OSERR) {
-                ex = dex;
-                break;
-            }
-            if (dex) {
-                refused++;
-                continue;
-            }
-            ex = regctl_batch_encode(&b, TAM_MSG_registry_donor_put, &d, where, NULL);
+            ex = regctl_batch_raw(&b, &doc, i);
         }
         if (ex == 0)
             ex = regctl_batch_send(t, TAM_MSG_registry_donor_put, &b, "donor add");

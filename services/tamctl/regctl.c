@@ -203,6 +203,24 @@ int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const ch
     return 0;
 }
 
+int regctl_batch_raw(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    regctl_item_t *it = msgpack_pack_object(&pk, d->items[i]) ? NULL : regctl_batch_add(b);
+    if (!it) {
+        msgpack_sbuffer_destroy(&sb);
+        fprintf(stderr, "tamctl: out of memory\n");
+        return EX_OSERR;
+    }
+    it->len = sb.size; /* release empties sb */
+    it->body = (uint8_t *)msgpack_sbuffer_release(&sb);
+    regctl_doc_where(d, i, it->where, sizeof it->where);
+    return 0;
+}
+
 void regctl_stable_id(char out[TAM_RPC_ID_MAX + 1], const char *prefix, const void *body,
                       size_t len, size_t index)
 {

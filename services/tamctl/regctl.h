@@ -85,6 +85,11 @@ int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const ch
  * an answer have status -1). */
 int regctl_batch_send(tamctl_t *t, int msg_id, regctl_batch_t *b, const char *label);
 
+/* Adds record i of d as it is in the file (no local check): the registry
+ * answers with every problem of the record, codec and semantic, in one
+ * list. Returns 0; EX_OSERR. */
+int regctl_batch_raw(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i);
+
 /* An id derived from what a record says and where it stands (FNV-1a of the
  * encoded body, and its index): resending the same file gets the same ids,
  * so a repeated import applies nothing twice. */

@@ -295,23 +295,30 @@ static void t_errors_at_once(void **state)
     s_write(h, "donors-bad.json",
             "[{\"id\": \"X\", \"name\": 5, \"kind\": \"alien\", \"extra\": 1},\n"
             " {\"id\": \"GOOD-1\", \"name\": \"A donor\", \"kind\": \"government\", "
-            "\"iati_id\": \"not an iati\"}]\n");
+            "\"iati_id\": \"not an iati\"},\n"
+            " {\"id\": \"GOOD-2\", \"name\": \"  \", \"kind\": \"alien\"}]\n");
     assert_int_equal(s_run(h, "tamctl donor add donors-bad.json", &out, &err), 65);
     assert_non_null(strstr(err, "donors-bad.json[0]:id:"));
     assert_non_null(strstr(err, "donors-bad.json[0]:name:"));
     assert_non_null(strstr(err, "donors-bad.json[0]:kind:"));
     assert_non_null(strstr(err, "donors-bad.json[0]:extra:"));
     assert_non_null(strstr(err, "donors-bad.json[1]:iati_id:"));
-    assert_non_null(strstr(out, "2 refused"));
+    /* a codec problem (kind) and a semantic one (blank name) of one record */
+    assert_non_null(strstr(err, "donors-bad.json[2]:kind:"));
+    assert_non_null(strstr(err, "donors-bad.json[2]:name: must not be blank"));
+    assert_non_null(strstr(out, "3 refused"));
     free(out);
     free(err);
     s_write(h, "context-bad.json",
-            "{\"missions\": [{\"country\": \"CAF\", \"operation\": 5, \"priorities\": \"A\", "
-            "\"valid_from\": \"2026-01-01\"}], \"bogus\": 1}\n");
+            "{\"missions\": [{\"country\": \"XYZ\", \"operation\": 5, \"priorities\": "
+            "[\"A-SMR\", 7, \"Z-NONE\"], \"valid_from\": \"2026-01-01\"}], \"bogus\": 1}\n");
     assert_int_equal(s_run(h, "tamctl context set context-bad.json", NULL, &err), 65);
     assert_non_null(strstr(err, "context-bad.json:missions[0].operation:"));
-    assert_non_null(strstr(err, "context-bad.json:missions[0].priorities:"));
+    assert_non_null(strstr(err, "context-bad.json:missions[0].priorities[1]:"));
     assert_non_null(strstr(err, "context-bad.json:bogus:"));
+    /* and the semantic problems of the same context, in the same list */
+    assert_non_null(strstr(err, "context-bad.json:missions[0].country: unknown country 'XYZ'"));
+    assert_non_null(strstr(err, "context-bad.json:missions[0].priorities[2]: unknown standard"));
     free(err);
     /* a UTF-8 byte order mark is no error */
     char cmd[600];
