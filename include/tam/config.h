@@ -150,8 +150,9 @@ void tam_config_defaults(tam_config_t *c);
 int tam_config_load(tam_config_t *c, const char *path, char *err, size_t errlen);
 
 /* ---- where relative paths point (config_path.c) ----------------------------
- * [common] run_dir, data_dir and catalog_dir, when relative, are relative to
- * the directory of the config file (with no file: to ./config, where
+ * Paths (text keys named *_dir, *_file or *_path: [common] run_dir, data_dir,
+ * catalog_dir, ...), when relative, are relative to the directory of the
+ * config file (with no file: to ./config, where
  * config/tamatch.ini is, so that the built-in defaults and that file mean the
  * same); given with -o, to the working directory. A relative ipc:// endpoint
  * is relative to run_dir. Resolved, all are absolute, so the same config
@@ -161,8 +162,8 @@ int tam_config_load(tam_config_t *c, const char *path, char *err, size_t errlen)
  * file, ./config). Returns 0; TAM_EIO (no working directory); TAM_ETRUNC. */
 int tam_config_base_dir(const char *config_path, char *out, size_t cap);
 
-/* Makes run_dir, data_dir and catalog_dir absolute below base (absolute
- * values are only normalised). Returns 0; TAM_ECONFIG (too long; err says
+/* Makes every path key (*_dir, *_file, *_path) absolute below base
+ * (absolute values are only normalised, empty ones stay empty). Returns 0; TAM_ECONFIG (too long; err says
  * which key). */
 int tam_config_resolve_dirs(tam_config_t *c, const char *base, char *err, size_t errlen);
 

@@ -2,6 +2,7 @@
  * tam_config_resolve_dirs and tam_config_resolve_endpoints in tam/config.h):
  * the same config file works from any working directory. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,22 +86,38 @@ int tam_config_base_dir(const char *config_path, char *out, size_t cap)
     return s_join(cwd, dir, out, cap);
 }
 
+/* Whether key k holds a path: a text key whose name ends in _dir, _file or
+ * _path (run_dir, data_dir, catalog_dir, and any such key added later). */
+static bool s_is_path(const tam_config_key_t *k)
+{
+    static const char *const ends[] = {"_dir", "_file", "_path"};
+    if (k->type != TAM_CFG_STR)
+        return false;
+    size_t n = strlen(k->name);
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t e = strlen(ends[i]);
+        if (n > e && strcmp(k->name + n - e, ends[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 int tam_config_resolve_dirs(tam_config_t *c, const char *base, char *err, size_t errlen)
 {
-    struct {
-        const char *name;
-        char *v;
-    } dirs[] = {{"run_dir", c->common.run_dir},
-                {"data_dir", c->common.data_dir},
-                {"catalog_dir", c->common.catalog_dir}};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    for (size_t i = 0; i < tam_config_nkeys(); i++) {
+        const tam_config_key_t *k = tam_config_key_at(i);
+        if (!s_is_path(k))
+            continue;
+        char *v = (char *)c + k->offset;
         char out[TAM_CFG_STR_MAX];
-        if (s_join(base, dirs[i].v, out, sizeof out)) {
-            s_err(err, errlen, "[common] %s: too long once made absolute below %s", dirs[i].name,
-                  base);
+        if (!v[0])
+            continue; /* an empty optional path stays empty */
+        if (s_join(base, v, out, sizeof out)) {
+            s_err(err, errlen, "[%s] %s: too long once made absolute below %s", k->section,
+                  k->name, base);
             return TAM_ECONFIG;
         }
-        memcpy(dirs[i].v, out, strlen(out) + 1);
+        memcpy(v, out, strlen(out) + 1);
     }
     return 0;
 }

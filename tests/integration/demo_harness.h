@@ -7,11 +7,12 @@
 #ifndef TAM_DEMO_HARNESS_H
 #define TAM_DEMO_HARNESS_H
 
-/* Rewrites h's config so that its directories and ipc:// endpoints are
- * relative: "<dir>/run" becomes "run", "ipc://<dir>/run/" becomes "ipc://",
- * "<dir>/data" becomes "data"; everything else (whatever the harness adds)
- * is kept. The services and tamctl then find each other only if they
- * resolve paths against the config file's directory. */
+/* Rewrites h's config so that its run and data directories and its ipc://
+ * endpoints are relative, as config/tamatch.ini has them: the lines
+ * "run_dir = <dir>/run" and "data_dir = <dir>/data" become "run" and "data",
+ * and "ipc://<dir>/run/" becomes "ipc://"; every other line (whatever the
+ * harness adds) is kept. The services and tamctl then find each other only if
+ * they resolve paths against the config file's directory. */
 static void d_relative_config(h_t *h)
 {
     char *text = s_slurp(h->cfg);
@@ -19,17 +20,17 @@ static void d_relative_config(h_t *h)
     assert_non_null(f);
     char ipc[96], run[96], data[96];
     snprintf(ipc, sizeof ipc, "ipc://%s/run/", h->dir);
-    snprintf(run, sizeof run, "%s/run", h->dir);
-    snprintf(data, sizeof data, "%s/data", h->dir);
+    snprintf(run, sizeof run, "run_dir = %s/run\n", h->dir);
+    snprintf(data, sizeof data, "data_dir = %s/data\n", h->dir);
     for (const char *p = text; *p;) {
         if (strncmp(p, ipc, strlen(ipc)) == 0) {
             fputs("ipc://", f);
             p += strlen(ipc);
-        } else if (strncmp(p, run, strlen(run)) == 0) {
-            fputs("run", f);
+        } else if ((p == text || p[-1] == '\n') && strncmp(p, run, strlen(run)) == 0) {
+            fputs("run_dir = run\n", f);
             p += strlen(run);
-        } else if (strncmp(p, data, strlen(data)) == 0) {
-            fputs("data", f);
+        } else if ((p == text || p[-1] == '\n') && strncmp(p, data, strlen(data)) == 0) {
+            fputs("data_dir = data\n", f);
             p += strlen(data);
         } else {
             fputc(*p++, f);

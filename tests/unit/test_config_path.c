@@ -5,6 +5,7 @@
  * too long for a unix socket refused with the key named. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -142,6 +143,28 @@ static void test_no_file(void **state)
     assert_string_equal(fx->c.ingest.endpoint, want);
 }
 
+/* Every path key is resolved (names ending in _dir: run_dir, data_dir,
+ * catalog_dir); other text keys are left alone. */
+static void test_every_path_key(void **state)
+{
+    fixture_t *fx = *state;
+    write_ini(fx, "[common]\ncatalog_dir = ./cat/../catalogue\n");
+    assert_int_equal(tam_config_load_resolved(&fx->c, fx->ini, NULL, 0, fx->err, sizeof fx->err), 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s/etc/catalogue", fx->dir);
+    assert_string_equal(fx->c.common.catalog_dir, want);
+    for (size_t i = 0; i < tam_config_nkeys(); i++) {
+        const tam_config_key_t *k = tam_config_key_at(i);
+        if (k->type != TAM_CFG_STR)
+            continue;
+        const char *v = (const char *)&fx->c + k->offset;
+        size_t n = strlen(k->name);
+        bool path = n > 4 && strcmp(k->name + n - 4, "_dir") == 0;
+        if (path)
+            assert_true(v[0] == '/');
+    }
+}
+
 /* A socket path longer than a unix socket allows is refused, naming the key. */
 static void test_too_long_socket(void **state)
 {
@@ -162,6 +185,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_absolute_and_tcp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_path_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_long_socket, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
