@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -273,27 +272,6 @@ static int s_prepare(s_run_t *r, s_item_t *it, bool fresh)
     }
     tam_arena_destroy(&a);
     return 0;
-}
-
-/* Whether a file given without --format is the CSV of needs: a name ending
- * in .csv, or a first line (after a byte order mark) that is not JSON and
- * names the respondent columns. */
-static bool s_looks_csv(const char *name, const char *text, size_t len)
-{
-    size_t nl = strlen(name);
-    if (nl > 4 && strcasecmp(name + nl - 4, ".csv") == 0)
-        return true;
-    size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
-        i++;
-    if (i < len && (text[i] == '{' || text[i] == '['))
-        return false;
-    const char *eol = memchr(text + i, '\n', len - i);
-    size_t ll = eol ? (size_t)(eol - (text + i)) : len - i;
-    char first[512];
-    snprintf(first, sizeof first, "%.*s", (int)(ll < sizeof first - 1 ? ll : sizeof first - 1),
-             text + i);
-    return strchr(first, ',') && strstr(first, "respondent");
 }
 
 /* Adds the replies of one JSON file: an object, or an array of objects. */
@@ -724,7 +702,7 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
             continue;
         }
         const char *name = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
-        bool is_csv = csv_given ? csv : s_looks_csv(name, text, len);
+        bool is_csv = csv_given ? csv : tamctl_csv_looks(name, text, len);
         if (!csv_given && is_csv && !t->quiet)
             fprintf(stderr, "%s: read as the CSV of needs (proto/needs-csv.md); --format json "
                             "to read it as JSON\n", name);

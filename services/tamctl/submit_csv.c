@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include "submit.h"
@@ -521,6 +522,27 @@ void tamctl_csv_locate(const tamctl_csv_reply_t *r, const char *field, int *line
             *column = s_cols[map[i].col];
             return;
         }
+}
+
+/* Whether a file given without --format is the CSV of needs: a name ending
+ * in .csv, or a first line (after a byte order mark) that is not JSON and
+ * names the respondent columns. */
+bool tamctl_csv_looks(const char *name, const char *text, size_t len)
+{
+    size_t nl = strlen(name);
+    if (nl > 4 && strcasecmp(name + nl - 4, ".csv") == 0)
+        return true;
+    size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        i++;
+    if (i < len && (text[i] == '{' || text[i] == '['))
+        return false;
+    const char *eol = memchr(text + i, '\n', len - i);
+    size_t ll = eol ? (size_t)(eol - (text + i)) : len - i;
+    char first[512];
+    snprintf(first, sizeof first, "%.*s", (int)(ll < sizeof first - 1 ? ll : sizeof first - 1),
+             text + i);
+    return strchr(first, ',') && strstr(first, "respondent");
 }
 
 void tamctl_csv_free(tamctl_csv_reply_t *v, size_t n)
