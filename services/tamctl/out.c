@@ -193,6 +193,14 @@ void tamctl_out_meta_str(tamctl_out_t *o, const char *key, const char *v)
         s_meta(o, key, v ? json_string(v) : json_null());
 }
 
+void tamctl_out_meta_json(tamctl_out_t *o, const char *key, json_t *v)
+{
+    if (o && v)
+        s_meta(o, key, v);
+    else
+        json_decref(v);
+}
+
 /* ---- rendering ------------------------------------------------------------------ */
 
 /* The text of a cell as the table (human) or CSV (data) shows it. */

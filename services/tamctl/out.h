@@ -71,6 +71,9 @@ size_t tamctl_out_rows(const tamctl_out_t *o);
 /* A top-level JSON field beside "items" (ignored by table and CSV). */
 void tamctl_out_meta_int(tamctl_out_t *o, const char *key, int64_t v);
 void tamctl_out_meta_str(tamctl_out_t *o, const char *key, const char *v);
+/* Any JSON value beside "items", e.g. a report's "totals" object (the
+ * reference is stolen). */
+void tamctl_out_meta_json(tamctl_out_t *o, const char *key, json_t *v);
 
 /* With ex == 0 prints *o on f; frees it either way. Returns ex (EX_OSERR if
  * memory ran out while rows were added). */
