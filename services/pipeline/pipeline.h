@@ -38,6 +38,7 @@
 #include "tam/catalog.h"
 #include "tam/config.h"
 #include "tam/feed.h"
+#include "tam/money.h"
 #include "tam/principal.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
@@ -326,8 +327,34 @@ const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, co
  * fixes (that amount counts as endorsed or committed). */
 int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d);
 
+/* The one money model (tam/money.h) over the views and the decisions
+ * (pipeline_money.c): every need and project of the views, one pair per
+ * decision (with its current proposal, if any) and one per current proposal
+ * with no decision. need_of, project_of, dec_of and prop_of give the view
+ * record behind each element (dec_of/prop_of NULL where there is none).
+ * Valid while the views and decs do not change. */
+typedef struct {
+    tam_money_need_t *needs;
+    const tam_pipeline_need_t **need_of;
+    size_t nn;
+    tam_money_project_t *projects;
+    const tam_project_rec_t **project_of;
+    size_t np;
+    tam_money_pair_t *pairs;
+    const tam_pipeline_dec_t **dec_of;
+    const tam_pipeline_prop_t **prop_of;
+    size_t nk;
+    tam_money_totals_t tot;
+} tam_pipeline_money_t;
+/* Returns 0; TAM_ENOMEM (m emptied). */
+int tam_pipeline_money_build(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+                             tam_pipeline_money_t *m);
+void tam_pipeline_money_free(tam_pipeline_money_t *m);
+/* Sets out->totals (from a) to the model's totals. Returns 0; TAM_ENOMEM. */
+int tam_pipeline_totals(tam_arena_t *a, const tam_money_totals_t *t, tam_report_t *out);
+
 /* The donors report (pipeline_donors.c). Same returns as tam_pipeline_report. */
-int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
                                const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out);
 
 /* Which earmark dimensions of project e let need n through: a bit per

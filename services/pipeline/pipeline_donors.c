@@ -192,7 +192,7 @@ static int64_t s_share(int64_t v, const tam_project_t *pr, uint32_t k)
     return rest;
 }
 
-int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
                                const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out)
 {
     int rc = 0;
@@ -228,22 +228,13 @@ int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_
         rc = tam_pipeline_map_put(index, proj[i].rec->project->id, &proj[i]);
     if (rc)
         goto done;
-    for (size_t i = 0; i < decs->n; i++) {
-        s_proj_t *pj = tam_pipeline_map_get(index, decs->v[i].project);
+    for (size_t i = 0; i < m->np; i++) {
+        s_proj_t *pj = tam_pipeline_map_get(index, m->project_of[i]->project->id);
         if (!pj)
             continue;
-        if (decs->v[i].state == TAM_E_decision_state_endorsed)
-            pj->fig[F_ENDORSED] += decs->v[i].endorsed;
-        else if (decs->v[i].state == TAM_E_decision_state_committed ||
-                 decs->v[i].state == TAM_E_decision_state_delivered)
-            pj->fig[F_COMMITTED] += decs->v[i].committed;
-    }
-    pos = 0;
-    const tam_pipeline_prop_t *pr;
-    while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
-        s_proj_t *pj = tam_pipeline_map_get(index, pr->project);
-        if (pj)
-            pj->fig[F_PROPOSED] += tam_pipeline_proposed(pr, tam_pipeline_decs_get(decs, pr->id));
+        pj->fig[F_COMMITTED] = m->projects[i].committed;
+        pj->fig[F_ENDORSED] = m->projects[i].endorsed;
+        pj->fig[F_PROPOSED] = m->projects[i].proposed;
     }
     size_t nstranded = 0;
     for (size_t i = 0; i < np; i++) {

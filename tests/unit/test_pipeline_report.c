@@ -73,8 +73,8 @@ static void test_gaps(void **state)
     assert_true(r.subtotals);
     assert_int_equal(r.run, 7);
     assert_int_equal(r.rows.n, 4);
-    /* need 1: endorsed in full; 1/SMALL still proposes 10,000 (unmet cannot go below 0) */
-    s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|10000|100000|0|0");
+    /* need 1: endorsed in full; 1/SMALL's 10,000 is beyond its cost: not counted */
+    s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|0|100000|0|0");
     /* need 2: 2/AFR-A declined, 2/SMALL proposes 10,000; need 5 (withdrawn) is not counted */
     s_row(&r.rows.v[1], "A|AFRICAN|A-TOKYO|KEN|1|50000|10000|0|0|40000");
     s_row(&r.rows.v[2], "C|APG|C-PREV|IND|1|80000|10000|0|0|70000");
@@ -104,6 +104,17 @@ static void test_gaps(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_gaps, NULL, &r), 0);
     s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|0|100000|0|0");
     s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|2|260000|60000|0|100000|100000");
+    assert_non_null(r.totals);
+    assert_int_equal(r.totals->committed, 100000);
+
+    /* need 4 is withdrawn by a revision: its committed money still counts,
+     * requested is what it holds, and nothing new is proposed to it */
+    pf_need(f, 4, "COL", "D-JUDIC", 200000, false);
+    assert_int_equal(s_report(f, TAM_E_report_kind_gaps, NULL, &r), 0);
+    s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|1|160000|60000|0|100000|0");
+    assert_int_equal(r.totals->committed, 100000);
+    assert_int_equal(r.totals->unmet, r.totals->requested - r.totals->proposed -
+                                          r.totals->endorsed - r.totals->committed);
 }
 
 /* ---- donors ------------------------------------------------------------------------------ */
@@ -123,8 +134,9 @@ static void test_donors(void **state)
      * last donor takes the rounding (150,001 x 60% = 90,000.6 -> 90,000) */
     s_row(&r.rows.v[0], "NOR|Norway|AFR-A|active|60|300000|90000|0|60000|0|30000|2");
     s_row(&r.rows.v[1], "NOR|Norway|PIPE|pipeline|100|50000|0|0|0|0|0|-");
-    /* SMALL: three proposals of 10,000 */
-    s_row(&r.rows.v[2], "NOR|Norway|SMALL|active|100|70000|70000|0|0|30000|40000|3");
+    /* SMALL: three proposals of 10,000, one of them (1/SMALL) beyond what
+     * need 1 lacks once endorsed in full */
+    s_row(&r.rows.v[2], "NOR|Norway|SMALL|active|100|70000|70000|0|0|20000|50000|3");
     s_row(&r.rows.v[3], "SWE|Sweden|AFR-A|active|40|200000|60001|0|40000|0|20001|2");
     s_row(&r.rows.v[4], "SWE|Sweden|EEG-X|active|100|100000|40000|0|0|0|40000|0");
     /* GLO-D: 100,000 committed (4/GLO-D), 60,000 proposed (7/GLO-D) and
@@ -193,7 +205,7 @@ static void test_pipeline(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_pipeline, NULL, &r), 0);
     s_columns(&r.columns, "state|decisions|amount|oldest|next step");
     assert_int_equal(r.rows.n, 6);
-    s_row(&r.rows.v[0], "proposed (no decision)|4|90000|-|endorse or decline (manager)");
+    s_row(&r.rows.v[0], "proposed (no decision)|4|80000|-|endorse or decline (manager)");
     s_row(&r.rows.v[1], "endorsed|1|100000|2027-01-01|commit (donor liaison) or withdraw (manager)");
     s_row(&r.rows.v[2], "committed|1|100000|2027-01-03|deliver (manager)");
     s_row(&r.rows.v[3], "delivered|0|0|-|-");
