@@ -237,13 +237,15 @@ static int s_check_endorse(const tam_pipeline_t *p, s_act_t *x, tam_rpc_error_t 
                           x->act.proposal, run ? (unsigned long long)run->run : 0ULL);
         return err->code;
     }
-    if (x->act.amount == 0 && x->act.run && pr->run > x->act.run) {
-        char b1[32];
+    /* A run named that is older than the current one: the manager looked at
+     * proposals that are no longer current. (A newer one than tam-pipeline
+     * has seen is tam-match's current run reaching us before its feed.) */
+    if (x->act.run && run && x->act.run < run->run) {
         tam_rpc_error_set(err, TAM_ECONFLICT, "run",
-                          "the proposal changed in run %llu after run %llu that the act names: it "
-                          "now proposes %s; look again, or give the amount",
-                          (unsigned long long)pr->run, (unsigned long long)x->act.run,
-                          s_usd(pr->amount, b1));
+                          "run %llu is not the current run: the current run is %llu (inputs "
+                          "%.12s); look at its proposals (tamctl proposals) and endorse on it",
+                          (unsigned long long)x->act.run, (unsigned long long)run->run,
+                          run->hash ? run->hash : "-");
         return err->code;
     }
     x->amount = x->act.amount ? x->act.amount : pr->amount;

@@ -401,19 +401,29 @@ static void test_audit_entries(void **state)
 static void test_run_and_hash(void **state)
 {
     pf_t *f = *state;
-    /* named run, an older one: the proposal changed since (run 7) */
+    /* named run, an older one: refused, naming the current run 7, with or
+     * without an amount */
     size_t blen;
     char *before = pf_dump(f, &blen);
     assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 0, 5), TAM_ECONFLICT);
     assert_string_equal(f->err.field, "run");
-    assert_non_null(strstr(f->err.message, "100,000"));
+    assert_non_null(strstr(f->err.message, "run 5 is not the current run"));
+    assert_non_null(strstr(f->err.message, "current run is 7"));
+    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 6), TAM_ECONFLICT);
+    assert_non_null(strstr(f->err.message, "current run is 7"));
     assert_unchanged(f, before, blen);
     free(before);
-    /* with an explicit amount it is the manager's figure: accepted, run 5 kept */
-    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 5), 0);
+    /* a newer run than tam-pipeline has seen (tam-match's current run, its
+     * feed not here yet): accepted and recorded, its hash unknown here */
+    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 8), 0);
     tam_decision_t d = s_decision(f, "1/AFR-A");
-    assert_int_equal(d.run, 5);
-    assert_null(d.hash); /* not the current run: its hash is unknown here */
+    assert_int_equal(d.run, 8);
+    assert_null(d.hash);
+    /* the run moves on: the old run 7 is refused from now on */
+    pf_run(f, 9, "AFR-A:2");
+    assert_int_equal(pf_act(f, "endorse", "2/AFR-A", 0, 7), TAM_ECONFLICT);
+    assert_non_null(strstr(f->err.message, "current run is 9"));
+    pf_run(f, 7, "AFR-A:2"); /* back to the fixture's run for the rest */
     /* the current run: the hash is filled in */
     assert_int_equal(pf_act(f, "endorse", "2/AFR-A", 0, 7), 0);
     d = s_decision(f, "2/AFR-A");
