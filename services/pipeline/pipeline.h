@@ -152,6 +152,10 @@ const tam_project_rec_t *tam_pipeline_view_project(const tam_pipeline_view_t *v,
 const tam_donor_t *tam_pipeline_view_donor(const tam_pipeline_view_t *v, const char *id);
 const tam_pipeline_prop_t *tam_pipeline_view_proposal(const tam_pipeline_view_t *v,
                                                       const char *id);
+/* The ids of needs that arrived new, withdrawn or with a new cost since the
+ * last take (repeats possible), for tam_pipeline_follow_need. *ids stays
+ * valid until the next record; take = true empties the list (after use). */
+size_t tam_pipeline_view_changed(tam_pipeline_view_t *v, const uint64_t **ids, bool take);
 /* The latest run, or NULL before the first. */
 const tam_run_t *tam_pipeline_view_run(const tam_pipeline_view_t *v);
 /* The planning context, or NULL if none was published. */
@@ -239,6 +243,29 @@ int tam_pipeline_act(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principa
                      const void *body, size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
                      tam_events_t *pubs, tam_rpc_error_t *err);
 
+/* Writes decision d (under its proposal, with its project index), audit
+ * entry e (its seq is assigned here and stored in *seq if not NULL) with its
+ * proposal index, and queues d on pubs for the decisions feed. The one
+ * writer of decisions, for the acts and for tam-pipeline's own (follow).
+ * Returns 0; store codes; TAM_ENOMEM; TAM_EINTERNAL. */
+int tam_pipeline__record(tam_txn_t *txn, const tam_decision_t *d, const tam_audit_entry_t *e,
+                         tam_events_t *pubs, uint64_t *seq);
+
+/* Keeps the decisions of need n consistent with its latest version (after
+ * tam-ingest published it), inside txn:
+ *  - n withdrawn: every decision that holds money (endorsed, committed) and
+ *    carries no flag is flagged need_withdrawn; its money stays;
+ *  - n open with a cost below what its decisions hold: endorsements (in
+ *    proposal order) are reduced to what the cost leaves after the
+ *    commitments and the endorsements before them; one reduced to 0 becomes
+ *    withdrawn. Committed amounts are never touched.
+ * Each change is an audit entry by principal "tam-pipeline", role "system"
+ * (acts flag and reduce), with the run tam-pipeline knows, and an event on
+ * pubs. Sets *changed to the number of decisions changed.
+ * Returns 0; store codes; TAM_ENOMEM. */
+int tam_pipeline_follow_need(const tam_pipeline_t *p, tam_txn_t *txn, const tam_pipeline_need_t *n,
+                             tam_events_t *pubs, size_t *changed);
+
 /* Reads the decision of a proposal into out (from a). Returns 0;
  * TAM_ENOTFOUND (no act yet: state none); TAM_ESTORE. */
 int tam_pipeline_decision_get(tam_txn_t *txn, const char *proposal, tam_arena_t *a,
@@ -306,7 +333,8 @@ typedef struct {
     char project[TAM_PIPELINE_ID_MAX + 1];
     char country[4], category[2];
     tam_decision_state_t state;
-    int64_t endorsed, committed, since;
+    int64_t endorsed, committed, since, updated;
+    char flag[33]; /* "" or e.g. "need_withdrawn" */
 } tam_pipeline_dec_t;
 
 typedef struct {

@@ -333,6 +333,13 @@ static int s_check(const tam_pipeline_t *p, tam_txn_t *txn, tam_arena_t *a, s_ac
                           tam_pipeline_refusal(x->from, act->act));
         return err->code;
     }
+    if (act->act == TAM_E_decision_act_acknowledge && (!x->cur.flag || !x->cur.flag[0])) {
+        tam_rpc_error_set(err, TAM_ESTATE, "act",
+                          "cannot acknowledge proposal %s: its decision carries no flag (tamctl "
+                          "decisions --attention lists the flagged ones)",
+                          act->proposal);
+        return err->code;
+    }
     switch (act->act) {
     case TAM_E_decision_act_endorse:
         if ((rc = s_check_pair(p, x, true, err)) || (rc = s_check_endorse(p, x, err)))
@@ -367,6 +374,50 @@ static int s_put(tam_txn_t *txn, const char *db, const void *key, size_t klen,
         *keep = sb; /* the caller destroys it */
     else
         msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int tam_pipeline__record(tam_txn_t *txn, const tam_decision_t *d, const tam_audit_entry_t *e0,
+                         tam_events_t *pubs, uint64_t *seq_out)
+{
+    uint64_t seq;
+    int rc = tam_txn_counter_next(txn, "audit", &seq);
+    if (rc)
+        return rc;
+    tam_audit_entry_t e = *e0;
+    e.seq = seq;
+    msgpack_sbuffer body = {0};
+    size_t plen = strlen(d->proposal), jlen = strlen(d->project);
+    uint8_t key[TAM_PIPELINE_PROPOSAL_MAX + TAM_PIPELINE_ID_MAX + 10];
+    uint8_t seqkey[8];
+    if (plen > TAM_PIPELINE_PROPOSAL_MAX || jlen > TAM_PIPELINE_ID_MAX)
+        return TAM_EINTERNAL;
+    tam_key_u64(seqkey, seq);
+    if ((rc = s_put(txn, "decisions", d->proposal, plen, &tam_schema_decision, d, 0, &body)))
+        return rc;
+    memcpy(key, d->project, jlen);
+    key[jlen] = 0;
+    memcpy(key + jlen + 1, d->proposal, plen);
+    if ((rc = tam_txn_put(txn, "by_project", key, jlen + 1 + plen, "", 0, 0)))
+        goto done;
+    if ((rc = s_put(txn, "audit", seqkey, 8, &tam_schema_audit_entry, &e, TAM_PUT_APPEND, NULL)))
+        goto done;
+    memcpy(key, d->proposal, plen);
+    key[plen] = 0;
+    memcpy(key + plen + 1, seqkey, 8);
+    if ((rc = tam_txn_put(txn, "audit_prop", key, plen + 9, "", 0, 0)))
+        goto done;
+    char topic[16];
+    if (tam_pipeline_topic(d->country, d->category, topic)) {
+        rc = TAM_EINTERNAL;
+        goto done;
+    }
+    if ((rc = tam_events_add(pubs, topic, body.data, body.size)))
+        goto done;
+    if (seq_out)
+        *seq_out = seq;
+done:
+    msgpack_sbuffer_destroy(&body);
     return rc;
 }
 
@@ -408,23 +459,21 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
     case TAM_E_decision_act_decline: d.endorsed = 0; break;
     default: break;
     }
+    bool moved = !x->found || x->to != x->from;
     d.state = x->to;
     d.reason = act->reason;
     d.run = run_id;
     d.hash = (char *)hash;
     d.revision++;
     d.updated = now;
-    d.since = now;
+    if (moved)
+        d.since = now;
+    d.flag = NULL; /* the manager's or donor liaison's act answers any flag */
 
-    uint64_t seq;
-    int rc = tam_txn_counter_next(txn, "audit", &seq);
-    if (rc)
-        return rc;
     const char *role;
     tam_pipeline_act_role(act->act, &role);
     bool amounts = act->act == TAM_E_decision_act_endorse || act->act == TAM_E_decision_act_commit;
-    tam_audit_entry_t e = {.seq = seq,
-                           .at = now,
+    tam_audit_entry_t e = {.at = now,
                            .principal = (char *)who->id,
                            .role = (char *)role,
                            .act = act->act,
@@ -435,34 +484,10 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
                            .hash = (char *)hash,
                            .from = x->from,
                            .to = x->to};
-
-    msgpack_sbuffer body = {0};
-    size_t plen = strlen(act->proposal), jlen = strlen(d.project);
-    uint8_t key[TAM_PIPELINE_PROPOSAL_MAX + TAM_PIPELINE_ID_MAX + 10];
-    uint8_t seqkey[8];
-    tam_key_u64(seqkey, seq);
-    if ((rc = s_put(txn, "decisions", act->proposal, plen, &tam_schema_decision, &d, 0, &body)))
+    uint64_t seq = 0;
+    int rc = tam_pipeline__record(txn, &d, &e, pubs, &seq);
+    if (rc)
         return rc;
-    memcpy(key, d.project, jlen);
-    key[jlen] = 0;
-    memcpy(key + jlen + 1, act->proposal, plen);
-    if ((rc = tam_txn_put(txn, "by_project", key, jlen + 1 + plen, "", 0, 0)))
-        goto done;
-    if ((rc = s_put(txn, "audit", seqkey, 8, &tam_schema_audit_entry, &e, TAM_PUT_APPEND, NULL)))
-        goto done;
-    memcpy(key, act->proposal, plen);
-    key[plen] = 0;
-    memcpy(key + plen + 1, seqkey, 8);
-    if ((rc = tam_txn_put(txn, "audit_prop", key, plen + 9, "", 0, 0)))
-        goto done;
-
-    char topic[16];
-    if (tam_pipeline_topic(d.country, d.category, topic)) {
-        rc = TAM_EINTERNAL;
-        goto done;
-    }
-    if ((rc = tam_events_add(pubs, topic, body.data, body.size)))
-        goto done;
     tam_act_ack_t ack = {.proposal = act->proposal, .state = x->to, .revision = d.revision,
                          .audit = seq};
     msgpack_packer pk;
@@ -470,8 +495,6 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
     tam_codec_err_t ce;
     if (tam_encode(&tam_schema_act_ack, &ack, &pk, &ce))
         rc = TAM_EINTERNAL;
-done:
-    msgpack_sbuffer_destroy(&body);
     return rc;
 }
 

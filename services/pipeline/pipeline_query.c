@@ -237,6 +237,8 @@ static int s_match_fn(const tam_decision_t *d, void *arg)
 {
     s_hits_t *h = arg;
     const tam_decision_query_t *q = h->q;
+    if (q->attention && (!d->flag || !d->flag[0]))
+        return 0;
     if (q->has_state && d->state != q->state)
         return 0;
     if (q->country && q->country[0] && strcmp(q->country, d->country) != 0)

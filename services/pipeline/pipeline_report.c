@@ -122,6 +122,8 @@ static int s_decs_fn(const tam_decision_t *d, void *arg)
     e->endorsed = d->endorsed;
     e->committed = d->committed;
     e->since = d->since;
+    e->updated = d->updated;
+    snprintf(e->flag, sizeof e->flag, "%s", d->flag ? d->flag : "");
     return 0;
 }
 
@@ -335,6 +337,45 @@ static const tam_pipeline_col_t s_wait_cols[] = {
     {"days", "#indicator+days", 2},   {"next step", "#description", 0},
 };
 
+static const tam_pipeline_col_t s_attn_cols[] = {
+    {"proposal", "#activity+id", 0}, {"country", "#country+code", 0},
+    {"project", "#activity+code", 0}, {"state", "#status", 0},
+    {"amount", "#value+usd", 1},      {"flag", "#status+flag", 0},
+    {"flagged", "#date", 0},          {"next step", "#description", 0},
+};
+
+/* The decisions that need a manager's attention (flagged), oldest flag
+ * first, as part `part`. */
+static int s_attention(const tam_pipeline_decs_t *decs, tam_arena_t *a, tam_report_part_t *part)
+{
+    size_t n = sizeof s_attn_cols / sizeof s_attn_cols[0];
+    tam_pipeline_rows_t r = {.a = a, .ncols = n};
+    int rc = 0;
+    for (size_t i = 0; i < decs->n && rc == 0; i++) {
+        const tam_pipeline_dec_t *d = &decs->v[i];
+        if (!d->flag[0])
+            continue;
+        char date[11];
+        int64_t amt = d->state == TAM_E_decision_state_endorsed ? d->endorsed : d->committed;
+        const char *cells[8] = {d->proposal, d->country, d->project,
+                                tam_enum_decision_state.values[d->state], tam_pipeline_i64(a, amt),
+                                d->flag, tam_pipeline_date(d->updated, date),
+                                d->state == TAM_E_decision_state_endorsed
+                                    ? "withdraw or acknowledge (manager)"
+                                    : "acknowledge or deliver (manager); the money stays committed"};
+        rc = cells[4] ? tam_pipeline_rows_add(&r, cells) : TAM_ENOMEM;
+    }
+    if (rc)
+        return rc;
+    static const char title[] = "Decisions that need a manager's attention (the need was "
+                                "withdrawn by a revision; the money still counts)";
+    if (!(part->title = tam_arena_strndup(a, title, sizeof title - 1)))
+        return TAM_ENOMEM;
+    part->rows.n = (uint32_t)r.n;
+    part->rows.v = r.v;
+    return tam_pipeline_columns(a, s_attn_cols, n, &part->columns, &part->hxl, &part->numeric);
+}
+
 static int s_wait_cmp(const void *a, const void *b)
 {
     const tam_pipeline_dec_t *x = *(const tam_pipeline_dec_t *const *)a;
@@ -415,11 +456,12 @@ static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     size_t limit = rq->limit ? (size_t)rq->limit : TAM_PIPELINE_WAITING;
     if (nwait > limit)
         nwait = limit;
-    tam_report_part_t *part = tam_arena_alloc(a, sizeof *part);
+    tam_report_part_t *part = tam_arena_alloc(a, 2 * sizeof *part);
     if (!part) {
         rc = TAM_ENOMEM;
         goto done;
     }
+    memset(part, 0, 2 * sizeof *part);
     size_t nw = sizeof s_wait_cols / sizeof s_wait_cols[0];
     tam_pipeline_rows_t w = {.a = a, .ncols = nw};
     int64_t now = tam_pipeline_now(p);
@@ -448,7 +490,9 @@ static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     part->rows.v = w.v;
     if ((rc = tam_pipeline_columns(a, s_wait_cols, nw, &part->columns, &part->hxl, &part->numeric)))
         goto done;
-    out->more.n = 1;
+    if ((rc = s_attention(decs, a, &part[1])))
+        goto done;
+    out->more.n = 2;
     out->more.v = part;
     const tam_run_t *run = tam_pipeline_view_run(p->view);
     char note[200];

@@ -33,6 +33,8 @@ struct tam_pipeline_view {
     uint64_t seq[TAM_PIPELINE_SRC__COUNT];
     tam_pipeline_view_stats_t st;
     tam_arena_t *scratch;          /* needs and proposals are decoded here, then copied */
+    uint64_t *changed;             /* needs new, withdrawn or with a new cost, not yet taken */
+    size_t nchanged, capchanged;
 };
 
 static void s_rec_free(void *p)
@@ -77,6 +79,7 @@ void tam_pipeline_view_destroy(tam_pipeline_view_t **pv)
         return;
     tam_pipeline_view_t *v = *pv;
     tam_pipeline_map_destroy(&v->needs);
+    free(v->changed);
     tam_pipeline_map_destroy(&v->projects);
     tam_pipeline_map_destroy(&v->donors);
     tam_pipeline_map_destroy(&v->proposals);
@@ -138,6 +141,20 @@ static int s_need(tam_pipeline_view_t *v, const void *body, size_t len)
     e->open = n.status == TAM_E_need_status_open;
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)n.id);
+    const tam_pipeline_need_t *old = tam_pipeline_map_get(v->needs, key);
+    if (!old || old->open != e->open || old->cost != e->cost) {
+        if (v->nchanged == v->capchanged) {
+            size_t cap = v->capchanged ? v->capchanged * 2 : 64;
+            uint64_t *ids = realloc(v->changed, cap * sizeof *ids);
+            if (!ids) {
+                free(e);
+                return TAM_ENOMEM;
+            }
+            v->changed = ids;
+            v->capchanged = cap;
+        }
+        v->changed[v->nchanged++] = e->id;
+    }
     return tam_pipeline_map_put(v->needs, key, e);
 }
 
@@ -310,6 +327,16 @@ const tam_run_t *tam_pipeline_view_run(const tam_pipeline_view_t *v)
 const tam_context_t *tam_pipeline_view_context(const tam_pipeline_view_t *v)
 {
     return v->context ? &v->context->u.context : NULL;
+}
+
+size_t tam_pipeline_view_changed(tam_pipeline_view_t *v, const uint64_t **ids, bool take)
+{
+    size_t n = v->nchanged;
+    if (ids)
+        *ids = v->changed;
+    if (take)
+        v->nchanged = 0;
+    return n;
 }
 
 const tam_pipeline_need_t *tam_pipeline_view_next_need(const tam_pipeline_view_t *v, size_t *pos)

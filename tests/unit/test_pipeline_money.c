@@ -160,6 +160,35 @@ static void s_check(pf_t *f, const s_hist_t *h)
     tam_arena_reset(f->a);
 }
 
+/* What tam-pipeline's server does after need records: the decisions follow. */
+typedef struct {
+    pf_t *f;
+    const uint64_t *ids;
+    size_t n;
+} s_follow_t;
+
+static int s_follow_fn(tam_txn_t *txn, void *arg)
+{
+    s_follow_t *c = arg;
+    tam_events_truncate(&c->f->pubs, 0);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t ch;
+        int rc = tam_pipeline_follow_need(&c->f->p, txn, tam_pipeline_view_need(c->f->view, c->ids[i]),
+                                          &c->f->pubs, &ch);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void s_follow(pf_t *f)
+{
+    s_follow_t c = {.f = f};
+    c.n = tam_pipeline_view_changed(f->view, &c.ids, false);
+    assert_int_equal(tam_store_write(f->store, s_follow_fn, &c), 0);
+    tam_pipeline_view_changed(f->view, NULL, true);
+}
+
 static void s_need_step(pf_t *f, s_hist_t *h)
 {
     int what = (int)s_upto(2);
@@ -254,7 +283,7 @@ static void test_random_histories(void **state)
             if (k <= 4)
                 s_act_step(f, &h);
             else if (k <= 6)
-                s_need_step(f, &h);
+                s_need_step(f, &h), s_follow(f);
             else if (k == 7)
                 s_ledger_step(f);
             else

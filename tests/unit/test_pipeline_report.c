@@ -211,7 +211,8 @@ static void test_pipeline(void **state)
     s_row(&r.rows.v[3], "delivered|0|0|-|-");
     s_row(&r.rows.v[4], "withdrawn|0|0|-|-");
     s_row(&r.rows.v[5], "declined|1|0|2027-01-04|-");
-    assert_int_equal(r.more.n, 1);
+    assert_int_equal(r.more.n, 2);
+    assert_int_equal(r.more.v[1].rows.n, 0); /* nothing flagged */
     const tam_report_part_t *w = &r.more.v[0];
     s_columns(&w->columns, "proposal|country|project|state|amount|since|days|next step");
     assert_int_equal(w->rows.n, 2);
