@@ -141,6 +141,13 @@ void tam_pipeline_view_reset(tam_pipeline_view_t *v, tam_pipeline_src_t src);
 void tam_pipeline_view_synced(tam_pipeline_view_t *v, tam_pipeline_src_t src, uint64_t seq);
 /* True once a snapshot of src was complete (and no reset since). */
 bool tam_pipeline_view_ready(const tam_pipeline_view_t *v, tam_pipeline_src_t src);
+/* True when src's view may be used: it is ready, or (tam-registry only) it
+ * is resynchronising, e.g. because tam-registry is down, and holds the
+ * records of its last feed; then *age_ms (if not NULL) is how long ago that
+ * feed was last heard from (0 when ready). Reports and acts use it; an act
+ * says so in its answer. */
+bool tam_pipeline_view_usable(const tam_pipeline_view_t *v, tam_pipeline_src_t src,
+                              int64_t *age_ms);
 /* The feed sequence src's view reflects (0 when not ready). */
 uint64_t tam_pipeline_view_seq(const tam_pipeline_view_t *v, tam_pipeline_src_t src);
 void tam_pipeline_view_stats(const tam_pipeline_view_t *v, tam_pipeline_view_stats_t *out);

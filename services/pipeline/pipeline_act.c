@@ -189,7 +189,23 @@ typedef struct {
     const tam_pipeline_need_t *need;       /* view (NULL if not needed or unknown) */
     const tam_project_rec_t *project;      /* view */
     int64_t amount;               /* endorse/commit: the amount after defaults */
+    char note[300];               /* for the answer ("" if none) */
 } s_act_t;
+
+/* "42 s", "5 min", "3 h", "2 days" */
+static const char *s_age(int64_t ms, char buf[32])
+{
+    int64_t s = ms / 1000;
+    if (s < 120)
+        snprintf(buf, 32, "%lld s", (long long)s);
+    else if (s < 7200)
+        snprintf(buf, 32, "%lld min", (long long)(s / 60));
+    else if (s < 172800)
+        snprintf(buf, 32, "%lld h", (long long)(s / 3600));
+    else
+        snprintf(buf, 32, "%lld days", (long long)(s / 86400));
+    return buf;
+}
 
 /* The need and project must be known; for endorse and commit the need open
  * and the project active. */
@@ -206,8 +222,16 @@ static int s_check_pair(const tam_pipeline_t *p, s_act_t *x, bool strict, tam_rp
                           (unsigned long long)x->need_id);
         return err->code;
     }
-    if ((rc = s_need_view(p, TAM_PIPELINE_SRC_REGISTRY, err)))
-        return rc;
+    int64_t age = 0;
+    if (!tam_pipeline_view_usable(p->view, TAM_PIPELINE_SRC_REGISTRY, &age))
+        return s_need_view(p, TAM_PIPELINE_SRC_REGISTRY, err);
+    if (!tam_pipeline_view_ready(p->view, TAM_PIPELINE_SRC_REGISTRY)) {
+        char b[32];
+        snprintf(x->note, sizeof x->note,
+                 "tam-registry's projects feed is not current (is tam-registry running?): project "
+                 "%s as of its last feed, last heard %s ago",
+                 x->project_id, s_age(age, b));
+    }
     x->project = tam_pipeline_view_project(p->view, x->project_id);
     if (!x->project) {
         tam_rpc_error_set(err, TAM_ENOTFOUND, "proposal", "project %s is not known to tam-registry",
@@ -489,7 +513,7 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
     if (rc)
         return rc;
     tam_act_ack_t ack = {.proposal = act->proposal, .state = x->to, .revision = d.revision,
-                         .audit = seq};
+                         .audit = seq, .note = x->note[0] ? x->note : NULL};
     msgpack_packer pk;
     msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
     tam_codec_err_t ce;
