@@ -385,6 +385,10 @@ typedef struct {
 int tam_pipeline_money_build(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
                              tam_pipeline_money_t *m);
 void tam_pipeline_money_free(tam_pipeline_money_t *m);
+/* Answers pipeline.money from the views and the decisions in txn (same
+ * outcomes as tam_pipeline_read; TAM_ENOTFOUND for an unknown project). */
+int tam_pipeline_money_read(const tam_pipeline_t *p, tam_txn_t *txn, const void *body, size_t len,
+                            tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err);
 /* Sets out->totals (from a) to the model's totals. Returns 0; TAM_ENOMEM. */
 int tam_pipeline_totals(tam_arena_t *a, const tam_money_totals_t *t, tam_report_t *out);
 

@@ -105,3 +105,83 @@ int tam_pipeline_totals(tam_arena_t *a, const tam_money_totals_t *t, tam_report_
     out->totals = x;
     return 0;
 }
+
+static int s_pm_cmp(const void *a, const void *b)
+{
+    return strcmp(((const tam_project_money_t *)a)->project,
+                  ((const tam_project_money_t *)b)->project);
+}
+
+int tam_pipeline_money_read(const tam_pipeline_t *p, tam_txn_t *txn, const void *body, size_t len,
+                            tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    tam_money_query_t q;
+    tam_codec_err_t ce;
+    if (tam_decode(&tam_schema_money_query, body, len, a, &q, &ce))
+        return tam_pipeline__codec_error(err, &ce), 0;
+    const char *only = q.project && q.project[0] ? q.project : NULL;
+    if (only && !tam_pipeline_view_project(p->view, only)) {
+        tam_rpc_error_set(err, TAM_ENOTFOUND, "project",
+                          "project %s is not known to tam-pipeline (from tam-registry's feed)", only);
+        return 0;
+    }
+    tam_pipeline_decs_t decs;
+    tam_pipeline_money_t m;
+    int rc = tam_pipeline_decs_load(txn, &decs);
+    if (rc)
+        return rc;
+    if ((rc = tam_pipeline_money_build(p, &decs, &m))) {
+        tam_pipeline_decs_free(&decs);
+        return rc;
+    }
+    tam_money_list_t out = {0};
+    tam_report_totals_t tot = {.requested = m.tot.requested, .proposed = m.tot.proposed,
+                               .endorsed = m.tot.endorsed, .committed = m.tot.committed,
+                               .unmet = m.tot.unmet, .received = m.tot.received,
+                               .available = m.tot.available, .unallocated = m.tot.unallocated};
+    out.totals = &tot;
+    const tam_run_t *run = tam_pipeline_view_run(p->view);
+    out.run = run ? run->run : 0;
+    int64_t age = 0;
+    if (tam_pipeline_view_usable(p->view, TAM_PIPELINE_SRC_REGISTRY, &age) &&
+        !tam_pipeline_view_ready(p->view, TAM_PIPELINE_SRC_REGISTRY))
+        out.registry_age = age > 0 ? age : 1;
+    tam_project_money_t *v = m.np ? tam_arena_alloc(a, m.np * sizeof *v) : NULL;
+    if (m.np && !v) {
+        rc = TAM_ENOMEM;
+        goto done;
+    }
+    int64_t *held = m.np ? tam_arena_alloc(a, m.np * sizeof *held) : NULL;
+    if (m.np && !held) {
+        rc = TAM_ENOMEM;
+        goto done;
+    }
+    if (m.np)
+        memset(held, 0, m.np * sizeof *held);
+    for (size_t k = 0; k < m.nk; k++)
+        if (m.pairs[k].iproject != TAM_MONEY_NOWHERE &&
+            (m.pairs[k].held_committed > 0 || m.pairs[k].held_endorsed > 0))
+            held[m.pairs[k].iproject]++;
+    size_t n = 0;
+    for (size_t i = 0; i < m.np; i++) {
+        const tam_money_project_t *x = &m.projects[i];
+        if (only && strcmp(only, x->id) != 0)
+            continue;
+        v[n++] = (tam_project_money_t){.project = (char *)x->id, .received = x->received,
+                                       .committed = x->committed, .endorsed = x->endorsed,
+                                       .available = x->available, .proposed = x->proposed,
+                                       .unallocated = x->unallocated, .decisions = held[i]};
+    }
+    if (n)
+        qsort(v, n, sizeof *v, s_pm_cmp);
+    out.items.n = (uint32_t)n;
+    out.items.v = v;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
+    if (tam_encode(&tam_schema_money_list, &out, &pk, &ce))
+        rc = ce.code == TAM_ENOMEM ? TAM_ENOMEM : TAM_EINTERNAL;
+done:
+    tam_pipeline_money_free(&m);
+    tam_pipeline_decs_free(&decs);
+    return rc;
+}

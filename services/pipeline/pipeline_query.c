@@ -343,6 +343,8 @@ int tam_pipeline_read(const tam_pipeline_t *p, tam_txn_t *txn, int msg_id, const
         return s_decisions(txn, body, len, scratch, answer, err);
     case TAM_MSG_pipeline_report:
         return s_report(p, txn, body, len, scratch, answer, err);
+    case TAM_MSG_pipeline_money:
+        return tam_pipeline_money_read(p, txn, body, len, scratch, answer, err);
     default:
         return TAM_EINTERNAL;
     }

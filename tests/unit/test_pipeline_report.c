@@ -348,6 +348,51 @@ static void test_commission_report(void **state)
     f->p.replies = NULL;
 }
 
+/* ---- pipeline.money (project show, project list) ------------------------------------ */
+
+static void test_money(void **state)
+{
+    pf_t *f = *state;
+    tam_money_query_t q = {0};
+    tam_money_list_t l;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 5);
+    assert_int_equal(l.run, 7);
+    assert_int_equal(l.registry_age, 0);
+    /* by id: AFR-A, EEG-X, GLO-D, PIPE, SMALL */
+    const tam_project_money_t *a = &l.items.v[0], *g = &l.items.v[2];
+    assert_string_equal(a->project, "AFR-A");
+    assert_int_equal(a->received, 150001);
+    assert_int_equal(a->endorsed, 100000);
+    assert_int_equal(a->available, 50001);
+    assert_int_equal(a->decisions, 1);
+    assert_string_equal(g->project, "GLO-D");
+    assert_int_equal(g->committed, 100000);
+    assert_int_equal(g->available, 200000);
+    assert_int_equal(g->proposed, 80000);
+    assert_int_equal(g->unallocated, 120000);
+    /* the same totals as every report */
+    tam_report_t r;
+    tam_report_request_t rq = {.kind = TAM_E_report_kind_donors};
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_report, &rq, &r), 0);
+    tam_money_list_t l2;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l2), 0);
+    assert_memory_equal(l2.totals, r.totals, sizeof *r.totals);
+    q.project = "GLO-D";
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 1);
+    assert_int_equal(l.items.v[0].committed, 100000);
+    q.project = "NOPE";
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), TAM_ENOTFOUND);
+    assert_string_equal(f->err.field, "project");
+    /* tam-registry resynchronising: its last feed, and how old */
+    tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_REGISTRY);
+    q.project = NULL;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 5);
+    assert_true(l.registry_age > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_donors, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_earmarks, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_money, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_commission, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_commission_report, setup, pf_teardown),
     };
