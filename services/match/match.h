@@ -38,7 +38,7 @@
 
 /* Version of the scoring and allocation rules. Part of the code version that
  * every run hash covers: bump it whenever a rule or formula changes. */
-#define TAM_MATCH_RULES "r1"
+#define TAM_MATCH_RULES "r2"
 #define TAM_MATCH_CODE_VERSION TAM_VERSION "+" TAM_MATCH_RULES
 
 #define TAM_MATCH_NONE UINT32_MAX
@@ -159,6 +159,7 @@ typedef struct {
     bool in_run;         /* open in the last run (its problem) */
     bool dirty;          /* row must be recomputed */
     int64_t fixed_sum;   /* sum of fixed amounts on its live arcs */
+    int64_t fixed_all;   /* sum of fixed amounts of all its decisions (any project) */
     uint32_t start, end; /* wanted window */
     int64_t cost;
     uint32_t gen;        /* feed generation it was last seen in */
@@ -294,6 +295,13 @@ int tam_match_query(tam_match_t *m, int msg_id, const void *body, size_t len, ta
 /* Streams the feed snapshot: the current run header and the last published
  * record of every current proposal whose topic starts with prefix. */
 int tam_match_snapshot(tam_match_t *m, const char *prefix, tam_feed_emit_fn emit, void *ctx);
+
+/* Run ids. The next run gets max(last run id, floor) + 1; tam-match sets the
+ * floor at start from the counter it keeps under its data directory, so that
+ * run ids never repeat or go backwards across restarts (docs/matching.md,
+ * "Run ids"). set_run_floor never lowers the next id. */
+void tam_match_set_run_floor(tam_match_t *m, uint64_t last);
+uint64_t tam_match_next_run_id(const tam_match_t *m);
 
 /* The last run's id (0: none yet) and hash (hex, "" before the first run). */
 uint64_t tam_match_run_id(const tam_match_t *m);

@@ -11,6 +11,14 @@
 
 #define S_BIT(set, i) (((set)[(i) / 64] >> ((i) % 64)) & 1)
 
+bool tam_match__narrowed(const tam_match_t *m, const tam_match_project_t *p, char category)
+{
+    for (uint32_t i = 0; i < p->ne_standards; i++)
+        if (tam_match__standard(m, p->e_standards[i])->category == category)
+            return true;
+    return false;
+}
+
 void tam_match__compile(const tam_match_t *m, tam_match_project_t *p)
 {
     memset(p->geo, 0, sizeof p->geo);
@@ -27,6 +35,8 @@ void tam_match__compile(const tam_match_t *m, tam_match_project_t *p)
         if (in)
             p->geo[c / 64] |= 1ULL << (c % 64);
     }
+    /* Listed standards narrow their category: a listed category counts as
+     * a whole only when none of its standards is listed. */
     bool any_th = !p->ne_standards && !p->e_categories[0];
     for (size_t s = 0; s < TAM_MATCH_MAX_STANDARDS; s++) {
         p->th[s] = -1;
@@ -38,7 +48,7 @@ void tam_match__compile(const tam_match_t *m, tam_match_project_t *p)
         char cat = tam_match__standard(m, (uint32_t)s)->category;
         if (exact)
             p->th[s] = TAM_MATCH_TH_EXACT;
-        else if (strchr(p->e_categories, cat))
+        else if (strchr(p->e_categories, cat) && !tam_match__narrowed(m, p, cat))
             p->th[s] = TAM_MATCH_TH_CATEGORY;
         else if (any_th)
             p->th[s] = TAM_MATCH_TH_ANY;
@@ -263,7 +273,8 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
     S_LINE("project %s is active with %s USD available", p->id,
            tam_match__usd(p->available, u1));
     if (S_FAIL(TAM_MATCH_X_NEED)) {
-        S_LINE("not eligible: need %llu is not open", (unsigned long long)n->id);
+        S_LINE("not eligible: need %llu is no longer open (a later reply of its respondent "
+               "withdrew it); money decided on it stays", (unsigned long long)n->id);
         return k;
     }
     S_LINE("need %llu is open", (unsigned long long)n->id);
@@ -304,14 +315,29 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
     int th = p->th[n->standard];
     if (S_FAIL(TAM_MATCH_X_THEMATIC)) {
         memset(&l, 0, sizeof l);
-        s_add(&l, "not eligible: standard %s (category %c) is outside the thematic earmarks (",
-              st->id, st->category);
-        if (p->e_categories[0])
-            s_add(&l, "categories %s", p->e_categories);
-        for (uint32_t i = 0; i < p->ne_standards; i++)
-            s_add(&l, "%s%s", i ? "," : (p->e_categories[0] ? "; standards " : "standards "),
-                  tam_match__standard(m, p->e_standards[i])->id);
-        s_add(&l, ")");
+        if (strchr(p->e_categories, st->category)) {
+            /* the category is listed, but narrowed by the standards listed in it */
+            s_add(&l, "not eligible: category %c is earmarked only for its listed standards (",
+                  st->category);
+            const char *sep = "";
+            for (uint32_t i = 0; i < p->ne_standards; i++) {
+                const tam_standard_t *ls = tam_match__standard(m, p->e_standards[i]);
+                if (ls->category == st->category) {
+                    s_add(&l, "%s%s", sep, ls->id);
+                    sep = ",";
+                }
+            }
+            s_add(&l, "), not %s", st->id);
+        } else {
+            s_add(&l, "not eligible: standard %s (category %c) is outside the thematic earmarks (",
+                  st->id, st->category);
+            if (p->e_categories[0])
+                s_add(&l, "categories %s", p->e_categories);
+            for (uint32_t i = 0; i < p->ne_standards; i++)
+                s_add(&l, "%s%s", i ? "," : (p->e_categories[0] ? "; standards " : "standards "),
+                      tam_match__standard(m, p->e_standards[i])->id);
+            s_add(&l, ")");
+        }
         if (k < max && (out[k] = s_keep(a, &l)))
             k++;
         return k;
@@ -319,7 +345,8 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
     if (th == TAM_MATCH_TH_EXACT)
         S_LINE("standard %s is earmarked by name", st->id);
     else if (th == TAM_MATCH_TH_CATEGORY)
-        S_LINE("category %c of standard %s is earmarked", st->category, st->id);
+        S_LINE("category %c of standard %s is earmarked as a whole (none of its standards is "
+               "listed)", st->category, st->id);
     else
         S_LINE("no thematic earmark: any standard");
 

@@ -89,6 +89,7 @@ struct tam_match {
 
     /* the last run */
     uint64_t run_id;
+    uint64_t run_floor;      /* the next run id is above it (tam_match_set_run_floor) */
     char hash[65];
     uint32_t date;
     uint64_t seqs[TAM_MATCH_NFEEDS], epochs[TAM_MATCH_NFEEDS];
@@ -143,6 +144,9 @@ int tam_match__project_remove(tam_match_t *m, const char *id);
 void tam_match__context_clear(tam_match_t *m);
 
 /* ---- match_elig.c ---- */
+/* True if p lists a standard of category: then a listed category means
+ * only its listed standards (docs/matching.md, eligibility rule 4). */
+bool tam_match__narrowed(const tam_match_t *m, const tam_match_project_t *p, char category);
 /* Compiles p's earmarks into p->geo, p->th, p->md. */
 void tam_match__compile(const tam_match_t *m, tam_match_project_t *p);
 /* Recomputes mission_on for the date. */
@@ -175,7 +179,14 @@ int tam_match__row(tam_match_t *m, uint32_t need_slot);
 int tam_match__column(tam_match_t *m, uint32_t project_slot);
 /* The arc of (need, project slot), or NULL. */
 tam_match_arc_t *tam_match__arc(const tam_match_need_t *n, uint32_t project_slot);
-/* The solver's amount for a need / budget for a project as of now. */
+/* Sum of the fixed amounts of every present decision on the need id, on any
+ * project (known to the registry or not). */
+int64_t tam_match__need_fixed(const tam_match_t *m, uint64_t need_id);
+/* The part of n->fixed_all that is not on a live arc of the need (decisions
+ * on projects outside the problem). */
+int64_t tam_match__fixed_out(const tam_match_need_t *n);
+/* The solver's amount for a need / budget for a project as of now:
+ * u = (fixed on its arcs) + max(0, cost - fixed by all its decisions). */
 int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n);
 int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_t *p);
 /* Cap of an arc: 0 if dead, its fixed amount if live only for that, else

@@ -33,6 +33,17 @@ tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d)
     }
 }
 
+void tam_match_set_run_floor(tam_match_t *m, uint64_t last)
+{
+    if (last > m->run_floor)
+        m->run_floor = last;
+}
+
+uint64_t tam_match_next_run_id(const tam_match_t *m)
+{
+    return (m->run_id > m->run_floor ? m->run_id : m->run_floor) + 1;
+}
+
 uint64_t tam_match_run_id(const tam_match_t *m)
 {
     return m->run_id;
@@ -280,6 +291,7 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                             ? TAM_E_proposal_state_proposed
                             : tam_match__prop_state(tam_match__decision(m, n_->id, p->id));
         }
+        funded += tam_match__fixed_out(n_); /* decided on projects outside the problem */
         m->requested += n_->cost;
         m->funded += funded;
         if (n_->cost > funded)
@@ -402,7 +414,7 @@ static int s_same_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_pu
                       void *arg)
 {
     uint64_t prev = m->run_id;
-    m->run_id++;
+    m->run_id = tam_match_next_run_id(m);
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
     int rc = s_header(m, 0, 0, true, 0);
@@ -466,7 +478,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         rc = TAM_ENOMEM;
         goto fail;
     }
-    uint64_t run = m->run_id + 1;
+    uint64_t run = tam_match_next_run_id(m);
     int64_t changed = 0;
     for (uint32_t k = 0; k < nn; k++) {
         tam_match_prop_t *pr = &nv[k];

@@ -5,11 +5,14 @@
  * snapshot, and reads are answered from the last run. Everything runs in the
  * loop's thread, between polls. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
@@ -46,6 +49,8 @@ struct tam_match_server {
     msgpack_sbuffer answer;
     tam_service_stats_t stats;
     uint64_t publish_failed;
+    char counter_dir[900];               /* <data_dir>/match */
+    uint64_t counter;                    /* highest run id stored durably */
 };
 
 static int64_t s_now_ms(void)
@@ -161,6 +166,90 @@ static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx,
     return tam_match_snapshot(s->m, prefix, emit, emit_ctx);
 }
 
+/* ---- run ids for good ------------------------------------------------------------ */
+
+/* The one durable thing tam-match keeps: the highest run id it has used, in
+ * <data_dir>/match/run_id ("tamatch match run id N\n"). Run ids never repeat
+ * or go backwards across restarts (docs/matching.md, "Run ids"). */
+#define S_COUNTER_HEAD "tamatch match run id "
+
+/* Reads the counter into s->counter (0 when the file does not exist yet).
+ * Returns 0; TAM_EIO; TAM_ECONFIG for a file that is not a counter (logged:
+ * guessing a value could repeat run ids). */
+static int s_counter_load(tam_match_server_t *s)
+{
+    snprintf(s->counter_dir, sizeof s->counter_dir, "%s/match", s->cfg->common.data_dir);
+    int rc = tam_cli_mkdirs(s->counter_dir);
+    if (rc) {
+        tam_error("run counter: cannot create %s: %s", s->counter_dir, tam_strerror(rc));
+        return rc;
+    }
+    char path[1000], buf[64];
+    snprintf(path, sizeof path, "%s/run_id", s->counter_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        s->counter = 0;
+        tam_info("run counter: %s does not exist yet; run ids start at 1", path);
+        return 0;
+    }
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (n < 0) {
+        tam_error("run counter: cannot read %s: %s", path, strerror(e));
+        return TAM_EIO;
+    }
+    buf[n] = 0;
+    size_t hl = strlen(S_COUNTER_HEAD);
+    char *end = NULL;
+    errno = 0;
+    uint64_t v = (size_t)n > hl && memcmp(buf, S_COUNTER_HEAD, hl) == 0 &&
+                         buf[hl] >= '0' && buf[hl] <= '9'
+                     ? strtoull(buf + hl, &end, 10) : 0;
+    if (!end || errno || strcmp(end, "\n") != 0) {
+        tam_error("run counter: %s is not a run counter (\"" S_COUNTER_HEAD "N\"); fix or "
+                  "remove it (removing it lets run ids start again at 1)", path);
+        return TAM_ECONFIG;
+    }
+    s->counter = v;
+    tam_info("run counter: the last run id used was %" PRIu64, v);
+    return 0;
+}
+
+/* Stores id as the highest run id used, durably (write a new file, fsync,
+ * rename over the old one, fsync the directory). Returns 0; TAM_EIO. */
+static int s_counter_store(tam_match_server_t *s, uint64_t id)
+{
+    char path[1000], tmp[1010], text[64];
+    snprintf(path, sizeof path, "%s/run_id", s->counter_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int len = snprintf(text, sizeof text, S_COUNTER_HEAD "%" PRIu64 "\n", id);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0) {
+        e = errno;
+        ok = false;
+    }
+    if (ok) {
+        int dfd = open(s->counter_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ok = dfd >= 0 && fsync(dfd) == 0;
+        e = errno;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (!ok) {
+        tam_error("run counter: cannot store run id %" PRIu64 " in %s: %s", id, path,
+                  strerror(e));
+        return TAM_EIO;
+    }
+    s->counter = id;
+    return 0;
+}
+
 /* ---- the runner ------------------------------------------------------------------ */
 
 /* When the next run may start (ms, monotonic), or -1 if none is needed. */
@@ -225,6 +314,13 @@ static int s_run_process(void *obj, const zmq_pollitem_t *items)
         seqs.seq[f] = tam_feed_client_seq(s->fc[f]);
         seqs.epoch[f] = tam_feed_client_epoch(s->fc[f]);
     }
+    /* the id is stored before the run is published, so that no id is ever
+     * published twice, even if tam-match dies right after */
+    uint64_t id = tam_match_next_run_id(s->m);
+    if (id > s->counter && s_counter_store(s, id) != 0) {
+        s->retry_at = now + 1000;
+        return 0; /* no run without a durable id; retried in 1 s */
+    }
     int rc = tam_match_run(s->m, &seqs, s_publish, s);
     if (rc) {
         tam_error("run failed: %s; retrying in 1 s", tam_strerror(rc));
@@ -273,8 +369,9 @@ int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void
         tam_error("catalogue: %s", err);
         goto fail;
     }
-    if ((rc = tam_match_new(&s->m, s->cat, &s->par)))
+    if ((rc = tam_match_new(&s->m, s->cat, &s->par)) || (rc = s_counter_load(s)))
         goto fail;
+    tam_match_set_run_floor(s->m, s->counter);
     if ((rc = tam_cli_ipc_dir(cfg->match.endpoint)) || (rc = tam_cli_ipc_dir(cfg->match.feed)) ||
         (rc = tam_cli_ipc_dir(cfg->match.snapshot)))
         goto fail;

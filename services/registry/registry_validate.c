@@ -177,7 +177,8 @@ int tam_registry_check_earmarks(const tam_catalog_t *cat, const tam_earmarks_t *
             err);
     s_codes(cat, &e->standards, prefix, "standards", "standard", "", s_standard, err);
     s_codes(cat, &e->modalities, prefix, "modalities", "modality", "", s_modality, err);
-    /* A standard outside the earmarked categories could never be funded. */
+    /* Listed standards narrow their category (docs/matching.md): a listed
+     * standard whose category is not listed has no category to narrow. */
     if (e->categories.n > 0) {
         char f[TAM_RPC_FIELD_MAX + 1];
         for (uint32_t i = 0; i < e->standards.n; i++) {

@@ -70,8 +70,15 @@ static void test_need_open(void **state)
     assert_int_equal(fx_run(fx), 0);
     fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .withdrawn = true});
     assert_int_equal(fx_run(fx), 0);
+    /* a need that exists but is no longer open is explained as such, not
+     * refused as unknown */
     int code = 0;
-    assert_null(fx_explain(fx, "2/PP", &code));
+    tam_explanation_t *ex = fx_explain(fx, "2/PP", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->state, TAM_E_pair_state_need_closed);
+    assert_int_equal(ex->rank, 0);
+    assert_non_null(strstr(ex->eligibility.v[ex->eligibility.n - 1], "need 2 is no longer open"));
+    assert_null(fx_explain(fx, "7/PP", &code)); /* never declared */
     assert_int_equal(code, TAM_ENOTFOUND);
     assert_int_equal(fx_header(fx)->needs, 1);
     assert_int_equal(fx_header(fx)->pairs, 1);
@@ -134,14 +141,37 @@ static void test_thematic(void **state)
     fx_project(fx, (fx_project_t){.id = "CAT", .received = 100, .categories = "B"});
     fx_project(fx, (fx_project_t){.id = "MIX", .received = 100, .categories = "A",
                                   .standards = "A-BODY"});
+    fx_project(fx, (fx_project_t){.id = "HALF", .received = 100, .categories = "A,B",
+                                  .standards = "A-BODY,A-TOKYO"});
+    s_need(fx, 3, "KEN", "A-BODY", NULL);
     assert_int_equal(fx_run(fx), 0);
     assert_true(s_eligible(fx, "1/STD"));
     assert_false(s_eligible(fx, "2/STD"));
     assert_non_null(strstr(s_last(fx, "2/STD"), "standard B-MLA (category B) is outside"));
     assert_false(s_eligible(fx, "1/CAT"));
     assert_true(s_eligible(fx, "2/CAT"));
-    assert_true(s_eligible(fx, "1/MIX"));
+    /* listed standards narrow their category: category A with A-BODY listed
+     * funds A-BODY only, not the rest of A */
+    assert_false(s_eligible(fx, "1/MIX"));
+    assert_non_null(strstr(s_last(fx, "1/MIX"), "category A is earmarked only for its listed "
+                                                "standards (A-BODY), not A-SMR"));
+    assert_true(s_eligible(fx, "3/MIX"));
     assert_false(s_eligible(fx, "2/MIX"));
+    /* a category listed without any of its standards stays whole */
+    assert_false(s_eligible(fx, "1/HALF"));
+    assert_non_null(strstr(s_last(fx, "1/HALF"), "(A-BODY,A-TOKYO), not A-SMR"));
+    assert_true(s_eligible(fx, "2/HALF"));
+    assert_true(s_eligible(fx, "3/HALF"));
+    int code;
+    tam_explanation_t *ex = fx_explain(fx, "2/HALF", &code);
+    bool whole = false;
+    for (uint32_t i = 0; i < ex->eligibility.n; i++)
+        whole |= strstr(ex->eligibility.v[i], "category B of standard B-MLA is earmarked as a "
+                                              "whole") != NULL;
+    assert_true(whole);
+    /* and the allocation follows: MIX gives nothing to the A-SMR need */
+    assert_int_equal(fx_amount(fx, 1, "MIX"), 0);
+    assert_int_equal(fx_amount(fx, 1, "HALF"), 0);
 }
 
 static void test_modality(void **state)

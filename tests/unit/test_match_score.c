@@ -161,14 +161,18 @@ static void test_thematic_and_modality(void **state)
     fx_project(fx, (fx_project_t){.id = "CAT", .received = 10, .categories = "A",
                                   .modalities = "advisory,training"});
     fx_project(fx, (fx_project_t){.id = "ANY", .received = 10});
-    fx_project(fx, (fx_project_t){.id = "BOTH", .received = 10, .categories = "A",
+    fx_project(fx, (fx_project_t){.id = "BOTH", .received = 10, .categories = "A,B",
+                                  .standards = "B-MLA"});
+    fx_project(fx, (fx_project_t){.id = "NARROW", .received = 10, .categories = "A",
                                   .standards = "A-BODY"});
     assert_int_equal(fx_run(fx), 0);
     assert_int_equal(s_factor(s_pair(fx, "1/EXACT"), "thematic"), 10000);
     assert_int_equal(s_factor(s_pair(fx, "1/CAT"), "thematic"), 6000);
     assert_int_equal(s_factor(s_pair(fx, "1/ANY"), "thematic"), 3000);
-    /* a category earmark with other standards named: the category still fits */
+    /* standards named in another category leave this one whole */
     assert_int_equal(s_factor(s_pair(fx, "1/BOTH"), "thematic"), 6000);
+    /* a standard named in the need's category narrows it: no thematic fit */
+    assert_int_equal(s_factor(s_pair(fx, "1/NARROW"), "thematic"), 0);
     assert_int_equal(s_factor(s_pair(fx, "1/EXACT"), "modality"), 10000);
     assert_int_equal(s_factor(s_pair(fx, "1/CAT"), "modality"), 10000);
     assert_int_equal(s_factor(s_pair(fx, "1/ANY"), "modality"), 5000);
