@@ -142,15 +142,37 @@ static void test_donors(void **state)
     /* GLO-D: 100,000 committed (4/GLO-D), 60,000 proposed (7/GLO-D) and
      * 20,000 beyond the commitment on 4/GLO-D */
     s_row(&r.rows.v[5], "USA|United States|GLO-D|active|100|300000|300000|100000|0|80000|120000|2");
-    /* the money no need can use: EEG-X's earmark on the EEG group */
+    /* every project with unallocated money, and why: EEG-X's earmark on the
+     * EEG group; the others' eligible needs still lack money the hand-made
+     * run did not place (GLO-D: its cap per need) */
     assert_int_equal(r.more.n, 1);
-    assert_int_equal(r.more.v[0].rows.n, 1);
+    assert_int_equal(r.more.v[0].rows.n, 4);
     s_row(&r.more.v[0].rows.v[0],
+          "AFR-A|NOR, SWE|50001|2|its eligible needs still lack 40,000 USD that the current run "
+          "did not place (score or window limits, or a run older than the latest data)");
+    s_row(&r.more.v[0].rows.v[1],
           "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
+    s_row(&r.more.v[0].rows.v[2], "GLO-D|USA|120000|2|its 2 eligible need(s) can take at most "
+                                  "120,000 USD each from it (its cap per need); what they still "
+                                  "lack, 80,000 USD, is beyond that");
+
+    /* a project whose only eligible need is already funded (PAC-LEGIS in
+     * the demo): listed, with that reason */
+    pf_project(f, "FUNDED", "SWE:100", 100000, 100000, TAM_E_project_status_active, "APG", "C", 0);
+    pf_run(f, 7, "AFR-A:2,GLO-D:2,EEG-X:0,SMALL:3,FUNDED:1");
+    pf_prop(f, "3/FUNDED", 7, 80000, false);
+    assert_int_equal(s_report(f, TAM_E_report_kind_donors, NULL, &r), 0);
+    assert_int_equal(r.more.v[0].rows.n, 5);
+    s_row(&r.more.v[0].rows.v[2], "FUNDED|SWE|20000|1|its 1 eligible need(s) are already funded "
+                                  "(committed, endorsed or proposed, from this project or "
+                                  "others): nothing declared is left for its earmark");
+    pf_run(f, 7, "AFR-A:2,GLO-D:2,EEG-X:0,SMALL:3");
+    pf_prop(f, "3/FUNDED", 7, 0, true);
+    pf_project(f, "FUNDED", "SWE:100", 100000, 0, TAM_E_project_status_active, "APG", "C", 0);
 
     tam_report_request_t rq = {.donor = "SWE"};
     assert_int_equal(s_report(f, TAM_E_report_kind_donors, &rq, &r), 0);
-    assert_int_equal(r.rows.n, 2);
+    assert_int_equal(r.rows.n, 3);
     s_row(&r.rows.v[1], "SWE|Sweden|EEG-X|active|100|100000|40000|0|0|0|40000|0");
 
     /* Earmarks that each admit some need but no need together; and, with no
@@ -161,10 +183,9 @@ static void test_donors(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_donors, NULL, &r), 0);
     assert_int_equal(r.run, 0);
     s_row(&r.rows.v[0], "NOR|Norway|AFR-A|active|60|300000|90000|0|60000|0|30000|-");
-    assert_int_equal(r.more.v[0].rows.n, 2);
-    s_row(&r.more.v[0].rows.v[0], "COMBO|USA|5000|0|each earmark admits some open need, but no "
+    s_row(&r.more.v[0].rows.v[1], "COMBO|USA|5000|0|each earmark admits some open need, but no "
                                   "need meets all of them together");
-    s_row(&r.more.v[0].rows.v[1], "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
+    s_row(&r.more.v[0].rows.v[2], "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
 }
 
 static void test_earmarks(void **state)
