@@ -201,9 +201,13 @@ static int s_money(tamctl_t *t, const char *id, tam_arena_t *a, tam_money_list_t
 {
     tam_money_query_t q = {.project = (char *)id};
     int retries = (int)t->cfg.common.request_retries;
+    int64_t timeout = t->cfg.tamctl.timeout;
     t->cfg.common.request_retries = 0;
+    if (timeout > 1000)
+        t->cfg.tamctl.timeout = 1000; /* the pipeline's client is made here, with it */
     int rc = tamctl_call_quiet(t, "pipeline", TAM_MSG_pipeline_money, &q, a, out);
     t->cfg.common.request_retries = retries;
+    t->cfg.tamctl.timeout = timeout;
     return rc;
 }
 
