@@ -12,7 +12,10 @@
  *   pipeline_act.c       pipeline.act inside one LMDB transaction: checks,
  *                        decision, audit entry, what to publish
  *   pipeline_query.c     history, audit, decisions, the feed snapshot
- *   pipeline_report.c    the gaps, donors and pipeline reports
+ *   pipeline_money.c     the one money model (tam/money.h) over the views and
+ *                        the decisions; pipeline.money
+ *   pipeline_follow.c    decisions follow their need (cost lowered, withdrawn)
+ *   pipeline_report.c    the gaps and pipeline reports (pipeline_donors.c: donors)
  *   pipeline_commission.c  the report to the Commission (from ingest's replies)
  *   pipeline_server.c    the service loop, the feeds, the principal check
  *
@@ -355,13 +358,6 @@ int tam_pipeline_decs_load(tam_txn_t *txn, tam_pipeline_decs_t *out);
 void tam_pipeline_decs_free(tam_pipeline_decs_t *d);
 /* The decision of a proposal, or NULL (state none). */
 const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, const char *proposal);
-/* What of a current proposal counts as "proposed" in the reports, given the
- * pair's decision d (NULL: none): the whole amount with no decision or a
- * withdrawn one; nothing for a declined pair; for an endorsed, committed or
- * delivered pair only what tam-match proposes beyond the amount the decision
- * fixes (that amount counts as endorsed or committed). */
-int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d);
-
 /* The one money model (tam/money.h) over the views and the decisions
  * (pipeline_money.c): every need and project of the views, one pair per
  * decision (with its current proposal, if any) and one per current proposal

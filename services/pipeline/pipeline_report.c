@@ -2,15 +2,11 @@
  * report shares, and the dispatch to the donors (pipeline_donors.c) and
  * commission (pipeline_commission.c) reports.
  *
- * Figures, in whole USD (docs/pipeline.md defines them for readers):
- *   requested  cost of the open needs
- *   proposed   what tam-match's current proposals give beyond the amounts
- *              decisions fix (tam_pipeline_proposed; nothing for declined pairs)
- *   endorsed   endorsed amounts of decisions in state endorsed
- *   committed  committed amounts of decisions in state committed or delivered
- *   unmet      requested - proposed - endorsed - committed (never below 0)
- * so that, per row, requested = proposed + endorsed + committed + unmet
- * whenever the pipeline's checks held. */
+ * Figures come from the one money model (tam/money.h, built once per report
+ * by pipeline_money.c over everything tam-pipeline knows; filters select
+ * rows afterwards): requested, proposed, endorsed, committed, unmet per need,
+ * with requested = proposed + endorsed + committed + unmet on every row and
+ * in the totals every report carries. docs/pipeline.md defines them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,21 +146,6 @@ void tam_pipeline_decs_free(tam_pipeline_decs_t *d)
 const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, const char *proposal)
 {
     return tam_pipeline_map_get(d->by_id, proposal);
-}
-
-int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d)
-{
-    int64_t fixed = 0;
-    if (d) {
-        switch (d->state) {
-        case TAM_E_decision_state_declined: return 0;
-        case TAM_E_decision_state_endorsed: fixed = d->endorsed; break;
-        case TAM_E_decision_state_committed:
-        case TAM_E_decision_state_delivered: fixed = d->committed; break;
-        default: break;
-        }
-    }
-    return pr->amount > fixed ? pr->amount - fixed : 0;
 }
 
 /* ---- gaps -------------------------------------------------------------------------- */
