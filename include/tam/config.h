@@ -1,7 +1,8 @@
 /* tam/config.h — the one configuration of every tamatch program.
  *
  * One INI file (config/tamatch.ini) with a section per service: [common],
- * [ingest], [registry], [match], [pipeline], [tamctl]. Every key has a default
+ * [ingest], [registry], [match], [pipeline], [tamctl],
+ * [security]. Every key has a default
  * in code, so a missing file section or key means "the default".
  *
  * Keys are defined once, in include/tam/cfg/<section>.def, one line each:
@@ -92,7 +93,7 @@ typedef enum {
 #define TAM_CFG_CDIM_LEVEL
 
 /* The sections, in the order of the INI file. */
-#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl)
+#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security)
 
 #define TAM_CFG_SECTION(section, doc)
 #define TAM_CFG_KEY(section, name, type, def, min, max, doc) \
@@ -118,6 +119,9 @@ typedef struct tam_config {
     struct {
 #include "tam/cfg/tamctl.def"
     } tamctl;
+    struct {
+#include "tam/cfg/security.def"
+    } security;
 } tam_config_t;
 
 #undef TAM_CFG_KEY

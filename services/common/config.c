@@ -27,6 +27,7 @@ static const tam_config_key_t s_keys[] = {
 #include "tam/cfg/match.def"
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
+#include "tam/cfg/security.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
@@ -47,6 +48,7 @@ static const s_section_t s_section_docs[] = {
 #include "tam/cfg/match.def"
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
+#include "tam/cfg/security.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION

@@ -73,7 +73,8 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
 bool tam_ingest_org_id_valid(const char *s);
 
 /* May principal p submit a reply for respondent id? A manager, service or
- * admin may submit for anyone; a respondent only for itself (p->id == id). */
+ * admin may submit for anyone; a respondent key only for the respondent id
+ * it names (p->respondent == id). */
 bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent);
 
 /* ---- feed events produced by writes --------------------------------------- */

@@ -67,7 +67,10 @@ bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent)
         return false;
     if (tam_principal_may(p, TAM_ROLE_MANAGER | TAM_ROLE_SERVICE | TAM_ROLE_ADMIN))
         return true;
-    return tam_principal_may(p, TAM_ROLE_RESPONDENT) && strcmp(p->id, respondent) == 0;
+    /* A respondent key names its respondent id (tam/keys.h); the key's
+     * name is not the id. */
+    return tam_principal_may(p, TAM_ROLE_RESPONDENT) && p->respondent[0] &&
+           strcmp(p->respondent, respondent) == 0;
 }
 
 /* Checks that standard id exists and belongs to category (0: the category

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include "tam/access.h"
 #include "tam/config.h"
 #include "tam/error.h"
 
@@ -19,12 +20,15 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: tam-config --defaults\n"
+            "       tam-config --roles\n"
             "       tam-config [-c FILE] [-o SECTION.KEY=VALUE]... [--print]\n"
             "\n"
             "Prints the documented default configuration, or checks a configuration.\n"
             "\n"
             "  --defaults          print every section and key with its doc and default\n"
             "                      (the text of config/tamatch.ini)\n"
+            "  --roles             print the role matrix (who may send which message type,\n"
+            "                      read which feed) as the tables of docs/security.md\n"
             "  -c, --config FILE   check FILE (defaults if not given): print \"ok\" or the\n"
             "                      first error and exit 78\n"
             "  -o SECTION.KEY=VALUE  override one key after the file; repeatable\n"
@@ -52,10 +56,11 @@ static int s_exit_code(int rc)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DEFAULTS = 256, OPT_PRINT };
+    enum { OPT_DEFAULTS = 256, OPT_PRINT, OPT_ROLES };
     static const struct option opts[] = {
         {"defaults", no_argument, NULL, OPT_DEFAULTS},
         {"print", no_argument, NULL, OPT_PRINT},
+        {"roles", no_argument, NULL, OPT_ROLES},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -74,6 +79,13 @@ int main(int argc, char **argv)
         case OPT_PRINT:
             print = true;
             break;
+        case OPT_ROLES:
+            if (argc != 2) {
+                s_usage(stderr);
+                return EX_USAGE;
+            }
+            tam_access_write_markdown(stdout);
+            return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
         case 'c':
             path = optarg;
             break;

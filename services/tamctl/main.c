@@ -11,6 +11,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/sec.h"
 #include "tamctl.h"
 
 #define S_MAX_CMDS 128
@@ -32,12 +33,14 @@ static int s_cmd_cmp(const void *a, const void *b)
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: tamctl [-c CONFIG] [-o section.key=value]... [--json] [-q] COMMAND [ARGS]\n"
+            "usage: tamctl [-c CONFIG] [-o section.key=value]... [--as NAME] [--json] [-q] COMMAND [ARGS]\n"
             "The command-line client of tamatch.\n\n"
             "  -c, --config FILE  the tamatch INI file (default: $TAMATCH_CONFIG, else built-in\n"
             "                     defaults, whose endpoints are ipc://run/... below the current\n"
             "                     directory: where scripts/demo runs the services)\n"
             "  -o, --set S.K=V    override one config key\n"
+            "  --as NAME          act with the key NAME (default: [tamctl] identity, admin);\n"
+            "                     its secret is NAME.key_secret in [security] keys_dir\n"
             "  --json             machine-readable output\n"
             "  -q, --quiet        no progress bar or summary\n"
             "  -h, --help         this text; `tamctl help COMMAND` for one command\n"
@@ -285,14 +288,15 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"as", required_argument, NULL, 'a'},     {NULL, 0, NULL, 0}};
+    const char *as = NULL;
     tamctl_t t;
     memset(&t, 0, sizeof t);
     t.program = "tamctl";
     const char *path = getenv("TAMATCH_CONFIG");
     const char *sets[32];
     int nsets = 0, c;
-    char err[512];
+    char err[1024];
 
     /* '+': stop at the command name; its own options follow it. */
     while ((c = getopt_long(argc, argv, "+c:o:qhV", opts, NULL)) != -1) {
@@ -304,6 +308,7 @@ int main(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case 'j': t.json = true; break;
+        case 'a': as = optarg; break;
         case 'q': t.quiet = true; break;
         case 'h': s_usage(stdout); return EX_OK;
         case 'V': printf("tamctl %s\n", TAM_VERSION); return EX_OK;
@@ -355,9 +360,18 @@ int main(int argc, char **argv)
     t.zctx = zmq_ctx_new();
     if (!t.zctx)
         return EX_OSERR;
+    /* Every command but the key management talks to services as someone. */
+    tam_sec_t *sec = NULL;
+    if (strncmp(t.cmd->name, "keys", 4) != 0 &&
+        tam_sec_new(&sec, &t.cfg, t.zctx, as ? as : t.cfg.tamctl.identity, err, sizeof err)) {
+        fprintf(stderr, "tamctl: %s\n", err);
+        zmq_ctx_term(t.zctx);
+        return EX_CONFIG;
+    }
     optind = 0; /* 0, not 1: glibc then resets its state fully, "+" mode included */
     int ex = t.cmd->run(&t, cargc, cargv);
     s_close_clients();
+    tam_sec_destroy(&sec);
     zmq_ctx_term(t.zctx);
     return ex;
 }

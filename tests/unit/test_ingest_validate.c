@@ -462,9 +462,11 @@ static void t_may_submit(void **state)
     tam_principal_t p;
     assert_int_equal(tam_principal_from_user_id(NULL, &p), 0); /* local: every role */
     assert_true(tam_ingest_may_submit(&p, "KEN"));
-    p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_RESPONDENT};
+    p = (tam_principal_t){.id = "respondent-KEN", .roles = TAM_ROLE_RESPONDENT, .respondent = "KEN"};
     assert_true(tam_ingest_may_submit(&p, "KEN"));
     assert_false(tam_ingest_may_submit(&p, "UGA"));
+    p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_RESPONDENT}; /* the name is not the id */
+    assert_false(tam_ingest_may_submit(&p, "KEN"));
     p = (tam_principal_t){.id = "ops", .roles = TAM_ROLE_MANAGER};
     assert_true(tam_ingest_may_submit(&p, "UGA"));
     p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_PLANNER};
