@@ -216,6 +216,21 @@ static void s_within_cost(h_t *h, uint64_t need, int64_t cost)
                  (unsigned long long)need, (long long)held, (long long)beyond, (long long)cost);
 }
 
+/* The current run id, as `tamctl wait` names it on stderr. */
+static unsigned long long s_run_id(h_t *h)
+{
+    char err[160];
+    snprintf(err, sizeof err, "%s/runid.err", h->dir);
+    assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "30", NULL), 0);
+    char *said = s_slurp(err);
+    unsigned long long run = 0;
+    const char *at = strstr(said, "run ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "run %llu reflects", &run), 1);
+    free(said);
+    return run;
+}
+
 static int s_setup(void **state)
 {
     h_t *h = h_new("test_money_flow", "coalesce = 50ms\nsync_wait = 2s\n");
@@ -354,6 +369,51 @@ static void test_kenya(void **state)
     assert_int_equal(json_array_size(json_object_get(att, "items")), 0);
     json_decref(att);
     assert_int_equal(s_agree(h), before);
+
+    /* a tam-match restart between two runs; then endorse --run <old run> is
+     * refused, naming the current run; run ids keep rising */
+    o = s_json(h, "proposals", "--top", "10", NULL);
+    char free_prop[64] = "";
+    size_t i;
+    json_t *it;
+    json_array_foreach(json_object_get(o, "items"), i, it) {
+        const char *id = json_string_value(json_object_get(it, "id"));
+        if (!free_prop[0] && strcmp(id, prop) != 0 && strcmp(id, other) != 0)
+            snprintf(free_prop, sizeof free_prop, "%s", id);
+    }
+    json_decref(o);
+    assert_true(free_prop[0] != 0);
+    unsigned long long r1 = s_run_id(h);
+    assert_int_equal(s_stop(h, S_MATCH), 0);
+    assert_int_equal(s_start(h, S_MATCH), 0);
+    unsigned long long r2 = s_run_id(h);
+    if (r2 <= r1)
+        fail_msg("run ids went back across a tam-match restart: %llu then %llu", r1, r2);
+    char old[24], now[64];
+    snprintf(old, sizeof old, "%llu", r1);
+    snprintf(now, sizeof now, "the current run is %llu", r2);
+    deadline = s_now_ms() + 15000;
+    char *said = NULL;
+    for (;;) { /* until tam-pipeline has the restarted matcher's run */
+        int rc = s_tamctl(h, NULL, err, "endorse", free_prop, "--run", old, "--reason", "late",
+                          NULL);
+        assert_int_not_equal(rc, 0);
+        free(said);
+        said = s_slurp(err);
+        if (strstr(said, now) || s_now_ms() > deadline)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling another process's state */
+    }
+    if (!strstr(said, "is not the current run") || !strstr(said, now))
+        fail_msg("endorse --run %s: %s", old, said);
+    print_message("    after a tam-match restart (run %llu -> %llu): %s", r1, r2, said);
+    free(said);
+    /* nothing was written: the pair has no decision */
+    json_t *dq = s_json(h, "decisions", "--limit", "10000", NULL);
+    json_array_foreach(json_object_get(dq, "items"), i, it)
+        assert_string_not_equal(json_string_value(json_object_get(it, "proposal")), free_prop);
+    json_decref(dq);
 }
 
 int main(void)
