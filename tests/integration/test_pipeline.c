@@ -578,6 +578,7 @@ static void test_reports(void **state)
     assert_contains(f->out, "230,000"); /* requested: 100,000 + 50,000 + 80,000 */
     assert_tamctl(f, 0, "report", "gaps", "--by", "country");
     assert_contains(f->out, "KEN");
+    assert_contains(f->out, "all needs and projects: requested ");
     assert_contains(f->out, "A-TOKYO");
     assert_tamctl(f, 0, "report", "gaps", "--csv", "--hxl");
     assert_contains(f->out, "category,group,standard,country,needs,requested,proposed,endorsed,"
