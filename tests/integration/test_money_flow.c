@@ -414,6 +414,33 @@ static void test_kenya(void **state)
     json_array_foreach(json_object_get(dq, "items"), i, it)
         assert_string_not_equal(json_string_value(json_object_get(it, "proposal")), free_prop);
     json_decref(dq);
+
+    /* tam-registry down: endorse uses the last projects feed tam-pipeline
+     * received, and says so and how old it is */
+    assert_int_equal(s_stop(h, S_REGISTRY), 0);
+    char log[160];
+    snprintf(log, sizeof log, "%s/pipeline.log", h->dir);
+    deadline = s_now_ms() + 15000;
+    for (;;) { /* until tam-pipeline notices (heartbeat silence) */
+        char *logged = s_slurp(log);
+        bool seen = strstr(logged, "feed of tam-registry: resynchronising") != NULL;
+        free(logged);
+        if (seen)
+            break;
+        if (s_now_ms() > deadline)
+            fail_msg("tam-pipeline did not notice tam-registry going away");
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling another process's log */
+    }
+    assert_int_equal(s_tamctl(h, NULL, err, "endorse", free_prop, "--reason", "registry down",
+                              NULL), 0);
+    said = s_slurp(err);
+    if (!strstr(said, "tam-registry's projects feed is not current") ||
+        !strstr(said, "last heard"))
+        fail_msg("endorse with tam-registry down said: %s", said);
+    print_message("    %s", said);
+    free(said);
+    assert_int_equal(s_start(h, S_REGISTRY), 0);
 }
 
 int main(void)
