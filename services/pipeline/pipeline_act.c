@@ -229,7 +229,7 @@ static int s_check_pair(const tam_pipeline_t *p, s_act_t *x, bool strict, tam_rp
         char b[32];
         snprintf(x->note, sizeof x->note,
                  "tam-registry's projects feed is not current (is tam-registry running?): project "
-                 "%s as of its last feed, last heard %s ago",
+                 "%s as of its last feed, current %s ago",
                  x->project_id, s_age(age, b));
     }
     x->project = tam_pipeline_view_project(p->view, x->project_id);

@@ -41,7 +41,8 @@ struct tam_pipeline_view {
      * snapshot drops those of older generations. */
     uint64_t reg_gen;
     bool reg_stale;                /* reset since the last sync, data kept */
-    int64_t heard_ms[TAM_PIPELINE_SRC__COUNT]; /* last record or sync (real clock) */
+    int64_t heard_ms[TAM_PIPELINE_SRC__COUNT]; /* last known current: record, sync or the
+                                                  reset of a synced feed (real clock) */
     uint64_t *changed;             /* needs new, withdrawn or with a new cost, not yet taken */
     size_t nchanged, capchanged;
 };
@@ -290,7 +291,9 @@ void tam_pipeline_view_reset(tam_pipeline_view_t *v, tam_pipeline_src_t src)
         tam_pipeline_map_clear(v->needs);
         break;
     case TAM_PIPELINE_SRC_REGISTRY:
-        /* kept: see reg_gen */
+        /* kept: see reg_gen; in sync until now (heartbeats), stale from now */
+        if (v->ready[src])
+            v->heard_ms[src] = s_clock_ms();
         v->reg_gen++;
         v->reg_stale = v->ready[src] || v->reg_stale;
         break;

@@ -474,7 +474,7 @@ static void test_feeds_needed(void **state)
                                 NULL), 0);
     assert_non_null(ack.note);
     assert_non_null(strstr(ack.note, "tam-registry"));
-    assert_non_null(strstr(ack.note, "last heard"));
+    assert_non_null(strstr(ack.note, "as of its last feed, current "));
     /* a registry feed never received: refused as unavailable */
     tam_pipeline_view_t *fresh = NULL;
     assert_int_equal(tam_pipeline_view_new(&fresh, f->cat), 0);
