@@ -78,15 +78,33 @@ static void s_report(pf_t *f, tam_report_kind_t kind, tam_report_t *out)
 
 typedef struct {
     int64_t committed, endorsed;
+    struct {
+        uint64_t need;
+        int64_t committed, endorsed;
+    } per[512];
+    size_t n;
 } s_sum_t;
 
 static int s_sum_fn(const tam_decision_t *d, void *arg)
 {
     s_sum_t *s = arg;
+    int64_t c = 0, e = 0;
     if (d->state == TAM_E_decision_state_committed || d->state == TAM_E_decision_state_delivered)
-        s->committed += d->committed;
+        c = d->committed;
     else if (d->state == TAM_E_decision_state_endorsed)
-        s->endorsed += d->endorsed;
+        e = d->endorsed;
+    s->committed += c;
+    s->endorsed += e;
+    size_t i = 0;
+    while (i < s->n && s->per[i].need != d->need)
+        i++;
+    if (i == s->n) {
+        assert_true(s->n < 512);
+        s->per[s->n++].need = d->need;
+        s->per[i].committed = s->per[i].endorsed = 0;
+    }
+    s->per[i].committed += c;
+    s->per[i].endorsed += e;
     return 0;
 }
 
@@ -110,12 +128,24 @@ static void s_check(pf_t *f, const s_hist_t *h)
     assert_true(t->unmet >= 0);
 
     /* what the decisions hold, counted without the model */
-    s_sum_t held = {0};
+    static s_sum_t held;
+    memset(&held, 0, sizeof held);
     assert_int_equal(tam_store_read(f->store, s_sum_txn, &held), 0);
     if (held.committed != t->committed)
         fail_msg("history step %zu: decisions hold %lld committed, the totals say %lld", h->steps,
                  (long long)held.committed, (long long)t->committed);
     assert_int_equal(held.endorsed, t->endorsed);
+    /* decisions follow the need: on an open need, endorsements never hold
+     * more than its cost leaves after the commitments */
+    for (size_t i = 0; i < held.n; i++) {
+        const tam_pipeline_need_t *n = tam_pipeline_view_need(f->view, held.per[i].need);
+        if (!n || !n->open || held.per[i].endorsed == 0)
+            continue;
+        if (held.per[i].committed + held.per[i].endorsed > n->cost)
+            fail_msg("history step %zu: need %llu (cost %lld) holds %lld committed + %lld "
+                     "endorsed", h->steps, (unsigned long long)n->id, (long long)n->cost,
+                     (long long)held.per[i].committed, (long long)held.per[i].endorsed);
+    }
 
     /* gaps: requested|proposed|endorsed|committed|unmet in cells 5..9 */
     int64_t gs[5] = {0};
@@ -251,6 +281,19 @@ static void s_act_step(pf_t *f, s_hist_t *h)
     h->accepted += rc == 0;
 }
 
+/* A planning context change: a mission country, or none (post-conflict
+ * earmarks and the stranded-money reasons depend on it). */
+static void s_context_step(pf_t *f)
+{
+    static const char *const cs[] = {"KEN", "COL", "IND"};
+    tam_mission_t m = {.country = (char *)cs[s_upto(2)], .operation = "TEST",
+                       .valid_from = 20260101};
+    tam_context_t c = {.version = 1};
+    c.missions.n = (uint32_t)s_upto(1);
+    c.missions.v = &m;
+    pf_record(f, TAM_PIPELINE_SRC_REGISTRY, "context", &tam_schema_context, &c);
+}
+
 static void s_ledger_step(pf_t *f)
 {
     const s_proj_t *p = &s_projects[s_upto(S_NPROJ - 1)];
@@ -285,7 +328,7 @@ static void test_random_histories(void **state)
             else if (k <= 6)
                 s_need_step(f, &h), s_follow(f);
             else if (k == 7)
-                s_ledger_step(f);
+                s_upto(1) ? s_ledger_step(f) : s_context_step(f);
             else
                 s_run_step(f, &h);
             s_check(f, &h);
