@@ -90,6 +90,7 @@ int tam_cli_exit_code(int code)
     case TAM_EIO: return EX_IOERR;
     case TAM_EDENIED: return EX_NOPERM;
     case TAM_EPROTO: return EX_PROTOCOL;
+    case TAM_ESUPERSEDED: return TAM_EX_SUPERSEDED;
     default: return EX_SOFTWARE;
     }
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tam/error.h"
+#include "submit.h"
 #include "tamctl.h"
 
 #define S_PAGE 1000
@@ -257,23 +258,32 @@ static int s_replies(tamctl_t *t, int argc, char **argv)
 
 static int s_reply(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"diff", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    bool diff = false;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd') {
+            diff = true;
+            continue;
+        }
         if (c != 'j') {
-            fprintf(stderr, "usage: tamctl reply ID [--json]\n");
+            fprintf(stderr, "usage: tamctl reply ID [--diff] [--json]\n");
             return EX_USAGE;
         }
         t->json = true;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: tamctl reply ID [--json]\n");
+        fprintf(stderr, "usage: tamctl reply ID [--diff] [--json]\n");
         return EX_USAGE;
     }
     tam_reply_key_t k;
     int ex = tamctl_parse_u64("reply id", argv[optind], &k.id);
     if (ex)
         return ex;
+    if (diff)
+        return tamctl_reply_diff(t, k.id);
     tam_arena_t *a = tam_arena_new(0);
     tam_reply_full_t f;
     uint8_t *body = NULL;
@@ -303,15 +313,17 @@ static int s_reply(tamctl_t *t, int argc, char **argv)
         for (uint32_t h = 0; h < f.history.n; h++)
             printf(" %s", f.history.v[h]);
         printf("\n");
-        static const char *hd[] = {">need", "country", "standard", "modality", ">pri",
-                                   ">cost USD", NULL};
+        static const char *hd[] = {">need", ">ver", "country", "standard", "modality", ">pri",
+                                   ">cost USD", "ref", NULL};
         tamctl_table_t *tb = tamctl_table_new(hd);
         for (uint32_t n = 0; n < f.reply->needs.n && n < f.need_ids.n; n++) {
             const tam_need_in_t *in = &f.reply->needs.v[n];
             char pri[8], cost[32];
             snprintf(pri, sizeof pri, "%lld", (long long)in->priority);
             tamctl_usd(in->cost, cost);
-            const char *row[] = {f.need_ids.v[n], in->country, in->standard, in->modality, pri, cost};
+            const char *ver = n < f.need_versions.n ? f.need_versions.v[n] : "1";
+            const char *row[] = {f.need_ids.v[n], ver,  in->country, in->standard, in->modality,
+                                 pri,             cost, in->ref ? in->ref : ""};
             tamctl_table_row(tb, row);
         }
         if (f.reply->needs.n)
@@ -349,5 +361,10 @@ TAMCTL_COMMAND(s_cmd_replies, "replies", "[--respondent R] [--country C] [--grou
                "  --limit N          at most N replies\n"
                "  --csv, --json      CSV with a header row, or a JSON array",
                s_replies)
-TAMCTL_COMMAND(s_cmd_reply, "reply", "ID [--json]",
-               "Show one stored reply with its needs and revision history.", NULL, s_reply)
+TAMCTL_COMMAND(s_cmd_reply, "reply", "ID [--diff] [--json]",
+               "Show one stored reply with its needs and revision history.",
+               "  --diff             what this revision changed against the previous one, need by\n"
+               "                     need: added, restored, changed (fields old -> new),\n"
+               "                     withdrawn, and how many are unchanged (needs keep their ids)\n"
+               "  --json             the reply (or the diff) as JSON",
+               s_reply)

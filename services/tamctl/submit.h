@@ -1,5 +1,6 @@
-/* submit.h — internal to `tamctl submit`: the flat CSV of needs (submit_csv.c)
- * turned into replies. The format is defined in proto/needs-csv.md. */
+/* submit.h — internal to `tamctl submit` and `reply`: the flat CSV of needs
+ * (submit_csv.c) turned into replies (the format is defined in
+ * proto/needs-csv.md), and the diff of a revision (reply_diff.c). */
 #ifndef TAMCTL_SUBMIT_H
 #define TAMCTL_SUBMIT_H
 #include <stddef.h>
@@ -34,5 +35,11 @@ void tamctl_csv_free(tamctl_csv_reply_t *v, size_t n);
  * line and the CSV column it came from; column is a static string. */
 void tamctl_csv_locate(const tamctl_csv_reply_t *r, const char *field, int *line,
                        const char **column);
+
+/* `tamctl reply ID --diff` (reply_diff.c): prints what reply id changed against
+ * the previous revision of its chain, need by need (JSON with t->json).
+ * Returns 0 or a sysexits code (errors printed). */
+struct tamctl;
+int tamctl_reply_diff(struct tamctl *t, uint64_t id);
 
 #endif
