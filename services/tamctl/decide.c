@@ -92,6 +92,26 @@ static int s_act(tamctl_t *t, int argc, char **argv, tam_decision_act_t what)
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
+    if (act.run && what == TAM_E_decision_act_endorse) {
+        /* --run N: refused unless N is tam-match's current run (tam-pipeline
+         * checks it too, against the latest run its feed brought). One quick
+         * try: a matcher that is down leaves the check to tam-pipeline. */
+        tam_ping_t ping = {.note = "act"};
+        tam_run_t run;
+        int retries = (int)t->cfg.common.request_retries;
+        t->cfg.common.request_retries = 0;
+        int rc = tamctl_call_quiet(t, "match", TAM_MSG_match_run, &ping, a, &run);
+        t->cfg.common.request_retries = retries;
+        if (rc == 0 && run.run > act.run) {
+            fprintf(stderr,
+                    "tamctl:run: run %llu is not the current run: the current run is %llu "
+                    "(inputs %.12s); look at its proposals (tamctl proposals) and endorse on it\n",
+                    (unsigned long long)act.run, (unsigned long long)run.run,
+                    run.hash ? run.hash : "-");
+            tam_arena_destroy(&a);
+            return EX_DATAERR;
+        }
+    }
     if (act.run == 0) {
         /* The run the act is taken on: the current one of tam-match. One
          * quick try: the act must not wait for a matcher that is down. */
