@@ -91,6 +91,8 @@ const gw_route_info_t *gw_routes(size_t *n);
 /* ---- gw_stream.c ---------------------------------------------------------- */
 
 int gw_stream_new(gw_stream_t **out, const tam_config_t *cfg, void *zctx);
+/* Stops following the feed and ends every open stream (before MHD stops). */
+void gw_stream_stop(gw_stream_t *s);
 void gw_stream_destroy(gw_stream_t **s);
 /* Serves GET /v1/stream on r. */
 enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r);

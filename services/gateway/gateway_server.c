@@ -230,6 +230,7 @@ void gw_destroy(gw_t **gp)
     if (!gp || !*gp)
         return;
     gw_t *g = *gp;
+    gw_stream_stop(g->stream); /* wakes suspended streams, which then end */
     if (g->d)
         MHD_stop_daemon(g->d); /* joins the HTTP thread: its sockets are ours now */
     for (size_t i = 0; i < S_NSERVICES; i++)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -555,13 +556,107 @@ static void test_openapi(void **state)
     s_free(&r);
 }
 
+/* ---- the event stream, over a raw socket ------------------------------------- */
+
+typedef struct {
+    int fd;
+    char buf[1 << 17];
+    size_t len;
+} sse_t;
+
+static void s_sse_open(sse_t *e, int who, const char *query, const char *last_id)
+{
+    e->len = 0;
+    e->buf[0] = 0;
+    e->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(e->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[1024], last[200] = "";
+    if (last_id)
+        snprintf(last, sizeof last, "Last-Event-ID: %s\r\n", last_id);
+    int n = snprintf(req, sizeof req, "GET /v1/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n%s\r\n",
+                     query ? query : "", s_tokens[who], last);
+    assert_int_equal(write(e->fd, req, (size_t)n), n);
+}
+
+/* Reads until needle is in what arrived, or timeout_ms pass. */
+static bool s_sse_wait(sse_t *e, const char *needle, int timeout_ms)
+{
+    int64_t deadline = s_now_ms() + timeout_ms;
+    while (!strstr(e->buf, needle)) {
+        int64_t left = deadline - s_now_ms();
+        struct pollfd p = {e->fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t n = read(e->fd, e->buf + e->len, sizeof e->buf - 1 - e->len);
+        if (n <= 0)
+            return false;
+        e->len += (size_t)n;
+        e->buf[e->len] = 0;
+    }
+    return true;
+}
+
+/* A change made by another client reaches the stream; filters; resuming
+ * with Last-Event-ID; a reset when it cannot resume. */
+static void test_stream(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/v1/stream", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+    r = s_http("GET", T_KEN, "/v1/stream", NULL, NULL);
+    s_problem(&r, 403, "");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/stream?country=kenya", NULL, NULL);
+    s_problem(&r, 400, "/country");
+    s_free(&r);
+    static sse_t all, none, bad;
+    s_sse_open(&all, T_VIEWER, NULL, NULL);
+    s_sse_open(&none, T_VIEWER, "?country=ZZZ,ZZY&category=A", NULL);
+    assert_true(s_sse_wait(&all, "text/event-stream", 5000));
+    assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
+    assert_true(s_sse_wait(&none, ": tamatch stream", 5000));
+    /* Another client submits a reply over HTTP: a new run, changed proposals. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0008-NGA-B.json", H->src);
+    char *reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    if (r.status != 200)
+        fail_msg("submit: %ld %s", r.status, r.body);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&all, "event: run", 30000));
+    assert_true(s_sse_wait(&all, "event: proposal", 30000));
+    assert_true(s_sse_wait(&none, "event: run", 30000));
+    assert_null(strstr(none.buf, "event: proposal")); /* no proposal for ZZZ or ZZY */
+    /* The last id seen, to resume from. */
+    char last[64] = "";
+    for (char *p = strstr(all.buf, "\nid: "); p; p = strstr(p + 1, "\nid: "))
+        sscanf(p + 5, "%63s", last);
+    assert_true(last[0] != 0);
+    close(all.fd);
+    close(none.fd);
+    s_sse_open(&all, T_VIEWER, NULL, last);
+    assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
+    assert_null(strstr(all.buf, "event: reset"));
+    close(all.fd);
+    /* An id of another feed epoch (tam-match restarted): reset first. */
+    s_sse_open(&bad, T_VIEWER, NULL, "1-1");
+    assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    close(bad.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
-        cmocka_unit_test(test_openapi),    cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_revoke),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
