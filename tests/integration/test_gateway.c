@@ -4,6 +4,7 @@
  * problem+json with nothing stored, cursors and Link, ETag/304, and the
  * OpenAPI document naming every route. */
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -201,7 +202,8 @@ static int setup(void **state)
         return -1;
     s_port = s_free_port();
     FILE *f = fopen(H->cfg, "a");
-    fprintf(f, "[gateway]\nport = %u\nmax_body = 64K\ntimeout = 10s\n", s_port);
+    fprintf(f, "[gateway]\nport = %u\nmax_body = 64K\ntimeout = 10s\nconnection_timeout = 2s\n"
+               "max_connections = 200\nper_ip_connections = 100\nconnection_memory = 32K\n", s_port);
     fclose(f);
     for (int s = 0; s < S_N; s++)
         if (s_start(H, s) != 0)
@@ -240,16 +242,24 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    int ret = 0;
     if (s_gw) {
+        /* SIGTERM: a clean stop, exit 0 (under ASan also: no leak, no error). */
         kill(s_gw, SIGTERM);
         int st = 0;
         waitpid(s_gw, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            fprintf(stderr, "tam-gateway exited with %d\n", st);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char log[160];
+            snprintf(log, sizeof log, "%s/gateway.log", H->dir);
+            char *t = s_slurp(log);
+            fprintf(stderr, "tam-gateway exited with status %d:\n%s\n", st, t);
+            free(t);
+            ret = -1;
+        }
     }
     h_free(H);
     curl_global_cleanup();
-    return 0;
+    return ret;
 }
 
 static void test_auth(void **state)
@@ -649,6 +659,95 @@ static void test_stream(void **state)
     close(bad.fd);
 }
 
+/* ---- hostile HTTP ---------------------------------------------------------------- */
+
+/* A TCP connection to the gateway from source address src (127.0.0.x). */
+static int s_connect_from(const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads until the peer closes (true) or timeout_ms pass (false). */
+static bool s_closed_within(int fd, int timeout_ms)
+{
+    char buf[4096];
+    int64_t deadline = s_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - s_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return true;
+    }
+}
+
+static void s_still_answers(void)
+{
+    resp_t r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+}
+
+/* 1,000 idle connections from other addresses, an oversized header, a
+ * slowloris, pipelined garbage: the gateway stays up and answers others. */
+static void test_hostile(void **state)
+{
+    (void)state;
+    static int idle[1000];
+    int opened = 0;
+    for (int i = 0; i < 1000; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.%d.%d", 1 + i / 200, 2 + i % 200);
+        idle[i] = s_connect_from(src);
+        opened += idle[i] >= 0;
+    }
+    assert_true(opened > 0);
+    s_still_answers(); /* beyond max_connections the others are refused, not us */
+    /* An oversized header: refused (431/413) or closed, never served. */
+    size_t big = 100 * 1024;
+    char *h = malloc(big + 16);
+    memcpy(h, "X-Big: ", 7);
+    memset(h + 7, 'a', big);
+    h[7 + big] = 0;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, h);
+    assert_true(r.status == 431 || r.status == 413 || r.status == 0);
+    s_free(&r);
+    free(h);
+    for (int i = 0; i < 1000; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    s_still_answers();
+    /* Slowloris: half a request line, then nothing: closed after the timeout. */
+    int fd = s_connect_from("127.0.9.1");
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "GET /v1/hea", 11), 11);
+    assert_true(s_closed_within(fd, 15000));
+    close(fd);
+    /* Pipelined garbage: an error answer or a close; the next client is served. */
+    fd = s_connect_from("127.0.9.2");
+    assert_true(fd >= 0);
+    static const char junk[] = "\x01\x02 NOT HTTP\r\n\r\nGET /v1/health HTTP/1.1\r\n\r\n\xff\xfe\r\n\r\n";
+    assert_int_equal(write(fd, junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
+    assert_true(s_closed_within(fd, 15000));
+    close(fd);
+    s_still_answers();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,7 +755,7 @@ int main(void)
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
-        cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_revoke),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
