@@ -159,6 +159,7 @@ typedef struct {
     bool in_run;         /* open in the last run (its problem) */
     bool dirty;          /* row must be recomputed */
     int64_t fixed_sum;   /* sum of fixed amounts on its live arcs */
+    int64_t fixed_all;   /* sum of fixed amounts of all its decisions (any project) */
     uint32_t start, end; /* wanted window */
     int64_t cost;
     uint32_t gen;        /* feed generation it was last seen in */

@@ -49,7 +49,25 @@ int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n)
     (void)m;
     if (!n->open)
         return 0;
-    return n->cost > n->fixed_sum ? n->cost : n->fixed_sum;
+    /* fixed money on its arcs, plus new money up to what decisions on any
+     * project (in the problem or not) leave of its current cost */
+    int64_t rest = n->cost - (n->fixed_all > n->fixed_sum ? n->fixed_all : n->fixed_sum);
+    return n->fixed_sum + (rest > 0 ? rest : 0);
+}
+
+int64_t tam_match__fixed_out(const tam_match_need_t *n)
+{
+    return n->fixed_all > n->fixed_sum ? n->fixed_all - n->fixed_sum : 0;
+}
+
+int64_t tam_match__need_fixed(const tam_match_t *m, uint64_t need_id)
+{
+    int64_t sum = 0;
+    for (uint32_t d = tam_match_map_get(&m->dec_need, need_id); d != TAM_MATCH_NONE;
+         d = m->decs[d].next)
+        if (m->decs[d].need == need_id)
+            sum += tam_match_decision_fixed(&m->decs[d]);
+    return sum;
 }
 
 int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_t *p)
@@ -213,6 +231,7 @@ int tam_match__row(tam_match_t *m, uint32_t ns)
 {
     tam_match_need_t *n = &m->needs[ns];
     int rc = 0;
+    n->fixed_all = n->open ? tam_match__need_fixed(m, n->id) : 0;
     if (!n->open) {
         uint32_t k = 0;
         for (uint32_t i = 0; i < n->narcs; i++) {

@@ -273,7 +273,8 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
     S_LINE("project %s is active with %s USD available", p->id,
            tam_match__usd(p->available, u1));
     if (S_FAIL(TAM_MATCH_X_NEED)) {
-        S_LINE("not eligible: need %llu is not open", (unsigned long long)n->id);
+        S_LINE("not eligible: need %llu is no longer open (a later reply of its respondent "
+               "withdrew it); money decided on it stays", (unsigned long long)n->id);
         return k;
     }
     S_LINE("need %llu is open", (unsigned long long)n->id);

@@ -179,7 +179,14 @@ int tam_match__row(tam_match_t *m, uint32_t need_slot);
 int tam_match__column(tam_match_t *m, uint32_t project_slot);
 /* The arc of (need, project slot), or NULL. */
 tam_match_arc_t *tam_match__arc(const tam_match_need_t *n, uint32_t project_slot);
-/* The solver's amount for a need / budget for a project as of now. */
+/* Sum of the fixed amounts of every present decision on the need id, on any
+ * project (known to the registry or not). */
+int64_t tam_match__need_fixed(const tam_match_t *m, uint64_t need_id);
+/* The part of n->fixed_all that is not on a live arc of the need (decisions
+ * on projects outside the problem). */
+int64_t tam_match__fixed_out(const tam_match_need_t *n);
+/* The solver's amount for a need / budget for a project as of now:
+ * u = (fixed on its arcs) + max(0, cost - fixed by all its decisions). */
 int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n);
 int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_t *p);
 /* Cap of an arc: 0 if dead, its fixed amount if live only for that, else

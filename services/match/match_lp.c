@@ -24,7 +24,8 @@ int tam_match_write_lp(tam_match_t *m, FILE *out)
     fprintf(out,
             "\\ tamatch match run %llu of %s, hash %s, code %s\n"
             "\\ maximise sum score * x over eligible (need, project) pairs; rows n_<need id>:\n"
-            "\\ what a need may receive (its cost, or more if decisions fixed more); rows\n"
+            "\\ what a need may receive (fixed amounts on its pairs, plus new money up to\n"
+            "\\ its cost minus what all its decisions fix, never below 0); rows\n"
             "\\ p_<project>: what a project may give (received minus commitments on pairs\n"
             "\\ outside the problem); bounds: fixed amounts (endorsed/committed) below, the\n"
             "\\ per-need cap above. See docs/matching.md.\n"

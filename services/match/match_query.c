@@ -173,10 +173,16 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     if (s_no_run(m, err))
         return err->code;
     uint32_t ns = tam_match__need_slot(m, need_id), ps = tam_match__project_slot(m, pid);
-    if (ns == TAM_MATCH_NONE || !m->needs[ns].in_run)
+    if (ns == TAM_MATCH_NONE)
         return tam_rpc_error_set(err, TAM_ENOTFOUND, "id",
-                                 "need %llu is not an open need of run %llu",
+                                 "need %llu is not known to run %llu: no reply declared it",
                                  (unsigned long long)need_id, (unsigned long long)m->run_id),
+               err->code;
+    if (!m->needs[ns].in_run && m->needs[ns].open)
+        return tam_rpc_error_set(err, TAM_ENOTFOUND, "id",
+                                 "need %llu arrived after run %llu: ask again after the next run "
+                                 "(tamctl wait)", (unsigned long long)need_id,
+                                 (unsigned long long)m->run_id),
                err->code;
     if (ps == TAM_MATCH_NONE || !m->projects[ps].in_run)
         return tam_rpc_error_set(err, TAM_ENOTFOUND, "id", "project %s is not in run %llu", pid,
@@ -186,15 +192,18 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     const tam_match_project_t *p = &m->projects[ps];
     const tam_match_decision_t *dec = tam_match__decision(m, need_id, p->id);
     bool declined = dec && dec->state == TAM_E_decision_state_declined;
+    int64_t dec_fixed = dec ? tam_match_decision_fixed(dec) : 0;
 
     tam_explanation_t ex;
     memset(&ex, 0, sizeof ex);
+    ex.run = m->run_id;
+    ex.hash = m->hash;
     ex.proposal = tam_arena_alloc(a, sizeof *ex.proposal);
     ex.eligibility.v = tam_arena_alloc(a, 32 * sizeof(char *));
     ex.binding.v = tam_arena_alloc(a, 16 * sizeof(char *));
     if (!ex.proposal || !ex.eligibility.v || !ex.binding.v)
         return TAM_ENOMEM;
-    uint32_t k = tam_match__prop_find(m, need_id, ps);
+    uint32_t k = n->in_run ? tam_match__prop_find(m, need_id, ps) : TAM_MATCH_NONE;
     tam_match_prop_t tmp;
     const tam_match_prop_t *pr;
     if (k != TAM_MATCH_NONE) {
@@ -212,6 +221,8 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
         memcpy(tmp.f, f.v, sizeof tmp.f);
         tmp.score = (uint16_t)tam_match_score(&m->par, &f);
         tmp.state = tam_match__prop_state(dec);
+        /* money decided on a need that is no longer open still stands */
+        tmp.amount = tmp.fixed = n->in_run ? 0 : dec_fixed;
         tmp.run = m->run_id;
         tmp.reason = TAM_E_change_reason_unchanged;
         pr = &tmp;
@@ -219,11 +230,34 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     int rc = tam_match__prop_struct(m, pr, a, ex.proposal);
     if (rc)
         return rc;
+    ex.rank = k != TAM_MATCH_NONE ? pr->rank : 0;
+    tam_match_excl_t excl = tam_match__elig(m, n, p, declined);
+    if (dec_fixed > 0)
+        ex.state = dec->state == TAM_E_decision_state_endorsed    ? TAM_E_pair_state_endorsed
+                   : dec->state == TAM_E_decision_state_committed ? TAM_E_pair_state_committed
+                                                                  : TAM_E_pair_state_delivered;
+    else if (declined)
+        ex.state = TAM_E_pair_state_declined;
+    else if (!n->in_run)
+        ex.state = TAM_E_pair_state_need_closed;
+    else if (k != TAM_MATCH_NONE)
+        ex.state = TAM_E_pair_state_proposed;
+    else if (excl == TAM_MATCH_ELIGIBLE)
+        ex.state = TAM_E_pair_state_unfunded;
+    else
+        ex.state = TAM_E_pair_state_ineligible;
     ex.eligibility.n = (uint32_t)tam_match__explain_elig(m, n, p, declined, m->run_date, a,
                                                          ex.eligibility.v, 32);
 
-    int64_t funded = n->flow < m->sol.n_needs ? m->sol.need_funded[n->flow] : 0;
-    ex.need_unfunded = n->cost > funded ? n->cost - funded : 0;
+    int64_t funded = (n->flow < m->sol.n_needs && n->in_run ? m->sol.need_funded[n->flow] : 0) +
+                     tam_match__fixed_out(n);
+    ex.need_cost = n->cost;
+    ex.need_fixed = tam_match__need_fixed(m, n->id);
+    if (!n->in_run)
+        funded = ex.need_fixed;
+    ex.need_unfunded = n->in_run && n->cost > funded ? n->cost - funded : 0;
+    ex.equity_basis = m->country_fixed[n->country] > 0 ? m->country_fixed[n->country] : 0;
+    ex.equity_scale = m->par.equity_scale;
     ex.project_available = p->available;
     int64_t ydual = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
     int64_t zdual = n->flow < m->sol.n_needs ? m->sol.need_dual[n->flow] : 0;
@@ -233,7 +267,7 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     char line[201];
     const tam_match_arc_t *arc = tam_match__arc(n, ps);
     uint8_t af = arc && arc->live && arc->flow < m->sol.n_arcs ? m->sol.arc_flags[arc->flow] : 0;
-    uint8_t nf = n->flow < m->sol.n_needs ? m->sol.need_flags[n->flow] : 0;
+    uint8_t nf = n->in_run && n->flow < m->sol.n_needs ? m->sol.need_flags[n->flow] : 0;
     uint8_t pf = p->flow < m->sol.n_projects ? m->sol.project_flags[p->flow] : 0;
 #define S_BIND(...)                                                            \
     do {                                                                       \
@@ -246,6 +280,9 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     if (pr->fixed > 0)
         S_BIND("%s USD fixed by a decision (%s)", tam_match__usd(pr->fixed, u1),
                tam_enum_proposal_state.values[pr->state]);
+    if (n->in_run && ex.need_fixed >= n->cost && ex.need_fixed > 0)
+        S_BIND("no new money: decisions already fix %s USD for the need, which costs %s",
+               tam_match__usd(ex.need_fixed, u1), tam_match__usd(n->cost, u2));
     if (af & TAM_FLOW_ARC_AT_CAP)
         S_BIND("per-need cap reached: the project gives at most %s USD to one need",
                tam_match__usd(tam_match__arc_cap(p, arc), u1));
@@ -368,12 +405,13 @@ static int s_gaps(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
     if (!g)
         return TAM_ENOMEM;
     uint32_t ng = 0;
-    tam_gap_list_t out = {.run = m->run_id};
+    tam_gap_list_t out = {.run = m->run_id, .hash = m->hash};
     for (uint32_t i = 0; i < m->nneeds; i++) {
         const tam_match_need_t *n = &m->needs[i];
         if (!n->in_run || !s_match(m, &f, n->country, n->category, n->standard, TAM_MATCH_NONE))
             continue;
-        int64_t funded = n->flow < m->sol.n_needs ? m->sol.need_funded[n->flow] : 0;
+        int64_t funded = (n->flow < m->sol.n_needs ? m->sol.need_funded[n->flow] : 0) +
+                         tam_match__fixed_out(n);
         if (funded >= n->cost)
             continue;
         g[ng++] = (s_gap_t){i, funded, n->cost - funded, n->id};

@@ -291,6 +291,7 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                             ? TAM_E_proposal_state_proposed
                             : tam_match__prop_state(tam_match__decision(m, n_->id, p->id));
         }
+        funded += tam_match__fixed_out(n_); /* decided on projects outside the problem */
         m->requested += n_->cost;
         m->funded += funded;
         if (n_->cost > funded)

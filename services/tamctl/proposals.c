@@ -212,10 +212,15 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
         printf("proposal %s: need %llu (%s, %s, %s, %s) from project %s (donors %s)\n", p->id,
                (unsigned long long)p->need, p->country, p->group, p->standard, p->modality,
                p->project, donors);
-        printf("  amount %s USD (fixed %s), score %lld of 10000, rank %lld, state %s, run %llu\n",
-               tamctl_usd(p->amount, amt), tamctl_usd(p->fixed, fixed), (long long)p->score,
-               (long long)p->rank, tam_enum_proposal_state.values[p->state],
-               (unsigned long long)p->run);
+        char rank[48];
+        if (ex.rank > 0)
+            snprintf(rank, sizeof rank, "rank %lld", (long long)ex.rank);
+        else
+            snprintf(rank, sizeof rank, "not ranked");
+        printf("  state %s, %s in run %llu (input hash %.16s)\n",
+               tam_enum_pair_state.values[ex.state], rank, (unsigned long long)ex.run, ex.hash);
+        printf("  amount %s USD (fixed %s), score %lld of 10000\n", tamctl_usd(p->amount, amt),
+               tamctl_usd(p->fixed, fixed), (long long)p->score);
         printf("\nscore = sum of weight x value / sum of weights, in points:\n");
         printf("  %-14s %8s %8s %8s\n", "factor", "value", "weight", "points");
         for (uint32_t i = 0; i < p->factors.n; i++) {
@@ -224,6 +229,9 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
                    (double)f->weight / 1000.0, (long long)f->points);
         }
         printf("  %-14s %8s %8s %8lld\n", "total", "", "", (long long)p->score);
+        printf("equity basis: %s USD already endorsed or committed for %s; equity = %s / (%s + "
+               "that)\n", tamctl_usd(ex.equity_basis, b1), p->country,
+               tamctl_usd(ex.equity_scale, b2), b2);
         printf("\neligibility:\n");
         for (uint32_t i = 0; i < ex.eligibility.n; i++)
             printf("  - %s\n", ex.eligibility.v[i]);
@@ -232,7 +240,9 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
             printf("  - %s\n", ex.binding.v[i]);
         if (ex.binding.n == 0)
             printf("  - none\n");
-        printf("\nneed unfunded after this run: %s USD\n", tamctl_usd(ex.need_unfunded, unf));
+        printf("\nneed costs %s USD; decisions fix %s USD of it; unfunded after this run: %s "
+               "USD\n", tamctl_usd(ex.need_cost, b1), tamctl_usd(ex.need_fixed, b2),
+               tamctl_usd(ex.need_unfunded, unf));
         printf("project %s: %s USD available; dual price %lld (one more USD for it would raise "
                "the objective by %s score points)\n", p->project,
                tamctl_usd(ex.project_available, avail), (long long)ex.project_dual,
@@ -371,8 +381,9 @@ TAMCTL_COMMAND(s_cmd_proposals, "proposals", "[OPTIONS]",
                "  --csv | --json     machine-readable output",
                s_proposals)
 TAMCTL_COMMAND(s_cmd_explain, "explain", "NEED/PROJECT",
-               "Explain a proposal: factors, weights and points, eligibility, binding "
-               "constraints, dual price, alternatives.",
+               "Explain a pair of the current run (id and input hash): its state (proposed, "
+               "unfunded, ineligible, declined, decided) and rank, factors, weights and points, "
+               "the equity basis, eligibility, binding constraints, dual price, alternatives.",
                "  --json             the explanation as JSON", s_explain)
 TAMCTL_COMMAND(s_cmd_gaps, "gaps", "[OPTIONS]",
                "List needs the current run leaves unfunded, largest first, and why.",

@@ -152,6 +152,52 @@ static unsigned long long s_run_id(h_t *h)
     return run;
 }
 
+/* Every demo proposal respects its project's thematic earmarks as a donor
+ * means them: a listed standard, or a category listed without any of its
+ * standards (docs/matching.md, rule 4). Returns how many proposals came from
+ * projects that narrow a category. */
+static int s_check_earmarks(h_t *h)
+{
+    char path[600], out[160];
+    snprintf(path, sizeof path, "%s/config/samples/demo/projects.json", h->src);
+    json_error_t je;
+    json_t *projects = json_load_file(path, 0, &je);
+    assert_non_null(projects);
+    snprintf(out, sizeof out, "%s/all.json", h->dir);
+    assert_int_equal(s_tamctl(h, out, NULL, "--json", "proposals", "--top", "100000", NULL), 0);
+    json_t *props = json_load_file(out, 0, &je);
+    assert_non_null(props);
+    int narrowed = 0;
+    size_t i, j, k;
+    json_t *pr, *pj, *x;
+    json_array_foreach(json_object_get(props, "items"), i, pr) {
+        const char *pid = json_string_value(json_object_get(pr, "project"));
+        const char *std = json_string_value(json_object_get(pr, "standard"));
+        json_t *em = NULL;
+        json_array_foreach(projects, j, pj)
+            if (strcmp(json_string_value(json_object_get(pj, "id")), pid) == 0)
+                em = json_object_get(pj, "earmarks");
+        assert_non_null(em);
+        json_t *cats = json_object_get(em, "categories"), *stds = json_object_get(em, "standards");
+        if (json_array_size(cats) + json_array_size(stds) == 0)
+            continue;
+        bool listed = false, cat_listed = false, cat_narrowed = false;
+        json_array_foreach(stds, k, x) {
+            listed |= strcmp(json_string_value(x), std) == 0;
+            cat_narrowed |= json_string_value(x)[0] == std[0]; /* "A-SMR": category A */
+        }
+        json_array_foreach(cats, k, x)
+            cat_listed |= json_string_value(x)[0] == std[0];
+        if (!listed && !(cat_listed && !cat_narrowed))
+            fail_msg("proposal %s: standard %s is outside the earmarks of %s",
+                     json_string_value(json_object_get(pr, "id")), std, pid);
+        narrowed += cat_narrowed;
+    }
+    json_decref(projects);
+    json_decref(props);
+    return narrowed;
+}
+
 static void test_end_to_end(void **state)
 {
     h_t *h = *state;
@@ -193,6 +239,10 @@ static void test_end_to_end(void **state)
                   ing, reg);
     assert_true(ing >= 368 && reg >= 100);
     assert_true(run * 4 < ing + reg);
+    int narrowed = s_check_earmarks(h);
+    print_message("    %d proposal(s) from projects that earmark standards, all within them\n",
+                  narrowed);
+    assert_true(narrowed > 10);
     assert_int_equal(s_tamctl(h, out, err, "proposals", "--top", "5", NULL), 0);
     char *text = s_slurp(out);
     assert_non_null(strstr(text, "rank"));
@@ -227,6 +277,9 @@ static void test_end_to_end(void **state)
     text = s_slurp(out);
     assert_non_null(strstr(text, "eligibility:"));
     assert_non_null(strstr(text, "priority"));
+    assert_non_null(strstr(text, "state proposed, rank 1 in run "));
+    assert_non_null(strstr(text, "equity basis: "));
+    print_message("    %.*s", (int)(strchr(strchr(text, '\n') + 1, '\n') - text + 1), text);
     free(text);
     assert_int_equal(s_tamctl(h, NULL, err, "explain", "1/NO-SUCH", NULL), EX_DATAERR);
     assert_int_equal(s_tamctl(h, out, err, "gaps", "--top", "3", NULL), 0);
@@ -307,11 +360,44 @@ static void test_wait_times_out(void **state)
     free(text);
 }
 
+/* A run counter that cannot be read as one stops tam-match at start, with
+ * the path named: guessing could repeat run ids. */
+static void test_bad_counter(void **state)
+{
+    h_t *h = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/data", h->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/data/match", h->dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/data/match/run_id", h->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("tamatch match run id 12x\n", f);
+    fclose(f);
+    assert_int_not_equal(s_start(h, S_MATCH), 0);
+    char log[160];
+    snprintf(log, sizeof log, "%s/match.log", h->dir);
+    char *text = s_slurp(log);
+    assert_non_null(strstr(text, "run_id is not a run counter"));
+    free(text);
+    /* a good one: the first run is numbered above it */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("tamatch match run id 41\n", f);
+    fclose(f);
+    for (int s = 0; s < S_N; s++)
+        if (h->have[s] && s != S_PIPELINE)
+            assert_int_equal(s_start(h, s), 0);
+    assert_true(s_run_id(h) >= 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_end_to_end, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wait_times_out, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_counter, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,8 +70,15 @@ static void test_need_open(void **state)
     assert_int_equal(fx_run(fx), 0);
     fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .withdrawn = true});
     assert_int_equal(fx_run(fx), 0);
+    /* a need that exists but is no longer open is explained as such, not
+     * refused as unknown */
     int code = 0;
-    assert_null(fx_explain(fx, "2/PP", &code));
+    tam_explanation_t *ex = fx_explain(fx, "2/PP", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->state, TAM_E_pair_state_need_closed);
+    assert_int_equal(ex->rank, 0);
+    assert_non_null(strstr(ex->eligibility.v[ex->eligibility.n - 1], "need 2 is no longer open"));
+    assert_null(fx_explain(fx, "7/PP", &code)); /* never declared */
     assert_int_equal(code, TAM_ENOTFOUND);
     assert_int_equal(fx_header(fx)->needs, 1);
     assert_int_equal(fx_header(fx)->pairs, 1);

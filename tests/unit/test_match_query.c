@@ -195,6 +195,76 @@ static void test_explain(void **state)
     assert_int_equal(code, TAM_EINVAL);
 }
 
+/* explain names the current run and gives each pair its real state and
+ * rank: proposed, unfunded, ineligible, declined, decided; and the USD the
+ * equity factor is based on. */
+static void test_explain_states(void **state)
+{
+    fx_t *fx = *state;
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-BODY", .priority = 1,
+                            .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 3, .country = "UGA", .standard = "A-SMR", .priority = 1,
+                            .cost = 50000});
+    fx_project(fx, (fx_project_t){.id = "BIG", .received = 100000,
+                                  .standards = "A-SMR,A-BODY"});
+    fx_project(fx, (fx_project_t){.id = "SMALL", .received = 10000, .standards = "A-BODY"});
+    fx_project(fx, (fx_project_t){.id = "UGA", .received = 500000, .countries = "UGA"});
+    fx_decision(fx, 3, "BIG", "UGA", TAM_E_decision_state_declined, 0, 0);
+    fx_decision(fx, 3, "UGA", "UGA", TAM_E_decision_state_committed, 30000, 30000);
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_run(fx), 0); /* the run id moves; explain follows it */
+    int code;
+    tam_explanation_t *ex = fx_explain(fx, "1/BIG", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->run, tam_match_run_id(fx->m));
+    assert_int_equal(ex->run, 2);
+    assert_string_equal(ex->hash, tam_match_run_hash(fx->m));
+    assert_int_equal(ex->state, TAM_E_pair_state_proposed);
+    assert_int_equal(ex->rank, ex->proposal->rank);
+    assert_true(ex->rank >= 1);
+    ex = fx_explain(fx, "2/BIG", &code); /* eligible, nothing at the optimum */
+    assert_int_equal(ex->state, TAM_E_pair_state_unfunded);
+    assert_int_equal(ex->rank, 0);
+    ex = fx_explain(fx, "1/SMALL", &code); /* A-SMR not in SMALL's earmarks */
+    assert_int_equal(ex->state, TAM_E_pair_state_ineligible);
+    ex = fx_explain(fx, "3/BIG", &code);
+    assert_int_equal(ex->state, TAM_E_pair_state_declined);
+    assert_int_equal(ex->proposal->state, TAM_E_proposal_state_proposed);
+    ex = fx_explain(fx, "3/UGA", &code);
+    assert_int_equal(ex->state, TAM_E_pair_state_committed);
+    assert_true(ex->rank >= 1);
+    assert_int_equal(ex->need_fixed, 30000);
+    assert_int_equal(ex->need_cost, 50000);
+    /* equity: the USD already fixed for the country, and the scale */
+    assert_int_equal(ex->equity_basis, 30000);
+    assert_int_equal(ex->equity_scale, fx->par.equity_scale);
+    int64_t v = -1;
+    for (uint32_t i = 0; i < ex->proposal->factors.n; i++)
+        if (strcmp(ex->proposal->factors.v[i].name, "equity") == 0)
+            v = ex->proposal->factors.v[i].value;
+    assert_int_equal(v, tam_match_f_equity(30000, fx->par.equity_scale));
+    ex = fx_explain(fx, "1/BIG", &code);
+    assert_int_equal(ex->equity_basis, 0);
+    /* the gaps name the run and its hash too */
+    tam_gap_query_t q = {.limit = 10};
+    msgpack_sbuffer qb, ans;
+    assert_int_equal(tam_encode_sbuf(&tam_schema_gap_query, &q, &qb, NULL), 0);
+    msgpack_sbuffer_init(&ans);
+    tam_rpc_error_t err = {0};
+    assert_int_equal(tam_match_query(fx->m, TAM_MSG_match_gaps, qb.data, qb.size, fx->a, &ans,
+                                     &err), 0);
+    tam_gap_list_t gl;
+    memset(&gl, 0, sizeof gl);
+    assert_int_equal(tam_decode(&tam_schema_gap_list, ans.data, ans.size, fx->a, &gl, NULL), 0);
+    assert_int_equal(gl.run, 2);
+    assert_string_equal(gl.hash, tam_match_run_hash(fx->m));
+    msgpack_sbuffer_destroy(&qb);
+    msgpack_sbuffer_destroy(&ans);
+    tam_rpc_error_clear(&err);
+}
+
 static void test_gaps(void **state)
 {
     fx_t *fx = *state;
@@ -312,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_before_first_run, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_filters_and_paging, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_explain, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_explain_states, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_gaps, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_export_chunks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, s_setup, s_teardown),

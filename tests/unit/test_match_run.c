@@ -323,18 +323,104 @@ static void test_restart_equals_history(void **state)
     fx_free(r);
 }
 
-/* Random histories: after every step the warm engine's run must equal what a
- * fresh engine computes from the same current inputs (hash, proposals). */
-static void test_warm_equals_cold_random(void **state)
+/* Money a decision fixes in the random histories below (endorsed: the
+ * endorsed amount; committed, delivered: the committed one, equal here). */
+static int64_t s_dec_fixed(int state, int64_t amount)
 {
-    (void)state;
-    fx_gen(&s_inst, 23, 300, 30, 0);
-    static bool open[300];
-    static struct {
-        int need, project, state;
-        int64_t amount;
-    } decs[64];
-    int ndecs = 0;
+    return state == TAM_E_decision_state_endorsed || state == TAM_E_decision_state_committed ||
+                   state == TAM_E_decision_state_delivered
+               ? amount : 0;
+}
+
+/* The cap of issue 10: for every open need, the new money proposed (amount
+ * above the fixed part, over all projects) is at most max(0, cost - what
+ * decisions fix on the need, on any project). */
+static void s_check_cap(fx_t *fx, const fx_inst_t *in, const bool *open, int nneeds,
+                        int64_t (*fixed_of)(int need))
+{
+    tam_proposal_list_t l;
+    fx_proposals(fx, &l, NULL);
+    for (int i = 0; i < nneeds; i++) {
+        if (!open[i])
+            continue;
+        int64_t fresh = 0;
+        for (uint32_t k = 0; k < l.items.n; k++)
+            if (l.items.v[k].need == in->needs[i].id) {
+                assert_true(l.items.v[k].amount >= l.items.v[k].fixed);
+                fresh += l.items.v[k].amount - l.items.v[k].fixed;
+            }
+        int64_t room = in->needs[i].cost - fixed_of(i);
+        if (fresh > (room > 0 ? room : 0))
+            fail_msg("need %llu: %lld USD of new money proposed, cost %lld, fixed %lld",
+                     (unsigned long long)in->needs[i].id, (long long)fresh,
+                     (long long)in->needs[i].cost, (long long)fixed_of(i));
+    }
+}
+
+static struct {
+    int need, project, state;
+    int64_t amount;
+} s_decs[64];
+static int s_ndecs;
+
+static int64_t s_fixed_of(int need)
+{
+    int64_t f = 0;
+    for (int k = 0; k < s_ndecs; k++)
+        if (s_decs[k].need == need)
+            f += s_dec_fixed(s_decs[k].state, s_decs[k].amount);
+    return f;
+}
+
+/* A need revised below what decisions fix, and decisions on a project the
+ * registry no longer lists: nothing new goes to the need. */
+static void test_cap_after_revision(void **state)
+{
+    fx_t *fx = *state;
+    fx_need(fx, (fx_need_t){.id = 371, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 180000});
+    fx_project(fx, (fx_project_t){.id = "GLO-WOMEN", .received = 1000000});
+    fx_project(fx, (fx_project_t){.id = "AFR-PRISON", .received = 1000000});
+    fx_project(fx, (fx_project_t){.id = "GONE", .received = 1000000, .countries = "UGA"});
+    fx_decision(fx, 371, "GLO-WOMEN", "KEN", TAM_E_decision_state_committed, 180000, 100000);
+    assert_int_equal(fx_run(fx), 0);
+    /* 80,000 of new money at most: 180,000 - 100,000 fixed */
+    assert_int_equal(fx_amount(fx, 371, "GLO-WOMEN") + fx_amount(fx, 371, "AFR-PRISON"),
+                     180000);
+    /* a revision (same id, new version) with a lower cost: the model holds the
+     * new cost; nothing beyond it */
+    fx_need(fx, (fx_need_t){.id = 371, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 90000});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_amount(fx, 371, "GLO-WOMEN"), 100000);
+    assert_int_equal(fx_amount(fx, 371, "AFR-PRISON"), 0);
+    assert_int_equal(fx_header(fx)->requested, 90000);
+    /* a second decision on a project that then leaves the registry: its
+     * money still counts against the need */
+    fx_need(fx, (fx_need_t){.id = 371, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 300000});
+    fx_decision(fx, 371, "GONE", "KEN", TAM_E_decision_state_endorsed, 150000, 0);
+    assert_int_equal(tam_match_apply(fx->m, TAM_MATCH_FEED_REGISTRY, "project/GONE", 12, NULL, 0),
+                     0);
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx_amount(fx, 371, "GLO-WOMEN") + fx_amount(fx, 371, "AFR-PRISON"),
+                     100000 + 50000);
+    int code;
+    tam_explanation_t *ex = fx_explain(fx, "371/AFR-PRISON", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->need_fixed, 250000);
+    assert_int_equal(ex->need_unfunded, 0);
+}
+
+/* Random histories: after every step the warm engine's run must equal what a
+ * fresh engine computes from the same current inputs (hash, proposals), and
+ * no need gets new money beyond its cost minus what decisions fix. */
+static void s_random_history(uint64_t inst_seed, uint64_t step_seed)
+{
+    fx_gen(&s_inst, inst_seed, 300, 30, 0);
+    static bool open[300], removed[30];
+    memset(removed, 0, sizeof removed);
+    s_ndecs = 0;
     const char *ctx[2] = {s_inst.context, "KEN:A-SMR:2026-01-01,UGA::2026-01-01"};
     int cur_ctx = 0;
     memset(open, 0, sizeof open);
@@ -347,10 +433,10 @@ static void test_warm_equals_cold_random(void **state)
     }
     fx_context(w, ctx[cur_ctx]);
     assert_int_equal(fx_run(w), 0);
-    uint64_t x = 99;
+    uint64_t x = step_seed;
     int warm = 0;
-    for (int step = 1; step <= 60; step++) {
-        int kind = (int)(fx_rand(&x) % 5);
+    for (int step = 1; step <= 120; step++) {
+        int kind = (int)(fx_rand(&x) % 7);
         int i = (int)(fx_rand(&x) % 300), j = (int)(fx_rand(&x) % (uint64_t)s_inst.nprojects);
         fx_need_t n = s_inst.needs[i];
         switch (kind) {
@@ -364,28 +450,48 @@ static void test_warm_equals_cold_random(void **state)
             if (fx_rand(&x) % 4 == 0)
                 s_inst.projects[j].inactive = !s_inst.projects[j].inactive;
             fx_project(w, s_inst.projects[j]);
+            removed[j] = false;
             break;
+        case 5: /* a revision: same need id, a new cost, often below what is fixed */
+            s_inst.needs[i].cost = fx_rand(&x) % 2 ? 1000 + (int64_t)(fx_rand(&x) % 40000)
+                                                   : 10000 + (int64_t)(fx_rand(&x) % 500000);
+            n.cost = s_inst.needs[i].cost;
+            if (open[i])
+                fx_need(w, n);
+            break;
+        case 6: { /* the registry drops a project (its decisions stay), mostly one
+                   * that holds decisions */
+            if (s_ndecs && fx_rand(&x) % 4)
+                j = s_decs[fx_rand(&x) % (uint64_t)s_ndecs].project;
+            char topic[64];
+            int tn = snprintf(topic, sizeof topic, "project/%s", s_inst.pids[j]);
+            assert_int_equal(tam_match_apply(w->m, TAM_MATCH_FEED_REGISTRY, topic, (size_t)tn,
+                                             NULL, 0), 0);
+            removed[j] = true;
+            break;
+        }
         case 2: /* earmarks change */
             s_inst.projects[j].max_per_need = (int64_t)(fx_rand(&x) % 3) * 40000;
             s_inst.projects[j].groups = fx_rand(&x) % 2 ? "AFRICAN" : NULL;
             fx_project(w, s_inst.projects[j]);
+            removed[j] = false;
             break;
         case 3: { /* a decision */
             int k = 0; /* one entry per pair: the latest decision */
-            while (k < ndecs && !(decs[k].need == i && decs[k].project == j))
+            while (k < s_ndecs && !(s_decs[k].need == i && s_decs[k].project == j))
                 k++;
-            if (k == ndecs && ndecs < 64)
-                ndecs++;
-            else if (k == ndecs)
+            if (k == s_ndecs && s_ndecs < 64)
+                s_ndecs++;
+            else if (k == s_ndecs)
                 break;
-            decs[k].need = i;
-            decs[k].project = j;
-            decs[k].state = 1 + (int)(fx_rand(&x) % 5); /* endorsed..withdrawn */
-            decs[k].amount = 1000 + (int64_t)(fx_rand(&x) % 60000);
-            tam_decision_state_t st = (tam_decision_state_t)decs[k].state;
-            fx_decision(w, n.id, s_inst.pids[j], n.country, st, decs[k].amount,
+            s_decs[k].need = i;
+            s_decs[k].project = j;
+            s_decs[k].state = 1 + (int)(fx_rand(&x) % 5); /* endorsed..withdrawn */
+            s_decs[k].amount = 1000 + (int64_t)(fx_rand(&x) % 60000);
+            tam_decision_state_t st = (tam_decision_state_t)s_decs[k].state;
+            fx_decision(w, n.id, s_inst.pids[j], n.country, st, s_decs[k].amount,
                         st == TAM_E_decision_state_committed ||
-                                st == TAM_E_decision_state_delivered ? decs[k].amount : 0);
+                                st == TAM_E_decision_state_delivered ? s_decs[k].amount : 0);
             break;
         }
         default:
@@ -395,21 +501,23 @@ static void test_warm_equals_cold_random(void **state)
         }
         assert_int_equal(fx_run(w), 0);
         warm += fx_header(w)->warm;
+        s_check_cap(w, &s_inst, open, 300, s_fixed_of);
         if (step % 6)
             continue;
         fx_t *c = fx_new();
         for (int k = 0; k < s_inst.nprojects; k++)
-            fx_project(c, s_inst.projects[k]);
+            if (!removed[k])
+                fx_project(c, s_inst.projects[k]);
         for (int k = 0; k < 300; k++)
             if (open[k])
                 fx_need(c, s_inst.needs[k]);
-        for (int k = 0; k < ndecs; k++) {
-            tam_decision_state_t st = (tam_decision_state_t)decs[k].state;
-            const fx_need_t *dn = &s_inst.needs[decs[k].need];
-            fx_decision(c, dn->id, s_inst.pids[decs[k].project], dn->country, st,
-                        decs[k].amount,
+        for (int k = 0; k < s_ndecs; k++) {
+            tam_decision_state_t st = (tam_decision_state_t)s_decs[k].state;
+            const fx_need_t *dn = &s_inst.needs[s_decs[k].need];
+            fx_decision(c, dn->id, s_inst.pids[s_decs[k].project], dn->country, st,
+                        s_decs[k].amount,
                         st == TAM_E_decision_state_committed ||
-                                st == TAM_E_decision_state_delivered ? decs[k].amount : 0);
+                                st == TAM_E_decision_state_delivered ? s_decs[k].amount : 0);
         }
         fx_context(c, ctx[cur_ctx]);
         assert_int_equal(fx_run(c), 0);
@@ -425,6 +533,14 @@ static void test_warm_equals_cold_random(void **state)
     }
     assert_true(warm > 20);
     fx_free(w);
+}
+
+static void test_warm_equals_cold_random(void **state)
+{
+    (void)state;
+    static const uint64_t seeds[][2] = {{23, 99}, {5, 7}, {41, 1234}, {77, 31337}};
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++)
+        s_random_history(seeds[k][0], seeds[k][1]);
 }
 
 /* Two runs on the same inputs: byte-identical published records. */
@@ -457,6 +573,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_records, s_setup, s_teardown),
         cmocka_unit_test(test_order_independent),
         cmocka_unit_test(test_restart_equals_history),
+        cmocka_unit_test_setup_teardown(test_cap_after_revision, s_setup, s_teardown),
         cmocka_unit_test(test_warm_equals_cold_random),
         cmocka_unit_test(test_two_runs_identical),
     };
