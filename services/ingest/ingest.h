@@ -107,6 +107,13 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
                      void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack);
 
+/* The same, recording by (the principal id of the request; NULL: none) as
+ * the reply's "by" in its reply_info. tam_ingest_apply passes NULL. */
+int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                        const char *by, const void *body, size_t body_len, uint32_t today,
+                        tam_ingest_emit_fn emit, void *emit_arg, tam_arena_t *a,
+                        tam_submit_ack_t *ack);
+
 /* ---- queries (ingest_query.c) --------------------------------------------- */
 
 /* Checks the filters of a needs query (codes in the catalogue, state and

@@ -274,6 +274,14 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
                      void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack)
 {
+    return tam_ingest_apply_by(txn, cat, r, NULL, body, body_len, today, emit, emit_arg, a, ack);
+}
+
+int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                        const char *by, const void *body, size_t body_len, uint32_t today,
+                        tam_ingest_emit_fn emit, void *emit_arg, tam_arena_t *a,
+                        tam_submit_ack_t *ack)
+{
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
         !body || !emit || !a || !ack)
         return TAM_EINVAL;
@@ -342,6 +350,7 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
         .needs = r->needs.n,
         .first_need = first,
         .withdrawn = withdrawn,
+        .by = (char *)by,
     };
     if ((rc = s_countries(r, a, &info.countries)))
         goto fail;

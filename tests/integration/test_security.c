@@ -283,6 +283,79 @@ static void t_respondent_only_for_itself(void **state)
     free(o);
 }
 
+/* One call as key on z; the answer's body as compact JSON (malloc'd). */
+static char *s_call_json(h_t *h, void *z, const char *type, const char *json)
+{
+    char ep[200];
+    snprintf(ep, sizeof ep, "ipc://%s/run/%s.req", h->dir, s_service(type));
+    msgpack_sbuffer body;
+    s_pack_json(json, &body);
+    tam_rpc_client_t *c = NULL;
+    tam_rpc_answer_t ans = {0};
+    assert_int_equal(tam_rpc_client_new(&c, z, ep, 5000, 1), 0);
+    assert_int_equal(tam_rpc_call(c, type, body.data, body.size, &ans), 0);
+    if (ans.status != TAM_RPC_OK)
+        fail_msg("%s: %s: %s", type, ans.error.field, ans.error.message);
+    char *out = tam_msgpack_to_json(ans.body, ans.len, JSON_COMPACT);
+    tam_rpc_answer_clear(&ans);
+    tam_rpc_client_destroy(&c);
+    msgpack_sbuffer_destroy(&body);
+    return out;
+}
+
+/* Registry revisions, ledger entries, context versions, replies and the
+ * pipeline's audit record the name of the key that acted, never "local". */
+static void t_records_name_the_key(void **state)
+{
+    h_t *h = *state;
+    void *dl = curve_context(h->cfg, "donor_liaison"), *pl = curve_context(h->cfg, "planner");
+    void *adm = curve_context(h->cfg, "admin");
+    free(s_call_json(h, dl, "registry.donor_put", "{\"id\":\"XDN\",\"name\":\"X\",\"kind\":\"government\"}"));
+    char *j = s_call_json(h, adm, "registry.donor_get", "{\"id\":\"XDN\"}");
+    if (!strstr(j, "\"by\":\"donor_liaison\""))
+        fail_msg("the donor revision does not name its key: %s", j);
+    free(j);
+    char path[512];
+    snprintf(path, sizeof path, "%s/config/samples/demo/context.json", h->src);
+    json_error_t je;
+    json_t *cx = json_load_file(path, 0, &je);
+    assert_non_null(cx);
+    json_object_set_new(cx, "note", json_string("a new version, by the planner"));
+    char *changed = json_dumps(cx, JSON_COMPACT);
+    json_decref(cx);
+    free(s_call_json(h, pl, "registry.context_set", changed));
+    j = s_call_json(h, adm, "registry.context_get", "{\"id\":\"context\"}");
+    if (!strstr(j, "\"by\":\"planner\""))
+        fail_msg("the context version does not name its key: %s", j);
+    free(j);
+    free(s_call_json(h, dl, "registry.donor_put",
+                     "{\"id\":\"CHE\",\"name\":\"Switzerland\",\"kind\":\"government\"}"));
+    msgpack_sbuffer pb, lb;
+    s_sample(h, "projects.json", &pb);
+    s_sample(h, "ledger.json", &lb);
+    char *pj = tam_msgpack_to_json(pb.data, pb.size, JSON_COMPACT);
+    char *lj = tam_msgpack_to_json(lb.data, lb.size, JSON_COMPACT);
+    free(s_call_json(h, dl, "registry.project_add", pj));
+    free(s_call_json(h, dl, "registry.ledger_add", lj));
+    free(pj);
+    free(lj);
+    msgpack_sbuffer_destroy(&pb);
+    msgpack_sbuffer_destroy(&lb);
+    j = s_call_json(h, adm, "registry.ledger", "{\"id\":\"AFR-PRISON\"}");
+    if (!strstr(j, "\"by\":\"donor_liaison\""))
+        fail_msg("the ledger entry does not name its key: %s", j);
+    free(j);
+    j = s_call_json(h, adm, "ingest.replies", "{\"respondent\":\"KEN\"}");
+    if (!strstr(j, "\"by\":\"respondent-KEN\""))
+        fail_msg("the reply does not name its key: %s", j);
+    assert_null(strstr(j, "\"by\":\"local\""));
+    free(j);
+    free(changed);
+    curve_context_end(dl);
+    curve_context_end(pl);
+    curve_context_end(adm);
+}
+
 static void t_tamctl_as(void **state)
 {
     h_t *h = *state;
@@ -309,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_every_cell_of_the_matrix),
         cmocka_unit_test(t_respondent_only_for_itself),
+        cmocka_unit_test(t_records_name_the_key),
         cmocka_unit_test(t_tamctl_as),
     };
     return cmocka_run_group_tests_name("security", tests, group_setup, group_teardown);
