@@ -12,7 +12,8 @@
 #include "tam/error.h"
 #include "tam/log.h"
 
-#define S_ZAP_FRAMES 8 /* version, id, domain, address, identity, mechanism, credentials... */
+#define S_ZAP_FRAMES 8
+#define S_POLL_MS 50 /* the thread's poll: how soon it sees a stop */ /* version, id, domain, address, identity, mechanism, credentials... */
 
 volatile sig_atomic_t tam__sec_hup;
 
@@ -110,14 +111,19 @@ static void *s_thread(void *arg)
         return NULL;
     }
     sig_atomic_t hup = tam__sec_hup;
+    int idle_ms = 0;
     while (!s->zap_stop) {
         zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&it, 1, TAM_SEC_RELOAD_MS);
+        int rc = zmq_poll(&it, 1, S_POLL_MS); /* short: a stop is seen at once */
         if (rc < 0 && errno != EINTR)
             break;
         if (rc > 0)
             s_handle(s, sock);
-        if (hup != tam__sec_hup || (rc == 0 && tam__sec_dir_changed(s))) {
+        idle_ms = rc == 0 ? idle_ms + S_POLL_MS : idle_ms;
+        bool look = idle_ms >= TAM_SEC_RELOAD_MS;
+        if (look)
+            idle_ms = 0;
+        if (hup != tam__sec_hup || (look && tam__sec_dir_changed(s))) {
             hup = tam__sec_hup;
             tam_sec_reload(s);
         }
@@ -136,8 +142,8 @@ int tam__sec_zap_start(tam_sec_t *s)
     while (s->zap_started == 0)
         pthread_cond_wait(&s->start_cv, &s->start_mu);
     int ok = s->zap_started > 0;
-    pthread_mutex_unlock(&s->start_mu);
     s->zap_running = true;
+    pthread_mutex_unlock(&s->start_mu);
     if (!ok) {
         tam__sec_zap_join(s);
         return TAM_EIO;
