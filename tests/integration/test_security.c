@@ -377,6 +377,46 @@ static void t_tamctl_as(void **state)
     free(o);
 }
 
+/* tamctl keys revoke: the running services reload the store by themselves,
+ * and the revoked key's established connection gets no answer from then on;
+ * so does a new one. */
+static void t_revoke_through_tamctl(void **state)
+{
+    h_t *h = *state;
+    char keys[160], ep[200];
+    snprintf(keys, sizeof keys, "%s/keys", h->dir);
+    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", h->dir);
+    assert_int_equal(curve_key(keys, "leaver", TAM_ROLE_VIEWER, NULL), 0);
+    void *z = curve_context(h->cfg, "leaver");
+    assert_non_null(z);
+    tam_rpc_client_t *c = NULL;
+    assert_int_equal(tam_rpc_client_new(&c, z, ep, 300, 0), 0);
+    static const uint8_t empty = 0x80;
+    tam_rpc_answer_t ans = {0};
+    int64_t end = s_now_ms() + 10000; /* until the services have loaded the new key */
+    int rc;
+    while ((rc = tam_rpc_call(c, "sys.ping", &empty, 1, &ans)) != 0 && s_now_ms() < end)
+        tam_rpc_client_reconnect(c);
+    assert_int_equal(rc, 0);
+    assert_int_equal(ans.status, TAM_RPC_OK);
+    tam_rpc_answer_clear(&ans);
+    char out[256], err[256];
+    snprintf(out, sizeof out, "%s/out.txt", h->dir);
+    snprintf(err, sizeof err, "%s/err.txt", h->dir);
+    assert_int_equal(s_tamctl(h, out, err, "keys", "revoke", "leaver", NULL), 0);
+    end = s_now_ms() + 10000; /* until the store is reloaded (0.5 s) */
+    while ((rc = tam_rpc_call(c, "sys.ping", &empty, 1, &ans)) == 0 && s_now_ms() < end)
+        tam_rpc_answer_clear(&ans);
+    assert_int_equal(rc, TAM_ETIMEOUT); /* same connection: nothing answered */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tam_rpc_call(c, "sys.ping", &empty, 1, &ans), TAM_ETIMEOUT);
+    tam_rpc_client_destroy(&c);
+    assert_int_equal(tam_rpc_client_new(&c, z, ep, 300, 0), 0); /* a new connection */
+    assert_int_not_equal(tam_rpc_call(c, "sys.ping", &empty, 1, &ans), 0);
+    tam_rpc_client_destroy(&c);
+    curve_context_end(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +424,7 @@ int main(void)
         cmocka_unit_test(t_respondent_only_for_itself),
         cmocka_unit_test(t_records_name_the_key),
         cmocka_unit_test(t_tamctl_as),
+        cmocka_unit_test(t_revoke_through_tamctl),
     };
     return cmocka_run_group_tests_name("security", tests, group_setup, group_teardown);
 }
