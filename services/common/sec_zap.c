@@ -7,15 +7,23 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "sec_int.h"
 #include "tam/access.h"
 #include "tam/error.h"
 #include "tam/log.h"
 
-#define S_ZAP_FRAMES 8
-#define S_POLL_MS 50 /* the thread's poll: how soon it sees a stop */ /* version, id, domain, address, identity, mechanism, credentials... */
+#define S_ZAP_FRAMES 8 /* version, id, domain, address, identity, mechanism, credentials... */
 
 volatile sig_atomic_t tam__sec_hup;
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void s_on_hup(int signo)
 {
@@ -111,18 +119,21 @@ static void *s_thread(void *arg)
         return NULL;
     }
     sig_atomic_t hup = tam__sec_hup;
-    int idle_ms = 0;
+    int64_t next_look = s_now_ms() + TAM_SEC_RELOAD_MS;
     while (!s->zap_stop) {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&it, 1, S_POLL_MS); /* short: a stop is seen at once */
+        zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0}, {NULL, s->zap_wake[0], ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(it, 2, TAM_SEC_RELOAD_MS);
         if (rc < 0 && errno != EINTR)
             break;
+        if (rc > 0 && (it[1].revents & ZMQ_POLLIN))
+            break; /* tam__sec_zap_join: stop now, not at the next poll timeout */
         if (rc > 0)
             s_handle(s, sock);
-        idle_ms = rc == 0 ? idle_ms + S_POLL_MS : idle_ms;
-        bool look = idle_ms >= TAM_SEC_RELOAD_MS;
+        /* keys_dir is looked at every TAM_SEC_RELOAD_MS whatever the traffic:
+         * a steady stream of handshakes must not keep a revocation out. */
+        bool look = s_now_ms() >= next_look;
         if (look)
-            idle_ms = 0;
+            next_look = s_now_ms() + TAM_SEC_RELOAD_MS;
         if (hup != tam__sec_hup || (look && tam__sec_dir_changed(s))) {
             hup = tam__sec_hup;
             tam_sec_reload(s);
@@ -136,8 +147,13 @@ int tam__sec_zap_start(tam_sec_t *s)
 {
     s->zap_stop = 0;
     s->zap_started = 0;
-    if (pthread_create(&s->zap, NULL, s_thread, s) != 0)
+    if (pipe(s->zap_wake) != 0)
         return TAM_EIO;
+    if (pthread_create(&s->zap, NULL, s_thread, s) != 0) {
+        close(s->zap_wake[0]);
+        close(s->zap_wake[1]);
+        return TAM_EIO;
+    }
     pthread_mutex_lock(&s->start_mu);
     while (s->zap_started == 0)
         pthread_cond_wait(&s->start_cv, &s->start_mu);
@@ -156,6 +172,10 @@ void tam__sec_zap_join(tam_sec_t *s)
     if (!s->zap_running)
         return;
     s->zap_stop = 1;
+    ssize_t w = write(s->zap_wake[1], "x", 1);
+    (void)w; /* if the pipe is full the thread wakes anyway */
     pthread_join(s->zap, NULL);
+    close(s->zap_wake[0]);
+    close(s->zap_wake[1]);
     s->zap_running = false;
 }

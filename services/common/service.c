@@ -175,6 +175,18 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
             memcpy(v->stored[i], val.data, val.len);
             v->stored_len[i] = val.len;
             v->dup[i] = true;
+            if (v->def->duplicate) {
+                tam_answer_t *a = &v->ans[i];
+                r = v->def->duplicate(txn, v->reqs[i], a, v->arg);
+                if (r == TAM_EFATAL)
+                    return r;
+                if (r < 0 || tam_answer_is_error(a)) {
+                    free(v->stored[i]);
+                    v->stored[i] = NULL;
+                    v->stored_len[i] = 0;
+                    s_error_from(a, r, NULL);
+                }
+            }
             continue;
         }
         if (r != TAM_ENOTFOUND)

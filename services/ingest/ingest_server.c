@@ -95,16 +95,44 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     if ((rc = tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error)))
         return rc;
     tam_submit_ack_t ack;
-    rc = tam_ingest_apply_by(txn, s->cat, &r, req->principal.id, req->body, req->body_len, today, s_emit, out, s->a,
-                          &ack);
+    rc = tam_ingest_apply_by(txn, s->cat, &r, req->principal.id, req->body, req->body_len, today,
+                             s_emit, out, s->a, &ack, &out->error);
+    if (rc == TAM_ESUPERSEDED)
+        tam_info("ingest: request %s: an older revision of %s/%s sent again: %s", req->id,
+                 r.respondent->id, r.instrument->category, out->error.message);
     if (rc)
         return rc; /* store conditions go back to the loop, which reruns or fails the batch */
     if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
         return rc;
-    tam_debug("ingest: reply %llu: revision %lld, %u needs, %lld withdrawn",
-              (unsigned long long)ack.reply_id, (long long)ack.revision, ack.need_ids.n,
+    tam_debug("ingest: reply %llu: revision %lld%s, %u needs (%lld added, %lld revised, %lld "
+              "unchanged), %lld withdrawn",
+              (unsigned long long)ack.reply_id, (long long)ack.revision,
+              ack.repeat ? " (repeated: nothing stored)" : "", ack.need_ids.n,
+              (long long)ack.added, (long long)ack.revised, (long long)ack.unchanged,
               (long long)ack.withdrawn);
     return 0;
+}
+
+/* A submit answered from its stored answer: if the reply it carries has since
+ * been superseded by a later revision, say so instead of "stored". */
+static int s_duplicate(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    tam_reply_t r;
+    tam_rpc_error_t scratch;
+    tam_rpc_error_init(&scratch);
+    tam_arena_reset(s->a);
+    memset(&r, 0, sizeof r);
+    if (strcmp(req->type, "ingest.submit") != 0 ||
+        tam_request_decode(&tam_schema_reply, req->body, req->body_len, s->a, &r, &scratch)) {
+        tam_rpc_error_clear(&scratch);
+        return 0; /* not a reply: the stored answer stands */
+    }
+    tam_rpc_error_clear(&scratch);
+    int rc = tam_ingest_superseded(txn, &r, s->a, &out->error);
+    if (rc == TAM_ESUPERSEDED)
+        tam_info("ingest: request %s sent again: %s", req->id, out->error.message);
+    return rc == TAM_ESUPERSEDED ? rc : (rc == TAM_EFATAL ? rc : 0);
 }
 
 /* Publishes the events of the committed answers, in request order (a failed
@@ -275,7 +303,9 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
                            .map_size = cfg->ingest.map_size,
                            .map_max = cfg->ingest.map_max,
                            .dbs = tam_ingest_dbs,
-                           .schema_version = TAM_INGEST_SCHEMA_VERSION};
+                           .schema_version = TAM_INGEST_SCHEMA_VERSION,
+                           .schema_from = TAM_INGEST_SCHEMA_FROM,
+                           .migrate = tam_ingest_migrate};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
     if ((rc = tam_cli_ipc_dir(cfg->ingest.endpoint)) || (rc = tam_cli_ipc_dir(cfg->ingest.feed)) ||
@@ -312,6 +342,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .signals = true,
         .classify = s_classify,
         .handle = s_handle,
+        .duplicate = s_duplicate,
         .query = s_query,
         .after_commit = s_after_commit,
         .ready = s_ready,
