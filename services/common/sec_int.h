@@ -38,6 +38,7 @@ struct tam_sec {
     pthread_t zap;
     bool zap_running;
     volatile sig_atomic_t zap_stop;
+    int zap_wake[2];           /* pipe: a byte wakes the thread to stop at once */
     pthread_mutex_t start_mu;  /* the thread says whether it bound */
     pthread_cond_t start_cv;
     int zap_started;           /* 0 waiting, 1 bound, -1 failed */

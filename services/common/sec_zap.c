@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include "sec_int.h"
 #include "tam/access.h"
 #include "tam/error.h"
@@ -111,10 +112,12 @@ static void *s_thread(void *arg)
     }
     sig_atomic_t hup = tam__sec_hup;
     while (!s->zap_stop) {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&it, 1, TAM_SEC_RELOAD_MS);
+        zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0}, {NULL, s->zap_wake[0], ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(it, 2, TAM_SEC_RELOAD_MS);
         if (rc < 0 && errno != EINTR)
             break;
+        if (rc > 0 && (it[1].revents & ZMQ_POLLIN))
+            break; /* tam__sec_zap_join: stop now, not at the next poll timeout */
         if (rc > 0)
             s_handle(s, sock);
         if (hup != tam__sec_hup || (rc == 0 && tam__sec_dir_changed(s))) {
@@ -130,8 +133,13 @@ int tam__sec_zap_start(tam_sec_t *s)
 {
     s->zap_stop = 0;
     s->zap_started = 0;
-    if (pthread_create(&s->zap, NULL, s_thread, s) != 0)
+    if (pipe(s->zap_wake) != 0)
         return TAM_EIO;
+    if (pthread_create(&s->zap, NULL, s_thread, s) != 0) {
+        close(s->zap_wake[0]);
+        close(s->zap_wake[1]);
+        return TAM_EIO;
+    }
     pthread_mutex_lock(&s->start_mu);
     while (s->zap_started == 0)
         pthread_cond_wait(&s->start_cv, &s->start_mu);
@@ -150,6 +158,10 @@ void tam__sec_zap_join(tam_sec_t *s)
     if (!s->zap_running)
         return;
     s->zap_stop = 1;
+    ssize_t w = write(s->zap_wake[1], "x", 1);
+    (void)w; /* if the pipe is full the thread wakes anyway */
     pthread_join(s->zap, NULL);
+    close(s->zap_wake[0]);
+    close(s->zap_wake[1]);
     s->zap_running = false;
 }

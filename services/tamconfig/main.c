@@ -33,6 +33,7 @@ static void s_usage(FILE *f)
             "                      first error and exit 78\n"
             "  -o SECTION.KEY=VALUE  override one key after the file; repeatable\n"
             "  --print             print the effective configuration instead of \"ok\"\n"
+            "                      (paths resolved as the programs resolve them)\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show the version\n"
             "\n"
@@ -126,12 +127,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tam-config: out of memory\n");
         return EX_OSERR;
     }
-    int rc = tam_config_load(c, path, err, sizeof err);
-    for (size_t i = 0; rc == 0 && i < noverrides; i++) {
-        rc = tam_config_override(c, overrides[i], err, sizeof err);
-        if (rc == TAM_EINVAL)
-            rc = TAM_ECONFIG;
-    }
+    /* as every program reads it: paths resolved against the file's directory */
+    int rc = tam_config_load_resolved(c, path, overrides, (int)noverrides, err, sizeof err);
+    if (rc == TAM_EINVAL)
+        rc = TAM_ECONFIG;
     if (rc == 0)
         rc = tam_config_validate(c, err, sizeof err);
     int status = s_exit_code(rc);

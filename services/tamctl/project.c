@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "out.h"
 #include "regctl.h"
 
 static void s_set_after(void *req, char *after)
@@ -104,10 +105,13 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_project_t p;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
-            if (tam_decode_obj(&tam_schema_project, &doc.items[i], a, &p, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_project, a, &p);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }
@@ -194,6 +198,31 @@ static const char *s_donors_cell(const tam_project_t *p, char *buf, size_t cap)
     return buf;
 }
 
+/* The projects' money from tam-pipeline (one quick try: project commands
+ * must not wait for a pipeline that is down). Returns 0 with *out decoded,
+ * or non-zero (then the figures are unknown). */
+static int s_money(tamctl_t *t, const char *id, tam_arena_t *a, tam_money_list_t *out)
+{
+    tam_money_query_t q = {.project = (char *)id};
+    int retries = (int)t->cfg.common.request_retries;
+    int64_t timeout = t->cfg.tamctl.timeout;
+    t->cfg.common.request_retries = 0;
+    if (timeout > 1000)
+        t->cfg.tamctl.timeout = 1000; /* the pipeline's client is made here, with it */
+    int rc = tamctl_call_quiet(t, "pipeline", TAM_MSG_pipeline_money, &q, a, out);
+    t->cfg.common.request_retries = retries;
+    t->cfg.tamctl.timeout = timeout;
+    return rc;
+}
+
+static const tam_project_money_t *s_money_of(const tam_money_list_t *m, const char *id)
+{
+    for (uint32_t i = 0; m && i < m->items.n; i++)
+        if (strcmp(m->items.v[i].project, id) == 0)
+            return &m->items.v[i];
+    return NULL;
+}
+
 static int s_list(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {{"status", required_argument, NULL, 's'},
@@ -230,45 +259,71 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
+    static const tamctl_col_t cols[] = {
+        {"id", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"status", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"budget", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"budget_status", "budget status", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"pledged", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"received", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"committed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"endorsed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"available", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"start", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"end", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"donors", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"title", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {NULL, NULL, 0, 0, NULL}};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
     tam_project_list_t l;
     uint8_t *raw = NULL;
     size_t raw_len = 0;
+    int64_t tb_budget = 0, tp = 0, tr = 0;
     int ex = regctl_all_projects(t, &q, a, &l, t->json ? &raw : NULL, &raw_len);
-    if (ex == 0 && t->json) {
-        regctl_print_json(raw, raw_len);
-    } else if (ex == 0) {
-        const char *headers[] = {"id", "status", ">budget", "budget status", ">pledged", ">received",
-                                 "start", "end", "donors", "title", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
-        int64_t tb_budget = 0, tp = 0, tr = 0;
-        for (uint32_t i = 0; i < l.items.n; i++) {
-            const tam_project_rec_t *r = &l.items.v[i];
-            const tam_project_t *p = r->project;
-            char bud[32], pl[32], rc[32], s[11], e[11], don[160];
-            const char *row[] = {p->id,
-                                 tam_enum_project_status.values[p->status],
-                                 csv ? (snprintf(bud, sizeof bud, "%lld", (long long)p->budget), bud)
-                                     : tamctl_usd(p->budget, bud),
-                                 tam_enum_budget_status.values[p->budget_status],
-                                 csv ? (snprintf(pl, sizeof pl, "%lld", (long long)r->pledged), pl)
-                                     : tamctl_usd(r->pledged, pl),
-                                 csv ? (snprintf(rc, sizeof rc, "%lld", (long long)r->received), rc)
-                                     : tamctl_usd(r->received, rc),
-                                 regctl_date(p->start, s),
-                                 regctl_date(p->end, e),
-                                 s_donors_cell(p, don, sizeof don),
-                                 p->title};
-            tamctl_table_row(tb, row);
-            tb_budget += p->budget;
-            tp += r->pledged;
-            tr += r->received;
+    tam_money_list_t money;
+    bool have_money = ex == 0 && s_money(t, NULL, a, &money) == 0;
+    json_t *recs = ex == 0 && raw ? tamctl_json_items(raw, raw_len, NULL) : NULL;
+    for (uint32_t i = 0; ex == 0 && i < l.items.n; i++) {
+        const tam_project_rec_t *r = &l.items.v[i];
+        const tam_project_t *p = r->project;
+        char don[160];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_str(o, p->id);
+        tamctl_out_str(o, tam_enum_project_status.values[p->status]);
+        tamctl_out_int(o, p->budget);
+        tamctl_out_str(o, tam_enum_budget_status.values[p->budget_status]);
+        tamctl_out_int(o, r->pledged);
+        tamctl_out_int(o, r->received);
+        const tam_project_money_t *m = have_money ? s_money_of(&money, p->id) : NULL;
+        if (m) {
+            tamctl_out_int(o, m->committed);
+            tamctl_out_int(o, m->endorsed);
+            tamctl_out_int(o, m->available);
+        } else {
+            tamctl_out_null(o);
+            tamctl_out_null(o);
+            tamctl_out_null(o);
         }
-        tamctl_table_print(&tb, stdout, csv, NULL);
-        if (!csv && !t->quiet) {
-            char b1[32], b2[32], b3[32];
-            printf("%u project(s); budget %s, pledged %s, received %s USD\n", l.items.n,
-                   tamctl_usd(tb_budget, b1), tamctl_usd(tp, b2), tamctl_usd(tr, b3));
-        }
+        tamctl_out_date(o, p->start);
+        tamctl_out_date(o, p->end);
+        tamctl_out_str(o, s_donors_cell(p, don, sizeof don));
+        tamctl_out_str(o, p->title);
+        tamctl_out_end(o);
+        tb_budget += p->budget;
+        tp += r->pledged;
+        tr += r->received;
+    }
+    json_decref(recs);
+    ex = tamctl_out_done(&o, stdout, ex);
+    if (ex == 0 && !csv && !t->json && !t->quiet) {
+        char b1[32], b2[32], b3[32];
+        printf("%u project(s); budget %s, pledged %s, received %s USD\n", l.items.n,
+               tamctl_usd(tb_budget, b1), tamctl_usd(tp, b2), tamctl_usd(tr, b3));
+        if (!have_money)
+            printf("committed, endorsed, available: unknown (tam-pipeline did not answer)\n");
+        else
+            printf("available = received - committed - endorsed (tam-pipeline, match run %llu)\n",
+                   (unsigned long long)money.run);
     }
     free(raw);
     tam_arena_destroy(&a);
@@ -336,7 +391,8 @@ static const char *s_modality_name(const tam_catalog_t *c, const char *code)
     return x ? x->title : NULL;
 }
 
-static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, tam_arena_t *a)
+static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, const tam_project_money_t *m,
+                            uint64_t run, tam_arena_t *a)
 {
     const tam_project_t *p = r->project;
     const tam_catalog_t *cat = regctl_catalog(t);
@@ -361,9 +417,22 @@ static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, tam_arena_t
     }
     printf("pledged              %s USD\n", tamctl_usd(r->pledged, b1));
     printf("received             %s USD\n", tamctl_usd(r->received, b2));
-    printf("available            %s USD before commitments (tam-pipeline subtracts what it has "
-           "committed)\n",
-           tamctl_usd(r->received, b1));
+    for (uint32_t i = 0; i < r->warnings.n; i++)
+        printf("%-21s%s\n", i ? "" : "warning", r->warnings.v[i]);
+    if (m) {
+        printf("committed            %s USD\n", tamctl_usd(m->committed, b1));
+        printf("endorsed             %s USD\n", tamctl_usd(m->endorsed, b1));
+        printf("available            %s USD after commitments and endorsements (%lld decision%s "
+               "hold money)\n",
+               tamctl_usd(m->available, b1), (long long)m->decisions, m->decisions == 1 ? "" : "s");
+        printf("proposed             %s USD (match run %llu)\n", tamctl_usd(m->proposed, b1),
+               (unsigned long long)run);
+        printf("unallocated          %s USD\n", tamctl_usd(m->unallocated, b1));
+    } else {
+        printf("available            unknown: tam-pipeline did not answer (received %s USD before "
+               "commitments and endorsements)\n",
+               tamctl_usd(r->received, b1));
+    }
     const tam_earmarks_t *e = p->earmarks;
     printf("earmarks\n");
     s_codes_line("countries", &e->countries, s_country_name, cat);
@@ -411,13 +480,18 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     if (ex == 0)
         ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_ledger, &lk, a, &l, NULL, &lraw,
                              &lraw_len);
+    /* today's money only: a past revision shows its own totals */
+    tam_money_list_t money;
+    const tam_project_money_t *m = NULL;
+    if (ex == 0 && !rev && s_money(t, k.id, a, &money) == 0 && money.items.n == 1)
+        m = &money.items.v[0];
     if (ex == 0 && t->json) {
         /* {"record": project_rec, "ledger": [entries]} */
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
+        msgpack_pack_map(&pk, m ? 3 : 2);
         msgpack_pack_str_with_body(&pk, "record", 6);
         msgpack_sbuffer_write(&sb, (const char *)raw, raw_len);
         msgpack_pack_str_with_body(&pk, "ledger", 6);
@@ -425,14 +499,18 @@ static int s_show(tamctl_t *t, int argc, char **argv)
         tam_codec_err_t ce;
         for (uint32_t i = 0; i < l.items.n; i++)
             tam_encode(&tam_schema_ledger_entry, &l.items.v[i], &pk, &ce);
+        if (m) {
+            msgpack_pack_str_with_body(&pk, "money", 5);
+            tam_encode(&tam_schema_project_money, m, &pk, &ce);
+        }
         regctl_print_json(sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
     } else if (ex == 0) {
-        s_print_project(t, &r, a);
+        s_print_project(t, &r, m, m ? money.run : 0, a);
         printf("ledger               %u entr%s%s\n", l.items.n, l.items.n == 1 ? "y" : "ies",
                rev ? " (to this day; the totals above are those of the revision)" : "");
         if (l.items.n)
-            regctl_ledger_table(&l, false);
+            regctl_ledger_out(&l, TAMCTL_FMT_TABLE);
     }
     free(raw);
     free(lraw);

@@ -305,7 +305,9 @@ static int s_load_json(s_run_t *r, const char *path, const char *text, size_t le
     rc = 0;
     if (tam_mp_check(sb.data, sb.size, &TAM_MP_LIMITS_DEFAULT, NULL) ||
         msgpack_unpack_next(&up, sb.data, sb.size, &off) != MSGPACK_UNPACK_SUCCESS) {
-        fprintf(stderr, "%s: too large or too deeply nested\n", path);
+        fprintf(stderr, "%s: too large or too deeply nested (at most %u levels, %u items, "
+                        "strings of %u bytes)\n", path, (unsigned)TAM_MP_LIMITS_DEFAULT.max_depth,
+                (unsigned)TAM_MP_LIMITS_DEFAULT.max_items, (unsigned)TAM_MP_LIMITS_DEFAULT.max_str);
         s_worst(r, EX_DATAERR);
         goto done;
     }
@@ -661,11 +663,12 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"window", required_argument, NULL, 'w'},
         {"dry-run", no_argument, NULL, 'n'},      {"resubmit", no_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},         {NULL, 0, NULL, 0}};
-    bool csv = false, dry = false, fresh = false;
+    bool csv = false, csv_given = false, dry = false, fresh = false;
     int window = S_WINDOW_DEFAULT, c;
     while ((c = getopt_long(argc, argv, "f:w:nr", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
+            csv_given = true;
             if (strcmp(optarg, "csv") == 0)
                 csv = true;
             else if (strcmp(optarg, "json") == 0)
@@ -718,7 +721,15 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
             continue;
         }
         const char *name = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
-        ex = csv ? s_load_csv(&r, name, text, len) : s_load_json(&r, name, text, len);
+        bool is_csv = csv_given ? csv : tamctl_csv_looks(name, text, len);
+        if (!csv_given && is_csv && !t->quiet)
+            fprintf(stderr, "%s: read as the CSV of needs (proto/needs-csv.md); --format json "
+                            "to read it as JSON\n", name);
+        size_t before = r.refused;
+        ex = is_csv ? s_load_csv(&r, name, text, len) : s_load_json(&r, name, text, len);
+        if (!csv_given && !is_csv && r.refused > before)
+            fprintf(stderr, "%s: not JSON; a CSV of needs is read with --format csv "
+                            "(proto/needs-csv.md)\n", name);
         free(text);
     }
     files_refused += r.refused; /* files that gave no reply at all */
@@ -745,12 +756,16 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
     int pex = r.done < r.n ? s_pipeline(&r, window) : 0;
     s_draw(&r, true);
     s_clear_line(&r);
+    /* A malformed file is a refused submission: it counts among the refused,
+     * and the replies it may have held are not known. */
     if (!t->quiet && !t->json)
         fprintf(stderr,
                 "tamctl: submit: %zu replies: %zu accepted (%zu needs stored, %zu withdrawn), %zu "
-                "superseded, %zu refused, %zu not answered%s\n",
-                r.n, r.ok, r.needs, r.withdrawn, r.superseded, r.refused, r.failed,
-                files_refused ? "; some files gave no reply (see above)" : "");
+                "superseded, %zu refused%s, %zu not answered\n",
+                r.n + files_refused, r.ok, r.needs, r.withdrawn, r.superseded, r.refused + files_refused,
+                files_refused ? (files_refused == 1 ? " (1 malformed file)"
+                                                    : " (malformed files included)") : "",
+                r.failed);
     ex = pex ? pex : r.worst;
     if (!ex && (r.refused || r.failed || files_refused))
         ex = EX_DATAERR;

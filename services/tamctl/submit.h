@@ -3,6 +3,7 @@
  * proto/needs-csv.md), and the diff of a revision (reply_diff.c). */
 #ifndef TAMCTL_SUBMIT_H
 #define TAMCTL_SUBMIT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ typedef struct {
  * Every problem found is printed on stderr as "NAME:LINE:COLUMN: message".
  * Returns 0 with *out (free with tamctl_csv_free) and *n; a sysexits code
  * (EX_DATAERR: problems printed; EX_OSERR: out of memory). */
+/* Whether a file given without --format is the CSV of needs: a name ending
+ * in .csv, or a first line (after a byte order mark) that is not JSON and
+ * names the respondent columns. */
+bool tamctl_csv_looks(const char *name, const char *text, size_t len);
+
 int tamctl_csv_replies(const char *name, const char *data, size_t len, tamctl_csv_reply_t **out,
                        size_t *n);
 

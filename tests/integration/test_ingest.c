@@ -212,7 +212,7 @@ static void t_submit_restart(void **state)
     assert_false(s_has(out, "KEN"));
     free(out);
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--state", "no_need", "--respondent", "UGA", "--csv", NULL), 0);
-    assert_true(s_has(out, "reply,respondent,country,cat,standard,state\r\n"));
+    assert_true(s_has(out, "reply_id,respondent_type,respondent,country,category,standard,state\r\n"));
     assert_true(s_has(out, "A-TOKYO,no_need"));
     free(out);
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);

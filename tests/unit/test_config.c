@@ -86,26 +86,26 @@ static void test_defaults(void **state)
 {
     fixture_t *fx = *state;
     const tam_config_t *c = &fx->def;
-    assert_string_equal(c->common.run_dir, "run");
-    assert_string_equal(c->common.data_dir, "data");
-    assert_string_equal(c->common.catalog_dir, "config/catalog");
+    assert_string_equal(c->common.run_dir, "../run");
+    assert_string_equal(c->common.data_dir, "../data");
+    assert_string_equal(c->common.catalog_dir, "catalog");
     assert_int_equal(c->common.log_level, LOG_INFO);
     assert_int_equal(c->common.request_timeout, 3000);
     assert_int_equal(c->common.request_retries, 3);
     assert_int_equal(c->common.max_frame, 1024 * 1024);
     assert_int_equal(c->common.max_frames, 4);
     assert_int_equal(c->common.heartbeat, 1000);
-    assert_string_equal(c->ingest.endpoint, "ipc://run/ingest.req");
-    assert_string_equal(c->ingest.feed, "ipc://run/ingest.pub");
-    assert_string_equal(c->ingest.snapshot, "ipc://run/ingest.snap");
+    assert_string_equal(c->ingest.endpoint, "ipc://ingest.req");
+    assert_string_equal(c->ingest.feed, "ipc://ingest.pub");
+    assert_string_equal(c->ingest.snapshot, "ipc://ingest.snap");
     assert_true(c->ingest.map_size == 64ULL << 20);
     assert_true(c->ingest.map_max == 16ULL << 30);
     assert_int_equal(c->ingest.batch_max, 256);
     assert_int_equal(c->ingest.max_needs_per_reply, 500);
     assert_int_equal(c->ingest.max_text, 4000);
-    assert_string_equal(c->registry.endpoint, "ipc://run/registry.req");
-    assert_string_equal(c->pipeline.snapshot, "ipc://run/pipeline.snap");
-    assert_string_equal(c->match.feed, "ipc://run/match.pub");
+    assert_string_equal(c->registry.endpoint, "ipc://registry.req");
+    assert_string_equal(c->pipeline.snapshot, "ipc://pipeline.snap");
+    assert_string_equal(c->match.feed, "ipc://match.pub");
     assert_int_equal(c->match.coalesce, 200);
     assert_true(c->match.w_priority == 3.0);
     assert_true(c->match.w_context == 2.0);
@@ -403,7 +403,7 @@ static void test_get(void **state)
     fixture_t *fx = *state;
     char buf[64];
     assert_int_equal(tam_config_get(&fx->def, "ingest", "endpoint", buf, sizeof buf), 0);
-    assert_string_equal(buf, "ipc://run/ingest.req");
+    assert_string_equal(buf, "ipc://ingest.req");
     assert_int_equal(tam_config_get(&fx->def, "ingest", "nope", buf, sizeof buf), TAM_EUNKNOWN);
     assert_string_equal(buf, "");
     assert_int_equal(tam_config_get(&fx->def, "ingest", "endpoint", buf, 5), TAM_ETRUNC);
@@ -457,14 +457,14 @@ static void test_load_values(void **state)
     assert_string_equal(fx->c.ingest.endpoint, "tcp://127.0.0.1:7001");
     /* Everything else keeps its default. */
     assert_true(fx->c.match.w_priority == 3.0);
-    assert_string_equal(fx->c.common.catalog_dir, "config/catalog");
-    assert_string_equal(fx->c.ingest.feed, "ipc://run/ingest.pub");
+    assert_string_equal(fx->c.common.catalog_dir, "catalog");
+    assert_string_equal(fx->c.ingest.feed, "ipc://ingest.pub");
     assert_int_equal(fx->c.common.request_timeout, 3000);
     assert_int_equal(tam_config_validate(&fx->c, fx->err, sizeof fx->err), 0);
     /* Loading starts from the defaults, not from what c held. */
     const char *p2 = write_ini(fx, "[common]\nheartbeat = 5s\n");
     assert_int_equal(tam_config_load(&fx->c, p2, fx->err, sizeof fx->err), 0);
-    assert_string_equal(fx->c.common.run_dir, "run");
+    assert_string_equal(fx->c.common.run_dir, "../run");
     assert_int_equal(fx->c.common.heartbeat, 5000);
 }
 
@@ -579,7 +579,7 @@ static void test_validate(void **state)
     assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), 0);
 
     tam_config_defaults(c);
-    assert_int_equal(tam_config_set(c, "pipeline", "snapshot", "ipc://run/ingest.req", NULL, 0), 0);
+    assert_int_equal(tam_config_set(c, "pipeline", "snapshot", "ipc://ingest.req", NULL, 0), 0);
     assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), TAM_ECONFIG);
     assert_string_equal(fx->err, "[pipeline] snapshot: same endpoint as [ingest] endpoint");
 
