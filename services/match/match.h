@@ -10,6 +10,7 @@
  *   match_model.c   the model: needs, decisions, routing, resync sweeps, digests
  *   match_project.c projects and the planning context
  *   match_elig.c    compiled earmarks, eligibility of a pair, explanations
+ *   match_rank.c    content keys (tie-breaks) and relative priorities
  *   match_alloc.c   arcs per need: rows and columns, the ops for the solver
  *   match_solve.c   the tam_flow problem, warm updates, cold rebuilds, solve
  *   match_hash.c    the run hash over the canonical inputs
@@ -128,6 +129,11 @@ void tam_match_points(const tam_match_params_t *p, const tam_match_factors_t *f,
                       int64_t pts[TAM_MATCH_NF]);
 /* The single factors (results in 0..10000); see docs/matching.md. */
 int32_t tam_match_f_priority(int64_t priority);
+/* The priority factor used: the need's mid-rank among its respondent's open
+ * needs, from how many have a lower declared priority (below), the same
+ * (equal, the need included) and in all (total): (below + (equal - 1)/2) /
+ * (total - 1); 5000 for a respondent's only need, or when all are equal. */
+int32_t tam_match_f_priority_rel(int64_t below, int64_t equal, int64_t total);
 int32_t tam_match_f_urgency(uint32_t start, uint32_t today, int64_t horizon_days);
 int32_t tam_match_f_equity(int64_t received, int64_t scale);
 int32_t tam_match_f_completeness(int64_t percent);
@@ -144,16 +150,25 @@ typedef struct {
     uint8_t live;      /* in the problem: eligible, or holding a fixed amount */
     uint8_t eligible;  /* may receive new money */
     uint8_t pending;   /* changed in this run, not yet passed to the solver */
+    uint8_t frag;      /* held at its fixed amount in this run: new money below the
+                        * minimum proposal (match.min_amount, min_share) */
     int64_t fixed;     /* endorsed or committed amount (lower bound) */
 } tam_match_arc_t;
 
 typedef struct {
     uint64_t id;
+    uint64_t ident;      /* 40-bit hash of its identity (respondent, country, standard, modality) */
+    uint64_t key;        /* content key: ident << 24 | rank among needs of the same ident
+                          * by content (docs/matching.md, "Ties"); never the arrival order */
+    uint64_t flow_key;   /* the key the solver knows it by */
+    uint64_t resp;       /* 64-bit hash of the respondent id */
     uint16_t country;    /* catalogue index */
     uint16_t standard;   /* catalogue index */
     uint8_t modality;    /* catalogue index */
     char category;
-    uint8_t priority;    /* 1..5 */
+    uint8_t priority;    /* 1..5, as declared */
+    uint16_t prio_v;     /* priority factor used: the need's mid-rank among its
+                          * respondent's open needs (0..10000, docs/matching.md) */
     uint8_t completeness;/* 0..100 */
     bool open;           /* present and open */
     bool in_run;         /* open in the last run (its problem) */

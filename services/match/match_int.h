@@ -13,6 +13,7 @@
 /* A proposal of the current (or previous) run. */
 struct tam_match_prop {
     uint64_t need_id;
+    uint64_t key;            /* the need's content key (ranking tie-break) */
     uint32_t project;        /* project slot (slots are never reused) */
     uint16_t country, standard;
     uint8_t modality;
@@ -170,6 +171,12 @@ const char *tam_match__usd(int64_t v, char buf[32]);
 /* A short text for an exclusion reason ("country outside the geographic earmarks"). */
 const char *tam_match__excl_text(tam_match_excl_t x);
 
+/* ---- match_rank.c ---- */
+/* Sets every open need's content key and relative priority; marks the
+ * needs whose key or priority moved, and asks for a rebuild when the solver
+ * knows a need by a key that changed. Returns 0; TAM_ENOMEM. */
+int tam_match__keys(tam_match_t *m);
+
 /* ---- match_alloc.c ---- */
 /* The decision on the pair (need id, project id), or NULL. */
 const tam_match_decision_t *tam_match__decision(const tam_match_t *m, uint64_t need_id,
@@ -194,21 +201,25 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
  * project's current max_per_need. */
 int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a);
 int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
-/* Tie-break key of a need's arcs: its id, saturated to 32 bits. */
-uint32_t tam_match__tiebreak(uint64_t need_id);
+/* Level-2 tie-break key of a need's arcs (docs/allocation.md): 0 for every
+ * need, so that level 2 means "most money moved" and level 3 (the published
+ * hash of the need's content key and the project) breaks what remains:
+ * never the arrival order. */
+uint32_t tam_match__tiebreak(uint64_t key);
 
 /* ---- match_solve.c ---- */
 /* Passes the pending changes to the solver (or rebuilds it) and solves into
  * m->sol. *warm tells which. Returns 0 or the solver's error. */
 int tam_match__solve(tam_match_t *m, bool *warm);
-/* Builds the canonical problem of the current model (open needs by id,
+/* Builds the canonical problem of the current model (open needs by content key,
  * present projects by id, live arcs by need then project) with its solution
  * taken from m->sol. Arrays are malloc'd into the out parameters; free with
  * tam_match__problem_free. */
 typedef struct {
     tam_flow_problem_t p;
     tam_flow_solution_t s;
-    uint64_t *need_id;
+    uint64_t *need_id;       /* the solver's need ids: content keys */
+    uint32_t *need_slot;     /* [n_needs] need slot of each */
     int64_t *need_amount;
     uint64_t *project_id;
     int64_t *project_budget;

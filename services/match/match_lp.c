@@ -39,6 +39,9 @@ int tam_match_write_lp(tam_match_t *m, FILE *out)
         tam_match__problem_free(&pb);
         return TAM_EIO;
     }
+    /* the solver knows needs by content key; the LP names them by need id */
+    for (size_t q = 0; q < pb.p.n_needs; q++)
+        pb.need_id[q] = m->needs[pb.need_slot[q]].id;
     rc = tam_flow_write_lp(out, &pb.p, &pb.s);
     tam_match__problem_free(&pb);
     return rc;

@@ -251,12 +251,14 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
         m->needs[slot].open = false;
         return tam_match__dirty_need(m, slot);
     }
+    /* the digest covers the content, never the id (which follows arrival
+     * order): needs equal in content are interchangeable in the run hash */
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 9);
-    msgpack_pack_uint64(&pk, r.id);
+    tam_match__pack_str(&pk, r.respondent);
     tam_match__pack_str(&pk, r.country);
     tam_match__pack_str(&pk, r.standard);
     tam_match__pack_str(&pk, r.modality);
@@ -268,6 +270,17 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     uint8_t d[32];
     tam_match__digest(&sb, d);
     msgpack_sbuffer_destroy(&sb);
+    /* identity: who asks, for which country, standard and modality */
+    uint8_t idh[32];
+    crypto_hash_sha256_state ist;
+    crypto_hash_sha256_init(&ist);
+    const char *parts[4] = {r.respondent, r.country, r.standard, r.modality};
+    for (int k = 0; k < 4; k++)
+        crypto_hash_sha256_update(&ist, (const unsigned char *)parts[k], strlen(parts[k]) + 1);
+    crypto_hash_sha256_final(&ist, idh);
+    uint64_t ident = 0;
+    for (int k = 0; k < 5; k++)
+        ident = ident << 8 | idh[k];
 
     if (slot == TAM_MATCH_NONE) {
         if ((rc = tam_match__grow((void **)&m->needs, &m->cap_needs, m->nneeds + 1, sizeof *m->needs)))
@@ -291,6 +304,8 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     n->modality = (uint8_t)md;
     n->category = tam_catalog_standard_at(m->cat, (size_t)s)->category;
     n->priority = (uint8_t)r.priority;
+    n->ident = ident;
+    n->resp = tam_match_str_hash(r.respondent, strlen(r.respondent));
     n->completeness = (uint8_t)r.completeness;
     n->cost = r.cost;
     n->start = r.start;
@@ -343,8 +358,7 @@ int tam_match_apply_decision(tam_match_t *m, const void *body, size_t len)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 6);
-    msgpack_pack_uint64(&pk, r.need);
+    msgpack_pack_array(&pk, 5); /* the need is named by the run hash (match_hash.c) */
     tam_match__pack_str(&pk, r.project);
     tam_match__pack_str(&pk, r.country);
     tam_match__pack_str(&pk, tam_enum_decision_state.values[r.state]);

@@ -149,6 +149,9 @@ static void s_topic(const tam_match_t *m, const tam_match_prop_t *pr, char *buf,
 static int s_prepare(tam_match_t *m)
 {
     int64_t cf[TAM_MATCH_MAX_COUNTRIES] = {0};
+    int rc = tam_match__keys(m);
+    if (rc)
+        return rc;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].committed = m->projects[j].committed_out = 0;
     for (uint32_t d = 0; d < m->ndecs; d++) {
@@ -169,7 +172,6 @@ static int s_prepare(tam_match_t *m)
         if (ns == TAM_MATCH_NONE || !m->needs[ns].open)
             m->projects[ps].committed_out += x->committed;
     }
-    int rc;
     for (uint32_t j = 0; j < m->nprojects; j++) {
         tam_match_project_t *p = &m->projects[j];
         p->available = p->received - p->committed;
@@ -228,8 +230,8 @@ static int s_cmp_rank(const void *a, const void *b, void *arg)
         return x->score > y->score ? -1 : 1;
     if (x->amount != y->amount)
         return x->amount > y->amount ? -1 : 1;
-    if (x->need_id != y->need_id)
-        return x->need_id < y->need_id ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     return strcmp(m->projects[x->project].id, m->projects[y->project].id);
 }
 
@@ -276,6 +278,7 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
             memset(pr, 0, sizeof *pr);
             const tam_match_project_t *p = &m->projects[a->project];
             pr->need_id = n_->id;
+            pr->key = n_->key;
             pr->project = a->project;
             pr->country = n_->country;
             pr->standard = n_->standard;

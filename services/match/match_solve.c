@@ -11,7 +11,7 @@
 static int s_cmp_need(const void *a, const void *b, void *arg)
 {
     const tam_match_t *m = arg;
-    uint64_t x = m->needs[*(const uint32_t *)a].id, y = m->needs[*(const uint32_t *)b].id;
+    uint64_t x = m->needs[*(const uint32_t *)a].key, y = m->needs[*(const uint32_t *)b].key;
     return x < y ? -1 : x > y;
 }
 
@@ -37,6 +37,7 @@ static int s_cmp_arc(const void *a, const void *b, void *arg)
 void tam_match__problem_free(tam_match_problem_t *pb)
 {
     free(pb->need_id);
+    free(pb->need_slot);
     free(pb->need_amount);
     free(pb->project_id);
     free(pb->project_budget);
@@ -77,13 +78,14 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     uint32_t *pix = malloc(((size_t)m->nprojects + 1) * sizeof *pix);
     uint32_t *aord = malloc(((size_t)m->nprojects + 1) * sizeof *aord);
     pb->need_id = malloc(((size_t)nn + 1) * sizeof *pb->need_id);
+    pb->need_slot = malloc(((size_t)nn + 1) * sizeof *pb->need_slot);
     pb->need_amount = malloc(((size_t)nn + 1) * sizeof *pb->need_amount);
     pb->project_id = malloc(((size_t)np + 1) * sizeof *pb->project_id);
     pb->project_budget = malloc(((size_t)np + 1) * sizeof *pb->project_budget);
     pb->project_slot = malloc(((size_t)np + 1) * sizeof *pb->project_slot);
     pb->arcs = malloc((na + 1) * sizeof *pb->arcs);
     int rc = TAM_ENOMEM;
-    if (!nord || !pix || !aord || !pb->need_id || !pb->need_amount || !pb->project_id ||
+    if (!nord || !pix || !aord || !pb->need_id || !pb->need_slot || !pb->need_amount || !pb->project_id ||
         !pb->project_budget || !pb->project_slot || !pb->arcs)
         goto fail;
     if (with_solution) {
@@ -130,7 +132,8 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     uint64_t a = 0;
     for (uint32_t q = 0; q < nn; q++) {
         tam_match_need_t *n = &m->needs[nord[q]];
-        pb->need_id[q] = n->id;
+        pb->need_id[q] = n->key;
+        pb->need_slot[q] = nord[q];
         pb->need_amount[q] = assign ? tam_match__need_amount(m, n) : n->flow_amount;
         if (with_solution && n->flow != TAM_MATCH_NONE && n->flow < m->sol.n_needs) {
             pb->s.need_funded[q] = m->sol.need_funded[n->flow];
@@ -150,7 +153,7 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
             pb->arcs[a] = (tam_flow_arc_t){.need = q,
                                           .project = pix[x->project],
                                           .score = x->score,
-                                          .tiebreak = tam_match__tiebreak(n->id),
+                                          .tiebreak = tam_match__tiebreak(n->key),
                                           .cap = tam_match__cap(assign ? p->max_per_need
                                                               : p->flow_mpn, x),
                                           .fixed = x->fixed};
@@ -179,6 +182,7 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
         for (uint32_t q = 0; q < nn; q++) {
             tam_match_need_t *n = &m->needs[nord[q]];
             n->flow = q;
+            n->flow_key = n->key;
             n->flow_amount = pb->need_amount[q];
         }
         for (uint32_t j = 0; j < m->nprojects; j++)
@@ -248,8 +252,9 @@ static int s_apply(tam_match_t *m)
                 return rc;
             n->flow_amount = t;
         } else if (n->flow == TAM_MATCH_NONE && n->open) {
-            if ((rc = tam_flow_add_need(f, n->id, t, &n->flow)))
+            if ((rc = tam_flow_add_need(f, n->key, t, &n->flow)))
                 return rc;
+            n->flow_key = n->key;
             n->flow_amount = t;
         }
     }
@@ -277,7 +282,7 @@ static int s_apply(tam_match_t *m)
             if (pass == 0 && (!lower || a->flow == TAM_MATCH_NONE))
                 continue;
             const tam_match_project_t *p = &m->projects[a->project];
-            uint32_t tb = tam_match__tiebreak(n->id);
+            uint32_t tb = tam_match__tiebreak(n->key);
             if (a->flow != TAM_MATCH_NONE) {
                 rc = tam_flow_set_arc(f, a->flow, a->live ? a->score : 0, tb,
                                       tam_match__arc_cap(p, a), a->fixed);

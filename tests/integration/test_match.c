@@ -86,6 +86,8 @@ static char *s_watch_end(h_t *h, pid_t w)
 }
 
 /* Writes a one-need reply of country c for standard A-SMR into path. */
+/* A reply of country c: its first need (priority 5 of its two: priority
+ * counts within the reply) and a second one. */
 static void s_reply(const char *path, const char *c)
 {
     FILE *f = fopen(path, "w");
@@ -93,10 +95,14 @@ static void s_reply(const char *path, const char *c)
     fprintf(f,
             "{\"respondent\": {\"type\": \"member_state\", \"id\": \"%s\"},\n"
             " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
-            " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"}],\n"
+            " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"},\n"
+            "             {\"standard\": \"A-BODY\", \"state\": \"need\"}],\n"
             " \"needs\": [{\"country\": \"%s\", \"standard\": \"A-SMR\", \"modality\": "
             "\"training\", \"priority\": 5, \"cost\": 120000, \"start\": \"2026-12-01\", "
-            "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"}]}\n", c, c);
+            "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"},\n"
+            "            {\"country\": \"%s\", \"standard\": \"A-BODY\", \"modality\": "
+            "\"training\", \"priority\": 1, \"cost\": 50000, \"start\": \"2026-12-01\", "
+            "\"end\": \"2027-06-30\"}]}\n", c, c, c);
     fclose(f);
 }
 

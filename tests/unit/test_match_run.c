@@ -75,9 +75,15 @@ static void test_reasons(void **state)
     assert_int_equal(fx->npubs, 2);
     assert_int_equal(s_pub_of(fx, "1/P1")->reason, TAM_E_change_reason_amount);
     assert_int_equal(s_pub_of(fx, "1/P1")->amount, 40000);
-    /* priority of need 2 up: its score changes, nothing else */
+    /* need 2's window starts sooner: its score changes, nothing else (its
+     * priority up from 3 to 5 would change nothing: it is already its
+     * respondent's first) */
     fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 5,
                             .cost = 50000});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 1);
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 50000, .start = "2026-06-15"});
     assert_int_equal(fx_run(fx), 0);
     assert_int_equal(fx->npubs, 2);
     assert_int_equal(s_pub_of(fx, "2/P1")->reason, TAM_E_change_reason_score);

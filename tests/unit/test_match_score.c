@@ -134,11 +134,17 @@ static void test_priority_completeness_ldc(void **state)
                             .completeness = 80});
     fx_need(fx, (fx_need_t){.id = 2, .country = "UGA", .standard = "A-SMR", .priority = 4,
                             .completeness = 0});
+    /* priority counts within the respondent's own needs (its mid-rank) */
+    fx_need(fx, (fx_need_t){.id = 3, .country = "KEN", .standard = "A-BODY", .priority = 3});
+    fx_need(fx, (fx_need_t){.id = 4, .country = "UGA", .standard = "A-BODY", .priority = 1});
+    fx_need(fx, (fx_need_t){.id = 5, .country = "UGA", .standard = "A-TOKYO", .priority = 4});
     fx_project(fx, (fx_project_t){.id = "P1", .received = 10});
     assert_int_equal(fx_run(fx), 0);
     tam_proposal_t *a = s_pair(fx, "1/P1"), *b = s_pair(fx, "2/P1");
     assert_int_equal(s_factor(a, "priority"), 0);
-    assert_int_equal(s_factor(b, "priority"), 7500);
+    assert_int_equal(s_factor(b, "priority"), 7500); /* (1 + 1/2) / 2 */
+    assert_int_equal(s_factor(s_pair(fx, "3/P1"), "priority"), 10000);
+    assert_int_equal(s_factor(s_pair(fx, "4/P1"), "priority"), 0);
     assert_int_equal(s_factor(a, "completeness"), 8000);
     assert_int_equal(s_factor(b, "completeness"), 0);
     assert_int_equal(s_factor(a, "ldc"), 0);
