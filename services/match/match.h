@@ -13,6 +13,7 @@
  *   match_rank.c    content keys (tie-breaks) and relative priorities
  *   match_alloc.c   arcs per need: rows and columns, the ops for the solver
  *   match_solve.c   the tam_flow problem, warm updates, cold rebuilds, solve
+ *   match_dual.c    canonical duals and their ranges of validity
  *   match_hash.c    the run hash over the canonical inputs
  *   match_run.c     a run: what changed, solve, rank, diff, publish
  *   match_query.c   match.proposals, match.explain, match.gaps, match.run
@@ -332,6 +333,7 @@ int tam_match_write_lp(tam_match_t *m, FILE *out);
 typedef struct {
     uint64_t runs, full_runs, warm_runs, cold_solves, rebuilds;
     uint64_t bad_records, ignored_records;
+    uint64_t dual_fallbacks;   /* runs whose duals could not be made canonical (never seen) */
     int64_t needs, projects, pairs, proposals;
     int64_t last_solve_us, last_run_us, last_score_us;
     uint64_t last_pivots;

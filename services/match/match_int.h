@@ -229,6 +229,12 @@ typedef struct {
 int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution);
 void tam_match__problem_free(tam_match_problem_t *pb);
 
+/* ---- match_dual.c ---- */
+/* Replaces the solver's duals in m->sol by the canonical ones (least project
+ * prices, then least need prices; docs/allocation.md). Returns 0;
+ * TAM_ENOMEM. */
+int tam_match__canon_duals(tam_match_t *m);
+
 /* ---- match_hash.c ---- */
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns
  * 0; TAM_ENOMEM. */

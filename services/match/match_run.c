@@ -458,6 +458,8 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     bool warm = false;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
+    if (rc == 0)
+        rc = tam_match__canon_duals(m);
     int64_t t2 = tam_match__now_us();
     if (rc) {
         m->full = true; /* the next run starts over */

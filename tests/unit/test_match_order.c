@@ -184,12 +184,97 @@ static void test_history(void **state)
     }
 }
 
+/* Each published dual is what one more dollar for the project adds to the
+ * optimum (the right derivative), checked by re-running with the project's
+ * money raised by one dollar. A dual from an arbitrary optimal basis lies
+ * between the right and the left derivative and fails this where the
+ * optimum is degenerate. */
+static void test_duals_are_marginal(void **state)
+{
+    (void)state;
+    static fx_inst_t in;
+    static int perm[20000];
+    int checked = 0, positive = 0;
+    for (uint64_t seed = 21; seed <= 23; seed++) {
+        fx_gen(&in, seed, 300, 20, 20);
+        for (int i = 0; i < in.nneeds; i++)
+            perm[i] = i;
+        fx_t *fx = fx_new();
+        s_apply_perm(fx, &in, perm);
+        assert_int_equal(fx_run(fx), 0);
+        for (int j = 0; j < in.nprojects; j++) {
+            if (in.projects[j].inactive)
+                continue;
+            tam_run_t *r0 = fx_header(fx);
+            int64_t obj0 = r0->objective, dual = -1, avail = 0;
+            for (uint32_t q = 0; q < r0->project_state.n; q++)
+                if (strcmp(r0->project_state.v[q].project, in.pids[j]) == 0) {
+                    dual = r0->project_state.v[q].dual;
+                    avail = r0->project_state.v[q].available;
+                }
+            assert_true(dual >= 0);
+            if (avail <= 0)
+                continue;
+            fx_project_t p = in.projects[j];
+            p.received += 1;
+            assert_int_equal(fx_project(fx, p), 0);
+            assert_int_equal(fx_run(fx), 0);
+            int64_t gain = fx_header(fx)->objective - obj0;
+            if (gain != dual)
+                fail_msg("seed %llu, %s: one more dollar adds %lld, its dual says %lld",
+                         (unsigned long long)seed, in.pids[j], (long long)gain,
+                         (long long)dual);
+            checked++;
+            positive += dual > 0;
+            assert_int_equal(fx_project(fx, in.projects[j]), 0);
+            assert_int_equal(fx_run(fx), 0);
+            assert_int_equal(fx_header(fx)->objective, obj0);
+        }
+        fx_free(fx);
+    }
+    print_message("    %d duals checked, %d of them positive\n", checked, positive);
+    assert_true(positive > 5);
+}
+
+/* Degenerate on purpose: budgets equal to the needs they fund, so that many
+ * duals are optimal. The published one is still the marginal value of one
+ * more dollar. */
+static void test_duals_degenerate(void **state)
+{
+    (void)state;
+    fx_t *fx = fx_new();
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "UGA", .standard = "A-SMR", .cost = 50000});
+    fx_need(fx, (fx_need_t){.id = 3, .country = "HTI", .standard = "A-BODY", .cost = 70000});
+    fx_project_t ps[3] = {{.id = "P1", .received = 100000, .countries = "KEN"},
+                          {.id = "P2", .received = 50000, .countries = "UGA,KEN"},
+                          {.id = "P3", .received = 70000, .countries = "HTI,UGA"}};
+    for (int j = 0; j < 3; j++)
+        assert_int_equal(fx_project(fx, ps[j]), 0);
+    assert_int_equal(fx_run(fx), 0);
+    for (int j = 0; j < 3; j++) {
+        tam_run_t *r0 = fx_header(fx);
+        int64_t obj0 = r0->objective, dual = r0->project_state.v[j].dual;
+        assert_string_equal(r0->project_state.v[j].project, ps[j].id);
+        fx_project_t p = ps[j];
+        p.received += 1;
+        assert_int_equal(fx_project(fx, p), 0);
+        assert_int_equal(fx_run(fx), 0);
+        assert_int_equal(fx_header(fx)->objective - obj0, dual);
+        assert_int_equal(fx_project(fx, ps[j]), 0);
+        assert_int_equal(fx_run(fx), 0);
+    }
+    fx_free(fx);
+}
+
 int main(void)
 {
     tam_log_init("test_match_order", LOG_ERR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_permutations),
         cmocka_unit_test(test_history),
+        cmocka_unit_test(test_duals_are_marginal),
+        cmocka_unit_test(test_duals_degenerate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
