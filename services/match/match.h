@@ -106,6 +106,8 @@ typedef struct {
     int64_t wsum;            /* > 0 */
     int64_t horizon_days;    /* urgency horizon, >= 1 */
     int64_t equity_scale;    /* USD, >= 1 */
+    int64_t min_amount;      /* smallest new money proposed on a pair, USD (0: none) */
+    int64_t min_share;       /* ... as a percentage of the need's cost, 0..100 */
     uint32_t today;          /* fixed run date yyyymmdd; 0: the real date (UTC) */
     int64_t coalesce_ms;
     int64_t sync_wait_ms;

@@ -33,7 +33,7 @@ int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a)
 {
     if (!a->live)
         return 0;
-    if (!a->eligible)
+    if (!a->eligible || a->frag)
         return a->fixed;
     if (mpn <= 0)
         return TAM_FLOW_UNCAPPED;
@@ -173,6 +173,22 @@ static int s_push_op(tam_match_t *m, uint32_t need, tam_match_arc_t *a)
     m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0};
     a->pending = 1;
     return 0;
+}
+
+int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool frag)
+{
+    if ((a->frag != 0) == frag)
+        return 0;
+    a->frag = frag;
+    return a->flow != TAM_MATCH_NONE ? s_push_op(m, ns, a) : 0;
+}
+
+int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n)
+{
+    int64_t room = tam_match__need_amount(m, n) - n->fixed_sum;
+    int64_t share = (n->cost * m->par.min_share + 99) / 100;
+    int64_t t = m->par.min_amount > share ? m->par.min_amount : share;
+    return t < room ? t : room;
 }
 
 /* Moves arc a of need slot ns to the state want (live) or to dead (want

@@ -86,6 +86,10 @@ struct tam_match {
     tam_match_op_t *ops;
     uint32_t nops, cap_ops;
     uint64_t flow_arcs;      /* arcs in the solver */
+    uint64_t *frags;         /* arcs held back in the last run: need slot << 32 | project slot */
+    uint32_t nfrags, cap_frags;
+    __int128 lp_bound;       /* objective before anything was held back */
+    uint32_t min_rounds;     /* re-solves for the minimum in the last run */
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */
@@ -201,6 +205,12 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
  * project's current max_per_need. */
 int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a);
 int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
+/* Holds arc a of need slot ns at its fixed amount in this run (frag) or
+ * lets it go (queues the change for the solver). Returns 0; TAM_ENOMEM. */
+int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool frag);
+/* The smallest new money a pair of the need may be proposed: the larger of
+ * min_amount and min_share of its cost, at most the new money it may get. */
+int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n);
 /* Level-2 tie-break key of a need's arcs (docs/allocation.md): 0 for every
  * need, so that level 2 means "most money moved" and level 3 (the published
  * hash of the need's content key and the project) breaks what remains:

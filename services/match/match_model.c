@@ -117,6 +117,7 @@ void tam_match_destroy(tam_match_t **mp)
     tam_flow_destroy(&m->flow);
     tam_flow_solution_free(&m->sol);
     free(m->ops);
+    free(m->frags);
     free(m->header);
     for (uint32_t i = 0; i < m->nprops; i++)
         free(m->props[i].pub);

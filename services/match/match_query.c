@@ -293,7 +293,13 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
         S_BIND("project budget exhausted: all %s USD it may give are allocated; one more "
                "dollar would add %lld points", tam_match__usd(p->flow_budget, u1),
                (long long)ydual);
-    if (arc && arc->live && arc->eligible && pr->amount == 0)
+    if (arc && arc->live && arc->frag)
+        S_BIND("held back: the LP optimum gave it new money below the minimum proposal of %s "
+               "USD for this need (larger of min_amount %lld USD and min_share %lld%% of its "
+               "cost); the allocation was solved again without it",
+               tam_match__usd(tam_match__min_new(m, n), u1), (long long)m->par.min_amount,
+               (long long)m->par.min_share);
+    else if (arc && arc->live && arc->eligible && pr->amount == 0)
         S_BIND("not funded: its score %u is not above what the money earns elsewhere (project "
                "dual %lld + need dual %lld)", (unsigned)pr->score, (long long)ydual,
                (long long)zdual);

@@ -362,6 +362,12 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.warm = warm;
     r.pivots = pivots;
     r.unique = m->sol.unique;
+    __int128 lb = m->lp_bound;
+    r.lp_bound = lb > INT64_MAX ? INT64_MAX : (lb < 0 ? 0 : (int64_t)lb);
+    r.min_amount = m->par.min_amount;
+    r.min_share = m->par.min_share;
+    r.held_back = m->nfrags;
+    r.min_rounds = m->min_rounds;
     uint32_t np = 0;
     uint32_t *ix = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof *ix);
     r.project_state.v = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof(tam_run_project_t));

@@ -322,7 +322,7 @@ static int s_apply(tam_match_t *m)
     return 0;
 }
 
-int tam_match__solve(tam_match_t *m, bool *warm)
+static int s_solve_once(tam_match_t *m, bool *warm)
 {
     *warm = false;
     if (m->flow && !m->rebuild && m->flow_arcs > 2 * m->live_arcs + 100000)
@@ -346,4 +346,78 @@ int tam_match__solve(tam_match_t *m, bool *warm)
     if (rc)
         tam_error("run: the allocation could not be solved: %s", tam_strerror(rc));
     return rc;
+}
+
+/* Lets go of the arcs the last run held back (they may be worth proposing
+ * now). */
+static int s_release(tam_match_t *m)
+{
+    for (uint32_t k = 0; k < m->nfrags; k++) {
+        uint32_t ns = (uint32_t)(m->frags[k] >> 32), ps = (uint32_t)m->frags[k];
+        tam_match_arc_t *a = ns < m->nneeds ? tam_match__arc(&m->needs[ns], ps) : NULL;
+        int rc;
+        if (a && (rc = tam_match__set_frag(m, ns, a, false)))
+            return rc;
+    }
+    m->nfrags = 0;
+    return 0;
+}
+
+/* Holds back every pair whose new money is above 0 and below the need's
+ * minimum. Returns how many (>= 0) or a negative code. */
+static int64_t s_hold_back(tam_match_t *m)
+{
+    int64_t held = 0;
+    for (uint32_t ns = 0; ns < m->nneeds; ns++) {
+        tam_match_need_t *n = &m->needs[ns];
+        if (!n->open || n->flow == TAM_MATCH_NONE)
+            continue;
+        int64_t min = -1;
+        for (uint32_t k = 0; k < n->narcs; k++) {
+            tam_match_arc_t *a = &n->arcs[k];
+            if (!a->live || !a->eligible || a->frag || a->flow >= m->sol.n_arcs)
+                continue;
+            int64_t extra = m->sol.x[a->flow] - a->fixed;
+            if (extra <= 0)
+                continue;
+            if (min < 0)
+                min = tam_match__min_new(m, n);
+            if (extra >= min)
+                continue;
+            int rc = tam_match__grow((void **)&m->frags, &m->cap_frags, m->nfrags + 1,
+                                     sizeof *m->frags);
+            if (rc == 0)
+                rc = tam_match__set_frag(m, ns, a, true);
+            if (rc)
+                return rc;
+            m->frags[m->nfrags++] = (uint64_t)ns << 32 | a->project;
+            held++;
+        }
+    }
+    return held;
+}
+
+int tam_match__solve(tam_match_t *m, bool *warm)
+{
+    int rc = s_release(m);
+    if (rc)
+        return rc;
+    if ((rc = s_solve_once(m, warm)))
+        return rc;
+    m->lp_bound = m->sol.objective;
+    m->min_rounds = 0;
+    if (m->par.min_amount <= 0 && m->par.min_share <= 0)
+        return 0;
+    for (;;) {
+        int64_t held = s_hold_back(m);
+        if (held < 0)
+            return (int)held;
+        if (held == 0)
+            return 0;
+        bool w = false;
+        if ((rc = s_solve_once(m, &w)))
+            return rc;
+        *warm = *warm && w;
+        m->min_rounds++;
+    }
 }

@@ -56,7 +56,8 @@ static inline int fx_publish(const char *topic, const void *body, size_t len, vo
     return 0;
 }
 
-/* Default params of the config, with the test date. */
+/* Default params of the config, with the test date and no minimum
+ * proposal (most tests use small amounts; test_match_min sets its own). */
 static inline void fx_params(tam_match_params_t *p)
 {
     tam_config_t c;
@@ -64,6 +65,8 @@ static inline void fx_params(tam_match_params_t *p)
     tam_config_defaults(&c);
     assert_int_equal(tam_match_params_from_config(&c, p, err, sizeof err), 0);
     p->today = FX_DATE;
+    p->min_amount = 0;
+    p->min_share = 0;
 }
 
 static inline fx_t *fx_new_with(const tam_match_params_t *par)
