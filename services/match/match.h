@@ -170,6 +170,11 @@ typedef struct {
     uint8_t modality;    /* catalogue index */
     char category;
     uint8_t priority;    /* 1..5, as declared */
+    uint16_t urg_v;      /* urgency factor used: the need's mid-rank by days to its
+                          * start, clamped to [0, horizon], among its respondent's open
+                          * needs (sooner: higher; docs/matching.md) */
+    int64_t gnum, gden;  /* its share of a per-need cap: its cost over the costs of
+                          * the open needs of the same identity (a split need) */
     uint16_t prio_v;     /* priority factor used: the need's mid-rank among its
                           * respondent's open needs (0..10000, docs/matching.md) */
     uint8_t completeness;/* 0..100 */

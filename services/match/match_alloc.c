@@ -29,7 +29,7 @@ uint32_t tam_match__tiebreak(uint64_t key)
     return 0;
 }
 
-int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a)
+int64_t tam_match__cap(int64_t mpn, const tam_match_need_t *n, const tam_match_arc_t *a)
 {
     if (!a->live)
         return 0;
@@ -37,12 +37,16 @@ int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a)
         return a->fixed;
     if (mpn <= 0)
         return TAM_FLOW_UNCAPPED;
+    /* a need's share of the cap of its identity group (docs/matching.md) */
+    if (n->gden > 0 && n->gnum < n->gden)
+        mpn = (int64_t)((__int128)mpn * n->gnum / n->gden);
     return mpn > a->fixed ? mpn : a->fixed;
 }
 
-int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a)
+int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_need_t *n,
+                           const tam_match_arc_t *a)
 {
-    return tam_match__cap(p->max_per_need, a);
+    return tam_match__cap(p->max_per_need, n, a);
 }
 
 int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n)
@@ -181,6 +185,19 @@ int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool fr
         return 0;
     a->frag = frag;
     return a->flow != TAM_MATCH_NONE ? s_push_op(m, ns, a) : 0;
+}
+
+int tam_match__push_caps(tam_match_t *m, uint32_t ns)
+{
+    tam_match_need_t *n = &m->needs[ns];
+    for (uint32_t k = 0; k < n->narcs; k++) {
+        tam_match_arc_t *a = &n->arcs[k];
+        int rc;
+        if (a->live && a->flow != TAM_MATCH_NONE && m->projects[a->project].max_per_need > 0 &&
+            (rc = s_push_op(m, ns, a)))
+            return rc;
+    }
+    return 0;
 }
 
 int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n)

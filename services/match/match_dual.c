@@ -155,7 +155,7 @@ int tam_match__canon_duals(tam_match_t *m)
                 if (!a->live || a->flow == TAM_MATCH_NONE || a->flow >= s->n_arcs ||
                     p->flow == TAM_MATCH_NONE || p->flow >= np)
                     continue;
-                int64_t x = s->x[a->flow], cap = tam_match__cap(p->flow_mpn, a);
+                int64_t x = s->x[a->flow], cap = tam_match__cap(p->flow_mpn, n, a);
                 if (a->score == 0)
                     cap = a->fixed; /* the solver adds nothing to a score-0 pair */
                 if (x < cap)
@@ -211,7 +211,7 @@ int tam_match__canon_duals(tam_match_t *m)
             if (!a->live || a->flow == TAM_MATCH_NONE || a->flow >= s->n_arcs ||
                 p->flow == TAM_MATCH_NONE || p->flow >= np || a->score == 0)
                 continue;
-            if (s->x[a->flow] < tam_match__cap(p->flow_mpn, a) &&
+            if (s->x[a->flow] < tam_match__cap(p->flow_mpn, n, a) &&
                 (int64_t)a->score - s->project_dual[p->flow] > z)
                 z = (int64_t)a->score - s->project_dual[p->flow];
         }

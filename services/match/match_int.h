@@ -203,11 +203,15 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
 /* Cap of an arc: 0 if dead, its fixed amount if live only for that, else
  * max(mpn, fixed) (no cap when mpn is 0). tam_match__arc_cap uses the
  * project's current max_per_need. */
-int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a);
-int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
+int64_t tam_match__cap(int64_t mpn, const tam_match_need_t *n, const tam_match_arc_t *a);
+int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_need_t *n,
+                           const tam_match_arc_t *a);
 /* Holds arc a of need slot ns at its fixed amount in this run (frag) or
  * lets it go (queues the change for the solver). Returns 0; TAM_ENOMEM. */
 int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool frag);
+/* Queues the capped live arcs of need slot ns for the solver (their caps
+ * moved with the need's share of them). Returns 0; TAM_ENOMEM. */
+int tam_match__push_caps(tam_match_t *m, uint32_t ns);
 /* The smallest new money a pair of the need may be proposed: the larger of
  * min_amount and min_share of its cost, at most the new money it may get. */
 int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n);

@@ -285,7 +285,7 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
                tam_match__usd(ex.need_fixed, u1), tam_match__usd(n->cost, u2));
     if (af & TAM_FLOW_ARC_AT_CAP)
         S_BIND("per-need cap reached: the project gives at most %s USD to one need",
-               tam_match__usd(tam_match__arc_cap(p, arc), u1));
+               tam_match__usd(tam_match__arc_cap(p, n, arc), u1));
     if (nf & TAM_FLOW_NEED_FUNDED)
         S_BIND("need fully funded: %s USD of %s", tam_match__usd(funded, u1),
                tam_match__usd(n->cost, u2));

@@ -7,6 +7,7 @@
  * "Ties" and "priority"). */
 #include <stdlib.h>
 #include <string.h>
+#include "tam/codec.h"
 #include "tam/error.h"
 #include "match_int.h"
 
@@ -34,6 +35,70 @@ static int s_cmp_resp(const void *a, const void *b, void *arg)
     if (x->resp != y->resp)
         return x->resp < y->resp ? -1 : 1;
     return (int)x->priority - (int)y->priority;
+}
+
+/* Days from the run date to the need's start, clamped to [0, horizon]: a
+ * window that has started counts as starting now, however long ago. */
+static int64_t s_wait(const tam_match_t *m, const tam_match_need_t *n)
+{
+    int64_t d = tam_date_days(n->start) - tam_date_days(m->run_date);
+    return d < 0 ? 0 : (d > m->par.horizon_days ? m->par.horizon_days : d);
+}
+
+/* Orders need slots by respondent, then wait (later first). */
+static int s_cmp_wait(const void *a, const void *b, void *arg)
+{
+    const tam_match_t *m = arg;
+    const tam_match_need_t *x = &m->needs[*(const uint32_t *)a],
+                           *y = &m->needs[*(const uint32_t *)b];
+    if (x->resp != y->resp)
+        return x->resp < y->resp ? -1 : 1;
+    int64_t dx = s_wait(m, x), dy = s_wait(m, y);
+    return dx > dy ? -1 : dx < dy;
+}
+
+/* Mid-ranks within each respondent's run of ix (sorted by cmp): needs that
+ * compare equal share one value; writes them with set, which returns true
+ * if the need's value moved (then it is marked dirty). */
+static int s_midranks(tam_match_t *m, uint32_t *ix, uint32_t n,
+                      int (*cmp)(const void *, const void *, void *),
+                      bool (*set)(tam_match_need_t *, int32_t))
+{
+    qsort_r(ix, n, sizeof *ix, cmp, m);
+    int rc = 0;
+    for (uint32_t lo = 0; lo < n;) {
+        uint32_t hi = lo;
+        while (hi < n && m->needs[ix[hi]].resp == m->needs[ix[lo]].resp)
+            hi++;
+        for (uint32_t a = lo; a < hi;) {
+            uint32_t b = a;
+            while (b < hi && cmp(&ix[b], &ix[a], m) == 0)
+                b++;
+            int32_t v = tam_match_f_priority_rel(a - lo, b - a, hi - lo);
+            for (uint32_t k = a; k < b; k++)
+                if (set(&m->needs[ix[k]], v) && (rc = tam_match__dirty_need(m, ix[k])))
+                    return rc;
+            a = b;
+        }
+        lo = hi;
+    }
+    return 0;
+}
+
+static bool s_set_prio(tam_match_need_t *x, int32_t v)
+{
+    if (x->prio_v == v)
+        return false;
+    x->prio_v = (uint16_t)v;
+    return true;
+}
+
+static bool s_set_urg(tam_match_need_t *x, int32_t v)
+{
+    if (x->urg_v == v)
+        return false;
+    x->urg_v = (uint16_t)v;
+    return true;
 }
 
 int32_t tam_match_f_priority_rel(int64_t below, int64_t equal, int64_t total)
@@ -76,29 +141,30 @@ int tam_match__keys(tam_match_t *m)
                 goto out;
         }
     }
-    /* relative priorities, per respondent */
-    qsort_r(ix, n, sizeof *ix, s_cmp_resp, m);
+    /* shares of per-need caps within an identity group (a need split in
+     * parts shares one cap), on the same order */
     for (uint32_t lo = 0; lo < n;) {
         uint32_t hi = lo;
-        while (hi < n && m->needs[ix[hi]].resp == m->needs[ix[lo]].resp)
-            hi++;
-        for (uint32_t a = lo; a < hi;) {
-            uint32_t b = a;
-            while (b < hi && m->needs[ix[b]].priority == m->needs[ix[a]].priority)
-                b++;
-            int32_t v = tam_match_f_priority_rel(a - lo, b - a, hi - lo);
-            for (uint32_t k = a; k < b; k++) {
-                tam_match_need_t *x = &m->needs[ix[k]];
-                if (x->prio_v != v) {
-                    x->prio_v = (uint16_t)v;
-                    if ((rc = tam_match__dirty_need(m, ix[k])))
-                        goto out;
-                }
+        int64_t sum = 0;
+        while (hi < n && m->needs[ix[hi]].ident == m->needs[ix[lo]].ident)
+            sum += m->needs[ix[hi++]].cost;
+        for (uint32_t k = lo; k < hi; k++) {
+            tam_match_need_t *x = &m->needs[ix[k]];
+            if (x->gnum != x->cost || x->gden != sum) {
+                bool was_full = x->gden == 0 || x->gnum >= x->gden, full = x->cost >= sum;
+                x->gnum = x->cost;
+                x->gden = sum;
+                if ((rc = tam_match__dirty_need(m, ix[k])) ||
+                    (!(was_full && full) && (rc = tam_match__push_caps(m, ix[k]))))
+                    goto out; /* its caps in the solver change */
             }
-            a = b;
         }
         lo = hi;
     }
+    /* relative priority and urgency, per respondent */
+    if ((rc = s_midranks(m, ix, n, s_cmp_resp, s_set_prio)) ||
+        (rc = s_midranks(m, ix, n, s_cmp_wait, s_set_urg)))
+        goto out;
 out:
     free(ix);
     return rc;

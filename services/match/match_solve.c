@@ -155,7 +155,7 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
                                           .score = x->score,
                                           .tiebreak = tam_match__tiebreak(n->key),
                                           .cap = tam_match__cap(assign ? p->max_per_need
-                                                              : p->flow_mpn, x),
+                                                              : p->flow_mpn, n, x),
                                           .fixed = x->fixed};
             if (with_solution && x->flow != TAM_MATCH_NONE && x->flow < m->sol.n_arcs) {
                 pb->s.x[a] = m->sol.x[x->flow];
@@ -285,10 +285,10 @@ static int s_apply(tam_match_t *m)
             uint32_t tb = tam_match__tiebreak(n->key);
             if (a->flow != TAM_MATCH_NONE) {
                 rc = tam_flow_set_arc(f, a->flow, a->live ? a->score : 0, tb,
-                                      tam_match__arc_cap(p, a), a->fixed);
+                                      tam_match__arc_cap(p, n, a), a->fixed);
             } else if (a->live) {
                 tam_flow_arc_t fa = {.need = n->flow, .project = p->flow, .score = a->score,
-                                     .tiebreak = tb, .cap = tam_match__arc_cap(p, a),
+                                     .tiebreak = tb, .cap = tam_match__arc_cap(p, n, a),
                                      .fixed = a->fixed};
                 rc = tam_flow_add_arc(f, &fa, &a->flow);
                 if (rc == 0)

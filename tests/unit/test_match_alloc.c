@@ -43,7 +43,7 @@ static void test_per_need_cap(void **state)
 {
     fx_t *fx = *state;
     fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 100000});
-    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-BODY", .cost = 100000});
     fx_project(fx, (fx_project_t){.id = "P1", .received = 1000000, .max_per_need = 30000});
     assert_int_equal(fx_run(fx), 0);
     assert_int_equal(fx_amount(fx, 1, "P1"), 30000);
