@@ -173,6 +173,8 @@ typedef struct {
     uint16_t urg_v;      /* urgency factor used: the need's mid-rank by days to its
                           * start, clamped to [0, horizon], among its respondent's open
                           * needs (sooner: higher; docs/matching.md) */
+    int64_t set_aside;   /* its last dollars left out in this run: only fragments
+                          * could fund them (match_solve.c) */
     int64_t gnum, gden;  /* its share of a per-need cap: its cost over the costs of
                           * the open needs of the same identity (a split need) */
     uint16_t prio_v;     /* priority factor used: the need's mid-rank among its
@@ -229,6 +231,8 @@ typedef struct {
     uint32_t flow;          /* project index in the solver, or NONE */
     int64_t flow_budget;
     int64_t flow_mpn;       /* max_per_need the solver's caps were set with */
+    int64_t set_aside;      /* money of this run below the minimum proposal that could
+                             * not be placed in whole proposals (match_solve.c) */
     uint8_t digest[32];
 } tam_match_project_t;
 

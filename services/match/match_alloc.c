@@ -56,7 +56,8 @@ int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n)
         return 0;
     /* fixed money on its arcs, plus new money up to what decisions on any
      * project (in the problem or not) leave of its current cost */
-    int64_t rest = n->cost - (n->fixed_all > n->fixed_sum ? n->fixed_all : n->fixed_sum);
+    int64_t rest = n->cost - (n->fixed_all > n->fixed_sum ? n->fixed_all : n->fixed_sum) -
+                   n->set_aside;
     return n->fixed_sum + (rest > 0 ? rest : 0);
 }
 
@@ -80,7 +81,7 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
     (void)m;
     int64_t b = p->fixed_arcs;
     if (p->present && p->status == TAM_E_project_status_active) {
-        int64_t own = p->received - p->committed_out;
+        int64_t own = p->received - p->committed_out - p->set_aside;
         if (own > b)
             b = own;
     }
@@ -202,7 +203,7 @@ int tam_match__push_caps(tam_match_t *m, uint32_t ns)
 
 int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n)
 {
-    int64_t room = tam_match__need_amount(m, n) - n->fixed_sum;
+    int64_t room = tam_match__need_amount(m, n) - n->fixed_sum + n->set_aside;
     int64_t share = (n->cost * m->par.min_share + 99) / 100;
     int64_t t = m->par.min_amount > share ? m->par.min_amount : share;
     return t < room ? t : room;

@@ -90,6 +90,7 @@ struct tam_match {
     uint32_t nfrags, cap_frags;
     __int128 lp_bound;       /* objective before anything was held back */
     uint32_t min_rounds;     /* re-solves for the minimum in the last run */
+    int64_t set_aside;       /* sum of the projects' set_aside in the last run */
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */

@@ -368,6 +368,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.min_share = m->par.min_share;
     r.held_back = m->nfrags;
     r.min_rounds = m->min_rounds;
+    r.set_aside = m->set_aside;
     uint32_t np = 0;
     uint32_t *ix = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof *ix);
     r.project_state.v = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof(tam_run_project_t));
