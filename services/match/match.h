@@ -137,6 +137,7 @@ int32_t tam_match_f_priority(int64_t priority);
  * (equal, the need included) and in all (total): (below + (equal - 1)/2) /
  * (total - 1); 5000 for a respondent's only need, or when all are equal. */
 int32_t tam_match_f_priority_rel(int64_t below, int64_t equal, int64_t total);
+#define TAM_MATCH_REL_STEP 500 /* relative values move in steps of 1/20 */
 int32_t tam_match_f_urgency(uint32_t start, uint32_t today, int64_t horizon_days);
 int32_t tam_match_f_equity(int64_t received, int64_t scale);
 int32_t tam_match_f_completeness(int64_t percent);

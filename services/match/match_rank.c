@@ -105,9 +105,13 @@ int32_t tam_match_f_priority_rel(int64_t below, int64_t equal, int64_t total)
 {
     if (total <= 1 || equal < 1)
         return TAM_MATCH_ONE / 2;
-    /* (below + (equal - 1) / 2) / (total - 1), rounded half up */
-    int64_t num = (2 * below + equal - 1) * TAM_MATCH_ONE, den = 2 * (total - 1);
-    return (int32_t)((2 * num + den) / (2 * den));
+    /* (below + (equal - 1) / 2) / (total - 1), rounded half up to a multiple
+     * of TAM_MATCH_REL_STEP: one more need of a respondent then moves the
+     * values of only some of its other needs (a run re-solves less), and the
+     * values stay symmetric around 1/2 */
+    int64_t num = (2 * below + equal - 1) * (TAM_MATCH_ONE / TAM_MATCH_REL_STEP),
+            den = 2 * (total - 1);
+    return (int32_t)((2 * num + den) / (2 * den) * TAM_MATCH_REL_STEP);
 }
 
 int tam_match__keys(tam_match_t *m)

@@ -229,9 +229,9 @@ static void test_urgency(void **state)
                             .start = "1990-01-01"});
     fx_project(fx, (fx_project_t){.id = "P1", .received = 10});
     assert_int_equal(fx_run(fx), 0);
-    assert_int_equal(s_factor(s_pair(fx, "1/P1"), "urgency"), 8333); /* (2 + 1/2) / 3 */
-    assert_int_equal(s_factor(s_pair(fx, "4/P1"), "urgency"), 8333); /* 1990 = now */
-    assert_int_equal(s_factor(s_pair(fx, "2/P1"), "urgency"), 3333);
+    assert_int_equal(s_factor(s_pair(fx, "1/P1"), "urgency"), 8500); /* (2 + 1/2) / 3, in 1/20 */
+    assert_int_equal(s_factor(s_pair(fx, "4/P1"), "urgency"), 8500); /* 1990 = now */
+    assert_int_equal(s_factor(s_pair(fx, "2/P1"), "urgency"), 3500);
     assert_int_equal(s_factor(s_pair(fx, "3/P1"), "urgency"), 0);
     assert_int_equal(s_factor(s_pair(fx, "5/P1"), "urgency"), 5000);
 }
