@@ -20,7 +20,12 @@ extern "C" {
 int tam_cli_service(int argc, char **argv, const char *program, const char *summary,
                     tam_config_t *cfg);
 
-/* Maps a TAM_E* code to the sysexits code a command should exit with. */
+/* tamatch's one exit code beyond sysexits(3): what was sent is an older
+ * revision than the one stored (TAM_ESUPERSEDED); nothing was stored. */
+#define TAM_EX_SUPERSEDED 79
+
+/* Maps a TAM_E* code to the sysexits code a command should exit with
+ * (TAM_ESUPERSEDED: TAM_EX_SUPERSEDED). */
 int tam_cli_exit_code(int tam_code);
 
 /* mkdir -p of dir (mode 0700 for what it creates). Returns 0; TAM_EINVAL

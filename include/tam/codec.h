@@ -172,6 +172,7 @@ int tam_decode_obj(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *
 
 /* Converts a JSON text into msgpack bytes, one to one (objects → maps,
  * integers → ints, reals → floats which typed fields refuse, null → nil).
+ * A leading UTF-8 byte order mark is skipped.
  * Returns 0; TAM_EINVAL with line:column in err->message on bad JSON. */
 int tam_json_to_msgpack(const char *json, size_t len, msgpack_sbuffer *out, tam_codec_err_t *err);
 

@@ -1,7 +1,8 @@
 /* tam/config.h — the one configuration of every tamatch program.
  *
  * One INI file (config/tamatch.ini) with a section per service: [common],
- * [ingest], [registry], [match], [pipeline], [tamctl]. Every key has a default
+ * [ingest], [registry], [match], [pipeline], [tamctl],
+ * [security]. Every key has a default
  * in code, so a missing file section or key means "the default".
  *
  * Keys are defined once, in include/tam/cfg/<section>.def, one line each:
@@ -35,8 +36,8 @@
  * starts a comment after a value; leading whitespace is ignored (there are no
  * continuation lines); a line may hold at most 199 bytes after its
  * indentation; a key may appear once per file; unknown sections and keys are errors, never ignored.
- * Relative paths (and relative ipc:// endpoints) are relative to the working
- * directory of the process.
+ * Relative paths are relative to the config file's directory and relative
+ * ipc:// endpoints to [common] run_dir, once resolved (below).
  *
  * Adding a section: a new .def file, a TAM_CFG_SECTION_LIST entry and an
  * #include in the struct below and in services/common/config.c.
@@ -92,7 +93,7 @@ typedef enum {
 #define TAM_CFG_CDIM_LEVEL
 
 /* The sections, in the order of the INI file. */
-#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl)
+#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security)
 
 #define TAM_CFG_SECTION(section, doc)
 #define TAM_CFG_KEY(section, name, type, def, min, max, doc) \
@@ -118,6 +119,9 @@ typedef struct tam_config {
     struct {
 #include "tam/cfg/tamctl.def"
     } tamctl;
+    struct {
+#include "tam/cfg/security.def"
+    } security;
 } tam_config_t;
 
 #undef TAM_CFG_KEY
@@ -148,6 +152,37 @@ void tam_config_defaults(tam_config_t *c);
  * error, unknown section or key, key set twice, bad or out-of-range value,
  * line too long); TAM_ENOMEM; TAM_EINVAL (c NULL). */
 int tam_config_load(tam_config_t *c, const char *path, char *err, size_t errlen);
+
+/* ---- where relative paths point (config_path.c) ----------------------------
+ * Paths (text keys named *_dir, *_file or *_path: [common] run_dir, data_dir,
+ * catalog_dir, ...), when relative, are relative to the directory of the
+ * config file (with no file: to ./config, where
+ * config/tamatch.ini is, so that the built-in defaults and that file mean the
+ * same); given with -o, to the working directory. A relative ipc:// endpoint
+ * is relative to run_dir. Resolved, all are absolute, so the same config
+ * works from any working directory. */
+
+/* The absolute directory relative paths of config_path refer to (NULL: no
+ * file, ./config). Returns 0; TAM_EIO (no working directory); TAM_ETRUNC. */
+int tam_config_base_dir(const char *config_path, char *out, size_t cap);
+
+/* Makes every path key (*_dir, *_file, *_path) absolute below base
+ * (absolute values are only normalised, empty ones stay empty). Returns 0; TAM_ECONFIG (too long; err says
+ * which key). */
+int tam_config_resolve_dirs(tam_config_t *c, const char *base, char *err, size_t errlen);
+
+/* Makes every relative ipc:// endpoint absolute below run_dir (call after
+ * tam_config_resolve_dirs). Returns 0; TAM_ECONFIG (too long for a unix
+ * socket path; err names the key and the path). */
+int tam_config_resolve_endpoints(tam_config_t *c, char *err, size_t errlen);
+
+/* tam_config_load, then the directories against the file's directory, then
+ * the -o assignments (sets, nsets), then directories given there against the
+ * working directory and the endpoints against run_dir. Returns as
+ * tam_config_load and tam_config_override (err: one line, "-o ASSIGNMENT: why"
+ * for a bad override). */
+int tam_config_load_resolved(tam_config_t *c, const char *path, const char *const *sets,
+                             int nsets, char *err, size_t errlen);
 
 /* Cross-key checks: at least one [match] w_* weight above 0; map_size not
  * above map_max in each section that has both; no two endpoints equal;

@@ -37,7 +37,8 @@ enum {
     TAM_ECONFLICT = -21,   /* conflicts with existing data (e.g. amount over budget) */
     TAM_EPROTO = -22,      /* protocol violation (bad envelope, version, frames) */
     TAM_EINTERNAL = -23,   /* a bug: an invariant of ours did not hold */
-    TAM_ERR_MIN = -23
+    TAM_ESUPERSEDED = -24, /* a later revision already replaced what was sent: nothing stored */
+    TAM_ERR_MIN = -24
 };
 
 /* Human-readable text for an error code; never NULL. */

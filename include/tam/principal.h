@@ -1,22 +1,22 @@
 /* tam/principal.h — who is asking: the ONE place a service decides it.
  *
  * The principal of a request comes from the connection, never from the
- * payload. The rpc server (tam/rpc.h) calls tam_principal_from_msg() on the
- * first frame of every request and hands the result to the service with the
- * request; handlers only ever ask tam_principal_may().
+ * payload. The rpc server (tam/rpc.h) and the feed server call
+ * tam_sec_principal() (tam/sec.h) on every message; it reads the message's
+ * "User-Id" property and looks it up here, in the trust store of the
+ * context's security (tam/sec.h):
  *
- * Today (ipc:// or tcp:// without CURVE) ZeroMQ attaches no "User-Id" to a
- * message, and every request comes from the principal "local" holding every
- * role: whoever can reach the socket is trusted, as with a Unix socket's file
- * permissions.
- *
- * With CURVE (later): the server sets ZMQ_ZAP_DOMAIN and ZMQ_ZAP_ENFORCE_DOMAIN;
- * a ZAP handler authenticates the client's public key at handshake and returns
- * a User-Id. THIS FILE is where that User-Id is mapped to a principal id and
- * its roles (a table loaded from the config: key -> id + roles), and where a
- * revoked key is refused per message (ZAP only runs at handshake). Until that
- * table exists, a User-Id that is present but not mapped gets NO roles
- * (default deny).
+ *   curve mode: every server socket is a CURVE server with a ZAP domain and
+ *     ZMQ_ZAP_ENFORCE_DOMAIN; our in-process ZAP handler accepts only public
+ *     keys in the trust store and answers with a User-Id that is a random
+ *     token it made for that key (never the key's name). The token maps back
+ *     to the key's name, roles and respondent id. A peer cannot supply one
+ *     (ZAP's answer wins, and a made-up value matches no token); a key removed
+ *     from the store loses its token, so its next message is refused even on
+ *     an established connection (ZAP only runs at handshake).
+ *   local mode (ipc:// only): every request is "local" with every role;
+ *     whatever property a peer sends is ignored.
+ *   no security attached to the context (unit tests of the library): as local.
  */
 #ifndef TAM_PRINCIPAL_H
 #define TAM_PRINCIPAL_H
@@ -35,29 +35,56 @@ enum {
     TAM_ROLE_PLANNER = 1u << 3,       /* peacekeeping planning: pushes context */
     TAM_ROLE_SERVICE = 1u << 4,       /* another tamatch service */
     TAM_ROLE_ADMIN = 1u << 5,         /* operator: implies every role */
-    TAM_ROLE_ALL = (1u << 6) - 1,
+    TAM_ROLE_VIEWER = 1u << 6,        /* reads only */
+    TAM_ROLE_ALL = (1u << 7) - 1,
 };
 
 #define TAM_PRINCIPAL_ID_MAX 63
 #define TAM_PRINCIPAL_LOCAL "local"
+#define TAM_PRINCIPAL_RESPONDENT_MAX 15
+#define TAM_ROLE_NAMES_MAX 96 /* "respondent,manager,..." of every role, with the NUL */
 
 typedef struct {
     char id[TAM_PRINCIPAL_ID_MAX + 1]; /* NUL-terminated; "local" without CURVE */
     uint32_t roles;                    /* TAM_ROLE_* bits */
+    char respondent[TAM_PRINCIPAL_RESPONDENT_MAX + 1]; /* a respondent key's id ("KEN"), else "" */
 } tam_principal_t;
 
-/* Decides the principal of a request from the connection metadata of one of
- * its frames (any frame after the routing id; they share the metadata).
- * Without a "User-Id" property: "local" with TAM_ROLE_ALL.
- * With one: id = the User-Id, roles = none (no key table yet, see above).
- * Returns 0; TAM_EINVAL (NULL argument: *out, if given, is set to an
- * anonymous principal with no roles); TAM_EDENIED (User-Id empty, longer than
- * TAM_PRINCIPAL_ID_MAX or not printable ASCII: *out is "anonymous", no roles). */
-int tam_principal_from_msg(zmq_msg_t *msg, tam_principal_t *out);
+/* Sets *out to the principal of local mode: "local", every role. */
+void tam_principal_local(tam_principal_t *out);
 
-/* Same decision from a User-Id string (NULL: no CURVE, i.e. "local"); what
- * tam_principal_from_msg does after reading the property. Same returns. */
+/* Sets *out to "anonymous" with no roles. */
+void tam_principal_anonymous(tam_principal_t *out);
+
+/* Decides the principal of a request from the metadata of one of its frames
+ * (any frame after the routing id; they share the metadata), by the security
+ * attached to zctx (tam/sec.h; none: local mode).
+ * Returns 0 (*out set); TAM_EDENIED (curve mode and the User-Id is absent or
+ * no key in the trust store has it: *out is "anonymous" with no roles, and
+ * the caller must drop the message unanswered); TAM_EINVAL (NULL argument). */
+int tam_principal_from_msg(void *zctx, zmq_msg_t *msg, tam_principal_t *out);
+
+/* Builds a principal without a connection (tests, tools): NULL is local
+ * mode's "local" with every role; a string is that id with NO roles (set
+ * out->roles yourself). Never used for a request. Returns 0; TAM_EINVAL;
+ * TAM_EDENIED (id empty, longer than TAM_PRINCIPAL_ID_MAX or not printable
+ * ASCII: *out is "anonymous", no roles). */
 int tam_principal_from_user_id(const char *user_id, tam_principal_t *out);
+
+/* The name of one role bit ("manager"), or NULL if it is not exactly one
+ * known role. */
+const char *tam_role_name(uint32_t role);
+
+/* Parses one role name into its bit. Returns 0; TAM_EINVAL (unknown name). */
+int tam_role_parse(const char *name, uint32_t *role);
+
+/* Writes the names of the roles in bits, comma separated, in bit order
+ * ("" for none). Returns buf. */
+const char *tam_roles_format(uint32_t roles, char buf[TAM_ROLE_NAMES_MAX]);
+
+/* Parses "manager,planner" (spaces allowed around names) into bits.
+ * Returns 0; TAM_EINVAL (empty or an unknown name). */
+int tam_roles_parse(const char *text, uint32_t *roles);
 
 /* True if p holds at least one of the role bits in roles, or is an admin.
  * False for a NULL principal or roles == 0. */

@@ -11,7 +11,8 @@
  *   - writes run together in ONE tam_store_write. For each, in order:
  *     (1) the request id is looked up in the "requests" database (the service
  *         lists it among its dbs): if found, the stored answer is the answer
- *         and nothing new is written (a duplicate);
+ *         and nothing new is written (a duplicate; def->duplicate may answer
+ *         it with an error instead);
  *     (2) otherwise def->handle runs in a nested transaction: it validates,
  *         writes and fills an answer (ok body, or error) plus feed events.
  *         An error answer (or an error return) undoes everything that request
@@ -195,6 +196,13 @@ typedef struct {
     int (*authorize)(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg);
     tam_handle_fn handle;             /* writes (required if store) */
     tam_handle_fn query;              /* reads (NULL: reads are answered "unknown") */
+    /* Optional: a write whose request id is already stored gets the stored
+     * answer, unless this hook fills out with an error answer (which is sent
+     * instead, and not stored), e.g. because what the request stored has
+     * since been replaced. txn is the group write transaction: read it, never
+     * write it. Returns 0 (leave out empty to keep the stored answer), or a
+     * negative code (with out's error set, or a generic one is made). */
+    int (*duplicate)(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg);
     /* Optional: the events of the committed ok answers, in request order. */
     void (*after_commit)(const tam_event_t *events, size_t n, void *arg);
     /* Optional: called once before the first poll and then whenever due;

@@ -43,13 +43,21 @@ typedef struct {
     const char *const *dbs;      /* NULL-terminated names of the named databases */
     uint32_t schema_version;     /* written on first open; a different one refuses to open */
     unsigned flags;              /* TAM_STORE_* */
+    /* Optional migration: a store at version v with schema_from <= v <
+     * schema_version is upgraded at open by migrate(txn, v, arg), in one write
+     * transaction that also writes the new version (logged as a notice); an
+     * error leaves the store as it was and the open fails with it. */
+    uint32_t schema_from;
+    int (*migrate)(tam_txn_t *txn, uint32_t from, void *arg);
+    void *migrate_arg;
 } tam_store_opts_t;
 
 /* Opens (creating if needed) the environment at opts->path, clears stale
  * readers left by crashed processes (mdb_reader_check), opens every named
  * database and checks the schema version.
- * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs:
- * the message logged names both versions), TAM_EIO (directory), TAM_ESTORE. */
+ * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs
+ * and cannot be migrated: the message logged names both versions), TAM_EIO
+ * (directory), TAM_ESTORE; migrate's error. */
 int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts);
 
 /* Closes the environment; *s becomes NULL. No transaction may be open. */

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -15,8 +16,10 @@ static void s_usage(FILE *f, const char *program, const char *summary)
     fprintf(f,
             "usage: %s [-c CONFIG] [-o section.key=value]...\n"
             "%s\n\n"
-            "  -c, --config FILE   the tamatch INI file (default: built-in defaults;\n"
-            "                      every key is documented in config/tamatch.ini)\n"
+            "  -c, --config FILE   the tamatch INI file (default: $TAMATCH_CONFIG, else\n"
+            "                      built-in defaults; every key is documented in\n"
+            "                      config/tamatch.ini; its relative paths are relative\n"
+            "                      to its directory)\n"
             "  -o, --set S.K=V     override one key, e.g. -o common.log_level=debug\n"
             "  -h, --help          this text\n"
             "  -V, --version       the version\n"
@@ -32,7 +35,7 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
-    const char *path = NULL;
+    const char *path = getenv("TAMATCH_CONFIG");
     const char *sets[64];
     int nsets = 0, c;
     char err[512];
@@ -53,21 +56,18 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
         default: s_usage(stderr, program, summary); return EX_USAGE;
         }
     }
+    if (path && !*path)
+        path = NULL;
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s'\n", program, argv[optind]);
         s_usage(stderr, program, summary);
         return EX_USAGE;
     }
-    int rc = tam_config_load(cfg, path, err, sizeof err);
+    int rc = tam_config_load_resolved(cfg, path, sets, nsets, err, sizeof err);
     if (rc) {
         fprintf(stderr, "%s: %s\n", program, err);
         return rc == TAM_EIO ? EX_NOINPUT : EX_CONFIG;
     }
-    for (int i = 0; i < nsets; i++)
-        if (tam_config_override(cfg, sets[i], err, sizeof err)) {
-            fprintf(stderr, "%s: -o %s: %s\n", program, sets[i], err);
-            return EX_CONFIG;
-        }
     if (tam_config_validate(cfg, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", program, err);
         return EX_CONFIG;
@@ -90,6 +90,7 @@ int tam_cli_exit_code(int code)
     case TAM_EIO: return EX_IOERR;
     case TAM_EDENIED: return EX_NOPERM;
     case TAM_EPROTO: return EX_PROTOCOL;
+    case TAM_ESUPERSEDED: return TAM_EX_SUPERSEDED;
     default: return EX_SOFTWARE;
     }
 }

@@ -353,10 +353,10 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
                           (long long)f->max);
         tam_vec_t *vec = p;
         size_t esize = f->type == TAM_T_STRS ? sizeof(char *) : f->sub->size;
-        vec->n = n;
         vec->v = n ? tam_arena_alloc(a, (size_t)n * esize) : NULL;
         if (n && !vec->v)
             return s_fail(err, TAM_ENOMEM, path, "message too large to decode");
+        vec->n = n; /* only with its elements: a refused message's struct stays walkable */
         for (uint32_t k = 0; k < n; k++) {
             size_t mark = s_path_index(path, k);
             const msgpack_object *e = &v->via.array.ptr[k];

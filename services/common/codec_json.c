@@ -62,6 +62,12 @@ int tam_json_to_msgpack(const char *json, size_t len, msgpack_sbuffer *out, tam_
 {
     json_error_t je;
     msgpack_sbuffer_init(out);
+    /* A UTF-8 byte order mark (editors on Windows write one) is not JSON
+     * but says nothing wrong about it: skipped. */
+    if (json && len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0) {
+        json += 3;
+        len -= 3;
+    }
     /* JSON_REJECT_DUPLICATES: a repeated key in a reply file is an error, as on the wire. */
     json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!j) {
@@ -83,8 +89,11 @@ int tam_json_to_msgpack(const char *json, size_t len, msgpack_sbuffer *out, tam_
         if (err) {
             err->code = rc;
             err->path[0] = 0;
-            snprintf(err->message, sizeof err->message, "JSON %s",
-                     rc == TAM_EDEPTH ? "nested too deeply" : "could not be converted");
+            if (rc == TAM_EDEPTH)
+                snprintf(err->message, sizeof err->message,
+                         "JSON nested too deeply (at most %d levels)", S_JSON_MAX_DEPTH);
+            else
+                snprintf(err->message, sizeof err->message, "JSON could not be converted");
         }
     }
     return rc;

@@ -27,6 +27,7 @@ static const tam_config_key_t s_keys[] = {
 #include "tam/cfg/match.def"
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
+#include "tam/cfg/security.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
@@ -47,6 +48,7 @@ static const s_section_t s_section_docs[] = {
 #include "tam/cfg/match.def"
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
+#include "tam/cfg/security.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
@@ -521,8 +523,8 @@ int tam_config_write(FILE *f, const tam_config_t *c)
                        "with an optional ms, s, m or h suffix; booleans are true/false, yes/no, "
                        "on/off or 1/0. Text may be put in double quotes. A comment line starts "
                        "with # or ;, a comment after a value with \" ;\". A line holds at most 199 "
-                       "bytes. Relative paths and ipc:// endpoints are relative to the working "
-                       "directory of each process. Override a key on a command line with "
+                       "bytes. Relative paths are relative to the directory of this file, relative "
+                       "ipc:// endpoints to [common] run_dir. Override a key on a command line with "
                        "-o section.key=value.");
     for (size_t s = 0; s < S_NSECTIONS; s++) {
         fprintf(f, "\n[%s]\n", s_sections[s]);

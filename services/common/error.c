@@ -31,6 +31,7 @@ static const struct {
     {TAM_ECONFLICT, "conflict", "conflicts with existing data"},
     {TAM_EPROTO, "protocol", "protocol error"},
     {TAM_EINTERNAL, "internal", "internal error"},
+    {TAM_ESUPERSEDED, "superseded", "superseded by a later revision"},
 };
 
 #define S_NERR (sizeof s_errors / sizeof s_errors[0])

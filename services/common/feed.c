@@ -12,6 +12,7 @@
 #include <msgpack.h>
 
 #include "tam/error.h"
+#include "tam/sec.h"
 #include "tam/log.h"
 #include "tam/mpcheck.h"
 #include "feed_int.h"
@@ -42,6 +43,14 @@ void *tam__feed_socket(void *zctx, int type, int linger_ms, const char *what)
         return NULL;
     }
     if (tam__feed_setopt_int(sock, ZMQ_LINGER, linger_ms, what) != 0) {
+        zmq_close(sock);
+        return NULL;
+    }
+    /* PUB and snapshot ROUTER serve, SUB and DEALER connect (tam/sec.h). */
+    int rc = type == ZMQ_PUB || type == ZMQ_ROUTER
+                 ? tam_sec_server_socket(zctx, sock, what, TAM_SEC_DOMAIN_FEED)
+                 : tam_sec_client_socket(zctx, sock, what);
+    if (rc != 0) {
         zmq_close(sock);
         return NULL;
     }
@@ -81,7 +90,7 @@ int tam__feed_bind(void *sock, const char *endpoint)
         tam_error("feed: cannot bind %s: %s", endpoint, zmq_strerror(errno));
         return TAM_EIO;
     }
-    return 0;
+    return tam_sec_ipc_private(endpoint) ? TAM_EIO : 0;
 }
 
 void tam__feed_close(void **sock)

@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <stdio.h>
 #include <msgpack.h>
 
 #include "tam/error.h"
 #include "tam/feed.h"
 #include "tam/log.h"
+#include "tam/access.h"
 #include "tam/mpcheck.h"
+#include "tam/sec.h"
 #include "feed_int.h"
 
 #define S_PUB_LINGER_MS 100
@@ -37,6 +40,9 @@
 struct tam_feed_server_t {
     void *pub;
     void *router;
+    void *zctx;
+    char pub_endpoint[512];
+    uint64_t revocations; /* of the trust store, when the subscribers were last dropped */
     uint64_t epoch;
     uint64_t seq;
     int heartbeat_ms;
@@ -294,6 +300,18 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
         s->stats.peers_gone++;
 }
 
+/* The per-message check of tam/sec.h: the requester's key is still in the
+ * trust store and its roles may read this feed. */
+static bool s_may_read(tam_feed_server_t *s, zmq_msg_t *frame)
+{
+    tam_principal_t p;
+    tam_sec_t *sec = tam_sec_of(s->zctx);
+    if (tam_principal_from_msg(s->zctx, frame, &p) != 0)
+        return false;
+    return tam_sec_mode(sec) != TAM_SEC_CURVE ||
+           tam_access_may_read_feed(tam_sec_identity(sec), p.roles);
+}
+
 /* Receives and answers one request. Returns 1 if one was handled, 0 if none
  * was waiting, TAM_EIO on socket failure. */
 static int s_serve_one(tam_feed_server_t *s)
@@ -308,6 +326,13 @@ static int s_serve_one(tam_feed_server_t *s)
     if (idlen > sizeof id)
         idlen = sizeof id; /* cannot happen: libzmq caps identities at 255 */
     memcpy(id, zmq_msg_data(&f[0]), idlen);
+    if (n == 2 && !s_may_read(s, &f[1])) {
+        /* A key revoked since its handshake, or one that may not read this
+         * feed: not one word back. */
+        tam__feed_close_frames(f, kept);
+        s->stats.bad_requests++;
+        return 1;
+    }
     const char *why = "a request is exactly one frame";
     int rc = TAM_EPROTO;
     if (s_is_stuck(s, id, idlen)) {
@@ -341,6 +366,9 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
     if (!s)
         return TAM_ENOMEM;
     s->heartbeat_ms = heartbeat_ms;
+    s->zctx = zctx;
+    snprintf(s->pub_endpoint, sizeof s->pub_endpoint, "%s", pub_endpoint);
+    s->revocations = tam_sec_revocations(tam_sec_of(zctx));
     s->snapshot_fn = snapshot_fn;
     s->arg = arg;
     if (getrandom(&s->epoch, sizeof s->epoch, 0) != (ssize_t)sizeof s->epoch) {
@@ -416,6 +444,19 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
 {
     if (!s)
         return TAM_EINVAL;
+    uint64_t rev = tam_sec_revocations(tam_sec_of(s->zctx));
+    if (rev != s->revocations) {
+        /* A key left the trust store: ZAP ran only at handshake, and PUB
+         * cannot refuse one subscriber, so drop them all (unbinding closes
+         * the connections it accepted). The others reconnect through ZAP
+         * and resync from a snapshot; a revoked key cannot. */
+        s->revocations = rev;
+        tam_notice("feed: %s: keys revoked: dropping every subscriber", s->pub_endpoint);
+        if (zmq_unbind(s->pub, s->pub_endpoint) != 0 || tam__feed_bind(s->pub, s->pub_endpoint) != 0) {
+            tam_error("feed: %s: cannot rebind after a revocation", s->pub_endpoint);
+            return TAM_EIO;
+        }
+    }
     if (tam__feed_readable(items, 1, s->router)) {
         for (int i = 0; i < S_REQUESTS_PER_CALL; i++) {
             int rc = s_serve_one(s);

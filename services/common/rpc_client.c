@@ -11,6 +11,7 @@
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/rpc.h"
+#include "tam/sec.h"
 
 struct tam_rpc_client {
     void *zctx;
@@ -87,6 +88,11 @@ static int s_open(tam_rpc_client_t *c)
         zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
         goto fail;
+    step = "keys";
+    if (tam_sec_client_socket(c->zctx, c->sock, c->endpoint) != 0) {
+        s_close(c);
+        return TAM_ECONFIG;
+    }
     if (!c->connected) {
         char ep[64];
         snprintf(ep, sizeof ep, "inproc://tam-rpc-mon-%p-%u", (void *)c,

@@ -9,6 +9,7 @@
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/rpc.h"
+#include "tam/sec.h"
 
 const tam_rpc_limits_t TAM_RPC_LIMITS_DEFAULT = {TAM_RPC_MAX_FRAME_DEFAULT, TAM_RPC_FRAMES, NULL};
 
@@ -18,6 +19,7 @@ const tam_rpc_limits_t TAM_RPC_LIMITS_DEFAULT = {TAM_RPC_MAX_FRAME_DEFAULT, TAM_
 
 struct tam_rpc_server {
     void *sock;
+    void *zctx;
     char endpoint[256];
     size_t max_frame;
     unsigned max_frames;
@@ -47,10 +49,13 @@ int tam_rpc_server_new(tam_rpc_server_t **out, void *zctx, const char *endpoint,
     s->max_frame = lim->max_frame ? lim->max_frame : TAM_RPC_MAX_FRAME_DEFAULT;
     s->max_frames = lim->max_frames < TAM_RPC_FRAMES ? TAM_RPC_FRAMES : lim->max_frames;
     s->body_limits = lim->body_limits ? *lim->body_limits : TAM_MP_LIMITS_DEFAULT;
+    s->zctx = zctx;
     if (!(s->sock = zmq_socket(zctx, ZMQ_ROUTER))) {
         ret = s_errno_code(errno);
         goto fail;
     }
+    if ((ret = tam_sec_server_socket(zctx, s->sock, endpoint, TAM_SEC_DOMAIN)))
+        goto fail;
     int one = 1, linger = TAM_RPC_LINGER_MS;
     int64_t maxmsg = (int64_t)s->max_frame;
     /* Answers queue per peer up to TAM_RPC_ANSWER_HWM messages: a client may
@@ -71,6 +76,8 @@ int tam_rpc_server_new(tam_rpc_server_t **out, void *zctx, const char *endpoint,
     size_t elen = sizeof s->endpoint;
     if (zmq_getsockopt(s->sock, ZMQ_LAST_ENDPOINT, s->endpoint, &elen) != 0)
         snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
+    if ((ret = tam_sec_ipc_private(s->endpoint)))
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -214,6 +221,7 @@ typedef struct {
     unsigned count;              /* frames after the routing id */
     int oversize;                /* index+1 of the first frame over max_frame, 0 = none */
     size_t oversize_len;
+    bool unknown;                /* curve mode: no key of the trust store (revoked): drop */
 } s_incoming_t;
 
 static void s_incoming_close(s_incoming_t *in)
@@ -333,7 +341,8 @@ static int s_read_message(tam_rpc_server_t *s, s_incoming_t *in, tam_rpc_req_t *
             if (in->kept == 0) {
                 /* The principal comes from the connection, via the metadata
                  * every frame decoded from the peer carries. */
-                tam_principal_from_msg(f, &req->principal);
+                if (tam_principal_from_msg(s->zctx, f, &req->principal) != 0)
+                    in->unknown = true;
             }
             in->kept++;
         }
@@ -359,6 +368,16 @@ int tam_rpc_server_recv(tam_rpc_server_t *s, tam_rpc_req_t **out)
             s_incoming_close(&in);
             free(req);
             return ret;
+        }
+        if (in.unknown) {
+            /* A key revoked since its handshake (or no key at all): not one
+             * word back, nothing handed to the service. */
+            s_incoming_close(&in);
+            s->stats.rejected++;
+            tam_notice("rpc: %s: dropped a message from a key not in the trust store",
+                       s->endpoint);
+            free(req);
+            continue;
         }
         if (s_validate(s, &in, req, &err) == 0) {
             size_t blen = zmq_msg_size(&in.f[2]);

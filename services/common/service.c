@@ -12,6 +12,7 @@
 
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/access.h"
 #include "tam/service.h"
 
 enum { K_DONE = 0, K_READ, K_WRITE, K_STATS }; /* K_DONE: answer already decided */
@@ -174,6 +175,18 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
             memcpy(v->stored[i], val.data, val.len);
             v->stored_len[i] = val.len;
             v->dup[i] = true;
+            if (v->def->duplicate) {
+                tam_answer_t *a = &v->ans[i];
+                r = v->def->duplicate(txn, v->reqs[i], a, v->arg);
+                if (r == TAM_EFATAL)
+                    return r;
+                if (r < 0 || tam_answer_is_error(a)) {
+                    free(v->stored[i]);
+                    v->stored[i] = NULL;
+                    v->stored_len[i] = 0;
+                    s_error_from(a, r, NULL);
+                }
+            }
             continue;
         }
         if (r != TAM_ENOTFOUND)
@@ -337,13 +350,15 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
     for (size_t i = 0; i < v->n; i++) {
         const tam_rpc_req_t *req = v->reqs[i];
         tam_answer_t *a = &v->ans[i];
-        if (strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0) {
-            v->kind[i] = K_STATS;
-            continue;
-        }
-        tam_req_kind_t k = d->classify(req->type, v->arg);
-        if ((k == TAM_REQ_WRITE && d->store && d->handle) || (k == TAM_REQ_READ && d->query)) {
-            int r = d->authorize ? d->authorize(req, &a->error, v->arg) : 0;
+        bool stats = strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0;
+        tam_req_kind_t k = stats ? TAM_REQ_READ : d->classify(req->type, v->arg);
+        if (stats || (k == TAM_REQ_WRITE && d->store && d->handle) ||
+            (k == TAM_REQ_READ && d->query)) {
+            /* The role matrix (tam/access.h) first, then the service's own
+             * checks that need the body. */
+            int r = tam_access_check(&req->principal, req->type, NULL, NULL, &a->error);
+            if (r == 0 && !stats && d->authorize)
+                r = d->authorize(req, &a->error, v->arg);
             if (r < 0 || tam_answer_is_error(a)) {
                 v->st.denied++;
                 tam_info("%s: %s (type %s) refused for principal %s", v->name, req->id, req->type,
@@ -352,6 +367,10 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
                     tam_rpc_error_set(&a->error, r, "", "principal '%s' may not send %s",
                                       req->principal.id, req->type);
                 v->kind[i] = K_DONE;
+                continue;
+            }
+            if (stats) {
+                v->kind[i] = K_STATS;
                 continue;
             }
             v->kind[i] = k == TAM_REQ_WRITE ? K_WRITE : K_READ;

@@ -221,7 +221,8 @@ static int s_opts_ok(const tam_store_opts_t *o, size_t *ndbs)
 
 /* Opens every named database and the meta database, then checks or writes the
  * schema version, all in one transaction. */
-static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version)
+static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version,
+                      uint32_t migrate_from, uint32_t *have_out)
 {
     MDB_txn *txn = NULL;
     unsigned dflags = s->rdonly ? 0 : MDB_CREATE;
@@ -254,6 +255,14 @@ static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version)
         uint32_t have = v.mv_size == 4 ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
                                              (uint32_t)b[2] << 8 | b[3]
                                        : 0;
+        if (migrate_from && have >= migrate_from && have < version && !s->rdonly) {
+            *have_out = have; /* tam_store_open migrates it */
+            rc = mdb_txn_commit(txn);
+            txn = NULL;
+            if (rc)
+                goto fail_rc;
+            return 0;
+        }
         tam_error("store %s: schema version %u%s in the store, this program needs %u", s->path,
                   have, v.mv_size == 4 ? "" : " (malformed)", version);
         ret = TAM_ECONFIG;
@@ -272,6 +281,26 @@ fail:
     if (txn)
         mdb_txn_abort(txn);
     return ret;
+}
+
+typedef struct {
+    const tam_store_opts_t *opts;
+    uint32_t from;
+} s_migrate_t;
+
+/* The migration's write: the service's function, then the new version. */
+static int s_migrate_fn(tam_txn_t *txn, void *arg)
+{
+    s_migrate_t *m = arg;
+    int rc = m->opts->migrate(txn, m->from, m->opts->migrate_arg);
+    if (rc)
+        return rc;
+    uint32_t version = m->opts->schema_version;
+    uint8_t want[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16), (uint8_t)(version >> 8),
+                       (uint8_t)version};
+    MDB_val k = {strlen(S_SCHEMA_KEY), (void *)S_SCHEMA_KEY}, v = {sizeof want, want};
+    rc = mdb_put(txn->txn, txn->s->meta, &k, &v, 0);
+    return rc ? s_txn_err(txn, "writing the schema version", rc) : 0;
 }
 
 int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
@@ -344,8 +373,21 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
     s->stale_cleared = (unsigned)dead;
     tam_info("store %s: cleared %d stale reader(s)", s->path, dead);
 
-    if ((ret = s_open_dbs(s, opts->dbs, opts->schema_version)))
+    uint32_t have = opts->schema_version;
+    if ((ret = s_open_dbs(s, opts->dbs, opts->schema_version,
+                          opts->migrate ? opts->schema_from : 0, &have)))
         goto fail;
+    if (have != opts->schema_version) {
+        s_migrate_t m = {opts, have};
+        tam_notice("store %s: migrating schema version %u to %u", s->path, have,
+                   opts->schema_version);
+        if ((ret = tam_store_write(s, s_migrate_fn, &m))) {
+            tam_error("store %s: migration from schema version %u failed: %s; nothing changed",
+                      s->path, have, tam_strerror(ret));
+            goto fail;
+        }
+        tam_notice("store %s: now at schema version %u", s->path, opts->schema_version);
+    }
     tam_info("store %s: open, %zu database(s), map %zu bytes%s", s->path, ndbs, s->map_size,
              s->rdonly ? ", read-only" : "");
     *out = s;

@@ -6,16 +6,27 @@
  * unless noted; keys of ids are 8-byte big-endian so writes append):
  *   replies  reply id              -> reply_info
  *   bodies   reply id              -> the reply exactly as accepted (request body)
- *   needs    need id               -> need (status updated in place on withdrawal)
+ *   needs    need id               -> need: its latest version (status updated in
+ *                                     place on withdrawal)
+ *   versions need id + version (4 bytes BE) -> need: every version declared
+ *   idents   CHAIN + identity      -> need id: the needs of a respondent and
+ *                                     category by identity (below)
+ *   rneeds   reply id              -> the needs a reply declared (compact, not a proto
+ *                                     struct): [id, version, id, version, ...] in the
+ *                                     order of reply.needs
+ *   digests  CHAIN + SHA-256 of the reply re-encoded -> the latest reply id with
+ *                                     that content (older revisions sent again)
  *   open     "ISO3/CAT/" need id   -> "" : the open needs by feed topic (snapshots)
- *   chains   respondent NUL category NUL revision (4 bytes BE) -> reply id
+ *   chains   CHAIN + revision (4 bytes BE) -> reply id
  *   answers  reply id              -> the answer set of a current reply (compact, not a
  *                                     proto struct): [respondent, respondent_type index,
  *                                     country or nil, category, [standard, answer_state
  *                                     index, ...]] for every standard of the category
  *   seq      "ids"                 -> last reply id, last need id (2 x 8 bytes BE)
  *   requests (the service loop's: request id -> stored answer, tam/service.h)
- * The needs of one reply have consecutive ids (reply_info.first_need ...).
+ * CHAIN is respondent NUL category NUL. A need's identity is
+ *   "r" country "/" ref                     when the reply gives a ref,
+ *   "k" country "/" standard "/" modality   otherwise (kept for every need).
  *
  * Everything here runs in the service's one thread; the catalogue is read-only.
  */
@@ -36,8 +47,11 @@
 extern "C" {
 #endif
 
-/* Bump when the layout above changes incompatibly. */
-#define TAM_INGEST_SCHEMA_VERSION 1
+/* Bump when the layout above changes incompatibly; tam_ingest_migrate
+ * upgrades a store from TAM_INGEST_SCHEMA_FROM on. 2: needs keep their ids
+ * across revisions (versions, idents, rneeds, digests). */
+#define TAM_INGEST_SCHEMA_VERSION 2
+#define TAM_INGEST_SCHEMA_FROM 1
 
 /* The named databases, NULL-terminated, for tam_store_opts_t.dbs. */
 extern const char *const tam_ingest_dbs[];
@@ -73,7 +87,8 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
 bool tam_ingest_org_id_valid(const char *s);
 
 /* May principal p submit a reply for respondent id? A manager, service or
- * admin may submit for anyone; a respondent only for itself (p->id == id). */
+ * admin may submit for anyone; a respondent key only for the respondent id
+ * it names (p->respondent == id). */
 bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent);
 
 /* ---- feed events produced by writes --------------------------------------- */
@@ -89,22 +104,70 @@ int tam_ingest_topic(const char *country, const char *category, char out[16]);
 
 /* ---- writes (ingest_store.c) ---------------------------------------------- */
 
-/* Stores one validated reply inside the caller's write transaction: a new
- * reply id and need ids, the reply (body = the request bytes as received,
- * which decode to r), its summary, its needs (open) and per-standard answers.
- * If the respondent already has a reply to this category, that reply becomes
- * superseded, its needs withdrawn and its answers dropped from the answer
- * index. Calls emit once per new need and per withdrawn need (the caller
- * publishes them after the commit). Fills ack (strings from a).
- * Performs no put before every lookup succeeded, so an error leaves the
- * transaction as it found it only if it comes from a lookup; any error means
- * the caller must not commit this request's writes.
- * Returns 0; emit's error; TAM_ENOMEM; TAM_ERANGE (id or revision counters
- * exhausted); TAM_ESTORE (a stored record does not decode); store errors of
- * tam_txn_put/get (TAM_EMAPFULL, TAM_ETOOBIG: return them so the store grows). */
+/* Stores one validated reply inside the caller's write transaction, as a
+ * revision of the respondent's current reply to the category if there is one.
+ * Each need keeps the id of the respondent's need with the same identity (its
+ * ref, else country, standard and modality; see docs/ingest.md): a changed
+ * field, or a need declared again after a withdrawal, makes its next version;
+ * an unchanged need keeps its version and publishes nothing; a need without
+ * match gets a new id. Needs of the current reply that the new one leaves out
+ * are withdrawn (same id and version); the current reply becomes superseded.
+ * The reply (body = the request bytes as received, which decode to r), its
+ * summary, need list and per-standard answers are stored. Calls emit once per
+ * added, revised, restored and withdrawn need (the caller publishes them after
+ * the commit). Fills ack (strings from a).
+ * A reply with the same content as the current one stores nothing and fills
+ * ack for the current reply with repeat = true. A reply with the same content
+ * as an older, superseded revision stores nothing: TAM_ESUPERSEDED, with the
+ * answer's message in err.
+ * Any error means the caller must not commit this request's writes.
+ * Returns 0; TAM_ESUPERSEDED; emit's error; TAM_ENOMEM; TAM_ERANGE (id or
+ * revision counters exhausted); TAM_ESTORE (a stored record does not decode);
+ * store errors of tam_txn_put/get (TAM_EMAPFULL, TAM_ETOOBIG: return them so
+ * the store grows). */
 int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
-                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack);
+                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack, tam_rpc_error_t *err);
+
+/* For a request answered from its stored answer: if the reply it carries is
+ * the content of a revision that a later one has since superseded, fills err
+ * ("reply 65 is superseded by revision 3, reply 67; nothing stored") and
+ * returns TAM_ESUPERSEDED. Returns 0 otherwise (keep the stored answer);
+ * TAM_ENOMEM; store errors. */
+int tam_ingest_superseded(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a,
+                          tam_rpc_error_t *err);
+
+/* ---- identities, need lists, migration (ingest_ident.c) ------------------- */
+
+/* SHA-256 of r encoded canonically (schema field order). Returns 0;
+ * TAM_ENOMEM; TAM_EINTERNAL (r does not encode). */
+int tam_ingest_digest(const tam_reply_t *r, uint8_t out[32]);
+
+/* CHAIN (respondent NUL category NUL) into out (at least 67 bytes); its length. */
+size_t tam_ingest_chain(uint8_t *out, const char *respondent, const char *category);
+
+/* The identity key of a need: CHAIN + "r" country "/" ref (by_ref) or
+ * CHAIN + "k" country "/" standard "/" modality, into out (at least
+ * TAM_INGEST_IDENT_MAX bytes). Returns its length. */
+#define TAM_INGEST_IDENT_MAX 256
+size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *category,
+                        const char *country, const char *standard, const char *modality,
+                        const char *ref, bool by_ref);
+
+/* The needs reply id declared: ids and versions (arrays from a, *n entries).
+ * Returns 0; TAM_ENOTFOUND; TAM_ESTORE; TAM_ENOMEM. */
+int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, uint64_t **ids,
+                           uint32_t **versions, uint32_t *n);
+
+/* Writes the need list of reply_id (n ids and versions). Returns store codes. */
+int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
+                               const uint32_t *versions, uint32_t n);
+
+/* Upgrades a store of schema version from (1) to TAM_INGEST_SCHEMA_VERSION
+ * inside txn: need lists, identities and digests of every stored reply
+ * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ESTORE (a record
+ * does not decode); TAM_ENOMEM; store errors. */
+int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg);
 
 /* ---- queries (ingest_query.c) --------------------------------------------- */
 

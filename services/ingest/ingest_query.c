@@ -499,16 +499,27 @@ int tam_ingest_reply_get(tam_txn_t *txn, uint64_t id, msgpack_sbuffer *out)
 
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    /* The needs it declared, with the version of each it declared. */
+    uint64_t *ids;
+    uint32_t *versions, nn;
+    if ((rc = tam_ingest_reply_needs(txn, id, a, &ids, &versions, &nn))) {
+        rc = rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+        goto fail;
+    }
     rc = TAM_ENOMEM;
-    if (msgpack_pack_map(&pk, 4) || msgpack_pack_str_with_body(&pk, "info", 4) ||
+    if (msgpack_pack_map(&pk, 5) || msgpack_pack_str_with_body(&pk, "info", 4) ||
         msgpack_sbuffer_write(out, info_v.data, info_v.len) ||
         msgpack_pack_str_with_body(&pk, "reply", 5) ||
         msgpack_sbuffer_write(out, body_v.data, body_v.len) ||
-        msgpack_pack_str_with_body(&pk, "need_ids", 8) ||
-        msgpack_pack_array(&pk, (size_t)info.needs))
+        msgpack_pack_str_with_body(&pk, "need_ids", 8) || msgpack_pack_array(&pk, nn))
         goto fail;
-    for (int64_t i = 0; i < info.needs; i++)
-        if (s_pack_id(&pk, info.first_need + (uint64_t)i))
+    for (uint32_t i = 0; i < nn; i++)
+        if (s_pack_id(&pk, ids[i]))
+            goto fail;
+    if (msgpack_pack_str_with_body(&pk, "need_versions", 13) || msgpack_pack_array(&pk, nn))
+        goto fail;
+    for (uint32_t i = 0; i < nn; i++)
+        if (s_pack_id(&pk, versions[i]))
             goto fail;
     if (msgpack_pack_str_with_body(&pk, "history", 7) || msgpack_pack_array(&pk, h->n))
         goto fail;

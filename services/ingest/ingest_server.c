@@ -33,22 +33,6 @@ struct tam_ingest_server {
 
 /* ---- who may do what: the one place ----------------------------------------- */
 
-/* Submitting needs a respondent, manager or service role (admin implies all);
- * reading needs any role. Whether a respondent submits for itself is checked
- * with tam_ingest_may_submit once the body is decoded (s_handle). */
-static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
-{
-    (void)arg;
-    uint32_t roles = strcmp(req->type, "ingest.submit") == 0
-                         ? TAM_ROLE_RESPONDENT | TAM_ROLE_MANAGER | TAM_ROLE_SERVICE
-                         : TAM_ROLE_ALL;
-    if (tam_principal_may(&req->principal, roles))
-        return 0;
-    tam_rpc_error_set(err, TAM_EDENIED, "", "principal %s may not send %s", req->principal.id,
-                      req->type);
-    return TAM_EDENIED;
-}
-
 static tam_req_kind_t s_classify(const char *type, void *arg)
 {
     (void)arg;
@@ -102,7 +86,9 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return rc;
     if (!tam_ingest_may_submit(&req->principal, r.respondent->id)) {
         tam_rpc_error_set(&out->error, TAM_EDENIED, "respondent.id",
-                          "principal %s may submit replies for itself only", req->principal.id);
+                          "principal '%s' (respondent %s) may submit replies for %s only, not "
+                          "for %s", req->principal.id, req->principal.respondent,
+                          req->principal.respondent, r.respondent->id);
         return TAM_EDENIED;
     }
     uint32_t today = tam_date_today();
@@ -110,15 +96,43 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return rc;
     tam_submit_ack_t ack;
     rc = tam_ingest_apply(txn, s->cat, &r, req->body, req->body_len, today, s_emit, out, s->a,
-                          &ack);
+                          &ack, &out->error);
+    if (rc == TAM_ESUPERSEDED)
+        tam_info("ingest: request %s: an older revision of %s/%s sent again: %s", req->id,
+                 r.respondent->id, r.instrument->category, out->error.message);
     if (rc)
         return rc; /* store conditions go back to the loop, which reruns or fails the batch */
     if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
         return rc;
-    tam_debug("ingest: reply %llu: revision %lld, %u needs, %lld withdrawn",
-              (unsigned long long)ack.reply_id, (long long)ack.revision, ack.need_ids.n,
+    tam_debug("ingest: reply %llu: revision %lld%s, %u needs (%lld added, %lld revised, %lld "
+              "unchanged), %lld withdrawn",
+              (unsigned long long)ack.reply_id, (long long)ack.revision,
+              ack.repeat ? " (repeated: nothing stored)" : "", ack.need_ids.n,
+              (long long)ack.added, (long long)ack.revised, (long long)ack.unchanged,
               (long long)ack.withdrawn);
     return 0;
+}
+
+/* A submit answered from its stored answer: if the reply it carries has since
+ * been superseded by a later revision, say so instead of "stored". */
+static int s_duplicate(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
+{
+    tam_ingest_server_t *s = arg;
+    tam_reply_t r;
+    tam_rpc_error_t scratch;
+    tam_rpc_error_init(&scratch);
+    tam_arena_reset(s->a);
+    memset(&r, 0, sizeof r);
+    if (strcmp(req->type, "ingest.submit") != 0 ||
+        tam_request_decode(&tam_schema_reply, req->body, req->body_len, s->a, &r, &scratch)) {
+        tam_rpc_error_clear(&scratch);
+        return 0; /* not a reply: the stored answer stands */
+    }
+    tam_rpc_error_clear(&scratch);
+    int rc = tam_ingest_superseded(txn, &r, s->a, &out->error);
+    if (rc == TAM_ESUPERSEDED)
+        tam_info("ingest: request %s sent again: %s", req->id, out->error.message);
+    return rc == TAM_ESUPERSEDED ? rc : (rc == TAM_EFATAL ? rc : 0);
 }
 
 /* Publishes the events of the committed answers, in request order (a failed
@@ -140,6 +154,35 @@ static int s_take(msgpack_sbuffer *sb, int rc, tam_answer_t *out)
         return rc;
     }
     return tam_answer_ok_take(out, sb->data, sb->size);
+}
+
+/* A respondent key that holds no reading role sees its own replies only
+ * (the role matrix lets it send the read; this is the part that needs the
+ * body): the respondent id it may read, or NULL if it may read any. */
+static const char *s_own_only(const tam_principal_t *p)
+{
+    const uint32_t readers = TAM_ROLE_MANAGER | TAM_ROLE_DONOR_LIAISON | TAM_ROLE_PLANNER |
+                             TAM_ROLE_VIEWER | TAM_ROLE_SERVICE;
+    return tam_principal_may(p, readers) ? NULL : p->respondent;
+}
+
+/* The respondent of stored reply id into who (""). Returns 0 or the store's code. */
+static int s_reply_owner(tam_txn_t *txn, uint64_t id, tam_arena_t *a, const char **who)
+{
+    uint8_t key[8];
+    tam_val_t v;
+    tam_reply_info_t info;
+    tam_codec_err_t ce;
+    *who = "";
+    tam_key_u64(key, id);
+    int rc = tam_txn_get(txn, "replies", key, 8, &v);
+    if (rc)
+        return rc;
+    memset(&info, 0, sizeof info);
+    if (tam_decode(&tam_schema_reply_info, v.data, v.len, a, &info, &ce))
+        return TAM_ESTORE;
+    *who = info.respondent;
+    return 0;
 }
 
 static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
@@ -165,12 +208,30 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
         if ((rc = s_decode(&tam_schema_replies_query, req, s->a, &q, out)) ||
             (rc = tam_ingest_replies_check(s->cat, &q, &out->error)))
             return rc;
+        const char *own = s_own_only(&req->principal);
+        if (own && q.respondent && q.respondent[0] && strcmp(q.respondent, own) != 0) {
+            tam_rpc_error_set(&out->error, TAM_EDENIED, "respondent",
+                              "principal '%s' (respondent %s) may read its own replies only",
+                              req->principal.id, own);
+            return TAM_EDENIED;
+        }
+        if (own)
+            q.respondent = (char *)own;
         return s_take(&sb, tam_ingest_replies_list(txn, s->cat, &q, &sb), out);
     }
     if (strcmp(req->type, "ingest.reply_get") == 0) {
         tam_reply_key_t k;
         if ((rc = s_decode(&tam_schema_reply_key, req, s->a, &k, out)))
             return rc;
+        const char *own = s_own_only(&req->principal), *owner = "";
+        if (own && (s_reply_owner(txn, k.id, s->a, &owner) != 0 || strcmp(owner, own) != 0)) {
+            /* Someone else's reply, or none: the same answer, so that a
+             * respondent learns nothing of other replies. */
+            tam_rpc_error_set(&out->error, TAM_EDENIED, "id",
+                              "principal '%s' (respondent %s) may read its own replies only",
+                              req->principal.id, own);
+            return TAM_EDENIED;
+        }
         rc = tam_ingest_reply_get(txn, k.id, &sb);
         if (rc == TAM_ENOTFOUND)
             tam_rpc_error_set(&out->error, rc, "id", "no reply with id %llu",
@@ -242,7 +303,9 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
                            .map_size = cfg->ingest.map_size,
                            .map_max = cfg->ingest.map_max,
                            .dbs = tam_ingest_dbs,
-                           .schema_version = TAM_INGEST_SCHEMA_VERSION};
+                           .schema_version = TAM_INGEST_SCHEMA_VERSION,
+                           .schema_from = TAM_INGEST_SCHEMA_FROM,
+                           .migrate = tam_ingest_migrate};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
     if ((rc = tam_cli_ipc_dir(cfg->ingest.endpoint)) || (rc = tam_cli_ipc_dir(cfg->ingest.feed)) ||
@@ -278,8 +341,8 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .batch_max = (unsigned)s->cfg->ingest.batch_max,
         .signals = true,
         .classify = s_classify,
-        .authorize = s_authorize,
         .handle = s_handle,
+        .duplicate = s_duplicate,
         .query = s_query,
         .after_commit = s_after_commit,
         .ready = s_ready,

@@ -11,8 +11,10 @@
 #include "tam/log.h"
 
 /* "requests" is the service loop's (TAM_SERVICE_REQUESTS_DB). */
-const char *const tam_ingest_dbs[] = {"replies", "bodies", "needs", "open", "chains",
-                                      "answers", "seq",    "requests", NULL};
+const char *const tam_ingest_dbs[] = {"replies", "bodies",  "needs",   "versions",
+                                      "idents",  "rneeds",  "digests", "open",
+                                      "chains",  "answers", "seq",     "requests",
+                                      NULL};
 
 #define S_IDS_KEY "ids"
 #define S_REVISION_MAX 1000000
@@ -134,34 +136,55 @@ static int s_event(s_w_t *w, const char *country, const char *category)
     return w->emit(topic, w->sb->data, w->sb->size, w->emit_arg);
 }
 
-/* Withdraws the open needs of reply info, marks it superseded by new_id and
- * drops its answers from the index. *withdrawn counts the needs. */
-static int s_supersede(s_w_t *w, tam_reply_info_t *info, uint64_t new_id, int64_t *withdrawn)
+/* Reads need id into *n (from w->a). Returns 0; TAM_ESTORE; store codes. */
+static int s_need_get(s_w_t *w, uint64_t id, tam_need_t *n, tam_val_t *raw)
 {
     tam_codec_err_t cerr;
+    uint8_t key[8];
+    tam_key_u64(key, id);
+    int rc = tam_txn_get(w->txn, "needs", key, 8, raw);
+    if (rc)
+        return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+    memset(n, 0, sizeof *n);
+    if (tam_decode(&tam_schema_need, raw->data, raw->len, w->a, n, &cerr)) {
+        tam_error("ingest: stored need %llu does not decode: %s: %s", (unsigned long long)id,
+                  cerr.path, cerr.message);
+        return TAM_ESTORE;
+    }
+    return 0;
+}
+
+/* Withdraws the open needs of the current reply (ids, n) that the new reply
+ * does not declare again (keep[0..nkeep)), marks the reply superseded by
+ * new_id and drops its answers from the index. *withdrawn counts the needs. */
+static int s_supersede(s_w_t *w, tam_reply_info_t *info, const uint64_t *ids, uint32_t n,
+                       const uint64_t *keep, uint32_t nkeep, uint64_t new_id, int64_t *withdrawn)
+{
     uint8_t key[8], okey[14];
     int rc = 0;
     *withdrawn = 0;
-    for (int64_t i = 0; i < info->needs && info->first_need; i++) {
-        uint64_t id = info->first_need + (uint64_t)i;
-        tam_val_t v;
-        tam_key_u64(key, id);
-        if ((rc = tam_txn_get(w->txn, "needs", key, 8, &v)))
-            return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
-        tam_need_t n;
-        memset(&n, 0, sizeof n);
-        if (tam_decode(&tam_schema_need, v.data, v.len, w->a, &n, &cerr))
-            return TAM_ESTORE;
-        if (n.status != TAM_E_need_status_open)
+    for (uint32_t i = 0; i < n; i++) {
+        bool kept = false;
+        for (uint32_t j = 0; j < nkeep && !kept; j++)
+            kept = keep[j] == ids[i];
+        if (kept)
             continue;
-        n.status = TAM_E_need_status_withdrawn;
-        if ((rc = s_enc(&tam_schema_need, &n, w->sb)) ||
+        tam_need_t nd;
+        tam_val_t raw;
+        if ((rc = s_need_get(w, ids[i], &nd, &raw)))
+            return rc;
+        if (nd.status != TAM_E_need_status_open)
+            continue;
+        nd.status = TAM_E_need_status_withdrawn;
+        nd.change = TAM_E_need_change_withdrawn;
+        tam_key_u64(key, ids[i]);
+        if ((rc = s_enc(&tam_schema_need, &nd, w->sb)) ||
             (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size, 0)))
             return rc;
-        rc = tam_txn_del(w->txn, "open", okey, s_open_key(okey, n.country, n.category, id));
+        rc = tam_txn_del(w->txn, "open", okey, s_open_key(okey, nd.country, nd.category, ids[i]));
         if (rc && rc != TAM_ENOTFOUND)
             return rc;
-        if ((rc = s_event(w, n.country, n.category)))
+        if ((rc = s_event(w, nd.country, nd.category)))
             return rc;
         (*withdrawn)++;
     }
@@ -237,45 +260,282 @@ static int s_answers_put(s_w_t *w, const tam_catalog_t *cat, const tam_reply_t *
     return tam_txn_put(w->txn, "answers", key, 8, w->sb->data, w->sb->size, TAM_PUT_APPEND);
 }
 
-static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, uint64_t first)
+/* ---- identities: which stored need each declared need is ------------------- */
+
+enum { S_ADDED, S_REVISED, S_RESTORED, S_UNCHANGED };
+
+/* What one declared need of the reply becomes. */
+typedef struct {
+    uint64_t id;      /* 0 until resolved */
+    uint32_t version;
+    int kind;         /* S_* */
+    tam_need_t old;   /* the stored need it matched (id != 0 and kind != S_ADDED) */
+    const void *old_raw;
+    size_t old_len;
+} s_slot_t;
+
+static bool s_streq(const char *a, const char *b)
 {
-    uint8_t key[8], okey[14];
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Looks identity (by_ref or natural) of need i up; on a usable match that no
+ * other need of the reply claimed, fills slot i. With ref_less_only, a match
+ * must have no ref (a need that gains a ref adopts a need that had none). */
+static int s_match(s_w_t *w, const tam_reply_t *r, s_slot_t *sl, uint32_t i, bool by_ref,
+                   bool ref_less_only)
+{
+    const tam_need_in_t *in = &r->needs.v[i];
+    uint8_t ik[TAM_INGEST_IDENT_MAX];
+    size_t il = tam_ingest_ident(ik, r->respondent->id, r->instrument->category, in->country,
+                                 in->standard, in->modality, in->ref, by_ref);
+    tam_val_t v;
+    int rc = tam_txn_get(w->txn, "idents", ik, il, &v);
+    if (rc == TAM_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.len != 8)
+        return TAM_ESTORE;
+    uint64_t id = tam_key_get_u64(v.data);
+    for (uint32_t j = 0; j < r->needs.n; j++)
+        if (sl[j].id == id)
+            return 0; /* claimed by another need of this reply */
+    tam_need_t n;
+    tam_val_t raw;
+    if ((rc = s_need_get(w, id, &n, &raw)))
+        return rc;
+    /* An identity entry whose need has since changed key is stale. */
+    if (strcmp(n.country, in->country) != 0)
+        return 0;
+    if (by_ref ? !s_streq(n.ref, in->ref)
+               : strcmp(n.standard, in->standard) != 0 || strcmp(n.modality, in->modality) != 0)
+        return 0;
+    if (ref_less_only && n.ref)
+        return 0;
+    sl[i].id = id;
+    sl[i].old = n;
+    /* Copied: a value in a write transaction lasts only until the next put. */
+    void *copy = tam_arena_alloc(w->a, raw.len ? raw.len : 1);
+    if (!copy)
+        return TAM_ENOMEM;
+    memcpy(copy, raw.data, raw.len);
+    sl[i].old_raw = copy;
+    sl[i].old_len = raw.len;
+    return 0;
+}
+
+/* Resolves every declared need: refs first, then natural keys of needs
+ * without a ref, then needs with a new ref that take over a ref-less one. */
+static int s_resolve(s_w_t *w, const tam_reply_t *r, s_slot_t *sl)
+{
+    int rc = 0;
+    for (uint32_t i = 0; i < r->needs.n && !rc; i++)
+        if (r->needs.v[i].ref)
+            rc = s_match(w, r, sl, i, true, false);
+    for (uint32_t i = 0; i < r->needs.n && !rc; i++)
+        if (!r->needs.v[i].ref)
+            rc = s_match(w, r, sl, i, false, false);
+    for (uint32_t i = 0; i < r->needs.n && !rc; i++)
+        if (r->needs.v[i].ref && !sl[i].id)
+            rc = s_match(w, r, sl, i, false, true);
+    return rc;
+}
+
+/* The need record declared by needs[i] of r in reply reply_id. */
+static tam_need_t s_need_of(const tam_reply_t *r, uint32_t i, uint64_t reply_id)
+{
+    const tam_need_in_t *in = &r->needs.v[i];
+    return (tam_need_t){
+        .reply_id = reply_id,
+        .respondent = r->respondent->id,
+        .country = in->country,
+        .category = r->instrument->category,
+        .standard = in->standard,
+        .modality = in->modality,
+        .priority = in->priority,
+        .cost = in->cost,
+        .start = in->start,
+        .end = in->end,
+        .completeness = r->completeness,
+        .status = TAM_E_need_status_open,
+        .text = in->text,
+        .ref = in->ref,
+    };
+}
+
+/* True if the declared need differs from the stored one in any field a
+ * version carries. */
+static bool s_changed(const tam_need_t *o, const tam_need_t *n)
+{
+    return o->priority != n->priority || o->cost != n->cost || o->start != n->start ||
+           o->end != n->end || o->completeness != n->completeness ||
+           strcmp(o->standard, n->standard) != 0 || strcmp(o->modality, n->modality) != 0 ||
+           !s_streq(o->text, n->text) || !s_streq(o->ref, n->ref);
+}
+
+/* Writes the needs of the new reply: new ids, next versions, identities. */
+static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, s_slot_t *sl,
+                       uint64_t *last_need)
+{
+    uint8_t key[12], okey[14], ik[TAM_INGEST_IDENT_MAX];
     int rc = 0;
     for (uint32_t i = 0; i < r->needs.n; i++) {
-        const tam_need_in_t *in = &r->needs.v[i];
-        tam_need_t n = {
-            .id = first + i,
-            .reply_id = reply_id,
-            .respondent = r->respondent->id,
-            .country = in->country,
-            .category = r->instrument->category,
-            .standard = in->standard,
-            .modality = in->modality,
-            .priority = in->priority,
-            .cost = in->cost,
-            .start = in->start,
-            .end = in->end,
-            .completeness = r->completeness,
-            .status = TAM_E_need_status_open,
-            .text = in->text,
-        };
+        s_slot_t *s = &sl[i];
+        tam_need_t n = s_need_of(r, i, reply_id);
+        uint32_t old_version = 0;
+        if (!s->id) {
+            s->id = ++*last_need;
+            s->kind = S_ADDED;
+            s->version = 1;
+            n.change = TAM_E_need_change_added;
+        } else {
+            old_version = s->old.version > 0 ? (uint32_t)s->old.version : 1;
+            if (s->old.status != TAM_E_need_status_open) {
+                s->kind = S_RESTORED;
+                n.change = TAM_E_need_change_restored;
+            } else if (s_changed(&s->old, &n)) {
+                s->kind = S_REVISED;
+                n.change = TAM_E_need_change_revised;
+            } else {
+                s->kind = S_UNCHANGED;
+                s->version = old_version;
+                continue; /* same id, same version: nothing to write or publish */
+            }
+            s->version = old_version + 1;
+        }
+        n.id = s->id;
+        n.version = s->version;
         tam_key_u64(key, n.id);
+        key[8] = (uint8_t)(s->version >> 24);
+        key[9] = (uint8_t)(s->version >> 16);
+        key[10] = (uint8_t)(s->version >> 8);
+        key[11] = (uint8_t)s->version;
+        /* A need stored before versions: keep its first version in the history. */
+        if (s->kind != S_ADDED && s->old.version == 0) {
+            uint8_t k1[12];
+            memcpy(k1, key, 8);
+            k1[8] = k1[9] = k1[10] = 0;
+            k1[11] = 1;
+            if ((rc = tam_txn_put(w->txn, "versions", k1, 12, s->old_raw, s->old_len, 0)))
+                return rc;
+        }
         if ((rc = s_enc(&tam_schema_need, &n, w->sb)) ||
-            (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size, TAM_PUT_APPEND)) ||
+            (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size,
+                              s->kind == S_ADDED ? TAM_PUT_APPEND : 0)) ||
+            (rc = tam_txn_put(w->txn, "versions", key, 12, w->sb->data, w->sb->size, 0)) ||
             (rc = tam_txn_put(w->txn, "open", okey, s_open_key(okey, n.country, n.category, n.id),
                               "", 0, 0)) ||
             (rc = s_event(w, n.country, n.category)))
             return rc;
+        size_t il = tam_ingest_ident(ik, n.respondent, n.category, n.country, n.standard,
+                                     n.modality, NULL, false);
+        if ((rc = tam_txn_put(w->txn, "idents", ik, il, key, 8, 0)))
+            return rc;
+        if (n.ref) {
+            il = tam_ingest_ident(ik, n.respondent, n.category, n.country, NULL, NULL, n.ref, true);
+            if ((rc = tam_txn_put(w->txn, "idents", ik, il, key, 8, 0)))
+                return rc;
+        }
     }
     return 0;
 }
 
+/* ---- the answer -------------------------------------------------------------- */
+
+static char *s_num(tam_arena_t *a, uint64_t v)
+{
+    char buf[24];
+    int len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return tam_arena_strndup(a, buf, (size_t)len);
+}
+
+/* need_ids and need_versions of the ack from ids and versions. */
+static int s_ack_needs(tam_arena_t *a, tam_submit_ack_t *ack, const uint64_t *ids,
+                       const uint32_t *versions, uint32_t n)
+{
+    ack->need_ids.n = ack->need_versions.n = n;
+    if (!n)
+        return 0;
+    if (!(ack->need_ids.v = tam_arena_alloc(a, n * sizeof(char *))) ||
+        !(ack->need_versions.v = tam_arena_alloc(a, n * sizeof(char *))))
+        return TAM_ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(ack->need_ids.v[i] = s_num(a, ids[i])) ||
+            !(ack->need_versions.v[i] = s_num(a, versions[i])))
+            return TAM_ENOMEM;
+    return 0;
+}
+
+/* ---- older revisions sent again ------------------------------------------------ */
+
+/* Looks the content of r up among the chain's replies: *found the latest
+ * reply with the same digest (0: none); dkey/dlen the digest key. */
+static int s_digest_find(tam_txn_t *txn, const tam_reply_t *r, uint8_t *dkey, size_t *dlen,
+                         uint64_t *found)
+{
+    size_t n = tam_ingest_chain(dkey, r->respondent->id, r->instrument->category);
+    int rc = tam_ingest_digest(r, dkey + n);
+    *dlen = n + 32;
+    *found = 0;
+    if (rc)
+        return rc;
+    tam_val_t v;
+    rc = tam_txn_get(txn, "digests", dkey, *dlen, &v);
+    if (rc == TAM_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.len != 8)
+        return TAM_ESTORE;
+    *found = tam_key_get_u64(v.data);
+    return 0;
+}
+
+/* The chain's current reply: id and revision (0 and 0: none). */
+static int s_current(tam_txn_t *txn, const tam_reply_t *r, s_last_t *last)
+{
+    uint8_t chain[S_CHAIN_MAX];
+    size_t plen = s_chain_prefix(chain, r->respondent->id, r->instrument->category);
+    last->reply_id = 0;
+    last->revision = 0;
+    return tam_txn_scan_rev(txn, "chains", chain, plen, s_last_fn, last);
+}
+
+static int s_superseded_error(tam_rpc_error_t *err, uint64_t old, const s_last_t *last)
+{
+    tam_rpc_error_set(err, TAM_ESUPERSEDED, "",
+                      "reply %llu is superseded by revision %u, reply %llu; nothing stored (to "
+                      "declare that content again, send it as a new reply, e.g. with today's "
+                      "date in submitted)",
+                      (unsigned long long)old, last->revision, (unsigned long long)last->reply_id);
+    return TAM_ESUPERSEDED;
+}
+
+int tam_ingest_superseded(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a,
+                          tam_rpc_error_t *err)
+{
+    (void)a;
+    if (!txn || !r || !r->respondent || !r->instrument || !r->instrument->category || !err)
+        return TAM_EINVAL;
+    uint8_t dkey[S_CHAIN_MAX + 32];
+    size_t dlen;
+    uint64_t found;
+    s_last_t last;
+    int rc = s_digest_find(txn, r, dkey, &dlen, &found);
+    if (rc || !found || (rc = s_current(txn, r, &last)))
+        return rc;
+    return found != last.reply_id ? s_superseded_error(err, found, &last) : 0;
+}
+
+/* ---- the new reply ------------------------------------------------------------- */
+
 int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
-                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack)
+                     void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack, tam_rpc_error_t *err)
 {
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
-        !body || !emit || !a || !ack)
+        !body || !emit || !a || !ack || !err)
         return TAM_EINVAL;
     /* One buffer for every record of this reply: sized for a typical one. */
     msgpack_sbuffer sb;
@@ -285,14 +545,23 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
     sb.alloc = 8192;
     s_w_t w = {txn, a, &sb, emit, emit_arg};
     tam_codec_err_t cerr;
-    uint8_t chain[S_CHAIN_MAX], key[8];
+    uint8_t chain[S_CHAIN_MAX], key[8], dkey[S_CHAIN_MAX + 32];
+    size_t dlen;
+    uint64_t same = 0;
+    uint64_t *old_ids = NULL;
+    uint32_t *old_versions = NULL, old_n = 0;
     int rc;
+    memset(ack, 0, sizeof *ack);
 
     /* Lookups first: the current reply of this respondent to this category. */
     size_t plen = s_chain_prefix(chain, r->respondent->id, r->instrument->category);
     s_last_t last = {0, 0};
-    if ((rc = tam_txn_scan_rev(txn, "chains", chain, plen, s_last_fn, &last)))
+    if ((rc = s_current(txn, r, &last)) || (rc = s_digest_find(txn, r, dkey, &dlen, &same)))
         goto fail;
+    if (same && same != last.reply_id) {
+        rc = s_superseded_error(err, same, &last);
+        goto fail;
+    }
     tam_reply_info_t old;
     memset(&old, 0, sizeof old);
     if (last.reply_id) {
@@ -308,6 +577,21 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
             rc = TAM_ESTORE;
             goto fail;
         }
+        rc = tam_ingest_reply_needs(txn, last.reply_id, a, &old_ids, &old_versions, &old_n);
+        if (rc) {
+            rc = rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+            goto fail;
+        }
+    }
+    if (same) {
+        /* The current reply again: nothing to store; answer for it. */
+        ack->reply_id = last.reply_id;
+        ack->revision = last.revision;
+        ack->replaces = old.replaces;
+        ack->repeat = true;
+        ack->unchanged = old_n;
+        rc = s_ack_needs(a, ack, old_ids, old_versions, old_n);
+        goto fail;
     }
     uint64_t last_reply, last_need;
     if ((rc = s_ids_get(txn, &last_reply, &last_need)))
@@ -317,13 +601,33 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
         rc = TAM_ERANGE;
         goto fail;
     }
-    uint64_t id = last_reply + 1, first = r->needs.n ? last_need + 1 : 0;
+    uint64_t id = last_reply + 1;
+    uint32_t nn = r->needs.n;
+    s_slot_t *sl = nn ? tam_arena_alloc(a, nn * sizeof *sl) : NULL;
+    uint64_t *ids = nn ? tam_arena_alloc(a, nn * sizeof *ids) : NULL;
+    uint32_t *versions = nn ? tam_arena_alloc(a, nn * sizeof *versions) : NULL;
+    if (nn && (!sl || !ids || !versions)) {
+        rc = TAM_ENOMEM;
+        goto fail;
+    }
+    if ((rc = s_resolve(&w, r, sl)))
+        goto fail;
 
     /* Writes. */
-    int64_t withdrawn = 0;
-    if (last.reply_id && (rc = s_supersede(&w, &old, id, &withdrawn)))
+    if ((rc = s_needs_put(&w, r, id, sl, &last_need)))
         goto fail;
-    if ((rc = s_needs_put(&w, r, id, last_need + 1)) || (rc = s_answers_put(&w, cat, r, id)))
+    for (uint32_t i = 0; i < nn; i++) {
+        ids[i] = sl[i].id;
+        versions[i] = sl[i].version;
+        ack->added += sl[i].kind == S_ADDED;
+        ack->revised += sl[i].kind == S_REVISED || sl[i].kind == S_RESTORED;
+        ack->unchanged += sl[i].kind == S_UNCHANGED;
+    }
+    int64_t withdrawn = 0;
+    if (last.reply_id &&
+        (rc = s_supersede(&w, &old, old_ids, old_n, ids, nn, id, &withdrawn)))
+        goto fail;
+    if ((rc = s_answers_put(&w, cat, r, id)))
         goto fail;
 
     tam_reply_info_t info = {
@@ -339,8 +643,7 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
         .submitted = r->submitted ? r->submitted : today,
         .stored = today,
         .completeness = r->completeness,
-        .needs = r->needs.n,
-        .first_need = first,
+        .needs = nn,
         .withdrawn = withdrawn,
     };
     if ((rc = s_countries(r, a, &info.countries)))
@@ -348,7 +651,9 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
     tam_key_u64(key, id);
     if ((rc = s_enc(&tam_schema_reply_info, &info, &sb)) ||
         (rc = tam_txn_put(txn, "replies", key, 8, sb.data, sb.size, TAM_PUT_APPEND)) ||
-        (rc = tam_txn_put(txn, "bodies", key, 8, body, body_len, TAM_PUT_APPEND)))
+        (rc = tam_txn_put(txn, "bodies", key, 8, body, body_len, TAM_PUT_APPEND)) ||
+        (rc = tam_ingest_reply_needs_put(txn, id, ids, versions, nn)) ||
+        (rc = tam_txn_put(txn, "digests", dkey, dlen, key, 8, 0)))
         goto fail;
     uint32_t rev = (uint32_t)info.revision;
     uint8_t *rk = chain + plen;
@@ -357,29 +662,15 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
     rk[2] = (uint8_t)(rev >> 8);
     rk[3] = (uint8_t)rev;
     if ((rc = tam_txn_put(txn, "chains", chain, plen + 4, key, 8, 0)) ||
-        (rc = s_ids_put(txn, id, last_need + r->needs.n)))
+        (rc = s_ids_put(txn, id, last_need)))
         goto fail;
 
     /* The answer. */
-    memset(ack, 0, sizeof *ack);
     ack->reply_id = id;
     ack->revision = info.revision;
     ack->replaces = last.reply_id;
     ack->withdrawn = withdrawn;
-    ack->need_ids.n = r->needs.n;
-    if (r->needs.n && !(ack->need_ids.v = tam_arena_alloc(a, r->needs.n * sizeof(char *)))) {
-        rc = TAM_ENOMEM;
-        goto fail;
-    }
-    for (uint32_t i = 0; i < r->needs.n; i++) {
-        char buf[24];
-        int len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)(first + i));
-        if (!(ack->need_ids.v[i] = tam_arena_strndup(a, buf, (size_t)len))) {
-            rc = TAM_ENOMEM;
-            goto fail;
-        }
-    }
-    rc = 0;
+    rc = s_ack_needs(a, ack, ids, versions, nn);
 fail:
     msgpack_sbuffer_destroy(&sb);
     return rc;

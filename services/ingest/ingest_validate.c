@@ -67,7 +67,10 @@ bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent)
         return false;
     if (tam_principal_may(p, TAM_ROLE_MANAGER | TAM_ROLE_SERVICE | TAM_ROLE_ADMIN))
         return true;
-    return tam_principal_may(p, TAM_ROLE_RESPONDENT) && strcmp(p->id, respondent) == 0;
+    /* A respondent key names its respondent id (tam/keys.h); the key's
+     * name is not the id. */
+    return tam_principal_may(p, TAM_ROLE_RESPONDENT) && p->respondent[0] &&
+           strcmp(p->respondent, respondent) == 0;
 }
 
 /* Checks that standard id exists and belongs to category (0: the category
@@ -190,6 +193,56 @@ static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limit
     }
 }
 
+/* True if s is a valid need ref: 1..64 of [A-Za-z0-9._:/-]. */
+static bool s_ref_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-' || ch == ':' || ch == '/'))
+            return false;
+    }
+    return true;
+}
+
+/* Each need has one identity in a reply: its ref (with its country), or
+ * country, standard and modality when it has none. Two needs with the same
+ * identity are refused, naming both. */
+static void s_identities(s_ctx_t *c, const tam_reply_t *r)
+{
+    for (uint32_t i = 0; i < r->needs.n; i++) {
+        const tam_need_in_t *n = &r->needs.v[i];
+        if (n->ref && !s_ref_valid(n->ref)) {
+            s_addp(c, (s_at_t){"needs", i, "ref"},
+                   "a ref is 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-', ':' and '/'");
+            continue;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            const tam_need_in_t *m = &r->needs.v[j];
+            if (n->ref && m->ref && strcmp(n->ref, m->ref) == 0) {
+                s_addp(c, (s_at_t){"needs", i, "ref"},
+                       "needs[%u] and needs[%u] have the same ref '%s'; a ref names one need of "
+                       "the reply",
+                       j, i, n->ref);
+                break;
+            }
+            if (!n->ref && !m->ref && strcmp(n->country, m->country) == 0 &&
+                strcmp(n->standard, m->standard) == 0 && strcmp(n->modality, m->modality) == 0) {
+                char path[48];
+                snprintf(path, sizeof path, "needs[%u]", i);
+                S_ADD(c, path,
+                      "needs[%u] and needs[%u] are the same need (%s, %s, %s): declare it once, "
+                      "or give each a distinct ref",
+                      j, i, n->country, n->standard, n->modality);
+                break;
+            }
+        }
+    }
+}
+
 static void s_offers(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
                      const tam_reply_t *r, char category)
 {
@@ -233,6 +286,7 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
         category = 0;
     s_answers(&c, cat, r, category);
     s_needs(&c, cat, lim, r, category, date);
+    s_identities(&c, r);
     s_findings(&c, cat, lim, "difficulties", r->difficulties.v, r->difficulties.n, category);
     s_findings(&c, cat, lim, "assistance", r->assistance.v, r->assistance.n, category);
     s_findings(&c, cat, lim, "practices", r->practices.v, r->practices.n, category);

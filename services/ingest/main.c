@@ -8,6 +8,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/sec.h"
 
 int main(int argc, char **argv)
 {
@@ -24,10 +25,14 @@ int main(int argc, char **argv)
         return EX_OSERR;
     }
     tam_ingest_server_t *s = NULL;
-    int rc = tam_ingest_server_new(&s, &cfg, zctx);
+    tam_sec_t *sec = NULL;
+    int rc = tam_sec_service(&sec, &cfg, zctx, cfg.ingest.identity);
+    if (rc == 0)
+        rc = tam_ingest_server_new(&s, &cfg, zctx);
     if (rc == 0)
         rc = tam_ingest_server_run(s);
     tam_ingest_server_destroy(&s);
+    tam_sec_destroy(&sec);
     zmq_ctx_term(zctx);
     if (rc) {
         tam_crit("ingest: stopped: %s", tam_strerror(rc));

@@ -60,20 +60,6 @@ static int64_t s_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the principal: the one place it is checked ------------------------------- */
-
-/* Every read of tam-match is open to any role (what it publishes is public
- * to the system's users); liveness to everyone. No writes exist. */
-static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
-{
-    (void)arg;
-    if (strcmp(req->type, "sys.ping") == 0 || tam_principal_may(&req->principal, TAM_ROLE_ALL))
-        return 0;
-    tam_rpc_error_set(err, TAM_EDENIED, "", "principal '%s' may not send %s (it needs a role)",
-                      req->principal.id, req->type);
-    return TAM_EDENIED;
-}
-
 static tam_req_kind_t s_classify(const char *type, void *arg)
 {
     (void)arg;
@@ -427,7 +413,6 @@ int tam_match_server_run(tam_match_server_t *s)
                              .store = NULL,
                              .signals = true,
                              .classify = s_classify,
-                             .authorize = s_authorize,
                              .query = s_query,
                              .ready = s_ready,
                              .sources = src,

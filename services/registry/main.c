@@ -7,6 +7,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/sec.h"
 #include "registry.h"
 
 int main(int argc, char **argv)
@@ -24,12 +25,14 @@ int main(int argc, char **argv)
         return EX_OSERR;
     }
     tam_registry_server_t *s = NULL;
-    int rc = tam_registry_server_new(&s, &cfg, zctx);
-    if (rc)
+    tam_sec_t *sec = NULL;
+    int rc = tam_sec_service(&sec, &cfg, zctx, cfg.registry.identity);
+    if (rc == 0 && (rc = tam_registry_server_new(&s, &cfg, zctx)))
         tam_crit("cannot start: %s", tam_strerror(rc));
     else
         rc = tam_registry_server_run(s);
     tam_registry_server_destroy(&s);
+    tam_sec_destroy(&sec);
     zmq_ctx_term(zctx);
     if (rc == 0)
         tam_info("stopped");

@@ -156,17 +156,7 @@ typedef struct {
 } tam_registry_counts_t;
 int tam_registry_counts(tam_txn_t *txn, tam_registry_counts_t *out);
 
-/* ---- access (registry_access.c) ------------------------------------------ */
-
-/* The roles that may send a message type: 0 for anyone (sys.ping, and types
- * the registry does not serve, which are answered "unknown"); TAM_ROLE_PLANNER
- * for registry.context_set; TAM_ROLE_DONOR_LIAISON for the other writes;
- * TAM_ROLE_ALL (any role at all) for reads. Admins may do everything. */
-uint32_t tam_registry_roles_for(const char *type);
-
-/* The one check of the principal: 0 if p may send type, else TAM_EDENIED
- * with err naming the principal and the role it lacks. */
-int tam_registry_authorize(const tam_principal_t *p, const char *type, tam_rpc_error_t *err);
+/* ---- access (registry_access.c; who may send what: tam/access.h) ---------- */
 
 /* What the service loop does with a type: registry.* writes and reads,
  * sys.ping as a read, anything else unknown. */

@@ -31,14 +31,6 @@ struct tam_registry_server {
 static const char *const s_dbs[] = {"donors", "donor_revs", "projects", "project_revs",
                                     "ledger", "context", TAM_SERVICE_REQUESTS_DB, NULL};
 
-/* ---- access: registry_access.c decides ----------------------------------------------- */
-
-static int s_authorize(const tam_rpc_req_t *req, tam_rpc_error_t *err, void *arg)
-{
-    (void)arg;
-    return tam_registry_authorize(&req->principal, req->type, err);
-}
-
 static tam_req_kind_t s_classify(const char *type, void *arg)
 {
     (void)arg;
@@ -191,7 +183,6 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .batch_max = (unsigned)s->cfg->registry.batch_max,
                              .signals = true,
                              .classify = s_classify,
-                             .authorize = s_authorize,
                              .handle = s_handle,
                              .query = s_query,
                              .after_commit = s_after_commit,

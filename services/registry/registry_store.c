@@ -187,10 +187,11 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
     (void)r;
     tam_donor_t d, cur;
     int rc = s_decode(&tam_schema_donor, body, len, a, &d, err);
-    if (rc || err->code)
+    /* codec and semantic problems in one list: the checks also run on what
+     * decoded of a record the codec refused (fields that did not decode are
+     * NULL, zeroed by the arena, and skipped by the checks) */
+    if (rc || tam_registry_check_donor(&d, err) || err->code)
         return rc;
-    if (tam_registry_check_donor(&d, err))
-        return 0;
     if (d.iati_id && !d.iati_id[0])
         d.iati_id = NULL; /* "" and absent mean the same: not known */
     rc = tam_registry__get(txn, "donors", d.id, strlen(d.id), &tam_schema_donor, a, &cur);
@@ -413,10 +414,9 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
     tam_context_t c, cur;
     bool found;
     int rc = s_decode(&tam_schema_context, body, len, a, &c, err);
-    if (rc || err->code)
+    /* codec and semantic problems in one list, as for donors */
+    if (rc || tam_registry_check_context(r->cat, &c, err) || err->code)
         return rc;
-    if (tam_registry_check_context(r->cat, &c, err))
-        return 0;
     if (c.note && !c.note[0])
         c.note = NULL;
     if ((rc = tam_registry__context(txn, 0, a, &cur, &found)))

@@ -93,8 +93,12 @@ static void s_check_id(const char *id, const char *field, const char *what, tam_
 
 int tam_registry_check_donor(const tam_donor_t *d, tam_rpc_error_t *err)
 {
-    s_check_id(d->id, "id", "donor", err);
-    if (s_blank(d->name))
+    /* A field left NULL did not decode (tam_registry_check_* also run on a
+     * record with codec problems, to list every problem at once): the codec
+     * has named it, nothing more to say here. */
+    if (d->id)
+        s_check_id(d->id, "id", "donor", err);
+    if (d->name && s_blank(d->name))
         s_err(err, TAM_EINVAL, "name", "must not be blank");
     if (d->iati_id && d->iati_id[0] && !tam_registry_iati_valid(d->iati_id))
         s_err(err, TAM_EINVAL, "iati_id",
@@ -109,7 +113,7 @@ int tam_registry_check_donor(const tam_donor_t *d, tam_rpc_error_t *err)
 static long s_dup(char *const *v, uint32_t i)
 {
     for (uint32_t k = 0; k < i; k++)
-        if (strcmp(v[k], v[i]) == 0)
+        if (v[k] && v[i] && strcmp(v[k], v[i]) == 0)
             return (long)k;
     return -1;
 }
@@ -130,6 +134,8 @@ static void s_codes(const tam_catalog_t *cat, const tam_strs_t *l, const char *p
 {
     char f[TAM_RPC_FIELD_MAX + 1];
     for (uint32_t i = 0; i < l->n; i++) {
+        if (!l->v[i])
+            continue; /* did not decode: the codec has said why */
         s_field(f, sizeof f, prefix, name, i);
         long d = s_dup(l->v, i);
         if (d >= 0)
@@ -351,9 +357,9 @@ int tam_registry_check_context(const tam_catalog_t *cat, const tam_context_t *c,
     for (uint32_t i = 0; i < c->missions.n; i++) {
         const tam_mission_t *m = &c->missions.v[i];
         snprintf(f, sizeof f, "missions[%u].country", i);
-        bool dup = false;
+        bool dup = !m->country; /* NULL: did not decode, named by the codec */
         for (uint32_t k = 0; k < i && !dup; k++)
-            if (strcmp(c->missions.v[k].country, m->country) == 0) {
+            if (c->missions.v[k].country && strcmp(c->missions.v[k].country, m->country) == 0) {
                 s_err(err, TAM_EINVAL, f,
                       "country '%s' has two entries (also missions[%u]): one per country",
                       m->country, k);
@@ -362,7 +368,7 @@ int tam_registry_check_context(const tam_catalog_t *cat, const tam_context_t *c,
         if (!dup && !tam_catalog_country(cat, m->country))
             s_err(err, TAM_EUNKNOWN, f, "unknown country '%s' (ISO alpha-3 of a UN Member State)",
                   m->country);
-        if (s_blank(m->operation)) {
+        if (m->operation && s_blank(m->operation)) {
             snprintf(f, sizeof f, "missions[%u].operation", i);
             s_err(err, TAM_EINVAL, f, "must not be blank");
         }

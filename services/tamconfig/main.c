@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include "tam/access.h"
 #include "tam/config.h"
 #include "tam/error.h"
 
@@ -19,16 +20,20 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: tam-config --defaults\n"
+            "       tam-config --roles\n"
             "       tam-config [-c FILE] [-o SECTION.KEY=VALUE]... [--print]\n"
             "\n"
             "Prints the documented default configuration, or checks a configuration.\n"
             "\n"
             "  --defaults          print every section and key with its doc and default\n"
             "                      (the text of config/tamatch.ini)\n"
+            "  --roles             print the role matrix (who may send which message type,\n"
+            "                      read which feed) as the tables of docs/security.md\n"
             "  -c, --config FILE   check FILE (defaults if not given): print \"ok\" or the\n"
             "                      first error and exit 78\n"
             "  -o SECTION.KEY=VALUE  override one key after the file; repeatable\n"
             "  --print             print the effective configuration instead of \"ok\"\n"
+            "                      (paths resolved as the programs resolve them)\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show the version\n"
             "\n"
@@ -52,10 +57,11 @@ static int s_exit_code(int rc)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DEFAULTS = 256, OPT_PRINT };
+    enum { OPT_DEFAULTS = 256, OPT_PRINT, OPT_ROLES };
     static const struct option opts[] = {
         {"defaults", no_argument, NULL, OPT_DEFAULTS},
         {"print", no_argument, NULL, OPT_PRINT},
+        {"roles", no_argument, NULL, OPT_ROLES},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -74,6 +80,13 @@ int main(int argc, char **argv)
         case OPT_PRINT:
             print = true;
             break;
+        case OPT_ROLES:
+            if (argc != 2) {
+                s_usage(stderr);
+                return EX_USAGE;
+            }
+            tam_access_write_markdown(stdout);
+            return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
         case 'c':
             path = optarg;
             break;
@@ -114,12 +127,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "tam-config: out of memory\n");
         return EX_OSERR;
     }
-    int rc = tam_config_load(c, path, err, sizeof err);
-    for (size_t i = 0; rc == 0 && i < noverrides; i++) {
-        rc = tam_config_override(c, overrides[i], err, sizeof err);
-        if (rc == TAM_EINVAL)
-            rc = TAM_ECONFIG;
-    }
+    /* as every program reads it: paths resolved against the file's directory */
+    int rc = tam_config_load_resolved(c, path, overrides, (int)noverrides, err, sizeof err);
+    if (rc == TAM_EINVAL)
+        rc = TAM_ECONFIG;
     if (rc == 0)
         rc = tam_config_validate(c, err, sizeof err);
     int status = s_exit_code(rc);

@@ -5,6 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include "regctl.h"
+#include "tam/cli.h"
+
+/* How many missions the context file lists (for the summary line). */
+static uint32_t s_missions(const regctl_doc_t *d)
+{
+    const msgpack_object *o = &d->items[0];
+    for (uint32_t i = 0; o->type == MSGPACK_OBJECT_MAP && i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 8 &&
+            memcmp(kv->key.via.str.ptr, "missions", 8) == 0 && kv->val.type == MSGPACK_OBJECT_ARRAY)
+            return kv->val.via.array.size;
+    }
+    return 0;
+}
 
 static int s_set(tamctl_t *t, int argc, char **argv)
 {
@@ -26,27 +40,28 @@ static int s_set(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "%s: must hold one context (an object), not an array\n", argv[optind]);
         ex = EX_DATAERR;
     }
+    /* Sent as written: the registry lists every problem of the context,
+     * codec and semantic, at once. */
     tam_arena_t *a = tam_arena_new(0);
-    tam_context_t ctx;
-    tam_codec_err_t ce;
+    regctl_batch_t b = {0};
     if (ex == 0 && !a)
         ex = EX_OSERR;
-    if (ex == 0 && tam_decode_obj(&tam_schema_context, &doc.items[0], a, &ctx, &ce)) {
-        fprintf(stderr, "%s:%s: %s\n", argv[optind], ce.path, ce.message);
-        ex = EX_DATAERR;
-    }
-    tam_put_ack_t ack;
-    uint8_t *raw = NULL;
-    size_t raw_len = 0;
     if (ex == 0)
-        ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_context_set, &ctx, a, &ack,
-                             argv[optind], &raw, &raw_len);
+        ex = regctl_batch_raw(&b, &doc, 0);
+    if (ex == 0)
+        ex = regctl_batch_send(t, TAM_MSG_registry_context_set, &b, "context set");
+    tam_put_ack_t ack;
+    const regctl_item_t *it = ex == 0 ? &b.v[0] : NULL;
+    if (it && it->status != TAM_RPC_OK)
+        ex = it->status == TAM_RPC_ERROR ? tam_cli_exit_code(it->error.code) : EX_UNAVAILABLE;
+    if (ex == 0 && tam_decode(&tam_schema_put_ack, it->answer, it->answer_len, a, &ack, NULL))
+        ex = EX_PROTOCOL;
     if (ex == 0 && t->json)
-        regctl_print_json(raw, raw_len);
+        regctl_print_json(it->answer, it->answer_len);
     else if (ex == 0 && !t->quiet)
         printf("planning context: version %lld, %u mission countr%s\n", (long long)ack.revision,
-               ctx.missions.n, ctx.missions.n == 1 ? "y" : "ies");
-    free(raw);
+               s_missions(&doc), s_missions(&doc) == 1 ? "y" : "ies");
+    regctl_batch_free(&b);
     tam_arena_destroy(&a);
     regctl_doc_free(&doc);
     return ex;
@@ -94,18 +109,26 @@ static int s_show(tamctl_t *t, int argc, char **argv)
         if (!csv && !t->quiet)
             printf("planning context version %lld, set on %s%s%s\n", (long long)ctx.version,
                    regctl_date(ctx.set_on, d), ctx.note ? ": " : "", ctx.note ? ctx.note : "");
-        const char *headers[] = {"country", "name", "operation", "valid from", "priorities", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
+        static const tamctl_col_t cols[] = {
+            {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"name", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"operation", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"valid_from", "valid from", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {"priorities", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+            {NULL, NULL, 0, 0, NULL}};
+        tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
         for (uint32_t i = 0; i < ctx.missions.n; i++) {
             const tam_mission_t *m = &ctx.missions.v[i];
             const tam_country_t *co = cat ? tam_catalog_country(cat, m->country) : NULL;
-            char pr[512], vf[11];
-            const char *row[] = {m->country, co ? co->name : "", m->operation,
-                                 regctl_date(m->valid_from, vf),
-                                 regctl_join(&m->priorities, csv ? ";" : ", ", pr, sizeof pr)};
-            tamctl_table_row(tb, row);
+            char pr[512];
+            tamctl_out_str(o, m->country);
+            tamctl_out_str(o, co ? co->name : NULL);
+            tamctl_out_str(o, m->operation);
+            tamctl_out_date(o, m->valid_from);
+            tamctl_out_str(o, regctl_join(&m->priorities, csv ? ";" : ", ", pr, sizeof pr));
+            tamctl_out_end(o);
         }
-        tamctl_table_print(&tb, stdout, csv, NULL);
+        ex = tamctl_out_done(&o, stdout, 0);
     }
     free(raw);
     tam_arena_destroy(&a);

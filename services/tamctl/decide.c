@@ -274,7 +274,7 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
             q.has_state = true;
             break;
         }
-        case 'c': q.country = optarg; break;
+        case 'c': q.country = tamctl_upper(optarg); break;
         case 'p': q.project = optarg; break;
         case 'l':
             if ((ex = tamctl_parse_u64("--limit", optarg, &lim)))

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "out.h"
 #include "regctl.h"
 
 static void s_set_after_page(void *req, char *after)
@@ -58,18 +59,11 @@ static int s_add(tamctl_t *t, int argc, char **argv)
             regctl_doc_free(&doc);
             break;
         }
+        /* Sent as written: the registry lists every problem of a record,
+         * codec and semantic, at once. */
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
-            char where[160];
-            tam_donor_t d;
-            tam_codec_err_t ce;
-            regctl_doc_where(&doc, i, where, sizeof where);
             total++;
-            if (tam_decode_obj(&tam_schema_donor, &doc.items[i], a, &d, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
-                refused++;
-                continue;
-            }
-            ex = regctl_batch_encode(&b, TAM_MSG_registry_donor_put, &d, where, NULL);
+            ex = regctl_batch_raw(&b, &doc, i);
         }
         if (ex == 0)
             ex = regctl_batch_send(t, TAM_MSG_registry_donor_put, &b, "donor add");
@@ -131,27 +125,33 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
+    static const tamctl_col_t cols[] = {
+        {"id", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"kind", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"name", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"iati_id", "IATI id", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"revision", "rev", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+        {NULL, NULL, 0, 0, NULL}};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
     tam_donor_list_t l;
     uint8_t *raw = NULL;
     size_t raw_len = 0;
     int ex = s_all_donors(t, a, &l, t->json ? &raw : NULL, &raw_len);
-    if (ex == 0 && t->json) {
-        regctl_print_json(raw, raw_len);
-    } else if (ex == 0) {
-        const char *headers[] = {"id", "kind", "name", "IATI id", ">rev", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
-        for (uint32_t i = 0; i < l.items.n; i++) {
-            const tam_donor_t *d = &l.items.v[i];
-            char rev[24];
-            snprintf(rev, sizeof rev, "%lld", (long long)d->revision);
-            const char *row[] = {d->id, tam_enum_donor_kind.values[d->kind], d->name,
-                                 d->iati_id ? d->iati_id : "-", rev};
-            tamctl_table_row(tb, row);
-        }
-        tamctl_table_print(&tb, stdout, csv, NULL);
-        if (!csv && !t->quiet)
-            printf("%u donor(s)\n", l.items.n);
+    json_t *recs = ex == 0 && raw ? tamctl_json_items(raw, raw_len, NULL) : NULL;
+    for (uint32_t i = 0; ex == 0 && i < l.items.n; i++) {
+        const tam_donor_t *d = &l.items.v[i];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_str(o, d->id);
+        tamctl_out_str(o, tam_enum_donor_kind.values[d->kind]);
+        tamctl_out_str(o, d->name);
+        tamctl_out_str(o, d->iati_id);
+        tamctl_out_int(o, d->revision);
+        tamctl_out_end(o);
     }
+    json_decref(recs);
+    ex = tamctl_out_done(&o, stdout, ex);
+    if (ex == 0 && !csv && !t->json && !t->quiet)
+        printf("%u donor(s)\n", l.items.n);
     free(raw);
     tam_arena_destroy(&a);
     return ex;

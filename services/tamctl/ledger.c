@@ -6,23 +6,28 @@
 #include <string.h>
 #include "regctl.h"
 
-void regctl_ledger_table(const tam_ledger_list_t *l, bool csv)
+int regctl_ledger_out(const tam_ledger_list_t *l, tamctl_fmt_t fmt)
 {
-    const char *headers[] = {">id", "date", "kind", ">amount", "note", NULL};
-    tamctl_table_t *tb = tamctl_table_new(headers);
+    static const tamctl_col_t cols[] = {
+        {"id", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+        {"project", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+        {"date", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"kind", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"amount", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"note", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {NULL, NULL, 0, 0, NULL}};
+    tamctl_out_t *o = tamctl_out_new(fmt, cols);
     for (uint32_t i = 0; i < l->items.n; i++) {
         const tam_ledger_entry_t *e = &l->items.v[i];
-        char id[24], date[11], amt[32];
-        snprintf(id, sizeof id, "%llu", (unsigned long long)e->id);
-        if (csv)
-            snprintf(amt, sizeof amt, "%lld", (long long)e->amount);
-        else
-            tamctl_usd(e->amount, amt);
-        const char *row[] = {id, regctl_date(e->date, date), tam_enum_ledger_kind.values[e->kind],
-                             amt, e->note ? e->note : ""};
-        tamctl_table_row(tb, row);
+        tamctl_out_u64(o, e->id);
+        tamctl_out_str(o, e->project);
+        tamctl_out_date(o, e->date);
+        tamctl_out_str(o, tam_enum_ledger_kind.values[e->kind]);
+        tamctl_out_int(o, e->amount);
+        tamctl_out_str(o, e->note);
+        tamctl_out_end(o);
     }
-    tamctl_table_print(&tb, stdout, csv, NULL);
+    return tamctl_out_done(&o, stdout, 0);
 }
 
 /* Whole dollars: digits with optional ',' or '_' between groups, a sign only
@@ -160,10 +165,13 @@ static int s_import(tamctl_t *t, int argc, char **argv)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_ledger_entry_t e;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
-            if (tam_decode_obj(&tam_schema_ledger_entry, &doc.items[i], a, &e, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_ledger_entry, a, &e);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }
@@ -243,20 +251,8 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     uint8_t *raw = NULL;
     size_t raw_len = 0;
     int ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_ledger, &k, a, &l, NULL, &raw, &raw_len);
-    if (ex == 0 && t->json) {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_array(&pk, l.items.n);
-        tam_codec_err_t ce;
-        for (uint32_t i = 0; i < l.items.n; i++)
-            tam_encode(&tam_schema_ledger_entry, &l.items.v[i], &pk, &ce);
-        regctl_print_json(sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
-    } else if (ex == 0) {
-        regctl_ledger_table(&l, csv);
-    }
+    if (ex == 0)
+        ex = regctl_ledger_out(&l, tamctl_out_format(t, csv));
     free(raw);
     tam_arena_destroy(&a);
     return ex;

@@ -11,6 +11,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/sec.h"
 #include "tamctl.h"
 
 #define S_MAX_CMDS 128
@@ -29,28 +30,87 @@ static int s_cmd_cmp(const void *a, const void *b)
     return strcmp((*(const tamctl_cmd_t *const *)a)->name, (*(const tamctl_cmd_t *const *)b)->name);
 }
 
+/* Prints text wrapped at 79 columns, continuation lines indented by indent;
+ * the first line starts at column col. */
+static void s_wrap(FILE *f, const char *text, int col, int indent)
+{
+    const char *p = text;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        int w = sp ? (int)(sp - p) : (int)strlen(p);
+        if (col > indent && col + 1 + w > 79) {
+            fprintf(f, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", w, p);
+        col += w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', f);
+}
+
+/* One command line of a listing: its name and arguments, then its summary
+ * from column 37, or on the next line when the name is longer; never cut. */
+static void s_cmd_line(FILE *f, const tamctl_cmd_t *c)
+{
+    int n = fprintf(f, "  %s%s%s", c->name, c->args && *c->args ? " " : "", c->args ? c->args : "");
+    if (n > 35) {
+        fprintf(f, "\n%37s", "");
+    } else {
+        fprintf(f, "%*s", 37 - n, "");
+    }
+    s_wrap(f, c->summary, 37, 37);
+}
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
-            "usage: tamctl [-c CONFIG] [-o section.key=value]... [--json] [-q] COMMAND [ARGS]\n"
+            "usage: tamctl [-c CONFIG] [-o section.key=value]... [--as NAME] [--json] [-q]\n"
+            "              COMMAND [ARGS]\n"
             "The command-line client of tamatch.\n\n"
-            "  -c, --config FILE  the tamatch INI file (default: $TAMATCH_CONFIG, else built-in\n"
-            "                     defaults, whose endpoints are ipc://run/... below the current\n"
-            "                     directory: where scripts/demo runs the services)\n"
+            "  -c, --config FILE  the tamatch INI file (default: $TAMATCH_CONFIG, else the\n"
+            "                     built-in defaults, which are those of config/tamatch.ini\n"
+            "                     below the current directory: the services of scripts/demo\n"
+            "                     when run from the repository root). Relative paths in it\n"
+            "                     are relative to its directory, so it works from anywhere.\n"
             "  -o, --set S.K=V    override one config key\n"
-            "  --json             machine-readable output\n"
+            "  --as NAME          act with the key NAME (default: [tamctl] identity, admin);\n"
+            "                     its secret is NAME.key_secret in [security] keys_dir\n"
+            "  --json             machine-readable output (every command takes it)\n"
             "  -q, --quiet        no progress bar or summary\n"
             "  -h, --help         this text; `tamctl help COMMAND` for one command\n"
             "  -V, --version      the version\n\n"
             "Commands:\n");
     qsort(s_cmds, s_ncmds, sizeof s_cmds[0], s_cmd_cmp);
-    for (size_t i = 0; i < s_ncmds; i++) {
-        char head[64];
-        snprintf(head, sizeof head, "%s %s", s_cmds[i]->name, s_cmds[i]->args ? s_cmds[i]->args : "");
-        fprintf(f, "  %-34s %s\n", head, s_cmds[i]->summary);
-    }
+    for (size_t i = 0; i < s_ncmds; i++)
+        s_cmd_line(f, s_cmds[i]);
     fprintf(f, "\nExit status follows sysexits(3): 0 ok, 64 usage, 65 refused data, 69 service\n"
                "unavailable, 75 timed out, 78 bad config.\n");
+}
+
+/* The commands of a group ("project": project add, project list, ...);
+ * false if word names no group. */
+static bool s_group_usage(FILE *f, const char *word)
+{
+    size_t wl = strlen(word);
+    bool any = false;
+    qsort(s_cmds, s_ncmds, sizeof s_cmds[0], s_cmd_cmp);
+    for (size_t i = 0; i < s_ncmds; i++) {
+        const char *name = s_cmds[i]->name;
+        if (strncmp(name, word, wl) != 0 || name[wl] != ' ')
+            continue;
+        if (!any)
+            fprintf(f, "usage: tamctl %s SUBCOMMAND [ARGS]; `tamctl help %s SUBCOMMAND` for one\n\n"
+                       "Subcommands:\n", word, word);
+        any = true;
+        s_cmd_line(f, s_cmds[i]);
+    }
+    return any;
 }
 
 static void s_cmd_help(const tamctl_cmd_t *c, FILE *f)
@@ -175,7 +235,8 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
     int rc = tam_rpc_call(c, m->type, sb.data, sb.size, &ans);
     msgpack_sbuffer_destroy(&sb);
     if (rc == TAM_EUNAVAIL || rc == TAM_ETIMEOUT) {
-        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep starts it)\n",
+        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep "
+                        "starts it; -c CONFIG or TAMATCH_CONFIG names another instance)\n",
                 service, tamctl_endpoint(t, service));
         tam_rpc_answer_clear(&ans);
         return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
@@ -285,14 +346,15 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, 'j'},         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"as", required_argument, NULL, 'a'},     {NULL, 0, NULL, 0}};
+    const char *as = NULL;
     tamctl_t t;
     memset(&t, 0, sizeof t);
     t.program = "tamctl";
     const char *path = getenv("TAMATCH_CONFIG");
     const char *sets[32];
     int nsets = 0, c;
-    char err[512];
+    char err[1024];
 
     /* '+': stop at the command name; its own options follow it. */
     while ((c = getopt_long(argc, argv, "+c:o:qhV", opts, NULL)) != -1) {
@@ -304,6 +366,7 @@ int main(int argc, char **argv)
             sets[nsets++] = optarg;
             break;
         case 'j': t.json = true; break;
+        case 'a': as = optarg; break;
         case 'q': t.quiet = true; break;
         case 'h': s_usage(stdout); return EX_OK;
         case 'V': printf("tamctl %s\n", TAM_VERSION); return EX_OK;
@@ -321,25 +384,28 @@ int main(int argc, char **argv)
         const tamctl_cmd_t *hc = rest > 1 ? s_find(rest - 1, rargv + 1, &w) : NULL;
         if (hc)
             s_cmd_help(hc, stdout);
-        else
+        else if (rest != 2 || !s_group_usage(stdout, rargv[1]))
             s_usage(stdout);
         return EX_OK;
     }
     int words = 0;
     t.cmd = s_find(rest, rargv, &words);
+    if (!t.cmd && rest == 1 && s_group_usage(stdout, rargv[0]))
+        return EX_OK; /* `tamctl project`: what it can do */
+    if (!t.cmd && rest > 1 && s_group_usage(stderr, rargv[0])) {
+        fprintf(stderr, "\ntamctl: %s has no subcommand '%s'\n", rargv[0], rargv[1]);
+        return EX_USAGE;
+    }
     if (!t.cmd) {
         fprintf(stderr, "tamctl: unknown command '%s'; `tamctl --help` lists them\n", rargv[0]);
         return EX_USAGE;
     }
-    if (tam_config_load(&t.cfg, path && *path ? path : NULL, err, sizeof err)) {
+    int crc = tam_config_load_resolved(&t.cfg, path && *path ? path : NULL, sets, nsets, err,
+                                       sizeof err);
+    if (crc) {
         fprintf(stderr, "tamctl: %s\n", err);
-        return EX_CONFIG;
+        return crc == TAM_EIO ? EX_NOINPUT : EX_CONFIG;
     }
-    for (int i = 0; i < nsets; i++)
-        if (tam_config_override(&t.cfg, sets[i], err, sizeof err)) {
-            fprintf(stderr, "tamctl: -o %s: %s\n", sets[i], err);
-            return EX_CONFIG;
-        }
     tam_log_init("tamctl", LOG_WARNING);
     /* Command options: --json and --help are accepted after the command too. */
     int cargc = rest - words + 1;
@@ -355,9 +421,18 @@ int main(int argc, char **argv)
     t.zctx = zmq_ctx_new();
     if (!t.zctx)
         return EX_OSERR;
+    /* Every command but the key management talks to services as someone. */
+    tam_sec_t *sec = NULL;
+    if (strncmp(t.cmd->name, "keys", 4) != 0 &&
+        tam_sec_new(&sec, &t.cfg, t.zctx, as ? as : t.cfg.tamctl.identity, err, sizeof err)) {
+        fprintf(stderr, "tamctl: %s\n", err);
+        zmq_ctx_term(t.zctx);
+        return EX_CONFIG;
+    }
     optind = 0; /* 0, not 1: glibc then resets its state fully, "+" mode included */
     int ex = t.cmd->run(&t, cargc, cargv);
     s_close_clients();
+    tam_sec_destroy(&sec);
     zmq_ctx_term(t.zctx);
     return ex;
 }

@@ -8,85 +8,190 @@
 #include <string.h>
 
 #include "tam/error.h"
+#include "out.h"
+#include "submit.h"
 #include "tamctl.h"
 
-#define S_PAGE 1000
 
-/* Collects the items of every page for --json. */
-static int s_json_extend(json_t *all, const uint8_t *body, size_t len, const char *key)
-{
-    char *text = tam_msgpack_to_json(body, len, 0);
-    json_error_t je;
-    json_t *page = text ? json_loads(text, 0, &je) : NULL;
-    free(text);
-    if (!page)
-        return EX_SOFTWARE;
-    json_array_extend(all, json_object_get(page, key));
-    json_decref(page);
-    return 0;
-}
-
-static void s_json_print(json_t *all)
-{
-    char *text = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-}
-
-/* Frees a table without printing it (tamctl.h offers print-and-free only). */
-static void s_table_drop(tamctl_table_t **tb)
-{
-    FILE *f = fopen("/dev/null", "w");
-    if (f) {
-        tamctl_table_print(tb, f, true, NULL);
-        fclose(f);
-    }
-}
-
-static void s_table_done(tamctl_table_t **tb, int ex, bool csv)
-{
-    if (ex == 0)
-        tamctl_table_print(tb, stdout, csv, NULL);
-    else
-        s_table_drop(tb);
-}
-
-static int s_limit_arg(const char *s, size_t *out)
+static int s_limit_arg(const char *s, int64_t *out)
 {
     uint64_t v;
     int ex = tamctl_parse_u64("--limit", s, &v);
     if (ex == 0)
-        *out = (size_t)v;
+        *out = v > INT64_MAX ? INT64_MAX : (int64_t)v;
     return ex;
 }
 
 /* ---- tamctl needs --------------------------------------------------------------- */
 
-static void s_need_row(tamctl_table_t *tb, const tam_need_t *n)
+/* The data columns are those of `submit --format csv` (proto/needs-csv.md),
+ * so that `needs --csv` can be submitted again; id, reply_id and status are
+ * for information and ignored by submit. */
+static const tamctl_col_t s_need_cols[] = {
+    {"id", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"reply_id", "reply", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"respondent_type", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"respondent", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"category", "cat", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"version", NULL, TAMCTL_INT, TAMCTL_OUT_DATA, NULL},
+    {"completeness", NULL, TAMCTL_PCT, TAMCTL_OUT_DATA, NULL},
+    {"standard", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"modality", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"priority", "pri", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"cost", "cost USD", TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"start", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"end", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"window", NULL, TAMCTL_STR, TAMCTL_OUT_TABLE, NULL},
+    {"status", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"text", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+static const tamctl_col_t s_answer_cols[] = {
+    {"reply_id", "reply", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"respondent_type", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"respondent", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"category", "cat", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"standard", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"state", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+/* What a need record lacks for the CSV of submit: its reply's respondent
+ * type and instrument version, by reply id. */
+typedef struct {
+    uint64_t id;
+    int type;
+    int64_t version;
+} s_reply_meta_t;
+
+typedef struct {
+    s_reply_meta_t *v;
+    size_t n, cap;
+} s_reply_metas_t;
+
+typedef struct {
+    tam_needs_query_t q;
+    bool answers;
+    s_reply_metas_t *metas; /* CSV and JSON only */
+} s_needs_ctx_t;
+
+static const s_reply_meta_t *s_meta_of(const s_reply_metas_t *m, uint64_t id)
 {
-    char id[24], reply[24], pri[8], cost[32], start[11], end[11], window[24];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)n->id);
-    snprintf(reply, sizeof reply, "%llu", (unsigned long long)n->reply_id);
-    snprintf(pri, sizeof pri, "%lld", (long long)n->priority);
-    tamctl_usd(n->cost, cost);
+    size_t lo = 0, hi = m ? m->n : 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->v[mid].id == id)
+            return &m->v[mid];
+        if (m->v[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static void s_need_row(tamctl_out_t *o, const tam_need_t *n, json_t *rec,
+                       const s_reply_metas_t *metas)
+{
+    char start[11], end[11], window[24];
     tam_date_format(n->start, start);
     tam_date_format(n->end, end);
     snprintf(window, sizeof window, "%s..%s", start, end);
-    const char *row[] = {id,        n->country, n->category,  n->standard,
-                         n->modality, pri,      cost,         window,
-                         n->respondent, reply,  tam_enum_need_status.values[n->status]};
-    tamctl_table_row(tb, row);
+    const s_reply_meta_t *m = s_meta_of(metas, n->reply_id);
+    tamctl_out_record(o, rec);
+    tamctl_out_u64(o, n->id);
+    tamctl_out_u64(o, n->reply_id);
+    tamctl_out_str(o, m ? tam_enum_respondent_type.values[m->type] : NULL);
+    tamctl_out_str(o, n->respondent);
+    tamctl_out_str(o, n->country);
+    tamctl_out_str(o, n->category);
+    if (m)
+        tamctl_out_int(o, m->version);
+    else
+        tamctl_out_null(o);
+    tamctl_out_int(o, n->completeness);
+    tamctl_out_str(o, n->standard);
+    tamctl_out_str(o, n->modality);
+    tamctl_out_int(o, n->priority);
+    tamctl_out_int(o, n->cost);
+    tamctl_out_str(o, start);
+    tamctl_out_str(o, end);
+    tamctl_out_str(o, window);
+    tamctl_out_str(o, tam_enum_need_status.values[n->status]);
+    tamctl_out_str(o, n->text);
+    tamctl_out_end(o);
 }
 
-static void s_answer_row(tamctl_table_t *tb, const tam_answer_rec_t *a)
+static void s_answer_row(tamctl_out_t *o, const tam_answer_rec_t *a, json_t *rec)
 {
-    char reply[24];
-    snprintf(reply, sizeof reply, "%llu", (unsigned long long)a->reply_id);
-    const char *row[] = {reply, a->respondent, a->country ? a->country : "-", a->category,
-                         a->standard, tam_enum_answer_state.values[a->state]};
-    tamctl_table_row(tb, row);
+    tamctl_out_record(o, rec);
+    tamctl_out_u64(o, a->reply_id);
+    tamctl_out_str(o, tam_enum_respondent_type.values[a->respondent_type]);
+    tamctl_out_str(o, a->respondent);
+    tamctl_out_str(o, a->country);
+    tamctl_out_str(o, a->category);
+    tamctl_out_str(o, a->standard);
+    tamctl_out_str(o, tam_enum_answer_state.values[a->state]);
+    tamctl_out_end(o);
+}
+
+static int s_needs_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                        bool *more)
+{
+    s_needs_ctx_t *x = vctx;
+    tam_need_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    memset(&l, 0, sizeof l);
+    x->q.limit = want;
+    int ex = tamctl_call_raw(t, "ingest", TAM_MSG_ingest_needs, &x->q, a, &l, NULL, &body, &len);
+    if (ex)
+        return ex;
+    json_t *recs = t->json ? tamctl_json_items(body, len, x->answers ? "answers" : "items") : NULL;
+    free(body);
+    for (uint32_t i = 0; !x->answers && i < l.items.n; i++)
+        s_need_row(o, &l.items.v[i], json_array_get(recs, i), x->metas);
+    for (uint32_t i = 0; x->answers && i < l.answers.n; i++)
+        s_answer_row(o, &l.answers.v[i], json_array_get(recs, i));
+    json_decref(recs);
+    x->q.after = l.next;
+    *more = l.next != 0;
+    return 0;
+}
+
+/* Fills m with every reply's respondent type and version (for needs --csv). */
+static int s_reply_metas(tamctl_t *t, s_reply_metas_t *m)
+{
+    tam_replies_query_t q;
+    memset(&q, 0, sizeof q);
+    q.status = "any";
+    int ex = 0;
+    do {
+        tam_arena_t *a = tam_arena_new(0);
+        tam_reply_list_t l;
+        memset(&l, 0, sizeof l);
+        q.limit = 1000;
+        ex = a ? tamctl_call(t, "ingest", TAM_MSG_ingest_replies, &q, a, &l, NULL) : EX_OSERR;
+        for (uint32_t i = 0; ex == 0 && i < l.items.n; i++) {
+            if (m->n == m->cap) {
+                size_t cap = m->cap ? m->cap * 2 : 256;
+                s_reply_meta_t *v = realloc(m->v, cap * sizeof *v);
+                if (!v) {
+                    ex = EX_OSERR;
+                    break;
+                }
+                m->v = v;
+                m->cap = cap;
+            }
+            /* replies come by increasing id: the array stays sorted */
+            m->v[m->n++] = (s_reply_meta_t){l.items.v[i].id, (int)l.items.v[i].respondent_type,
+                                            l.items.v[i].version};
+        }
+        q.after = ex == 0 && l.items.n ? l.next : 0;
+        tam_arena_destroy(&a);
+    } while (ex == 0 && q.after);
+    return ex;
 }
 
 static int s_needs(tamctl_t *t, int argc, char **argv)
@@ -98,21 +203,22 @@ static int s_needs(tamctl_t *t, int argc, char **argv)
         {"respondent", required_argument, NULL, 'r'}, {"limit", required_argument, NULL, 'l'},
         {"all", no_argument, NULL, 'a'},            {"csv", no_argument, NULL, 'v'},
         {"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0}};
-    tam_needs_query_t q;
-    memset(&q, 0, sizeof q);
-    size_t limit = SIZE_MAX;
+    s_needs_ctx_t x;
+    memset(&x, 0, sizeof x);
+    tam_needs_query_t *q = &x.q;
+    int64_t limit = -1;
     bool csv = false;
     int c, ex;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'C': q.country = optarg; break;
-        case 'g': q.group = optarg; break;
-        case 'k': q.category = optarg; break;
-        case 's': q.standard = optarg; break;
-        case 'S': q.state = optarg; break;
-        case 't': q.status = optarg; break;
-        case 'r': q.respondent = optarg; break;
-        case 'a': q.status = "any"; break;
+        case 'C': q->country = tamctl_upper(optarg); break;
+        case 'g': q->group = tamctl_upper(optarg); break;
+        case 'k': q->category = tamctl_upper(optarg); break;
+        case 's': q->standard = tamctl_upper(optarg); break;
+        case 'S': q->state = optarg; break;
+        case 't': q->status = optarg; break;
+        case 'r': q->respondent = optarg; break;
+        case 'a': q->status = "any"; break;
         case 'l':
             if ((ex = s_limit_arg(optarg, &limit)))
                 return ex;
@@ -126,62 +232,76 @@ static int s_needs(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "tamctl needs: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
-    bool answers = q.state && strcmp(q.state, "need") != 0;
-    static const char *nh[] = {">id", "country", "cat", "standard", "modality", ">pri",
-                               ">cost USD", "window", "respondent", ">reply", "status", NULL};
-    static const char *ah[] = {">reply", "respondent", "country", "cat", "standard", "state", NULL};
-    tamctl_table_t *tb = t->json ? NULL : tamctl_table_new(answers ? ah : nh);
-    json_t *all = t->json ? json_array() : NULL;
-    size_t count = 0;
+    x.answers = q->state && strcmp(q->state, "need") != 0;
+    tamctl_fmt_t fmt = tamctl_out_format(t, csv);
+    tamctl_out_t *o = tamctl_out_new(fmt, x.answers ? s_answer_cols : s_need_cols);
+    s_reply_metas_t metas = {0};
     ex = 0;
-    do {
-        size_t left = limit - count;
-        q.limit = left < S_PAGE ? (int64_t)left : S_PAGE;
-        tam_arena_t *a = tam_arena_new(0);
-        tam_need_list_t l;
-        uint8_t *body = NULL;
-        size_t len = 0;
-        memset(&l, 0, sizeof l);
-        ex = a ? tamctl_call_raw(t, "ingest", TAM_MSG_ingest_needs, &q, a, &l, NULL, &body, &len)
-               : EX_OSERR;
-        if (ex == 0) {
-            count += answers ? l.answers.n : l.items.n;
-            for (uint32_t i = 0; tb && i < l.items.n; i++)
-                s_need_row(tb, &l.items.v[i]);
-            for (uint32_t i = 0; tb && i < l.answers.n; i++)
-                s_answer_row(tb, &l.answers.v[i]);
-            if (all)
-                ex = s_json_extend(all, body, len, answers ? "answers" : "items");
-            q.after = l.next;
-        }
-        free(body);
-        tam_arena_destroy(&a);
-    } while (ex == 0 && q.after && count < limit);
-    if (ex == 0 && all)
-        s_json_print(all);
-    if (tb)
-        s_table_done(&tb, ex, csv);
-    json_decref(all);
-    return ex;
+    if (fmt != TAMCTL_FMT_TABLE && !x.answers) {
+        ex = s_reply_metas(t, &metas);
+        x.metas = &metas;
+    }
+    if (ex == 0)
+        ex = tamctl_out_pages(t, o, limit, s_needs_page, &x);
+    free(metas.v);
+    return tamctl_out_done(&o, stdout, ex);
 }
 
 /* ---- tamctl replies ------------------------------------------------------------- */
 
-static void s_reply_row(tamctl_table_t *tb, const tam_reply_info_t *r)
+static const tamctl_col_t s_reply_cols[] = {
+    {"id", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"respondent", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"respondent_type", "type", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"category", "cat", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"version", "ver", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"revision", "rev", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"status", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"submitted", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"needs", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"withdrawn", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"replaces", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"completeness", "complete", TAMCTL_PCT, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+static int s_replies_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                          bool *more)
 {
-    char id[24], ver[16], rev[16], sub[11], needs[16], wd[16], repl[24], compl[8];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
-    snprintf(ver, sizeof ver, "%lld", (long long)r->version);
-    snprintf(rev, sizeof rev, "%lld", (long long)r->revision);
-    tam_date_format(r->submitted, sub);
-    snprintf(needs, sizeof needs, "%lld", (long long)r->needs);
-    snprintf(wd, sizeof wd, "%lld", (long long)r->withdrawn);
-    snprintf(repl, sizeof repl, "%llu", (unsigned long long)r->replaces);
-    snprintf(compl, sizeof compl, "%lld%%", (long long)r->completeness);
-    const char *row[] = {id, r->respondent, tam_enum_respondent_type.values[r->respondent_type],
-                         r->category, ver, rev, tam_enum_reply_status.values[r->status], sub,
-                         needs, wd, r->replaces ? repl : "-", compl};
-    tamctl_table_row(tb, row);
+    tam_replies_query_t *q = vctx;
+    tam_reply_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    memset(&l, 0, sizeof l);
+    q->limit = want;
+    int ex = tamctl_call_raw(t, "ingest", TAM_MSG_ingest_replies, q, a, &l, NULL, &body, &len);
+    if (ex)
+        return ex;
+    json_t *recs = t->json ? tamctl_json_items(body, len, "items") : NULL;
+    free(body);
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        const tam_reply_info_t *r = &l.items.v[i];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_u64(o, r->id);
+        tamctl_out_str(o, r->respondent);
+        tamctl_out_str(o, tam_enum_respondent_type.values[r->respondent_type]);
+        tamctl_out_str(o, r->category);
+        tamctl_out_int(o, r->version);
+        tamctl_out_int(o, r->revision);
+        tamctl_out_str(o, tam_enum_reply_status.values[r->status]);
+        tamctl_out_date(o, r->submitted);
+        tamctl_out_int(o, r->needs);
+        tamctl_out_int(o, r->withdrawn);
+        if (r->replaces)
+            tamctl_out_u64(o, r->replaces);
+        else
+            tamctl_out_null(o);
+        tamctl_out_int(o, r->completeness);
+        tamctl_out_end(o);
+    }
+    json_decref(recs);
+    q->after = l.next;
+    *more = l.next != 0;
+    return 0;
 }
 
 static int s_replies(tamctl_t *t, int argc, char **argv)
@@ -194,15 +314,15 @@ static int s_replies(tamctl_t *t, int argc, char **argv)
         {"json", no_argument, NULL, 'j'},             {NULL, 0, NULL, 0}};
     tam_replies_query_t q;
     memset(&q, 0, sizeof q);
-    size_t limit = SIZE_MAX;
+    int64_t limit = -1;
     bool csv = false;
     int c, ex;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'r': q.respondent = optarg; break;
-        case 'C': q.country = optarg; break;
-        case 'g': q.group = optarg; break;
-        case 'k': q.category = optarg; break;
+        case 'C': q.country = tamctl_upper(optarg); break;
+        case 'g': q.group = tamctl_upper(optarg); break;
+        case 'k': q.category = tamctl_upper(optarg); break;
         case 't': q.status = optarg; break;
         case 'a': q.status = "any"; break;
         case 'l':
@@ -218,62 +338,41 @@ static int s_replies(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "tamctl replies: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
-    static const char *h[] = {">id", "respondent", "type", "cat", ">ver", ">rev", "status",
-                              "submitted", ">needs", ">withdrawn", ">replaces", ">complete", NULL};
-    tamctl_table_t *tb = t->json ? NULL : tamctl_table_new(h);
-    json_t *all = t->json ? json_array() : NULL;
-    size_t count = 0;
-    ex = 0;
-    do {
-        size_t left = limit - count;
-        q.limit = left < S_PAGE ? (int64_t)left : S_PAGE;
-        tam_arena_t *a = tam_arena_new(0);
-        tam_reply_list_t l;
-        uint8_t *body = NULL;
-        size_t len = 0;
-        memset(&l, 0, sizeof l);
-        ex = a ? tamctl_call_raw(t, "ingest", TAM_MSG_ingest_replies, &q, a, &l, NULL, &body, &len)
-               : EX_OSERR;
-        if (ex == 0) {
-            count += l.items.n;
-            for (uint32_t i = 0; tb && i < l.items.n; i++)
-                s_reply_row(tb, &l.items.v[i]);
-            if (all)
-                ex = s_json_extend(all, body, len, "items");
-            q.after = l.next;
-        }
-        free(body);
-        tam_arena_destroy(&a);
-    } while (ex == 0 && q.after && count < limit);
-    if (ex == 0 && all)
-        s_json_print(all);
-    if (tb)
-        s_table_done(&tb, ex, csv);
-    json_decref(all);
-    return ex;
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_reply_cols);
+    ex = tamctl_out_pages(t, o, limit, s_replies_page, &q);
+    return tamctl_out_done(&o, stdout, ex);
 }
 
 /* ---- tamctl reply ID ------------------------------------------------------------ */
 
 static int s_reply(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"diff", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    bool diff = false;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'd') {
+            diff = true;
+            continue;
+        }
         if (c != 'j') {
-            fprintf(stderr, "usage: tamctl reply ID [--json]\n");
+            fprintf(stderr, "usage: tamctl reply ID [--diff] [--json]\n");
             return EX_USAGE;
         }
         t->json = true;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "usage: tamctl reply ID [--json]\n");
+        fprintf(stderr, "usage: tamctl reply ID [--diff] [--json]\n");
         return EX_USAGE;
     }
     tam_reply_key_t k;
     int ex = tamctl_parse_u64("reply id", argv[optind], &k.id);
     if (ex)
         return ex;
+    if (diff)
+        return tamctl_reply_diff(t, k.id);
     tam_arena_t *a = tam_arena_new(0);
     tam_reply_full_t f;
     uint8_t *body = NULL;
@@ -303,22 +402,24 @@ static int s_reply(tamctl_t *t, int argc, char **argv)
         for (uint32_t h = 0; h < f.history.n; h++)
             printf(" %s", f.history.v[h]);
         printf("\n");
-        static const char *hd[] = {">need", "country", "standard", "modality", ">pri",
-                                   ">cost USD", NULL};
+        static const char *hd[] = {">need", ">ver", "country", "standard", "modality", ">pri",
+                                   ">cost USD", "ref", NULL};
         tamctl_table_t *tb = tamctl_table_new(hd);
         for (uint32_t n = 0; n < f.reply->needs.n && n < f.need_ids.n; n++) {
             const tam_need_in_t *in = &f.reply->needs.v[n];
             char pri[8], cost[32];
             snprintf(pri, sizeof pri, "%lld", (long long)in->priority);
             tamctl_usd(in->cost, cost);
-            const char *row[] = {f.need_ids.v[n], in->country, in->standard, in->modality, pri, cost};
+            const char *ver = n < f.need_versions.n ? f.need_versions.v[n] : "1";
+            const char *row[] = {f.need_ids.v[n], ver,  in->country, in->standard, in->modality,
+                                 pri,             cost, in->ref ? in->ref : ""};
             tamctl_table_row(tb, row);
         }
         if (f.reply->needs.n)
             tamctl_table_print(&tb, stdout, false, NULL);
         else {
             printf("no needs\n");
-            s_table_drop(&tb);
+            tamctl_table_free(&tb);
         }
     }
     free(body);
@@ -349,5 +450,10 @@ TAMCTL_COMMAND(s_cmd_replies, "replies", "[--respondent R] [--country C] [--grou
                "  --limit N          at most N replies\n"
                "  --csv, --json      CSV with a header row, or a JSON array",
                s_replies)
-TAMCTL_COMMAND(s_cmd_reply, "reply", "ID [--json]",
-               "Show one stored reply with its needs and revision history.", NULL, s_reply)
+TAMCTL_COMMAND(s_cmd_reply, "reply", "ID [--diff] [--json]",
+               "Show one stored reply with its needs and revision history.",
+               "  --diff             what this revision changed against the previous one, need by\n"
+               "                     need: added, restored, changed (fields old -> new),\n"
+               "                     withdrawn, and how many are unchanged (needs keep their ids)\n"
+               "  --json             the reply (or the diff) as JSON",
+               s_reply)

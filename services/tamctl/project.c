@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "out.h"
 #include "regctl.h"
 
 static void s_set_after(void *req, char *after)
@@ -104,10 +105,13 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
         for (uint32_t i = 0; i < doc.n && ex == 0; i++) {
             char where[160];
             tam_project_t p;
-            tam_codec_err_t ce;
             regctl_doc_where(&doc, i, where, sizeof where);
-            if (tam_decode_obj(&tam_schema_project, &doc.items[i], a, &p, &ce)) {
-                fprintf(stderr, "%s:%s: %s\n", where, ce.path, ce.message);
+            int dex = regctl_doc_decode(&doc, i, &tam_schema_project, a, &p);
+            if (dex == EX_OSERR) {
+                ex = dex;
+                break;
+            }
+            if (dex) {
                 refused++;
                 continue;
             }
@@ -230,45 +234,51 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
+    static const tamctl_col_t cols[] = {
+        {"id", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"status", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"budget", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"budget_status", "budget status", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"pledged", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"received", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"start", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"end", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"donors", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"title", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {NULL, NULL, 0, 0, NULL}};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
     tam_project_list_t l;
     uint8_t *raw = NULL;
     size_t raw_len = 0;
+    int64_t tb_budget = 0, tp = 0, tr = 0;
     int ex = regctl_all_projects(t, &q, a, &l, t->json ? &raw : NULL, &raw_len);
-    if (ex == 0 && t->json) {
-        regctl_print_json(raw, raw_len);
-    } else if (ex == 0) {
-        const char *headers[] = {"id", "status", ">budget", "budget status", ">pledged", ">received",
-                                 "start", "end", "donors", "title", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
-        int64_t tb_budget = 0, tp = 0, tr = 0;
-        for (uint32_t i = 0; i < l.items.n; i++) {
-            const tam_project_rec_t *r = &l.items.v[i];
-            const tam_project_t *p = r->project;
-            char bud[32], pl[32], rc[32], s[11], e[11], don[160];
-            const char *row[] = {p->id,
-                                 tam_enum_project_status.values[p->status],
-                                 csv ? (snprintf(bud, sizeof bud, "%lld", (long long)p->budget), bud)
-                                     : tamctl_usd(p->budget, bud),
-                                 tam_enum_budget_status.values[p->budget_status],
-                                 csv ? (snprintf(pl, sizeof pl, "%lld", (long long)r->pledged), pl)
-                                     : tamctl_usd(r->pledged, pl),
-                                 csv ? (snprintf(rc, sizeof rc, "%lld", (long long)r->received), rc)
-                                     : tamctl_usd(r->received, rc),
-                                 regctl_date(p->start, s),
-                                 regctl_date(p->end, e),
-                                 s_donors_cell(p, don, sizeof don),
-                                 p->title};
-            tamctl_table_row(tb, row);
-            tb_budget += p->budget;
-            tp += r->pledged;
-            tr += r->received;
-        }
-        tamctl_table_print(&tb, stdout, csv, NULL);
-        if (!csv && !t->quiet) {
-            char b1[32], b2[32], b3[32];
-            printf("%u project(s); budget %s, pledged %s, received %s USD\n", l.items.n,
-                   tamctl_usd(tb_budget, b1), tamctl_usd(tp, b2), tamctl_usd(tr, b3));
-        }
+    json_t *recs = ex == 0 && raw ? tamctl_json_items(raw, raw_len, NULL) : NULL;
+    for (uint32_t i = 0; ex == 0 && i < l.items.n; i++) {
+        const tam_project_rec_t *r = &l.items.v[i];
+        const tam_project_t *p = r->project;
+        char don[160];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_str(o, p->id);
+        tamctl_out_str(o, tam_enum_project_status.values[p->status]);
+        tamctl_out_int(o, p->budget);
+        tamctl_out_str(o, tam_enum_budget_status.values[p->budget_status]);
+        tamctl_out_int(o, r->pledged);
+        tamctl_out_int(o, r->received);
+        tamctl_out_date(o, p->start);
+        tamctl_out_date(o, p->end);
+        tamctl_out_str(o, s_donors_cell(p, don, sizeof don));
+        tamctl_out_str(o, p->title);
+        tamctl_out_end(o);
+        tb_budget += p->budget;
+        tp += r->pledged;
+        tr += r->received;
+    }
+    json_decref(recs);
+    ex = tamctl_out_done(&o, stdout, ex);
+    if (ex == 0 && !csv && !t->json && !t->quiet) {
+        char b1[32], b2[32], b3[32];
+        printf("%u project(s); budget %s, pledged %s, received %s USD\n", l.items.n,
+               tamctl_usd(tb_budget, b1), tamctl_usd(tp, b2), tamctl_usd(tr, b3));
     }
     free(raw);
     tam_arena_destroy(&a);
@@ -432,7 +442,7 @@ static int s_show(tamctl_t *t, int argc, char **argv)
         printf("ledger               %u entr%s%s\n", l.items.n, l.items.n == 1 ? "y" : "ies",
                rev ? " (to this day; the totals above are those of the revision)" : "");
         if (l.items.n)
-            regctl_ledger_table(&l, false);
+            regctl_ledger_out(&l, TAMCTL_FMT_TABLE);
     }
     free(raw);
     free(lraw);

@@ -12,43 +12,8 @@
 #include <time.h>
 #include "tam/error.h"
 #include "tam/feed.h"
+#include "out.h"
 #include "tamctl.h"
-
-#define S_PAGE 1000
-
-static void s_table_drop(tamctl_table_t **tb)
-{
-    FILE *f = fopen("/dev/null", "w");
-    if (f) {
-        tamctl_table_print(tb, f, true, NULL);
-        fclose(f);
-    } else if (*tb) {
-        tamctl_table_print(tb, stderr, true, NULL);
-    }
-}
-
-/* Appends the JSON of a msgpack list's "items" to all. */
-static int s_json_items(json_t *all, const uint8_t *body, size_t len)
-{
-    char *text = tam_msgpack_to_json(body, len, 0);
-    json_error_t je;
-    json_t *page = text ? json_loads(text, 0, &je) : NULL;
-    free(text);
-    if (!page)
-        return EX_SOFTWARE;
-    json_array_extend(all, json_object_get(page, "items"));
-    json_decref(page);
-    return 0;
-}
-
-static void s_json_out(json_t *o)
-{
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (text) {
-        puts(text);
-        free(text);
-    }
-}
 
 /* "0.7500" for a value in 1/10000. */
 static const char *s_unit(int64_t v, char buf[32])
@@ -67,6 +32,81 @@ static void s_donors(const tam_strs_t *d, char *buf, size_t n)
 
 /* ---- tamctl proposals ------------------------------------------------------------- */
 
+static const tamctl_col_t s_prop_cols[] = {
+    {"rank", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"id", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"standard", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"modality", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"project", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"donors", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"amount", "amount USD", TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"score", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"state", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+/* Where a ranked listing (proposals, gaps) stands: it pages by offset within
+ * one run, and refuses to mix two runs. */
+typedef struct {
+    void *q;        /* the query: its offset and limit are set per page */
+    int64_t *offset, *limit;
+    uint64_t run;
+    int64_t total, unfunded;
+    char hash[65];
+} s_ranked_t;
+
+static int s_run_check(s_ranked_t *x, tamctl_out_t *o, uint64_t run)
+{
+    if (tamctl_out_rows(o) && run != x->run) {
+        fprintf(stderr, "tamctl: a new run (%llu) was published while listing; run the "
+                        "command again\n", (unsigned long long)run);
+        return EX_TEMPFAIL;
+    }
+    x->run = run;
+    return 0;
+}
+
+static int s_prop_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                       bool *more)
+{
+    s_ranked_t *x = vctx;
+    tam_proposal_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    memset(&l, 0, sizeof l);
+    *x->offset = (int64_t)tamctl_out_rows(o);
+    *x->limit = want;
+    int ex = tamctl_call_raw(t, "match", TAM_MSG_match_proposals, x->q, a, &l, NULL, &body, &len);
+    if (ex == 0)
+        ex = s_run_check(x, o, l.run);
+    json_t *recs = ex == 0 && t->json ? tamctl_json_items(body, len, "items") : NULL;
+    free(body);
+    if (ex)
+        return ex;
+    snprintf(x->hash, sizeof x->hash, "%s", l.hash);
+    x->total = l.total;
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        const tam_proposal_t *p = &l.items.v[i];
+        char donors[200];
+        s_donors(&p->donors, donors, sizeof donors);
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_int(o, p->rank);
+        tamctl_out_str(o, p->id);
+        tamctl_out_str(o, p->country);
+        tamctl_out_str(o, p->standard);
+        tamctl_out_str(o, p->modality);
+        tamctl_out_str(o, p->project);
+        tamctl_out_str(o, donors);
+        tamctl_out_int(o, p->amount);
+        tamctl_out_int(o, p->score);
+        tamctl_out_str(o, tam_enum_proposal_state.values[p->state]);
+        tamctl_out_end(o);
+    }
+    json_decref(recs);
+    *more = (int64_t)tamctl_out_rows(o) < l.total;
+    return 0;
+}
+
 static int s_proposals(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -82,10 +122,10 @@ static int s_proposals(tamctl_t *t, int argc, char **argv)
     int c, ex;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'C': q.country = optarg; break;
-        case 'g': q.group = optarg; break;
-        case 'k': q.category = optarg; break;
-        case 's': q.standard = optarg; break;
+        case 'C': q.country = tamctl_upper(optarg); break;
+        case 'g': q.group = tamctl_upper(optarg); break;
+        case 'k': q.category = tamctl_upper(optarg); break;
+        case 's': q.standard = tamctl_upper(optarg); break;
         case 'p': q.project = optarg; break;
         case 'd': q.donor = optarg; break;
         case 'n':
@@ -103,79 +143,19 @@ static int s_proposals(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "tamctl proposals: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
-    static const char *h[] = {">rank", "id", "country", "standard", "modality", "project",
-                              "donors", ">amount USD", ">score", "state", NULL};
-    tamctl_table_t *tb = t->json ? NULL : tamctl_table_new(h);
-    json_t *items = t->json ? json_array() : NULL;
-    int64_t got = 0, total = 0;
-    uint64_t run = 0;
-    char hash[65] = "";
-    ex = 0;
-    do {
-        q.offset = got;
-        q.limit = top - got < S_PAGE ? top - got : S_PAGE;
-        if (q.limit <= 0)
-            break;
-        tam_arena_t *a = tam_arena_new(0);
-        tam_proposal_list_t l;
-        uint8_t *body = NULL;
-        size_t len = 0;
-        memset(&l, 0, sizeof l);
-        ex = a ? tamctl_call_raw(t, "match", TAM_MSG_match_proposals, &q, a, &l, NULL, &body,
-                                 &len)
-               : EX_OSERR;
-        if (ex == 0 && got && l.run != run) {
-            fprintf(stderr, "tamctl: a new run (%llu) was published while listing; run the "
-                            "command again\n", (unsigned long long)l.run);
-            ex = EX_TEMPFAIL;
-        }
-        if (ex == 0) {
-            run = l.run;
-            snprintf(hash, sizeof hash, "%s", l.hash);
-            total = l.total;
-            got += l.items.n;
-            if (items)
-                ex = s_json_items(items, body, len);
-            for (uint32_t i = 0; tb && i < l.items.n; i++) {
-                const tam_proposal_t *p = &l.items.v[i];
-                char rank[24], amt[32], score[16], donors[200];
-                snprintf(rank, sizeof rank, "%lld", (long long)p->rank);
-                snprintf(score, sizeof score, "%lld", (long long)p->score);
-                tamctl_usd(p->amount, amt);
-                s_donors(&p->donors, donors, sizeof donors);
-                const char *row[] = {rank, p->id, p->country, p->standard, p->modality,
-                                     p->project, donors, amt, score,
-                                     tam_enum_proposal_state.values[p->state]};
-                tamctl_table_row(tb, row);
-            }
-            if (l.items.n == 0)
-                got = total; /* nothing more */
-        }
-        free(body);
-        tam_arena_destroy(&a);
-    } while (ex == 0 && got < total && got < top);
-    if (ex) {
-        if (tb)
-            s_table_drop(&tb);
-        json_decref(items);
-        return ex;
-    }
-    if (items) {
-        json_t *o = json_object();
-        json_object_set_new(o, "run", json_integer((json_int_t)run));
-        json_object_set_new(o, "hash", json_string(hash));
-        json_object_set_new(o, "total", json_integer(total));
-        json_object_set_new(o, "items", items);
-        s_json_out(o);
-        json_decref(o);
-        return 0;
-    }
-    tamctl_table_print(&tb, stdout, csv, NULL);
-    if (!t->quiet && !csv)
-        fprintf(stderr, "%lld of %lld proposal(s) of run %llu (hash %.12s)%s\n",
-                (long long)got, (long long)total, (unsigned long long)run, hash,
-                got < total ? "; --top N for more" : "");
-    return 0;
+    s_ranked_t x = {.q = &q, .offset = &q.offset, .limit = &q.limit};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_prop_cols);
+    ex = tamctl_out_pages(t, o, top, s_prop_page, &x);
+    tamctl_out_meta_int(o, "run", (int64_t)x.run);
+    tamctl_out_meta_str(o, "hash", x.hash);
+    tamctl_out_meta_int(o, "total", x.total);
+    int64_t got = (int64_t)tamctl_out_rows(o);
+    ex = tamctl_out_done(&o, stdout, ex);
+    if (ex == 0 && !t->quiet && !csv && !t->json)
+        fprintf(stderr, "%lld of %lld proposal(s) of run %llu (hash %.12s)%s\n", (long long)got,
+                (long long)x.total, (unsigned long long)x.run, x.hash,
+                got < x.total ? "; --top N for more" : "");
+    return ex;
 }
 
 /* ---- tamctl explain ------------------------------------------------------------------ */
@@ -268,6 +248,60 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
 
 /* ---- tamctl gaps ------------------------------------------------------------------------ */
 
+static const tamctl_col_t s_gap_cols[] = {
+    {"need", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"group", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"category", "cat", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"standard", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"modality", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"priority", "pri", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"cost", "cost USD", TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"funded", "funded USD", TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"unfunded", "unfunded USD", TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"reason", "why", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+static int s_gap_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                      bool *more)
+{
+    s_ranked_t *x = vctx;
+    tam_gap_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    memset(&l, 0, sizeof l);
+    *x->offset = (int64_t)tamctl_out_rows(o);
+    *x->limit = want;
+    int ex = tamctl_call_raw(t, "match", TAM_MSG_match_gaps, x->q, a, &l, NULL, &body, &len);
+    if (ex == 0)
+        ex = s_run_check(x, o, l.run);
+    json_t *recs = ex == 0 && t->json ? tamctl_json_items(body, len, "items") : NULL;
+    free(body);
+    if (ex)
+        return ex;
+    x->total = l.total;
+    x->unfunded = l.unfunded;
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        const tam_gap_t *g = &l.items.v[i];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_u64(o, g->need);
+        tamctl_out_str(o, g->country);
+        tamctl_out_str(o, g->group);
+        tamctl_out_str(o, g->category);
+        tamctl_out_str(o, g->standard);
+        tamctl_out_str(o, g->modality);
+        tamctl_out_int(o, g->priority);
+        tamctl_out_int(o, g->cost);
+        tamctl_out_int(o, g->funded);
+        tamctl_out_int(o, g->unfunded);
+        tamctl_out_str(o, g->reason);
+        tamctl_out_end(o);
+    }
+    json_decref(recs);
+    *more = (int64_t)tamctl_out_rows(o) < l.total;
+    return 0;
+}
+
 static int s_gaps(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -282,9 +316,9 @@ static int s_gaps(tamctl_t *t, int argc, char **argv)
     int c, ex;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'C': q.country = optarg; break;
-        case 'g': q.group = optarg; break;
-        case 'k': q.category = optarg; break;
+        case 'C': q.country = tamctl_upper(optarg); break;
+        case 'g': q.group = tamctl_upper(optarg); break;
+        case 'k': q.category = tamctl_upper(optarg); break;
         case 'n':
             if ((ex = tamctl_parse_count("--top", optarg, &top)))
                 return ex;
@@ -300,73 +334,20 @@ static int s_gaps(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "tamctl gaps: unexpected argument '%s'\n", argv[optind]);
         return EX_USAGE;
     }
-    static const char *h[] = {">need", "country", "group", "cat", "standard", "modality",
-                              ">pri", ">cost USD", ">funded USD", ">unfunded USD", "why",
-                              NULL};
-    tamctl_table_t *tb = t->json ? NULL : tamctl_table_new(h);
-    json_t *items = t->json ? json_array() : NULL;
-    int64_t got = 0, total = 0, unfunded = 0;
-    uint64_t run = 0;
-    ex = 0;
-    do {
-        q.offset = got;
-        q.limit = top - got < S_PAGE ? top - got : S_PAGE;
-        if (q.limit <= 0)
-            break;
-        tam_arena_t *a = tam_arena_new(0);
-        tam_gap_list_t l;
-        uint8_t *body = NULL;
-        size_t len = 0;
-        memset(&l, 0, sizeof l);
-        ex = a ? tamctl_call_raw(t, "match", TAM_MSG_match_gaps, &q, a, &l, NULL, &body, &len)
-               : EX_OSERR;
-        if (ex == 0) {
-            run = l.run;
-            total = l.total;
-            unfunded = l.unfunded;
-            got += l.items.n;
-            if (items)
-                ex = s_json_items(items, body, len);
-            for (uint32_t i = 0; tb && i < l.items.n; i++) {
-                const tam_gap_t *g = &l.items.v[i];
-                char id[24], pri[8], cost[32], fund[32], unf[32];
-                snprintf(id, sizeof id, "%llu", (unsigned long long)g->need);
-                snprintf(pri, sizeof pri, "%lld", (long long)g->priority);
-                const char *row[] = {id, g->country, g->group, g->category, g->standard,
-                                     g->modality, pri, tamctl_usd(g->cost, cost),
-                                     tamctl_usd(g->funded, fund), tamctl_usd(g->unfunded, unf),
-                                     g->reason};
-                tamctl_table_row(tb, row);
-            }
-            if (l.items.n == 0)
-                got = total;
-        }
-        free(body);
-        tam_arena_destroy(&a);
-    } while (ex == 0 && got < total && got < top);
-    if (ex) {
-        if (tb)
-            s_table_drop(&tb);
-        json_decref(items);
-        return ex;
-    }
-    if (items) {
-        json_t *o = json_object();
-        json_object_set_new(o, "run", json_integer((json_int_t)run));
-        json_object_set_new(o, "total", json_integer(total));
-        json_object_set_new(o, "unfunded", json_integer(unfunded));
-        json_object_set_new(o, "items", items);
-        s_json_out(o);
-        json_decref(o);
-        return 0;
-    }
-    tamctl_table_print(&tb, stdout, csv, NULL);
+    s_ranked_t x = {.q = &q, .offset = &q.offset, .limit = &q.limit};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_gap_cols);
+    ex = tamctl_out_pages(t, o, top, s_gap_page, &x);
+    tamctl_out_meta_int(o, "run", (int64_t)x.run);
+    tamctl_out_meta_int(o, "total", x.total);
+    tamctl_out_meta_int(o, "unfunded", x.unfunded);
+    int64_t got = (int64_t)tamctl_out_rows(o);
+    ex = tamctl_out_done(&o, stdout, ex);
     char u[32];
-    if (!t->quiet && !csv)
+    if (ex == 0 && !t->quiet && !csv && !t->json)
         fprintf(stderr, "%lld unmet need(s), %s USD unfunded, in run %llu%s\n",
-                (long long)total, tamctl_usd(unfunded, u), (unsigned long long)run,
-                got < total ? "; --top N for more" : "");
-    return 0;
+                (long long)x.total, tamctl_usd(x.unfunded, u), (unsigned long long)x.run,
+                got < x.total ? "; --top N for more" : "");
+    return ex;
 }
 
 TAMCTL_COMMAND(s_cmd_proposals, "proposals", "[OPTIONS]",

@@ -90,7 +90,9 @@ int regctl_doc_load(regctl_doc_t *d, const char *path)
     tam_mp_limits_t lim = {.max_depth = 16, .max_items = 50000000, .max_str = 1u << 20};
     if (tam_mp_check(d->sb.data, d->sb.size, &lim, NULL) != 0 ||
         msgpack_unpack_next(&d->u, d->sb.data, d->sb.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
-        fprintf(stderr, "%s: too deeply nested or too large\n", path);
+        fprintf(stderr, "%s: too deeply nested or too large (at most %u levels, %u items, "
+                        "strings of %u bytes)\n", path, (unsigned)lim.max_depth,
+                (unsigned)lim.max_items, (unsigned)lim.max_str);
         return EX_DATAERR;
     }
     if (d->u.data.type == MSGPACK_OBJECT_ARRAY) {
@@ -105,6 +107,30 @@ int regctl_doc_load(regctl_doc_t *d, const char *path)
         return EX_DATAERR;
     }
     return 0;
+}
+
+static void s_print_problem(const tam_codec_err_t *e, void *arg)
+{
+    fprintf(stderr, "%s:%s: %s\n", (const char *)arg, e->path, e->message);
+}
+
+int regctl_doc_decode(const regctl_doc_t *d, uint32_t i, const tam_schema_t *s, tam_arena_t *a,
+                      void *out)
+{
+    char where[160];
+    regctl_doc_where(d, i, where, sizeof where);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    if (msgpack_pack_object(&pk, d->items[i])) {
+        msgpack_sbuffer_destroy(&sb);
+        return EX_OSERR;
+    }
+    tam_codec_err_t ce;
+    int rc = tam_decode_all(s, sb.data, sb.size, a, out, &ce, s_print_problem, where);
+    msgpack_sbuffer_destroy(&sb);
+    return rc == 0 ? 0 : rc == TAM_ENOMEM ? EX_OSERR : EX_DATAERR;
 }
 
 void regctl_doc_free(regctl_doc_t *d)
@@ -174,6 +200,24 @@ int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const ch
     snprintf(it->where, sizeof it->where, "%s", where);
     if (id)
         snprintf(it->id, sizeof it->id, "%s", id);
+    return 0;
+}
+
+int regctl_batch_raw(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    regctl_item_t *it = msgpack_pack_object(&pk, d->items[i]) ? NULL : regctl_batch_add(b);
+    if (!it) {
+        msgpack_sbuffer_destroy(&sb);
+        fprintf(stderr, "tamctl: out of memory\n");
+        return EX_OSERR;
+    }
+    it->len = sb.size; /* release empties sb */
+    it->body = (uint8_t *)msgpack_sbuffer_release(&sb);
+    regctl_doc_where(d, i, it->where, sizeof it->where);
     return 0;
 }
 

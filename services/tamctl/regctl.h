@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <msgpack.h>
 #include "tam/catalog.h"
+#include "out.h"
 #include "tamctl.h"
 
 /* ---- record files ------------------------------------------------------------ */
@@ -31,6 +32,12 @@ void regctl_doc_free(regctl_doc_t *d);
 
 /* "PATH" for a single-record file, "PATH[i]" for an element of an array. */
 void regctl_doc_where(const regctl_doc_t *d, uint32_t i, char *buf, size_t cap);
+
+/* Decodes record i of d with schema s into out (from a), printing every
+ * problem of the record, each as "WHERE:FIELD: message", not only the first.
+ * Returns 0; EX_DATAERR (problems printed); EX_OSERR. */
+int regctl_doc_decode(const regctl_doc_t *d, uint32_t i, const tam_schema_t *s, tam_arena_t *a,
+                      void *out);
 
 /* Reads a whole file (at most 64 MiB) into a malloc'd NUL-terminated buffer.
  * Returns 0; EX_NOINPUT; EX_DATAERR (too large) after printing why. */
@@ -77,6 +84,11 @@ int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const ch
  * EX_TEMPFAIL when the registry could not be reached (items left without
  * an answer have status -1). */
 int regctl_batch_send(tamctl_t *t, int msg_id, regctl_batch_t *b, const char *label);
+
+/* Adds record i of d as it is in the file (no local check): the registry
+ * answers with every problem of the record, codec and semantic, in one
+ * list. Returns 0; EX_OSERR. */
+int regctl_batch_raw(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i);
 
 /* An id derived from what a record says and where it stands (FNV-1a of the
  * encoded body, and its index): resending the same file gets the same ids,
@@ -125,7 +137,7 @@ int regctl_all_projects(tamctl_t *t, tam_project_query_t *q, tam_arena_t *a,
 int regctl_project_summary(tamctl_t *t, bool update, const tam_project_list_t *before,
                            const regctl_batch_t *b, size_t refused_local, tam_arena_t *a);
 
-/* Prints a ledger as a table (or CSV). */
-void regctl_ledger_table(const tam_ledger_list_t *l, bool csv);
+/* Prints a ledger as a table, CSV or JSON (out.h); returns 0 or EX_OSERR. */
+int regctl_ledger_out(const tam_ledger_list_t *l, tamctl_fmt_t fmt);
 
 #endif

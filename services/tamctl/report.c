@@ -404,7 +404,7 @@ static int s_report(tamctl_t *t, int argc, char **argv)
         case 'H': hxl = csv = true; break;
         case 'j': t->json = true; break;
         case 'c': rq.category = optarg; break;
-        case 'g': rq.group = optarg; break;
+        case 'g': rq.group = tamctl_upper(optarg); break;
         case 'd': rq.donor = optarg; break;
         case 'l':
             if ((ex = tamctl_parse_u64("--limit", optarg, &lim)))

@@ -1,44 +1,83 @@
 /* status.c — `tamctl status`: is every service up, which version, where is
  * its feed. */
+#include <getopt.h>
 #include <string.h>
+#include "out.h"
 #include "tamctl.h"
 
 static int s_status(tamctl_t *t, int argc, char **argv)
 {
-    (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "usage: tamctl status\n");
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
+    bool csv = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            t->json = true;
+        else if (c == 'v')
+            csv = true;
+        else {
+            fprintf(stderr, "usage: tamctl status [--json|--csv]\n");
+            return EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "usage: tamctl status [--json|--csv]\n");
         return EX_USAGE;
     }
     static const char *services[] = {"ingest", "registry", "pipeline", "match"};
-    const char *headers[] = {"service", "endpoint", "state", "version", ">feed seq", NULL};
-    tamctl_table_t *tb = tamctl_table_new(headers);
+    static const tamctl_col_t cols[] = {
+        {"service", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"endpoint", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"state", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"version", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+        {"feed_seq", "feed seq", TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+        {NULL, NULL, 0, 0, NULL}};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), cols);
     int worst = EX_OK;
+    char down[512] = "";
+    size_t used = 0, ndown = 0;
+    /* Each service gets one quick try: status must not hang on a dead one. */
+    t->cfg.common.request_retries = 0;
+    if (t->cfg.tamctl.timeout > 1000)
+        t->cfg.tamctl.timeout = 1000;
     for (size_t i = 0; i < 4; i++) {
         tam_arena_t *a = tam_arena_new(0);
         tam_ping_t ping = {.note = "status"};
         tam_pong_t pong;
-        /* Each service gets one quick try: status must not hang on a dead one. */
-        t->cfg.common.request_retries = 0;
-        if (t->cfg.tamctl.timeout > 1000)
-            t->cfg.tamctl.timeout = 1000;
-        /* quiet: the table says DOWN; no error line per service */
-        int ex = tamctl_call_quiet(t, services[i], TAM_MSG_sys_ping, &ping, a, &pong);
-        char seq[24];
-        snprintf(seq, sizeof seq, "%llu", ex ? 0ULL : (unsigned long long)pong.feed_seq);
-        const char *row[] = {services[i], tamctl_endpoint(t, services[i]), ex ? "DOWN" : "up",
-                             ex ? "-" : pong.version, ex ? "-" : seq};
-        tamctl_table_row(tb, row);
-        if (ex)
+        memset(&pong, 0, sizeof pong);
+        /* quiet: the table says DOWN; one hint below names where we looked */
+        int rc = a ? tamctl_call_quiet(t, services[i], TAM_MSG_sys_ping, &ping, a, &pong) : -1;
+        const char *ep = tamctl_endpoint(t, services[i]);
+        tamctl_out_str(o, services[i]);
+        tamctl_out_str(o, ep);
+        tamctl_out_str(o, rc ? "down" : "up");
+        tamctl_out_str(o, rc ? NULL : pong.version);
+        if (rc)
+            tamctl_out_null(o);
+        else
+            tamctl_out_u64(o, pong.feed_seq);
+        tamctl_out_end(o);
+        if (rc) {
             worst = EX_UNAVAILABLE;
+            ndown++;
+            int w = snprintf(down + used, sizeof down - used, "%s%s at %s", used ? ", " : "",
+                             services[i], ep);
+            if (w > 0 && (size_t)w < sizeof down - used)
+                used += (size_t)w;
+        }
         tam_arena_destroy(&a);
     }
-    tamctl_table_print(&tb, stdout, false, NULL);
+    tamctl_out_meta_int(o, "down", (int64_t)ndown);
+    int ex = tamctl_out_done(&o, stdout, 0);
     if (worst != EX_OK)
-        fprintf(stderr, "tamctl: a service is not reachable (is it running? scripts/demo --keep "
-                        "starts them all)\n");
-    return worst;
+        fprintf(stderr, "tamctl: not reachable: %s (is it running? scripts/demo --keep starts "
+                        "them all; -c CONFIG or TAMATCH_CONFIG names another instance)\n", down);
+    return ex ? ex : worst;
 }
 
-TAMCTL_COMMAND(s_cmd_status, "status", "", "Show whether each service answers, its version and feed sequence.",
-               NULL, s_status)
+TAMCTL_COMMAND(s_cmd_status, "status", "[--json|--csv]",
+               "Show whether each service answers, its endpoint, version and feed sequence.",
+               "  --json | --csv     machine-readable output (state: up or down)\n"
+               "Exit status 69 when a service does not answer.", s_status)

@@ -109,7 +109,7 @@ static void s_content_id(const void *body, size_t len, char out[TAM_RPC_ID_MAX +
 
 /* ---- the replies to send -------------------------------------------------------- */
 
-enum { S_PENDING, S_FLIGHT, S_OK, S_REFUSED, S_FAILED };
+enum { S_PENDING, S_FLIGHT, S_OK, S_SUPERSEDED, S_REFUSED, S_FAILED };
 
 typedef struct {
     char *where;                    /* "FILE", "FILE[i]" (JSON array), "FILE" (CSV) */
@@ -136,7 +136,7 @@ typedef struct {
     int worst;                /* first sysexits code of a failure */
     bool progress;
     int64_t last_draw;
-    size_t done, ok, refused, failed, needs, withdrawn;
+    size_t done, ok, superseded, refused, failed, needs, withdrawn;
     json_t *jout;             /* unused unless --json */
 } s_run_t;
 
@@ -305,7 +305,9 @@ static int s_load_json(s_run_t *r, const char *path, const char *text, size_t le
     rc = 0;
     if (tam_mp_check(sb.data, sb.size, &TAM_MP_LIMITS_DEFAULT, NULL) ||
         msgpack_unpack_next(&up, sb.data, sb.size, &off) != MSGPACK_UNPACK_SUCCESS) {
-        fprintf(stderr, "%s: too large or too deeply nested\n", path);
+        fprintf(stderr, "%s: too large or too deeply nested (at most %u levels, %u items, "
+                        "strings of %u bytes)\n", path, (unsigned)TAM_MP_LIMITS_DEFAULT.max_depth,
+                (unsigned)TAM_MP_LIMITS_DEFAULT.max_items, (unsigned)TAM_MP_LIMITS_DEFAULT.max_str);
         s_worst(r, EX_DATAERR);
         goto done;
     }
@@ -437,7 +439,9 @@ static void s_json_result(s_run_t *r, const s_item_t *it, const tam_rpc_answer_t
         json_object_set_new(o, "status", json_string("ok"));
         json_object_set_new(o, "ack", ack ? ack : json_null());
     } else {
-        json_object_set_new(o, "status", json_string("error"));
+        json_object_set_new(o, "status", json_string(ans && ans->error.code == TAM_ESUPERSEDED
+                                                         ? "superseded"
+                                                         : "error"));
         json_t *errs = json_array();
         if (ans)
             for (size_t i = 0; i < ans->error.n; i++)
@@ -475,19 +479,36 @@ static void s_answer(s_run_t *r, s_item_t *it, const tam_rpc_answer_t *ans)
         it->state = S_OK;
         it->withdrawn = ack.withdrawn;
         r->ok++;
-        r->needs += ack.need_ids.n;
+        if (!ack.repeat)
+            r->needs += ack.need_ids.n;
         r->withdrawn += (size_t)ack.withdrawn;
         if (r->t->json) {
             s_json_result(r, it, ans);
+        } else if (!r->t->quiet && !r->progress && ack.repeat) {
+            printf("%s: reply %llu, revision %lld: the same as this current reply; nothing stored\n",
+                   it->where, (unsigned long long)ack.reply_id, (long long)ack.revision);
         } else if (!r->t->quiet && !r->progress) {
             char rev[64] = "";
             if (ack.replaces)
                 snprintf(rev, sizeof rev, ", revises reply %llu", (unsigned long long)ack.replaces);
-            printf("%s: reply %llu, revision %lld%s: %u needs stored, %lld withdrawn\n", it->where,
-                   (unsigned long long)ack.reply_id, (long long)ack.revision, rev, ack.need_ids.n,
-                   (long long)ack.withdrawn);
+            printf("%s: reply %llu, revision %lld%s: %u needs stored (%lld new, %lld revised, %lld "
+                   "unchanged), %lld withdrawn\n",
+                   it->where, (unsigned long long)ack.reply_id, (long long)ack.revision, rev,
+                   ack.need_ids.n, (long long)ack.added, (long long)ack.revised,
+                   (long long)ack.unchanged, (long long)ack.withdrawn);
         }
         tam_arena_destroy(&a);
+        return;
+    }
+    if (ans->error.code == TAM_ESUPERSEDED) {
+        /* An older revision sent again: not stored, not refused either. */
+        it->state = S_SUPERSEDED;
+        r->superseded++;
+        s_clear_line(r);
+        if (!r->t->quiet)
+            fprintf(stderr, "%s: %s\n", it->where, ans->error.message);
+        if (r->t->json)
+            s_json_result(r, it, ans);
         return;
     }
     it->state = S_REFUSED;
@@ -642,11 +663,12 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"window", required_argument, NULL, 'w'},
         {"dry-run", no_argument, NULL, 'n'},      {"resubmit", no_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},         {NULL, 0, NULL, 0}};
-    bool csv = false, dry = false, fresh = false;
+    bool csv = false, csv_given = false, dry = false, fresh = false;
     int window = S_WINDOW_DEFAULT, c;
     while ((c = getopt_long(argc, argv, "f:w:nr", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
+            csv_given = true;
             if (strcmp(optarg, "csv") == 0)
                 csv = true;
             else if (strcmp(optarg, "json") == 0)
@@ -699,7 +721,15 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
             continue;
         }
         const char *name = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
-        ex = csv ? s_load_csv(&r, name, text, len) : s_load_json(&r, name, text, len);
+        bool is_csv = csv_given ? csv : tamctl_csv_looks(name, text, len);
+        if (!csv_given && is_csv && !t->quiet)
+            fprintf(stderr, "%s: read as the CSV of needs (proto/needs-csv.md); --format json "
+                            "to read it as JSON\n", name);
+        size_t before = r.refused;
+        ex = is_csv ? s_load_csv(&r, name, text, len) : s_load_json(&r, name, text, len);
+        if (!csv_given && !is_csv && r.refused > before)
+            fprintf(stderr, "%s: not JSON; a CSV of needs is read with --format csv "
+                            "(proto/needs-csv.md)\n", name);
         free(text);
     }
     files_refused += r.refused; /* files that gave no reply at all */
@@ -726,15 +756,21 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
     int pex = r.done < r.n ? s_pipeline(&r, window) : 0;
     s_draw(&r, true);
     s_clear_line(&r);
+    /* A malformed file is a refused submission: it counts among the refused,
+     * and the replies it may have held are not known. */
     if (!t->quiet && !t->json)
         fprintf(stderr,
                 "tamctl: submit: %zu replies: %zu accepted (%zu needs stored, %zu withdrawn), %zu "
-                "refused, %zu not answered%s\n",
-                r.n, r.ok, r.needs, r.withdrawn, r.refused, r.failed,
-                files_refused ? "; some files gave no reply (see above)" : "");
+                "superseded, %zu refused%s, %zu not answered\n",
+                r.n + files_refused, r.ok, r.needs, r.withdrawn, r.superseded, r.refused + files_refused,
+                files_refused ? (files_refused == 1 ? " (1 malformed file)"
+                                                    : " (malformed files included)") : "",
+                r.failed);
     ex = pex ? pex : r.worst;
     if (!ex && (r.refused || r.failed || files_refused))
         ex = EX_DATAERR;
+    if (!ex && r.superseded)
+        ex = TAM_EX_SUPERSEDED;
     s_free(&r);
     return ex;
 }
@@ -747,10 +783,15 @@ TAMCTL_COMMAND(s_cmd_submit, "submit", "[--format json|csv] FILE...",
                "  -                  read one file from standard input\n"
                "  --window N         requests outstanding at once (default 128)\n"
                "  --dry-run          check the files and print each reply's request id; send nothing\n"
-               "  --resubmit         fresh request ids: store again what was already submitted\n"
-               "                     (by default the id is a hash of the reply, so running the same\n"
-               "                     command twice stores each reply once)\n"
+               "  --resubmit         fresh request ids (by default the id is a hash of the reply, so\n"
+               "                     running the same command twice stores each reply once); ingest\n"
+               "                     still recognises a reply it holds: the current one is answered\n"
+               "                     \"nothing stored\", an older revision as superseded\n"
                "  --json             one JSON line per reply on stdout\n"
+               "A revision keeps the ids of the needs it declares again (same ref, else same country,\n"
+               "standard and modality); a changed need gets its next version.\n"
                "Errors are printed as FILE:FIELD: message (CSV: FILE:LINE:COLUMN: message). Exit 0\n"
-               "only when every reply was accepted; 65 if any was refused, 69 if ingest is down.",
+               "only when every reply was accepted; 65 if any was refused; 79 if none was refused\n"
+               "but some were older revisions than the ones stored (superseded: nothing stored);\n"
+               "69 if ingest is down; 75 if it stopped answering.",
                s_submit)

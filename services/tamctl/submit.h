@@ -1,7 +1,9 @@
-/* submit.h — internal to `tamctl submit`: the flat CSV of needs (submit_csv.c)
- * turned into replies. The format is defined in proto/needs-csv.md. */
+/* submit.h — internal to `tamctl submit` and `reply`: the flat CSV of needs
+ * (submit_csv.c) turned into replies (the format is defined in
+ * proto/needs-csv.md), and the diff of a revision (reply_diff.c). */
 #ifndef TAMCTL_SUBMIT_H
 #define TAMCTL_SUBMIT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,11 @@ typedef struct {
  * Every problem found is printed on stderr as "NAME:LINE:COLUMN: message".
  * Returns 0 with *out (free with tamctl_csv_free) and *n; a sysexits code
  * (EX_DATAERR: problems printed; EX_OSERR: out of memory). */
+/* Whether a file given without --format is the CSV of needs: a name ending
+ * in .csv, or a first line (after a byte order mark) that is not JSON and
+ * names the respondent columns. */
+bool tamctl_csv_looks(const char *name, const char *text, size_t len);
+
 int tamctl_csv_replies(const char *name, const char *data, size_t len, tamctl_csv_reply_t **out,
                        size_t *n);
 
@@ -34,5 +41,11 @@ void tamctl_csv_free(tamctl_csv_reply_t *v, size_t n);
  * line and the CSV column it came from; column is a static string. */
 void tamctl_csv_locate(const tamctl_csv_reply_t *r, const char *field, int *line,
                        const char **column);
+
+/* `tamctl reply ID --diff` (reply_diff.c): prints what reply id changed against
+ * the previous revision of its chain, need by need (JSON with t->json).
+ * Returns 0 or a sysexits code (errors printed). */
+struct tamctl;
+int tamctl_reply_diff(struct tamctl *t, uint64_t id);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include "submit.h"
@@ -523,6 +524,27 @@ void tamctl_csv_locate(const tamctl_csv_reply_t *r, const char *field, int *line
         }
 }
 
+/* Whether a file given without --format is the CSV of needs: a name ending
+ * in .csv, or a first line (after a byte order mark) that is not JSON and
+ * names the respondent columns. */
+bool tamctl_csv_looks(const char *name, const char *text, size_t len)
+{
+    size_t nl = strlen(name);
+    if (nl > 4 && strcasecmp(name + nl - 4, ".csv") == 0)
+        return true;
+    size_t i = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        i++;
+    if (i < len && (text[i] == '{' || text[i] == '['))
+        return false;
+    const char *eol = memchr(text + i, '\n', len - i);
+    size_t ll = eol ? (size_t)(eol - (text + i)) : len - i;
+    char first[512];
+    snprintf(first, sizeof first, "%.*s", (int)(ll < sizeof first - 1 ? ll : sizeof first - 1),
+             text + i);
+    return strchr(first, ',') && strstr(first, "respondent");
+}
+
 void tamctl_csv_free(tamctl_csv_reply_t *v, size_t n)
 {
     if (!v)
@@ -555,10 +577,17 @@ int tamctl_csv_replies(const char *name, const char *data, size_t len, tamctl_cs
     const s_row_t *h = &p.rows[0];
     for (int c = 0; c < C__COUNT; c++)
         b.col[c] = -1;
+    /* Columns that `tamctl needs --csv` adds for information: ignored. */
+    static const char *const info[] = {"id", "reply_id", "status"};
     for (size_t i = 0; i < h->n; i++) {
         int c = 0;
         while (c < C__COUNT && strcmp(h->f[i], s_cols[c]) != 0)
             c++;
+        bool is_info = false;
+        for (size_t k = 0; c == C__COUNT && k < sizeof info / sizeof info[0]; k++)
+            is_info |= strcmp(h->f[i], info[k]) == 0;
+        if (is_info)
+            continue;
         if (c == C__COUNT)
             s_err(&p, h->line, h->f[i], "unknown column (see proto/needs-csv.md)");
         else if (b.col[c] >= 0)
@@ -566,10 +595,16 @@ int tamctl_csv_replies(const char *name, const char *data, size_t len, tamctl_cs
         else
             b.col[c] = (int)i;
     }
+    bool missing = false;
     for (size_t i = 0; i < sizeof s_required / sizeof s_required[0]; i++)
-        if (b.col[s_required[i]] < 0)
+        if (b.col[s_required[i]] < 0) {
             s_err(&p, h->line, s_cols[s_required[i]], "required column missing");
-    if (p.errors) {
+            missing = true;
+        }
+    /* Every problem in one round: rows are checked despite a bad header
+     * (unless a required column is missing: every row would repeat it), and
+     * the replies whose rows are sound are encoded despite other bad rows. */
+    if (missing) {
         rc = EX_DATAERR;
         goto done;
     }
@@ -587,15 +622,13 @@ int tamctl_csv_replies(const char *name, const char *data, size_t len, tamctl_cs
     }
     if (p.n == 1)
         s_err(&p, h->line, NULL, "no rows after the header");
-    if (p.errors) {
-        rc = EX_DATAERR;
-        goto done;
-    }
     if (!(v = calloc(b.ng, sizeof *v))) {
         rc = EX_OSERR;
         goto done;
     }
     for (size_t i = 0; i < b.ng; i++) {
+        if (b.g[i].bad)
+            continue;
         int erc = s_encode(&b, &b.g[i], &v[i]);
         if (erc == EX_OSERR) {
             rc = erc;

@@ -68,6 +68,18 @@ static void s_csv_cell(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void tamctl_table_free(tamctl_table_t **ptb)
+{
+    tamctl_table_t *tb = *ptb;
+    if (!tb)
+        return;
+    for (size_t i = 0; i < tb->nrows * tb->ncols; i++)
+        free(tb->cells[i]);
+    free(tb->cells);
+    free(tb);
+    *ptb = NULL;
+}
+
 void tamctl_table_print(tamctl_table_t **ptb, FILE *f, bool csv, const char *const *hxl)
 {
     tamctl_table_t *tb = *ptb;
@@ -122,9 +134,13 @@ void tamctl_table_print(tamctl_table_t **ptb, FILE *f, bool csv, const char *con
             fputc('\n', f);
         }
     }
-    for (size_t i = 0; i < tb->nrows * tb->ncols; i++)
-        free(tb->cells[i]);
-    free(tb->cells);
-    free(tb);
-    *ptb = NULL;
+    tamctl_table_free(ptb);
+}
+
+char *tamctl_upper(char *s)
+{
+    for (char *p = s; p && *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    return s;
 }

@@ -87,6 +87,9 @@ void tamctl_table_row(tamctl_table_t *tb, const char *const *cells);
  * row of HXL hashtags (NULL-terminated list, same count as columns). */
 void tamctl_table_print(tamctl_table_t **tb, FILE *f, bool csv, const char *const *hxl);
 
+/* Frees a table without printing it. */
+void tamctl_table_free(tamctl_table_t **tb);
+
 /* Formats whole dollars with thousands separators: 1234567 → "1,234,567". */
 const char *tamctl_usd(int64_t v, char buf[32]);
 
@@ -95,5 +98,9 @@ int tamctl_parse_u64(const char *what, const char *s, uint64_t *out);
 
 /* Parses a count or number of seconds, 0..100000000; as tamctl_parse_u64. */
 int tamctl_parse_count(const char *what, const char *s, int64_t *out);
+
+/* Upper-cases s in place and returns it (country, group, category and
+ * standard codes are accepted in any case); NULL stays NULL. */
+char *tamctl_upper(char *s);
 
 #endif

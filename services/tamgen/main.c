@@ -428,6 +428,15 @@ static void s_gen_replies(const char *out, const tam_catalog_t *cat, size_t nrep
                     n->text = tam_arena_strndup(a, text, strlen(text));
                     (*nneeds)++;
                 }
+                /* Two needs of one kind are told apart by a ref (the same
+                 * identity twice is refused). */
+                tam_need_in_t *n2 = &rep.needs.v[rep.needs.n - 1];
+                if (k == 2 && strcmp(n2[-1].modality, n2->modality) == 0)
+                    for (int j = 0; j < 2; j++) {
+                        char ref[80];
+                        int rl = snprintf(ref, sizeof ref, "%s/%s/%d", n2->standard, n2->modality, j + 1);
+                        n2[j - 1].ref = tam_arena_strndup(a, ref, (size_t)rl);
+                    }
                 if (s_rand() % 2) {
                     tam_finding_t *f = &rep.difficulties.v[rep.difficulties.n++];
                     f->standard = (char *)stds[s]->id;

@@ -24,6 +24,7 @@
 
 #include "tam/error.h"
 #include "tam/rpc.h"
+#include "curve_harness.h"
 
 /* Not every test program uses every helper. */
 #define IH_FN static __attribute__((unused))
@@ -78,7 +79,7 @@ IH_FN int ih_init(ih_t *h, const char *extra)
             h->dir, h->dir, h->src, h->ep, h->pub, h->snap, extra ? extra : "");
     fclose(f);
     h->zctx = zmq_ctx_new();
-    return h->zctx ? 0 : -1;
+    return h->zctx && curve_setup(h->dir, h->cfg, h->zctx) == 0 ? 0 : -1;
 }
 
 /* One sys.ping on client c: 0 if the service answered, else the client's
@@ -275,8 +276,10 @@ IH_FN void ih_fini(ih_t *h)
 {
     if (h->pid > 0)
         ih_stop(h, SIGKILL);
-    if (h->zctx)
+    if (h->zctx) {
+        curve_end(h->zctx);
         zmq_ctx_term(h->zctx);
+    }
     h->zctx = NULL;
     if (h->dir[0] && !getenv("TAM_KEEP_TMP"))
         nftw(h->dir, ih_rm, 16, FTW_DEPTH | FTW_PHYS);

@@ -8,6 +8,7 @@
 #define TAM_SERVICES_HARNESS_H
 #include "tam/error.h"
 #include "tam/rpc.h"
+#include "curve_harness.h"
 
 enum { S_INGEST, S_REGISTRY, S_PIPELINE, S_MATCH, S_N };
 static const char *const s_names[S_N] = {"ingest", "registry", "pipeline", "match"};
@@ -177,6 +178,11 @@ static h_t *h_new(const char *name, const char *match_keys)
     fprintf(f, "[tamctl]\ntimeout = 3s\n");
     fclose(f);
     h->zctx = zmq_ctx_new();
+    if (curve_setup(h->dir, h->cfg, h->zctx) != 0) {
+        zmq_ctx_term(h->zctx);
+        free(h);
+        return NULL;
+    }
     for (int s = 0; s < S_N; s++) {
         char exe[512];
         snprintf(exe, sizeof exe, "%s/tam-%s", h->bin, s_names[s]);
@@ -192,6 +198,7 @@ static void h_free(h_t *h)
         return;
     for (int s = S_N - 1; s >= 0; s--)
         s_stop(h, s);
+    curve_end(h->zctx);
     zmq_ctx_term(h->zctx);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", h->dir);

@@ -94,6 +94,9 @@ static s_flood_t *s_flood_new(h_t *h, int s)
     zmq_setsockopt(f->sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(f->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(f->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* A hostile peer with a valid key (admin's, as the harness's context):
+     * the worst case, past CURVE and ZAP. */
+    assert_int_equal(tam_sec_client_socket(h->zctx, f->sock, ep), 0);
     assert_int_equal(zmq_connect(f->sock, ep), 0);
     return f;
 }

@@ -212,7 +212,7 @@ static void t_submit_restart(void **state)
     assert_false(s_has(out, "KEN"));
     free(out);
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--state", "no_need", "--respondent", "UGA", "--csv", NULL), 0);
-    assert_true(s_has(out, "reply,respondent,country,cat,standard,state\r\n"));
+    assert_true(s_has(out, "reply_id,respondent_type,respondent,country,category,standard,state\r\n"));
     assert_true(s_has(out, "A-TOKYO,no_need"));
     free(out);
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);
@@ -258,7 +258,7 @@ static void t_idempotent(void **state)
     assert_int_equal(a1.len, a3.len);
     assert_memory_equal(a1.body, a3.body, a1.len);
     assert_int_equal(s_count(h, false), 2);
-    /* Another id with the same content is a new reply: a revision. */
+    /* Another id with the same content: the current reply already, nothing stored. */
     tam_rpc_answer_t a4 = s_call(h, "ingest.submit", text, "client-7:req-2");
     assert_int_equal(a4.status, TAM_RPC_OK);
     tam_arena_t *a = tam_arena_new(0);
@@ -266,28 +266,29 @@ static void t_idempotent(void **state)
     tam_codec_err_t cerr;
     memset(&ack, 0, sizeof ack);
     assert_int_equal(tam_decode(&tam_schema_submit_ack, a4.body, a4.len, a, &ack, &cerr), 0);
-    assert_int_equal(ack.revision, 2);
-    assert_int_equal(ack.replaces, 2);
-    assert_int_equal(ack.withdrawn, 1);
+    assert_true(ack.repeat);
+    assert_int_equal(ack.reply_id, 2);
+    assert_int_equal(ack.revision, 1);
+    assert_int_equal(ack.withdrawn, 0);
     tam_arena_destroy(&a);
-    assert_int_equal(s_count(h, false), 3);
+    assert_int_equal(s_count(h, false), 2);
     tam_rpc_answer_clear(&a1);
     tam_rpc_answer_clear(&a2);
     tam_rpc_answer_clear(&a3);
     tam_rpc_answer_clear(&a4);
     free(text);
 
-    /* tamctl --resubmit draws fresh ids: KEN's reply is stored again. */
+    /* tamctl --resubmit draws fresh ids: ingest still knows KEN's current reply. */
     assert_int_equal(ih_tamctl(h, NULL, &out1, &err, "submit", "--resubmit", path, NULL), 0);
-    assert_true(s_has(out1, "revision 2, revises reply 1: 1 needs stored, 1 withdrawn"));
+    assert_true(s_has(out1, "reply 1, revision 1: the same as this current reply; nothing stored"));
     free(out1);
     free(err);
-    assert_int_equal(s_count(h, false), 4);
+    assert_int_equal(s_count(h, false), 2);
     /* --dry-run prints the content-derived id and sends nothing. */
     assert_int_equal(ih_tamctl(h, NULL, &out1, NULL, "submit", "--dry-run", path, NULL), 0);
     assert_true(s_has(out1, "KEN/A r1-"));
     free(out1);
-    assert_int_equal(s_count(h, false), 4);
+    assert_int_equal(s_count(h, false), 2);
 }
 
 /* ---- every validation rule refuses and stores nothing ------------------------ */
@@ -473,8 +474,9 @@ static void t_revision_feed(void **state)
     assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", path, NULL), 0);
     s_feed_until(c, &f, 1);
     assert_int_equal(f.open, 1);
-    /* The revision: two needs replace the one. */
+    /* The revision: two needs replace the one (another modality is another need). */
     json_t *j = s_sample(h);
+    s_at(j, "needs[0].modality", json_string("advisory"));
     json_array_append_new(s_at(j, "needs", NULL),
                           json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:s}", "country", "KEN", "standard",
                                     "A-SMR", "modality", "tools", "priority", 2, "cost", 100,
@@ -483,7 +485,8 @@ static void t_revision_feed(void **state)
     s_save(h, j, "revision.json", path2, sizeof path2);
     json_decref(j);
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", path2, NULL), 0);
-    assert_true(s_has(out, "reply 2, revision 2, revises reply 1: 2 needs stored, 1 withdrawn"));
+    assert_true(s_has(out, "reply 2, revision 2, revises reply 1: 2 needs stored (2 new, 0 revised, "
+                           "0 unchanged), 1 withdrawn"));
     free(out);
     s_feed_until(c, &f, 4);
     assert_int_equal(f.open, 3);

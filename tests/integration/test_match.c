@@ -348,22 +348,40 @@ static void test_end_to_end(void **state)
     free(text);
 }
 
-/* Without the ingest feed there is no run, and wait says so in time. */
+/* wait never says "ready" on stale data: a service that does not answer
+ * makes it exit 69 (EX_UNAVAILABLE) naming the service and its endpoint,
+ * whether it is one of the sources or tam-match itself. */
 static void test_wait_times_out(void **state)
 {
     h_t *h = *state;
     assert_int_equal(s_start(h, S_MATCH), 0);
-    char err[160];
+    char err[160], out[160];
     snprintf(err, sizeof err, "%s/wait.err", h->dir);
-    assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "1", NULL), EX_TEMPFAIL);
+    snprintf(out, sizeof out, "%s/wait.out", h->dir);
+    assert_int_equal(s_tamctl(h, NULL, err, "wait", "--timeout", "1", NULL), EX_UNAVAILABLE);
     char *text = s_slurp(err);
-    assert_non_null(strstr(text, "published no run"));
+    assert_non_null(strstr(text, "ingest does not answer at ipc://"));
     free(text);
     /* queries before the first run are refused, not hung */
     assert_int_equal(s_tamctl(h, NULL, err, "proposals", NULL), EX_DATAERR);
     text = s_slurp(err);
     assert_non_null(strstr(text, "no run yet"));
     free(text);
+    /* the sources up, tam-match gone: 69 again, and --json says why */
+    assert_int_equal(s_stop(h, S_MATCH), 0);
+    for (int s = S_INGEST; s <= S_PIPELINE; s++)
+        assert_int_equal(s_start(h, s), 0);
+    assert_int_equal(s_tamctl(h, out, err, "wait", "--timeout", "1", "--json", NULL),
+                     EX_UNAVAILABLE);
+    text = s_slurp(out);
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    free(text);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "unavailable");
+    assert_string_equal(json_string_value(json_object_get(o, "unavailable")), "match");
+    assert_true(json_is_integer(json_object_get(json_object_get(o, "wanted"), "ingest")));
+    json_decref(o);
 }
 
 /* A run counter that cannot be read as one stops tam-match at start, with
@@ -392,8 +410,9 @@ static void test_bad_counter(void **state)
     assert_non_null(f);
     fputs("tamatch match run id 41\n", f);
     fclose(f);
+    /* every service: `tamctl wait` answers 69, not a run, when one is down */
     for (int s = 0; s < S_N; s++)
-        if (h->have[s] && s != S_PIPELINE)
+        if (h->have[s])
             assert_int_equal(s_start(h, s), 0);
     assert_true(s_run_id(h) >= 42);
 }

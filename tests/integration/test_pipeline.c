@@ -40,6 +40,7 @@
 #include "tam/error.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
+#include "curve_harness.h"
 
 #define S_OUT_MAX (1u << 20)
 #define S_DEADLINE_MS 20000
@@ -408,7 +409,7 @@ static int group_setup(void **state)
     s_write(f, "tamatch.ini", ini, f->ini, sizeof f->ini);
     f->zctx = zmq_ctx_new();
     *state = f;
-    if (!f->zctx)
+    if (!f->zctx || curve_setup(f->dir, f->ini, f->zctx) != 0)
         return -1;
     s_start(f, S_INGEST);
     s_start(f, S_REGISTRY);
@@ -427,6 +428,7 @@ static int group_teardown(void **state)
             kill(f->pid[i], SIGKILL);
             waitpid(f->pid[i], NULL, 0);
         }
+    curve_end(f->zctx);
     zmq_ctx_term(f->zctx);
     nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(f->out);

@@ -30,6 +30,7 @@
 #include "tam/feed.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
+#include "curve_harness.h"
 
 #define S_OUT_MAX (1u << 20)
 
@@ -247,7 +248,7 @@ static int setup(void **state)
     s_write(f, "tamatch.ini", ini, f->ini, sizeof f->ini);
     f->zctx = zmq_ctx_new();
     *state = f;
-    if (!f->zctx)
+    if (!f->zctx || curve_setup(f->dir, f->ini, f->zctx) != 0)
         return -1;
     s_start(f);
     return 0;
@@ -260,6 +261,7 @@ static int teardown(void **state)
         kill(f->registry, SIGKILL);
         waitpid(f->registry, NULL, 0);
     }
+    curve_end(f->zctx);
     zmq_ctx_term(f->zctx);
     nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
     free(f->out);

@@ -86,26 +86,26 @@ static void test_defaults(void **state)
 {
     fixture_t *fx = *state;
     const tam_config_t *c = &fx->def;
-    assert_string_equal(c->common.run_dir, "run");
-    assert_string_equal(c->common.data_dir, "data");
-    assert_string_equal(c->common.catalog_dir, "config/catalog");
+    assert_string_equal(c->common.run_dir, "../run");
+    assert_string_equal(c->common.data_dir, "../data");
+    assert_string_equal(c->common.catalog_dir, "catalog");
     assert_int_equal(c->common.log_level, LOG_INFO);
     assert_int_equal(c->common.request_timeout, 3000);
     assert_int_equal(c->common.request_retries, 3);
     assert_int_equal(c->common.max_frame, 1024 * 1024);
     assert_int_equal(c->common.max_frames, 4);
     assert_int_equal(c->common.heartbeat, 1000);
-    assert_string_equal(c->ingest.endpoint, "ipc://run/ingest.req");
-    assert_string_equal(c->ingest.feed, "ipc://run/ingest.pub");
-    assert_string_equal(c->ingest.snapshot, "ipc://run/ingest.snap");
+    assert_string_equal(c->ingest.endpoint, "ipc://ingest.req");
+    assert_string_equal(c->ingest.feed, "ipc://ingest.pub");
+    assert_string_equal(c->ingest.snapshot, "ipc://ingest.snap");
     assert_true(c->ingest.map_size == 64ULL << 20);
     assert_true(c->ingest.map_max == 16ULL << 30);
     assert_int_equal(c->ingest.batch_max, 256);
     assert_int_equal(c->ingest.max_needs_per_reply, 500);
     assert_int_equal(c->ingest.max_text, 4000);
-    assert_string_equal(c->registry.endpoint, "ipc://run/registry.req");
-    assert_string_equal(c->pipeline.snapshot, "ipc://run/pipeline.snap");
-    assert_string_equal(c->match.feed, "ipc://run/match.pub");
+    assert_string_equal(c->registry.endpoint, "ipc://registry.req");
+    assert_string_equal(c->pipeline.snapshot, "ipc://pipeline.snap");
+    assert_string_equal(c->match.feed, "ipc://match.pub");
     assert_int_equal(c->match.coalesce, 200);
     assert_true(c->match.w_priority == 3.0);
     assert_true(c->match.w_context == 2.0);
@@ -126,16 +126,16 @@ static void test_defaults(void **state)
 static void test_key_table(void **state)
 {
     fixture_t *fx = *state;
-    static const char *const order[] = {"common", "ingest", "registry", "match", "pipeline", "tamctl"};
+    static const char *const order[] = {"common", "ingest", "registry", "match", "pipeline", "tamctl", "security"};
     size_t n = tam_config_nkeys(), s = 0;
     assert_true(n >= 40);
     assert_null(tam_config_key_at(n));
     for (size_t i = 0; i < n; i++) {
         const tam_config_key_t *k = tam_config_key_at(i);
         assert_non_null(k);
-        while (s < 6 && strcmp(k->section, order[s]) != 0)
+        while (s < 7 && strcmp(k->section, order[s]) != 0)
             s++;
-        if (s == 6)
+        if (s == 7)
             fail_msg("key %s.%s: section out of order or unknown", k->section, k->name);
         assert_ptr_equal(tam_config_key(k->section, k->name), k);
         size_t dl = strlen(k->doc);
@@ -403,7 +403,7 @@ static void test_get(void **state)
     fixture_t *fx = *state;
     char buf[64];
     assert_int_equal(tam_config_get(&fx->def, "ingest", "endpoint", buf, sizeof buf), 0);
-    assert_string_equal(buf, "ipc://run/ingest.req");
+    assert_string_equal(buf, "ipc://ingest.req");
     assert_int_equal(tam_config_get(&fx->def, "ingest", "nope", buf, sizeof buf), TAM_EUNKNOWN);
     assert_string_equal(buf, "");
     assert_int_equal(tam_config_get(&fx->def, "ingest", "endpoint", buf, 5), TAM_ETRUNC);
@@ -457,14 +457,14 @@ static void test_load_values(void **state)
     assert_string_equal(fx->c.ingest.endpoint, "tcp://127.0.0.1:7001");
     /* Everything else keeps its default. */
     assert_true(fx->c.match.w_priority == 3.0);
-    assert_string_equal(fx->c.common.catalog_dir, "config/catalog");
-    assert_string_equal(fx->c.ingest.feed, "ipc://run/ingest.pub");
+    assert_string_equal(fx->c.common.catalog_dir, "catalog");
+    assert_string_equal(fx->c.ingest.feed, "ipc://ingest.pub");
     assert_int_equal(fx->c.common.request_timeout, 3000);
     assert_int_equal(tam_config_validate(&fx->c, fx->err, sizeof fx->err), 0);
     /* Loading starts from the defaults, not from what c held. */
     const char *p2 = write_ini(fx, "[common]\nheartbeat = 5s\n");
     assert_int_equal(tam_config_load(&fx->c, p2, fx->err, sizeof fx->err), 0);
-    assert_string_equal(fx->c.common.run_dir, "run");
+    assert_string_equal(fx->c.common.run_dir, "../run");
     assert_int_equal(fx->c.common.heartbeat, 5000);
 }
 
@@ -579,7 +579,7 @@ static void test_validate(void **state)
     assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), 0);
 
     tam_config_defaults(c);
-    assert_int_equal(tam_config_set(c, "pipeline", "snapshot", "ipc://run/ingest.req", NULL, 0), 0);
+    assert_int_equal(tam_config_set(c, "pipeline", "snapshot", "ipc://ingest.req", NULL, 0), 0);
     assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), TAM_ECONFIG);
     assert_string_equal(fx->err, "[pipeline] snapshot: same endpoint as [ingest] endpoint");
 

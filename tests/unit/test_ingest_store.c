@@ -3,292 +3,7 @@
  * query filters and paging, reply_get, the feed snapshot by topic prefix, and
  * that a transaction re-run after the map grows leaves exactly one copy of
  * everything. A fresh LMDB environment per test. */
-#include <ftw.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-#include <jansson.h>
-
-#include "ingest.h"
-#include "tam/error.h"
-
-#define TODAY 20261130u
-
-/* The feed events the writes emitted, in order. */
-typedef struct {
-    char topic[16];
-    uint8_t *body;
-    size_t len;
-} s_event_t;
-
-typedef struct {
-    s_event_t *v;
-    size_t n, cap;
-    int fail; /* > 0: the fail-th event from now is refused */
-} s_events_t;
-
-static void s_events_truncate(s_events_t *ev, size_t n)
-{
-    for (size_t i = n; i < ev->n; i++)
-        free(ev->v[i].body);
-    if (n < ev->n)
-        ev->n = n;
-}
-
-static int s_emit(const char *topic, const void *body, size_t len, void *arg)
-{
-    s_events_t *ev = arg;
-    if (ev->fail > 0 && --ev->fail == 0)
-        return TAM_EIO;
-    if (ev->n == ev->cap) {
-        size_t cap = ev->cap ? ev->cap * 2 : 64;
-        s_event_t *v = realloc(ev->v, cap * sizeof *v);
-        if (!v)
-            return TAM_ENOMEM;
-        ev->v = v;
-        ev->cap = cap;
-    }
-    s_event_t *e = &ev->v[ev->n];
-    snprintf(e->topic, sizeof e->topic, "%s", topic);
-    if (!(e->body = malloc(len)))
-        return TAM_ENOMEM;
-    memcpy(e->body, body, len);
-    e->len = len;
-    ev->n++;
-    return 0;
-}
-
-typedef struct {
-    tam_catalog_t *cat;
-    char dir[64];
-    tam_store_t *s;
-    tam_arena_t *a;
-    s_events_t ev;
-    size_t map_size;
-} fixture_t;
-
-static char *s_path(const char *rel)
-{
-    const char *root = getenv("TAM_SOURCE_DIR");
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", root ? root : ".", rel) < 0)
-        return NULL;
-    return p;
-}
-
-static int s_open(fixture_t *f)
-{
-    tam_store_opts_t o = {.path = f->dir,
-                          .map_size = f->map_size,
-                          .dbs = tam_ingest_dbs,
-                          .schema_version = TAM_INGEST_SCHEMA_VERSION,
-                          .flags = TAM_STORE_NOSYNC};
-    return tam_store_open(&f->s, &o);
-}
-
-static int setup_group(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    char err[256];
-    char *dir = s_path("config/catalog");
-    if (!f || !dir || tam_catalog_load(&f->cat, dir, err, sizeof err) != 0) {
-        fprintf(stderr, "setup failed (TAM_SOURCE_DIR set?)\n");
-        free(dir);
-        free(f);
-        return -1;
-    }
-    free(dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown_group(void **state)
-{
-    fixture_t *f = *state;
-    tam_catalog_destroy(&f->cat);
-    free(f);
-    return 0;
-}
-
-static int before(void **state)
-{
-    fixture_t *f = *state;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_ingest_store.XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    f->map_size = 0;
-    f->a = tam_arena_new(0);
-    return f->a && s_open(f) == 0 ? 0 : -1;
-}
-
-static int s_rm(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-static int after(void **state)
-{
-    fixture_t *f = *state;
-    tam_store_close(&f->s);
-    tam_arena_destroy(&f->a);
-    s_events_truncate(&f->ev, 0);
-    free(f->ev.v);
-    memset(&f->ev, 0, sizeof f->ev);
-    nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
-    return 0;
-}
-
-/* ---- submitting -------------------------------------------------------- */
-
-typedef struct {
-    fixture_t *f;
-    tam_reply_t *r;
-    msgpack_sbuffer *body;
-    tam_submit_ack_t *ack;
-    size_t mark;
-    int runs;
-} s_sub_t;
-
-static int s_sub_fn(tam_txn_t *txn, void *arg)
-{
-    s_sub_t *s = arg;
-    s->runs++;
-    /* A re-run after the map grew starts from a clean slate. */
-    s_events_truncate(&s->f->ev, s->mark);
-    return tam_ingest_apply(txn, s->f->cat, s->r, s->body->data, s->body->size, TODAY, s_emit,
-                            &s->f->ev, s->f->a, s->ack);
-}
-
-/* Decodes a JSON reply (printf format), validates and stores it; returns the
- * store's result and fills ack. */
-static int s_submit(fixture_t *f, tam_submit_ack_t *ack, const char *fmt, ...)
-{
-    char *json = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    assert_true(vasprintf(&json, fmt, ap) > 0);
-    va_end(ap);
-    msgpack_sbuffer sb;
-    tam_codec_err_t cerr;
-    if (tam_json_to_msgpack(json, strlen(json), &sb, &cerr))
-        fail_msg("bad test JSON: %s", cerr.message);
-    free(json);
-    tam_reply_t *r = tam_arena_alloc(f->a, sizeof *r);
-    if (tam_decode(&tam_schema_reply, sb.data, sb.size, f->a, r, &cerr))
-        fail_msg("test reply does not decode: %s: %s", cerr.path, cerr.message);
-    tam_rpc_error_t err = {0};
-    tam_ingest_limits_t lim = {4000, 500};
-    int rc = tam_ingest_validate(f->cat, &lim, r, TODAY, &err);
-    if (rc) {
-        for (size_t i = 0; i < err.n; i++)
-            fprintf(stderr, "  %s: %s\n", err.errors[i].field, err.errors[i].message);
-        fail_msg("test reply invalid");
-    }
-    tam_rpc_error_clear(&err);
-    s_sub_t s = {f, r, &sb, ack, f->ev.n, 0};
-    rc = tam_store_write(f->s, s_sub_fn, &s);
-    msgpack_sbuffer_destroy(&sb);
-    return rc;
-}
-
-/* A Member State reply to category cat with needs for the given standards
- * (each answered need), and no_need for nn. */
-#define STATE_REPLY(iso, cat, answers, needs)                                               \
-    "{\"respondent\":{\"type\":\"member_state\",\"id\":\"" iso "\"},"                      \
-    "\"instrument\":{\"category\":\"" cat "\",\"version\":1},\"submitted\":\"2026-10-01\"," \
-    "\"completeness\":50,\"answers\":[" answers "],\"needs\":[" needs "]}"
-#define ANS(std, state) "{\"standard\":\"" std "\",\"state\":\"" state "\"}"
-#define NEED(iso, std, cost)                                                              \
-    "{\"country\":\"" iso "\",\"standard\":\"" std "\",\"modality\":\"training\","         \
-    "\"priority\":3,\"cost\":" #cost ",\"start\":\"2027-01-01\",\"end\":\"2027-12-31\"}"
-
-/* ---- reading ------------------------------------------------------------ */
-
-typedef struct {
-    fixture_t *f;
-    int which; /* 0 needs, 1 replies, 2 reply_get */
-    const void *q;
-    uint64_t id;
-    msgpack_sbuffer *out;
-} s_read_t;
-
-static int s_read_fn(tam_txn_t *txn, void *arg)
-{
-    s_read_t *r = arg;
-    switch (r->which) {
-    case 0: return tam_ingest_needs_list(txn, r->f->cat, r->q, r->out);
-    case 1: return tam_ingest_replies_list(txn, r->f->cat, r->q, r->out);
-    default: return tam_ingest_reply_get(txn, r->id, r->out);
-    }
-}
-
-static tam_need_list_t *s_needs(fixture_t *f, tam_needs_query_t q)
-{
-    tam_rpc_error_t err = {0};
-    if (tam_ingest_needs_check(f->cat, &q, &err))
-        fail_msg("query refused: %s: %s", err.field, err.message);
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init(&out);
-    s_read_t r = {f, 0, &q, 0, &out};
-    assert_int_equal(tam_store_read(f->s, s_read_fn, &r), 0);
-    tam_need_list_t *l = tam_arena_alloc(f->a, sizeof *l);
-    tam_codec_err_t cerr;
-    if (tam_decode(&tam_schema_need_list, out.data, out.size, f->a, l, &cerr))
-        fail_msg("need_list does not decode: %s: %s", cerr.path, cerr.message);
-    msgpack_sbuffer_destroy(&out);
-    return l;
-}
-
-static tam_reply_list_t *s_replies(fixture_t *f, tam_replies_query_t q)
-{
-    tam_rpc_error_t err = {0};
-    if (tam_ingest_replies_check(f->cat, &q, &err))
-        fail_msg("query refused: %s: %s", err.field, err.message);
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init(&out);
-    s_read_t r = {f, 1, &q, 0, &out};
-    assert_int_equal(tam_store_read(f->s, s_read_fn, &r), 0);
-    tam_reply_list_t *l = tam_arena_alloc(f->a, sizeof *l);
-    tam_codec_err_t cerr;
-    if (tam_decode(&tam_schema_reply_list, out.data, out.size, f->a, l, &cerr))
-        fail_msg("reply_list does not decode: %s: %s", cerr.path, cerr.message);
-    msgpack_sbuffer_destroy(&out);
-    return l;
-}
-
-static int s_reply_get(fixture_t *f, uint64_t id, tam_reply_full_t *full)
-{
-    msgpack_sbuffer out;
-    msgpack_sbuffer_init(&out);
-    s_read_t r = {f, 2, NULL, id, &out};
-    int rc = tam_store_read(f->s, s_read_fn, &r);
-    if (rc == 0) {
-        tam_codec_err_t cerr;
-        memset(full, 0, sizeof *full);
-        if (tam_decode(&tam_schema_reply_full, out.data, out.size, f->a, full, &cerr))
-            fail_msg("reply_full does not decode: %s: %s", cerr.path, cerr.message);
-    }
-    msgpack_sbuffer_destroy(&out);
-    return rc;
-}
-
-static tam_need_t s_event(fixture_t *f, size_t i)
-{
-    assert_true(i < f->ev.n);
-    tam_need_t n;
-    tam_codec_err_t cerr;
-    memset(&n, 0, sizeof n);
-    assert_int_equal(tam_decode(&tam_schema_need, f->ev.v[i].body, f->ev.v[i].len, f->a, &n, &cerr),
-                     0);
-    return n;
-}
+#include "ingest_fixture.h"
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -297,7 +12,7 @@ static void t_first_reply(void **state)
     fixture_t *f = *state;
     tam_submit_ack_t ack;
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-BPTP", "no_need"),
-                                                   NEED("KEN", "A-SMR", 1000) "," NEED("KEN", "A-SMR", 2000))),
+                                                   NEED("KEN", "A-SMR", 1000) "," NEEDM("KEN", "A-SMR", "legislative", 2000))),
                      0);
     assert_int_equal(ack.reply_id, 1);
     assert_int_equal(ack.revision, 1);
@@ -329,7 +44,7 @@ static void t_first_reply(void **state)
     assert_int_equal(ri->submitted, 20261001u);
     assert_int_equal(ri->stored, TODAY);
     assert_int_equal(ri->needs, 2);
-    assert_int_equal(ri->first_need, 1);
+    assert_int_equal(ri->first_need, 0); /* needs keep ids across revisions: not consecutive */
     assert_int_equal(ri->countries.n, 1);
     assert_string_equal(ri->countries.v[0], "KEN");
 
@@ -363,33 +78,41 @@ static void t_revision(void **state)
     assert_int_equal(ack.reply_id, 3);
     assert_int_equal(ack.revision, 2);
     assert_int_equal(ack.replaces, 1);
-    assert_int_equal(ack.withdrawn, 2);
-    assert_string_equal(ack.need_ids.v[0], "4");
-    /* Events: the two withdrawn needs (same ids), then the new one. */
-    assert_int_equal(f->ev.n - before_n, 3);
-    tam_need_t w0 = s_event(f, before_n), w1 = s_event(f, before_n + 1), n2 = s_event(f, before_n + 2);
-    assert_int_equal(w0.id, 1);
-    assert_int_equal(w0.status, TAM_E_need_status_withdrawn);
+    assert_int_equal(ack.withdrawn, 1);
+    /* The A-SMR need keeps its id (cost changed: version 2); A-TOKYO goes. */
+    assert_string_equal(ack.need_ids.v[0], "1");
+    assert_string_equal(ack.need_versions.v[0], "2");
+    assert_int_equal(ack.revised, 1);
+    assert_int_equal(ack.added, 0);
+    /* Events: the new version of need 1, then the withdrawn need 2 (same id). */
+    assert_int_equal(f->ev.n - before_n, 2);
+    tam_need_t n2 = s_event(f, before_n), w1 = s_event(f, before_n + 1);
     assert_int_equal(w1.id, 2);
     assert_int_equal(w1.status, TAM_E_need_status_withdrawn);
-    assert_int_equal(n2.id, 4);
+    assert_int_equal(w1.change, TAM_E_need_change_withdrawn);
+    assert_int_equal(n2.id, 1);
+    assert_int_equal(n2.version, 2);
+    assert_int_equal(n2.change, TAM_E_need_change_revised);
+    assert_int_equal(n2.reply_id, 3);
+    assert_int_equal(n2.cost, 7);
     assert_int_equal(n2.status, TAM_E_need_status_open);
     assert_int_equal(n2.completeness, 90);
 
     tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.country = "KEN"});
     assert_int_equal(l->items.n, 1);
-    assert_int_equal(l->items.v[0].id, 4);
+    assert_int_equal(l->items.v[0].id, 1);
+    assert_int_equal(l->items.v[0].version, 2);
     l = s_needs(f, (tam_needs_query_t){.status = "withdrawn"});
-    assert_int_equal(l->items.n, 2);
+    assert_int_equal(l->items.n, 1);
     l = s_needs(f, (tam_needs_query_t){.status = "any"});
-    assert_int_equal(l->items.n, 4);
+    assert_int_equal(l->items.n, 3);
 
     tam_reply_list_t *rl = s_replies(f, (tam_replies_query_t){.respondent = "KEN"});
     assert_int_equal(rl->items.n, 1);
     assert_int_equal(rl->items.v[0].id, 3);
     assert_int_equal(rl->items.v[0].revision, 2);
     assert_int_equal(rl->items.v[0].replaces, 1);
-    assert_int_equal(rl->items.v[0].withdrawn, 2);
+    assert_int_equal(rl->items.v[0].withdrawn, 1);
     assert_int_equal(rl->items.v[0].version, 2);
     assert_int_equal(rl->items.v[0].submitted, TODAY); /* no date given */
     rl = s_replies(f, (tam_replies_query_t){.status = "superseded"});
@@ -408,12 +131,15 @@ static void t_revision(void **state)
     assert_string_equal(full.history.v[1], "3");
     assert_int_equal(full.need_ids.n, 2);
     assert_string_equal(full.need_ids.v[1], "2");
+    assert_string_equal(full.need_versions.v[0], "1");
     assert_int_equal(full.reply->needs.n, 2);
     assert_int_equal(full.reply->needs.v[1].cost, 2);
     assert_int_equal(full.info->status, TAM_E_reply_status_superseded);
     assert_int_equal(s_reply_get(f, 3, &full), 0);
     assert_int_equal(full.history.n, 2);
     assert_int_equal(full.reply->instrument->version, 2);
+    assert_string_equal(full.need_ids.v[0], "1");
+    assert_string_equal(full.need_versions.v[0], "2");
     assert_int_equal(s_reply_get(f, 99, &full), TAM_ENOTFOUND);
 
     /* A third revision with no needs withdraws the one left. */
@@ -629,13 +355,13 @@ static void t_snapshot(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 1))), 0);
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "B", ANS("B-MLA", "need"), NEED("KEN", "B-MLA", 1))), 0);
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("FRA", "A", ANS("A-SMR", "need"), NEED("FRA", "A-SMR", 1))), 0);
-    /* KEN revises A: need 1 withdrawn, need 4 open. */
+    /* KEN revises A: need 1 keeps its id, version 2. */
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), 0);
     s_snaprec_t s;
     assert_int_equal(s_snap(f, "", &s), 3);
     assert_string_equal(s.topics[0], "need/FRA/A");
     assert_string_equal(s.topics[1], "need/KEN/A");
-    assert_int_equal(s.ids[1], 4);
+    assert_int_equal(s.ids[1], 1);
     assert_string_equal(s.topics[2], "need/KEN/B");
     assert_int_equal(s_snap(f, "need/", &s), 3);
     assert_int_equal(s_snap(f, "ne", &s), 3);
@@ -764,24 +490,27 @@ static void t_emit_failure(void **state)
     fixture_t *f = *state;
     tam_submit_ack_t ack;
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 1))), 0);
-    f->ev.fail = 2; /* the revision's second event: its new need */
+    f->ev.fail = 1; /* the revision's event: the new version of need 1 */
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), TAM_EIO);
     tam_need_list_t *l = s_needs(f, (tam_needs_query_t){.status = "any"});
     assert_int_equal(l->items.n, 1);
     assert_int_equal(l->items.v[0].status, TAM_E_need_status_open);
+    assert_int_equal(l->items.v[0].cost, 1);
     assert_int_equal(s_replies(f, (tam_replies_query_t){.status = "any"})->items.n, 1);
-    /* The same revision goes through afterwards, with the next ids. */
+    /* The same revision goes through afterwards, with the next reply id. */
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), 0);
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 2);
-    assert_string_equal(ack.need_ids.v[0], "2");
+    assert_string_equal(ack.need_ids.v[0], "1");
+    assert_string_equal(ack.need_versions.v[0], "2");
 }
 
 static void t_bad_arguments(void **state)
 {
     fixture_t *f = *state;
     tam_submit_ack_t ack;
-    assert_int_equal(tam_ingest_apply(NULL, f->cat, NULL, NULL, 0, TODAY, s_emit, &f->ev, f->a, &ack),
+    assert_int_equal(tam_ingest_apply(NULL, f->cat, NULL, NULL, 0, TODAY, s_emit, &f->ev, f->a, &ack,
+                                      NULL),
                      TAM_EINVAL);
     char topic[16];
     assert_int_equal(tam_ingest_topic("KE", "A", topic), TAM_EINVAL);

@@ -301,7 +301,9 @@ static void t_need_too_many(void **state)
     json_t *needs = s_at(f->j, "needs", NULL);
     json_array_append_new(needs, s_need("KEN", "A-SMR"));
     assert_int_equal(s_validate(f), 0);
-    json_array_append_new(needs, s_need("KEN", "A-SMR"));
+    json_t *third = s_need("KEN", "A-SMR");
+    json_object_set_new(third, "modality", json_string("legislative"));
+    json_array_append_new(needs, third);
     s_only(f, "needs", "3 needs; a reply may declare at most 2");
     f->lim.max_needs = 500;
 }
@@ -443,6 +445,29 @@ static void t_all_errors_listed(void **state)
     assert_string_equal(f->err.field, "answers[2].standard");
 }
 
+/* ---- identities: each need once per reply ------------------------------- */
+
+static void t_need_identity_twice(void **state)
+{
+    fixture_t *f = *state;
+    json_t *needs = s_at(f->j, "needs", NULL);
+    /* needs[0] is KEN, A-SMR, training: a second one of the same kind. */
+    json_t *n = s_need("KEN", "A-SMR");
+    json_object_set_new(n, "modality", json_string("training"));
+    json_array_append_new(needs, s_need("KEN", "A-SMR")); /* advisory: another need */
+    json_array_append_new(needs, n);
+    s_only(f, "needs[2]", "needs[0] and needs[2] are the same need (KEN, A-SMR, training)");
+    /* Distinct refs tell them apart. */
+    s_at(f->j, "needs[0].ref", json_string("cohort-1"));
+    s_at(f->j, "needs[2].ref", json_string("cohort-2"));
+    assert_int_equal(s_validate(f), 0);
+    /* The same ref twice, whatever the kind. */
+    s_at(f->j, "needs[1].ref", json_string("cohort-2"));
+    s_only(f, "needs[2].ref", "needs[1] and needs[2] have the same ref 'cohort-2'");
+    s_at(f->j, "needs[1].ref", json_string("a ref"));
+    s_only(f, "needs[1].ref", "a ref is 1 to 64 of");
+}
+
 static void t_many_errors_capped(void **state)
 {
     fixture_t *f = *state;
@@ -451,7 +476,8 @@ static void t_many_errors_capped(void **state)
         json_array_append_new(needs, s_need("UGA", "A-SMR"));
     assert_int_equal(s_validate(f), TAM_EINVAL);
     assert_int_equal(f->err.n, TAM_RPC_ERRORS_MAX);
-    assert_int_equal(f->err.dropped, 150 - TAM_RPC_ERRORS_MAX);
+    /* Each: not for itself; each after the first: the same need again. */
+    assert_int_equal(f->err.dropped, 150 + 149 - TAM_RPC_ERRORS_MAX);
 }
 
 /* ---- who may submit ------------------------------------------------------ */
@@ -462,9 +488,11 @@ static void t_may_submit(void **state)
     tam_principal_t p;
     assert_int_equal(tam_principal_from_user_id(NULL, &p), 0); /* local: every role */
     assert_true(tam_ingest_may_submit(&p, "KEN"));
-    p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_RESPONDENT};
+    p = (tam_principal_t){.id = "respondent-KEN", .roles = TAM_ROLE_RESPONDENT, .respondent = "KEN"};
     assert_true(tam_ingest_may_submit(&p, "KEN"));
     assert_false(tam_ingest_may_submit(&p, "UGA"));
+    p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_RESPONDENT}; /* the name is not the id */
+    assert_false(tam_ingest_may_submit(&p, "KEN"));
     p = (tam_principal_t){.id = "ops", .roles = TAM_ROLE_MANAGER};
     assert_true(tam_ingest_may_submit(&p, "UGA"));
     p = (tam_principal_t){.id = "KEN", .roles = TAM_ROLE_PLANNER};
@@ -517,6 +545,7 @@ int main(void)
         T(t_answer_wrong_category),
         T(t_answer_twice),
         T(t_need_too_many),
+        T(t_need_identity_twice),
         T(t_need_country_unknown),
         T(t_need_country_not_self),
         T(t_need_standard_unknown),

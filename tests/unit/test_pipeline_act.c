@@ -132,7 +132,7 @@ static void test_roles(void **state)
                          commit ? TAM_EDENIED : 0);
         if (commit) {
             assert_string_equal(e.field, "act");
-            assert_non_null(strstr(e.message, "principal 'mgr' may not commit"));
+            assert_non_null(strstr(e.message, "principal 'mgr' (role manager) may not send pipeline.act commit"));
             assert_non_null(strstr(e.message, "donor_liaison"));
         }
         tam_rpc_error_clear(&e);

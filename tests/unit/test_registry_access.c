@@ -1,8 +1,9 @@
-/* test_registry_access.c — who may send what to the registry
- * (services/registry/registry_access.c): the local principal may do
- * everything; a key without roles may only ping; donor liaison edits donors,
- * projects and the ledger but not the context; a planner sets the context
- * only; reads need some role; and what the loop does with each type. */
+/* test_registry_access.c — who may send what to the registry, by the role
+ * matrix (tam/access.h): the local principal may do everything; a principal
+ * without roles nothing; donor liaison edits donors, projects and the ledger
+ * but not the context; a planner sets the context only; reads need a reading
+ * role; and what the loop does with each type
+ * (services/registry/registry_access.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "tam/access.h"
 #include "tam/error.h"
 #include "registry.h" /* services/registry, linked by its CMakeLists.txt */
 
@@ -26,11 +28,12 @@ static int s_may(uint32_t roles, const char *type)
     tam_principal_t p = {.id = "k1", .roles = roles};
     tam_rpc_error_t e;
     tam_rpc_error_init(&e);
-    int rc = tam_registry_authorize(&p, type, &e);
+    int rc = tam_access_check(&p, type, NULL, NULL, &e);
     if (rc) {
         assert_int_equal(rc, TAM_EDENIED);
         assert_int_equal(e.code, TAM_EDENIED);
-        assert_non_null(strstr(e.message, "principal 'k1' may not send"));
+        assert_non_null(strstr(e.message, "principal 'k1' (role "));
+        assert_non_null(strstr(e.message, "it needs the role"));
     } else {
         assert_int_equal(e.code, 0);
     }
@@ -50,7 +53,7 @@ static void test_local_may_everything(void **state)
     assert_true(s_may(local.roles, "registry.context_set"));
 }
 
-static void test_unmapped_key_only_pings(void **state)
+static void test_no_roles_nothing(void **state)
 {
     (void)state;
     tam_principal_t p;
@@ -61,8 +64,7 @@ static void test_unmapped_key_only_pings(void **state)
     for (size_t i = 0; g_reads[i]; i++)
         assert_false(s_may(p.roles, g_reads[i]));
     assert_false(s_may(p.roles, "registry.context_set"));
-    assert_true(s_may(p.roles, "sys.ping"));
-    assert_true(s_may(p.roles, "ingest.submit")); /* not ours: answered "unknown" */
+    assert_false(s_may(p.roles, "sys.ping"));
 }
 
 static void test_roles(void **state)
@@ -79,10 +81,13 @@ static void test_roles(void **state)
     assert_true(s_may(TAM_ROLE_ADMIN, "registry.context_set"));
     for (size_t i = 0; g_reads[i]; i++) {
         assert_true(s_may(TAM_ROLE_SERVICE, g_reads[i]));
-        assert_true(s_may(TAM_ROLE_RESPONDENT, g_reads[i]));
+        assert_true(s_may(TAM_ROLE_VIEWER, g_reads[i]));
+        assert_false(s_may(TAM_ROLE_RESPONDENT, g_reads[i]));
     }
-    assert_int_equal(tam_registry_roles_for("registry.ledger_add"), TAM_ROLE_DONOR_LIAISON);
-    assert_int_equal(tam_registry_roles_for("nope"), 0);
+    for (size_t i = 0; g_writes[i]; i++)
+        assert_false(s_may(TAM_ROLE_VIEWER, g_writes[i]));
+    assert_int_equal(tam_access_roles("registry.ledger_add"), TAM_ROLE_DONOR_LIAISON);
+    assert_int_equal(tam_access_roles("nope"), 0);
 }
 
 static void test_classify(void **state)
@@ -104,7 +109,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_may_everything),
-        cmocka_unit_test(test_unmapped_key_only_pings),
+        cmocka_unit_test(test_no_roles_nothing),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_classify),
     };

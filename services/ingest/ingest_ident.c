@@ -1,0 +1,214 @@
+/* ingest_ident.c — what lets a need keep its id across revisions: identity
+ * keys, the content digest that recognises an older revision sent again, the
+ * need list of each reply, and the migration of a store written before needs
+ * had versions (schema 1). The layout is described in ingest.h. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "tam/error.h"
+#include "tam/log.h"
+
+int tam_ingest_digest(const tam_reply_t *r, uint8_t out[32])
+{
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    int rc = tam_encode_sbuf(&tam_schema_reply, r, &sb, &cerr);
+    if (rc)
+        return rc == TAM_ENOMEM ? rc : TAM_EINTERNAL;
+    crypto_hash_sha256(out, (const unsigned char *)sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return 0;
+}
+
+size_t tam_ingest_chain(uint8_t *out, const char *respondent, const char *category)
+{
+    size_t n = strlen(respondent);
+    memcpy(out, respondent, n);
+    out[n] = 0;
+    out[n + 1] = (uint8_t)category[0];
+    out[n + 2] = 0;
+    return n + 3;
+}
+
+/* Appends s (at most max bytes) to out at *at. */
+static void s_put(uint8_t *out, size_t *at, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n > max)
+        n = max;
+    memcpy(out + *at, s, n);
+    *at += n;
+}
+
+size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *category,
+                        const char *country, const char *standard, const char *modality,
+                        const char *ref, bool by_ref)
+{
+    /* 64 + 3 + 1 + 3 + 1 + 64 (ref) or 32 + 1 + 32: well inside the maximum. */
+    size_t at = tam_ingest_chain(out, respondent, category);
+    out[at++] = by_ref ? 'r' : 'k';
+    s_put(out, &at, country, 3);
+    out[at++] = '/';
+    if (by_ref) {
+        s_put(out, &at, ref, 64);
+        return at;
+    }
+    s_put(out, &at, standard, 32);
+    out[at++] = '/';
+    s_put(out, &at, modality, 32);
+    return at;
+}
+
+/* ---- the need list of a reply ---------------------------------------------- */
+
+int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
+                               const uint32_t *versions, uint32_t n)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    int bad = msgpack_pack_array(&pk, 2 * (size_t)n);
+    for (uint32_t i = 0; i < n && !bad; i++)
+        bad = msgpack_pack_uint64(&pk, ids[i]) || msgpack_pack_uint32(&pk, versions[i]);
+    uint8_t key[8];
+    tam_key_u64(key, reply_id);
+    int rc = bad ? TAM_ENOMEM : tam_txn_put(txn, "rneeds", key, 8, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, uint64_t **ids,
+                           uint32_t **versions, uint32_t *n)
+{
+    uint8_t key[8];
+    tam_val_t v;
+    tam_key_u64(key, reply_id);
+    *n = 0;
+    *ids = NULL;
+    *versions = NULL;
+    int rc = tam_txn_get(txn, "rneeds", key, 8, &v);
+    if (rc)
+        return rc;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    rc = TAM_ESTORE;
+    if (tam_mp_check(v.data, v.len, &TAM_MP_LIMITS_DEFAULT, NULL) ||
+        msgpack_unpack_next(&up, v.data, v.len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_ARRAY || up.data.via.array.size % 2)
+        goto done;
+    uint32_t k = up.data.via.array.size / 2;
+    const msgpack_object *o = up.data.via.array.ptr;
+    if (k) {
+        rc = TAM_ENOMEM;
+        if (!(*ids = tam_arena_alloc(a, k * sizeof **ids)) ||
+            !(*versions = tam_arena_alloc(a, k * sizeof **versions)))
+            goto done;
+    }
+    rc = TAM_ESTORE;
+    for (uint32_t i = 0; i < k; i++) {
+        if (o[2 * i].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            o[2 * i + 1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            o[2 * i + 1].via.u64 > UINT32_MAX)
+            goto done;
+        (*ids)[i] = o[2 * i].via.u64;
+        (*versions)[i] = (uint32_t)o[2 * i + 1].via.u64;
+    }
+    *n = k;
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&up);
+    if (rc == TAM_ESTORE)
+        tam_error("ingest: stored need list of reply %llu does not decode",
+                  (unsigned long long)reply_id);
+    return rc;
+}
+
+/* ---- migration from schema 1 ------------------------------------------------- */
+
+typedef struct {
+    tam_txn_t *txn;
+    tam_arena_t *a;
+    size_t replies, needs;
+} s_mig_t;
+
+/* One reply of schema 1: its needs had consecutive ids from first_need, each
+ * at version 1. Writes its need list, its digest and the identities of its
+ * needs (replies come in id order, so the latest declaration of an identity
+ * wins). */
+static int s_mig_reply(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    s_mig_t *m = arg;
+    tam_codec_err_t cerr;
+    tam_reply_info_t info;
+    tam_reply_t r;
+    tam_val_t body;
+    if (key->len != 8)
+        return TAM_ESTORE;
+    tam_arena_reset(m->a);
+    memset(&info, 0, sizeof info);
+    memset(&r, 0, sizeof r);
+    uint64_t id = tam_key_get_u64(key->data);
+    if (tam_decode(&tam_schema_reply_info, val->data, val->len, m->a, &info, &cerr)) {
+        tam_error("ingest: migration: reply %llu does not decode: %s: %s",
+                  (unsigned long long)id, cerr.path, cerr.message);
+        return TAM_ESTORE;
+    }
+    int rc = tam_txn_get(m->txn, "bodies", key->data, 8, &body);
+    if (rc)
+        return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+    if (tam_decode(&tam_schema_reply, body.data, body.len, m->a, &r, &cerr) ||
+        r.needs.n != (uint32_t)info.needs) {
+        tam_error("ingest: migration: the body of reply %llu does not decode",
+                  (unsigned long long)id);
+        return TAM_ESTORE;
+    }
+    uint32_t n = r.needs.n;
+    uint64_t *ids = n ? tam_arena_alloc(m->a, n * sizeof *ids) : NULL;
+    uint32_t *vers = n ? tam_arena_alloc(m->a, n * sizeof *vers) : NULL;
+    if (n && (!ids || !vers))
+        return TAM_ENOMEM;
+    uint8_t ik[TAM_INGEST_IDENT_MAX], nk[8];
+    for (uint32_t i = 0; i < n; i++) {
+        ids[i] = info.first_need + i;
+        vers[i] = 1;
+        const tam_need_in_t *in = &r.needs.v[i];
+        size_t il = tam_ingest_ident(ik, info.respondent, info.category, in->country,
+                                     in->standard, in->modality, NULL, false);
+        tam_key_u64(nk, ids[i]);
+        if ((rc = tam_txn_put(m->txn, "idents", ik, il, nk, 8, 0)))
+            return rc;
+    }
+    if ((rc = tam_ingest_reply_needs_put(m->txn, id, ids, vers, n)))
+        return rc;
+    uint8_t dk[64 + 3 + 32];
+    size_t dl = tam_ingest_chain(dk, info.respondent, info.category);
+    tam_key_u64(nk, id);
+    if ((rc = tam_ingest_digest(&r, dk + dl)) ||
+        (rc = tam_txn_put(m->txn, "digests", dk, dl + 32, nk, 8, 0)))
+        return rc;
+    m->replies++;
+    m->needs += n;
+    return rc;
+}
+
+int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg)
+{
+    (void)arg;
+    if (from != 1)
+        return TAM_ECONFIG;
+    s_mig_t m = {txn, tam_arena_new(0), 0, 0};
+    if (!m.a)
+        return TAM_ENOMEM;
+    int rc = tam_txn_scan(txn, "replies", NULL, 0, NULL, 0, s_mig_reply, &m);
+    tam_arena_destroy(&m.a);
+    if (rc == 0)
+        tam_notice("ingest: migrated %zu replies and their %zu needs to schema version %d "
+                   "(needs keep their ids across revisions from now on)",
+                   m.replies, m.needs, TAM_INGEST_SCHEMA_VERSION);
+    return rc;
+}
