@@ -161,7 +161,10 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    uint64_t ident;      /* 40-bit hash of its identity (respondent, country, standard, modality) */
+    uint64_t ident;      /* 40-bit hash of its identity: respondent, country and ref, or
+                          * without a ref respondent, country, standard, modality */
+    uint64_t group;      /* 40-bit hash of (respondent, country, standard, modality):
+                          * its cap group (a split need's parts share one cap) */
     uint64_t key;        /* content key: ident << 24 | rank among needs of the same ident
                           * by content (docs/matching.md, "Ties"); never the arrival order */
     uint64_t flow_key;   /* the key the solver knows it by */

@@ -229,6 +229,21 @@ int tam_match__decode(tam_match_t *m, const tam_schema_t *s, const void *body, s
 
 /* ---- needs -------------------------------------------------------------------------- */
 
+/* First 40 bits of SHA-256 over the n strings, each with its NUL. */
+static uint64_t s_hash40(const char *const *parts, int n)
+{
+    uint8_t h[32];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    for (int k = 0; k < n; k++)
+        crypto_hash_sha256_update(&st, (const unsigned char *)parts[k], strlen(parts[k]) + 1);
+    crypto_hash_sha256_final(&st, h);
+    uint64_t v = 0;
+    for (int k = 0; k < 5; k++)
+        v = v << 8 | h[k];
+    return v;
+}
+
 int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
 {
     tam_need_t r;
@@ -258,8 +273,9 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 9);
+    msgpack_pack_array(&pk, 10);
     tam_match__pack_str(&pk, r.respondent);
+    tam_match__pack_str(&pk, r.ref ? r.ref : "");
     tam_match__pack_str(&pk, r.country);
     tam_match__pack_str(&pk, r.standard);
     tam_match__pack_str(&pk, r.modality);
@@ -271,17 +287,14 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     uint8_t d[32];
     tam_match__digest(&sb, d);
     msgpack_sbuffer_destroy(&sb);
-    /* identity: who asks, for which country, standard and modality */
-    uint8_t idh[32];
-    crypto_hash_sha256_state ist;
-    crypto_hash_sha256_init(&ist);
-    const char *parts[4] = {r.respondent, r.country, r.standard, r.modality};
-    for (int k = 0; k < 4; k++)
-        crypto_hash_sha256_update(&ist, (const unsigned char *)parts[k], strlen(parts[k]) + 1);
-    crypto_hash_sha256_final(&ist, idh);
-    uint64_t ident = 0;
-    for (int k = 0; k < 5; k++)
-        ident = ident << 8 | idh[k];
+    /* identity, as tam-ingest keeps it across revisions: who asks, for which
+     * country, and the respondent's ref, or else the standard and modality;
+     * the cap group: who asks, for which country, standard and modality
+     * (parts of a split need share it, whatever their refs) */
+    const char *ref = r.ref && r.ref[0] ? r.ref : NULL;
+    const char *gparts[5] = {r.respondent, r.country, r.standard, r.modality, ""};
+    const char *iparts[5] = {r.respondent, r.country, "ref", ref ? ref : "", ""};
+    uint64_t ident = s_hash40(ref ? iparts : gparts, 4), group = s_hash40(gparts, 4);
 
     if (slot == TAM_MATCH_NONE) {
         if ((rc = tam_match__grow((void **)&m->needs, &m->cap_needs, m->nneeds + 1, sizeof *m->needs)))
@@ -306,6 +319,7 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     n->category = tam_catalog_standard_at(m->cat, (size_t)s)->category;
     n->priority = (uint8_t)r.priority;
     n->ident = ident;
+    n->group = group;
     n->resp = tam_match_str_hash(r.respondent, strlen(r.respondent));
     n->completeness = (uint8_t)r.completeness;
     n->cost = r.cost;

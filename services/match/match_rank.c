@@ -26,6 +26,14 @@ static int s_cmp_ident(const void *a, const void *b, void *arg)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Orders need slots by cap group. */
+static int s_cmp_group(const void *a, const void *b, void *arg)
+{
+    const tam_match_t *m = arg;
+    uint64_t x = m->needs[*(const uint32_t *)a].group, y = m->needs[*(const uint32_t *)b].group;
+    return x < y ? -1 : x > y;
+}
+
 /* Orders need slots by respondent, then declared priority. */
 static int s_cmp_resp(const void *a, const void *b, void *arg)
 {
@@ -145,12 +153,13 @@ int tam_match__keys(tam_match_t *m)
                 goto out;
         }
     }
-    /* shares of per-need caps within an identity group (a need split in
-     * parts shares one cap), on the same order */
+    /* shares of per-need caps within a cap group (a need split in parts
+     * shares one cap) */
+    qsort_r(ix, n, sizeof *ix, s_cmp_group, m);
     for (uint32_t lo = 0; lo < n;) {
         uint32_t hi = lo;
         int64_t sum = 0;
-        while (hi < n && m->needs[ix[hi]].ident == m->needs[ix[lo]].ident)
+        while (hi < n && m->needs[ix[hi]].group == m->needs[ix[lo]].group)
             sum += m->needs[ix[hi++]].cost;
         for (uint32_t k = lo; k < hi; k++) {
             tam_match_need_t *x = &m->needs[ix[k]];

@@ -123,6 +123,7 @@ typedef struct {
     int64_t priority, cost, completeness;
     const char *start, *end;
     bool withdrawn;
+    const char *ref; /* the respondent's reference (NULL: none) */
 } fx_need_t;
 
 static inline int fx_need(fx_t *fx, fx_need_t n)
@@ -137,7 +138,8 @@ static inline int fx_need(fx_t *fx, fx_need_t n)
                     .start = fx_date(n.start ? n.start : "2026-07-01"),
                     .end = fx_date(n.end ? n.end : "2027-06-30"),
                     .completeness = n.completeness,
-                    .status = n.withdrawn ? TAM_E_need_status_withdrawn : TAM_E_need_status_open};
+                    .status = n.withdrawn ? TAM_E_need_status_withdrawn : TAM_E_need_status_open,
+                    .ref = (char *)n.ref};
     msgpack_sbuffer sb;
     assert_int_equal(tam_encode_sbuf(&tam_schema_need, &r, &sb, NULL), 0);
     int rc = tam_match_apply_need(fx->m, sb.data, sb.size);

@@ -91,15 +91,16 @@ static void test_past_start_dates(void **state)
     assert_int_equal(khm2, khm1);
 }
 
-/* A need split in two parts of the same identity (respondent, country,
- * standard, modality) shares one per-need cap: the parts get no more from a
- * capped project than the whole; and splitting gives the parts no better
- * score than the whole. */
+/* A need split in two parts of the same (respondent, country, standard,
+ * modality) shares one per-need cap, with or without refs that tell the
+ * parts apart: the parts get no more from a capped project than the whole;
+ * and splitting gives the parts no better score than the whole. */
 static void test_split(void **state)
 {
     (void)state;
-    int64_t got[2], score[2];
-    for (int split = 0; split < 2; split++) {
+    int64_t got[3], score[3];
+    static const char *refs[2] = {"prisons-north", "prisons-south"};
+    for (int split = 0; split < 3; split++) {
         fx_t *fx = fx_new();
         fx_need(fx, (fx_need_t){.id = 10, .country = "KEN", .standard = "A-BODY",
                                 .priority = 3, .cost = 400000});
@@ -107,7 +108,8 @@ static void test_split(void **state)
         for (int k = 0; k < parts; k++)
             fx_need(fx, (fx_need_t){.id = 1 + (uint64_t)k, .country = "KEN",
                                     .standard = "A-SMR", .priority = 5,
-                                    .cost = 1000000 / parts});
+                                    .cost = 1000000 / parts,
+                                    .ref = split == 2 ? refs[k] : NULL});
         fx_need(fx, (fx_need_t){.id = 20, .country = "UGA", .standard = "A-SMR",
                                 .priority = 3, .cost = 2000000});
         fx_project(fx, (fx_project_t){.id = "CAPPED", .received = 2000000,
@@ -125,11 +127,14 @@ static void test_split(void **state)
         fx_free(fx);
     }
     print_message("    whole need: %lld USD at score %lld; split in two: %lld USD, best score "
-                  "%lld\n", (long long)got[0], (long long)score[0], (long long)got[1],
-                  (long long)score[1]);
+                  "%lld; split with two refs: %lld USD, best score %lld\n", (long long)got[0],
+                  (long long)score[0], (long long)got[1], (long long)score[1],
+                  (long long)got[2], (long long)score[2]);
     assert_int_equal(got[0], 300000);
-    assert_true(got[1] <= got[0]);
-    assert_true(score[1] <= score[0]);
+    for (int k = 1; k < 3; k++) {
+        assert_true(got[k] <= got[0]);
+        assert_true(score[k] <= score[0]);
+    }
 }
 
 int main(void)
