@@ -183,7 +183,9 @@ typedef struct {
                           * the open needs of the same identity (a split need) */
     uint16_t prio_v;     /* priority factor used: the need's mid-rank among its
                           * respondent's open needs (0..10000, docs/matching.md) */
-    uint8_t completeness;/* 0..100 */
+    uint8_t completeness;/* 0..100, used: computed from the answers */
+    uint8_t completeness_declared; /* 0..100, as the reply declared it */
+    uint8_t answered;    /* standards its reply answered (0: not known) */
     bool open;           /* present and open */
     bool in_run;         /* open in the last run (its problem) */
     bool dirty;          /* row must be recomputed */

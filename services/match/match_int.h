@@ -47,6 +47,7 @@ struct tam_match {
     const tam_catalog_t *cat;
     tam_match_params_t par;
     size_t ncountries, nstandards, nmodalities;
+    uint16_t cat_nstd[26];   /* standards per category (A..Z) in the catalogue */
     tam_arena_t *scratch;    /* decoded feed records, reset per record */
 
     /* needs, by slot; need_map: id -> slot */

@@ -78,6 +78,11 @@ int tam_match_new(tam_match_t **out, const tam_catalog_t *cat, const tam_match_p
     m->ncountries = tam_catalog_ncountries(cat);
     m->nstandards = tam_catalog_nstandards(cat);
     m->nmodalities = tam_catalog_nmodalities(cat);
+    for (size_t i = 0; i < m->nstandards && i < TAM_MATCH_MAX_STANDARDS; i++) {
+        unsigned cx = (unsigned char)tam_catalog_standard_at(cat, i)->category - 'A';
+        if (cx < 26)
+            m->cat_nstd[cx]++;
+    }
     if (m->ncountries > TAM_MATCH_MAX_COUNTRIES || m->nstandards > TAM_MATCH_MAX_STANDARDS ||
         m->nmodalities > TAM_MATCH_MAX_MODALITIES) {
         tam_error("catalogue too large for the matcher: %zu countries, %zu standards, "
@@ -273,7 +278,7 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 10);
+    msgpack_pack_array(&pk, 11);
     tam_match__pack_str(&pk, r.respondent);
     tam_match__pack_str(&pk, r.ref ? r.ref : "");
     tam_match__pack_str(&pk, r.country);
@@ -284,6 +289,7 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     tam_match__pack_date(&pk, r.start);
     tam_match__pack_date(&pk, r.end);
     msgpack_pack_int64(&pk, r.completeness);
+    msgpack_pack_int64(&pk, r.answered);
     uint8_t d[32];
     tam_match__digest(&sb, d);
     msgpack_sbuffer_destroy(&sb);
@@ -321,7 +327,19 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     n->ident = ident;
     n->group = group;
     n->resp = tam_match_str_hash(r.respondent, strlen(r.respondent));
-    n->completeness = (uint8_t)r.completeness;
+    /* completeness: the share of its category's standards the reply
+     * answered, as tam-ingest counted them; the declared value only for a
+     * record from before that count (docs/matching.md) */
+    n->completeness_declared = (uint8_t)r.completeness;
+    unsigned cx = (unsigned char)n->category - 'A';
+    int64_t total = cx < 26 ? m->cat_nstd[cx] : 0;
+    if (r.answered > 0 && total > 0) {
+        int64_t a = r.answered < total ? r.answered : total;
+        n->completeness = (uint8_t)((200 * a + total) / (2 * total));
+    } else {
+        n->completeness = (uint8_t)r.completeness;
+    }
+    n->answered = (uint8_t)(r.answered > 255 ? 255 : r.answered);
     n->cost = r.cost;
     n->start = r.start;
     n->end = r.end;

@@ -124,6 +124,7 @@ typedef struct {
     const char *start, *end;
     bool withdrawn;
     const char *ref; /* the respondent's reference (NULL: none) */
+    int64_t answered; /* standards the reply answered (0: not counted) */
 } fx_need_t;
 
 static inline int fx_need(fx_t *fx, fx_need_t n)
@@ -139,7 +140,7 @@ static inline int fx_need(fx_t *fx, fx_need_t n)
                     .end = fx_date(n.end ? n.end : "2027-06-30"),
                     .completeness = n.completeness,
                     .status = n.withdrawn ? TAM_E_need_status_withdrawn : TAM_E_need_status_open,
-                    .ref = (char *)n.ref};
+                    .ref = (char *)n.ref, .answered = n.answered};
     msgpack_sbuffer sb;
     assert_int_equal(tam_encode_sbuf(&tam_schema_need, &r, &sb, NULL), 0);
     int rc = tam_match_apply_need(fx->m, sb.data, sb.size);

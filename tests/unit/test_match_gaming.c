@@ -137,6 +137,37 @@ static void test_split(void **state)
     }
 }
 
+/* Completeness is the share of the category's standards the reply
+ * answered, as tam-ingest counted them: a reply that answers one of category
+ * A's 12 standards and declares 100 gets 8, one that answers all 12 and
+ * declares 0 gets 100. */
+static void test_declared_completeness(void **state)
+{
+    (void)state;
+    fx_t *fx = fx_new();
+    fx_need(fx, (fx_need_t){.id = 1, .country = "IDN", .standard = "A-SMR", .completeness = 100,
+                            .answered = 1});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KHM", .standard = "A-SMR", .completeness = 0,
+                            .answered = 12});
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 10});
+    assert_int_equal(fx_run(fx), 0);
+    int code;
+    tam_explanation_t *a = fx_explain(fx, "1/P1", &code), *b = fx_explain(fx, "2/P1", &code);
+    assert_non_null(a);
+    assert_non_null(b);
+    int64_t va = -1, vb = -1;
+    for (uint32_t k = 0; k < a->proposal->factors.n; k++)
+        if (strcmp(a->proposal->factors.v[k].name, "completeness") == 0) {
+            va = a->proposal->factors.v[k].value;
+            vb = b->proposal->factors.v[k].value;
+        }
+    print_message("    declared 100 with 1 of 12 answered: %lld; declared 0 with 12: %lld\n",
+                  (long long)va, (long long)vb);
+    assert_int_equal(va, 800);
+    assert_int_equal(vb, 10000);
+    fx_free(fx);
+}
+
 int main(void)
 {
     tam_log_init("test_match_gaming", LOG_ERR);
@@ -144,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_priority_inflation),
         cmocka_unit_test(test_past_start_dates),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_declared_completeness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
