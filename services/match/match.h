@@ -237,6 +237,8 @@ typedef struct {
     uint32_t flow;          /* project index in the solver, or NONE */
     int64_t flow_budget;
     int64_t flow_mpn;       /* max_per_need the solver's caps were set with */
+    int64_t dual_range;     /* extra USD over which its dual holds (0: not computed,
+                             * -1: any amount) */
     int64_t set_aside;      /* money of this run below the minimum proposal that could
                              * not be placed in whole proposals (match_solve.c) */
     uint8_t digest[32];

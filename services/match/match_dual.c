@@ -228,3 +228,73 @@ out:
     free(h.pos);
     return rc;
 }
+
+/* ---- ranges of validity ------------------------------------------------------------ */
+
+/* Largest problem (pairs) whose dual ranges every run computes. */
+#define S_RANGE_MAX_ARCS 50000
+
+int tam_match__dual_ranges(tam_match_t *m)
+{
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        m->projects[j].dual_range = 0;
+    m->ranges_done = false;
+    if (m->flow_arcs > S_RANGE_MAX_ARCS)
+        return 0;
+    tam_match_problem_t pb;
+    int rc = tam_match__problem(m, &pb, false);
+    if (rc)
+        return rc;
+    tam_flow_t *f = NULL;
+    tam_flow_solution_t s;
+    memset(&s, 0, sizeof s);
+    if ((rc = tam_flow_new(&f, &pb.p)) || (rc = tam_flow_run(f, &s)))
+        goto out;
+    __int128 base = s.objective;
+    int64_t room = 0; /* no extra money can place more than every need's amount */
+    for (size_t i = 0; i < pb.p.n_needs; i++)
+        room += pb.need_amount[i];
+    for (size_t q = 0; q < pb.p.n_projects; q++) {
+        tam_match_project_t *p = &m->projects[pb.project_slot[q]];
+        int64_t y = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
+        int64_t b = pb.project_budget[q];
+        if (y <= 0) {
+            p->dual_range = -1; /* adds nothing, however much */
+            continue;
+        }
+        /* the optimum is concave in the budget: "gains y per dollar up to
+         * b + d" holds for d in [1, range] and fails above; bisection */
+        int64_t lo = 1, hi = room;
+#define S_HOLDS(d, ok)                                                                         \
+    do {                                                                                       \
+        if ((rc = tam_flow_set_project_budget(f, (uint32_t)q, b + (d))) ||                     \
+            (rc = tam_flow_run(f, &s)))                                                        \
+            goto out;                                                                          \
+        ok = s.objective - base == (__int128)y * (d);                                          \
+    } while (0)
+        bool ok;
+        S_HOLDS(hi, ok);
+        if (ok) {
+            lo = hi;
+        } else {
+            while (hi - lo > 1) {
+                int64_t mid = lo + (hi - lo) / 2;
+                S_HOLDS(mid, ok);
+                if (ok)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+        }
+#undef S_HOLDS
+        p->dual_range = lo;
+        if ((rc = tam_flow_set_project_budget(f, (uint32_t)q, b)))
+            goto out;
+    }
+    m->ranges_done = true;
+out:
+    tam_flow_solution_free(&s);
+    tam_flow_destroy(&f);
+    tam_match__problem_free(&pb);
+    return rc;
+}

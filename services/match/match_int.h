@@ -92,6 +92,7 @@ struct tam_match {
     __int128 lp_bound;       /* objective before anything was held back */
     uint32_t min_rounds;     /* re-solves for the minimum in the last run */
     int64_t set_aside;       /* sum of the projects' set_aside in the last run */
+    bool ranges_done;        /* the last run computed dual ranges */
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */
@@ -250,6 +251,11 @@ void tam_match__problem_free(tam_match_problem_t *pb);
  * prices, then least need prices; docs/allocation.md). Returns 0;
  * TAM_ENOMEM. */
 int tam_match__canon_duals(tam_match_t *m);
+/* Sets each project's dual_range: how many extra USD each still add its dual
+ * (parametric analysis by re-solves of the run's problem; -1 for a zero
+ * dual). Only for problems up to 50,000 pairs (else ranges stay 0 and
+ * ranges_done false). Returns 0 or the solver's errors. */
+int tam_match__dual_ranges(tam_match_t *m);
 
 /* ---- match_hash.c ---- */
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns

@@ -392,6 +392,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
             .available = p->available,
             .allocated = in ? m->sol.project_used[p->flow] : 0,
             .dual = dual < 0 ? 0 : (dual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : dual),
+            .dual_range = p->dual_range,
             .eligible_needs = p->eligible_needs};
     }
     r.project_state.n = np;
@@ -476,6 +477,11 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         m->needs[i].in_run = m->needs[i].open;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].in_run = m->projects[j].present;
+    if ((rc = tam_match__dual_ranges(m))) {
+        tam_warn("run: the ranges of the dual prices could not be computed: %s",
+                 tam_strerror(rc));
+        rc = 0;
+    }
 
     tam_match_prop_t *nv = NULL;
     uint32_t nn = 0;

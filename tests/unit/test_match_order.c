@@ -274,6 +274,58 @@ static void test_duals_degenerate(void **state)
     fx_free(fx);
 }
 
+/* Each dual's range of validity: r extra dollars add exactly dual x r, one
+ * more adds less (re-run with the project's money raised). */
+static void test_dual_ranges(void **state)
+{
+    (void)state;
+    static fx_inst_t in;
+    static int perm[20000];
+    fx_gen(&in, 21, 300, 20, 20);
+    for (int i = 0; i < in.nneeds; i++)
+        perm[i] = i;
+    fx_t *fx = fx_new();
+    s_apply_perm(fx, &in, perm);
+    assert_int_equal(fx_run(fx), 0);
+    int checked = 0;
+    for (int j = 0; j < in.nprojects; j++) {
+        if (in.projects[j].inactive)
+            continue;
+        tam_run_t *r0 = fx_header(fx);
+        int64_t obj0 = r0->objective, dual = -1, range = 0, avail = 0;
+        for (uint32_t q = 0; q < r0->project_state.n; q++)
+            if (strcmp(r0->project_state.v[q].project, in.pids[j]) == 0) {
+                dual = r0->project_state.v[q].dual;
+                range = r0->project_state.v[q].dual_range;
+                avail = r0->project_state.v[q].available;
+            }
+        assert_true(range != 0); /* computed at this size */
+        if (dual == 0) {
+            assert_int_equal(range, -1);
+            continue;
+        }
+        if (avail <= 0)
+            continue;
+        for (int extra = 0; extra < 2; extra++) {
+            fx_project_t p = in.projects[j];
+            p.received += range + extra;
+            assert_int_equal(fx_project(fx, p), 0);
+            assert_int_equal(fx_run(fx), 0);
+            int64_t gain = fx_header(fx)->objective - obj0;
+            if (extra == 0)
+                assert_int_equal(gain, dual * range);
+            else
+                assert_true(gain < dual * (range + 1));
+        }
+        assert_int_equal(fx_project(fx, in.projects[j]), 0);
+        assert_int_equal(fx_run(fx), 0);
+        checked++;
+    }
+    print_message("    %d ranges checked\n", checked);
+    assert_true(checked > 3);
+    fx_free(fx);
+}
+
 int main(void)
 {
     tam_log_init("test_match_order", LOG_ERR);
@@ -282,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_duals_are_marginal),
         cmocka_unit_test(test_duals_degenerate),
+        cmocka_unit_test(test_dual_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
