@@ -183,6 +183,12 @@ const char *tam_match__excl_text(tam_match_excl_t x);
  * needs whose key or priority moved, and asks for a rebuild when the solver
  * knows a need by a key that changed. Returns 0; TAM_ENOMEM. */
 int tam_match__keys(tam_match_t *m);
+/* Lines saying how each factor of need n was obtained (run date, horizon,
+ * declared values beside those used, ranks, R and S, LDC and mission status
+ * with their sources), each from a, into out (at most max). Returns the
+ * count. */
+size_t tam_match__basis(const tam_match_t *m, const tam_match_need_t *n, tam_arena_t *a,
+                        char **out, size_t max);
 
 /* ---- match_alloc.c ---- */
 /* The decision on the pair (need id, project id), or NULL. */

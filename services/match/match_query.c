@@ -262,6 +262,21 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     int64_t ydual = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
     int64_t zdual = n->flow < m->sol.n_needs ? m->sol.need_dual[n->flow] : 0;
     ex.project_dual = ydual < 0 ? 0 : (ydual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : ydual);
+    ex.project_dual_range = p->dual_range;
+    ex.run_date = m->run_date;
+    ex.urgency_horizon_days = m->par.horizon_days;
+    ex.declared_priority = n->priority;
+    ex.declared_start = n->start;
+    ex.declared_completeness = n->completeness_declared;
+    ex.answered = n->answered;
+    ex.ldc = tam_match__country(m, n->country)->ldc;
+    ex.mission = m->missions[n->country].present &&
+                         m->missions[n->country].valid_from <= m->run_date
+                     ? (char *)m->missions[n->country].operation
+                     : "";
+    if (!(ex.basis.v = tam_arena_alloc(a, 16 * sizeof(char *))))
+        return TAM_ENOMEM;
+    ex.basis.n = (uint32_t)tam_match__basis(m, n, a, ex.basis.v, 16);
 
     /* binding constraints, from the solver's flags */
     char line[201];
@@ -291,8 +306,10 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
                tam_match__usd(n->cost, u2));
     if (pf & TAM_FLOW_PROJECT_EXHAUSTED)
         S_BIND("project budget exhausted: all %s USD it may give are allocated; one more "
-               "dollar would add %lld points", tam_match__usd(p->flow_budget, u1),
-               (long long)ydual);
+               "dollar would add %lld points%s%s%s", tam_match__usd(p->flow_budget, u1),
+               (long long)ydual, p->dual_range > 0 ? ", and each of the next " : "",
+               p->dual_range > 0 ? tam_match__usd(p->dual_range, u2) : "",
+               p->dual_range > 0 ? " USD as much (the dual's range)" : "");
     if (arc && arc->live && arc->frag)
         S_BIND("held back: the LP optimum gave it new money below the minimum proposal of %s "
                "USD for this need (larger of min_amount %lld USD and min_share %lld%% of its "

@@ -182,3 +182,68 @@ out:
     free(ix);
     return rc;
 }
+
+/* ---- explanations ------------------------------------------------------------------ */
+
+size_t tam_match__basis(const tam_match_t *m, const tam_match_need_t *n, tam_arena_t *a,
+                        char **out, size_t max)
+{
+    size_t k = 0;
+    char line[301], d1[11], d2[11], u1[32], u2[32];
+#define S_LINE(...)                                                                            \
+    do {                                                                                       \
+        snprintf(line, sizeof line, __VA_ARGS__);                                              \
+        if (k < max && (out[k] = tam_arena_strndup(a, line, strlen(line))))                    \
+            k++;                                                                               \
+    } while (0)
+    /* the respondent's open needs: by declared priority, by wait */
+    int64_t total = 0, pb = 0, pe = 0, ul = 0, ue = 0, w = s_wait(m, n);
+    for (uint32_t i = 0; i < m->nneeds; i++) {
+        const tam_match_need_t *x = &m->needs[i];
+        if (!x->open || x->resp != n->resp)
+            continue;
+        total++;
+        pb += x->priority < n->priority;
+        pe += x->priority == n->priority;
+        int64_t wx = s_wait(m, x);
+        ul += wx > w;
+        ue += wx == w;
+    }
+    const tam_country_t *c = tam_match__country(m, n->country);
+    tam_date_format(m->run_date, d1);
+    S_LINE("run date %s; urgency horizon %lld days", d1, (long long)m->par.horizon_days);
+    S_LINE("priority: declared %d; used %d.%04d = its mid-rank among the respondent's %lld open "
+           "need(s): %lld declared lower, %lld the same (itself included), in steps of 1/20",
+           n->priority, n->prio_v / 10000, n->prio_v % 10000, (long long)total, (long long)pb,
+           (long long)pe);
+    tam_date_format(n->start, d2);
+    S_LINE("urgency: declared start %s, %lld day(s) from the run date counted (0..%lld: a start "
+           "in the past counts as 0); used %d.%04d = its mid-rank among the respondent's %lld "
+           "open need(s): %lld start later, %lld the same (itself included)",
+           d2, (long long)w, (long long)m->par.horizon_days, n->urg_v / 10000, n->urg_v % 10000,
+           (long long)total, (long long)ul, (long long)ue);
+    unsigned cx = (unsigned char)n->category - 'A';
+    if (n->answered > 0)
+        S_LINE("completeness: declared %d%%; used %d%% = %d of the %d standards of category %c "
+               "answered (need or no_need)", n->completeness_declared, n->completeness,
+               n->answered, cx < 26 ? m->cat_nstd[cx] : 0, n->category);
+    else
+        S_LINE("completeness: declared %d%%, used as declared (a record from before tam-ingest "
+               "counted the answers)", n->completeness_declared);
+    int64_t r = m->country_fixed[n->country] > 0 ? m->country_fixed[n->country] : 0;
+    S_LINE("equity: R = %s USD endorsed or committed for %s, S = %s USD: S / (S + R)",
+           tam_match__usd(r, u1), c->iso3, tam_match__usd(m->par.equity_scale, u2));
+    S_LINE("ldc: %s %s on the UN list of least developed countries (catalogue, "
+           "config/catalog/countries.csv)", c->iso3, c->ldc ? "is" : "is not");
+    const tam_match_mission_t *mi = &m->missions[n->country];
+    if (mi->present && mi->valid_from <= m->run_date) {
+        tam_date_format(mi->valid_from, d2);
+        S_LINE("context: %s is a mission country (%s, valid from %s; planning context of "
+               "tam-registry)", c->iso3, mi->operation, d2);
+    } else {
+        S_LINE("context: %s is not a mission country on the run date (planning context of "
+               "tam-registry)", c->iso3);
+    }
+#undef S_LINE
+    return k;
+}
