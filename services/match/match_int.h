@@ -19,6 +19,7 @@ struct tam_match_prop {
     uint8_t modality;
     char category;
     uint16_t score;
+    bool fixed_only;         /* held only by a decision: not eligible for new money */
     int32_t f[TAM_MATCH_NF]; /* factor values */
     int64_t amount, fixed;
     tam_proposal_state_t state;

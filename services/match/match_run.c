@@ -101,6 +101,7 @@ int tam_match__prop_struct(const tam_match_t *m, const tam_match_prop_t *pr, tam
     o->score = pr->score;
     o->state = pr->state;
     o->reason = pr->reason;
+    o->fixed_only = pr->fixed_only;
     o->factors.n = TAM_MATCH_NF;
     o->factors.v = tam_arena_alloc(a, TAM_MATCH_NF * sizeof *o->factors.v);
     if (!o->id || !o->donors.v || !o->category || !o->factors.v)
@@ -226,6 +227,8 @@ static int s_cmp_rank(const void *a, const void *b, void *arg)
 {
     const tam_match_t *m = arg;
     const tam_match_prop_t *x = a, *y = b;
+    if (x->fixed_only != y->fixed_only)
+        return x->fixed_only ? 1 : -1; /* nobody can act on these: after the others */
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     if (x->amount != y->amount)
@@ -285,6 +288,7 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
             pr->modality = n_->modality;
             pr->category = n_->category;
             pr->score = a->score;
+            pr->fixed_only = !a->eligible;
             pr->amount = x;
             pr->fixed = a->fixed;
             tam_match_factors_t f;
@@ -312,7 +316,7 @@ static tam_change_reason_t s_reason(const tam_match_prop_t *o, const tam_match_p
 {
     if (!o)
         return TAM_E_change_reason_new_pair;
-    if (o->state != n->state || o->fixed != n->fixed)
+    if (o->state != n->state || o->fixed != n->fixed || o->fixed_only != n->fixed_only)
         return TAM_E_change_reason_decision;
     if (o->amount != n->amount)
         return TAM_E_change_reason_amount;

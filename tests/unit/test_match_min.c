@@ -132,6 +132,33 @@ static void test_never_below_minimum(void **state)
     assert_true(held > 0);
 }
 
+/* The list managers act on: a pair held only by an endorsement on a project
+ * that closed keeps its money and its score, but it is ranked after every
+ * proposal someone can act on (issue 18 saw one first in the "act on
+ * first" list). */
+static void test_actionable_list(void **state)
+{
+    (void)state;
+    fx_t *fx = s_new_default();
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "UGA", .standard = "A-BODY", .cost = 100000});
+    fx_project(fx, (fx_project_t){.id = "P1", .received = 50000, .standards = "A-SMR",
+                                  .inactive = true});
+    fx_project(fx, (fx_project_t){.id = "P2", .received = 60000, .countries = "UGA"});
+    fx_decision(fx, 1, "P1", "KEN", TAM_E_decision_state_endorsed, 40000, 0);
+    assert_int_equal(fx_run(fx), 0);
+    tam_proposal_list_t l;
+    fx_proposals(fx, &l, NULL);
+    assert_int_equal(l.items.n, 2);
+    assert_string_equal(l.items.v[0].id, "2/P2");
+    assert_string_equal(l.items.v[1].id, "1/P1");
+    assert_true(l.items.v[1].score > l.items.v[0].score); /* kept its score */
+    assert_int_equal(l.items.v[1].amount, 40000);         /* and its money */
+    assert_true(l.items.v[1].fixed_only);
+    assert_false(l.items.v[0].fixed_only);
+    fx_free(fx);
+}
+
 int main(void)
 {
     tam_log_init("test_match_min", LOG_ERR);
@@ -139,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_one_dollar_receipt),
         cmocka_unit_test(test_header_states_the_cost),
         cmocka_unit_test(test_never_below_minimum),
+        cmocka_unit_test(test_actionable_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
