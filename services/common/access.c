@@ -44,10 +44,14 @@ static const tam_access_rule_t s_rules[] = {
     {"pipeline.act/withdraw", M, NULL},
     {"pipeline.act/deliver", M, NULL},
     {"pipeline.act/commit", D, NULL},
+    {"pipeline.act/acknowledge", M, "clears a flag (need_withdrawn) on a decision"},
+    {"pipeline.act/reduce", M, "tam-pipeline's own act (audit log only): refused as a request"},
+    {"pipeline.act/flag", M, "tam-pipeline's own act (audit log only): refused as a request"},
     {"pipeline.history", READERS, NULL},
     {"pipeline.audit", READERS, NULL},
     {"pipeline.decisions", READERS, NULL},
     {"pipeline.report", READERS, NULL},
+    {"pipeline.money", READERS, "projects' money for project show and project list"},
 };
 
 static const tam_access_feed_t s_feeds[] = {

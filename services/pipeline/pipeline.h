@@ -12,7 +12,10 @@
  *   pipeline_act.c       pipeline.act inside one LMDB transaction: checks,
  *                        decision, audit entry, what to publish
  *   pipeline_query.c     history, audit, decisions, the feed snapshot
- *   pipeline_report.c    the gaps, donors and pipeline reports
+ *   pipeline_money.c     the one money model (tam/money.h) over the views and
+ *                        the decisions; pipeline.money
+ *   pipeline_follow.c    decisions follow their need (cost lowered, withdrawn)
+ *   pipeline_report.c    the gaps and pipeline reports (pipeline_donors.c: donors)
  *   pipeline_commission.c  the report to the Commission (from ingest's replies)
  *   pipeline_server.c    the service loop, the feeds, the principal check
  *
@@ -38,6 +41,7 @@
 #include "tam/catalog.h"
 #include "tam/config.h"
 #include "tam/feed.h"
+#include "tam/money.h"
 #include "tam/principal.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
@@ -140,6 +144,13 @@ void tam_pipeline_view_reset(tam_pipeline_view_t *v, tam_pipeline_src_t src);
 void tam_pipeline_view_synced(tam_pipeline_view_t *v, tam_pipeline_src_t src, uint64_t seq);
 /* True once a snapshot of src was complete (and no reset since). */
 bool tam_pipeline_view_ready(const tam_pipeline_view_t *v, tam_pipeline_src_t src);
+/* True when src's view may be used: it is ready, or (tam-registry only) it
+ * is resynchronising, e.g. because tam-registry is down, and holds the
+ * records of its last feed; then *age_ms (if not NULL) is how long ago that
+ * feed was last heard from (0 when ready). Reports and acts use it; an act
+ * says so in its answer. */
+bool tam_pipeline_view_usable(const tam_pipeline_view_t *v, tam_pipeline_src_t src,
+                              int64_t *age_ms);
 /* The feed sequence src's view reflects (0 when not ready). */
 uint64_t tam_pipeline_view_seq(const tam_pipeline_view_t *v, tam_pipeline_src_t src);
 void tam_pipeline_view_stats(const tam_pipeline_view_t *v, tam_pipeline_view_stats_t *out);
@@ -151,6 +162,10 @@ const tam_project_rec_t *tam_pipeline_view_project(const tam_pipeline_view_t *v,
 const tam_donor_t *tam_pipeline_view_donor(const tam_pipeline_view_t *v, const char *id);
 const tam_pipeline_prop_t *tam_pipeline_view_proposal(const tam_pipeline_view_t *v,
                                                       const char *id);
+/* The ids of needs that arrived new, withdrawn or with a new cost since the
+ * last take (repeats possible), for tam_pipeline_follow_need. *ids stays
+ * valid until the next record; take = true empties the list (after use). */
+size_t tam_pipeline_view_changed(tam_pipeline_view_t *v, const uint64_t **ids, bool take);
 /* The latest run, or NULL before the first. */
 const tam_run_t *tam_pipeline_view_run(const tam_pipeline_view_t *v);
 /* The planning context, or NULL if none was published. */
@@ -238,6 +253,29 @@ int tam_pipeline_act(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principa
                      const void *body, size_t len, tam_arena_t *scratch, msgpack_sbuffer *answer,
                      tam_events_t *pubs, tam_rpc_error_t *err);
 
+/* Writes decision d (under its proposal, with its project index), audit
+ * entry e (its seq is assigned here and stored in *seq if not NULL) with its
+ * proposal index, and queues d on pubs for the decisions feed. The one
+ * writer of decisions, for the acts and for tam-pipeline's own (follow).
+ * Returns 0; store codes; TAM_ENOMEM; TAM_EINTERNAL. */
+int tam_pipeline__record(tam_txn_t *txn, const tam_decision_t *d, const tam_audit_entry_t *e,
+                         tam_events_t *pubs, uint64_t *seq);
+
+/* Keeps the decisions of need n consistent with its latest version (after
+ * tam-ingest published it), inside txn:
+ *  - n withdrawn: every decision that holds money (endorsed, committed) and
+ *    carries no flag is flagged need_withdrawn; its money stays;
+ *  - n open with a cost below what its decisions hold: endorsements (in
+ *    proposal order) are reduced to what the cost leaves after the
+ *    commitments and the endorsements before them; one reduced to 0 becomes
+ *    withdrawn. Committed amounts are never touched.
+ * Each change is an audit entry by principal "tam-pipeline", role "system"
+ * (acts flag and reduce), with the run tam-pipeline knows, and an event on
+ * pubs. Sets *changed to the number of decisions changed.
+ * Returns 0; store codes; TAM_ENOMEM. */
+int tam_pipeline_follow_need(const tam_pipeline_t *p, tam_txn_t *txn, const tam_pipeline_need_t *n,
+                             tam_events_t *pubs, size_t *changed);
+
 /* Reads the decision of a proposal into out (from a). Returns 0;
  * TAM_ENOTFOUND (no act yet: state none); TAM_ESTORE. */
 int tam_pipeline_decision_get(tam_txn_t *txn, const char *proposal, tam_arena_t *a,
@@ -305,7 +343,8 @@ typedef struct {
     char project[TAM_PIPELINE_ID_MAX + 1];
     char country[4], category[2];
     tam_decision_state_t state;
-    int64_t endorsed, committed, since;
+    int64_t endorsed, committed, since, updated;
+    char flag[33]; /* "" or e.g. "need_withdrawn" */
 } tam_pipeline_dec_t;
 
 typedef struct {
@@ -319,15 +358,38 @@ int tam_pipeline_decs_load(tam_txn_t *txn, tam_pipeline_decs_t *out);
 void tam_pipeline_decs_free(tam_pipeline_decs_t *d);
 /* The decision of a proposal, or NULL (state none). */
 const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, const char *proposal);
-/* What of a current proposal counts as "proposed" in the reports, given the
- * pair's decision d (NULL: none): the whole amount with no decision or a
- * withdrawn one; nothing for a declined pair; for an endorsed, committed or
- * delivered pair only what tam-match proposes beyond the amount the decision
- * fixes (that amount counts as endorsed or committed). */
-int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d);
+/* The one money model (tam/money.h) over the views and the decisions
+ * (pipeline_money.c): every need and project of the views, one pair per
+ * decision (with its current proposal, if any) and one per current proposal
+ * with no decision. need_of, project_of, dec_of and prop_of give the view
+ * record behind each element (dec_of/prop_of NULL where there is none).
+ * Valid while the views and decs do not change. */
+typedef struct {
+    tam_money_need_t *needs;
+    const tam_pipeline_need_t **need_of;
+    size_t nn;
+    tam_money_project_t *projects;
+    const tam_project_rec_t **project_of;
+    size_t np;
+    tam_money_pair_t *pairs;
+    const tam_pipeline_dec_t **dec_of;
+    const tam_pipeline_prop_t **prop_of;
+    size_t nk;
+    tam_money_totals_t tot;
+} tam_pipeline_money_t;
+/* Returns 0; TAM_ENOMEM (m emptied). */
+int tam_pipeline_money_build(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+                             tam_pipeline_money_t *m);
+void tam_pipeline_money_free(tam_pipeline_money_t *m);
+/* Answers pipeline.money from the views and the decisions in txn (same
+ * outcomes as tam_pipeline_read; TAM_ENOTFOUND for an unknown project). */
+int tam_pipeline_money_read(const tam_pipeline_t *p, tam_txn_t *txn, const void *body, size_t len,
+                            tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err);
+/* Sets out->totals (from a) to the model's totals. Returns 0; TAM_ENOMEM. */
+int tam_pipeline_totals(tam_arena_t *a, const tam_money_totals_t *t, tam_report_t *out);
 
 /* The donors report (pipeline_donors.c). Same returns as tam_pipeline_report. */
-int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
                                const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out);
 
 /* Which earmark dimensions of project e let need n through: a bit per

@@ -189,7 +189,23 @@ typedef struct {
     const tam_pipeline_need_t *need;       /* view (NULL if not needed or unknown) */
     const tam_project_rec_t *project;      /* view */
     int64_t amount;               /* endorse/commit: the amount after defaults */
+    char note[300];               /* for the answer ("" if none) */
 } s_act_t;
+
+/* "42 s", "5 min", "3 h", "2 days" */
+static const char *s_age(int64_t ms, char buf[32])
+{
+    int64_t s = ms / 1000;
+    if (s < 120)
+        snprintf(buf, 32, "%lld s", (long long)s);
+    else if (s < 7200)
+        snprintf(buf, 32, "%lld min", (long long)(s / 60));
+    else if (s < 172800)
+        snprintf(buf, 32, "%lld h", (long long)(s / 3600));
+    else
+        snprintf(buf, 32, "%lld days", (long long)(s / 86400));
+    return buf;
+}
 
 /* The need and project must be known; for endorse and commit the need open
  * and the project active. */
@@ -206,8 +222,16 @@ static int s_check_pair(const tam_pipeline_t *p, s_act_t *x, bool strict, tam_rp
                           (unsigned long long)x->need_id);
         return err->code;
     }
-    if ((rc = s_need_view(p, TAM_PIPELINE_SRC_REGISTRY, err)))
-        return rc;
+    int64_t age = 0;
+    if (!tam_pipeline_view_usable(p->view, TAM_PIPELINE_SRC_REGISTRY, &age))
+        return s_need_view(p, TAM_PIPELINE_SRC_REGISTRY, err);
+    if (!tam_pipeline_view_ready(p->view, TAM_PIPELINE_SRC_REGISTRY)) {
+        char b[32];
+        snprintf(x->note, sizeof x->note,
+                 "tam-registry's projects feed is not current (is tam-registry running?): project "
+                 "%s as of its last feed, current %s ago",
+                 x->project_id, s_age(age, b));
+    }
     x->project = tam_pipeline_view_project(p->view, x->project_id);
     if (!x->project) {
         tam_rpc_error_set(err, TAM_ENOTFOUND, "proposal", "project %s is not known to tam-registry",
@@ -237,13 +261,15 @@ static int s_check_endorse(const tam_pipeline_t *p, s_act_t *x, tam_rpc_error_t 
                           x->act.proposal, run ? (unsigned long long)run->run : 0ULL);
         return err->code;
     }
-    if (x->act.amount == 0 && x->act.run && pr->run > x->act.run) {
-        char b1[32];
+    /* A run named that is older than the current one: the manager looked at
+     * proposals that are no longer current. (A newer one than tam-pipeline
+     * has seen is tam-match's current run reaching us before its feed.) */
+    if (x->act.run && run && x->act.run < run->run) {
         tam_rpc_error_set(err, TAM_ECONFLICT, "run",
-                          "the proposal changed in run %llu after run %llu that the act names: it "
-                          "now proposes %s; look again, or give the amount",
-                          (unsigned long long)pr->run, (unsigned long long)x->act.run,
-                          s_usd(pr->amount, b1));
+                          "run %llu is not the current run: the current run is %llu (inputs "
+                          "%.12s); look at its proposals (tamctl proposals) and endorse on it",
+                          (unsigned long long)x->act.run, (unsigned long long)run->run,
+                          run->hash ? run->hash : "-");
         return err->code;
     }
     x->amount = x->act.amount ? x->act.amount : pr->amount;
@@ -331,6 +357,13 @@ static int s_check(const tam_pipeline_t *p, tam_txn_t *txn, tam_arena_t *a, s_ac
                           tam_pipeline_refusal(x->from, act->act));
         return err->code;
     }
+    if (act->act == TAM_E_decision_act_acknowledge && (!x->cur.flag || !x->cur.flag[0])) {
+        tam_rpc_error_set(err, TAM_ESTATE, "act",
+                          "cannot acknowledge proposal %s: its decision carries no flag (tamctl "
+                          "decisions --attention lists the flagged ones)",
+                          act->proposal);
+        return err->code;
+    }
     switch (act->act) {
     case TAM_E_decision_act_endorse:
         if ((rc = s_check_pair(p, x, true, err)) || (rc = s_check_endorse(p, x, err)))
@@ -365,6 +398,50 @@ static int s_put(tam_txn_t *txn, const char *db, const void *key, size_t klen,
         *keep = sb; /* the caller destroys it */
     else
         msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int tam_pipeline__record(tam_txn_t *txn, const tam_decision_t *d, const tam_audit_entry_t *e0,
+                         tam_events_t *pubs, uint64_t *seq_out)
+{
+    uint64_t seq;
+    int rc = tam_txn_counter_next(txn, "audit", &seq);
+    if (rc)
+        return rc;
+    tam_audit_entry_t e = *e0;
+    e.seq = seq;
+    msgpack_sbuffer body = {0};
+    size_t plen = strlen(d->proposal), jlen = strlen(d->project);
+    uint8_t key[TAM_PIPELINE_PROPOSAL_MAX + TAM_PIPELINE_ID_MAX + 10];
+    uint8_t seqkey[8];
+    if (plen > TAM_PIPELINE_PROPOSAL_MAX || jlen > TAM_PIPELINE_ID_MAX)
+        return TAM_EINTERNAL;
+    tam_key_u64(seqkey, seq);
+    if ((rc = s_put(txn, "decisions", d->proposal, plen, &tam_schema_decision, d, 0, &body)))
+        return rc;
+    memcpy(key, d->project, jlen);
+    key[jlen] = 0;
+    memcpy(key + jlen + 1, d->proposal, plen);
+    if ((rc = tam_txn_put(txn, "by_project", key, jlen + 1 + plen, "", 0, 0)))
+        goto done;
+    if ((rc = s_put(txn, "audit", seqkey, 8, &tam_schema_audit_entry, &e, TAM_PUT_APPEND, NULL)))
+        goto done;
+    memcpy(key, d->proposal, plen);
+    key[plen] = 0;
+    memcpy(key + plen + 1, seqkey, 8);
+    if ((rc = tam_txn_put(txn, "audit_prop", key, plen + 9, "", 0, 0)))
+        goto done;
+    char topic[16];
+    if (tam_pipeline_topic(d->country, d->category, topic)) {
+        rc = TAM_EINTERNAL;
+        goto done;
+    }
+    if ((rc = tam_events_add(pubs, topic, body.data, body.size)))
+        goto done;
+    if (seq_out)
+        *seq_out = seq;
+done:
+    msgpack_sbuffer_destroy(&body);
     return rc;
 }
 
@@ -406,23 +483,21 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
     case TAM_E_decision_act_decline: d.endorsed = 0; break;
     default: break;
     }
+    bool moved = !x->found || x->to != x->from;
     d.state = x->to;
     d.reason = act->reason;
     d.run = run_id;
     d.hash = (char *)hash;
     d.revision++;
     d.updated = now;
-    d.since = now;
+    if (moved)
+        d.since = now;
+    d.flag = NULL; /* the manager's or donor liaison's act answers any flag */
 
-    uint64_t seq;
-    int rc = tam_txn_counter_next(txn, "audit", &seq);
-    if (rc)
-        return rc;
     const char *role;
     tam_pipeline_act_role(act->act, &role);
     bool amounts = act->act == TAM_E_decision_act_endorse || act->act == TAM_E_decision_act_commit;
-    tam_audit_entry_t e = {.seq = seq,
-                           .at = now,
+    tam_audit_entry_t e = {.at = now,
                            .principal = (char *)who->id,
                            .role = (char *)role,
                            .act = act->act,
@@ -433,43 +508,17 @@ static int s_apply(const tam_pipeline_t *p, tam_txn_t *txn, const tam_principal_
                            .hash = (char *)hash,
                            .from = x->from,
                            .to = x->to};
-
-    msgpack_sbuffer body = {0};
-    size_t plen = strlen(act->proposal), jlen = strlen(d.project);
-    uint8_t key[TAM_PIPELINE_PROPOSAL_MAX + TAM_PIPELINE_ID_MAX + 10];
-    uint8_t seqkey[8];
-    tam_key_u64(seqkey, seq);
-    if ((rc = s_put(txn, "decisions", act->proposal, plen, &tam_schema_decision, &d, 0, &body)))
+    uint64_t seq = 0;
+    int rc = tam_pipeline__record(txn, &d, &e, pubs, &seq);
+    if (rc)
         return rc;
-    memcpy(key, d.project, jlen);
-    key[jlen] = 0;
-    memcpy(key + jlen + 1, act->proposal, plen);
-    if ((rc = tam_txn_put(txn, "by_project", key, jlen + 1 + plen, "", 0, 0)))
-        goto done;
-    if ((rc = s_put(txn, "audit", seqkey, 8, &tam_schema_audit_entry, &e, TAM_PUT_APPEND, NULL)))
-        goto done;
-    memcpy(key, act->proposal, plen);
-    key[plen] = 0;
-    memcpy(key + plen + 1, seqkey, 8);
-    if ((rc = tam_txn_put(txn, "audit_prop", key, plen + 9, "", 0, 0)))
-        goto done;
-
-    char topic[16];
-    if (tam_pipeline_topic(d.country, d.category, topic)) {
-        rc = TAM_EINTERNAL;
-        goto done;
-    }
-    if ((rc = tam_events_add(pubs, topic, body.data, body.size)))
-        goto done;
     tam_act_ack_t ack = {.proposal = act->proposal, .state = x->to, .revision = d.revision,
-                         .audit = seq};
+                         .audit = seq, .note = x->note[0] ? x->note : NULL};
     msgpack_packer pk;
     msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
     tam_codec_err_t ce;
     if (tam_encode(&tam_schema_act_ack, &ack, &pk, &ce))
         rc = TAM_EINTERNAL;
-done:
-    msgpack_sbuffer_destroy(&body);
     return rc;
 }
 

@@ -31,29 +31,61 @@ static bool s_mission(const tam_context_t *ctx, const char *country)
     return false;
 }
 
+/* Whether a standard of category c is listed (the category is then narrowed
+ * to its listed standards, as tam-match's eligibility has it). */
+static bool s_narrowed(const tam_catalog_t *cat, const tam_earmarks_t *e, char c)
+{
+    for (uint32_t i = 0; i < e->standards.n; i++) {
+        const tam_standard_t *st = tam_catalog_standard(cat, e->standards.v[i]);
+        if (st && st->category == c)
+            return true;
+    }
+    return false;
+}
+
 unsigned tam_pipeline_earmarks_admit(const tam_catalog_t *cat, const tam_context_t *ctx,
                                      const tam_project_t *pr, const tam_pipeline_need_t *n)
 {
     const tam_earmarks_t *e = pr->earmarks;
     unsigned ok = 0;
-    if (!e || e->countries.n == 0 || s_in(&e->countries, n->country))
-        ok |= TAM_PIPELINE_EM_COUNTRIES;
-    if (!e || e->groups.n == 0 || s_in(&e->groups, n->group))
-        ok |= TAM_PIPELINE_EM_GROUPS;
-    if (!e || e->regions.n == 0) {
-        ok |= TAM_PIPELINE_EM_REGIONS;
-    } else {
+    /* Geography: countries, groups and regions are alternatives (any listed
+     * one admits); an unlisted dimension admits everything. */
+    unsigned geo_listed = 0, geo_ok = 0;
+    if (e && e->countries.n) {
+        geo_listed |= TAM_PIPELINE_EM_COUNTRIES;
+        if (s_in(&e->countries, n->country))
+            geo_ok = 1;
+    }
+    if (e && e->groups.n) {
+        geo_listed |= TAM_PIPELINE_EM_GROUPS;
+        if (s_in(&e->groups, n->group))
+            geo_ok = 1;
+    }
+    if (e && e->regions.n) {
+        geo_listed |= TAM_PIPELINE_EM_REGIONS;
         const tam_country_t *c = tam_catalog_country(cat, n->country);
         for (uint32_t i = 0; i < e->regions.n && c; i++)
             if (tam_catalog_country_in_area(c, (uint16_t)atoi(e->regions.v[i]))) {
-                ok |= TAM_PIPELINE_EM_REGIONS;
+                geo_ok = 1;
                 break;
             }
     }
-    if (!e || e->categories.n == 0 || s_in(&e->categories, n->category))
-        ok |= TAM_PIPELINE_EM_CATEGORIES;
-    if (!e || e->standards.n == 0 || s_in(&e->standards, n->standard))
-        ok |= TAM_PIPELINE_EM_STANDARDS;
+    unsigned geo_all = TAM_PIPELINE_EM_COUNTRIES | TAM_PIPELINE_EM_GROUPS | TAM_PIPELINE_EM_REGIONS;
+    ok |= geo_ok || !geo_listed ? geo_all : geo_all & ~geo_listed;
+    /* Themes: a listed standard admits its needs; a listed category admits
+     * its needs only when none of its standards is listed (narrowing). */
+    unsigned th_all = TAM_PIPELINE_EM_CATEGORIES | TAM_PIPELINE_EM_STANDARDS;
+    unsigned th_listed = 0;
+    bool th_ok = false;
+    if (e && e->standards.n) {
+        th_listed |= TAM_PIPELINE_EM_STANDARDS;
+        th_ok = s_in(&e->standards, n->standard);
+    }
+    if (e && e->categories.n) {
+        th_listed |= TAM_PIPELINE_EM_CATEGORIES;
+        th_ok = th_ok || (s_in(&e->categories, n->category) && !s_narrowed(cat, e, n->category[0]));
+    }
+    ok |= th_ok || !th_listed ? th_all : th_all & ~th_listed;
     if (!e || e->modalities.n == 0 || s_in(&e->modalities, n->modality))
         ok |= TAM_PIPELINE_EM_MODALITIES;
     if (!e || !e->post_conflict_only || s_mission(ctx, n->country))
@@ -74,22 +106,25 @@ static const struct {
     {TAM_PIPELINE_EM_WINDOW, "window"},
 };
 
-/* For one project: how many open needs pass all earmarks (*fits), and which
- * dimensions no open need passes (returned as bits). */
-static unsigned s_excluding(const tam_pipeline_t *p, const tam_project_t *pr, int64_t *fits)
+/* For one project: how many open needs pass all earmarks (*fits), what
+ * those needs still lack in the money model (*lack), and which dimensions no
+ * open need passes (returned as bits). */
+static unsigned s_excluding(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
+                            const tam_project_t *pr, int64_t *fits, int64_t *lack)
 {
     unsigned any = 0;
-    *fits = 0;
-    size_t pos = 0;
-    const tam_pipeline_need_t *n;
+    *fits = *lack = 0;
     const tam_context_t *ctx = tam_pipeline_view_context(p->view);
-    while ((n = tam_pipeline_view_next_need(p->view, &pos))) {
+    for (size_t i = 0; i < m->nn; i++) {
+        const tam_pipeline_need_t *n = m->need_of[i];
         if (!n->open)
             continue;
         unsigned ok = tam_pipeline_earmarks_admit(p->cat, ctx, pr, n);
         any |= ok;
-        if (ok == TAM_PIPELINE_EM_ALL)
+        if (ok == TAM_PIPELINE_EM_ALL) {
             (*fits)++;
+            *lack += m->needs[i].unmet;
+        }
     }
     return TAM_PIPELINE_EM_ALL & ~any;
 }
@@ -136,17 +171,61 @@ static int64_t s_eligible(const tam_run_t *run, const char *project)
     return -1;
 }
 
-/* Why a project's unallocated money finds no need, or "" when it is not stranded. */
-static void s_why(const tam_pipeline_t *p, s_proj_t *pj)
+static const char *s_usd(int64_t v, char buf[32])
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+    int o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* Why a project's unallocated money finds no use, or "" when it has none
+ * (every project with unallocated money is listed, with its reason). */
+static void s_why(const tam_pipeline_t *p, const tam_pipeline_money_t *m, s_proj_t *pj)
 {
     pj->why[0] = 0;
     const tam_project_t *pr = pj->rec->project;
-    unsigned excl = s_excluding(p, pr, &pj->fits);
-    if (pr->status != TAM_E_project_status_active || pj->fig[F_UNALLOC] <= 0)
+    int64_t lack = 0;
+    unsigned excl = s_excluding(p, m, pr, &pj->fits, &lack);
+    if (pj->fig[F_UNALLOC] <= 0)
         return;
+    if (pr->status != TAM_E_project_status_active) {
+        snprintf(pj->why, sizeof pj->why,
+                 "the project is %s: only an active project's money is proposed",
+                 tam_enum_project_status.values[pr->status]);
+        return;
+    }
     int64_t eligible = pj->eligible >= 0 ? pj->eligible : pj->fits;
-    if (eligible > 0)
+    char b1[32], b2[32];
+    if (eligible > 0 && pj->fits > 0 && lack == 0) {
+        snprintf(pj->why, sizeof pj->why,
+                 "its %lld eligible need(s) are already funded (committed, endorsed or proposed, "
+                 "from this project or others): nothing declared is left for its earmark",
+                 (long long)pj->fits);
         return;
+    }
+    if (eligible > 0) {
+        int64_t cap = pr->earmarks ? pr->earmarks->max_per_need : 0;
+        if (cap > 0)
+            snprintf(pj->why, sizeof pj->why,
+                     "its %lld eligible need(s) can take at most %s USD each from it (its cap per "
+                     "need); what they still lack, %s USD, is beyond that",
+                     (long long)pj->fits, s_usd(cap, b2), s_usd(lack, b1));
+        else
+            snprintf(pj->why, sizeof pj->why,
+                     "its eligible needs still lack %s USD that the current run did not place "
+                     "(score or window limits, or a run older than the latest data)",
+                     s_usd(lack, b1));
+        return;
+    }
     size_t o = 0;
     if (excl) {
         o += (size_t)snprintf(pj->why, sizeof pj->why, "no open need fits its earmark on ");
@@ -192,7 +271,7 @@ static int64_t s_share(int64_t v, const tam_project_t *pr, uint32_t k)
     return rest;
 }
 
-int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
                                const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out)
 {
     int rc = 0;
@@ -228,29 +307,20 @@ int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_
         rc = tam_pipeline_map_put(index, proj[i].rec->project->id, &proj[i]);
     if (rc)
         goto done;
-    for (size_t i = 0; i < decs->n; i++) {
-        s_proj_t *pj = tam_pipeline_map_get(index, decs->v[i].project);
+    for (size_t i = 0; i < m->np; i++) {
+        s_proj_t *pj = tam_pipeline_map_get(index, m->project_of[i]->project->id);
         if (!pj)
             continue;
-        if (decs->v[i].state == TAM_E_decision_state_endorsed)
-            pj->fig[F_ENDORSED] += decs->v[i].endorsed;
-        else if (decs->v[i].state == TAM_E_decision_state_committed ||
-                 decs->v[i].state == TAM_E_decision_state_delivered)
-            pj->fig[F_COMMITTED] += decs->v[i].committed;
-    }
-    pos = 0;
-    const tam_pipeline_prop_t *pr;
-    while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
-        s_proj_t *pj = tam_pipeline_map_get(index, pr->project);
-        if (pj)
-            pj->fig[F_PROPOSED] += tam_pipeline_proposed(pr, tam_pipeline_decs_get(decs, pr->id));
+        pj->fig[F_COMMITTED] = m->projects[i].committed;
+        pj->fig[F_ENDORSED] = m->projects[i].endorsed;
+        pj->fig[F_PROPOSED] = m->projects[i].proposed;
     }
     size_t nstranded = 0;
     for (size_t i = 0; i < np; i++) {
         s_proj_t *pj = &proj[i];
         pj->fig[F_UNALLOC] = pj->fig[F_RECEIVED] - pj->fig[F_COMMITTED] - pj->fig[F_ENDORSED] -
                              pj->fig[F_PROPOSED];
-        s_why(p, pj);
+        s_why(p, m, pj);
         nstranded += pj->why[0] != 0;
     }
 
@@ -331,7 +401,7 @@ int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_
             goto done;
         }
     }
-    static const char title[] = "Earmarked money that no declared need can use";
+    static const char title[] = "Unallocated money and why no declared need uses it";
     if (!(part->title = tam_arena_strndup(a, title, sizeof title - 1))) {
         rc = TAM_ENOMEM;
         goto done;
@@ -350,12 +420,12 @@ int tam_pipeline_report_donors(const tam_pipeline_t *p, const tam_pipeline_decs_
              "split by the donors' shares (the last donor listed takes the rounding)");
     if (run)
         snprintf(n2, sizeof n2, "proposed and eligible needs from match run %llu; %zu project(s) "
-                                "hold money no declared need can use",
+                                "hold unallocated money (listed with the reason)",
                  (unsigned long long)run->run, nstranded);
     else
         snprintf(n2, sizeof n2, "no match run seen yet: proposed is 0 and eligible needs are "
                                 "counted by tam-pipeline from the earmarks; %zu project(s) hold "
-                                "money no declared need can use", nstranded);
+                                "unallocated money (listed with the reason)", nstranded);
     const char *nv[] = {n1, n2};
     rc = tam_pipeline_strs(a, &out->notes, nv, 2);
 done:

@@ -237,6 +237,8 @@ static int s_match_fn(const tam_decision_t *d, void *arg)
 {
     s_hits_t *h = arg;
     const tam_decision_query_t *q = h->q;
+    if (q->attention && (!d->flag || !d->flag[0]))
+        return 0;
     if (q->has_state && d->state != q->state)
         return 0;
     if (q->country && q->country[0] && strcmp(q->country, d->country) != 0)
@@ -341,6 +343,8 @@ int tam_pipeline_read(const tam_pipeline_t *p, tam_txn_t *txn, int msg_id, const
         return s_decisions(txn, body, len, scratch, answer, err);
     case TAM_MSG_pipeline_report:
         return s_report(p, txn, body, len, scratch, answer, err);
+    case TAM_MSG_pipeline_money:
+        return tam_pipeline_money_read(p, txn, body, len, scratch, answer, err);
     default:
         return TAM_EINTERNAL;
     }

@@ -2,15 +2,11 @@
  * report shares, and the dispatch to the donors (pipeline_donors.c) and
  * commission (pipeline_commission.c) reports.
  *
- * Figures, in whole USD (docs/pipeline.md defines them for readers):
- *   requested  cost of the open needs
- *   proposed   what tam-match's current proposals give beyond the amounts
- *              decisions fix (tam_pipeline_proposed; nothing for declined pairs)
- *   endorsed   endorsed amounts of decisions in state endorsed
- *   committed  committed amounts of decisions in state committed or delivered
- *   unmet      requested - proposed - endorsed - committed (never below 0)
- * so that, per row, requested = proposed + endorsed + committed + unmet
- * whenever the pipeline's checks held. */
+ * Figures come from the one money model (tam/money.h, built once per report
+ * by pipeline_money.c over everything tam-pipeline knows; filters select
+ * rows afterwards): requested, proposed, endorsed, committed, unmet per need,
+ * with requested = proposed + endorsed + committed + unmet on every row and
+ * in the totals every report carries. docs/pipeline.md defines them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +118,8 @@ static int s_decs_fn(const tam_decision_t *d, void *arg)
     e->endorsed = d->endorsed;
     e->committed = d->committed;
     e->since = d->since;
+    e->updated = d->updated;
+    snprintf(e->flag, sizeof e->flag, "%s", d->flag ? d->flag : "");
     return 0;
 }
 
@@ -150,53 +148,42 @@ const tam_pipeline_dec_t *tam_pipeline_decs_get(const tam_pipeline_decs_t *d, co
     return tam_pipeline_map_get(d->by_id, proposal);
 }
 
-int64_t tam_pipeline_proposed(const tam_pipeline_prop_t *pr, const tam_pipeline_dec_t *d)
-{
-    int64_t fixed = 0;
-    if (d) {
-        switch (d->state) {
-        case TAM_E_decision_state_declined: return 0;
-        case TAM_E_decision_state_endorsed: fixed = d->endorsed; break;
-        case TAM_E_decision_state_committed:
-        case TAM_E_decision_state_delivered: fixed = d->committed; break;
-        default: break;
-        }
-    }
-    return pr->amount > fixed ? pr->amount - fixed : 0;
-}
-
 /* ---- gaps -------------------------------------------------------------------------- */
 
 typedef struct {
     char category[2], group[9], standard[33], country[4];
-    int64_t needs, requested, proposed, endorsed, committed;
+    int64_t needs, requested, proposed, endorsed, committed, unmet;
 } s_gap_t;
 
-static bool s_gap_filter(const tam_report_request_t *rq, const tam_pipeline_need_t *n)
+/* A row's key fields: from the need, or (a decision on a need tam-pipeline
+ * does not know) from the decision, with the country's group. */
+typedef struct {
+    const char *category, *group, *standard, *country;
+} s_gap_key_t;
+
+static bool s_gap_filter(const tam_report_request_t *rq, const s_gap_key_t *k)
 {
-    if (!n || !n->open)
+    if (rq->category && rq->category[0] && strcmp(rq->category, k->category) != 0)
         return false;
-    if (rq->category && rq->category[0] && strcmp(rq->category, n->category) != 0)
-        return false;
-    if (rq->group && rq->group[0] && strcmp(rq->group, n->group) != 0)
+    if (rq->group && rq->group[0] && strcmp(rq->group, k->group) != 0)
         return false;
     return true;
 }
 
-/* The row of need n, created on first use. NULL on OOM. */
-static s_gap_t *s_gap_row(tam_pipeline_map_t *rows, const tam_pipeline_need_t *n)
+/* The row of key k, created on first use. NULL on OOM. */
+static s_gap_t *s_gap_row(tam_pipeline_map_t *rows, const s_gap_key_t *k)
 {
     char key[64];
-    snprintf(key, sizeof key, "%s\t%s\t%s\t%s", n->category, n->group, n->standard, n->country);
+    snprintf(key, sizeof key, "%s\t%s\t%s\t%s", k->category, k->group, k->standard, k->country);
     s_gap_t *g = tam_pipeline_map_get(rows, key);
     if (g)
         return g;
     if (!(g = calloc(1, sizeof *g)))
         return NULL;
-    memcpy(g->category, n->category, sizeof g->category);
-    memcpy(g->group, n->group, sizeof g->group);
-    memcpy(g->standard, n->standard, sizeof g->standard);
-    memcpy(g->country, n->country, sizeof g->country);
+    snprintf(g->category, sizeof g->category, "%s", k->category);
+    snprintf(g->group, sizeof g->group, "%s", k->group);
+    snprintf(g->standard, sizeof g->standard, "%s", k->standard);
+    snprintf(g->country, sizeof g->country, "%s", k->country);
     return tam_pipeline_map_put(rows, key, g) == 0 ? g : NULL;
 }
 
@@ -221,7 +208,7 @@ static const tam_pipeline_col_t s_gap_cols[] = {
     {"committed", "#value+committed+usd", 1}, {"unmet", "#value+unmet+usd", 1},
 };
 
-static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
+static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_money_t *m,
                   const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out)
 {
     tam_pipeline_map_t *rows = NULL;
@@ -229,48 +216,46 @@ static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     int rc = tam_pipeline_map_new(&rows, free);
     if (rc)
         return rc;
-    size_t pos = 0;
-    const tam_pipeline_need_t *n;
-    while ((n = tam_pipeline_view_next_need(p->view, &pos))) {
-        if (!s_gap_filter(rq, n))
+    /* Open needs, and withdrawn ones that decisions still hold money on. */
+    for (size_t i = 0; i < m->nn; i++) {
+        const tam_money_need_t *x = &m->needs[i];
+        const tam_pipeline_need_t *n = m->need_of[i];
+        s_gap_key_t k = {n->category, n->group, n->standard, n->country};
+        if ((!n->open && x->requested == 0) || !s_gap_filter(rq, &k))
             continue;
-        s_gap_t *g = s_gap_row(rows, n);
+        s_gap_t *g = s_gap_row(rows, &k);
         if (!g)
             goto oom;
-        g->needs++;
-        g->requested += n->cost;
+        g->needs += n->open;
+        g->requested += x->requested;
+        g->proposed += x->proposed;
+        g->endorsed += x->endorsed;
+        g->committed += x->committed;
+        g->unmet += x->unmet;
     }
-    for (size_t i = 0; i < decs->n; i++) {
-        const tam_pipeline_dec_t *d = &decs->v[i];
-        n = tam_pipeline_view_need(p->view, d->need);
-        if (!s_gap_filter(rq, n))
+    /* Money held on needs tam-pipeline does not know (yet). */
+    for (size_t i = 0; i < m->nk; i++) {
+        const tam_money_pair_t *x = &m->pairs[i];
+        const tam_pipeline_dec_t *d = m->dec_of[i];
+        int64_t held = x->held_committed + x->held_endorsed;
+        if (x->ineed != TAM_MONEY_NOWHERE || !d || !held)
             continue;
-        s_gap_t *g = s_gap_row(rows, n);
+        const tam_country_t *c = tam_catalog_country(p->cat, d->country);
+        s_gap_key_t k = {d->category, c ? c->group : "", "-", d->country};
+        if (!s_gap_filter(rq, &k))
+            continue;
+        s_gap_t *g = s_gap_row(rows, &k);
         if (!g)
             goto oom;
-        if (d->state == TAM_E_decision_state_endorsed)
-            g->endorsed += d->endorsed;
-        else if (d->state == TAM_E_decision_state_committed ||
-                 d->state == TAM_E_decision_state_delivered)
-            g->committed += d->committed;
-    }
-    pos = 0;
-    const tam_pipeline_prop_t *pr;
-    while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
-        int64_t amount = tam_pipeline_proposed(pr, tam_pipeline_decs_get(decs, pr->id));
-        n = tam_pipeline_view_need(p->view, pr->need);
-        if (!amount || !s_gap_filter(rq, n))
-            continue;
-        s_gap_t *g = s_gap_row(rows, n);
-        if (!g)
-            goto oom;
-        g->proposed += amount;
+        g->requested += held;
+        g->endorsed += x->held_endorsed;
+        g->committed += x->held_committed;
     }
 
     size_t nrows = tam_pipeline_map_count(rows);
     if (nrows && !(sorted = malloc(nrows * sizeof *sorted)))
         goto oom;
-    pos = 0;
+    size_t pos = 0;
     for (size_t i = 0; i < nrows; i++)
         sorted[i] = tam_pipeline_map_next(rows, &pos, NULL);
     if (nrows)
@@ -280,10 +265,8 @@ static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     tam_pipeline_rows_t r = {.a = a, .ncols = ncols};
     for (size_t i = 0; i < nrows; i++) {
         s_gap_t *g = sorted[i];
-        int64_t unmet = g->requested - g->proposed - g->endorsed - g->committed;
-        if (unmet < 0)
-            unmet = 0;
-        int64_t fig[6] = {g->needs, g->requested, g->proposed, g->endorsed, g->committed, unmet};
+        int64_t fig[6] = {g->needs, g->requested, g->proposed, g->endorsed, g->committed,
+                          g->unmet};
         const char *cells[10] = {g->category, g->group[0] ? g->group : "-", g->standard, g->country};
         for (int k = 0; k < 6; k++)
             if (!(cells[4 + k] = tam_pipeline_i64(a, fig[k])))
@@ -299,9 +282,10 @@ static int s_gaps(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
         goto done;
     char notes[2][400];
     snprintf(notes[0], sizeof notes[0],
-             "requested = cost of open needs; proposed = what tam-match's current run proposes "
-             "beyond the amounts decisions fix; committed includes delivered; unmet = requested - "
-             "proposed - endorsed - committed");
+             "requested = cost of open needs (or what decisions hold, if more; on a withdrawn "
+             "need, what they hold); proposed = what tam-match's current run proposes beyond the "
+             "amounts decisions fix; committed includes delivered; unmet = requested - proposed - "
+             "endorsed - committed");
     const tam_run_t *run = tam_pipeline_view_run(p->view);
     if (run)
         snprintf(notes[1], sizeof notes[1], "proposals of match run %llu (inputs %.12s)",
@@ -334,6 +318,45 @@ static const tam_pipeline_col_t s_wait_cols[] = {
     {"days", "#indicator+days", 2},   {"next step", "#description", 0},
 };
 
+static const tam_pipeline_col_t s_attn_cols[] = {
+    {"proposal", "#activity+id", 0}, {"country", "#country+code", 0},
+    {"project", "#activity+code", 0}, {"state", "#status", 0},
+    {"amount", "#value+usd", 1},      {"flag", "#status+flag", 0},
+    {"flagged", "#date", 0},          {"next step", "#description", 0},
+};
+
+/* The decisions that need a manager's attention (flagged), oldest flag
+ * first, as part `part`. */
+static int s_attention(const tam_pipeline_decs_t *decs, tam_arena_t *a, tam_report_part_t *part)
+{
+    size_t n = sizeof s_attn_cols / sizeof s_attn_cols[0];
+    tam_pipeline_rows_t r = {.a = a, .ncols = n};
+    int rc = 0;
+    for (size_t i = 0; i < decs->n && rc == 0; i++) {
+        const tam_pipeline_dec_t *d = &decs->v[i];
+        if (!d->flag[0])
+            continue;
+        char date[11];
+        int64_t amt = d->state == TAM_E_decision_state_endorsed ? d->endorsed : d->committed;
+        const char *cells[8] = {d->proposal, d->country, d->project,
+                                tam_enum_decision_state.values[d->state], tam_pipeline_i64(a, amt),
+                                d->flag, tam_pipeline_date(d->updated, date),
+                                d->state == TAM_E_decision_state_endorsed
+                                    ? "withdraw or acknowledge (manager)"
+                                    : "acknowledge or deliver (manager); the money stays committed"};
+        rc = cells[4] ? tam_pipeline_rows_add(&r, cells) : TAM_ENOMEM;
+    }
+    if (rc)
+        return rc;
+    static const char title[] = "Decisions that need a manager's attention (the need was "
+                                "withdrawn by a revision; the money still counts)";
+    if (!(part->title = tam_arena_strndup(a, title, sizeof title - 1)))
+        return TAM_ENOMEM;
+    part->rows.n = (uint32_t)r.n;
+    part->rows.v = r.v;
+    return tam_pipeline_columns(a, s_attn_cols, n, &part->columns, &part->hxl, &part->numeric);
+}
+
 static int s_wait_cmp(const void *a, const void *b)
 {
     const tam_pipeline_dec_t *x = *(const tam_pipeline_dec_t *const *)a;
@@ -355,7 +378,8 @@ static const char *s_next_step(int state)
 }
 
 static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
-                      const tam_report_request_t *rq, tam_arena_t *a, tam_report_t *out)
+                      const tam_pipeline_money_t *m, const tam_report_request_t *rq,
+                      tam_arena_t *a, tam_report_t *out)
 {
     /* Row 0: proposals with no decision; then one row per decision state. */
     enum { NS = TAM_E_decision_state__COUNT };
@@ -363,16 +387,12 @@ static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     const tam_pipeline_dec_t **wait = NULL;
     size_t nwait = 0;
     int rc = 0;
-    size_t pos = 0;
-    const tam_pipeline_prop_t *pr;
-    while ((pr = tam_pipeline_view_next_proposal(p->view, &pos))) {
-        const tam_pipeline_dec_t *d = tam_pipeline_decs_get(decs, pr->id);
-        if (d)
+    for (size_t i = 0; i < m->nk; i++) {
+        if (m->dec_of[i])
             continue;
         count[TAM_E_decision_state_none]++;
-        amount[TAM_E_decision_state_none] += pr->amount;
-    }
-    if (decs->n && !(wait = malloc(decs->n * sizeof *wait)))
+        amount[TAM_E_decision_state_none] += m->pairs[i].proposed;
+    }    if (decs->n && !(wait = malloc(decs->n * sizeof *wait)))
         return TAM_ENOMEM;
     for (size_t i = 0; i < decs->n; i++) {
         const tam_pipeline_dec_t *d = &decs->v[i];
@@ -417,11 +437,12 @@ static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     size_t limit = rq->limit ? (size_t)rq->limit : TAM_PIPELINE_WAITING;
     if (nwait > limit)
         nwait = limit;
-    tam_report_part_t *part = tam_arena_alloc(a, sizeof *part);
+    tam_report_part_t *part = tam_arena_alloc(a, 2 * sizeof *part);
     if (!part) {
         rc = TAM_ENOMEM;
         goto done;
     }
+    memset(part, 0, 2 * sizeof *part);
     size_t nw = sizeof s_wait_cols / sizeof s_wait_cols[0];
     tam_pipeline_rows_t w = {.a = a, .ncols = nw};
     int64_t now = tam_pipeline_now(p);
@@ -450,12 +471,14 @@ static int s_pipeline(const tam_pipeline_t *p, const tam_pipeline_decs_t *decs,
     part->rows.v = w.v;
     if ((rc = tam_pipeline_columns(a, s_wait_cols, nw, &part->columns, &part->hxl, &part->numeric)))
         goto done;
-    out->more.n = 1;
+    if ((rc = s_attention(decs, a, &part[1])))
+        goto done;
+    out->more.n = 2;
     out->more.v = part;
     const tam_run_t *run = tam_pipeline_view_run(p->view);
     char note[200];
     if (run)
-        snprintf(note, sizeof note, "proposed: current proposals of match run %llu with no decision",
+        snprintf(note, sizeof note, "proposed (no decision): what current proposals of match run %llu with no decision give, within what needs lack and projects have",
                  (unsigned long long)run->run);
     else
         snprintf(note, sizeof note, "no match run seen yet: no proposals counted");
@@ -529,14 +552,22 @@ int tam_pipeline_report(const tam_pipeline_t *p, tam_txn_t *txn, const tam_repor
     }
 
     tam_pipeline_decs_t decs;
+    tam_pipeline_money_t m;
     int rc = tam_pipeline_decs_load(txn, &decs);
     if (rc)
         return rc;
-    switch (rq->kind) {
-    case TAM_E_report_kind_gaps: rc = s_gaps(p, &decs, rq, a, out); break;
-    case TAM_E_report_kind_donors: rc = tam_pipeline_report_donors(p, &decs, rq, a, out); break;
-    default: rc = s_pipeline(p, &decs, rq, a, out); break;
+    if ((rc = tam_pipeline_money_build(p, &decs, &m))) {
+        tam_pipeline_decs_free(&decs);
+        return rc;
     }
+    switch (rq->kind) {
+    case TAM_E_report_kind_gaps: rc = s_gaps(p, &m, rq, a, out); break;
+    case TAM_E_report_kind_donors: rc = tam_pipeline_report_donors(p, &m, rq, a, out); break;
+    default: rc = s_pipeline(p, &decs, &m, rq, a, out); break;
+    }
+    if (rc == 0)
+        rc = tam_pipeline_totals(a, &m.tot, out);
+    tam_pipeline_money_free(&m);
     tam_pipeline_decs_free(&decs);
     return rc;
 }

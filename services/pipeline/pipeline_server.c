@@ -40,6 +40,8 @@ struct tam_pipeline_server {
     tam_arena_t *auth;            /* authorize's decoding, reset per request */
     msgpack_sbuffer answer;
     tam_events_t pubs;
+    tam_events_t follow_pubs;     /* tam-pipeline's own acts (decisions follow their need) */
+    tam_service_source_t ingest_src; /* the needs feed client, wrapped by s_ingest_* */
     tam_service_stats_t stats;
     uint64_t publish_failed;
 };
@@ -231,6 +233,74 @@ static void s_on_synced(uint64_t seq, void *arg)
 }
 
 
+/* ---- decisions follow their need ------------------------------------------------------- */
+
+typedef struct {
+    tam_pipeline_server_t *s;
+    const uint64_t *ids;
+    size_t n, changed;
+} s_follow_t;
+
+static int s_follow_fn(tam_txn_t *txn, void *arg)
+{
+    s_follow_t *c = arg;
+    tam_pipeline_server_t *s = c->s;
+    c->changed = 0;
+    tam_events_truncate(&s->follow_pubs, 0); /* the store may run us again */
+    for (size_t i = 0; i < c->n; i++) {
+        const tam_pipeline_need_t *n = tam_pipeline_view_need(s->view, c->ids[i]);
+        size_t ch = 0;
+        int rc = n ? tam_pipeline_follow_need(&s->pl, txn, n, &s->follow_pubs, &ch) : 0;
+        if (rc)
+            return rc;
+        c->changed += ch;
+    }
+    return c->changed ? 0 : 1; /* 1: nothing to write (the transaction is dropped) */
+}
+
+/* Brings the decisions on needs that tam-ingest changed in line with them:
+ * one write transaction, committed before the decisions are published. */
+static int s_follow(tam_pipeline_server_t *s)
+{
+    s_follow_t c = {.s = s};
+    c.n = tam_pipeline_view_changed(s->view, &c.ids, false);
+    if (!c.n)
+        return 0;
+    int rc = tam_store_write(s->store, s_follow_fn, &c);
+    size_t nneeds = c.n;
+    tam_pipeline_view_changed(s->view, NULL, true);
+    if (rc == 0) {
+        s->publish_failed += tam_feed_publish_events(s->feed, s->follow_pubs.v, s->follow_pubs.n);
+        tam_info("%zu decision(s) follow %zu changed need(s) (flagged or reduced; audit entries "
+                 "by tam-pipeline)", c.changed, nneeds);
+    } else if (rc != 1) {
+        tam_error("decisions following %zu changed need(s): %s", nneeds, tam_strerror(rc));
+        if (rc == TAM_EFATAL)
+            return rc;
+    }
+    tam_events_truncate(&s->follow_pubs, 0);
+    return 0;
+}
+
+static int s_ingest_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    tam_pipeline_server_t *s = obj;
+    return s->ingest_src.pollitems(s->ingest_src.obj, items, max);
+}
+
+static int s_ingest_process(void *obj, const zmq_pollitem_t *items)
+{
+    tam_pipeline_server_t *s = obj;
+    int rc = s->ingest_src.process(s->ingest_src.obj, items);
+    return rc ? rc : s_follow(s);
+}
+
+static int s_ingest_timeout(void *obj)
+{
+    tam_pipeline_server_t *s = obj;
+    return s->ingest_src.next_timeout_ms ? s->ingest_src.next_timeout_ms(s->ingest_src.obj) : -1;
+}
+
 static void s_ready(const char *endpoint, void *arg)
 {
     tam_pipeline_server_t *s = arg;
@@ -333,6 +403,11 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
     src[0] = tam_feed_server_source(s->feed);
     for (int i = 0; i < TAM_PIPELINE_SRC__COUNT; i++)
         src[1 + i] = tam_feed_client_source(s->subs[i].client);
+    /* the needs feed: after its records, the decisions follow the needs */
+    s->ingest_src = src[1 + TAM_PIPELINE_SRC_INGEST];
+    src[1 + TAM_PIPELINE_SRC_INGEST] = (tam_service_source_t){
+        .pollitems = s_ingest_items, .process = s_ingest_process,
+        .next_timeout_ms = s_ingest_timeout, .obj = s};
     tam_service_def_t def = {.name = "pipeline",
                              .zctx = s->zctx,
                              .endpoint = s->cfg->pipeline.endpoint,
@@ -379,6 +454,7 @@ void tam_pipeline_server_destroy(tam_pipeline_server_t **sp)
     tam_arena_destroy(&s->auth);
     msgpack_sbuffer_destroy(&s->answer);
     tam_events_free(&s->pubs);
+    tam_events_free(&s->follow_pubs);
     free(s);
     *sp = NULL;
 }

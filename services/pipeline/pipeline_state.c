@@ -16,37 +16,55 @@ static const tam_decision_state_t s_next[TAM_E_decision_state__COUNT][TAM_E_deci
         [TAM_E_decision_act_decline] = TAM_E_decision_state_declined,
         [TAM_E_decision_act_commit] = S_NONE,
         [TAM_E_decision_act_deliver] = S_NONE,
-        [TAM_E_decision_act_withdraw] = S_NONE},
+        [TAM_E_decision_act_withdraw] = S_NONE,
+        [TAM_E_decision_act_acknowledge] = S_NONE,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
     [TAM_E_decision_state_endorsed] = {
         [TAM_E_decision_act_endorse] = S_NONE,
         [TAM_E_decision_act_decline] = S_NONE,
         [TAM_E_decision_act_commit] = TAM_E_decision_state_committed,
         [TAM_E_decision_act_deliver] = S_NONE,
-        [TAM_E_decision_act_withdraw] = TAM_E_decision_state_withdrawn},
+        [TAM_E_decision_act_withdraw] = TAM_E_decision_state_withdrawn,
+        [TAM_E_decision_act_acknowledge] = TAM_E_decision_state_endorsed,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
     [TAM_E_decision_state_declined] = {
         [TAM_E_decision_act_endorse] = S_NONE,
         [TAM_E_decision_act_decline] = S_NONE,
         [TAM_E_decision_act_commit] = S_NONE,
         [TAM_E_decision_act_deliver] = S_NONE,
-        [TAM_E_decision_act_withdraw] = S_NONE},
+        [TAM_E_decision_act_withdraw] = S_NONE,
+        [TAM_E_decision_act_acknowledge] = S_NONE,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
     [TAM_E_decision_state_committed] = {
         [TAM_E_decision_act_endorse] = S_NONE,
         [TAM_E_decision_act_decline] = S_NONE,
         [TAM_E_decision_act_commit] = S_NONE,
         [TAM_E_decision_act_deliver] = TAM_E_decision_state_delivered,
-        [TAM_E_decision_act_withdraw] = S_NONE},
+        [TAM_E_decision_act_withdraw] = S_NONE,
+        [TAM_E_decision_act_acknowledge] = TAM_E_decision_state_committed,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
     [TAM_E_decision_state_delivered] = {
         [TAM_E_decision_act_endorse] = S_NONE,
         [TAM_E_decision_act_decline] = S_NONE,
         [TAM_E_decision_act_commit] = S_NONE,
         [TAM_E_decision_act_deliver] = S_NONE,
-        [TAM_E_decision_act_withdraw] = S_NONE},
+        [TAM_E_decision_act_withdraw] = S_NONE,
+        [TAM_E_decision_act_acknowledge] = TAM_E_decision_state_delivered,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
     [TAM_E_decision_state_withdrawn] = {
         [TAM_E_decision_act_endorse] = TAM_E_decision_state_endorsed,
         [TAM_E_decision_act_decline] = TAM_E_decision_state_declined,
         [TAM_E_decision_act_commit] = S_NONE,
         [TAM_E_decision_act_deliver] = S_NONE,
-        [TAM_E_decision_act_withdraw] = S_NONE},
+        [TAM_E_decision_act_withdraw] = S_NONE,
+        [TAM_E_decision_act_acknowledge] = TAM_E_decision_state_withdrawn,
+        [TAM_E_decision_act_reduce] = S_NONE,
+        [TAM_E_decision_act_flag] = S_NONE},
 };
 
 int tam_pipeline_transition(tam_decision_state_t from, tam_decision_act_t act,
@@ -64,6 +82,12 @@ int tam_pipeline_transition(tam_decision_state_t from, tam_decision_act_t act,
 
 const char *tam_pipeline_refusal(tam_decision_state_t from, tam_decision_act_t act)
 {
+    if (act == TAM_E_decision_act_reduce || act == TAM_E_decision_act_flag)
+        return "reduce and flag are tam-pipeline's own acts, recorded in the audit log; they "
+               "cannot be requested";
+    if (act == TAM_E_decision_act_acknowledge)
+        return "only a flagged decision can be acknowledged (tamctl decisions --attention lists "
+               "them)";
     if (from == TAM_E_decision_state_declined)
         return "declined is final: the pair is never proposed again";
     if (from == TAM_E_decision_state_delivered)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "tam/error.h"
 #include "tam/log.h"
 #include "pipeline.h"
@@ -13,6 +14,7 @@
 /* A decoded record with the arena that holds it. */
 typedef struct {
     tam_arena_t *a;
+    uint64_t gen; /* the registry feed's generation it came in (see reset) */
     union {
         tam_project_rec_t project;
         tam_donor_t donor;
@@ -33,6 +35,16 @@ struct tam_pipeline_view {
     uint64_t seq[TAM_PIPELINE_SRC__COUNT];
     tam_pipeline_view_stats_t st;
     tam_arena_t *scratch;          /* needs and proposals are decoded here, then copied */
+    /* tam-registry's records are kept through a resynchronisation (the
+     * registry may be down: acts then use its last feed, and say how old it
+     * is); each record carries the generation it came in, and a completed
+     * snapshot drops those of older generations. */
+    uint64_t reg_gen;
+    bool reg_stale;                /* reset since the last sync, data kept */
+    int64_t heard_ms[TAM_PIPELINE_SRC__COUNT]; /* last known current: record, sync or the
+                                                  reset of a synced feed (real clock) */
+    uint64_t *changed;             /* needs new, withdrawn or with a new cost, not yet taken */
+    size_t nchanged, capchanged;
 };
 
 static void s_rec_free(void *p)
@@ -77,6 +89,7 @@ void tam_pipeline_view_destroy(tam_pipeline_view_t **pv)
         return;
     tam_pipeline_view_t *v = *pv;
     tam_pipeline_map_destroy(&v->needs);
+    free(v->changed);
     tam_pipeline_map_destroy(&v->projects);
     tam_pipeline_map_destroy(&v->donors);
     tam_pipeline_map_destroy(&v->proposals);
@@ -138,6 +151,20 @@ static int s_need(tam_pipeline_view_t *v, const void *body, size_t len)
     e->open = n.status == TAM_E_need_status_open;
     char key[24];
     snprintf(key, sizeof key, "%llu", (unsigned long long)n.id);
+    const tam_pipeline_need_t *old = tam_pipeline_map_get(v->needs, key);
+    if (!old || old->open != e->open || old->cost != e->cost) {
+        if (v->nchanged == v->capchanged) {
+            size_t cap = v->capchanged ? v->capchanged * 2 : 64;
+            uint64_t *ids = realloc(v->changed, cap * sizeof *ids);
+            if (!ids) {
+                free(e);
+                return TAM_ENOMEM;
+            }
+            v->changed = ids;
+            v->capchanged = cap;
+        }
+        v->changed[v->nchanged++] = e->id;
+    }
     return tam_pipeline_map_put(v->needs, key, e);
 }
 
@@ -166,6 +193,30 @@ static int s_proposal(tam_pipeline_view_t *v, const void *body, size_t len)
     e->rank = p.rank;
     e->state = p.state;
     return tam_pipeline_map_put(v->proposals, e->id, e);
+}
+
+static int64_t s_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drops the registry records of generations before the current one. */
+static void s_drop_old(tam_pipeline_map_t *m, uint64_t gen)
+{
+    for (;;) {
+        size_t pos = 0;
+        const char *key = NULL;
+        s_rec_t *r;
+        while ((r = tam_pipeline_map_next(m, &pos, &key)) && r->gen == gen)
+            ;
+        if (!r)
+            return;
+        char k[80];
+        snprintf(k, sizeof k, "%s", key);
+        tam_pipeline_map_del(m, k);
+    }
 }
 
 int tam_pipeline_view_record(tam_pipeline_view_t *v, tam_pipeline_src_t src, const char *topic,
@@ -214,6 +265,8 @@ int tam_pipeline_view_record(tam_pipeline_view_t *v, tam_pipeline_src_t src, con
     default:
         return TAM_EINVAL;
     }
+    if (r && src == TAM_PIPELINE_SRC_REGISTRY)
+        r->gen = v->reg_gen;
     if (rc == TAM_ENOMEM)
         return rc;
     if (rc) {
@@ -222,8 +275,10 @@ int tam_pipeline_view_record(tam_pipeline_view_t *v, tam_pipeline_src_t src, con
                  topic, tam_errname(rc));
         return rc;
     }
-    if (used)
+    if (used) {
         v->st.records[src]++;
+        v->heard_ms[src] = s_clock_ms();
+    }
     return 0;
 }
 
@@ -236,10 +291,11 @@ void tam_pipeline_view_reset(tam_pipeline_view_t *v, tam_pipeline_src_t src)
         tam_pipeline_map_clear(v->needs);
         break;
     case TAM_PIPELINE_SRC_REGISTRY:
-        tam_pipeline_map_clear(v->projects);
-        tam_pipeline_map_clear(v->donors);
-        s_rec_free(v->context);
-        v->context = NULL;
+        /* kept: see reg_gen; in sync until now (heartbeats), stale from now */
+        if (v->ready[src])
+            v->heard_ms[src] = s_clock_ms();
+        v->reg_gen++;
+        v->reg_stale = v->ready[src] || v->reg_stale;
         break;
     case TAM_PIPELINE_SRC_MATCH:
         tam_pipeline_map_clear(v->proposals);
@@ -258,8 +314,34 @@ void tam_pipeline_view_synced(tam_pipeline_view_t *v, tam_pipeline_src_t src, ui
 {
     if (!v || (unsigned)src >= TAM_PIPELINE_SRC__COUNT)
         return;
+    if (src == TAM_PIPELINE_SRC_REGISTRY) {
+        s_drop_old(v->projects, v->reg_gen);
+        s_drop_old(v->donors, v->reg_gen);
+        if (v->context && v->context->gen != v->reg_gen) {
+            s_rec_free(v->context);
+            v->context = NULL;
+        }
+        v->reg_stale = false;
+    }
     v->ready[src] = true;
     v->seq[src] = seq;
+    v->heard_ms[src] = s_clock_ms();
+}
+
+bool tam_pipeline_view_usable(const tam_pipeline_view_t *v, tam_pipeline_src_t src,
+                              int64_t *age_ms)
+{
+    if (age_ms)
+        *age_ms = 0;
+    if (tam_pipeline_view_ready(v, src))
+        return true;
+    if (src != TAM_PIPELINE_SRC_REGISTRY || !v->reg_stale)
+        return false;
+    if (age_ms) {
+        int64_t age = s_clock_ms() - v->heard_ms[src];
+        *age_ms = age > 0 ? age : 0;
+    }
+    return true;
 }
 
 bool tam_pipeline_view_ready(const tam_pipeline_view_t *v, tam_pipeline_src_t src)
@@ -310,6 +392,16 @@ const tam_run_t *tam_pipeline_view_run(const tam_pipeline_view_t *v)
 const tam_context_t *tam_pipeline_view_context(const tam_pipeline_view_t *v)
 {
     return v->context ? &v->context->u.context : NULL;
+}
+
+size_t tam_pipeline_view_changed(tam_pipeline_view_t *v, const uint64_t **ids, bool take)
+{
+    size_t n = v->nchanged;
+    if (ids)
+        *ids = v->changed;
+    if (take)
+        v->nchanged = 0;
+    return n;
 }
 
 const tam_pipeline_need_t *tam_pipeline_view_next_need(const tam_pipeline_view_t *v, size_t *pos)

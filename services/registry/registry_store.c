@@ -257,9 +257,51 @@ static int s_project_get(tam_txn_t *txn, const char *id, tam_arena_t *a, tam_pro
     return tam_registry__get(txn, "projects", id, strlen(id), &tam_schema_project_rec, a, out);
 }
 
+/* "1,234,567" */
+static const char *s_usd(int64_t v, char buf[32])
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)(v < 0 ? -v : v));
+    int o = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* Sets rec->warnings (pointing into w) from its totals: received above the
+ * pledged total, received above the budget. */
+static void s_warnings(tam_project_rec_t *rec, char w[2][300], char *wv[2])
+{
+    char a[32], b[32];
+    uint32_t n = 0;
+    if (rec->received > rec->pledged) {
+        snprintf(w[n], 300, "received %s USD is above the pledged total %s USD: a receipt with no "
+                            "pledge recorded, or a pledge missing",
+                 s_usd(rec->received, a), s_usd(rec->pledged, b));
+        wv[n] = w[n];
+        n++;
+    }
+    if (rec->received > rec->project->budget) {
+        snprintf(w[n], 300, "received %s USD is above the budget %s USD", s_usd(rec->received, a),
+                 s_usd(rec->project->budget, b));
+        wv[n] = w[n];
+        n++;
+    }
+    rec->warnings.n = n;
+    rec->warnings.v = n ? wv : NULL;
+}
+
 static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuffer *answer,
                             tam_events_t *pubs)
 {
+    char w[2][300], *wv[2];
+    s_warnings(rec, w, wv);
     char topic[TAM_REGISTRY_TOPIC_MAX];
     const char *id = rec->project->id;
     snprintf(topic, sizeof topic, "project/%s", id);
@@ -401,7 +443,13 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
     cur.revision++;
     if ((rc = s_project_commit(txn, &cur, NULL, pubs)))
         return rc;
-    tam_ledger_ack_t ack = {.id = id, .pledged = cur.pledged, .received = cur.received};
+    char w[2][300], *wv[2];
+    s_warnings(&cur, w, wv);
+    tam_ledger_ack_t ack = {.id = id, .pledged = cur.pledged, .received = cur.received,
+                            .warnings = cur.warnings};
+    if (cur.warnings.n)
+        tam_info("ledger entry %llu of %s stored with %u warning(s)", (unsigned long long)id,
+                 e.project, cur.warnings.n);
     return s_answer(&tam_schema_ledger_ack, &ack, answer);
 }
 

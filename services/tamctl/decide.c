@@ -44,6 +44,8 @@ static const char *s_usage(tam_decision_act_t act)
         return "usage: tamctl commit PROPOSAL [--amount N] --reason TEXT [--run N]\n";
     case TAM_E_decision_act_decline: return "usage: tamctl decline PROPOSAL --reason TEXT [--run N]\n";
     case TAM_E_decision_act_deliver: return "usage: tamctl deliver PROPOSAL --reason TEXT [--run N]\n";
+    case TAM_E_decision_act_acknowledge:
+        return "usage: tamctl acknowledge PROPOSAL --reason TEXT [--run N]\n";
     default: return "usage: tamctl withdraw PROPOSAL --reason TEXT [--run N]\n";
     }
 }
@@ -90,6 +92,26 @@ static int s_act(tamctl_t *t, int argc, char **argv, tam_decision_act_t what)
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
+    if (act.run && what == TAM_E_decision_act_endorse) {
+        /* --run N: refused unless N is tam-match's current run (tam-pipeline
+         * checks it too, against the latest run its feed brought). One quick
+         * try: a matcher that is down leaves the check to tam-pipeline. */
+        tam_ping_t ping = {.note = "act"};
+        tam_run_t run;
+        int retries = (int)t->cfg.common.request_retries;
+        t->cfg.common.request_retries = 0;
+        int rc = tamctl_call_quiet(t, "match", TAM_MSG_match_run, &ping, a, &run);
+        t->cfg.common.request_retries = retries;
+        if (rc == 0 && run.run > act.run) {
+            fprintf(stderr,
+                    "tamctl:run: run %llu is not the current run: the current run is %llu "
+                    "(inputs %.12s); look at its proposals (tamctl proposals) and endorse on it\n",
+                    (unsigned long long)act.run, (unsigned long long)run.run,
+                    run.hash ? run.hash : "-");
+            tam_arena_destroy(&a);
+            return EX_DATAERR;
+        }
+    }
     if (act.run == 0) {
         /* The run the act is taken on: the current one of tam-match. One
          * quick try: the act must not wait for a matcher that is down. */
@@ -122,6 +144,8 @@ static int s_act(tamctl_t *t, int argc, char **argv, tam_decision_act_t what)
             printf(", on match run %llu", (unsigned long long)act.run);
         printf("\n");
     }
+    if (ex == 0 && ack.note && ack.note[0])
+        fprintf(stderr, "tamctl: note: %s\n", ack.note);
     free(raw);
     tam_arena_destroy(&a);
     return ex;
@@ -146,6 +170,10 @@ static int s_deliver(tamctl_t *t, int argc, char **argv)
 static int s_withdraw(tamctl_t *t, int argc, char **argv)
 {
     return s_act(t, argc, argv, TAM_E_decision_act_withdraw);
+}
+static int s_acknowledge(tamctl_t *t, int argc, char **argv)
+{
+    return s_act(t, argc, argv, TAM_E_decision_act_acknowledge);
 }
 
 /* ---- history ------------------------------------------------------------------------ */
@@ -253,6 +281,7 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
                                          {"country", required_argument, NULL, 'c'},
                                          {"project", required_argument, NULL, 'p'},
                                          {"limit", required_argument, NULL, 'l'},
+                                         {"attention", no_argument, NULL, 'A'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"csv", no_argument, NULL, 'C'},
                                          {NULL, 0, NULL, 0}};
@@ -276,6 +305,7 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
         }
         case 'c': q.country = tamctl_upper(optarg); break;
         case 'p': q.project = optarg; break;
+        case 'A': q.attention = true; break;
         case 'l':
             if ((ex = tamctl_parse_u64("--limit", optarg, &lim)))
                 return ex;
@@ -292,7 +322,7 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "usage: tamctl decisions [--state S] [--country C] [--project P] "
-                        "[--limit N] [--json|--csv]\n");
+                        "[--attention] [--limit N] [--json|--csv]\n");
         return EX_USAGE;
     }
     tam_arena_t *a = tam_arena_new(0);
@@ -306,8 +336,8 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
         tamctl_print_json(raw, raw_len);
     } else if (ex == 0) {
         const char *headers[] = {"proposal", "country", "category", "project", "state",
-                                 ">endorsed", ">committed", "since (UTC)", ">revision", "reason",
-                                 NULL};
+                                 ">endorsed", ">committed", "flag", "since (UTC)", ">revision",
+                                 "reason", NULL};
         tamctl_table_t *tb = tamctl_table_new(headers);
         for (uint32_t i = 0; i < l.items.n; i++) {
             const tam_decision_t *d = &l.items.v[i];
@@ -315,7 +345,8 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
             snprintf(rev, sizeof rev, "%lld", (long long)d->revision);
             const char *row[] = {d->proposal, d->country, d->category, d->project,
                                  tam_enum_decision_state.values[d->state], tamctl_usd(d->endorsed, e),
-                                 tamctl_usd(d->committed, cm), s_when(d->since, when), rev,
+                                 tamctl_usd(d->committed, cm), d->flag ? d->flag : "",
+                                 s_when(d->since, when), rev,
                                  d->reason ? d->reason : ""};
             tamctl_table_row(tb, row);
         }
@@ -357,6 +388,12 @@ TAMCTL_COMMAND(s_cmd_decisions, "decisions", "[--state S] [...]",
                "  --state S      none, endorsed, declined, committed, delivered or withdrawn\n"
                "  --country C    ISO alpha-3 code\n"
                "  --project P    project id\n"
+               "  --attention    only decisions that need a manager's attention (need_withdrawn:\n"
+               "                 a revision withdrew the need while the decision holds money)\n"
                "  --limit N      at most N (default 100)\n"
                "  --json, --csv  machine-readable output",
                s_decisions)
+TAMCTL_COMMAND(s_cmd_acknowledge, "acknowledge", "PROPOSAL --reason TEXT",
+               "Programme manager: acknowledge a flagged decision (need_withdrawn); it keeps its "
+               "state and money.",
+               S_ACT_HELP, s_acknowledge)

@@ -72,6 +72,8 @@ static void s_print_ack(const tamctl_t *t, const char *project, const tam_ledger
     if (!t->quiet)
         printf("entry %llu on %s: pledged %s, received %s USD\n", (unsigned long long)ack->id,
                project, tamctl_usd(ack->pledged, b1), tamctl_usd(ack->received, b2));
+    for (uint32_t i = 0; i < ack->warnings.n; i++)
+        fprintf(stderr, "tamctl: warning: %s: %s (stored)\n", project, ack->warnings.v[i]);
 }
 
 /* ---- add --------------------------------------------------------------------------------- */

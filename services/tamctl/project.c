@@ -198,6 +198,31 @@ static const char *s_donors_cell(const tam_project_t *p, char *buf, size_t cap)
     return buf;
 }
 
+/* The projects' money from tam-pipeline (one quick try: project commands
+ * must not wait for a pipeline that is down). Returns 0 with *out decoded,
+ * or non-zero (then the figures are unknown). */
+static int s_money(tamctl_t *t, const char *id, tam_arena_t *a, tam_money_list_t *out)
+{
+    tam_money_query_t q = {.project = (char *)id};
+    int retries = (int)t->cfg.common.request_retries;
+    int64_t timeout = t->cfg.tamctl.timeout;
+    t->cfg.common.request_retries = 0;
+    if (timeout > 1000)
+        t->cfg.tamctl.timeout = 1000; /* the pipeline's client is made here, with it */
+    int rc = tamctl_call_quiet(t, "pipeline", TAM_MSG_pipeline_money, &q, a, out);
+    t->cfg.common.request_retries = retries;
+    t->cfg.tamctl.timeout = timeout;
+    return rc;
+}
+
+static const tam_project_money_t *s_money_of(const tam_money_list_t *m, const char *id)
+{
+    for (uint32_t i = 0; m && i < m->items.n; i++)
+        if (strcmp(m->items.v[i].project, id) == 0)
+            return &m->items.v[i];
+    return NULL;
+}
+
 static int s_list(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {{"status", required_argument, NULL, 's'},
@@ -241,6 +266,9 @@ static int s_list(tamctl_t *t, int argc, char **argv)
         {"budget_status", "budget status", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
         {"pledged", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
         {"received", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"committed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"endorsed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+        {"available", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
         {"start", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
         {"end", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
         {"donors", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
@@ -252,6 +280,8 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     size_t raw_len = 0;
     int64_t tb_budget = 0, tp = 0, tr = 0;
     int ex = regctl_all_projects(t, &q, a, &l, t->json ? &raw : NULL, &raw_len);
+    tam_money_list_t money;
+    bool have_money = ex == 0 && s_money(t, NULL, a, &money) == 0;
     json_t *recs = ex == 0 && raw ? tamctl_json_items(raw, raw_len, NULL) : NULL;
     for (uint32_t i = 0; ex == 0 && i < l.items.n; i++) {
         const tam_project_rec_t *r = &l.items.v[i];
@@ -264,6 +294,16 @@ static int s_list(tamctl_t *t, int argc, char **argv)
         tamctl_out_str(o, tam_enum_budget_status.values[p->budget_status]);
         tamctl_out_int(o, r->pledged);
         tamctl_out_int(o, r->received);
+        const tam_project_money_t *m = have_money ? s_money_of(&money, p->id) : NULL;
+        if (m) {
+            tamctl_out_int(o, m->committed);
+            tamctl_out_int(o, m->endorsed);
+            tamctl_out_int(o, m->available);
+        } else {
+            tamctl_out_null(o);
+            tamctl_out_null(o);
+            tamctl_out_null(o);
+        }
         tamctl_out_date(o, p->start);
         tamctl_out_date(o, p->end);
         tamctl_out_str(o, s_donors_cell(p, don, sizeof don));
@@ -279,6 +319,11 @@ static int s_list(tamctl_t *t, int argc, char **argv)
         char b1[32], b2[32], b3[32];
         printf("%u project(s); budget %s, pledged %s, received %s USD\n", l.items.n,
                tamctl_usd(tb_budget, b1), tamctl_usd(tp, b2), tamctl_usd(tr, b3));
+        if (!have_money)
+            printf("committed, endorsed, available: unknown (tam-pipeline did not answer)\n");
+        else
+            printf("available = received - committed - endorsed (tam-pipeline, match run %llu)\n",
+                   (unsigned long long)money.run);
     }
     free(raw);
     tam_arena_destroy(&a);
@@ -346,7 +391,8 @@ static const char *s_modality_name(const tam_catalog_t *c, const char *code)
     return x ? x->title : NULL;
 }
 
-static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, tam_arena_t *a)
+static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, const tam_project_money_t *m,
+                            uint64_t run, tam_arena_t *a)
 {
     const tam_project_t *p = r->project;
     const tam_catalog_t *cat = regctl_catalog(t);
@@ -371,9 +417,22 @@ static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, tam_arena_t
     }
     printf("pledged              %s USD\n", tamctl_usd(r->pledged, b1));
     printf("received             %s USD\n", tamctl_usd(r->received, b2));
-    printf("available            %s USD before commitments (tam-pipeline subtracts what it has "
-           "committed)\n",
-           tamctl_usd(r->received, b1));
+    for (uint32_t i = 0; i < r->warnings.n; i++)
+        printf("%-21s%s\n", i ? "" : "warning", r->warnings.v[i]);
+    if (m) {
+        printf("committed            %s USD\n", tamctl_usd(m->committed, b1));
+        printf("endorsed             %s USD\n", tamctl_usd(m->endorsed, b1));
+        printf("available            %s USD after commitments and endorsements (%lld decision%s "
+               "hold money)\n",
+               tamctl_usd(m->available, b1), (long long)m->decisions, m->decisions == 1 ? "" : "s");
+        printf("proposed             %s USD (match run %llu)\n", tamctl_usd(m->proposed, b1),
+               (unsigned long long)run);
+        printf("unallocated          %s USD\n", tamctl_usd(m->unallocated, b1));
+    } else {
+        printf("available            unknown: tam-pipeline did not answer (received %s USD before "
+               "commitments and endorsements)\n",
+               tamctl_usd(r->received, b1));
+    }
     const tam_earmarks_t *e = p->earmarks;
     printf("earmarks\n");
     s_codes_line("countries", &e->countries, s_country_name, cat);
@@ -421,13 +480,18 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     if (ex == 0)
         ex = tamctl_call_raw(t, "registry", TAM_MSG_registry_ledger, &lk, a, &l, NULL, &lraw,
                              &lraw_len);
+    /* today's money only: a past revision shows its own totals */
+    tam_money_list_t money;
+    const tam_project_money_t *m = NULL;
+    if (ex == 0 && !rev && s_money(t, k.id, a, &money) == 0 && money.items.n == 1)
+        m = &money.items.v[0];
     if (ex == 0 && t->json) {
         /* {"record": project_rec, "ledger": [entries]} */
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
+        msgpack_pack_map(&pk, m ? 3 : 2);
         msgpack_pack_str_with_body(&pk, "record", 6);
         msgpack_sbuffer_write(&sb, (const char *)raw, raw_len);
         msgpack_pack_str_with_body(&pk, "ledger", 6);
@@ -435,10 +499,14 @@ static int s_show(tamctl_t *t, int argc, char **argv)
         tam_codec_err_t ce;
         for (uint32_t i = 0; i < l.items.n; i++)
             tam_encode(&tam_schema_ledger_entry, &l.items.v[i], &pk, &ce);
+        if (m) {
+            msgpack_pack_str_with_body(&pk, "money", 5);
+            tam_encode(&tam_schema_project_money, m, &pk, &ce);
+        }
         regctl_print_json(sb.data, sb.size);
         msgpack_sbuffer_destroy(&sb);
     } else if (ex == 0) {
-        s_print_project(t, &r, a);
+        s_print_project(t, &r, m, m ? money.run : 0, a);
         printf("ledger               %u entr%s%s\n", l.items.n, l.items.n == 1 ? "y" : "ies",
                rev ? " (to this day; the totals above are those of the revision)" : "");
         if (l.items.n)

@@ -493,6 +493,17 @@ static int s_report(tamctl_t *t, int argc, char **argv)
     if (!t->quiet)
         for (uint32_t i = 0; i < rep.notes.n; i++)
             printf("%s%s\n", i ? "  " : "\nnote: ", rep.notes.v[i]);
+    if (!t->quiet && rep.totals) {
+        /* the same in every report, whatever its filters (the one money model) */
+        const tam_report_totals_t *x = rep.totals;
+        char b[8][32];
+        printf("  all needs and projects: requested %s, proposed %s, endorsed %s, committed %s, "
+               "unmet %s; received %s, available %s, unallocated %s USD\n",
+               tamctl_usd(x->requested, b[0]), tamctl_usd(x->proposed, b[1]),
+               tamctl_usd(x->endorsed, b[2]), tamctl_usd(x->committed, b[3]),
+               tamctl_usd(x->unmet, b[4]), tamctl_usd(x->received, b[5]),
+               tamctl_usd(x->available, b[6]), tamctl_usd(x->unallocated, b[7]));
+    }
     for (uint32_t i = 0; i < rep.more.n; i++) {
         const tam_report_part_t *p = &rep.more.v[i];
         s_table_t pt = {.title = p->title, .columns = &p->columns, .hxl = &p->hxl,

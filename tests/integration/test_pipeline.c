@@ -578,6 +578,7 @@ static void test_reports(void **state)
     assert_contains(f->out, "230,000"); /* requested: 100,000 + 50,000 + 80,000 */
     assert_tamctl(f, 0, "report", "gaps", "--by", "country");
     assert_contains(f->out, "KEN");
+    assert_contains(f->out, "all needs and projects: requested ");
     assert_contains(f->out, "A-TOKYO");
     assert_tamctl(f, 0, "report", "gaps", "--csv", "--hxl");
     assert_contains(f->out, "category,group,standard,country,needs,requested,proposed,endorsed,"
@@ -587,10 +588,18 @@ static void test_reports(void **state)
     assert_contains(f->out, "\"kind\": \"gaps\"");
     assert_tamctl(f, 0, "report", "donors");
     assert_contains(f->out, "Donor SWE / Sweden");
-    assert_contains(f->out, "Earmarked money that no declared need can use");
+    assert_contains(f->out, "Unallocated money and why no declared need uses it");
     assert_contains(f->out, "no open need fits its earmark on regional groups");
     assert_tamctl(f, 0, "report", "donors", "--csv", "--part", "1");
     assert_contains(f->out, "EEG-X,SWE,30000,");
+    /* project show and list: the same money (tam-pipeline's one model) */
+    assert_tamctl(f, 0, "project", "show", "AFR-A");
+    assert_contains(f->out, "committed            80,000 USD");
+    assert_contains(f->out, "available            40,000 USD after commitments and endorsements");
+    assert_tamctl(f, 0, "project", "list", "--csv");
+    assert_contains(f->out, ",committed,endorsed,available,");
+    assert_contains(f->out, "AFR-A,active,200000,");
+    assert_contains(f->out, ",120000,80000,0,40000,");
     assert_tamctl(f, 0, "report", "commission");
     assert_contains(f->out, "Overcrowding in prisons.");
     assert_contains(f->out, "Community service orders.");

@@ -347,7 +347,9 @@ static void test_load_show_restart(void **state)
     assert_tamctl(f, 0, "project", "show", "AFR-PRISON");
     assert_contains(f->out, "pledged              2,850,000 USD");
     assert_contains(f->out, "received             340,000 USD");
-    assert_contains(f->out, "available            340,000 USD before commitments");
+    /* tam-pipeline is not running here: the money after commitments is unknown */
+    assert_contains(f->out, "available            unknown: tam-pipeline did not answer (received "
+                            "340,000 USD before commitments and endorsements)");
     assert_contains(f->out, "AFRICAN (African States)");
     assert_contains(f->out, "A-SMR (Nelson Mandela Rules)");
     assert_contains(f->out, "NOR 60% (Norway)");

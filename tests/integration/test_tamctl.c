@@ -135,11 +135,12 @@ static void t_json_numbers_and_csv(void **state)
     j = s_json(out);
     assert_true(json_array_size(j) >= 30);
     assert_true(json_is_integer(json_object_get(json_array_get(j, 0), "pledged")));
+    assert_true(json_is_integer(json_object_get(json_array_get(j, 0), "available")));
     json_decref(j);
     free(out);
     /* CSV amounts are plain integers */
     assert_int_equal(s_run(h, "tamctl project list --csv", &out, NULL), 0);
-    assert_non_null(strstr(out, "id,status,budget,budget_status,pledged,received,start,end,"));
+    assert_non_null(strstr(out, "id,status,budget,budget_status,pledged,received,committed,endorsed,available,start,end,"));
     assert_null(strstr(out, "0,000,")); /* no thousands separators */
     free(out);
     assert_int_equal(s_run(h, "tamctl gaps --top 5 --csv", &out, NULL), 0);

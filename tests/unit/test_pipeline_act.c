@@ -401,19 +401,29 @@ static void test_audit_entries(void **state)
 static void test_run_and_hash(void **state)
 {
     pf_t *f = *state;
-    /* named run, an older one: the proposal changed since (run 7) */
+    /* named run, an older one: refused, naming the current run 7, with or
+     * without an amount */
     size_t blen;
     char *before = pf_dump(f, &blen);
     assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 0, 5), TAM_ECONFLICT);
     assert_string_equal(f->err.field, "run");
-    assert_non_null(strstr(f->err.message, "100,000"));
+    assert_non_null(strstr(f->err.message, "run 5 is not the current run"));
+    assert_non_null(strstr(f->err.message, "current run is 7"));
+    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 6), TAM_ECONFLICT);
+    assert_non_null(strstr(f->err.message, "current run is 7"));
     assert_unchanged(f, before, blen);
     free(before);
-    /* with an explicit amount it is the manager's figure: accepted, run 5 kept */
-    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 5), 0);
+    /* a newer run than tam-pipeline has seen (tam-match's current run, its
+     * feed not here yet): accepted and recorded, its hash unknown here */
+    assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 90000, 8), 0);
     tam_decision_t d = s_decision(f, "1/AFR-A");
-    assert_int_equal(d.run, 5);
-    assert_null(d.hash); /* not the current run: its hash is unknown here */
+    assert_int_equal(d.run, 8);
+    assert_null(d.hash);
+    /* the run moves on: the old run 7 is refused from now on */
+    pf_run(f, 9, "AFR-A:2");
+    assert_int_equal(pf_act(f, "endorse", "2/AFR-A", 0, 7), TAM_ECONFLICT);
+    assert_non_null(strstr(f->err.message, "current run is 9"));
+    pf_run(f, 7, "AFR-A:2"); /* back to the fixture's run for the rest */
     /* the current run: the hash is filled in */
     assert_int_equal(pf_act(f, "endorse", "2/AFR-A", 0, 7), 0);
     d = s_decision(f, "2/AFR-A");
@@ -452,9 +462,33 @@ static void test_feeds_needed(void **state)
     tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_MATCH);
     assert_int_equal(pf_act(f, "endorse", "1/AFR-A", 0, 0), TAM_EUNAVAIL);
     assert_non_null(strstr(f->err.message, "tam-match"));
+    /* tam-registry resynchronising (e.g. down): its last feed is used, and
+     * the answer says so and how old it is */
     tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_REGISTRY);
+    int64_t age = -1;
+    assert_true(tam_pipeline_view_usable(f->view, TAM_PIPELINE_SRC_REGISTRY, &age));
+    assert_true(age >= 0);
+    assert_int_equal(pf_ok(f, "decline", "1/SMALL", 0), TAM_E_decision_state_declined);
+    tam_act_ack_t ack;
+    assert_int_equal(tam_decode(&tam_schema_act_ack, f->answer.data, f->answer.size, f->a, &ack,
+                                NULL), 0);
+    assert_non_null(ack.note);
+    assert_non_null(strstr(ack.note, "tam-registry"));
+    assert_non_null(strstr(ack.note, "as of its last feed, current "));
+    /* a registry feed never received: refused as unavailable */
+    tam_pipeline_view_t *fresh = NULL;
+    assert_int_equal(tam_pipeline_view_new(&fresh, f->cat), 0);
+    assert_false(tam_pipeline_view_usable(fresh, TAM_PIPELINE_SRC_REGISTRY, NULL));
+    tam_pipeline_view_t *keep = f->view;
+    f->p.view = fresh;
+    tam_pipeline_view_synced(fresh, TAM_PIPELINE_SRC_INGEST, 1);
+    pf_t g = *f;
+    g.view = fresh;
+    pf_need(&g, 1, "KEN", "A-SMR", 100000, true);
     assert_int_equal(pf_act(f, "decline", "1/AFR-A", 0, 0), TAM_EUNAVAIL);
     assert_non_null(strstr(f->err.message, "tam-registry"));
+    f->p.view = keep;
+    tam_pipeline_view_destroy(&fresh);
     tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_INGEST);
     assert_int_equal(pf_act(f, "decline", "1/AFR-A", 0, 0), TAM_EUNAVAIL);
     assert_non_null(strstr(f->err.message, "tam-ingest"));
@@ -629,12 +663,25 @@ static void test_view(void **state)
     pf_prop(f, "1/AFR-A", 8, 0, true);
     assert_null(tam_pipeline_view_proposal(f->view, "1/AFR-A"));
     assert_int_equal(tam_pipeline_view_count(f->view, 'x'), 6);
-    /* a reset drops one source only */
+    /* a reset of tam-registry's feed keeps its last records (usable, not
+     * ready) until a new snapshot completes, which drops those it did not
+     * bring again */
     tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_REGISTRY);
     assert_false(tam_pipeline_view_ready(f->view, TAM_PIPELINE_SRC_REGISTRY));
+    assert_true(tam_pipeline_view_usable(f->view, TAM_PIPELINE_SRC_REGISTRY, NULL));
     assert_int_equal(tam_pipeline_view_seq(f->view, TAM_PIPELINE_SRC_REGISTRY), 0);
+    assert_non_null(tam_pipeline_view_project(f->view, "AFR-A"));
+    assert_non_null(tam_pipeline_view_donor(f->view, "NOR"));
+    pf_project(f, "SMALL", "NOR:100", 70000, 70000, TAM_E_project_status_active, NULL, "A,C", 0);
+    pf_donor(f, "NOR", "Norway");
+    tam_pipeline_view_synced(f->view, TAM_PIPELINE_SRC_REGISTRY, 20);
+    assert_true(tam_pipeline_view_ready(f->view, TAM_PIPELINE_SRC_REGISTRY));
     assert_null(tam_pipeline_view_project(f->view, "AFR-A"));
-    assert_null(tam_pipeline_view_donor(f->view, "NOR"));
+    assert_non_null(tam_pipeline_view_project(f->view, "SMALL"));
+    assert_null(tam_pipeline_view_donor(f->view, "SWE"));
+    assert_non_null(tam_pipeline_view_donor(f->view, "NOR"));
+    assert_int_equal(tam_pipeline_view_count(f->view, 'p'), 1);
+    /* the other sources were not touched */
     assert_true(tam_pipeline_view_ready(f->view, TAM_PIPELINE_SRC_INGEST));
     assert_int_equal(tam_pipeline_view_seq(f->view, TAM_PIPELINE_SRC_INGEST), 10);
     assert_non_null(tam_pipeline_view_need(f->view, 2));

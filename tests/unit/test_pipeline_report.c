@@ -73,8 +73,8 @@ static void test_gaps(void **state)
     assert_true(r.subtotals);
     assert_int_equal(r.run, 7);
     assert_int_equal(r.rows.n, 4);
-    /* need 1: endorsed in full; 1/SMALL still proposes 10,000 (unmet cannot go below 0) */
-    s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|10000|100000|0|0");
+    /* need 1: endorsed in full; 1/SMALL's 10,000 is beyond its cost: not counted */
+    s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|0|100000|0|0");
     /* need 2: 2/AFR-A declined, 2/SMALL proposes 10,000; need 5 (withdrawn) is not counted */
     s_row(&r.rows.v[1], "A|AFRICAN|A-TOKYO|KEN|1|50000|10000|0|0|40000");
     s_row(&r.rows.v[2], "C|APG|C-PREV|IND|1|80000|10000|0|0|70000");
@@ -104,6 +104,17 @@ static void test_gaps(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_gaps, NULL, &r), 0);
     s_row(&r.rows.v[0], "A|AFRICAN|A-SMR|KEN|1|100000|0|100000|0|0");
     s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|2|260000|60000|0|100000|100000");
+    assert_non_null(r.totals);
+    assert_int_equal(r.totals->committed, 100000);
+
+    /* need 4 is withdrawn by a revision: its committed money still counts,
+     * requested is what it holds, and nothing new is proposed to it */
+    pf_need(f, 4, "COL", "D-JUDIC", 200000, false);
+    assert_int_equal(s_report(f, TAM_E_report_kind_gaps, NULL, &r), 0);
+    s_row(&r.rows.v[3], "D|GRULAC|D-JUDIC|COL|1|160000|60000|0|100000|0");
+    assert_int_equal(r.totals->committed, 100000);
+    assert_int_equal(r.totals->unmet, r.totals->requested - r.totals->proposed -
+                                          r.totals->endorsed - r.totals->committed);
 }
 
 /* ---- donors ------------------------------------------------------------------------------ */
@@ -123,22 +134,45 @@ static void test_donors(void **state)
      * last donor takes the rounding (150,001 x 60% = 90,000.6 -> 90,000) */
     s_row(&r.rows.v[0], "NOR|Norway|AFR-A|active|60|300000|90000|0|60000|0|30000|2");
     s_row(&r.rows.v[1], "NOR|Norway|PIPE|pipeline|100|50000|0|0|0|0|0|-");
-    /* SMALL: three proposals of 10,000 */
-    s_row(&r.rows.v[2], "NOR|Norway|SMALL|active|100|70000|70000|0|0|30000|40000|3");
+    /* SMALL: three proposals of 10,000, one of them (1/SMALL) beyond what
+     * need 1 lacks once endorsed in full */
+    s_row(&r.rows.v[2], "NOR|Norway|SMALL|active|100|70000|70000|0|0|20000|50000|3");
     s_row(&r.rows.v[3], "SWE|Sweden|AFR-A|active|40|200000|60001|0|40000|0|20001|2");
     s_row(&r.rows.v[4], "SWE|Sweden|EEG-X|active|100|100000|40000|0|0|0|40000|0");
     /* GLO-D: 100,000 committed (4/GLO-D), 60,000 proposed (7/GLO-D) and
      * 20,000 beyond the commitment on 4/GLO-D */
     s_row(&r.rows.v[5], "USA|United States|GLO-D|active|100|300000|300000|100000|0|80000|120000|2");
-    /* the money no need can use: EEG-X's earmark on the EEG group */
+    /* every project with unallocated money, and why: EEG-X's earmark on the
+     * EEG group; the others' eligible needs still lack money the hand-made
+     * run did not place (GLO-D: its cap per need) */
     assert_int_equal(r.more.n, 1);
-    assert_int_equal(r.more.v[0].rows.n, 1);
+    assert_int_equal(r.more.v[0].rows.n, 4);
     s_row(&r.more.v[0].rows.v[0],
+          "AFR-A|NOR, SWE|50001|2|its eligible needs still lack 40,000 USD that the current run "
+          "did not place (score or window limits, or a run older than the latest data)");
+    s_row(&r.more.v[0].rows.v[1],
           "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
+    s_row(&r.more.v[0].rows.v[2], "GLO-D|USA|120000|2|its 2 eligible need(s) can take at most "
+                                  "120,000 USD each from it (its cap per need); what they still "
+                                  "lack, 80,000 USD, is beyond that");
+
+    /* a project whose only eligible need is already funded (PAC-LEGIS in
+     * the demo): listed, with that reason */
+    pf_project(f, "FUNDED", "SWE:100", 100000, 100000, TAM_E_project_status_active, "APG", "C", 0);
+    pf_run(f, 7, "AFR-A:2,GLO-D:2,EEG-X:0,SMALL:3,FUNDED:1");
+    pf_prop(f, "3/FUNDED", 7, 80000, false);
+    assert_int_equal(s_report(f, TAM_E_report_kind_donors, NULL, &r), 0);
+    assert_int_equal(r.more.v[0].rows.n, 5);
+    s_row(&r.more.v[0].rows.v[2], "FUNDED|SWE|20000|1|its 1 eligible need(s) are already funded "
+                                  "(committed, endorsed or proposed, from this project or "
+                                  "others): nothing declared is left for its earmark");
+    pf_run(f, 7, "AFR-A:2,GLO-D:2,EEG-X:0,SMALL:3");
+    pf_prop(f, "3/FUNDED", 7, 0, true);
+    pf_project(f, "FUNDED", "SWE:100", 100000, 0, TAM_E_project_status_active, "APG", "C", 0);
 
     tam_report_request_t rq = {.donor = "SWE"};
     assert_int_equal(s_report(f, TAM_E_report_kind_donors, &rq, &r), 0);
-    assert_int_equal(r.rows.n, 2);
+    assert_int_equal(r.rows.n, 3);
     s_row(&r.rows.v[1], "SWE|Sweden|EEG-X|active|100|100000|40000|0|0|0|40000|0");
 
     /* Earmarks that each admit some need but no need together; and, with no
@@ -149,10 +183,9 @@ static void test_donors(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_donors, NULL, &r), 0);
     assert_int_equal(r.run, 0);
     s_row(&r.rows.v[0], "NOR|Norway|AFR-A|active|60|300000|90000|0|60000|0|30000|-");
-    assert_int_equal(r.more.v[0].rows.n, 2);
-    s_row(&r.more.v[0].rows.v[0], "COMBO|USA|5000|0|each earmark admits some open need, but no "
+    s_row(&r.more.v[0].rows.v[1], "COMBO|USA|5000|0|each earmark admits some open need, but no "
                                   "need meets all of them together");
-    s_row(&r.more.v[0].rows.v[1], "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
+    s_row(&r.more.v[0].rows.v[2], "EEG-X|SWE|40000|0|no open need fits its earmark on regional groups");
 }
 
 static void test_earmarks(void **state)
@@ -193,13 +226,14 @@ static void test_pipeline(void **state)
     assert_int_equal(s_report(f, TAM_E_report_kind_pipeline, NULL, &r), 0);
     s_columns(&r.columns, "state|decisions|amount|oldest|next step");
     assert_int_equal(r.rows.n, 6);
-    s_row(&r.rows.v[0], "proposed (no decision)|4|90000|-|endorse or decline (manager)");
+    s_row(&r.rows.v[0], "proposed (no decision)|4|80000|-|endorse or decline (manager)");
     s_row(&r.rows.v[1], "endorsed|1|100000|2027-01-01|commit (donor liaison) or withdraw (manager)");
     s_row(&r.rows.v[2], "committed|1|100000|2027-01-03|deliver (manager)");
     s_row(&r.rows.v[3], "delivered|0|0|-|-");
     s_row(&r.rows.v[4], "withdrawn|0|0|-|-");
     s_row(&r.rows.v[5], "declined|1|0|2027-01-04|-");
-    assert_int_equal(r.more.n, 1);
+    assert_int_equal(r.more.n, 2);
+    assert_int_equal(r.more.v[1].rows.n, 0); /* nothing flagged */
     const tam_report_part_t *w = &r.more.v[0];
     s_columns(&w->columns, "proposal|country|project|state|amount|since|days|next step");
     assert_int_equal(w->rows.n, 2);
@@ -335,6 +369,51 @@ static void test_commission_report(void **state)
     f->p.replies = NULL;
 }
 
+/* ---- pipeline.money (project show, project list) ------------------------------------ */
+
+static void test_money(void **state)
+{
+    pf_t *f = *state;
+    tam_money_query_t q = {0};
+    tam_money_list_t l;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 5);
+    assert_int_equal(l.run, 7);
+    assert_int_equal(l.registry_age, 0);
+    /* by id: AFR-A, EEG-X, GLO-D, PIPE, SMALL */
+    const tam_project_money_t *a = &l.items.v[0], *g = &l.items.v[2];
+    assert_string_equal(a->project, "AFR-A");
+    assert_int_equal(a->received, 150001);
+    assert_int_equal(a->endorsed, 100000);
+    assert_int_equal(a->available, 50001);
+    assert_int_equal(a->decisions, 1);
+    assert_string_equal(g->project, "GLO-D");
+    assert_int_equal(g->committed, 100000);
+    assert_int_equal(g->available, 200000);
+    assert_int_equal(g->proposed, 80000);
+    assert_int_equal(g->unallocated, 120000);
+    /* the same totals as every report */
+    tam_report_t r;
+    tam_report_request_t rq = {.kind = TAM_E_report_kind_donors};
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_report, &rq, &r), 0);
+    tam_money_list_t l2;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l2), 0);
+    assert_memory_equal(l2.totals, r.totals, sizeof *r.totals);
+    q.project = "GLO-D";
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 1);
+    assert_int_equal(l.items.v[0].committed, 100000);
+    q.project = "NOPE";
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), TAM_ENOTFOUND);
+    assert_string_equal(f->err.field, "project");
+    /* tam-registry resynchronising: its last feed, and how old */
+    tam_pipeline_view_reset(f->view, TAM_PIPELINE_SRC_REGISTRY);
+    q.project = NULL;
+    assert_int_equal(pf_read(f, TAM_MSG_pipeline_money, &q, &l), 0);
+    assert_int_equal(l.items.n, 5);
+    assert_true(l.registry_age > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_donors, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_earmarks, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_money, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_commission, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_commission_report, setup, pf_teardown),
     };

@@ -635,6 +635,49 @@ static void test_ledger(void **state)
     assert_int_equal(la->received, 0);
 }
 
+/* A receipt that takes received above the pledged total or the budget
+ * (2,850,000) is stored, with warnings in the answer and the record; they
+ * are recomputed at every change. */
+static void test_ledger_warnings(void **state)
+{
+    fixture_t *f = *state;
+    s_add_donors(f);
+    s_ack(f, TAM_MSG_registry_project_add, PROJ("P3", NOR100, "active", ""));
+    assert_int_equal(s_call(f, TAM_MSG_registry_ledger_add,
+                            "{\"project\":\"P3\",\"kind\":\"pledge\",\"amount\":1000000}"), 0);
+    tam_ledger_ack_t *la = s_ans(f, TAM_MSG_registry_ledger_add);
+    assert_int_equal(la->warnings.n, 0);
+    assert_int_equal(s_call(f, TAM_MSG_registry_ledger_add,
+                            "{\"project\":\"P3\",\"kind\":\"receipt\",\"amount\":1000001}"), 0);
+    la = s_ans(f, TAM_MSG_registry_ledger_add);
+    assert_int_equal(la->received, 1000001);
+    assert_int_equal(la->warnings.n, 1);
+    assert_non_null(strstr(la->warnings.v[0], "above the pledged total 1,000,000 USD"));
+    assert_int_equal(s_call(f, TAM_MSG_registry_ledger_add,
+                            "{\"project\":\"P3\",\"kind\":\"receipt\",\"amount\":2000000}"), 0);
+    la = s_ans(f, TAM_MSG_registry_ledger_add);
+    assert_int_equal(la->warnings.n, 2);
+    assert_non_null(strstr(la->warnings.v[1], "above the budget 2,850,000 USD"));
+    /* the record says so too (project show prints it) */
+    assert_int_equal(s_call(f, TAM_MSG_registry_project_get, "{\"id\":\"P3\"}"), 0);
+    tam_project_rec_t *r = s_ans(f, TAM_MSG_registry_project_get);
+    assert_int_equal(r->received, 3000001);
+    assert_int_equal(r->warnings.n, 2);
+    /* a pledge clears the first; a refund the second */
+    assert_int_equal(s_call(f, TAM_MSG_registry_ledger_add,
+                            "{\"project\":\"P3\",\"kind\":\"pledge\",\"amount\":2500000}"), 0);
+    la = s_ans(f, TAM_MSG_registry_ledger_add);
+    assert_int_equal(la->warnings.n, 1);
+    assert_non_null(strstr(la->warnings.v[0], "budget"));
+    assert_int_equal(s_call(f, TAM_MSG_registry_ledger_add,
+                            "{\"project\":\"P3\",\"kind\":\"adjustment\",\"amount\":-200000}"), 0);
+    la = s_ans(f, TAM_MSG_registry_ledger_add);
+    assert_int_equal(la->warnings.n, 0);
+    assert_int_equal(s_call(f, TAM_MSG_registry_project_get, "{\"id\":\"P3\"}"), 0);
+    r = s_ans(f, TAM_MSG_registry_project_get);
+    assert_int_equal(r->warnings.n, 0);
+}
+
 /* A put that fails half-way through a request fails the whole transaction:
  * the store keeps nothing of it. */
 static void test_put_failure(void **state)
@@ -853,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_project_feed_body_is_stored_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_project_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_project_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_context, setup, teardown),
