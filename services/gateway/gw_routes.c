@@ -60,6 +60,7 @@ typedef struct {
     const tam_schema_t *schema;
     json_t *obj;
     json_t *errors;
+    int64_t page_max;
 } s_qctx_t;
 
 static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -119,6 +120,12 @@ static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const c
                  : f->type <= TAM_T_U64     ? "whole number"
                                             : "value");
         gw_error_add(&q->errors, ptr, msg);
+        return MHD_YES;
+    }
+    if (strcmp(name, "limit") == 0 && json_integer_value(v) > q->page_max) {
+        snprintf(msg, sizeof msg, "limit is at most %lld ([gateway] page_max)", (long long)q->page_max);
+        gw_error_add(&q->errors, ptr, msg);
+        json_decref(v);
         return MHD_YES;
     }
     json_object_set_new(q->obj, name, v);
@@ -281,7 +288,7 @@ static enum MHD_Result s_generic(gw_req_t *r, const s_route_t *rt, char **params
     } else {
         obj = json_object();
         if (rt->input == S_QUERY) {
-            s_qctx_t q = {rt, m->request, obj, NULL};
+            s_qctx_t q = {rt, m->request, obj, NULL, gw_config(r->gw)->gateway.page_max};
             MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
             if (q.errors) {
                 json_decref(obj);
@@ -332,7 +339,7 @@ static enum MHD_Result s_report(gw_req_t *r, const s_route_t *rt, char **p)
         return gw_problem(r, MHD_HTTP_NOT_FOUND, "Not found", "no such report", errors);
     }
     json_t *obj = json_object();
-    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL};
+    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL, gw_config(r->gw)->gateway.page_max};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
     if (q.errors || json_object_get(obj, "kind")) {
         json_decref(obj);

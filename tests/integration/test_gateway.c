@@ -346,8 +346,14 @@ static void test_bad_queries(void **state)
     r = s_http("GET", T_VIEWER, "/v1/proposals?colour=red", NULL, NULL);
     s_problem(&r, 400, "/colour");
     s_free(&r);
-    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=99999999", NULL, NULL);
-    s_problem(&r, 422, "/limit");
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=5000", NULL, NULL);
+    s_problem(&r, 400, "/limit"); /* over [gateway] page_max */
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1.5", NULL, NULL);
+    s_problem(&r, 400, "/limit");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?country=KENYA", NULL, NULL);
+    s_problem(&r, 422, "/country"); /* the message's own validation: at most 3 bytes */
     s_free(&r);
     r = s_http("GET", T_VIEWER, "/v1/needs?cursor=-1", NULL, NULL);
     s_problem(&r, 400, "/cursor");
