@@ -210,15 +210,21 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         goto done;
     }
     memset(out, 0, m->request->size);
-    if (!s_encode_valid(r, reqobj, m->request, &sb, a, out, &ret))
-        goto done;
-    /* The same matrix as the services, for the token's identity. */
+    /* The same matrix as the services, for the token's identity: first the
+     * message (a refused user learns nothing about the body), then, once the
+     * body is valid, the act of a decision. */
     const char *sub = NULL;
-    if (rt->msg == TAM_MSG_pipeline_act) {
-        const tam_act_t *act = out;
-        sub = tam_enum_decision_act.values[act->act];
+    bool allowed = tam_access_check(&r->who, m->type, NULL, "", &denied) == 0;
+    if (allowed) {
+        if (!s_encode_valid(r, reqobj, m->request, &sb, a, out, &ret))
+            goto done;
+        if (rt->msg == TAM_MSG_pipeline_act) {
+            const tam_act_t *act = out;
+            sub = tam_enum_decision_act.values[act->act];
+            allowed = tam_access_check(&r->who, m->type, sub, "", &denied) == 0;
+        }
     }
-    if (tam_access_check(&r->who, m->type, sub, "", &denied) != 0) {
+    if (!allowed) {
         json_t *errors = NULL;
         gw_error_add(&errors, "", denied.message);
         ret = gw_problem(r, MHD_HTTP_FORBIDDEN, "Forbidden", denied.message, errors);

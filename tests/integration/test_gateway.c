@@ -456,6 +456,9 @@ static void test_roles(void **state)
     r = s_http("PUT", T_VIEWER, "/v1/context", ctx, NULL);
     s_problem(&r, 403, "");
     s_free(&r);
+    r = s_http("PUT", T_VIEWER, "/v1/context", "{}", NULL); /* refused before validation */
+    s_problem(&r, 403, "");
+    s_free(&r);
     r = s_http("PUT", T_MANAGER, "/v1/context", ctx, NULL);
     s_problem(&r, 403, "");
     s_free(&r);
