@@ -666,6 +666,26 @@ static void test_stream(void **state)
     s_sse_open(&bad, T_VIEWER, NULL, "1-1");
     assert_true(s_sse_wait(&bad, "event: reset", 5000));
     close(bad.fd);
+    /* The gateway restarts: a client resuming from before the restart's
+     * snapshot is told to reload, and the stream goes on with new changes. */
+    kill(s_gw, SIGTERM);
+    int st = 0;
+    waitpid(s_gw, &st, 0);
+    s_gw = 0;
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(s_gateway_start(), 0);
+    char old[64];
+    snprintf(old, sizeof old, "%.*s-1", (int)strcspn(last, "-"), last);
+    s_sse_open(&bad, T_VIEWER, NULL, old);
+    assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0004-HTI-B.json", H->src);
+    reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&bad, "event: run", 30000));
+    close(bad.fd);
 }
 
 /* ---- hostile HTTP ---------------------------------------------------------------- */
