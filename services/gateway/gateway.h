@@ -85,8 +85,19 @@ enum MHD_Result gw_route(gw_req_t *r);
 typedef struct {
     const char *method;
     const char *path; /* "/v1/proposals/{need}/{project}" */
+    int msg;          /* TAM_MSG_* it sends, or -1 */
+    bool body;        /* the request body is the message's request */
 } gw_route_info_t;
 const gw_route_info_t *gw_routes(size_t *n);
+
+/* ---- gw_openapi.c --------------------------------------------------------- */
+
+/* The OpenAPI document served at /v1/openapi.json: proto/openapi.json (the
+ * routes, hand-written) with components.schemas generated from the proto/
+ * definitions (tam_schemas), and each route's request body and 200 answer
+ * pointing at its message's schemas, so the two cannot drift. malloc'd JSON
+ * text, or NULL. */
+char *gw_openapi_build(void);
 
 /* ---- gw_stream.c ---------------------------------------------------------- */
 

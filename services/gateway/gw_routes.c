@@ -403,13 +403,16 @@ static enum MHD_Result s_ready(gw_req_t *r, const s_route_t *rt, char **p)
     return ret;
 }
 
-extern const char gw_openapi_json[];
-
 static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)rt;
     (void)p;
-    return gw_json(r, MHD_HTTP_OK, gw_openapi_json, NULL);
+    static char *doc; /* built once, in the HTTP thread; lives as long as the process */
+    if (!doc)
+        doc = gw_openapi_build();
+    if (!doc)
+        return gw_problem(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error", "openapi", NULL);
+    return gw_json(r, MHD_HTTP_OK, doc, NULL);
 }
 
 #define M(x) TAM_MSG_##x
@@ -440,7 +443,9 @@ const gw_route_info_t *gw_routes(size_t *n)
 {
     static gw_route_info_t info[S_NROUTES];
     for (size_t i = 0; i < S_NROUTES; i++)
-        info[i] = (gw_route_info_t){s_routes[i].method, s_routes[i].path};
+        info[i] = (gw_route_info_t){s_routes[i].method, s_routes[i].path,
+                                    s_routes[i].service ? s_routes[i].msg : -1,
+                                    s_routes[i].input == S_BODY};
     *n = S_NROUTES;
     return info;
 }

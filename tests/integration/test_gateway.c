@@ -34,6 +34,7 @@ typedef struct {
 } resp_t;
 
 static h_t *H;
+static json_t *s_openapi_doc; /* /v1/openapi.json, fetched once */
 static pid_t s_gw;
 static unsigned s_port;
 static char s_tokens[8][200];
@@ -126,11 +127,124 @@ static json_t *s_json(const resp_t *r)
     return j;
 }
 
+/* A subset of JSON Schema (type, oneOf, enum, required, properties,
+ * additionalProperties false, items, $ref, minimum, maximum): enough for the
+ * schemas the gateway generates from proto/. Returns NULL or what failed. */
+static const char *s_valid(const json_t *schema, const json_t *v, char *where, size_t cap)
+{
+    static char why[512];
+    const char *ref = json_string_value(json_object_get(schema, "$ref"));
+    if (ref) {
+        const char *name = strrchr(ref, '/') + 1;
+        schema = json_object_get(json_object_get(json_object_get(s_openapi_doc, "components"),
+                                                 "schemas"), name);
+        if (!schema) {
+            snprintf(why, sizeof why, "%s: no schema %s", where, name);
+            return why;
+        }
+    }
+    json_t *one = json_object_get(schema, "oneOf");
+    if (one) {
+        size_t matched = 0;
+        for (size_t i = 0; i < json_array_size(one); i++)
+            matched += s_valid(json_array_get(one, i), v, where, cap) == NULL;
+        if (matched != 1) {
+            snprintf(why, sizeof why, "%s: matches %zu of oneOf", where, matched);
+            return why;
+        }
+        return NULL;
+    }
+    const char *type = json_string_value(json_object_get(schema, "type"));
+    bool ok = !type || (strcmp(type, "object") == 0 && json_is_object(v)) ||
+              (strcmp(type, "array") == 0 && json_is_array(v)) ||
+              (strcmp(type, "string") == 0 && json_is_string(v)) ||
+              (strcmp(type, "integer") == 0 && json_is_integer(v)) ||
+              (strcmp(type, "boolean") == 0 && json_is_boolean(v));
+    if (!ok) {
+        snprintf(why, sizeof why, "%s: not of type %s", where, type);
+        return why;
+    }
+    json_t *en = json_object_get(schema, "enum");
+    if (en) {
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(en); i++)
+            found |= json_equal(json_array_get(en, i), (json_t *)v);
+        if (!found) {
+            snprintf(why, sizeof why, "%s: not one of the enum", where);
+            return why;
+        }
+    }
+    json_t *mn = json_object_get(schema, "minimum"), *mx = json_object_get(schema, "maximum");
+    if (json_is_integer(v) && ((mn && json_integer_value(v) < json_integer_value(mn)) ||
+                               (mx && json_integer_value(v) > json_integer_value(mx)))) {
+        snprintf(why, sizeof why, "%s: out of range", where);
+        return why;
+    }
+    size_t wl = strlen(where);
+    if (json_is_object(v)) {
+        json_t *props = json_object_get(schema, "properties"), *req = json_object_get(schema, "required");
+        for (size_t i = 0; i < json_array_size(req); i++)
+            if (!json_object_get(v, json_string_value(json_array_get(req, i)))) {
+                snprintf(why, sizeof why, "%s: required %s missing", where,
+                         json_string_value(json_array_get(req, i)));
+                return why;
+            }
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            json_t *ps = json_object_get(props, k);
+            if (!ps && json_is_false(json_object_get(schema, "additionalProperties"))) {
+                snprintf(why, sizeof why, "%s: property %s not in the schema", where, k);
+                return why;
+            }
+            snprintf(where + wl, cap - wl, "/%s", k);
+            const char *e = ps ? s_valid(ps, x, where, cap) : NULL;
+            where[wl] = 0;
+            if (e)
+                return e;
+        }
+    } else if (json_is_array(v) && json_object_get(schema, "items")) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            snprintf(where + wl, cap - wl, "/%zu", i);
+            const char *e = s_valid(json_object_get(schema, "items"), json_array_get(v, i), where, cap);
+            where[wl] = 0;
+            if (e)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+/* Validates an answer of method path (a route template of the document)
+ * against the document: its 200 schema, or the Problem schema. */
+static void s_conforms(const char *method, const char *route, const resp_t *r)
+{
+    if (!s_openapi_doc || r->status == 304 || !r->body[0])
+        return;
+    json_t *op = json_object_get(json_object_get(json_object_get(s_openapi_doc, "paths"), route), method);
+    if (!op)
+        fail_msg("%s %s is not in the OpenAPI document", method, route);
+    json_t *schema;
+    if (r->status == 200)
+        schema = json_object_get(json_object_get(json_object_get(json_object_get(
+                     json_object_get(op, "responses"), "200"), "content"), "application/json"), "schema");
+    else
+        schema = json_object_get(json_object_get(json_object_get(s_openapi_doc, "components"),
+                                                 "schemas"), "Problem");
+    json_t *v = json_loads(r->body, 0, NULL);
+    char where[512] = "";
+    const char *e = v && schema ? s_valid(schema, v, where, sizeof where) : "no schema or not JSON";
+    if (e)
+        fail_msg("%s %s (%ld) does not conform to /v1/openapi.json: %s", method, route, r->status, e);
+    json_decref(v);
+}
+
 /* Asserts a problem+json answer of status whose errors name pointer. */
 static void s_problem(resp_t *r, long status, const char *pointer)
 {
     if (r->status != status)
         fail_msg("status %ld, expected %ld: %s", r->status, status, r->body);
+    s_conforms("get", "/v1/proposals", r); /* any route: errors share the Problem schema */
     assert_string_equal(r->ctype, "application/problem+json");
     json_t *j = s_json(r);
     assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
@@ -236,7 +350,12 @@ static int setup(void **state)
         snprintf(s_tokens[i], sizeof s_tokens[i], "%s", t);
         free(t);
     }
-    return s_gateway_start();
+    if (s_gateway_start() != 0)
+        return -1;
+    resp_t doc = s_http("GET", T_NONE, "/v1/openapi.json", NULL, NULL);
+    s_openapi_doc = json_loads(doc.body, 0, NULL);
+    s_free(&doc);
+    return s_openapi_doc ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -259,6 +378,7 @@ static int teardown(void **state)
     }
     h_free(H);
     curl_global_cleanup();
+    json_decref(s_openapi_doc);
     return ret;
 }
 
@@ -309,6 +429,7 @@ static void test_proposals(void **state)
     s_free(&r);
     r = s_http("GET", T_VIEWER, next, NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/proposals", &r);
     j = s_json(&r);
     assert_true(json_array_size(json_object_get(j, "items")) >= 1);
     assert_string_not_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), first);
@@ -331,6 +452,7 @@ static void test_proposals(void **state)
     r = s_http("GET", T_VIEWER, path, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "factors"));
+    s_conforms("get", "/v1/proposals/{need}/{project}", &r);
     s_free(&r);
     r = s_http("GET", T_VIEWER, "/v1/proposals/999999/NOPE", NULL, NULL);
     assert_true(r.status == 404 || r.status == 422);
@@ -437,10 +559,12 @@ static void test_roles(void **state)
     r = s_http("POST", T_MANAGER, "/v1/decisions", body, NULL);
     if (r.status != 200)
         fail_msg("endorse: %ld %s", r.status, r.body);
+    s_conforms("post", "/v1/decisions", &r);
     s_free(&r);
     /* The audit names the manager, never the gateway. */
     r = s_http("GET", T_VIEWER, "/v1/history", NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/history", &r);
     j = s_json(&r);
     json_t *items = json_object_get(j, "items");
     assert_true(json_array_size(items) >= 1);
@@ -471,6 +595,7 @@ static void test_roles(void **state)
      * the person named on behalf of), and no list of needs. */
     r = s_http("GET", T_KEN, "/v1/replies", NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/replies", &r);
     j = s_json(&r);
     items = json_object_get(j, "items");
     assert_true(json_array_size(items) >= 1);
@@ -489,6 +614,8 @@ static void test_roles(void **state)
         r = s_http("GET", T_DONOR, reads[i], NULL, NULL);
         if (r.status != 200)
             fail_msg("%s: %ld %s", reads[i], r.status, r.body);
+        const char *route = strncmp(reads[i], "/v1/reports/", 12) == 0 ? "/v1/reports/{kind}" : reads[i];
+        s_conforms("get", route, &r);
         s_free(&r);
     }
     r = s_http("GET", T_VIEWER, "/v1/projects?limit=1", NULL, NULL);
