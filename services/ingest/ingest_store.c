@@ -346,6 +346,9 @@ static int s_resolve(s_w_t *w, const tam_reply_t *r, s_slot_t *sl)
 static tam_need_t s_need_of(const tam_reply_t *r, uint32_t i, uint64_t reply_id)
 {
     const tam_need_in_t *in = &r->needs.v[i];
+    int64_t answered = 0; /* standards answered need or no_need: the matcher's completeness */
+    for (uint32_t k = 0; k < r->answers.n; k++)
+        answered += r->answers.v[k].state != TAM_E_answer_state_unanswered;
     return (tam_need_t){
         .reply_id = reply_id,
         .respondent = r->respondent->id,
@@ -361,6 +364,7 @@ static tam_need_t s_need_of(const tam_reply_t *r, uint32_t i, uint64_t reply_id)
         .status = TAM_E_need_status_open,
         .text = in->text,
         .ref = in->ref,
+        .answered = answered,
     };
 }
 
@@ -370,6 +374,7 @@ static bool s_changed(const tam_need_t *o, const tam_need_t *n)
 {
     return o->priority != n->priority || o->cost != n->cost || o->start != n->start ||
            o->end != n->end || o->completeness != n->completeness ||
+           (o->answered != 0 && o->answered != n->answered) || /* 0: stored before the count */
            strcmp(o->standard, n->standard) != 0 || strcmp(o->modality, n->modality) != 0 ||
            !s_streq(o->text, n->text) || !s_streq(o->ref, n->ref);
 }
