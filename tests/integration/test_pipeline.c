@@ -594,12 +594,14 @@ static void test_reports(void **state)
     assert_contains(f->out, "EEG-X,SWE,30000,");
     /* project show and list: the same money (tam-pipeline's one model) */
     assert_tamctl(f, 0, "project", "show", "AFR-A");
-    assert_contains(f->out, "committed            80,000 USD");
-    assert_contains(f->out, "available            40,000 USD after commitments and endorsements");
+    /* (KEN's A-SMR need, its respondent's first, takes all 100,000 from AFR-A:
+     * priority counts within the respondent's needs, docs/matching.md) */
+    assert_contains(f->out, "committed            100,000 USD");
+    assert_contains(f->out, "available            20,000 USD after commitments and endorsements");
     assert_tamctl(f, 0, "project", "list", "--csv");
     assert_contains(f->out, ",committed,endorsed,available,");
     assert_contains(f->out, "AFR-A,active,200000,");
-    assert_contains(f->out, ",120000,80000,0,40000,");
+    assert_contains(f->out, ",120000,100000,0,20000,");
     assert_tamctl(f, 0, "report", "commission");
     assert_contains(f->out, "Overcrowding in prisons.");
     assert_contains(f->out, "Community service orders.");
