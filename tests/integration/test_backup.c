@@ -7,7 +7,9 @@
  *     missed gives the same run hash as the original deployment;
  *   - a backup with one flipped byte, a manifest that does not match, and a
  *     directory that is not fresh are refused, naming the file, and leave
- *     nothing behind. */
+ *     nothing behind;
+ *   - a store cut to 0 bytes, and one of a newer schema version, are refused
+ *     at start with a message that says what to do. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -29,6 +31,7 @@
 #include <zmq.h>
 #include "tam/error.h"
 #include "tam/rpc.h"
+#include "tam/store.h"
 #include "services_harness.h"
 
 #define N_WRITES 40     /* writer iterations: one ledger entry and one revision each */
@@ -399,11 +402,56 @@ static void test_damaged_backup_refused(void **state)
     assert_int_equal(s_tamctl(h, NULL, err, "restore", bad, target, NULL), 0);
 }
 
+/* A store cut to 0 bytes (as a failed copy leaves it) stops tam-registry at
+ * start with a message, instead of an empty store published as the truth. */
+static void test_empty_store_refused(void **state)
+{
+    h_t *h = *state;
+    char data[160], log[160];
+    assert_int_equal(s_stop(h, S_REGISTRY), 0);
+    snprintf(data, sizeof data, "%s/data/registry/data.mdb", h->dir);
+    assert_int_equal(truncate(data, 0), 0);
+    assert_int_not_equal(s_start(h, S_REGISTRY), 0);
+    snprintf(log, sizeof log, "%s/registry.log", h->dir);
+    char *said = s_slurp(log);
+    assert_non_null(strstr(said, "data.mdb is empty (0 bytes)"));
+    assert_non_null(strstr(said, "--init"));
+    free(said);
+    struct stat st;
+    assert_int_equal(stat(data, &st), 0);
+    assert_int_equal(st.st_size, 0); /* left for the operator to restore */
+}
+
+/* A store of a newer schema version: tam-pipeline refuses it and says what
+ * to do about it. */
+static void test_newer_schema_refused(void **state)
+{
+    h_t *h = *state;
+    char dir[160], moved[160], log[160];
+    assert_int_equal(s_stop(h, S_PIPELINE), 0);
+    snprintf(dir, sizeof dir, "%s/data/pipeline", h->dir);
+    snprintf(moved, sizeof moved, "%s/data/pipeline.v1", h->dir);
+    assert_int_equal(rename(dir, moved), 0);
+    static const char *const dbs[] = {"decisions", NULL};
+    tam_store_opts_t o = {.path = dir, .dbs = dbs, .schema_version = 999};
+    tam_store_t *st = NULL;
+    assert_int_equal(tam_store_open(&st, &o), 0);
+    tam_store_close(&st);
+    assert_int_not_equal(s_start(h, S_PIPELINE), 0);
+    snprintf(log, sizeof log, "%s/pipeline.log", h->dir);
+    char *said = s_slurp(log);
+    assert_non_null(strstr(said, "schema version 999 in the store"));
+    assert_non_null(strstr(said, "a newer tamatch wrote it"));
+    free(said);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backup_under_load),
         cmocka_unit_test(test_damaged_backup_refused),
+        cmocka_unit_test(test_empty_store_refused),
+        cmocka_unit_test(test_newer_schema_refused),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
