@@ -258,6 +258,8 @@ int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1]);
  * retries times. An error answer is a successful call: check ans->status.
  * Returns 0 (ans filled); TAM_EUNAVAIL (no connection to the server could be
  * made in the last attempt); TAM_ETIMEOUT (connected, no answer in time);
+ * TAM_EDENIED (the server refused the handshake in the last attempt: in
+ * curve mode, our key is not in its trust store, or not for this socket);
  * TAM_EINVAL (bad id, type or body); TAM_ENOMEM; TAM_EIO. */
 int tam_rpc_call(tam_rpc_client_t *c, const char *type, const void *body, size_t len,
                  tam_rpc_answer_t *ans);

@@ -346,6 +346,9 @@ static int s_resolve(s_w_t *w, const tam_reply_t *r, s_slot_t *sl)
 static tam_need_t s_need_of(const tam_reply_t *r, uint32_t i, uint64_t reply_id)
 {
     const tam_need_in_t *in = &r->needs.v[i];
+    int64_t answered = 0; /* standards answered need or no_need: the matcher's completeness */
+    for (uint32_t k = 0; k < r->answers.n; k++)
+        answered += r->answers.v[k].state != TAM_E_answer_state_unanswered;
     return (tam_need_t){
         .reply_id = reply_id,
         .respondent = r->respondent->id,
@@ -361,6 +364,7 @@ static tam_need_t s_need_of(const tam_reply_t *r, uint32_t i, uint64_t reply_id)
         .status = TAM_E_need_status_open,
         .text = in->text,
         .ref = in->ref,
+        .answered = answered,
     };
 }
 
@@ -370,6 +374,7 @@ static bool s_changed(const tam_need_t *o, const tam_need_t *n)
 {
     return o->priority != n->priority || o->cost != n->cost || o->start != n->start ||
            o->end != n->end || o->completeness != n->completeness ||
+           (o->answered != 0 && o->answered != n->answered) || /* 0: stored before the count */
            strcmp(o->standard, n->standard) != 0 || strcmp(o->modality, n->modality) != 0 ||
            !s_streq(o->text, n->text) || !s_streq(o->ref, n->ref);
 }
@@ -534,6 +539,15 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
                      void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack, tam_rpc_error_t *err)
 {
+    return tam_ingest_apply_by(txn, cat, r, NULL, body, body_len, today, emit, emit_arg, a, ack,
+                               err);
+}
+
+int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                        const char *by, const void *body, size_t body_len, uint32_t today,
+                        tam_ingest_emit_fn emit, void *emit_arg, tam_arena_t *a,
+                        tam_submit_ack_t *ack, tam_rpc_error_t *err)
+{
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
         !body || !emit || !a || !ack || !err)
         return TAM_EINVAL;
@@ -645,6 +659,7 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
         .completeness = r->completeness,
         .needs = nn,
         .withdrawn = withdrawn,
+        .by = (char *)by,
     };
     if ((rc = s_countries(r, a, &info.countries)))
         goto fail;

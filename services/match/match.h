@@ -10,8 +10,10 @@
  *   match_model.c   the model: needs, decisions, routing, resync sweeps, digests
  *   match_project.c projects and the planning context
  *   match_elig.c    compiled earmarks, eligibility of a pair, explanations
+ *   match_rank.c    content keys (tie-breaks) and relative priorities
  *   match_alloc.c   arcs per need: rows and columns, the ops for the solver
  *   match_solve.c   the tam_flow problem, warm updates, cold rebuilds, solve
+ *   match_dual.c    canonical duals and their ranges of validity
  *   match_hash.c    the run hash over the canonical inputs
  *   match_run.c     a run: what changed, solve, rank, diff, publish
  *   match_query.c   match.proposals, match.explain, match.gaps, match.run
@@ -104,6 +106,8 @@ typedef struct {
     int64_t wsum;            /* > 0 */
     int64_t horizon_days;    /* urgency horizon, >= 1 */
     int64_t equity_scale;    /* USD, >= 1 */
+    int64_t min_amount;      /* smallest new money proposed on a pair, USD (0: none) */
+    int64_t min_share;       /* ... as a percentage of the need's cost, 0..100 */
     uint32_t today;          /* fixed run date yyyymmdd; 0: the real date (UTC) */
     int64_t coalesce_ms;
     int64_t sync_wait_ms;
@@ -128,6 +132,12 @@ void tam_match_points(const tam_match_params_t *p, const tam_match_factors_t *f,
                       int64_t pts[TAM_MATCH_NF]);
 /* The single factors (results in 0..10000); see docs/matching.md. */
 int32_t tam_match_f_priority(int64_t priority);
+/* The priority factor used: the need's mid-rank among its respondent's open
+ * needs, from how many have a lower declared priority (below), the same
+ * (equal, the need included) and in all (total): (below + (equal - 1)/2) /
+ * (total - 1); 5000 for a respondent's only need, or when all are equal. */
+int32_t tam_match_f_priority_rel(int64_t below, int64_t equal, int64_t total);
+#define TAM_MATCH_REL_STEP 500 /* relative values move in steps of 1/20 */
 int32_t tam_match_f_urgency(uint32_t start, uint32_t today, int64_t horizon_days);
 int32_t tam_match_f_equity(int64_t received, int64_t scale);
 int32_t tam_match_f_completeness(int64_t percent);
@@ -144,17 +154,38 @@ typedef struct {
     uint8_t live;      /* in the problem: eligible, or holding a fixed amount */
     uint8_t eligible;  /* may receive new money */
     uint8_t pending;   /* changed in this run, not yet passed to the solver */
+    uint8_t frag;      /* held at its fixed amount in this run: new money below the
+                        * minimum proposal (match.min_amount, min_share) */
     int64_t fixed;     /* endorsed or committed amount (lower bound) */
 } tam_match_arc_t;
 
 typedef struct {
     uint64_t id;
+    uint64_t ident;      /* 40-bit hash of its identity: respondent, country and ref, or
+                          * without a ref respondent, country, standard, modality */
+    uint64_t group;      /* 40-bit hash of (respondent, country, standard, modality):
+                          * its cap group (a split need's parts share one cap) */
+    uint64_t key;        /* content key: ident << 24 | rank among needs of the same ident
+                          * by content (docs/matching.md, "Ties"); never the arrival order */
+    uint64_t flow_key;   /* the key the solver knows it by */
+    uint64_t resp;       /* 64-bit hash of the respondent id */
     uint16_t country;    /* catalogue index */
     uint16_t standard;   /* catalogue index */
     uint8_t modality;    /* catalogue index */
     char category;
-    uint8_t priority;    /* 1..5 */
-    uint8_t completeness;/* 0..100 */
+    uint8_t priority;    /* 1..5, as declared */
+    uint16_t urg_v;      /* urgency factor used: the need's mid-rank by days to its
+                          * start, clamped to [0, horizon], among its respondent's open
+                          * needs (sooner: higher; docs/matching.md) */
+    int64_t set_aside;   /* its last dollars left out in this run: only fragments
+                          * could fund them (match_solve.c) */
+    int64_t gnum, gden;  /* its share of a per-need cap: its cost over the costs of
+                          * the open needs of the same identity (a split need) */
+    uint16_t prio_v;     /* priority factor used: the need's mid-rank among its
+                          * respondent's open needs (0..10000, docs/matching.md) */
+    uint8_t completeness;/* 0..100, used: computed from the answers */
+    uint8_t completeness_declared; /* 0..100, as the reply declared it */
+    uint8_t answered;    /* standards its reply answered (0: not known) */
     bool open;           /* present and open */
     bool in_run;         /* open in the last run (its problem) */
     bool dirty;          /* row must be recomputed */
@@ -206,6 +237,10 @@ typedef struct {
     uint32_t flow;          /* project index in the solver, or NONE */
     int64_t flow_budget;
     int64_t flow_mpn;       /* max_per_need the solver's caps were set with */
+    int64_t dual_range;     /* extra USD over which its dual holds (0: not computed,
+                             * -1: any amount) */
+    int64_t set_aside;      /* money of this run below the minimum proposal that could
+                             * not be placed in whole proposals (match_solve.c) */
     uint8_t digest[32];
 } tam_match_project_t;
 
@@ -317,6 +352,7 @@ int tam_match_write_lp(tam_match_t *m, FILE *out);
 typedef struct {
     uint64_t runs, full_runs, warm_runs, cold_solves, rebuilds;
     uint64_t bad_records, ignored_records;
+    uint64_t dual_fallbacks;   /* runs whose duals could not be made canonical (never seen) */
     int64_t needs, projects, pairs, proposals;
     int64_t last_solve_us, last_run_us, last_score_us;
     uint64_t last_pivots;

@@ -23,25 +23,30 @@ typedef struct {
     bool declined;
 } s_dec_t;
 
-uint32_t tam_match__tiebreak(uint64_t need_id)
+uint32_t tam_match__tiebreak(uint64_t key)
 {
-    return need_id >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)need_id;
+    (void)key;
+    return 0;
 }
 
-int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a)
+int64_t tam_match__cap(int64_t mpn, const tam_match_need_t *n, const tam_match_arc_t *a)
 {
     if (!a->live)
         return 0;
-    if (!a->eligible)
+    if (!a->eligible || a->frag)
         return a->fixed;
     if (mpn <= 0)
         return TAM_FLOW_UNCAPPED;
+    /* a need's share of the cap of its identity group (docs/matching.md) */
+    if (n->gden > 0 && n->gnum < n->gden)
+        mpn = (int64_t)((__int128)mpn * n->gnum / n->gden);
     return mpn > a->fixed ? mpn : a->fixed;
 }
 
-int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a)
+int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_need_t *n,
+                           const tam_match_arc_t *a)
 {
-    return tam_match__cap(p->max_per_need, a);
+    return tam_match__cap(p->max_per_need, n, a);
 }
 
 int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n)
@@ -51,7 +56,8 @@ int64_t tam_match__need_amount(const tam_match_t *m, const tam_match_need_t *n)
         return 0;
     /* fixed money on its arcs, plus new money up to what decisions on any
      * project (in the problem or not) leave of its current cost */
-    int64_t rest = n->cost - (n->fixed_all > n->fixed_sum ? n->fixed_all : n->fixed_sum);
+    int64_t rest = n->cost - (n->fixed_all > n->fixed_sum ? n->fixed_all : n->fixed_sum) -
+                   n->set_aside;
     return n->fixed_sum + (rest > 0 ? rest : 0);
 }
 
@@ -75,7 +81,7 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
     (void)m;
     int64_t b = p->fixed_arcs;
     if (p->present && p->status == TAM_E_project_status_active) {
-        int64_t own = p->received - p->committed_out;
+        int64_t own = p->received - p->committed_out - p->set_aside;
         if (own > b)
             b = own;
     }
@@ -172,6 +178,35 @@ static int s_push_op(tam_match_t *m, uint32_t need, tam_match_arc_t *a)
     m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0};
     a->pending = 1;
     return 0;
+}
+
+int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool frag)
+{
+    if ((a->frag != 0) == frag)
+        return 0;
+    a->frag = frag;
+    return a->flow != TAM_MATCH_NONE ? s_push_op(m, ns, a) : 0;
+}
+
+int tam_match__push_caps(tam_match_t *m, uint32_t ns)
+{
+    tam_match_need_t *n = &m->needs[ns];
+    for (uint32_t k = 0; k < n->narcs; k++) {
+        tam_match_arc_t *a = &n->arcs[k];
+        int rc;
+        if (a->live && a->flow != TAM_MATCH_NONE && m->projects[a->project].max_per_need > 0 &&
+            (rc = s_push_op(m, ns, a)))
+            return rc;
+    }
+    return 0;
+}
+
+int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n)
+{
+    int64_t room = tam_match__need_amount(m, n) - n->fixed_sum + n->set_aside;
+    int64_t share = (n->cost * m->par.min_share + 99) / 100;
+    int64_t t = m->par.min_amount > share ? m->par.min_amount : share;
+    return t < room ? t : room;
 }
 
 /* Moves arc a of need slot ns to the state want (live) or to dead (want

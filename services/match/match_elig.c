@@ -132,11 +132,12 @@ static int32_t s_context(const tam_match_t *m, const tam_match_need_t *n)
 void tam_match__factors(const tam_match_t *m, const tam_match_need_t *n,
                         const tam_match_project_t *p, uint32_t date, tam_match_factors_t *f)
 {
-    f->v[TAM_MATCH_F_PRIORITY] = tam_match_f_priority(n->priority);
+    (void)date; /* the urgency rank (n->urg_v) is computed for the run date */
+    f->v[TAM_MATCH_F_PRIORITY] = n->prio_v;
     f->v[TAM_MATCH_F_CONTEXT] = s_context(m, n);
     f->v[TAM_MATCH_F_THEMATIC] = p->th[n->standard] < 0 ? 0 : p->th[n->standard];
     f->v[TAM_MATCH_F_MODALITY] = p->md[n->modality] < 0 ? 0 : p->md[n->modality];
-    f->v[TAM_MATCH_F_URGENCY] = tam_match_f_urgency(n->start, date, m->par.horizon_days);
+    f->v[TAM_MATCH_F_URGENCY] = n->urg_v;
     f->v[TAM_MATCH_F_EQUITY] = tam_match_f_equity(m->country_fixed[n->country],
                                                   m->par.equity_scale);
     f->v[TAM_MATCH_F_LDC] = tam_match__country(m, n->country)->ldc ? TAM_MATCH_ONE : 0;
@@ -145,10 +146,11 @@ void tam_match__factors(const tam_match_t *m, const tam_match_need_t *n,
 
 int64_t tam_match__npart(const tam_match_t *m, const tam_match_need_t *n, uint32_t date)
 {
+    (void)date;
     const int64_t *w = m->par.w;
-    return w[TAM_MATCH_F_PRIORITY] * tam_match_f_priority(n->priority) +
+    return w[TAM_MATCH_F_PRIORITY] * n->prio_v +
            w[TAM_MATCH_F_CONTEXT] * s_context(m, n) +
-           w[TAM_MATCH_F_URGENCY] * tam_match_f_urgency(n->start, date, m->par.horizon_days) +
+           w[TAM_MATCH_F_URGENCY] * n->urg_v +
            w[TAM_MATCH_F_EQUITY] *
                tam_match_f_equity(m->country_fixed[n->country], m->par.equity_scale) +
            w[TAM_MATCH_F_LDC] * (tam_match__country(m, n->country)->ldc ? TAM_MATCH_ONE : 0) +

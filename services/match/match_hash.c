@@ -9,11 +9,28 @@
 #include "tam/error.h"
 #include "match_int.h"
 
-static int s_cmp_need_id(const void *a, const void *b, void *arg)
+static int s_cmp_need_key(const void *a, const void *b, void *arg)
 {
     const tam_match_t *m = arg;
-    uint64_t x = m->needs[*(const uint32_t *)a].id, y = m->needs[*(const uint32_t *)b].id;
+    uint64_t x = m->needs[*(const uint32_t *)a].key, y = m->needs[*(const uint32_t *)b].key;
     return x < y ? -1 : x > y;
+}
+
+/* A decision names its need by id, which follows arrival order; the hash
+ * names it by the need's content key when the need is open (the same
+ * decision on the same need content hashes the same whatever id the need
+ * got), and by id otherwise. */
+typedef struct {
+    uint64_t key;
+    bool open;
+} s_dkey_t;
+
+static s_dkey_t s_dec_key(const tam_match_t *m, const tam_match_decision_t *d)
+{
+    uint32_t ns = tam_match__need_slot(m, d->need);
+    if (ns != TAM_MATCH_NONE && m->needs[ns].open)
+        return (s_dkey_t){m->needs[ns].key, true};
+    return (s_dkey_t){d->need, false};
 }
 
 int tam_match__cmp_project_slots(const void *a, const void *b, void *arg)
@@ -27,8 +44,11 @@ static int s_cmp_dec(const void *a, const void *b, void *arg)
     const tam_match_t *m = arg;
     const tam_match_decision_t *x = &m->decs[*(const uint32_t *)a],
                                *y = &m->decs[*(const uint32_t *)b];
-    if (x->need != y->need)
-        return x->need < y->need ? -1 : 1;
+    s_dkey_t kx = s_dec_key(m, x), ky = s_dec_key(m, y);
+    if (kx.open != ky.open)
+        return kx.open ? -1 : 1;
+    if (kx.key != ky.key)
+        return kx.key < ky.key ? -1 : 1;
     return strcmp(x->project, y->project);
 }
 
@@ -69,15 +89,10 @@ int tam_match__hash(tam_match_t *m)
     msgpack_sbuffer_destroy(&sb);
 
     uint32_t n = 0;
-    bool sorted = true;
     for (uint32_t i = 0; i < m->nneeds; i++)
-        if (m->needs[i].open) {
-            if (n && m->needs[ix[n - 1]].id > m->needs[i].id)
-                sorted = false;
+        if (m->needs[i].open)
             ix[n++] = i;
-        }
-    if (!sorted)
-        qsort_r(ix, n, sizeof *ix, s_cmp_need_id, m);
+    qsort_r(ix, n, sizeof *ix, s_cmp_need_key, m);
     s_count(&st, "needs", n);
     for (uint32_t k = 0; k < n; k++)
         crypto_hash_sha256_update(&st, m->needs[ix[k]].digest, 32);
@@ -95,8 +110,21 @@ int tam_match__hash(tam_match_t *m)
             ix[n++] = d;
     qsort_r(ix, n, sizeof *ix, s_cmp_dec, m);
     s_count(&st, "decisions", n);
-    for (uint32_t k = 0; k < n; k++)
-        crypto_hash_sha256_update(&st, m->decs[ix[k]].digest, 32);
+    for (uint32_t k = 0; k < n; k++) {
+        const tam_match_decision_t *x = &m->decs[ix[k]];
+        s_dkey_t dk = s_dec_key(m, x);
+        uint8_t d[32];
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_array(&pk, 3);
+        msgpack_pack_uint8(&pk, dk.open);
+        msgpack_pack_uint64(&pk, dk.key);
+        msgpack_pack_bin(&pk, 32);
+        msgpack_pack_bin_body(&pk, x->digest, 32);
+        tam_match__digest(&sb, d);
+        msgpack_sbuffer_destroy(&sb);
+        crypto_hash_sha256_update(&st, d, 32);
+    }
     s_count(&st, "context", m->ctx_present);
     if (m->ctx_present)
         crypto_hash_sha256_update(&st, m->ctx_digest, 32);

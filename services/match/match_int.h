@@ -13,11 +13,13 @@
 /* A proposal of the current (or previous) run. */
 struct tam_match_prop {
     uint64_t need_id;
+    uint64_t key;            /* the need's content key (ranking tie-break) */
     uint32_t project;        /* project slot (slots are never reused) */
     uint16_t country, standard;
     uint8_t modality;
     char category;
     uint16_t score;
+    bool fixed_only;         /* held only by a decision: not eligible for new money */
     int32_t f[TAM_MATCH_NF]; /* factor values */
     int64_t amount, fixed;
     tam_proposal_state_t state;
@@ -46,6 +48,7 @@ struct tam_match {
     const tam_catalog_t *cat;
     tam_match_params_t par;
     size_t ncountries, nstandards, nmodalities;
+    uint16_t cat_nstd[26];   /* standards per category (A..Z) in the catalogue */
     tam_arena_t *scratch;    /* decoded feed records, reset per record */
 
     /* needs, by slot; need_map: id -> slot */
@@ -85,6 +88,12 @@ struct tam_match {
     tam_match_op_t *ops;
     uint32_t nops, cap_ops;
     uint64_t flow_arcs;      /* arcs in the solver */
+    uint64_t *frags;         /* arcs held back in the last run: need slot << 32 | project slot */
+    uint32_t nfrags, cap_frags;
+    __int128 lp_bound;       /* objective before anything was held back */
+    uint32_t min_rounds;     /* re-solves for the minimum in the last run */
+    int64_t set_aside;       /* sum of the projects' set_aside in the last run */
+    bool ranges_done;        /* the last run computed dual ranges */
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */
@@ -170,6 +179,18 @@ const char *tam_match__usd(int64_t v, char buf[32]);
 /* A short text for an exclusion reason ("country outside the geographic earmarks"). */
 const char *tam_match__excl_text(tam_match_excl_t x);
 
+/* ---- match_rank.c ---- */
+/* Sets every open need's content key and relative priority; marks the
+ * needs whose key or priority moved, and asks for a rebuild when the solver
+ * knows a need by a key that changed. Returns 0; TAM_ENOMEM. */
+int tam_match__keys(tam_match_t *m);
+/* Lines saying how each factor of need n was obtained (run date, horizon,
+ * declared values beside those used, ranks, R and S, LDC and mission status
+ * with their sources), each from a, into out (at most max). Returns the
+ * count. */
+size_t tam_match__basis(const tam_match_t *m, const tam_match_need_t *n, tam_arena_t *a,
+                        char **out, size_t max);
+
 /* ---- match_alloc.c ---- */
 /* The decision on the pair (need id, project id), or NULL. */
 const tam_match_decision_t *tam_match__decision(const tam_match_t *m, uint64_t need_id,
@@ -192,23 +213,37 @@ int64_t tam_match__project_budget(const tam_match_t *m, const tam_match_project_
 /* Cap of an arc: 0 if dead, its fixed amount if live only for that, else
  * max(mpn, fixed) (no cap when mpn is 0). tam_match__arc_cap uses the
  * project's current max_per_need. */
-int64_t tam_match__cap(int64_t mpn, const tam_match_arc_t *a);
-int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_arc_t *a);
-/* Tie-break key of a need's arcs: its id, saturated to 32 bits. */
-uint32_t tam_match__tiebreak(uint64_t need_id);
+int64_t tam_match__cap(int64_t mpn, const tam_match_need_t *n, const tam_match_arc_t *a);
+int64_t tam_match__arc_cap(const tam_match_project_t *p, const tam_match_need_t *n,
+                           const tam_match_arc_t *a);
+/* Holds arc a of need slot ns at its fixed amount in this run (frag) or
+ * lets it go (queues the change for the solver). Returns 0; TAM_ENOMEM. */
+int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool frag);
+/* Queues the capped live arcs of need slot ns for the solver (their caps
+ * moved with the need's share of them). Returns 0; TAM_ENOMEM. */
+int tam_match__push_caps(tam_match_t *m, uint32_t ns);
+/* The smallest new money a pair of the need may be proposed: the larger of
+ * min_amount and min_share of its cost, at most the new money it may get. */
+int64_t tam_match__min_new(const tam_match_t *m, const tam_match_need_t *n);
+/* Level-2 tie-break key of a need's arcs (docs/allocation.md): 0 for every
+ * need, so that level 2 means "most money moved" and level 3 (the published
+ * hash of the need's content key and the project) breaks what remains:
+ * never the arrival order. */
+uint32_t tam_match__tiebreak(uint64_t key);
 
 /* ---- match_solve.c ---- */
 /* Passes the pending changes to the solver (or rebuilds it) and solves into
  * m->sol. *warm tells which. Returns 0 or the solver's error. */
 int tam_match__solve(tam_match_t *m, bool *warm);
-/* Builds the canonical problem of the current model (open needs by id,
+/* Builds the canonical problem of the current model (open needs by content key,
  * present projects by id, live arcs by need then project) with its solution
  * taken from m->sol. Arrays are malloc'd into the out parameters; free with
  * tam_match__problem_free. */
 typedef struct {
     tam_flow_problem_t p;
     tam_flow_solution_t s;
-    uint64_t *need_id;
+    uint64_t *need_id;       /* the solver's need ids: content keys */
+    uint32_t *need_slot;     /* [n_needs] need slot of each */
     int64_t *need_amount;
     uint64_t *project_id;
     int64_t *project_budget;
@@ -217,6 +252,17 @@ typedef struct {
 } tam_match_problem_t;
 int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution);
 void tam_match__problem_free(tam_match_problem_t *pb);
+
+/* ---- match_dual.c ---- */
+/* Replaces the solver's duals in m->sol by the canonical ones (least project
+ * prices, then least need prices; docs/allocation.md). Returns 0;
+ * TAM_ENOMEM. */
+int tam_match__canon_duals(tam_match_t *m);
+/* Sets each project's dual_range: how many extra USD each still add its dual
+ * (parametric analysis by re-solves of the run's problem; -1 for a zero
+ * dual). Only for problems up to 50,000 pairs (else ranges stay 0 and
+ * ranges_done false). Returns 0 or the solver's errors. */
+int tam_match__dual_ranges(tam_match_t *m);
 
 /* ---- match_hash.c ---- */
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns

@@ -28,9 +28,13 @@ int tam_match_write_lp(tam_match_t *m, FILE *out)
             "\\ its cost minus what all its decisions fix, never below 0); rows\n"
             "\\ p_<project>: what a project may give (received minus commitments on pairs\n"
             "\\ outside the problem); bounds: fixed amounts (endorsed/committed) below, the\n"
-            "\\ per-need cap above. See docs/matching.md.\n"
+            "\\ per-need cap above; a pair held back because the LP optimum gave it new money\n"
+            "\\ below the minimum proposal is bounded by its fixed amount (%lld held back;\n"
+            "\\ pure LP bound %lld). See docs/matching.md.\n"
             "\\ %zu need(s), %zu project(s), %zu pair(s). Project numbers in names:\n",
-            (unsigned long long)m->run_id, date, m->hash, TAM_MATCH_CODE_VERSION, pb.p.n_needs,
+            (unsigned long long)m->run_id, date, m->hash, TAM_MATCH_CODE_VERSION,
+            (long long)m->nfrags, (long long)(m->lp_bound > INT64_MAX ? INT64_MAX : m->lp_bound),
+            pb.p.n_needs,
             pb.p.n_projects, pb.p.n_arcs);
     for (size_t q = 0; q < pb.p.n_projects; q++)
         fprintf(out, "\\   %llu = %s\n", (unsigned long long)pb.project_id[q],
@@ -39,6 +43,9 @@ int tam_match_write_lp(tam_match_t *m, FILE *out)
         tam_match__problem_free(&pb);
         return TAM_EIO;
     }
+    /* the solver knows needs by content key; the LP names them by need id */
+    for (size_t q = 0; q < pb.p.n_needs; q++)
+        pb.need_id[q] = m->needs[pb.need_slot[q]].id;
     rc = tam_flow_write_lp(out, &pb.p, &pb.s);
     tam_match__problem_free(&pb);
     return rc;

@@ -78,6 +78,11 @@ int tam_match_new(tam_match_t **out, const tam_catalog_t *cat, const tam_match_p
     m->ncountries = tam_catalog_ncountries(cat);
     m->nstandards = tam_catalog_nstandards(cat);
     m->nmodalities = tam_catalog_nmodalities(cat);
+    for (size_t i = 0; i < m->nstandards && i < TAM_MATCH_MAX_STANDARDS; i++) {
+        unsigned cx = (unsigned char)tam_catalog_standard_at(cat, i)->category - 'A';
+        if (cx < 26)
+            m->cat_nstd[cx]++;
+    }
     if (m->ncountries > TAM_MATCH_MAX_COUNTRIES || m->nstandards > TAM_MATCH_MAX_STANDARDS ||
         m->nmodalities > TAM_MATCH_MAX_MODALITIES) {
         tam_error("catalogue too large for the matcher: %zu countries, %zu standards, "
@@ -117,6 +122,7 @@ void tam_match_destroy(tam_match_t **mp)
     tam_flow_destroy(&m->flow);
     tam_flow_solution_free(&m->sol);
     free(m->ops);
+    free(m->frags);
     free(m->header);
     for (uint32_t i = 0; i < m->nprops; i++)
         free(m->props[i].pub);
@@ -228,6 +234,21 @@ int tam_match__decode(tam_match_t *m, const tam_schema_t *s, const void *body, s
 
 /* ---- needs -------------------------------------------------------------------------- */
 
+/* First 40 bits of SHA-256 over the n strings, each with its NUL. */
+static uint64_t s_hash40(const char *const *parts, int n)
+{
+    uint8_t h[32];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    for (int k = 0; k < n; k++)
+        crypto_hash_sha256_update(&st, (const unsigned char *)parts[k], strlen(parts[k]) + 1);
+    crypto_hash_sha256_final(&st, h);
+    uint64_t v = 0;
+    for (int k = 0; k < 5; k++)
+        v = v << 8 | h[k];
+    return v;
+}
+
 int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
 {
     tam_need_t r;
@@ -251,12 +272,15 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
         m->needs[slot].open = false;
         return tam_match__dirty_need(m, slot);
     }
+    /* the digest covers the content, never the id (which follows arrival
+     * order): needs equal in content are interchangeable in the run hash */
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 9);
-    msgpack_pack_uint64(&pk, r.id);
+    msgpack_pack_array(&pk, 11);
+    tam_match__pack_str(&pk, r.respondent);
+    tam_match__pack_str(&pk, r.ref ? r.ref : "");
     tam_match__pack_str(&pk, r.country);
     tam_match__pack_str(&pk, r.standard);
     tam_match__pack_str(&pk, r.modality);
@@ -265,9 +289,18 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     tam_match__pack_date(&pk, r.start);
     tam_match__pack_date(&pk, r.end);
     msgpack_pack_int64(&pk, r.completeness);
+    msgpack_pack_int64(&pk, r.answered);
     uint8_t d[32];
     tam_match__digest(&sb, d);
     msgpack_sbuffer_destroy(&sb);
+    /* identity, as tam-ingest keeps it across revisions: who asks, for which
+     * country, and the respondent's ref, or else the standard and modality;
+     * the cap group: who asks, for which country, standard and modality
+     * (parts of a split need share it, whatever their refs) */
+    const char *ref = r.ref && r.ref[0] ? r.ref : NULL;
+    const char *gparts[5] = {r.respondent, r.country, r.standard, r.modality, ""};
+    const char *iparts[5] = {r.respondent, r.country, "ref", ref ? ref : "", ""};
+    uint64_t ident = s_hash40(ref ? iparts : gparts, 4), group = s_hash40(gparts, 4);
 
     if (slot == TAM_MATCH_NONE) {
         if ((rc = tam_match__grow((void **)&m->needs, &m->cap_needs, m->nneeds + 1, sizeof *m->needs)))
@@ -291,7 +324,22 @@ int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
     n->modality = (uint8_t)md;
     n->category = tam_catalog_standard_at(m->cat, (size_t)s)->category;
     n->priority = (uint8_t)r.priority;
-    n->completeness = (uint8_t)r.completeness;
+    n->ident = ident;
+    n->group = group;
+    n->resp = tam_match_str_hash(r.respondent, strlen(r.respondent));
+    /* completeness: the share of its category's standards the reply
+     * answered, as tam-ingest counted them; the declared value only for a
+     * record from before that count (docs/matching.md) */
+    n->completeness_declared = (uint8_t)r.completeness;
+    unsigned cx = (unsigned char)n->category - 'A';
+    int64_t total = cx < 26 ? m->cat_nstd[cx] : 0;
+    if (r.answered > 0 && total > 0) {
+        int64_t a = r.answered < total ? r.answered : total;
+        n->completeness = (uint8_t)((200 * a + total) / (2 * total));
+    } else {
+        n->completeness = (uint8_t)r.completeness;
+    }
+    n->answered = (uint8_t)(r.answered > 255 ? 255 : r.answered);
     n->cost = r.cost;
     n->start = r.start;
     n->end = r.end;
@@ -343,8 +391,7 @@ int tam_match_apply_decision(tam_match_t *m, const void *body, size_t len)
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, 6);
-    msgpack_pack_uint64(&pk, r.need);
+    msgpack_pack_array(&pk, 5); /* the need is named by the run hash (match_hash.c) */
     tam_match__pack_str(&pk, r.project);
     tam_match__pack_str(&pk, r.country);
     tam_match__pack_str(&pk, tam_enum_decision_state.values[r.state]);

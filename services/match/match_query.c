@@ -262,6 +262,21 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     int64_t ydual = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
     int64_t zdual = n->flow < m->sol.n_needs ? m->sol.need_dual[n->flow] : 0;
     ex.project_dual = ydual < 0 ? 0 : (ydual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : ydual);
+    ex.project_dual_range = p->dual_range;
+    ex.run_date = m->run_date;
+    ex.urgency_horizon_days = m->par.horizon_days;
+    ex.declared_priority = n->priority;
+    ex.declared_start = n->start;
+    ex.declared_completeness = n->completeness_declared;
+    ex.answered = n->answered;
+    ex.ldc = tam_match__country(m, n->country)->ldc;
+    ex.mission = m->missions[n->country].present &&
+                         m->missions[n->country].valid_from <= m->run_date
+                     ? (char *)m->missions[n->country].operation
+                     : "";
+    if (!(ex.basis.v = tam_arena_alloc(a, 16 * sizeof(char *))))
+        return TAM_ENOMEM;
+    ex.basis.n = (uint32_t)tam_match__basis(m, n, a, ex.basis.v, 16);
 
     /* binding constraints, from the solver's flags */
     char line[201];
@@ -285,15 +300,23 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
                tam_match__usd(ex.need_fixed, u1), tam_match__usd(n->cost, u2));
     if (af & TAM_FLOW_ARC_AT_CAP)
         S_BIND("per-need cap reached: the project gives at most %s USD to one need",
-               tam_match__usd(tam_match__arc_cap(p, arc), u1));
+               tam_match__usd(tam_match__arc_cap(p, n, arc), u1));
     if (nf & TAM_FLOW_NEED_FUNDED)
         S_BIND("need fully funded: %s USD of %s", tam_match__usd(funded, u1),
                tam_match__usd(n->cost, u2));
     if (pf & TAM_FLOW_PROJECT_EXHAUSTED)
         S_BIND("project budget exhausted: all %s USD it may give are allocated; one more "
-               "dollar would add %lld points", tam_match__usd(p->flow_budget, u1),
-               (long long)ydual);
-    if (arc && arc->live && arc->eligible && pr->amount == 0)
+               "dollar would add %lld points%s%s%s", tam_match__usd(p->flow_budget, u1),
+               (long long)ydual, p->dual_range > 0 ? ", and each of the next " : "",
+               p->dual_range > 0 ? tam_match__usd(p->dual_range, u2) : "",
+               p->dual_range > 0 ? " USD as much (the dual's range)" : "");
+    if (arc && arc->live && arc->frag)
+        S_BIND("held back: the LP optimum gave it new money below the minimum proposal of %s "
+               "USD for this need (larger of min_amount %lld USD and min_share %lld%% of its "
+               "cost); the allocation was solved again without it",
+               tam_match__usd(tam_match__min_new(m, n), u1), (long long)m->par.min_amount,
+               (long long)m->par.min_share);
+    else if (arc && arc->live && arc->eligible && pr->amount == 0)
         S_BIND("not funded: its score %u is not above what the money earns elsewhere (project "
                "dual %lld + need dual %lld)", (unsigned)pr->score, (long long)ydual,
                (long long)zdual);

@@ -101,6 +101,7 @@ int tam_match__prop_struct(const tam_match_t *m, const tam_match_prop_t *pr, tam
     o->score = pr->score;
     o->state = pr->state;
     o->reason = pr->reason;
+    o->fixed_only = pr->fixed_only;
     o->factors.n = TAM_MATCH_NF;
     o->factors.v = tam_arena_alloc(a, TAM_MATCH_NF * sizeof *o->factors.v);
     if (!o->id || !o->donors.v || !o->category || !o->factors.v)
@@ -149,6 +150,9 @@ static void s_topic(const tam_match_t *m, const tam_match_prop_t *pr, char *buf,
 static int s_prepare(tam_match_t *m)
 {
     int64_t cf[TAM_MATCH_MAX_COUNTRIES] = {0};
+    int rc = tam_match__keys(m);
+    if (rc)
+        return rc;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].committed = m->projects[j].committed_out = 0;
     for (uint32_t d = 0; d < m->ndecs; d++) {
@@ -169,7 +173,6 @@ static int s_prepare(tam_match_t *m)
         if (ns == TAM_MATCH_NONE || !m->needs[ns].open)
             m->projects[ps].committed_out += x->committed;
     }
-    int rc;
     for (uint32_t j = 0; j < m->nprojects; j++) {
         tam_match_project_t *p = &m->projects[j];
         p->available = p->received - p->committed;
@@ -224,12 +227,14 @@ static int s_cmp_rank(const void *a, const void *b, void *arg)
 {
     const tam_match_t *m = arg;
     const tam_match_prop_t *x = a, *y = b;
+    if (x->fixed_only != y->fixed_only)
+        return x->fixed_only ? 1 : -1; /* nobody can act on these: after the others */
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     if (x->amount != y->amount)
         return x->amount > y->amount ? -1 : 1;
-    if (x->need_id != y->need_id)
-        return x->need_id < y->need_id ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
     return strcmp(m->projects[x->project].id, m->projects[y->project].id);
 }
 
@@ -276,12 +281,14 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
             memset(pr, 0, sizeof *pr);
             const tam_match_project_t *p = &m->projects[a->project];
             pr->need_id = n_->id;
+            pr->key = n_->key;
             pr->project = a->project;
             pr->country = n_->country;
             pr->standard = n_->standard;
             pr->modality = n_->modality;
             pr->category = n_->category;
             pr->score = a->score;
+            pr->fixed_only = !a->eligible;
             pr->amount = x;
             pr->fixed = a->fixed;
             tam_match_factors_t f;
@@ -309,7 +316,7 @@ static tam_change_reason_t s_reason(const tam_match_prop_t *o, const tam_match_p
 {
     if (!o)
         return TAM_E_change_reason_new_pair;
-    if (o->state != n->state || o->fixed != n->fixed)
+    if (o->state != n->state || o->fixed != n->fixed || o->fixed_only != n->fixed_only)
         return TAM_E_change_reason_decision;
     if (o->amount != n->amount)
         return TAM_E_change_reason_amount;
@@ -359,6 +366,13 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.warm = warm;
     r.pivots = pivots;
     r.unique = m->sol.unique;
+    __int128 lb = m->lp_bound;
+    r.lp_bound = lb > INT64_MAX ? INT64_MAX : (lb < 0 ? 0 : (int64_t)lb);
+    r.min_amount = m->par.min_amount;
+    r.min_share = m->par.min_share;
+    r.held_back = m->nfrags;
+    r.min_rounds = m->min_rounds;
+    r.set_aside = m->set_aside;
     uint32_t np = 0;
     uint32_t *ix = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof *ix);
     r.project_state.v = tam_arena_alloc(a, ((size_t)m->nprojects + 1) * sizeof(tam_run_project_t));
@@ -382,6 +396,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
             .available = p->available,
             .allocated = in ? m->sol.project_used[p->flow] : 0,
             .dual = dual < 0 ? 0 : (dual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : dual),
+            .dual_range = p->dual_range,
             .eligible_needs = p->eligible_needs};
     }
     r.project_state.n = np;
@@ -455,6 +470,8 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     bool warm = false;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
+    if (rc == 0)
+        rc = tam_match__canon_duals(m);
     int64_t t2 = tam_match__now_us();
     if (rc) {
         m->full = true; /* the next run starts over */
@@ -464,6 +481,11 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         m->needs[i].in_run = m->needs[i].open;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].in_run = m->projects[j].present;
+    if ((rc = tam_match__dual_ranges(m))) {
+        tam_warn("run: the ranges of the dual prices could not be computed: %s",
+                 tam_strerror(rc));
+        rc = 0;
+    }
 
     tam_match_prop_t *nv = NULL;
     uint32_t nn = 0;

@@ -36,6 +36,12 @@ int tam_match_params_from_config(const tam_config_t *c, tam_match_params_t *p, c
     }
     p->horizon_days = c->match.urgency_horizon_days;
     p->equity_scale = c->match.equity_scale;
+    p->min_amount = c->match.min_amount;
+    p->min_share = c->match.min_share;
+    if (p->min_amount < 0 || p->min_share < 0 || p->min_share > 100) {
+        snprintf(err, errlen, "[match] min_amount must be 0 or more, min_share 0..100");
+        return TAM_ECONFIG;
+    }
     if (p->horizon_days < 1 || p->equity_scale < 1) {
         snprintf(err, errlen, "[match] urgency_horizon_days and equity_scale must be 1 or more");
         return TAM_ECONFIG;

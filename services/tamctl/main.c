@@ -241,6 +241,13 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
         tam_rpc_answer_clear(&ans);
         return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
     }
+    if (rc == TAM_EDENIED) {
+        fprintf(stderr, "tamctl: %s at %s refused the key '%s' (not in its trust store, or "
+                        "revoked: tamctl keys list)\n",
+                service, tamctl_endpoint(t, service), tam_sec_identity(tam_sec_of(t->zctx)));
+        tam_rpc_answer_clear(&ans);
+        return EX_NOPERM;
+    }
     if (rc) {
         fprintf(stderr, "tamctl: %s: %s\n", service, tam_strerror(rc));
         tam_rpc_answer_clear(&ans);

@@ -212,6 +212,11 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
         printf("equity basis: %s USD already endorsed or committed for %s; equity = %s / (%s + "
                "that)\n", tamctl_usd(ex.equity_basis, b1), p->country,
                tamctl_usd(ex.equity_scale, b2), b2);
+        if (ex.basis.n) {
+            printf("\nhow the values were obtained (declared beside used):\n");
+            for (uint32_t i = 0; i < ex.basis.n; i++)
+                printf("  - %s\n", ex.basis.v[i]);
+        }
         printf("\neligibility:\n");
         for (uint32_t i = 0; i < ex.eligibility.n; i++)
             printf("  - %s\n", ex.eligibility.v[i]);

@@ -200,10 +200,12 @@ int main(int argc, char **argv)
 {
     int nneeds = 20000, nprojects = 500, events = 200;
     uint64_t seed = 1;
+    bool no_min = false;
     static const struct option opts[] = {{"needs", required_argument, NULL, 'n'},
                                          {"projects", required_argument, NULL, 'p'},
                                          {"events", required_argument, NULL, 'e'},
                                          {"seed", required_argument, NULL, 's'},
+                                         {"no-min", no_argument, NULL, 'm'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -212,9 +214,10 @@ int main(int argc, char **argv)
         case 'p': nprojects = atoi(optarg); break;
         case 'e': events = atoi(optarg); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'm': no_min = true; break;
         default:
             fprintf(stderr, "usage: bench_match [--needs N] [--projects M] [--events K] "
-                            "[--seed S]\n");
+                            "[--seed S] [--no-min]\n");
             return 64;
         }
     }
@@ -238,6 +241,8 @@ int main(int argc, char **argv)
     if (tam_match_params_from_config(&cfg, &par, err, sizeof err))
         return 78;
     par.today = 20260601;
+    if (no_min)
+        par.min_amount = par.min_share = 0; /* no minimum proposal: the pure LP */
 
     printf("bench_match: %d needs x %d projects, %d events (new needs), seed %llu\n", nneeds,
            nprojects, events, (unsigned long long)seed);

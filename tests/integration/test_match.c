@@ -44,8 +44,11 @@ static pid_t s_watch_start(h_t *h, const char *country)
         int fe = open(werr, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fo, 1);
         dup2(fe, 2);
-        execl(exe, exe, "-c", h->cfg, "watch", "--country", country, "--count", "1",
-              (char *)NULL);
+        /* category A only: the reply of s_reply is A's, and KEN's needs of
+         * other categories may be re-scored by it (priority and urgency rank
+         * a respondent's needs against its own) */
+        execl(exe, exe, "-c", h->cfg, "watch", "--country", country, "--category", "A",
+              "--count", "1", (char *)NULL);
         _exit(127);
     }
     int64_t deadline = s_now_ms() + 15000;
@@ -86,6 +89,9 @@ static char *s_watch_end(h_t *h, pid_t w)
 }
 
 /* Writes a one-need reply of country c for standard A-SMR into path. */
+/* A reply of country c to category A: its first need (priority 5 of its
+ * two: priority counts within the respondent's needs) and a second one; all
+ * 12 standards answered (completeness is computed from the answers). */
 static void s_reply(const char *path, const char *c)
 {
     FILE *f = fopen(path, "w");
@@ -93,10 +99,24 @@ static void s_reply(const char *path, const char *c)
     fprintf(f,
             "{\"respondent\": {\"type\": \"member_state\", \"id\": \"%s\"},\n"
             " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
-            " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"}],\n"
+            " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"},\n"
+            "             {\"standard\": \"A-BODY\", \"state\": \"need\"},\n"
+            "             {\"standard\": \"A-TOKYO\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BANGKOK\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BEIJING\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-RIYADH\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-HAVANA\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-RJ\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-CHILDCJS\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BPTP\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-SMR-PROC\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-DPSAFE\", \"state\": \"no_need\"}],\n"
             " \"needs\": [{\"country\": \"%s\", \"standard\": \"A-SMR\", \"modality\": "
             "\"training\", \"priority\": 5, \"cost\": 120000, \"start\": \"2026-12-01\", "
-            "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"}]}\n", c, c);
+            "\"end\": \"2027-06-30\", \"text\": \"prison staff training\"},\n"
+            "            {\"country\": \"%s\", \"standard\": \"A-BODY\", \"modality\": "
+            "\"training\", \"priority\": 1, \"cost\": 50000, \"start\": \"2026-12-01\", "
+            "\"end\": \"2027-06-30\"}]}\n", c, c, c);
     fclose(f);
 }
 

@@ -82,7 +82,18 @@ static void s_reply(const char *path, const char *tokyo_text, bool with_smr)
             "{\"respondent\": {\"type\": \"member_state\", \"id\": \"KEN\"},\n"
             " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
             " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"%s\"},\n"
-            "             {\"standard\": \"A-TOKYO\", \"state\": \"need\"}],\n"
+            "             {\"standard\": \"A-TOKYO\", \"state\": \"need\"},\n"
+            /* every other standard of category A answered: a complete reply */
+            "             {\"standard\": \"A-SMR-PROC\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BPTP\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BODY\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-DPSAFE\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BANGKOK\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-BEIJING\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-RIYADH\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-HAVANA\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-CHILDCJS\", \"state\": \"no_need\"},\n"
+            "             {\"standard\": \"A-RJ\", \"state\": \"no_need\"}],\n"
             " \"needs\": [",
             with_smr ? "need" : "no_need");
     if (with_smr)

@@ -56,7 +56,8 @@ static inline int fx_publish(const char *topic, const void *body, size_t len, vo
     return 0;
 }
 
-/* Default params of the config, with the test date. */
+/* Default params of the config, with the test date and no minimum
+ * proposal (most tests use small amounts; test_match_min sets its own). */
 static inline void fx_params(tam_match_params_t *p)
 {
     tam_config_t c;
@@ -64,6 +65,8 @@ static inline void fx_params(tam_match_params_t *p)
     tam_config_defaults(&c);
     assert_int_equal(tam_match_params_from_config(&c, p, err, sizeof err), 0);
     p->today = FX_DATE;
+    p->min_amount = 0;
+    p->min_share = 0;
 }
 
 static inline fx_t *fx_new_with(const tam_match_params_t *par)
@@ -120,6 +123,8 @@ typedef struct {
     int64_t priority, cost, completeness;
     const char *start, *end;
     bool withdrawn;
+    const char *ref; /* the respondent's reference (NULL: none) */
+    int64_t answered; /* standards the reply answered (0: not counted) */
 } fx_need_t;
 
 static inline int fx_need(fx_t *fx, fx_need_t n)
@@ -134,7 +139,8 @@ static inline int fx_need(fx_t *fx, fx_need_t n)
                     .start = fx_date(n.start ? n.start : "2026-07-01"),
                     .end = fx_date(n.end ? n.end : "2027-06-30"),
                     .completeness = n.completeness,
-                    .status = n.withdrawn ? TAM_E_need_status_withdrawn : TAM_E_need_status_open};
+                    .status = n.withdrawn ? TAM_E_need_status_withdrawn : TAM_E_need_status_open,
+                    .ref = (char *)n.ref, .answered = n.answered};
     msgpack_sbuffer sb;
     assert_int_equal(tam_encode_sbuf(&tam_schema_need, &r, &sb, NULL), 0);
     int rc = tam_match_apply_need(fx->m, sb.data, sb.size);

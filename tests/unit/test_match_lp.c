@@ -59,12 +59,21 @@ static long long s_glpk(const char *dir, const char *lp)
     return obj;
 }
 
-static void s_check(uint64_t seed, int nneeds, int nprojects, int ndecs)
+/* min: with the minimum proposal of the default config (pairs held back
+ * are bounded by their fixed amount in the export: the LP solved is the
+ * one exported). */
+static int64_t s_check_min(uint64_t seed, int nneeds, int nprojects, int ndecs, bool min)
 {
     if (!s_glpsol)
         skip();
     fx_gen(&s_inst, seed, nneeds, nprojects, ndecs);
-    fx_t *fx = fx_new();
+    tam_match_params_t par;
+    fx_params(&par);
+    if (min) {
+        par.min_amount = 5000;
+        par.min_share = 2;
+    }
+    fx_t *fx = fx_new_with(&par);
     fx_apply_inst(fx, &s_inst, 0);
     assert_int_equal(fx_run(fx), 0);
     tam_run_t *r = fx_header(fx);
@@ -80,8 +89,10 @@ static void s_check(uint64_t seed, int nneeds, int nprojects, int ndecs)
     assert_int_equal(fclose(f), 0);
 
     long long glpk = s_glpk(dir, lp);
-    print_message("    %d needs x %d projects: %lld pairs, objective %lld, glpsol %lld\n",
-                  nneeds, nprojects, (long long)r->pairs, (long long)r->objective, glpk);
+    print_message("    %d needs x %d projects: %lld pairs, objective %lld, glpsol %lld%s\n",
+                  nneeds, nprojects, (long long)r->pairs, (long long)r->objective, glpk,
+                  min ? " (with the minimum proposal)" : "");
+    int64_t held = r->held_back;
     assert_int_equal(glpk, r->objective);
 
     /* the solution in the export: its objective, and the amounts add up */
@@ -104,6 +115,19 @@ static void s_check(uint64_t seed, int nneeds, int nprojects, int ndecs)
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     fx_free(fx);
+    return held;
+}
+
+static void s_check(uint64_t seed, int nneeds, int nprojects, int ndecs)
+{
+    (void)s_check_min(seed, nneeds, nprojects, ndecs, false);
+}
+
+static void test_with_minimum(void **state)
+{
+    (void)state;
+    int64_t held = s_check_min(51, 400, 30, 40, true) + s_check_min(52, 800, 40, 80, true);
+    assert_true(held > 0); /* the minimum did hold pairs back */
 }
 
 static void test_small(void **state)
@@ -168,6 +192,7 @@ int main(void)
     tam_log_init("test_match_lp", LOG_ERR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small),
+        cmocka_unit_test(test_with_minimum),
         cmocka_unit_test(test_medium),
         cmocka_unit_test(test_large),
         cmocka_unit_test(test_warm_runs),

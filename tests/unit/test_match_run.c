@@ -75,12 +75,19 @@ static void test_reasons(void **state)
     assert_int_equal(fx->npubs, 2);
     assert_int_equal(s_pub_of(fx, "1/P1")->reason, TAM_E_change_reason_amount);
     assert_int_equal(s_pub_of(fx, "1/P1")->amount, 40000);
-    /* priority of need 2 up: its score changes, nothing else */
+    /* need 2's window starts sooner: its urgency rank among KEN's needs
+     * rises and need 1's falls, so both scores change (its priority up from
+     * 3 to 5 changes nothing: it is already its respondent's first) */
     fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 5,
                             .cost = 50000});
     assert_int_equal(fx_run(fx), 0);
-    assert_int_equal(fx->npubs, 2);
+    assert_int_equal(fx->npubs, 1);
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR", .priority = 5,
+                            .cost = 50000, .start = "2026-06-15"});
+    assert_int_equal(fx_run(fx), 0);
+    assert_int_equal(fx->npubs, 3);
     assert_int_equal(s_pub_of(fx, "2/P1")->reason, TAM_E_change_reason_score);
+    assert_int_equal(s_pub_of(fx, "1/P1")->reason, TAM_E_change_reason_score);
     /* an endorsement: reason decision, state endorsed */
     fx_decision(fx, 2, "P1", "KEN", TAM_E_decision_state_endorsed, 50000, 0);
     assert_int_equal(fx_run(fx), 0);
@@ -92,6 +99,10 @@ static void test_reasons(void **state)
      * rank-only changes are not published, but queries show them */
     fx_need(fx, (fx_need_t){.id = 3, .country = "UGA", .standard = "A-SMR", .priority = 5,
                             .cost = 1000, .completeness = 100, .start = "2026-06-01"});
+    /* (UGA's other need, later and lower: need 3 is UGA's first on both
+     * counts; no project's window reaches need 4's) */
+    fx_need(fx, (fx_need_t){.id = 4, .country = "UGA", .standard = "A-BODY", .priority = 1,
+                            .cost = 1000, .start = "2029-01-01", .end = "2029-12-31"});
     assert_int_equal(fx_run(fx), 0);
     assert_int_equal(fx->npubs, 2);
     assert_string_equal(s_pub(fx, 1)->id, "3/P2");

@@ -134,11 +134,17 @@ static void test_priority_completeness_ldc(void **state)
                             .completeness = 80});
     fx_need(fx, (fx_need_t){.id = 2, .country = "UGA", .standard = "A-SMR", .priority = 4,
                             .completeness = 0});
+    /* priority counts within the respondent's own needs (its mid-rank) */
+    fx_need(fx, (fx_need_t){.id = 3, .country = "KEN", .standard = "A-BODY", .priority = 3});
+    fx_need(fx, (fx_need_t){.id = 4, .country = "UGA", .standard = "A-BODY", .priority = 1});
+    fx_need(fx, (fx_need_t){.id = 5, .country = "UGA", .standard = "A-TOKYO", .priority = 4});
     fx_project(fx, (fx_project_t){.id = "P1", .received = 10});
     assert_int_equal(fx_run(fx), 0);
     tam_proposal_t *a = s_pair(fx, "1/P1"), *b = s_pair(fx, "2/P1");
     assert_int_equal(s_factor(a, "priority"), 0);
-    assert_int_equal(s_factor(b, "priority"), 7500);
+    assert_int_equal(s_factor(b, "priority"), 7500); /* (1 + 1/2) / 2 */
+    assert_int_equal(s_factor(s_pair(fx, "3/P1"), "priority"), 10000);
+    assert_int_equal(s_factor(s_pair(fx, "4/P1"), "priority"), 0);
     assert_int_equal(s_factor(a, "completeness"), 8000);
     assert_int_equal(s_factor(b, "completeness"), 0);
     assert_int_equal(s_factor(a, "ldc"), 0);
@@ -203,20 +209,31 @@ static void test_context(void **state)
     assert_false(r->warm); /* a new context recomputes every pair */
 }
 
+/* Urgency ranks a respondent's own windows by the days from the run date
+ * to their start, clamped to [0, horizon]: a window that started in 1990
+ * counts as starting now (the run date), like one starting today; beyond
+ * the horizon all wait alike. A respondent with one need, or whose windows
+ * all start alike, gets the middle (5000). */
 static void test_urgency(void **state)
 {
     fx_t *fx = *state;
     fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR",
                             .start = "2026-06-01"});
-    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-SMR",
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-BODY",
                             .start = "2026-08-13"});
-    fx_need(fx, (fx_need_t){.id = 3, .country = "KEN", .standard = "A-SMR",
+    fx_need(fx, (fx_need_t){.id = 3, .country = "KEN", .standard = "A-TOKYO",
                             .start = "2027-07-01", .end = "2027-12-31"});
+    fx_need(fx, (fx_need_t){.id = 4, .country = "KEN", .standard = "A-BANGKOK",
+                            .start = "1990-01-01"});
+    fx_need(fx, (fx_need_t){.id = 5, .country = "UGA", .standard = "A-SMR",
+                            .start = "1990-01-01"});
     fx_project(fx, (fx_project_t){.id = "P1", .received = 10});
     assert_int_equal(fx_run(fx), 0);
-    assert_int_equal(s_factor(s_pair(fx, "1/P1"), "urgency"), 10000);
-    assert_int_equal(s_factor(s_pair(fx, "2/P1"), "urgency"), 8000);
+    assert_int_equal(s_factor(s_pair(fx, "1/P1"), "urgency"), 8500); /* (2 + 1/2) / 3, in 1/20 */
+    assert_int_equal(s_factor(s_pair(fx, "4/P1"), "urgency"), 8500); /* 1990 = now */
+    assert_int_equal(s_factor(s_pair(fx, "2/P1"), "urgency"), 3500);
     assert_int_equal(s_factor(s_pair(fx, "3/P1"), "urgency"), 0);
+    assert_int_equal(s_factor(s_pair(fx, "5/P1"), "urgency"), 5000);
 }
 
 /* Equity: money already endorsed or committed for the country, on any need,
