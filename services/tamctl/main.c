@@ -428,9 +428,9 @@ int main(int argc, char **argv)
     t.zctx = zmq_ctx_new();
     if (!t.zctx)
         return EX_OSERR;
-    /* Every command but the key management talks to services as someone. */
+    /* Every command but the key management and restore talks to services as someone. */
     tam_sec_t *sec = NULL;
-    if (strncmp(t.cmd->name, "keys", 4) != 0 &&
+    if (strncmp(t.cmd->name, "keys", 4) != 0 && strcmp(t.cmd->name, "restore") != 0 &&
         tam_sec_new(&sec, &t.cfg, t.zctx, as ? as : t.cfg.tamctl.identity, err, sizeof err)) {
         fprintf(stderr, "tamctl: %s\n", err);
         zmq_ctx_term(t.zctx);

@@ -304,6 +304,19 @@ static void t_kenya_keeps_ids(void **state)
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", "--format", "csv", csv, NULL), 0);
     assert_true(s_has(out, "2 needs stored (2 new"));
     free(out);
+    /* `needs --csv` gives the refs back: the same content is the same reply;
+     * with one cost changed, a revision that keeps both ids. */
+    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--respondent", "UGA", "--csv", NULL), 0);
+    assert_true(s_has(out, ",c1") && s_has(out, ",c2"));
+    char *cost = strstr(out, ",200,");
+    assert_non_null(cost);
+    memcpy(cost, ",250,", 5);
+    ih_write(h, "uga.csv", out, csv, sizeof csv);
+    free(out);
+    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", "--format", "csv", csv, NULL), 0);
+    assert_true(s_has(out, "reply 6, revision 2, revises reply 5: 2 needs stored (0 new, 1 revised, "
+                           "1 unchanged), 0 withdrawn"));
+    free(out);
 }
 
 int main(void)
