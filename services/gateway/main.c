@@ -7,6 +7,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/notify.h"
 #include "tam/sec.h"
 #include "gateway.h"
 
@@ -35,10 +36,13 @@ int main(int argc, char **argv)
     gw_t *g = NULL;
     tam_sec_t *sec = NULL;
     int rc = tam_sec_service(&sec, &cfg, zctx, cfg.gateway.identity);
-    if (rc == 0 && (rc = gw_new(&g, &cfg, zctx)))
+    if (rc == 0 && (rc = gw_new(&g, &cfg, zctx))) {
         tam_crit("cannot start: %s", tam_strerror(rc));
-    else if (rc == 0)
+    } else if (rc == 0) {
+        tam_notify("READY=1"); /* systemd Type=notify (packaging/systemd) */
         rc = gw_run(g);
+        tam_notify("STOPPING=1");
+    }
     gw_destroy(&g);
     tam_sec_destroy(&sec);
     zmq_ctx_term(zctx);
