@@ -29,6 +29,8 @@ typedef struct {
     const char *path;        /* "/v1/proposals" */
     char query[1024];        /* the query arguments as received, "k=v&k=v" (for the ETag) */
     tam_principal_t who;     /* from the bearer token */
+    const char *route;       /* the route template matched (for /metrics), NULL: none */
+    double t0_ms;            /* when the request was complete (for the latency histogram) */
     char *body;              /* request body, NUL-terminated; NULL if none */
     size_t body_len;
 } gw_req_t;
@@ -98,6 +100,14 @@ const gw_route_info_t *gw_routes(size_t *n);
  * pointing at its message's schemas, so the two cannot drift. malloc'd JSON
  * text, or NULL. */
 char *gw_openapi_build(void);
+
+/* ---- gw_metrics.c --------------------------------------------------------- */
+
+double gw_now_ms(void);
+/* Counts one answer of r with status (and its latency since r->t0_ms). */
+void gw_metrics_count(const gw_req_t *r, unsigned status);
+/* Serves GET /metrics (Prometheus text format). */
+enum MHD_Result gw_metrics_serve(gw_req_t *r);
 
 /* ---- gw_stream.c ---------------------------------------------------------- */
 

@@ -23,6 +23,7 @@ static enum MHD_Result s_send(gw_req_t *r, unsigned status, const char *ctype, c
         MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tamatch\"");
     enum MHD_Result ret = MHD_queue_response(r->conn, status, res);
     MHD_destroy_response(res);
+    gw_metrics_count(r, status);
     return ret;
 }
 
@@ -163,6 +164,7 @@ enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const ch
         MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, etag);
         enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_NOT_MODIFIED, res);
         MHD_destroy_response(res);
+        gw_metrics_count(r, MHD_HTTP_NOT_MODIFIED);
         return ret;
     }
     return s_send(r, status, "application/json", text, status == MHD_HTTP_OK ? etag : NULL, link);

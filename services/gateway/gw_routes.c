@@ -415,6 +415,13 @@ static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
     return gw_json(r, MHD_HTTP_OK, doc, NULL);
 }
 
+static enum MHD_Result s_metrics(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    (void)rt;
+    (void)p;
+    return gw_metrics_serve(r);
+}
+
 #define M(x) TAM_MSG_##x
 static const s_route_t s_routes[] = {
     {"GET", "/v1/health", NULL, 0, S_NONE, NULL, s_health},
@@ -436,6 +443,7 @@ static const s_route_t s_routes[] = {
     {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
     {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
     {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
+    {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -482,6 +490,7 @@ enum MHD_Result gw_route(gw_req_t *r)
         if (!s_match(s_routes[i].path, r->path, buf, sizeof buf, params))
             continue;
         path_known = true;
+        r->route = s_routes[i].path;
         if (strcmp(s_routes[i].method, r->method) != 0)
             continue;
         return s_routes[i].fn ? s_routes[i].fn(r, &s_routes[i], params)

@@ -658,6 +658,37 @@ static void test_on_behalf_refused(void **state)
     tam_rpc_client_destroy(&c);
 }
 
+/* /metrics: the gateway's counters and, through it, the services'. */
+static void test_metrics(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/metrics", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+    /* (the gateway restarted in test_stream: its counters start again) */
+    long st = 0;
+    for (int i = 0; i < 5 && st != 304; i++) { /* a new run in between changes the tag */
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, NULL);
+        assert_int_equal(r.status, 200);
+        char inm[100];
+        snprintf(inm, sizeof inm, "If-None-Match: %s", r.etag);
+        s_free(&r);
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, inm);
+        st = r.status;
+        s_free(&r);
+    }
+    assert_int_equal(st, 304);
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/plain"));
+    assert_non_null(strstr(r.body, "tam_gateway_requests_total{route=\"/v1/proposals\",method=\"GET\",status=\"200\"} "));
+    assert_non_null(strstr(r.body, "tam_gateway_requests_total{route=\"/v1/proposals\",method=\"GET\",status=\"304\"} 1\n"));
+    assert_non_null(strstr(r.body, "tam_gateway_request_duration_ms_bucket{le=\"+Inf\"} "));
+    assert_non_null(strstr(r.body, "tam_service_up{service=\"match\"} 1\n"));
+    assert_non_null(strstr(r.body, "tam_service_commits{service=\"pipeline\"} "));
+    s_free(&r);
+}
+
 /* A revoked token is refused on its next request. */
 static void test_revoke(void **state)
 {
@@ -911,7 +942,8 @@ int main(void)
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
-        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_revoke),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
