@@ -56,9 +56,15 @@ typedef struct {
  * readers left by crashed processes (mdb_reader_check), opens every named
  * database and checks the schema version.
  * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs
- * and cannot be migrated: the message logged names both versions), TAM_EIO
+ * and cannot be migrated: the message logged names both versions and what to
+ * do; or an empty data.mdb, see tam_store_allow_init), TAM_EIO
  * (directory), TAM_ESTORE; migrate's error. */
 int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts);
+
+/* A data.mdb of 0 bytes in opts->path makes tam_store_open refuse the store
+ * (TAM_ECONFIG, with a message saying to restore a backup or use --init)
+ * unless this was called with true first: the services' --init option. */
+void tam_store_allow_init(bool allow);
 
 /* Closes the environment; *s becomes NULL. No transaction may be open. */
 void tam_store_close(tam_store_t **s);

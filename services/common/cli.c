@@ -10,17 +10,20 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/store.h"
 
 static void s_usage(FILE *f, const char *program, const char *summary)
 {
     fprintf(f,
-            "usage: %s [-c CONFIG] [-o section.key=value]...\n"
+            "usage: %s [-c CONFIG] [-o section.key=value]... [--init]\n"
             "%s\n\n"
             "  -c, --config FILE   the tamatch INI file (default: $TAMATCH_CONFIG, else\n"
             "                      built-in defaults; every key is documented in\n"
             "                      config/tamatch.ini; its relative paths are relative\n"
             "                      to its directory)\n"
             "  -o, --set S.K=V     override one key, e.g. -o common.log_level=debug\n"
+            "  --init              accept an empty (0-byte) data.mdb and start an empty\n"
+            "                      store on it (refused without: it means a lost store)\n"
             "  -h, --help          this text\n"
             "  -V, --version       the version\n"
             "Runs in the foreground, logs to stderr, exits 0 on SIGTERM after finishing\n"
@@ -34,6 +37,7 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"init", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     const char *path = getenv("TAMATCH_CONFIG");
     const char *sets[64];
@@ -44,6 +48,7 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
     while ((c = getopt_long(argc, argv, "c:o:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c': path = optarg; break;
+        case 'I': tam_store_allow_init(true); break;
         case 'o':
             if (nsets == 64) {
                 fprintf(stderr, "%s: too many -o options\n", program);

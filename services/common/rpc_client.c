@@ -18,9 +18,12 @@ struct tam_rpc_client {
     void *sock;
     void *mon;       /* PAIR reading the socket's monitor events (NULL for inproc) */
     bool connected;  /* a connection was made since the socket was opened */
+    bool shook;      /* a handshake succeeded since the socket was opened */
+    bool refused;    /* the server refused our key (ZAP said no) */
     char *endpoint;
     int timeout_ms;
     int retries;
+    char obo[TAM_PRINCIPAL_ID_MAX + 1]; /* "on behalf of", "" = none */
     tam_rpc_client_stats_t stats;
 };
 
@@ -66,6 +69,7 @@ static void s_close(tam_rpc_client_t *c)
         zmq_close(c->sock); /* linger 0: pending requests are dropped */
     c->mon = c->sock = NULL;
     c->connected = false;
+    c->shook = c->refused = false;
 }
 
 /* Opens the DEALER and, for tcp/ipc, a monitor telling whether a connection
@@ -98,7 +102,10 @@ static int s_open(tam_rpc_client_t *c)
         snprintf(ep, sizeof ep, "inproc://tam-rpc-mon-%p-%u", (void *)c,
                  __atomic_add_fetch(&s_mon_seq, 1, __ATOMIC_RELAXED));
         step = "monitor";
-        if (zmq_socket_monitor(c->sock, ep, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) ||
+        if (zmq_socket_monitor(c->sock, ep,
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) ||
             !(c->mon = zmq_socket(c->zctx, ZMQ_PAIR)) ||
             zmq_setsockopt(c->mon, ZMQ_LINGER, &zero, sizeof zero) || zmq_connect(c->mon, ep))
             goto fail;
@@ -125,9 +132,17 @@ static void s_monitor(tam_rpc_client_t *c)
             return;
         }
         /* [event u16 + value u32][endpoint]: any event we asked for means a
-         * connection was made. */
-        if (zmq_msg_size(&m) >= 2)
+         * connection was made; a failed handshake, that the server (its ZAP
+         * handler, in curve mode) refused us. */
+        if (zmq_msg_size(&m) >= 2) {
+            uint16_t ev;
+            memcpy(&ev, zmq_msg_data(&m), sizeof ev);
             c->connected = true;
+            if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                c->shook = true;
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                c->refused = true;
+        }
         int more = zmq_msg_more(&m);
         zmq_msg_close(&m);
         while (more) {
@@ -231,6 +246,7 @@ static int s_send(tam_rpc_client_t *c, const char *id, const char *type, const v
         return TAM_EINVAL;
     memcpy(e.id, id, idlen + 1);
     memcpy(e.type, type, tlen + 1);
+    memcpy(e.obo, c->obo, sizeof e.obo);
     if (tam_rpc_envelope_encode(&e, env, sizeof env, &elen))
         return TAM_EINTERNAL;
     for (;;) {
@@ -248,6 +264,18 @@ static int s_send(tam_rpc_client_t *c, const char *id, const char *type, const v
     if (zmq_send(c->sock, env, elen, ZMQ_SNDMORE) < 0 || zmq_send(c->sock, body, len, 0) < 0)
         return s_errno_code(errno);
     c->stats.sent++;
+    return 0;
+}
+
+int tam_rpc_client_on_behalf(tam_rpc_client_t *c, const char *name)
+{
+    if (!c)
+        return TAM_EINVAL;
+    size_t n = name ? strnlen(name, sizeof c->obo) : 0;
+    if (n >= sizeof c->obo || (n && !tam_rpc_id_valid(name, n)))
+        return TAM_EINVAL;
+    memcpy(c->obo, name ? name : "", n);
+    c->obo[n] = 0;
     return 0;
 }
 
@@ -385,7 +413,9 @@ int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const
             ret = s_wait(c, deadline, ans);
             if (ret == TAM_ETIMEOUT) {
                 s_monitor(c);
-                last = c->connected ? TAM_ETIMEOUT : TAM_EUNAVAIL;
+                last = c->refused && !c->shook ? TAM_EDENIED
+                       : c->connected           ? TAM_ETIMEOUT
+                                                : TAM_EUNAVAIL;
                 break;
             }
             if (ret)
@@ -397,7 +427,9 @@ int tam_rpc_call_id(tam_rpc_client_t *c, const char *id, const char *type, const
             tam_rpc_answer_clear(ans);
             if (s_left(deadline) == 0) { /* nor a flood of stale ones */
                 s_monitor(c);
-                last = c->connected ? TAM_ETIMEOUT : TAM_EUNAVAIL;
+                last = c->refused && !c->shook ? TAM_EDENIED
+                       : c->connected           ? TAM_ETIMEOUT
+                                                : TAM_EUNAVAIL;
                 break;
             }
         }

@@ -37,6 +37,7 @@ struct tam_sec {
 
     pthread_t zap;
     bool zap_running;
+    bool zap_stopped;          /* by the test hook: never restarted */
     volatile sig_atomic_t zap_stop;
     int zap_wake[2];           /* pipe: a byte wakes the thread to stop at once */
     pthread_mutex_t start_mu;  /* the thread says whether it bound */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "sec_int.h"
 #include "tam/access.h"
@@ -16,6 +17,13 @@
 #define S_ZAP_FRAMES 8 /* version, id, domain, address, identity, mechanism, credentials... */
 
 volatile sig_atomic_t tam__sec_hup;
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void s_on_hup(int signo)
 {
@@ -111,6 +119,7 @@ static void *s_thread(void *arg)
         return NULL;
     }
     sig_atomic_t hup = tam__sec_hup;
+    int64_t next_look = s_now_ms() + TAM_SEC_RELOAD_MS;
     while (!s->zap_stop) {
         zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0}, {NULL, s->zap_wake[0], ZMQ_POLLIN, 0}};
         int rc = zmq_poll(it, 2, TAM_SEC_RELOAD_MS);
@@ -120,7 +129,12 @@ static void *s_thread(void *arg)
             break; /* tam__sec_zap_join: stop now, not at the next poll timeout */
         if (rc > 0)
             s_handle(s, sock);
-        if (hup != tam__sec_hup || (rc == 0 && tam__sec_dir_changed(s))) {
+        /* keys_dir is looked at every TAM_SEC_RELOAD_MS whatever the traffic:
+         * a steady stream of handshakes must not keep a revocation out. */
+        bool look = s_now_ms() >= next_look;
+        if (look)
+            next_look = s_now_ms() + TAM_SEC_RELOAD_MS;
+        if (hup != tam__sec_hup || (look && tam__sec_dir_changed(s))) {
             hup = tam__sec_hup;
             tam_sec_reload(s);
         }
@@ -144,8 +158,8 @@ int tam__sec_zap_start(tam_sec_t *s)
     while (s->zap_started == 0)
         pthread_cond_wait(&s->start_cv, &s->start_mu);
     int ok = s->zap_started > 0;
-    pthread_mutex_unlock(&s->start_mu);
     s->zap_running = true;
+    pthread_mutex_unlock(&s->start_mu);
     if (!ok) {
         tam__sec_zap_join(s);
         return TAM_EIO;

@@ -14,6 +14,7 @@
 #include "tam/log.h"
 #include "tam/access.h"
 #include "tam/service.h"
+#include "tam/notify.h"
 
 enum { K_DONE = 0, K_READ, K_WRITE, K_STATS }; /* K_DONE: answer already decided */
 
@@ -558,6 +559,8 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
     tam_info("%s: serving requests on %s", v.name, tam_rpc_server_endpoint(v.srv));
     if (def->ready)
         def->ready(tam_rpc_server_endpoint(v.srv), arg);
+    if (def->signals && tam_notify("READY=1") < 0)
+        tam_warn("%s: cannot tell the supervisor it is ready", v.name);
     int64_t timer_due = -1;
     bool stopping = false;
     if (def->timer && (ret = s_timer(def, arg, &timer_due))) {
@@ -601,6 +604,7 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
             unsigned char b[16];
             ssize_t got = read(sg.fd[0], b, sizeof b);
             tam_notice("%s: stopping on signal %d", v.name, got > 0 ? b[0] : 0);
+            tam_notify("STOPPING=1");
             stopping = true;
         }
         for (size_t k = 0; k < def->nsources; k++) {

@@ -263,8 +263,18 @@ static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version,
                 goto fail_rc;
             return 0;
         }
-        tam_error("store %s: schema version %u%s in the store, this program needs %u", s->path,
-                  have, v.mv_size == 4 ? "" : " (malformed)", version);
+        tam_error("store %s: schema version %u%s in the store, this program needs %u: %s",
+                  s->path, have, v.mv_size == 4 ? "" : " (malformed)", version,
+                  v.mv_size != 4 ? "the store is damaged; restore it from a backup"
+                  : have > version
+                      ? "a newer tamatch wrote it; run that version, or restore a backup made "
+                        "before the upgrade (tamctl restore)"
+                  : migrate_from && !s->rdonly
+                      ? "too old to migrate in place; upgrade through the release that "
+                        "migrates it, which does so at its start (docs/operations.md, Upgrades)"
+                      : "this program cannot migrate it; start the service of this version, "
+                        "which migrates the stores it can at start (docs/operations.md, "
+                        "Upgrades)");
         ret = TAM_ECONFIG;
         goto fail;
     }
@@ -303,6 +313,35 @@ static int s_migrate_fn(tam_txn_t *txn, void *arg)
     return rc ? s_txn_err(txn, "writing the schema version", rc) : 0;
 }
 
+static bool s_init_allowed; /* tam_store_allow_init: the services' --init */
+
+void tam_store_allow_init(bool allow)
+{
+    s_init_allowed = allow;
+}
+
+/* A data.mdb of 0 bytes is what a store looks like after a truncation or a
+ * copy gone wrong: LMDB would silently start an empty store on it, and the
+ * feed would publish the empty state. Refused unless --init says that an
+ * empty store is wanted (a missing file is a new store, and is fine). */
+static int s_empty_file_check(const char *path)
+{
+    char data[4096];
+    struct stat st;
+    if (snprintf(data, sizeof data, "%s/data.mdb", path) >= (int)sizeof data)
+        return TAM_EINVAL;
+    if (stat(data, &st) != 0 || st.st_size != 0)
+        return 0;
+    if (s_init_allowed) {
+        tam_notice("store %s: data.mdb is empty; starting an empty store (--init)", path);
+        return 0;
+    }
+    tam_crit("store %s: data.mdb is empty (0 bytes) where a store existed: refusing to start "
+             "on it. Restore the store from a backup (tamctl restore, docs/operations.md), or, "
+             "to start with an empty store on purpose, start once with --init", path);
+    return TAM_ECONFIG;
+}
+
 int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
 {
     size_t ndbs = 0;
@@ -334,6 +373,8 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
         goto fail;
     }
     if (!s->rdonly && (ret = s_mkdirs(opts->path)))
+        goto fail;
+    if ((ret = s_empty_file_check(opts->path)))
         goto fail;
     ret = TAM_ESTORE;
     unsigned eflags = MDB_NOTLS;

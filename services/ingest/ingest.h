@@ -129,6 +129,13 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
                      void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack, tam_rpc_error_t *err);
 
+/* The same, recording by (the principal id of the request; NULL: none) as
+ * the reply's "by" in its reply_info. tam_ingest_apply passes NULL. */
+int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                        const char *by, const void *body, size_t body_len, uint32_t today,
+                        tam_ingest_emit_fn emit, void *emit_arg, tam_arena_t *a,
+                        tam_submit_ack_t *ack, tam_rpc_error_t *err);
+
 /* For a request answered from its stored answer: if the reply it carries is
  * the content of a revision that a later one has since superseded, fills err
  * ("reply 65 is superseded by revision 3, reply 67; nothing stored") and
@@ -168,6 +175,8 @@ int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t
  * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ESTORE (a record
  * does not decode); TAM_ENOMEM; store errors. */
 int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg);
+
+
 
 /* ---- queries (ingest_query.c) --------------------------------------------- */
 

@@ -95,8 +95,8 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     if ((rc = tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error)))
         return rc;
     tam_submit_ack_t ack;
-    rc = tam_ingest_apply(txn, s->cat, &r, req->body, req->body_len, today, s_emit, out, s->a,
-                          &ack, &out->error);
+    rc = tam_ingest_apply_by(txn, s->cat, &r, req->principal.id, req->body, req->body_len, today,
+                             s_emit, out, s->a, &ack, &out->error);
     if (rc == TAM_ESUPERSEDED)
         tam_info("ingest: request %s: an older revision of %s/%s sent again: %s", req->id,
                  r.respondent->id, r.instrument->category, out->error.message);

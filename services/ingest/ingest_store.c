@@ -539,6 +539,15 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
                      const void *body, size_t body_len, uint32_t today, tam_ingest_emit_fn emit,
                      void *emit_arg, tam_arena_t *a, tam_submit_ack_t *ack, tam_rpc_error_t *err)
 {
+    return tam_ingest_apply_by(txn, cat, r, NULL, body, body_len, today, emit, emit_arg, a, ack,
+                               err);
+}
+
+int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t *r,
+                        const char *by, const void *body, size_t body_len, uint32_t today,
+                        tam_ingest_emit_fn emit, void *emit_arg, tam_arena_t *a,
+                        tam_submit_ack_t *ack, tam_rpc_error_t *err)
+{
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
         !body || !emit || !a || !ack || !err)
         return TAM_EINVAL;
@@ -650,6 +659,7 @@ int tam_ingest_apply(tam_txn_t *txn, const tam_catalog_t *cat, const tam_reply_t
         .completeness = r->completeness,
         .needs = nn,
         .withdrawn = withdrawn,
+        .by = (char *)by,
     };
     if ((rc = s_countries(r, a, &info.countries)))
         goto fail;

@@ -268,7 +268,9 @@ int tam_pipeline__record(tam_txn_t *txn, const tam_decision_t *d, const tam_audi
  *  - n open with a cost below what its decisions hold: endorsements (in
  *    proposal order) are reduced to what the cost leaves after the
  *    commitments and the endorsements before them; one reduced to 0 becomes
- *    withdrawn. Committed amounts are never touched.
+ *    withdrawn. Committed amounts are never touched; if they exceed the
+ *    cost, the committed (not yet delivered) decisions are flagged
+ *    cost_below_committed.
  * Each change is an audit entry by principal "tam-pipeline", role "system"
  * (acts flag and reduce), with the run tam-pipeline knows, and an event on
  * pubs. Sets *changed to the number of decisions changed.

@@ -14,6 +14,7 @@
 #define S_PRINCIPAL "tam-pipeline"
 #define S_ROLE "system"
 #define S_FLAG_WITHDRAWN "need_withdrawn"
+#define S_FLAG_COST "cost_below_committed"
 
 typedef struct {
     tam_decision_t *v;
@@ -101,11 +102,27 @@ int tam_pipeline_follow_need(const tam_pipeline_t *p, tam_txn_t *txn, const tam_
     }
     /* Open: what the cost leaves after the commitments, then endorsements
      * in proposal order. */
-    int64_t room = n->cost;
+    int64_t room = n->cost, committed = 0;
     for (size_t i = 0; i < l.n; i++)
         if (l.v[i].state == TAM_E_decision_state_committed ||
             l.v[i].state == TAM_E_decision_state_delivered)
-            room -= l.v[i].committed;
+            committed += l.v[i].committed;
+    room -= committed;
+    /* A cost below what is committed: the commitments stay (never dropped),
+     * and those not yet delivered are flagged for a manager. */
+    for (size_t i = 0; i < l.n && rc == 0 && committed > n->cost; i++) {
+        tam_decision_t *d = &l.v[i];
+        if (d->state != TAM_E_decision_state_committed || (d->flag && d->flag[0]))
+            continue;
+        d->flag = S_FLAG_COST;
+        snprintf(reason, sizeof reason,
+                 "a revision of its reply set need %llu's cost to %lld USD, below the %lld USD "
+                 "committed on it; the commitment stays until a manager acts (acknowledge or "
+                 "deliver)",
+                 (unsigned long long)n->id, (long long)n->cost, (long long)committed);
+        rc = s_write(p, txn, d, TAM_E_decision_act_flag, d->state, 0, reason, pubs);
+        *changed += rc == 0;
+    }
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         tam_decision_t *d = &l.v[i];
         if (d->state != TAM_E_decision_state_endorsed)

@@ -348,8 +348,9 @@ static int s_attention(const tam_pipeline_decs_t *decs, tam_arena_t *a, tam_repo
     }
     if (rc)
         return rc;
-    static const char title[] = "Decisions that need a manager's attention (the need was "
-                                "withdrawn by a revision; the money still counts)";
+    static const char title[] = "Decisions that need a manager's attention (a revision withdrew "
+                                "the need or lowered its cost below a commitment; the money still "
+                                "counts)";
     if (!(part->title = tam_arena_strndup(a, title, sizeof title - 1)))
         return TAM_ENOMEM;
     part->rows.n = (uint32_t)r.n;

@@ -51,6 +51,8 @@ extern const char *const tam_registry_dbs[];
 typedef struct {
     const tam_catalog_t *cat; /* loaded catalogue; read-only */
     uint32_t today;           /* yyyymmdd for set_on and undated ledger entries (0: the real date) */
+    const char *by;           /* principal id of the request being written: recorded as "by" in
+                                 revisions, ledger entries and context versions (NULL: none) */
 } tam_registry_t;
 
 /* ---- validation (registry_validate.c) ------------------------------------

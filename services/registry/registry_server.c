@@ -64,6 +64,7 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     if (!m)
         return TAM_EINTERNAL; /* classify let only known types through */
     s_begin(s);
+    s->reg.by = req->principal.id; /* who made the revision: recorded with it */
     int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
                                 &s->answer, &s->pubs, &out->error);
     if (rc == 0 && out->error.code == 0)

@@ -192,6 +192,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
      * NULL, zeroed by the arena, and skipped by the checks) */
     if (rc || tam_registry_check_donor(&d, err) || err->code)
         return rc;
+    d.by = NULL; /* set by the registry, below */
     if (d.iati_id && !d.iati_id[0])
         d.iati_id = NULL; /* "" and absent mean the same: not known */
     rc = tam_registry__get(txn, "donors", d.id, strlen(d.id), &tam_schema_donor, a, &cur);
@@ -203,6 +204,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
     if (exists) {
         /* Same content as the current revision: nothing changes. */
         d.revision = rev;
+        d.by = cur.by;
         if ((rc = s_encode(&tam_schema_donor, &d, &now)))
             return rc;
         if ((rc = s_encode(&tam_schema_donor, &cur, &was))) {
@@ -221,6 +223,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
         }
     }
     d.revision = rev + 1;
+    d.by = (char *)r->by;
     char topic[TAM_REGISTRY_TOPIC_MAX];
     snprintf(topic, sizeof topic, "donor/%s", d.id);
     rc = s_commit_rec(txn, &tam_schema_donor, &d, "donors", "donor_revs", d.id, d.revision, topic,
@@ -349,6 +352,7 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
         rec.received = cur.received;
         rec.reason = cur.reason;
         rec.revision = cur.revision;
+        rec.by = cur.by;
         msgpack_sbuffer now, was;
         if ((rc = s_encode(&tam_schema_project_rec, &rec, &now)))
             return rc;
@@ -368,6 +372,7 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
         }
         rec.revision = cur.revision + 1;
     }
+    rec.by = (char *)r->by;
     return s_project_commit(txn, &rec, answer, pubs);
 }
 
@@ -394,6 +399,7 @@ static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *
     cur.project->status = c.status;
     cur.reason = c.reason;
     cur.revision++;
+    cur.by = (char *)r->by;
     return s_project_commit(txn, &cur, answer, pubs);
 }
 
@@ -418,6 +424,7 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
     if ((rc = tam_txn_counter_next(txn, "ledger", &id)))
         return rc;
     e.id = id;
+    e.by = (char *)r->by;
     if (!e.date)
         e.date = s_today(r);
     if (e.note && !e.note[0])
@@ -441,6 +448,7 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
     else
         cur.received += e.amount;
     cur.revision++;
+    cur.by = (char *)r->by;
     if ((rc = s_project_commit(txn, &cur, NULL, pubs)))
         return rc;
     char w[2][300], *wv[2];
@@ -467,12 +475,14 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
         return rc;
     if (c.note && !c.note[0])
         c.note = NULL;
+    c.by = NULL;
     if ((rc = tam_registry__context(txn, 0, a, &cur, &found)))
         return rc;
     msgpack_sbuffer sb;
     if (found) {
         c.version = cur.version;
         c.set_on = cur.set_on;
+        c.by = cur.by;
         msgpack_sbuffer was;
         if ((rc = s_encode(&tam_schema_context, &c, &sb)))
             return rc;
@@ -493,6 +503,7 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
     }
     c.version = found ? cur.version + 1 : 1;
     c.set_on = s_today(r);
+    c.by = (char *)r->by;
     if ((rc = s_encode(&tam_schema_context, &c, &sb)))
         return rc;
     uint8_t k[8];

@@ -9,6 +9,7 @@
 #include "tam/access.h"
 #include "tam/config.h"
 #include "tam/error.h"
+#include "tamconfig.h"
 
 #ifndef TAM_VERSION
 #define TAM_VERSION "unknown"
@@ -21,6 +22,7 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: tam-config --defaults\n"
             "       tam-config --roles\n"
+            "       tam-config --man\n"
             "       tam-config [-c FILE] [-o SECTION.KEY=VALUE]... [--print]\n"
             "\n"
             "Prints the documented default configuration, or checks a configuration.\n"
@@ -29,6 +31,7 @@ static void s_usage(FILE *f)
             "                      (the text of config/tamatch.ini)\n"
             "  --roles             print the role matrix (who may send which message type,\n"
             "                      read which feed) as the tables of docs/security.md\n"
+            "  --man               print the key list of tamatch.ini(5) in scdoc\n"
             "  -c, --config FILE   check FILE (defaults if not given): print \"ok\" or the\n"
             "                      first error and exit 78\n"
             "  -o SECTION.KEY=VALUE  override one key after the file; repeatable\n"
@@ -57,11 +60,12 @@ static int s_exit_code(int rc)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DEFAULTS = 256, OPT_PRINT, OPT_ROLES };
+    enum { OPT_DEFAULTS = 256, OPT_PRINT, OPT_ROLES, OPT_MAN };
     static const struct option opts[] = {
         {"defaults", no_argument, NULL, OPT_DEFAULTS},
         {"print", no_argument, NULL, OPT_PRINT},
         {"roles", no_argument, NULL, OPT_ROLES},
+        {"man", no_argument, NULL, OPT_MAN},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -87,6 +91,16 @@ int main(int argc, char **argv)
             }
             tam_access_write_markdown(stdout);
             return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+        case OPT_MAN:
+            if (argc != 2) {
+                s_usage(stderr);
+                return EX_USAGE;
+            }
+            if (tam_config_write_man(stdout) != 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "tam-config: cannot write to stdout\n");
+                return EX_IOERR;
+            }
+            return EX_OK;
         case 'c':
             path = optarg;
             break;

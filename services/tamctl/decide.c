@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include "tam/error.h"
+#include "out.h"
 #include "tamctl.h"
 
 /* Parses a whole-dollar amount: digits, optionally grouped with ',' or '_'. */
@@ -187,21 +188,75 @@ static const char *s_when(int64_t ms, char buf[24])
     return buf;
 }
 
-static void s_audit_rows(tamctl_table_t *tb, const tam_audit_list_t *l)
+static const tamctl_col_t s_audit_cols[] = {
+    {"seq", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"when", "when (UTC)", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"principal", "who", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"role", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"act", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"proposal", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"change", "state", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"amount", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"run", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"hash", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"reason", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+typedef struct {
+    const char *proposal; /* one proposal's history, or NULL: the whole log */
+    uint64_t after;       /* the whole log: the next page's cursor */
+} s_audit_ctx_t;
+
+static int s_audit_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                        bool *more)
 {
-    for (uint32_t i = 0; i < l->items.n; i++) {
-        const tam_audit_entry_t *e = &l->items.v[i];
-        char seq[24], when[24], amount[32], run[24], change[40];
-        snprintf(seq, sizeof seq, "%llu", (unsigned long long)e->seq);
-        snprintf(run, sizeof run, "%llu", (unsigned long long)e->run);
+    s_audit_ctx_t *x = vctx;
+    tam_audit_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    int ex;
+    memset(&l, 0, sizeof l);
+    if (x->proposal) {
+        tam_proposal_ref_t ref = {.id = (char *)x->proposal};
+        ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_history, &ref, a, &l, NULL, &body,
+                             &len);
+    } else {
+        tam_audit_query_t q = {.after = x->after, .limit = want < 1000 ? want : 1000};
+        ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_audit, &q, a, &l, NULL, &body, &len);
+    }
+    json_t *recs = ex == 0 && t->json ? tamctl_json_items(body, len, "items") : NULL;
+    free(body);
+    if (ex)
+        return ex;
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        const tam_audit_entry_t *e = &l.items.v[i];
+        char when[24], change[40];
         snprintf(change, sizeof change, "%s -> %s", tam_enum_decision_state.values[e->from],
                  tam_enum_decision_state.values[e->to]);
-        const char *row[] = {seq, s_when(e->at, when), e->principal, e->role,
-                             tam_enum_decision_act.values[e->act], e->proposal, change,
-                             e->amount ? tamctl_usd(e->amount, amount) : "",
-                             e->run ? run : "-", e->reason};
-        tamctl_table_row(tb, row);
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_u64(o, e->seq);
+        tamctl_out_str(o, s_when(e->at, when));
+        tamctl_out_str(o, e->principal);
+        tamctl_out_str(o, e->role);
+        tamctl_out_str(o, tam_enum_decision_act.values[e->act]);
+        tamctl_out_str(o, e->proposal);
+        tamctl_out_str(o, change);
+        if (e->amount)
+            tamctl_out_int(o, e->amount);
+        else
+            tamctl_out_null(o);
+        if (e->run)
+            tamctl_out_u64(o, e->run);
+        else
+            tamctl_out_null(o);
+        tamctl_out_str(o, e->hash);
+        tamctl_out_str(o, e->reason);
+        tamctl_out_end(o);
     }
+    json_decref(recs);
+    x->after = l.next;
+    *more = !x->proposal && l.next != 0;
+    return 0;
 }
 
 static int s_history(tamctl_t *t, int argc, char **argv)
@@ -223,57 +278,73 @@ static int s_history(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "usage: tamctl history [PROPOSAL] [--json|--csv]\n");
         return EX_USAGE;
     }
-    tam_arena_t *a = tam_arena_new(0);
-    if (!a)
-        return EX_OSERR;
-    /* Pages are kept (decoded into a) until every one has arrived. */
-    tam_audit_list_t *pages = NULL;
-    size_t npages = 0;
-    int ex = 0;
-    tam_audit_query_t q = {.limit = 1000};
-    for (;;) {
-        tam_audit_list_t *np = realloc(pages, (npages + 1) * sizeof *np);
-        if (!np) {
-            ex = EX_OSERR;
-            break;
-        }
-        pages = np;
-        tam_audit_list_t *l = &pages[npages];
-        uint8_t *raw = NULL;
-        size_t raw_len = 0;
-        if (optind < argc) {
-            tam_proposal_ref_t ref = {.id = argv[optind]};
-            ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_history, &ref, a, l, NULL, &raw,
-                                 &raw_len);
-        } else {
-            ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_audit, &q, a, l, NULL, &raw,
-                                 &raw_len);
-        }
-        /* --json: one audit_list object per page, one per line for the whole log. */
-        if (ex == 0 && t->json)
-            tamctl_print_json(raw, raw_len);
-        free(raw);
-        if (ex)
-            break;
-        npages++;
-        if (optind < argc || !l->next)
-            break;
-        q.after = l->next;
-    }
-    if (ex == 0 && !t->json) {
-        const char *headers[] = {">seq", "when (UTC)", "who", "role", "act", "proposal", "state",
-                                 ">amount", ">run", "reason", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
-        for (size_t i = 0; i < npages; i++)
-            s_audit_rows(tb, &pages[i]);
-        tamctl_table_print(&tb, stdout, csv, NULL);
-    }
-    free(pages);
-    tam_arena_destroy(&a);
-    return ex;
+    s_audit_ctx_t x = {.proposal = optind < argc ? argv[optind] : NULL};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_audit_cols);
+    int ex = tamctl_out_pages(t, o, -1, s_audit_page, &x);
+    return tamctl_out_done(&o, stdout, ex);
 }
 
 /* ---- decisions ----------------------------------------------------------------------- */
+
+static const tamctl_col_t s_dec_cols[] = {
+    {"proposal", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"country", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"category", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"project", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"state", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"endorsed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"committed", NULL, TAMCTL_USD, TAMCTL_OUT_ALL, NULL},
+    {"flag", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"since", "since (UTC)", TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {"revision", NULL, TAMCTL_INT, TAMCTL_OUT_ALL, NULL},
+    {"run", NULL, TAMCTL_INT, TAMCTL_OUT_DATA, NULL},
+    {"reason", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
+    {NULL, NULL, 0, 0, NULL}};
+
+typedef struct {
+    tam_decision_query_t *q;
+    int64_t total;
+} s_dec_ctx_t;
+
+static int s_dec_page(tamctl_t *t, void *vctx, tam_arena_t *a, tamctl_out_t *o, int64_t want,
+                      bool *more)
+{
+    s_dec_ctx_t *x = vctx;
+    tam_decision_list_t l;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    memset(&l, 0, sizeof l);
+    x->q->offset = (int64_t)tamctl_out_rows(o);
+    x->q->limit = want < 1000 ? want : 1000;
+    int ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_decisions, x->q, a, &l, NULL, &body,
+                             &len);
+    json_t *recs = ex == 0 && t->json ? tamctl_json_items(body, len, "items") : NULL;
+    free(body);
+    if (ex)
+        return ex;
+    x->total = l.total;
+    for (uint32_t i = 0; i < l.items.n; i++) {
+        const tam_decision_t *d = &l.items.v[i];
+        char when[24];
+        tamctl_out_record(o, json_array_get(recs, i));
+        tamctl_out_str(o, d->proposal);
+        tamctl_out_str(o, d->country);
+        tamctl_out_str(o, d->category);
+        tamctl_out_str(o, d->project);
+        tamctl_out_str(o, tam_enum_decision_state.values[d->state]);
+        tamctl_out_int(o, d->endorsed);
+        tamctl_out_int(o, d->committed);
+        tamctl_out_str(o, d->flag);
+        tamctl_out_str(o, s_when(d->since, when));
+        tamctl_out_int(o, d->revision);
+        tamctl_out_u64(o, d->run);
+        tamctl_out_str(o, d->reason);
+        tamctl_out_end(o);
+    }
+    json_decref(recs);
+    *more = l.items.n > 0 && (int64_t)tamctl_out_rows(o) < l.total;
+    return 0;
+}
 
 static int s_decisions(tamctl_t *t, int argc, char **argv)
 {
@@ -309,11 +380,10 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
         case 'l':
             if ((ex = tamctl_parse_u64("--limit", optarg, &lim)))
                 return ex;
-            if (lim > 10000) {
-                fprintf(stderr, "tamctl: --limit is at most 10000\n");
+            if (lim == 0) {
+                fprintf(stderr, "tamctl: --limit must be at least 1\n");
                 return EX_USAGE;
             }
-            q.limit = (int64_t)lim;
             break;
         case 'j': t->json = true; break;
         case 'C': csv = true; break;
@@ -325,37 +395,15 @@ static int s_decisions(tamctl_t *t, int argc, char **argv)
                         "[--attention] [--limit N] [--json|--csv]\n");
         return EX_USAGE;
     }
-    tam_arena_t *a = tam_arena_new(0);
-    if (!a)
-        return EX_OSERR;
-    tam_decision_list_t l;
-    uint8_t *raw = NULL;
-    size_t raw_len = 0;
-    ex = tamctl_call_raw(t, "pipeline", TAM_MSG_pipeline_decisions, &q, a, &l, NULL, &raw, &raw_len);
-    if (ex == 0 && t->json) {
-        tamctl_print_json(raw, raw_len);
-    } else if (ex == 0) {
-        const char *headers[] = {"proposal", "country", "category", "project", "state",
-                                 ">endorsed", ">committed", "flag", "since (UTC)", ">revision",
-                                 "reason", NULL};
-        tamctl_table_t *tb = tamctl_table_new(headers);
-        for (uint32_t i = 0; i < l.items.n; i++) {
-            const tam_decision_t *d = &l.items.v[i];
-            char e[32], cm[32], when[24], rev[24];
-            snprintf(rev, sizeof rev, "%lld", (long long)d->revision);
-            const char *row[] = {d->proposal, d->country, d->category, d->project,
-                                 tam_enum_decision_state.values[d->state], tamctl_usd(d->endorsed, e),
-                                 tamctl_usd(d->committed, cm), d->flag ? d->flag : "",
-                                 s_when(d->since, when), rev,
-                                 d->reason ? d->reason : ""};
-            tamctl_table_row(tb, row);
-        }
-        tamctl_table_print(&tb, stdout, csv, NULL);
-        if (!csv && !t->quiet && (int64_t)l.items.n < l.total)
-            printf("(%u of %lld decisions; --limit shows more)\n", l.items.n, (long long)l.total);
-    }
-    free(raw);
-    tam_arena_destroy(&a);
+    s_dec_ctx_t x = {.q = &q};
+    tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_dec_cols);
+    ex = tamctl_out_pages(t, o, lim ? (int64_t)lim : 100, s_dec_page, &x);
+    tamctl_out_meta_int(o, "total", x.total);
+    int64_t got = (int64_t)tamctl_out_rows(o);
+    ex = tamctl_out_done(&o, stdout, ex);
+    if (ex == 0 && !csv && !t->json && !t->quiet && got < x.total)
+        fprintf(stderr, "(%lld of %lld decisions; --limit shows more)\n", (long long)got,
+                (long long)x.total);
     return ex;
 }
 
@@ -390,8 +438,9 @@ TAMCTL_COMMAND(s_cmd_decisions, "decisions", "[--state S] [...]",
                "  --project P    project id\n"
                "  --attention    only decisions that need a manager's attention (need_withdrawn:\n"
                "                 a revision withdrew the need while the decision holds money)\n"
-               "  --limit N      at most N (default 100)\n"
-               "  --json, --csv  machine-readable output",
+               "  --limit N      at most N (default 100; fetched in pages)\n"
+               "  --json, --csv  machine-readable output (one output layer: JSON numbers, plain\n"
+               "                 integers in CSV)",
                s_decisions)
 TAMCTL_COMMAND(s_cmd_acknowledge, "acknowledge", "PROPOSAL --reason TEXT",
                "Programme manager: acknowledge a flagged decision (need_withdrawn); it keeps its "

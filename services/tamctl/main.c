@@ -241,6 +241,13 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
         tam_rpc_answer_clear(&ans);
         return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
     }
+    if (rc == TAM_EDENIED) {
+        fprintf(stderr, "tamctl: %s at %s refused the key '%s' (not in its trust store, or "
+                        "revoked: tamctl keys list)\n",
+                service, tamctl_endpoint(t, service), tam_sec_identity(tam_sec_of(t->zctx)));
+        tam_rpc_answer_clear(&ans);
+        return EX_NOPERM;
+    }
     if (rc) {
         fprintf(stderr, "tamctl: %s: %s\n", service, tam_strerror(rc));
         tam_rpc_answer_clear(&ans);
@@ -421,9 +428,9 @@ int main(int argc, char **argv)
     t.zctx = zmq_ctx_new();
     if (!t.zctx)
         return EX_OSERR;
-    /* Every command but the key management talks to services as someone. */
+    /* Every command but the key management and restore talks to services as someone. */
     tam_sec_t *sec = NULL;
-    if (strncmp(t.cmd->name, "keys", 4) != 0 &&
+    if (strncmp(t.cmd->name, "keys", 4) != 0 && strcmp(t.cmd->name, "restore") != 0 &&
         tam_sec_new(&sec, &t.cfg, t.zctx, as ? as : t.cfg.tamctl.identity, err, sizeof err)) {
         fprintf(stderr, "tamctl: %s\n", err);
         zmq_ctx_term(t.zctx);

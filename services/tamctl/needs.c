@@ -45,6 +45,7 @@ static const tamctl_col_t s_need_cols[] = {
     {"window", NULL, TAMCTL_STR, TAMCTL_OUT_TABLE, NULL},
     {"status", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},
     {"text", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
+    {"ref", NULL, TAMCTL_STR, TAMCTL_OUT_DATA, NULL},
     {NULL, NULL, 0, 0, NULL}};
 
 static const tamctl_col_t s_answer_cols[] = {
@@ -58,11 +59,14 @@ static const tamctl_col_t s_answer_cols[] = {
     {NULL, NULL, 0, 0, NULL}};
 
 /* What a need record lacks for the CSV of submit: its reply's respondent
- * type and instrument version, by reply id. */
+ * type and instrument version, by reply id. A need repeated unchanged by a
+ * revision keeps the reply id of the revision that declared it: the version
+ * is that of the latest revision of the chain (next: superseded_by). */
 typedef struct {
     uint64_t id;
     int type;
     int64_t version;
+    uint64_t next;
 } s_reply_meta_t;
 
 typedef struct {
@@ -120,6 +124,7 @@ static void s_need_row(tamctl_out_t *o, const tam_need_t *n, json_t *rec,
     tamctl_out_str(o, window);
     tamctl_out_str(o, tam_enum_need_status.values[n->status]);
     tamctl_out_str(o, n->text);
+    tamctl_out_str(o, n->ref);
     tamctl_out_end(o);
 }
 
@@ -186,11 +191,18 @@ static int s_reply_metas(tamctl_t *t, s_reply_metas_t *m)
             }
             /* replies come by increasing id: the array stays sorted */
             m->v[m->n++] = (s_reply_meta_t){l.items.v[i].id, (int)l.items.v[i].respondent_type,
-                                            l.items.v[i].version};
+                                            l.items.v[i].version, l.items.v[i].superseded_by};
         }
         q.after = ex == 0 && l.items.n ? l.next : 0;
         tam_arena_destroy(&a);
     } while (ex == 0 && q.after);
+    /* Newest first, so that each chain is followed one step at a time. */
+    for (size_t i = m->n; ex == 0 && i > 0; i--) {
+        s_reply_meta_t *r = &m->v[i - 1];
+        const s_reply_meta_t *nx = r->next ? s_meta_of(m, r->next) : NULL;
+        if (nx)
+            r->version = nx->version;
+    }
     return ex;
 }
 

@@ -422,9 +422,9 @@ static void s_print_project(tamctl_t *t, const tam_project_rec_t *r, const tam_p
     if (m) {
         printf("committed            %s USD\n", tamctl_usd(m->committed, b1));
         printf("endorsed             %s USD\n", tamctl_usd(m->endorsed, b1));
-        printf("available            %s USD after commitments and endorsements (%lld decision%s "
-               "hold money)\n",
-               tamctl_usd(m->available, b1), (long long)m->decisions, m->decisions == 1 ? "" : "s");
+        printf("available            %s USD after commitments and endorsements (%lld %s money)\n",
+               tamctl_usd(m->available, b1), (long long)m->decisions,
+               m->decisions == 1 ? "decision holds" : "decisions hold");
         printf("proposed             %s USD (match run %llu)\n", tamctl_usd(m->proposed, b1),
                (unsigned long long)run);
         printf("unallocated          %s USD\n", tamctl_usd(m->unallocated, b1));

@@ -22,13 +22,13 @@
 enum {
     C_TYPE, C_RESPONDENT, C_NAME, C_CATEGORY, C_VERSION, C_SUBMITTED, C_COMPLETENESS,
     C_STANDARD, C_STATE, C_COUNTRY, C_MODALITY, C_PRIORITY, C_COST, C_START, C_END, C_TEXT,
-    C__COUNT
+    C_REF, C__COUNT
 };
 
 static const char *const s_cols[C__COUNT] = {
     "respondent_type", "respondent", "respondent_name", "category", "version",
     "submitted", "completeness", "standard", "state", "country",
-    "modality", "priority", "cost", "start", "end", "text"};
+    "modality", "priority", "cost", "start", "end", "text", "ref"};
 
 /* Columns every file must have; the others are optional. */
 static const int s_required[] = {C_TYPE, C_RESPONDENT, C_CATEGORY, C_VERSION, C_COMPLETENESS,
@@ -386,7 +386,7 @@ static void s_row(s_build_t *b, const s_row_t *r)
 
     /* The need, for rows with state need. */
     static const int need_cols[] = {C_COUNTRY, C_MODALITY, C_PRIORITY, C_COST, C_START, C_END,
-                                    C_TEXT};
+                                    C_TEXT, C_REF};
     if (state != TAM_E_answer_state_need) {
         for (size_t i = 0; i < sizeof need_cols / sizeof need_cols[0]; i++)
             if (*s_get(b, r, need_cols[i])) {
@@ -407,6 +407,8 @@ static void s_row(s_build_t *b, const s_row_t *r)
     n.need.modality = (char *)s_get(b, r, C_MODALITY);
     const char *text = s_get(b, r, C_TEXT);
     n.need.text = *text ? (char *)text : NULL;
+    const char *ref = s_get(b, r, C_REF);
+    n.need.ref = *ref ? (char *)ref : NULL;
     static const int req_cols[] = {C_COUNTRY, C_MODALITY};
     for (size_t i = 0; i < 2; i++)
         if (!*(req_cols[i] == C_COUNTRY ? n.need.country : n.need.modality)) {
@@ -502,13 +504,15 @@ void tamctl_csv_locate(const tamctl_csv_reply_t *r, const char *field, int *line
                {"state", C_STATE},               {"country", C_COUNTRY},
                {"modality", C_MODALITY},         {"priority", C_PRIORITY},
                {"cost", C_COST},                 {"start", C_START},
-               {"end", C_END},                   {"text", C_TEXT}};
+               {"end", C_END},                   {"text", C_TEXT},
+               {"ref", C_REF}};
     *line = r->first_line;
     *column = field;
     unsigned idx;
     int used = 0;
     const char *rest = field;
-    if (sscanf(field, "needs[%u].%n", &idx, &used) == 1 && used > 0) {
+    if ((sscanf(field, "needs[%u].%n", &idx, &used) == 1 && used > 0) ||
+        (sscanf(field, "needs[%u]%n", &idx, &used) == 1 && used > 0 && !field[used])) {
         if (idx < r->nneeds)
             *line = r->need_lines[idx];
         rest = field + used;

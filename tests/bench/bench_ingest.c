@@ -15,8 +15,13 @@
  *      the service's memory must stay bounded by the frame caps and the
  *      high-water marks, not grow with what clients send.
  *
+ *   5. queries: ingest.needs pages of 100 needs, one outstanding: queries/s.
+ *
  * usage: bench_ingest [-n REPLIES] [-w WINDOW] [-b BATCH_MAX] [-l LATENCY_SAMPLES]
- *                     [-m RAW_MESSAGES]     (BATCH_MAX: [ingest] batch_max, default 256)
+ *                     [-m RAW_MESSAGES] [-q QUERIES] [-s curve|local]
+ *        (BATCH_MAX: [ingest] batch_max, default 256; -s: [security] mode, default curve,
+ *        the production default: the bench makes the keys of tam-ingest and of its
+ *        client, a manager, in the temporary directory)
  * Build Release without sanitizers for meaningful figures (a warning says so
  * otherwise). Nothing is asserted: this prints figures. */
 #include <errno.h>
@@ -41,6 +46,7 @@
 #include "tam/error.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
+#include "../integration/curve_harness.h"
 
 #ifndef TAM_BENCH_BUILD_TYPE
 #define TAM_BENCH_BUILD_TYPE ""
@@ -446,6 +452,31 @@ static int s_latency(void *zctx, size_t n, size_t first, double *p50, double *p9
     return 0;
 }
 
+/* ---- 5. queries, one outstanding ----------------------------------------------- */
+
+static double s_queries(void *zctx, size_t n)
+{
+    tam_rpc_client_t *c = NULL;
+    if (tam_rpc_client_new(&c, zctx, g_ep, 10000, 0))
+        return -1;
+    static const char q[] = "{\"limit\":100}";
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    tam_json_to_msgpack(q, strlen(q), &sb, &cerr);
+    double t0 = s_now();
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        tam_rpc_answer_t ans = {0};
+        if (tam_rpc_call(c, "ingest.needs", sb.data, sb.size, &ans) == 0 && ans.status == TAM_RPC_OK)
+            ok++;
+        tam_rpc_answer_clear(&ans);
+    }
+    double rate = (double)n / (s_now() - t0);
+    msgpack_sbuffer_destroy(&sb);
+    tam_rpc_client_destroy(&c);
+    return ok == n ? rate : -1;
+}
+
 static int s_rm(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st, (void)type, (void)ftw;
@@ -454,11 +485,13 @@ static int s_rm(const char *path, const struct stat *st, int type, struct FTW *f
 
 int main(int argc, char **argv)
 {
-    size_t n = 100000, lat_n = 2000, raw_n = 500000;
+    size_t n = 100000, lat_n = 2000, raw_n = 500000, q_n = 2000;
     int window = 256, batch = 256, opt;
-    const char *gen = NULL;
-    while ((opt = getopt(argc, argv, "n:w:b:l:m:g:h")) != -1) {
+    const char *gen = NULL, *mode = "curve";
+    while ((opt = getopt(argc, argv, "n:w:b:l:m:g:q:s:h")) != -1) {
         switch (opt) {
+        case 'q': q_n = strtoul(optarg, NULL, 10); break;
+        case 's': mode = optarg; break;
         case 'g': gen = optarg; break;
         case 'n': n = strtoul(optarg, NULL, 10); break;
         case 'b': batch = atoi(optarg); break;
@@ -467,12 +500,15 @@ int main(int argc, char **argv)
         case 'm': raw_n = strtoul(optarg, NULL, 10); break;
         default:
             fprintf(stderr, "usage: bench_ingest [-n REPLIES] [-w WINDOW] [-b BATCH_MAX] "
-                            "[-l LATENCY_SAMPLES] [-m RAW_MESSAGES] [-g TAM_GEN_DIR]\n");
+                            "[-l LATENCY_SAMPLES] [-m RAW_MESSAGES] [-g TAM_GEN_DIR] "
+                            "[-q QUERIES] [-s curve|local]\n");
             return opt == 'h' ? 0 : 64;
         }
     }
-    if (n < 1 || window < 1 || batch < 1 || lat_n < 1 || raw_n < 1)
+    if (n < 1 || window < 1 || batch < 1 || lat_n < 1 || raw_n < 1 || q_n < 1 ||
+        (strcmp(mode, "curve") != 0 && strcmp(mode, "local") != 0))
         return 64;
+    bool curve = strcmp(mode, "curve") == 0;
     if (gen && s_load_gen(gen) != 0)
         return 66;
     const char *src = getenv("TAM_SOURCE_DIR");
@@ -498,9 +534,15 @@ int main(int argc, char **argv)
     fprintf(f,
             "[common]\ndata_dir = %s/data\ncatalog_dir = %s\nlog_level = notice\n"
             "[ingest]\nendpoint = %s\nfeed = ipc://%s/run/ingest.pub\n"
-            "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1G\nbatch_max = %d\n",
-            g_dir, catalog, g_ep, g_dir, g_dir, batch);
+            "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1G\nbatch_max = %d\n"
+            "[security]\nmode = %s\nkeys_dir = %s/keys\n",
+            g_dir, catalog, g_ep, g_dir, g_dir, batch, mode, g_dir);
     fclose(f);
+    char keys[128];
+    snprintf(keys, sizeof keys, "%s/keys", g_dir);
+    if (curve && (curve_key(keys, "ingest", TAM_ROLE_SERVICE, NULL) ||
+                  curve_key(keys, "manager", TAM_ROLE_MANAGER, NULL)))
+        return 73;
 
     if (TAM_BENCH_SANITIZE || strcmp(TAM_BENCH_BUILD_TYPE, "Release") != 0)
         printf("WARNING: build type \"%s\"%s: configure with -DCMAKE_BUILD_TYPE=Release and "
@@ -518,9 +560,11 @@ int main(int argc, char **argv)
     size /= nsample;
 
     void *zctx = zmq_ctx_new();
+    if (curve && curve_attach(zctx, g_cfg, "manager") != 0)
+        return 78;
     printf("bench_ingest: %zu replies of %zu bytes, window %d, batch_max %d; durable commits "
-           "(default LMDB sync)\n",
-           n, size, window, batch);
+           "(default LMDB sync); security mode %s\n",
+           n, size, window, batch, mode);
     double raw = s_raw(raw_n, size);
     printf("  raw ZeroMQ PUSH/PULL, ipc, %zu B:      %10.0f msg/s (%zu messages)\n", size, raw,
            raw_n);
@@ -541,15 +585,21 @@ int main(int argc, char **argv)
            "(the rest is LMDB's mapped file); %.1f MiB at start, %.1f MiB at the end\n",
            (double)st.hwm_kb / 1024, (double)st.anon_peak_kb / 1024, (double)rss0 / 1024,
            (double)st.rss_kb / 1024);
-    printf("RESULT\tingest\tdurable acked replies/s, %d out%s\t%.0f\traw ZeroMQ PUSH/PULL\t%.0f\t%.3f\t"
-           ">= 0.4\n", window, g_ngen ? ", tam-gen" : "", st.rate, raw, st.rate / raw);
+    printf("RESULT\tingest\tdurable acked replies/s, %d out%s, %s\t%.0f\traw ZeroMQ PUSH/PULL\t%.0f\t%.3f\t"
+           ">= 0.4\n", window, g_ngen ? ", tam-gen" : "", mode, st.rate, raw, st.rate / raw);
     printf("RESULT\tingest\tanonymous memory MiB, %zu replies\t%.1f\t-\t-\t-\tbounded\n", n,
            (double)st.anon_peak_kb / 1024);
     double p50, p99;
     if (s_latency(zctx, lat_n, n, &p50, &p99) == 0) {
         printf("  ack latency, 1 outstanding (%zu):      p50 %.0f us, p99 %.0f us\n", lat_n, p50,
                p99);
-        printf("RESULT\tingest\tack latency p50/p99 us, 1 out\t%.0f/%.0f\t-\t-\t-\t-\n", p50, p99);
+        printf("RESULT\tingest\tack latency p50/p99 us, 1 out, %s\t%.0f/%.0f\t-\t-\t-\t-\n", mode,
+               p50, p99);
+    }
+    double qps = s_queries(zctx, q_n);
+    if (qps > 0) {
+        printf("  queries (ingest.needs, 100 per page, 1 outstanding): %.0f queries/s\n", qps);
+        printf("RESULT\tingest\tneeds queries/s, 1 out, %s\t%.0f\t-\t-\t-\t-\n", mode, qps);
     }
     size_t answered;
     long flood_anon;
@@ -564,6 +614,7 @@ int main(int argc, char **argv)
     int ex = s_stop(pid);
     if (ex != 0)
         printf("  tam-ingest exited %d on SIGTERM (see %s/ingest.log)\n", ex, g_dir);
+    curve_end(zctx);
     zmq_ctx_term(zctx);
     if (ex == 0 && !getenv("TAM_KEEP_TMP"))
         nftw(g_dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);

@@ -281,6 +281,42 @@ static void t_kenya_keeps_ids(void **state)
     assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "reply", "4", "--diff", NULL), 0);
     assert_true(s_has(out, "restored"));
     free(out);
+
+    /* The CSV has a ref column: the same ref twice is refused at its line. */
+    char csv[600];
+    const char *head = "respondent_type,respondent,category,version,completeness,standard,state,"
+                       "country,modality,priority,cost,start,end,ref\n";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%smember_state,UGA,A,1,60,A-SMR,need,,training,3,100,2027-01-01,2027-12-31,c1\n"
+             "member_state,UGA,A,1,60,A-SMR,need,,training,3,200,2027-01-01,2027-12-31,c1\n",
+             head);
+    ih_write(h, "refs.csv", text, csv, sizeof csv);
+    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", "--format", "csv", csv, NULL), 65);
+    snprintf(want, sizeof want, "%s:3:ref: needs[0] and needs[1] have the same ref 'c1'", csv);
+    assert_true(s_has(err, want));
+    free(err);
+    snprintf(text, sizeof text,
+             "%smember_state,UGA,A,1,60,A-SMR,need,,training,3,100,2027-01-01,2027-12-31,c1\n"
+             "member_state,UGA,A,1,60,A-SMR,need,,training,3,200,2027-01-01,2027-12-31,c2\n",
+             head);
+    ih_write(h, "refs.csv", text, csv, sizeof csv);
+    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", "--format", "csv", csv, NULL), 0);
+    assert_true(s_has(out, "2 needs stored (2 new"));
+    free(out);
+    /* `needs --csv` gives the refs back: the same content is the same reply;
+     * with one cost changed, a revision that keeps both ids. */
+    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--respondent", "UGA", "--csv", NULL), 0);
+    assert_true(s_has(out, ",c1") && s_has(out, ",c2"));
+    char *cost = strstr(out, ",200,");
+    assert_non_null(cost);
+    memcpy(cost, ",250,", 5);
+    ih_write(h, "uga.csv", out, csv, sizeof csv);
+    free(out);
+    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", "--format", "csv", csv, NULL), 0);
+    assert_true(s_has(out, "reply 6, revision 2, revises reply 5: 2 needs stored (0 new, 1 revised, "
+                           "1 unchanged), 0 withdrawn"));
+    free(out);
 }
 
 int main(void)

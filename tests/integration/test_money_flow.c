@@ -83,8 +83,7 @@ static void s_reply(const char *path, const char *tokyo_text, bool with_smr)
             " \"instrument\": {\"category\": \"A\", \"version\": 1}, \"completeness\": 90,\n"
             " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"%s\"},\n"
             "             {\"standard\": \"A-TOKYO\", \"state\": \"need\"},\n"
-            /* every standard of A answered: tam-match computes completeness
-             * from the answers (docs/matching.md) */
+            /* every other standard of category A answered: a complete reply */
             "             {\"standard\": \"A-SMR-PROC\", \"state\": \"no_need\"},\n"
             "             {\"standard\": \"A-BPTP\", \"state\": \"no_need\"},\n"
             "             {\"standard\": \"A-BODY\", \"state\": \"no_need\"},\n"

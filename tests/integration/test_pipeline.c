@@ -568,6 +568,21 @@ static void test_refusals(void **state)
 
 /* ---- 3. reports --------------------------------------------------------------------------------- */
 
+/* "80,000": whole USD with thousands separators, as tamctl prints them (static buffer). */
+static const char *s_usd(int64_t v)
+{
+    static char out[32];
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)v), o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && digits[i - 1] != '-')
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = 0;
+    return out;
+}
+
 static void test_reports(void **state)
 {
     fixture_t *f = *state;
@@ -593,15 +608,20 @@ static void test_reports(void **state)
     assert_tamctl(f, 0, "report", "donors", "--csv", "--part", "1");
     assert_contains(f->out, "EEG-X,SWE,30000,");
     /* project show and list: the same money (tam-pipeline's one model) */
+    /* the committed proposal p1 (amount a1) is on AFR-A, which has received 120,000 */
+    assert_non_null(strstr(f->p1, "/AFR-A"));
+    char line[96];
     assert_tamctl(f, 0, "project", "show", "AFR-A");
-    /* (KEN's A-SMR need, its respondent's first, takes all 100,000 from AFR-A:
-     * priority counts within the respondent's needs, docs/matching.md) */
-    assert_contains(f->out, "committed            100,000 USD");
-    assert_contains(f->out, "available            20,000 USD after commitments and endorsements");
+    snprintf(line, sizeof line, "committed            %s USD", s_usd(f->a1));
+    assert_contains(f->out, line);
+    snprintf(line, sizeof line, "available            %s USD after commitments and endorsements",
+             s_usd(120000 - f->a1));
+    assert_contains(f->out, line);
     assert_tamctl(f, 0, "project", "list", "--csv");
     assert_contains(f->out, ",committed,endorsed,available,");
     assert_contains(f->out, "AFR-A,active,200000,");
-    assert_contains(f->out, ",120000,100000,0,20000,");
+    snprintf(line, sizeof line, ",120000,%lld,0,%lld,", (long long)f->a1, (long long)(120000 - f->a1));
+    assert_contains(f->out, line);
     assert_tamctl(f, 0, "report", "commission");
     assert_contains(f->out, "Overcrowding in prisons.");
     assert_contains(f->out, "Community service orders.");

@@ -105,7 +105,14 @@ static void test_cost_lowered(void **state)
     pf_prop(f, "4/SMALL", 7, 10000, false);
     pf_project(f, "SMALL", "NOR:100", 70000, 70000, TAM_E_project_status_active, NULL, "A,C,D", 0);
     pf_ok(f, "endorse", "4/SMALL", 10000);
-    assert_int_equal(s_revise(f, 4, "COL", "D-JUDIC", 90000, true), 1);
+    /* the endorsement goes, the commitment stays and is flagged */
+    assert_int_equal(s_revise(f, 4, "COL", "D-JUDIC", 90000, true), 2);
+    assert_int_equal(f->pubs.n, 2);
+    assert_string_equal(s_decision(f, "4/GLO-D").flag, "cost_below_committed");
+    tam_audit_entry_t e2 = s_last_audit(f, "4/GLO-D");
+    assert_int_equal(e2.act, TAM_E_decision_act_flag);
+    assert_non_null(strstr(e2.reason, "below the 100000 USD committed"));
+    assert_int_equal(s_revise(f, 4, "COL", "D-JUDIC", 80000, true) + 1, 1); /* once */
     d = s_decision(f, "4/SMALL");
     assert_int_equal(d.state, TAM_E_decision_state_withdrawn);
     assert_int_equal(d.endorsed, 0);

@@ -315,7 +315,16 @@ static void t_no_zap_handler_lets_nothing_in(void **state)
     tam_principal_t p;
     roundtrip(f, sock(f, as(f, NULL, "planner"), ZMQ_DEALER, f->ep), "z0", &p); /* control */
     tam_sec_zap_stop(tam_sec_of(f->zs));
-    refused(f, sock(f, as(f, NULL, "admin"), ZMQ_DEALER, f->ep), "z1");
+    void *z = as(f, NULL, "admin");
+    refused(f, sock(f, z, ZMQ_DEALER, f->ep), "z1");
+    void *sub = sock(f, z, ZMQ_SUB, f->pub), *snap = sock(f, z, ZMQ_DEALER, f->snap);
+    zmq_send(snap, "\x81\xa6prefix\xa0", 9, 0);
+    for (int i = 0; i < 10; i++) {
+        tam_feed_server_publish(f->feed, "need/KEN/A", "x", 1);
+        tam_feed_server_process(f->feed, NULL);
+        assert_false(gets(sub, QUIET_MS / 10));
+        assert_false(gets(snap, 0));
+    }
 }
 
 /* ---- raw ZMTP: a peer that brings its own User-Id ----------------------------- */
