@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "tam/codec.h"
 #include "tam/config.h"
 #include "tam/principal.h"
 #include "tam/rpc.h"
@@ -75,6 +76,10 @@ enum MHD_Result gw_problem_call(gw_req_t *r, const char *service, int rc);
  * text (honouring If-None-Match with 304), and an optional Link header. */
 enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const char *link);
 
+/* As gw_json with another media type (text/csv). */
+enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const char *text,
+                        const char *link);
+
 /* HTTP status for a TAM_E* code of an error answer. */
 unsigned gw_status_of(int code);
 
@@ -100,6 +105,12 @@ const gw_route_info_t *gw_routes(size_t *n);
  * pointing at its message's schemas, so the two cannot drift. malloc'd JSON
  * text, or NULL. */
 char *gw_openapi_build(void);
+
+/* ---- gw_csv.c -------------------------------------------------------------- */
+
+/* The items of a list answer (schema answer, as JSON text) as CSV with a
+ * header row, and an HXL hashtag row if hxl. NULL if it is not a list. */
+char *gw_csv(const tam_schema_t *answer, const char *json_text, bool hxl);
 
 /* ---- gw_metrics.c --------------------------------------------------------- */
 

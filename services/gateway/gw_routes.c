@@ -61,6 +61,7 @@ typedef struct {
     json_t *obj;
     json_t *errors;
     int64_t page_max;
+    bool hxl; /* ?hxl=1: an HXL row in CSV answers */
 } s_qctx_t;
 
 static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -71,6 +72,10 @@ static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const c
     char ptr[96], msg[200];
     snprintf(ptr, sizeof ptr, "/%s", key);
     const char *name = key;
+    if (strcmp(key, "hxl") == 0 && value && (strcmp(value, "1") == 0 || strcmp(value, "0") == 0)) {
+        q->hxl = value[0] == '1';
+        return MHD_YES;
+    }
     if (strcmp(key, "cursor") == 0) {
         if (!q->rt->cursor) {
             gw_error_add(&q->errors, ptr, "this list takes no cursor");
@@ -194,7 +199,7 @@ static void s_link(gw_req_t *r, const s_route_t *rt, json_t *ans, json_t *req, c
         snprintf(out + o, cap - o, "cursor=%s>; rel=\"next\"", cur);
 }
 
-static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqobj)
+static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqobj, bool hxl)
 {
     size_t nmsg;
     const tam_message_t *m = &tam_messages(&nmsg)[rt->msg];
@@ -251,7 +256,13 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
             s_link(r, rt, j, reqobj, link, sizeof link);
         json_decref(j);
     }
-    ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+    const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    char *csv = accept && strstr(accept, "text/csv") ? gw_csv(m->answer, text, hxl) : NULL;
+    if (csv)
+        ret = gw_text(r, MHD_HTTP_OK, "text/csv; charset=utf-8", csv, link[0] ? link : NULL);
+    else
+        ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+    free(csv);
     free(text);
 done:
     tam_rpc_error_clear(&denied);
@@ -291,19 +302,22 @@ static enum MHD_Result s_generic(gw_req_t *r, const s_route_t *rt, char **params
             gw_error_add(&errors, "", d);
             return gw_problem(r, MHD_HTTP_BAD_REQUEST, "Malformed JSON", d, errors);
         }
-    } else {
+    }
+    bool hxl = false;
+    if (!obj) {
         obj = json_object();
         if (rt->input == S_QUERY) {
-            s_qctx_t q = {rt, m->request, obj, NULL, gw_config(r->gw)->gateway.page_max};
+            s_qctx_t q = {rt, m->request, obj, NULL, gw_config(r->gw)->gateway.page_max, false};
             MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
             if (q.errors) {
                 json_decref(obj);
                 return gw_problem(r, MHD_HTTP_BAD_REQUEST, "Bad query",
                                   "a query parameter is unknown or malformed", q.errors);
             }
+            hxl = q.hxl;
         }
     }
-    ret = s_forward(r, rt, obj);
+    ret = s_forward(r, rt, obj, hxl);
     json_decref(obj);
     return ret;
 }
@@ -315,7 +329,7 @@ static enum MHD_Result s_explain(gw_req_t *r, const s_route_t *rt, char **p)
     char id[140];
     snprintf(id, sizeof id, "%s/%s", p[0], p[1]);
     json_t *obj = json_pack("{s:s}", "id", id);
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -323,7 +337,7 @@ static enum MHD_Result s_explain(gw_req_t *r, const s_route_t *rt, char **p)
 static enum MHD_Result s_by_id(gw_req_t *r, const s_route_t *rt, char **p)
 {
     json_t *obj = json_pack("{s:s}", "id", p[0]);
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -332,7 +346,7 @@ static enum MHD_Result s_context_get(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)p;
     json_t *obj = json_pack("{s:s}", "id", "context");
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -345,7 +359,7 @@ static enum MHD_Result s_report(gw_req_t *r, const s_route_t *rt, char **p)
         return gw_problem(r, MHD_HTTP_NOT_FOUND, "Not found", "no such report", errors);
     }
     json_t *obj = json_object();
-    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL, gw_config(r->gw)->gateway.page_max};
+    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL, gw_config(r->gw)->gateway.page_max, false};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
     if (q.errors || json_object_get(obj, "kind")) {
         json_decref(obj);
@@ -355,7 +369,7 @@ static enum MHD_Result s_report(gw_req_t *r, const s_route_t *rt, char **p)
                           "a query parameter is unknown or malformed", q.errors);
     }
     json_object_set_new(obj, "kind", json_string(p[0]));
-    enum MHD_Result ret = s_forward(r, rt, obj);
+    enum MHD_Result ret = s_forward(r, rt, obj, false);
     json_decref(obj);
     return ret;
 }

@@ -216,6 +216,36 @@ static void test_proposals(void **state)
     s_free(&r);
 }
 
+/* Accept: text/csv gives the items as CSV, with an HXL row on ?hxl=1. */
+static void test_csv(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    assert_int_equal(strncmp(r.body, "id,run,need,project,donors,country,group,category,", 50), 0);
+    int lines = 0;
+    for (const char *p = r.body; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    assert_int_equal(lines, 4); /* header + 3 */
+    assert_non_null(strstr(r.link, "rel=\"next\""));
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1&hxl=1", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    const char *row2 = strstr(r.body, "\r\n") + 2;
+    assert_int_equal(strncmp(row2, "#meta+id,#meta+run,#meta+need,#activity+project+code,#org+funder,#country+code", 78), 0);
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/needs?limit=2", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    s_free(&r);
+    /* Not a list: JSON whatever the Accept. */
+    r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "application/json");
+    s_free(&r);
+}
+
 static void test_bad_queries(void **state)
 {
     (void)state;
@@ -696,6 +726,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
+        cmocka_unit_test(test_csv),
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
