@@ -93,7 +93,7 @@ typedef enum {
 #define TAM_CFG_CDIM_LEVEL
 
 /* The sections, in the order of the INI file. */
-#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security)
+#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security) X(gateway)
 
 #define TAM_CFG_SECTION(section, doc)
 #define TAM_CFG_KEY(section, name, type, def, min, max, doc) \
@@ -122,6 +122,9 @@ typedef struct tam_config {
     struct {
 #include "tam/cfg/security.def"
     } security;
+    struct {
+#include "tam/cfg/gateway.def"
+    } gateway;
 } tam_config_t;
 
 #undef TAM_CFG_KEY

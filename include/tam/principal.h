@@ -36,7 +36,8 @@ enum {
     TAM_ROLE_SERVICE = 1u << 4,       /* another tamatch service */
     TAM_ROLE_ADMIN = 1u << 5,         /* operator: implies every role */
     TAM_ROLE_VIEWER = 1u << 6,        /* reads only */
-    TAM_ROLE_ALL = (1u << 7) - 1,
+    TAM_ROLE_GATEWAY = 1u << 7,       /* tam-gateway: may act on behalf of a person (tam/rpc.h obo) */
+    TAM_ROLE_ALL = (1u << 8) - 1,
 };
 
 #define TAM_PRINCIPAL_ID_MAX 63
@@ -63,6 +64,16 @@ void tam_principal_anonymous(tam_principal_t *out);
  * no key in the trust store has it: *out is "anonymous" with no roles, and
  * the caller must drop the message unanswered); TAM_EINVAL (NULL argument). */
 int tam_principal_from_msg(void *zctx, zmq_msg_t *msg, tam_principal_t *out);
+
+/* "On behalf of": the principal that a request from p, naming the identity
+ * obo in its envelope, acts as (tam/rpc.h). Only a key with the gateway role
+ * may name one (local mode: any request); *out becomes the named key's
+ * principal from the trust store, so its roles, respondent id and audit name
+ * are the person's, never the gateway's. Returns 0; TAM_EDENIED (p lacks the
+ * gateway role, or no key of that name is in the trust store: *out is
+ * anonymous); TAM_EINVAL. */
+int tam_principal_on_behalf(void *zctx, const tam_principal_t *p, const char *obo,
+                            tam_principal_t *out);
 
 /* Builds a principal without a connection (tests, tools): NULL is local
  * mode's "local" with every role; a string is that id with NO roles (set

@@ -105,6 +105,9 @@ typedef struct {
     char type[TAM_RPC_TYPE_MAX + 1];  /* "" when absent or invalid */
     char id[TAM_RPC_ID_MAX + 1];      /* "" when absent or invalid */
     int status;                       /* answers: TAM_RPC_OK / TAM_RPC_ERROR; requests: -1 */
+    char obo[TAM_PRINCIPAL_ID_MAX + 1]; /* requests: "on behalf of" this identity, "" = none
+                                           (key "obo"; only a gateway key may send it,
+                                           tam_principal_on_behalf) */
 } tam_rpc_envelope_t;
 
 /* True if s[0..n) is a valid request id: 1..TAM_RPC_ID_MAX of [A-Za-z0-9._:-]. */
@@ -244,6 +247,13 @@ void tam_rpc_answer_clear(tam_rpc_answer_t *a);
  * TAM_ENOMEM; TAM_EIO. */
 int tam_rpc_client_new(tam_rpc_client_t **out, void *zctx, const char *endpoint, int timeout_ms,
                        int retries);
+
+/* "On behalf of": the requests c sends from now on name the identity name
+ * (a key name in the trust store) in their envelope, and the service takes
+ * that person as the principal, if this process's key has the gateway role
+ * (else it refuses them: denied, field envelope.obo). NULL or "": none.
+ * Returns 0; TAM_EINVAL (name longer than TAM_PRINCIPAL_ID_MAX or invalid). */
+int tam_rpc_client_on_behalf(tam_rpc_client_t *c, const char *name);
 
 /* Closes the socket (unsent requests are dropped); *c becomes NULL. */
 void tam_rpc_client_destroy(tam_rpc_client_t **c);

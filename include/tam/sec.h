@@ -96,6 +96,11 @@ int tam_sec_map_endpoint(tam_sec_t *s, const char *endpoint, const char *name);
  * revoked: *out anonymous). */
 int tam_sec_lookup_token(tam_sec_t *s, const char *user_id, tam_principal_t *out);
 
+/* Looks up a key of the trust store by its name (for "on behalf of",
+ * tam_principal_on_behalf). Returns 0 with *out its principal; TAM_EDENIED
+ * (NULL or no such key: *out anonymous). */
+int tam_sec_lookup_name(tam_sec_t *s, const char *name, tam_principal_t *out);
+
 /* ---- for the socket classes (rpc, feed) ------------------------------------ */
 
 /* Makes sock (not yet bound) a CURVE server in domain, if zctx's security is

@@ -11,11 +11,12 @@
 #define V TAM_ROLE_VIEWER
 #define S TAM_ROLE_SERVICE
 #define A TAM_ROLE_ADMIN
+#define G TAM_ROLE_GATEWAY /* its own requests; on behalf of a person, that person's roles count */
 #define READERS (M | D | P | V | S) /* everyone who reads the system's state */
 #define ANYONE (R | READERS)
 
 static const tam_access_rule_t s_rules[] = {
-    {"sys.ping", ANYONE, "liveness"},
+    {"sys.ping", ANYONE | G, "liveness"},
     {"service.stats", ANYONE, "counters of the service loop"},
     {"ingest.submit", R | M | S, "a respondent only for its own respondent id (field respondent.id)"},
     {"ingest.needs", READERS, NULL},
@@ -58,7 +59,7 @@ static const tam_access_feed_t s_feeds[] = {
     {"ingest", "needs", READERS},
     {"registry", "donors, projects, ledger totals, planning context", READERS},
     {"pipeline", "decisions", READERS},
-    {"match", "proposals", READERS},
+    {"match", "proposals", READERS | G},
 };
 
 #define S_NRULES (sizeof s_rules / sizeof s_rules[0])
@@ -137,21 +138,22 @@ bool tam_access_may_read_feed(const char *service, uint32_t roles)
 
 static void s_cells(FILE *f, uint32_t roles)
 {
-    static const uint32_t cols[] = {R, M, D, P, V, S, A};
+    static const uint32_t cols[] = {R, M, D, P, V, S, G, A};
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
         fprintf(f, " %s |", (roles & cols[c]) || cols[c] == A ? "yes" : "-");
 }
 
 void tam_access_write_markdown(FILE *f)
 {
-    static const char *head = "| respondent | manager | donor_liaison | planner | viewer | service | admin |";
-    fprintf(f, "| message type %s checked besides |\n|---|---|---|---|---|---|---|---|---|\n", head);
+    static const char *head =
+        "| respondent | manager | donor_liaison | planner | viewer | service | gateway | admin |";
+    fprintf(f, "| message type %s checked besides |\n|---|---|---|---|---|---|---|---|---|---|\n", head);
     for (size_t i = 0; i < S_NRULES; i++) {
         fprintf(f, "| `%s` |", s_rules[i].type);
         s_cells(f, s_rules[i].roles);
         fprintf(f, " %s |\n", s_rules[i].note ? s_rules[i].note : "");
     }
-    fprintf(f, "\n| feed of %s carries |\n|---|---|---|---|---|---|---|---|---|\n", head);
+    fprintf(f, "\n| feed of %s carries |\n|---|---|---|---|---|---|---|---|---|---|\n", head);
     for (size_t i = 0; i < S_NFEEDS; i++) {
         fprintf(f, "| %s |", s_feeds[i].service);
         s_cells(f, s_feeds[i].roles);

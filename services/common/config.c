@@ -28,6 +28,7 @@ static const tam_config_key_t s_keys[] = {
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
+#include "tam/cfg/gateway.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
@@ -49,6 +50,7 @@ static const s_section_t s_section_docs[] = {
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
+#include "tam/cfg/gateway.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION

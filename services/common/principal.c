@@ -7,7 +7,7 @@
 
 /* Role names in bit order: the words of key files, tamctl and docs. */
 static const char *const s_role_names[] = {"respondent", "manager", "donor_liaison", "planner",
-                                           "service",    "admin",   "viewer"};
+                                           "service",    "admin",   "viewer",  "gateway"};
 #define S_NROLES (sizeof s_role_names / sizeof s_role_names[0])
 
 void tam_principal_anonymous(tam_principal_t *out)
@@ -61,6 +61,26 @@ int tam_principal_from_msg(void *zctx, zmq_msg_t *msg, tam_principal_t *out)
     }
     /* zmq_msg_gets returns NULL (EINVAL) when the property is absent. */
     return tam_sec_lookup_token(sec, zmq_msg_gets(msg, "User-Id"), out);
+}
+
+int tam_principal_on_behalf(void *zctx, const tam_principal_t *p, const char *obo,
+                            tam_principal_t *out)
+{
+    if (!p || !obo || !out)
+        return TAM_EINVAL;
+    tam_sec_t *sec = zctx ? tam_sec_of(zctx) : NULL;
+    if (!sec || tam_sec_mode(sec) != TAM_SEC_CURVE) {
+        /* Local mode: every request has every role; keep the name for audit. */
+        int rc = tam_principal_from_user_id(obo, out);
+        if (rc == 0)
+            out->roles = TAM_ROLE_ALL;
+        return rc;
+    }
+    if (!(p->roles & TAM_ROLE_GATEWAY)) {
+        tam_principal_anonymous(out);
+        return TAM_EDENIED;
+    }
+    return tam_sec_lookup_name(sec, obo, out);
 }
 
 bool tam_principal_may(const tam_principal_t *p, uint32_t roles)

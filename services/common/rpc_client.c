@@ -23,6 +23,7 @@ struct tam_rpc_client {
     char *endpoint;
     int timeout_ms;
     int retries;
+    char obo[TAM_PRINCIPAL_ID_MAX + 1]; /* "on behalf of", "" = none */
     tam_rpc_client_stats_t stats;
 };
 
@@ -245,6 +246,7 @@ static int s_send(tam_rpc_client_t *c, const char *id, const char *type, const v
         return TAM_EINVAL;
     memcpy(e.id, id, idlen + 1);
     memcpy(e.type, type, tlen + 1);
+    memcpy(e.obo, c->obo, sizeof e.obo);
     if (tam_rpc_envelope_encode(&e, env, sizeof env, &elen))
         return TAM_EINTERNAL;
     for (;;) {
@@ -262,6 +264,18 @@ static int s_send(tam_rpc_client_t *c, const char *id, const char *type, const v
     if (zmq_send(c->sock, env, elen, ZMQ_SNDMORE) < 0 || zmq_send(c->sock, body, len, 0) < 0)
         return s_errno_code(errno);
     c->stats.sent++;
+    return 0;
+}
+
+int tam_rpc_client_on_behalf(tam_rpc_client_t *c, const char *name)
+{
+    if (!c)
+        return TAM_EINVAL;
+    size_t n = name ? strnlen(name, sizeof c->obo) : 0;
+    if (n >= sizeof c->obo || (n && !tam_rpc_id_valid(name, n)))
+        return TAM_EINVAL;
+    memcpy(c->obo, name ? name : "", n);
+    c->obo[n] = 0;
     return 0;
 }
 

@@ -288,6 +288,18 @@ static int s_validate(tam_rpc_server_t *s, s_incoming_t *in, tam_rpc_req_t *req,
             tam_rpc_error_set(err, rc, "body", "body is not one msgpack value within limits: %s "
                               "at byte %zu", tam_strerror(rc), off);
             ret = rc;
+        } else if (env.obo[0]) {
+            /* "On behalf of": a gateway key names the person it acts for,
+             * who becomes the principal (roles and audit name). */
+            tam_principal_t p;
+            ret = tam_principal_on_behalf(s->zctx, &req->principal, env.obo, &p);
+            if (ret == 0)
+                req->principal = p;
+            else
+                tam_rpc_error_set(err, TAM_EDENIED, "envelope.obo",
+                                  "principal '%s' may not act on behalf of '%s': it needs the role "
+                                  "gateway, and '%s' a key in the trust store",
+                                  req->principal.id, env.obo, env.obo);
         } else {
             ret = 0;
         }

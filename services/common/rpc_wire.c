@@ -357,13 +357,18 @@ int tam_rpc_envelope_encode(const tam_rpc_envelope_t *env, void *buf, size_t cap
     msgpack_packer pk;
     msgpack_packer_init(&pk, &fb, s_fixbuf_write);
     bool answer = env->status >= 0;
-    int bad = msgpack_pack_map(&pk, answer ? 4 : 3);
+    bool obo = !answer && env->obo[0];
+    if (obo && !tam_rpc_id_valid(env->obo, strnlen(env->obo, sizeof env->obo)))
+        return TAM_EINVAL;
+    int bad = msgpack_pack_map(&pk, answer || obo ? 4 : 3);
     bad |= s_pack_str(&pk, "v") | msgpack_pack_unsigned_int(&pk, env->v ? env->v : TAM_RPC_VERSION);
     bad |= s_pack_str(&pk, "type") | s_pack_str(&pk, env->type);
     bad |= s_pack_str(&pk, "id") | s_pack_str(&pk, env->id);
     if (answer)
         bad |= s_pack_str(&pk, "status") |
                s_pack_str(&pk, env->status == TAM_RPC_OK ? "ok" : "error");
+    if (obo)
+        bad |= s_pack_str(&pk, "obo") | s_pack_str(&pk, env->obo);
     if (bad)
         return TAM_ETRUNC;
     *len = fb.len;
@@ -440,12 +445,13 @@ int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_en
         s_env_err(err, &first, TAM_ETYPE, "envelope", "envelope must be a map");
         goto out;
     }
-    const msgpack_object *vv = NULL, *vt = NULL, *vi = NULL, *vs = NULL;
+    const msgpack_object *vv = NULL, *vt = NULL, *vi = NULL, *vs = NULL, *vo = NULL;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         const msgpack_object **slot = s_key_is(k, "v") ? &vv : s_key_is(k, "type") ? &vt
                                       : s_key_is(k, "id")                     ? &vi
                                       : s_key_is(k, "status")                 ? &vs
+                                      : s_key_is(k, "obo") && !answer         ? &vo
                                                                               : NULL;
         if (!slot)
             continue; /* unknown keys are ignored: a change that matters bumps v */
@@ -464,6 +470,8 @@ int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_en
         s_env_err(err, &first, TAM_EMISSING, "envelope.type", "envelope.type is missing");
     else
         s_env_str(vt, "envelope.type", TAM_RPC_TYPE_MAX, false, answer, env->type, err, &first);
+    if (vo)
+        s_env_str(vo, "envelope.obo", TAM_PRINCIPAL_ID_MAX, true, false, env->obo, err, &first);
     if (!vv) {
         s_env_err(err, &first, TAM_EMISSING, "envelope.v", "envelope.v is missing");
     } else if (vv->type != MSGPACK_OBJECT_POSITIVE_INTEGER || vv->via.u64 != TAM_RPC_VERSION) {

@@ -175,6 +175,27 @@ int tam_sec_lookup_token(tam_sec_t *s, const char *user_id, tam_principal_t *out
     return rc;
 }
 
+int tam_sec_lookup_name(tam_sec_t *s, const char *name, tam_principal_t *out)
+{
+    tam_principal_anonymous(out);
+    if (!s || !name || !name[0])
+        return TAM_EDENIED;
+    int rc = TAM_EDENIED;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nstore; i++)
+        if (strcmp(s->store[i].key.name, name) == 0) {
+            const tam_keyfile_t *k = &s->store[i].key;
+            memset(out, 0, sizeof *out);
+            snprintf(out->id, sizeof out->id, "%s", k->name);
+            snprintf(out->respondent, sizeof out->respondent, "%s", k->respondent);
+            out->roles = k->roles;
+            rc = 0;
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 uint64_t tam_sec_revocations(const tam_sec_t *s)
 {
     if (!s)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "tam/error.h"
 #include "tam/keys.h"
+#include "tam/token.h"
 #include "tamctl.h"
 
 static int s_new(tamctl_t *t, int argc, char **argv)
@@ -108,6 +109,45 @@ static int s_revoke(tamctl_t *t, int argc, char **argv)
     return EX_OK;
 }
 
+/* keys token NAME [--revoke]: a bearer token for the HTTP gateway, printed
+ * once on stdout (only its hash is kept). */
+static int s_token(tamctl_t *t, int argc, char **argv)
+{
+    bool revoke = argc == 3 && strcmp(argv[2], "--revoke") == 0;
+    if (argc != 2 && !revoke) {
+        fprintf(stderr, "usage: tamctl keys token NAME [--revoke]\n");
+        return EX_USAGE;
+    }
+    const char *dir = t->cfg.security.keys_dir;
+    if (revoke) {
+        int rc = tam_token_revoke(dir, argv[1]);
+        if (rc) {
+            fprintf(stderr, "tamctl: cannot revoke the token of '%s': %s\n", argv[1],
+                    rc == TAM_ENOTFOUND ? "none was issued" : tam_strerror(rc));
+            return rc == TAM_ENOTFOUND ? EX_DATAERR : rc == TAM_EINVAL ? EX_USAGE : EX_IOERR;
+        }
+        if (!t->quiet)
+            fprintf(stderr, "revoked the token of %s: the gateway refuses it from its next request\n",
+                    argv[1]);
+        return EX_OK;
+    }
+    char tok[TAM_TOKEN_MAX + 1], err[256] = "";
+    int rc = tam_token_issue(dir, argv[1], tok, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "tamctl: cannot issue a token for '%s': %s\n", argv[1],
+                rc == TAM_ENOTFOUND ? "no such key in the trust store (tamctl keys new first)"
+                : err[0]            ? err
+                                    : tam_strerror(rc));
+        return rc == TAM_ENOTFOUND ? EX_DATAERR : rc == TAM_EINVAL ? EX_USAGE : EX_IOERR;
+    }
+    printf("%s\n", tok);
+    return EX_OK;
+}
+
+TAMCTL_COMMAND(s_cmd_keys_token, "keys token", "NAME [--revoke]",
+               "Issue a bearer token for the HTTP gateway with the roles of the key NAME (printed "
+               "once; only its hash is stored, a new one replaces it), or revoke it.",
+               NULL, s_token)
 TAMCTL_COMMAND(s_cmd_keys_new, "keys new", "NAME --role ROLE [--respondent ID]",
                "Make a key pair: NAME.key (public, into the trust store) and NAME.key_secret.",
                "  --role R[,R]     respondent, manager, donor_liaison, planner, viewer, service, admin\n"

@@ -5,7 +5,7 @@
  *     curve_setup(dir, cfg_path, zctx)   makes every key in DIR/keys (the
  *         services ingest, registry, match, pipeline; the people admin,
  *         manager, donor_liaison, planner, viewer, respondent-KEN,
- *         respondent-UGA), appends "[security] mode = curve, keys_dir =
+ *         respondent-UGA; tam-gateway's key gateway), appends "[security] mode = curve, keys_dir =
  *         DIR/keys" to the config, and attaches admin's key to zctx, so that
  *         the test's own clients (tam_rpc_client_new, tam_feed_client_new on
  *         zctx) talk CURVE as admin. tamctl with that config uses admin too
@@ -41,6 +41,7 @@ static const struct {
     {"viewer", TAM_ROLE_VIEWER, NULL},
     {"respondent-KEN", TAM_ROLE_RESPONDENT, "KEN"},
     {"respondent-UGA", TAM_ROLE_RESPONDENT, "UGA"},
+    {"gateway", TAM_ROLE_GATEWAY, NULL},
 };
 
 /* Makes one key in keys_dir. Returns 0 or a TAM_E* code (printed). */

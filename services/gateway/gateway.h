@@ -1,0 +1,100 @@
+/* gateway.h — tam-gateway's classes (docs/gateway.md):
+ *   gateway_server.c  the HTTP server (libmicrohttpd): limits, bodies, auth,
+ *                     dispatch to a route, the rpc clients to the services
+ *   gw_http.c         answers: JSON, problem+json (RFC 9457), ETag
+ *   gw_routes.c       the /v1 routes: which message each one sends, and how
+ *                     its query or body becomes the request
+ *   gw_stream.c       GET /v1/stream: Server-Sent Events from the match feed
+ * One thread serves HTTP (MHD's internal polling thread) and owns the rpc
+ * sockets; the stream has a thread of its own for the feed socket. */
+#ifndef TAM_GATEWAY_H
+#define TAM_GATEWAY_H
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "tam/config.h"
+#include "tam/principal.h"
+#include "tam/rpc.h"
+
+typedef struct gw gw_t;
+typedef struct gw_stream gw_stream_t;
+
+/* One HTTP request being served. */
+typedef struct {
+    gw_t *gw;
+    struct MHD_Connection *conn;
+    const char *method;      /* "GET", ... */
+    const char *path;        /* "/v1/proposals" */
+    char query[1024];        /* the query arguments as received, "k=v&k=v" (for the ETag) */
+    tam_principal_t who;     /* from the bearer token */
+    char *body;              /* request body, NUL-terminated; NULL if none */
+    size_t body_len;
+} gw_req_t;
+
+/* ---- gateway_server.c ---------------------------------------------------- */
+
+int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx);
+/* Serves until SIGTERM/SIGINT. Returns 0; a TAM_E* code. */
+int gw_run(gw_t *g);
+void gw_destroy(gw_t **g);
+const tam_config_t *gw_config(const gw_t *g);
+/* The port actually listened on. */
+unsigned gw_port(const gw_t *g);
+
+/* Calls service with message type, on behalf of r->who, body msgpack.
+ * Returns 0 with *ans filled (check ans->status); TAM_EUNAVAIL/TAM_ETIMEOUT
+ * when the service does not answer. */
+int gw_call(gw_req_t *r, const char *service, const char *type, const void *body, size_t len,
+            tam_rpc_answer_t *ans);
+
+/* ---- gw_http.c ------------------------------------------------------------ */
+
+/* Answers problem+json: status, title, detail and errors (a JSON array of
+ * {"pointer","detail"}; stolen, may be NULL). Returns MHD_YES/NO. */
+enum MHD_Result gw_problem(gw_req_t *r, unsigned status, const char *title, const char *detail,
+                           json_t *errors);
+
+/* Appends {"pointer": ptr, "detail": detail} to *errors (created if NULL). */
+void gw_error_add(json_t **errors, const char *pointer, const char *detail);
+
+/* Converts an rpc field path ("needs[2].standard") into a JSON pointer
+ * ("/needs/2/standard") in out. */
+void gw_pointer(const char *path, char *out, size_t cap);
+
+/* Answers an error answer of a service as problem+json (status from its code). */
+enum MHD_Result gw_problem_rpc(gw_req_t *r, const tam_rpc_error_t *e);
+
+/* Answers a failed call (TAM_EUNAVAIL, TAM_ETIMEOUT, ...) as 503/504/502. */
+enum MHD_Result gw_problem_call(gw_req_t *r, const char *service, int rc);
+
+/* Answers status with JSON text (copied), a strong ETag of the request and
+ * text (honouring If-None-Match with 304), and an optional Link header. */
+enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const char *link);
+
+/* HTTP status for a TAM_E* code of an error answer. */
+unsigned gw_status_of(int code);
+
+/* ---- gw_routes.c ---------------------------------------------------------- */
+
+/* Serves r (authenticated) by the route table; 404/405 problem if none. */
+enum MHD_Result gw_route(gw_req_t *r);
+
+/* The routes, for the OpenAPI test: method and path template. */
+typedef struct {
+    const char *method;
+    const char *path; /* "/v1/proposals/{need}/{project}" */
+} gw_route_info_t;
+const gw_route_info_t *gw_routes(size_t *n);
+
+/* ---- gw_stream.c ---------------------------------------------------------- */
+
+int gw_stream_new(gw_stream_t **out, const tam_config_t *cfg, void *zctx);
+/* Stops following the feed and ends every open stream (before MHD stops). */
+void gw_stream_stop(gw_stream_t *s);
+void gw_stream_destroy(gw_stream_t **s);
+/* Serves GET /v1/stream on r. */
+enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r);
+
+#endif

@@ -1,0 +1,761 @@
+/* test_gateway.c — tam-gateway against the four real services in curve
+ * mode, over HTTP (libcurl): bearer tokens per role, the role matrix
+ * (allowed and refused), "on behalf of" (the audit names the person),
+ * problem+json with nothing stored, cursors and Link, ETag/304, and the
+ * OpenAPI document naming every route. */
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <zmq.h>
+#include "services_harness.h"
+
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char ctype[128], etag[64], link[1024];
+} resp_t;
+
+static h_t *H;
+static pid_t s_gw;
+static unsigned s_port;
+static char s_tokens[8][200];
+static const char *const s_people[] = {"admin", "manager", "donor_liaison", "planner",
+                                       "viewer", "respondent-KEN"};
+enum { T_ADMIN, T_MANAGER, T_DONOR, T_PLANNER, T_VIEWER, T_KEN, T_NONE = -1 };
+
+static size_t s_write(char *p, size_t sz, size_t n, void *arg)
+{
+    resp_t *r = arg;
+    size_t add = sz * n;
+    char *b = realloc(r->body, r->len + add + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, add);
+    r->body = b;
+    r->len += add;
+    b[r->len] = 0;
+    return add;
+}
+
+static void s_hdrcopy(char *dst, size_t cap, const char *v, size_t n)
+{
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n'))
+        n--;
+    while (n && *v == ' ')
+        v++, n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, v, n);
+    dst[n] = 0;
+}
+
+static size_t s_header(char *p, size_t sz, size_t n, void *arg)
+{
+    resp_t *r = arg;
+    size_t len = sz * n;
+    if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
+        s_hdrcopy(r->ctype, sizeof r->ctype, p + 13, len - 13);
+    else if (len > 5 && strncasecmp(p, "ETag:", 5) == 0)
+        s_hdrcopy(r->etag, sizeof r->etag, p + 5, len - 5);
+    else if (len > 5 && strncasecmp(p, "Link:", 5) == 0)
+        s_hdrcopy(r->link, sizeof r->link, p + 5, len - 5);
+    return len;
+}
+
+/* One request; who: T_* (T_NONE: no token). hdr: one extra header or NULL. */
+static resp_t s_http(const char *method, int who, const char *path, const char *body,
+                     const char *hdr)
+{
+    resp_t r = {0};
+    char url[1400], auth[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s_port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    if (who >= 0) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_tokens[who]);
+        h = curl_slist_append(h, auth);
+    }
+    if (body)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    if (hdr)
+        h = curl_slist_append(h, hdr);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r.body)
+        r.body = strdup("");
+    return r;
+}
+
+static json_t *s_json(const resp_t *r)
+{
+    json_t *j = json_loads(r->body, 0, NULL);
+    if (!j)
+        fail_msg("not JSON (status %ld): %s", r->status, r->body);
+    return j;
+}
+
+/* Asserts a problem+json answer of status whose errors name pointer. */
+static void s_problem(resp_t *r, long status, const char *pointer)
+{
+    if (r->status != status)
+        fail_msg("status %ld, expected %ld: %s", r->status, status, r->body);
+    assert_string_equal(r->ctype, "application/problem+json");
+    json_t *j = s_json(r);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    assert_non_null(json_string_value(json_object_get(j, "title")));
+    assert_non_null(json_string_value(json_object_get(j, "detail")));
+    json_t *errs = json_object_get(j, "errors");
+    assert_true(json_array_size(errs) >= 1);
+    if (pointer) {
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(errs); i++)
+            found |= strcmp(json_string_value(json_object_get(json_array_get(errs, i), "pointer")),
+                            pointer) == 0;
+        if (!found)
+            fail_msg("no error with pointer %s in %s", pointer, r->body);
+    }
+    json_decref(j);
+}
+
+static void s_free(resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static unsigned s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int s_gateway_start(void)
+{
+    char exe[512], log[160];
+    snprintf(exe, sizeof exe, "%s/tam-gateway", H->bin);
+    snprintf(log, sizeof log, "%s/gateway.log", H->dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(exe, exe, "-c", H->cfg, (char *)NULL);
+        _exit(127);
+    }
+    s_gw = pid;
+    for (int i = 0; i < 200; i++) {
+        resp_t r = s_http("GET", T_NONE, "/v1/health", NULL, NULL);
+        long st = r.status;
+        s_free(&r);
+        if (st == 200)
+            return 0;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling the child's readiness */
+    }
+    return -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    H = h_new("gateway", NULL);
+    if (!H)
+        return -1;
+    s_port = s_free_port();
+    FILE *f = fopen(H->cfg, "a");
+    fprintf(f, "[gateway]\nport = %u\nmax_body = 64K\ntimeout = 10s\nconnection_timeout = 2s\n"
+               "max_connections = 200\nper_ip_connections = 100\nconnection_memory = 32K\n", s_port);
+    fclose(f);
+    for (int s = 0; s < S_N; s++)
+        if (s_start(H, s) != 0)
+            return -1;
+    const char *d = "config/samples/demo";
+    char p[5][600];
+    snprintf(p[0], sizeof p[0], "%s/%s/donors.json", H->src, d);
+    snprintf(p[1], sizeof p[1], "%s/%s/projects.json", H->src, d);
+    snprintf(p[2], sizeof p[2], "%s/%s/ledger.json", H->src, d);
+    snprintf(p[3], sizeof p[3], "%s/%s/context.json", H->src, d);
+    if (s_tamctl(H, NULL, NULL, "-q", "donor", "add", p[0], NULL) ||
+        s_tamctl(H, NULL, NULL, "-q", "project", "add", p[1], NULL) ||
+        s_tamctl(H, NULL, NULL, "-q", "ledger", "import", p[2], NULL) ||
+        s_tamctl(H, NULL, NULL, "-q", "context", "set", p[3], NULL))
+        return -1;
+    char r[6][600];
+    const char *files[] = {"0001-CAF-A", "0002-COD-D", "0003-SSD-C", "0007-KEN-C", NULL};
+    for (int i = 0; files[i]; i++)
+        snprintf(r[i], sizeof r[i], "%s/%s/replies/%s.json", H->src, d, files[i]);
+    if (s_tamctl(H, NULL, NULL, "-q", "submit", r[0], r[1], r[2], r[3], NULL) ||
+        s_tamctl(H, NULL, NULL, "wait", "--timeout", "60", NULL))
+        return -1;
+    for (size_t i = 0; i < sizeof s_people / sizeof s_people[0]; i++) {
+        char out[160];
+        snprintf(out, sizeof out, "%s/%s.token", H->dir, s_people[i]);
+        if (s_tamctl(H, out, NULL, "keys", "token", s_people[i], NULL))
+            return -1;
+        char *t = s_slurp(out);
+        t[strcspn(t, "\n")] = 0;
+        snprintf(s_tokens[i], sizeof s_tokens[i], "%s", t);
+        free(t);
+    }
+    return s_gateway_start();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int ret = 0;
+    if (s_gw) {
+        /* SIGTERM: a clean stop, exit 0 (under ASan also: no leak, no error). */
+        kill(s_gw, SIGTERM);
+        int st = 0;
+        waitpid(s_gw, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char log[160];
+            snprintf(log, sizeof log, "%s/gateway.log", H->dir);
+            char *t = s_slurp(log);
+            fprintf(stderr, "tam-gateway exited with status %d:\n%s\n", st, t);
+            free(t);
+            ret = -1;
+        }
+    }
+    h_free(H);
+    curl_global_cleanup();
+    return ret;
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/v1/proposals", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+    r = s_http("GET", T_NONE, "/v1/proposals", NULL,
+               "Authorization: Bearer viewer~0000000000000000000000000000000000000000000000000000000000000000");
+    s_problem(&r, 401, "");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/ready", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/nothing", NULL, NULL);
+    s_problem(&r, 404, "");
+    s_free(&r);
+    r = s_http("DELETE", T_VIEWER, "/v1/proposals", NULL, NULL);
+    s_problem(&r, 405, "");
+    s_free(&r);
+}
+
+/* Pages of proposals by cursor and Link, ETag and 304, the explanation. */
+static void test_proposals(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?limit=2", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "application/json");
+    json_t *j = s_json(&r);
+    json_t *items = json_object_get(j, "items");
+    assert_int_equal(json_array_size(items), 2);
+    assert_true(json_integer_value(json_object_get(j, "total")) > 2);
+    char first[120];
+    snprintf(first, sizeof first, "%s", json_string_value(json_object_get(json_array_get(items, 0), "id")));
+    assert_non_null(strstr(r.link, "rel=\"next\""));
+    assert_non_null(strstr(r.link, "cursor=2"));
+    json_decref(j);
+    /* Follow the Link. */
+    char next[1024];
+    size_t n = strcspn(r.link + 1, ">");
+    snprintf(next, sizeof next, "%.*s", (int)n, r.link + 1);
+    char etag[64];
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    assert_true(strlen(etag) > 2 && etag[0] == '"');
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, next, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = s_json(&r);
+    assert_true(json_array_size(json_object_get(j, "items")) >= 1);
+    assert_string_not_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), first);
+    json_decref(j);
+    s_free(&r);
+    /* ETag: the same query gives 304; another query another tag. */
+    char inm[100];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=2", NULL, inm);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.len, 0);
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3", NULL, inm);
+    assert_int_equal(r.status, 200);
+    assert_string_not_equal(r.etag, etag);
+    s_free(&r);
+    /* The explanation of the first one. */
+    char path[200];
+    snprintf(path, sizeof path, "/v1/proposals/%s", first);
+    r = s_http("GET", T_VIEWER, path, NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "factors"));
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals/999999/NOPE", NULL, NULL);
+    assert_true(r.status == 404 || r.status == 422);
+    s_free(&r);
+}
+
+static void test_bad_queries(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?cursor=abc", NULL, NULL);
+    s_problem(&r, 400, "/cursor");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?colour=red", NULL, NULL);
+    s_problem(&r, 400, "/colour");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=99999999", NULL, NULL);
+    s_problem(&r, 422, "/limit");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/needs?cursor=-1", NULL, NULL);
+    s_problem(&r, 400, "/cursor");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/reports/nope", NULL, NULL);
+    s_problem(&r, 404, "/kind");
+    s_free(&r);
+}
+
+static size_t s_count_replies(void)
+{
+    resp_t r = s_http("GET", T_ADMIN, "/v1/replies?status=any", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *j = s_json(&r);
+    size_t n = json_array_size(json_object_get(j, "items"));
+    json_decref(j);
+    s_free(&r);
+    return n;
+}
+
+/* Bad bodies: problem+json, and nothing stored. */
+static void test_bad_bodies(void **state)
+{
+    (void)state;
+    size_t before = s_count_replies();
+    assert_true(before >= 4);
+    resp_t r = s_http("POST", T_ADMIN, "/v1/replies", "{\"respondent\": ", NULL);
+    s_problem(&r, 400, "");
+    s_free(&r);
+    r = s_http("POST", T_ADMIN, "/v1/replies", "[1,2]", NULL);
+    s_problem(&r, 400, "");
+    s_free(&r);
+    /* A real reply with an unknown field and a wrong type. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0005-LBY-A.json", H->src);
+    char *text = s_slurp(path);
+    json_t *reply = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(reply);
+    json_object_set_new(reply, "colour", json_string("red"));
+    char *body = json_dumps(reply, 0);
+    r = s_http("POST", T_ADMIN, "/v1/replies", body, NULL);
+    s_problem(&r, 422, "/colour");
+    s_free(&r);
+    free(body);
+    json_decref(reply);
+    /* Huge: over [gateway] max_body (64K here). */
+    size_t big = 200 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    huge[big] = 0;
+    r = s_http("POST", T_ADMIN, "/v1/replies", huge, NULL);
+    s_problem(&r, 413, NULL);
+    s_free(&r);
+    free(huge);
+    assert_int_equal(s_count_replies(), before);
+}
+
+/* Every role's allowed and refused requests; decisions on behalf of the
+ * person, recorded under the person's name. */
+static void test_roles(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, NULL);
+    json_t *j = s_json(&r);
+    char id[120];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")));
+    json_decref(j);
+    s_free(&r);
+    char body[400];
+    snprintf(body, sizeof body, "{\"proposal\":\"%s\",\"act\":\"endorse\",\"reason\":\"fits the plan\"}", id);
+    /* viewer, planner, donor liaison and a respondent may not endorse. */
+    int refused[] = {T_VIEWER, T_PLANNER, T_DONOR, T_KEN};
+    for (size_t i = 0; i < 4; i++) {
+        r = s_http("POST", refused[i], "/v1/decisions", body, NULL);
+        s_problem(&r, 403, "");
+        s_free(&r);
+    }
+    r = s_http("POST", T_MANAGER, "/v1/decisions", body, NULL);
+    if (r.status != 200)
+        fail_msg("endorse: %ld %s", r.status, r.body);
+    s_free(&r);
+    /* The audit names the manager, never the gateway. */
+    r = s_http("GET", T_VIEWER, "/v1/history", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = s_json(&r);
+    json_t *items = json_object_get(j, "items");
+    assert_true(json_array_size(items) >= 1);
+    json_t *last = json_array_get(items, json_array_size(items) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "principal")), "manager");
+    assert_string_equal(json_string_value(json_object_get(last, "proposal")), id);
+    json_decref(j);
+    s_free(&r);
+    /* The planning context: planners only. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/config/samples/demo/context.json", H->src);
+    char *ctx = s_slurp(path);
+    r = s_http("PUT", T_VIEWER, "/v1/context", ctx, NULL);
+    s_problem(&r, 403, "");
+    s_free(&r);
+    r = s_http("PUT", T_MANAGER, "/v1/context", ctx, NULL);
+    s_problem(&r, 403, "");
+    s_free(&r);
+    r = s_http("PUT", T_PLANNER, "/v1/context", ctx, NULL);
+    if (r.status != 200)
+        fail_msg("context: %ld %s", r.status, r.body);
+    s_free(&r);
+    free(ctx);
+    /* A respondent reads its own replies only (the service narrows it, for
+     * the person named on behalf of), and no list of needs. */
+    r = s_http("GET", T_KEN, "/v1/replies", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    j = s_json(&r);
+    items = json_object_get(j, "items");
+    assert_true(json_array_size(items) >= 1);
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(items, i), "respondent")), "KEN");
+    json_decref(j);
+    s_free(&r);
+    r = s_http("GET", T_KEN, "/v1/proposals", NULL, NULL);
+    s_problem(&r, 403, "");
+    s_free(&r);
+    /* Readers. */
+    const char *reads[] = {"/v1/needs", "/v1/projects", "/v1/donors", "/v1/runs/current",
+                           "/v1/reports/gaps", "/v1/reports/donors", "/v1/reports/pipeline",
+                           "/v1/reports/commission", "/v1/context", "/v1/gaps"};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        r = s_http("GET", T_DONOR, reads[i], NULL, NULL);
+        if (r.status != 200)
+            fail_msg("%s: %ld %s", reads[i], r.status, r.body);
+        s_free(&r);
+    }
+    r = s_http("GET", T_VIEWER, "/v1/projects?limit=1", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.link, "rel=\"next\""));
+    s_free(&r);
+    /* The ledger of a project that has entries in the sample. */
+    snprintf(path, sizeof path, "%s/config/samples/demo/ledger.json", H->src);
+    char *lt = s_slurp(path);
+    j = json_loads(lt, 0, NULL);
+    free(lt);
+    json_t *e0 = json_array_get(json_is_array(j) ? j : json_object_get(j, "entries"), 0);
+    char ledger[200];
+    snprintf(ledger, sizeof ledger, "/v1/projects/%s/ledger", json_string_value(json_object_get(e0, "project")));
+    json_decref(j);
+    r = s_http("GET", T_VIEWER, ledger, NULL, NULL);
+    if (r.status != 200)
+        fail_msg("%s: %ld %s", ledger, r.status, r.body);
+    assert_non_null(strstr(r.body, "items"));
+    s_free(&r);
+}
+
+/* Only a gateway key may act on behalf of someone: an admin's key that
+ * names the manager is refused by the service itself. */
+static void test_on_behalf_refused(void **state)
+{
+    (void)state;
+    char ep[200];
+    snprintf(ep, sizeof ep, "ipc://%s/run/pipeline.req", H->dir);
+    tam_rpc_client_t *c = NULL;
+    assert_int_equal(tam_rpc_client_new(&c, H->zctx, ep, 3000, 0), 0);
+    assert_int_equal(tam_rpc_client_on_behalf(c, "manager"), 0);
+    static const uint8_t empty_map = 0x80;
+    tam_rpc_answer_t ans = {0};
+    assert_int_equal(tam_rpc_call(c, "pipeline.audit", &empty_map, 1, &ans), 0);
+    assert_int_equal(ans.status, TAM_RPC_ERROR);
+    assert_int_equal(ans.error.code, TAM_EDENIED);
+    assert_string_equal(ans.error.field, "envelope.obo");
+    tam_rpc_answer_clear(&ans);
+    tam_rpc_client_destroy(&c);
+}
+
+/* A revoked token is refused on its next request. */
+static void test_revoke(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_PLANNER, "/v1/runs/current", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    assert_int_equal(s_tamctl(H, NULL, NULL, "keys", "token", "planner", "--revoke", NULL), 0);
+    r = s_http("GET", T_PLANNER, "/v1/runs/current", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+}
+
+/* Every route is in the OpenAPI document served at /v1/openapi.json. */
+static void test_openapi(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/v1/openapi.json", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *j = s_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.1.0");
+    json_t *paths = json_object_get(j, "paths");
+    char path[600];
+    snprintf(path, sizeof path, "%s/services/gateway/gw_routes.c", H->src);
+    char *src = s_slurp(path);
+    /* The route table's lines: {"GET", "/v1/...", */
+    int n = 0;
+    for (char *p = strstr(src, "    {\""); p; p = strstr(p + 1, "    {\"")) {
+        char method[8], route[120];
+        if (sscanf(p, " {\"%7[A-Z]\", \"%119[^\"]\"", method, route) != 2)
+            continue;
+        for (char *m = method; *m; m++)
+            *m = (char)(*m - 'A' + 'a');
+        json_t *item = json_object_get(paths, route);
+        if (!item || !json_object_get(item, method))
+            fail_msg("%s %s is not in proto/openapi.json", method, route);
+        n++;
+    }
+    assert_true(n >= 18);
+    free(src);
+    json_decref(j);
+    s_free(&r);
+}
+
+/* ---- the event stream, over a raw socket ------------------------------------- */
+
+typedef struct {
+    int fd;
+    char buf[1 << 17];
+    size_t len;
+} sse_t;
+
+static void s_sse_open(sse_t *e, int who, const char *query, const char *last_id)
+{
+    e->len = 0;
+    e->buf[0] = 0;
+    e->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(e->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[1024], last[200] = "";
+    if (last_id)
+        snprintf(last, sizeof last, "Last-Event-ID: %s\r\n", last_id);
+    int n = snprintf(req, sizeof req, "GET /v1/stream%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Authorization: Bearer %s\r\nAccept: text/event-stream\r\n%s\r\n",
+                     query ? query : "", s_tokens[who], last);
+    assert_int_equal(write(e->fd, req, (size_t)n), n);
+}
+
+/* Reads until needle is in what arrived, or timeout_ms pass. */
+static bool s_sse_wait(sse_t *e, const char *needle, int timeout_ms)
+{
+    int64_t deadline = s_now_ms() + timeout_ms;
+    while (!strstr(e->buf, needle)) {
+        int64_t left = deadline - s_now_ms();
+        struct pollfd p = {e->fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t n = read(e->fd, e->buf + e->len, sizeof e->buf - 1 - e->len);
+        if (n <= 0)
+            return false;
+        e->len += (size_t)n;
+        e->buf[e->len] = 0;
+    }
+    return true;
+}
+
+/* A change made by another client reaches the stream; filters; resuming
+ * with Last-Event-ID; a reset when it cannot resume. */
+static void test_stream(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/v1/stream", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+    r = s_http("GET", T_KEN, "/v1/stream", NULL, NULL);
+    s_problem(&r, 403, "");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/stream?country=kenya", NULL, NULL);
+    s_problem(&r, 400, "/country");
+    s_free(&r);
+    static sse_t all, none, bad;
+    s_sse_open(&all, T_VIEWER, NULL, NULL);
+    s_sse_open(&none, T_VIEWER, "?country=ZZZ,ZZY&category=A", NULL);
+    assert_true(s_sse_wait(&all, "text/event-stream", 5000));
+    assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
+    assert_true(s_sse_wait(&none, ": tamatch stream", 5000));
+    /* Another client submits a reply over HTTP: a new run, changed proposals. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0008-NGA-B.json", H->src);
+    char *reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    if (r.status != 200)
+        fail_msg("submit: %ld %s", r.status, r.body);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&all, "event: run", 30000));
+    assert_true(s_sse_wait(&all, "event: proposal", 30000));
+    assert_true(s_sse_wait(&none, "event: run", 30000));
+    assert_null(strstr(none.buf, "event: proposal")); /* no proposal for ZZZ or ZZY */
+    /* The last id seen, to resume from. */
+    char last[64] = "";
+    for (char *p = strstr(all.buf, "\nid: "); p; p = strstr(p + 1, "\nid: "))
+        sscanf(p + 5, "%63s", last);
+    assert_true(last[0] != 0);
+    close(all.fd);
+    close(none.fd);
+    s_sse_open(&all, T_VIEWER, NULL, last);
+    assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
+    assert_null(strstr(all.buf, "event: reset"));
+    close(all.fd);
+    /* An id of another feed epoch (tam-match restarted): reset first. */
+    s_sse_open(&bad, T_VIEWER, NULL, "1-1");
+    assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    close(bad.fd);
+}
+
+/* ---- hostile HTTP ---------------------------------------------------------------- */
+
+/* A TCP connection to the gateway from source address src (127.0.0.x). */
+static int s_connect_from(const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &me.sin_addr);
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads until the peer closes (true) or timeout_ms pass (false). */
+static bool s_closed_within(int fd, int timeout_ms)
+{
+    char buf[4096];
+    int64_t deadline = s_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - s_now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return false;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return true;
+    }
+}
+
+static void s_still_answers(void)
+{
+    resp_t r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+}
+
+/* 1,000 idle connections from other addresses, an oversized header, a
+ * slowloris, pipelined garbage: the gateway stays up and answers others. */
+static void test_hostile(void **state)
+{
+    (void)state;
+    static int idle[1000];
+    int opened = 0;
+    for (int i = 0; i < 1000; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "127.0.%d.%d", 1 + i / 200, 2 + i % 200);
+        idle[i] = s_connect_from(src);
+        opened += idle[i] >= 0;
+    }
+    assert_true(opened > 0);
+    s_still_answers(); /* beyond max_connections the others are refused, not us */
+    /* An oversized header: refused (431/413) or closed, never served. */
+    size_t big = 100 * 1024;
+    char *h = malloc(big + 16);
+    memcpy(h, "X-Big: ", 7);
+    memset(h + 7, 'a', big);
+    h[7 + big] = 0;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, h);
+    assert_true(r.status == 431 || r.status == 413 || r.status == 0);
+    s_free(&r);
+    free(h);
+    for (int i = 0; i < 1000; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+    s_still_answers();
+    /* Slowloris: half a request line, then nothing: closed after the timeout. */
+    int fd = s_connect_from("127.0.9.1");
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "GET /v1/hea", 11), 11);
+    assert_true(s_closed_within(fd, 15000));
+    close(fd);
+    /* Pipelined garbage: an error answer or a close; the next client is served. */
+    fd = s_connect_from("127.0.9.2");
+    assert_true(fd >= 0);
+    static const char junk[] = "\x01\x02 NOT HTTP\r\n\r\nGET /v1/health HTTP/1.1\r\n\r\n\xff\xfe\r\n\r\n";
+    assert_int_equal(write(fd, junk, sizeof junk - 1), (ssize_t)(sizeof junk - 1));
+    assert_true(s_closed_within(fd, 15000));
+    close(fd);
+    s_still_answers();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
+        cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
+        cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
+        cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_revoke),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
