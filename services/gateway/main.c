@@ -36,10 +36,10 @@ int main(int argc, char **argv)
     gw_t *g = NULL;
     tam_sec_t *sec = NULL;
     int rc = tam_sec_service(&sec, &cfg, zctx, cfg.gateway.identity);
-    if (rc == 0 && (rc = gw_new(&g, &cfg, zctx))) {
+    if (rc == 0 && (rc = gw_new(&g, &cfg, zctx)))
         tam_crit("cannot start: %s", tam_strerror(rc));
-    } else if (rc == 0) {
-        tam_notify("READY=1"); /* systemd Type=notify (packaging/systemd) */
+    else if (rc == 0) {
+        tam_notify("READY=1"); /* listening: gw_new started the HTTP daemon */
         rc = gw_run(g);
         tam_notify("STOPPING=1");
     }
