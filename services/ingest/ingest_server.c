@@ -76,6 +76,46 @@ static int s_emit(const char *topic, const void *body, size_t len, void *arg)
     return tam_answer_event(arg, topic, body, len);
 }
 
+#define S_WARNINGS_MAX 100 /* submit_ack.warnings bound (proto/ingest.def) */
+
+/* Warns, in the answer, of needs whose window starts before the reply's date
+ * (its `submitted`, else today): stored as given, but a date in the past gains
+ * nothing, since urgency counts it as starting now (docs/matching.md). Ids
+ * and dates only. Returns 0 or TAM_ENOMEM. */
+static int s_past_starts(tam_arena_t *a, const tam_reply_t *r, uint32_t today, tam_submit_ack_t *ack)
+{
+    uint32_t date = r->submitted ? r->submitted : today;
+    uint32_t n = 0, past = 0;
+    for (uint32_t i = 0; i < r->needs.n; i++)
+        past += tam_date_days(r->needs.v[i].start) < tam_date_days(date);
+    if (!past)
+        return 0;
+    if (!(ack->warnings.v = tam_arena_alloc(a, (past < S_WARNINGS_MAX ? past : S_WARNINGS_MAX) *
+                                                   sizeof(char *))))
+        return TAM_ENOMEM;
+    for (uint32_t i = 0; i < r->needs.n && n < S_WARNINGS_MAX; i++) {
+        const tam_need_in_t *in = &r->needs.v[i];
+        if (tam_date_days(in->start) >= tam_date_days(date))
+            continue;
+        char d1[11], d2[11], line[300];
+        tam_date_format(in->start, d1);
+        tam_date_format(date, d2);
+        int len = n == S_WARNINGS_MAX - 1 && past > S_WARNINGS_MAX
+                      ? snprintf(line, sizeof line, "%u more needs start before %s", past - n, d2)
+                      : snprintf(line, sizeof line,
+                                 "needs[%u].start: %s is before the reply's date %s; stored as "
+                                 "given, urgency counts it as starting now",
+                                 i, d1, d2);
+        char *w = tam_arena_alloc(a, (size_t)len + 1);
+        if (!w)
+            return TAM_ENOMEM;
+        memcpy(w, line, (size_t)len + 1);
+        ack->warnings.v[n++] = w;
+    }
+    ack->warnings.n = n;
+    return 0;
+}
+
 static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
 {
     tam_ingest_server_t *s = arg;
@@ -112,6 +152,8 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
                  r.respondent->id, r.instrument->category, out->error.message);
     if (rc)
         return rc; /* store conditions go back to the loop, which reruns or fails the batch */
+    if (!ack.repeat && (rc = s_past_starts(s->a, &r, today, &ack)))
+        return rc;
     if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
         return rc;
     tam_debug("ingest: reply %llu: revision %lld%s, %u needs (%lld added, %lld revised, %lld "

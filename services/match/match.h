@@ -40,7 +40,7 @@
 
 /* Version of the scoring and allocation rules. Part of the code version that
  * every run hash covers: bump it whenever a rule or formula changes. */
-#define TAM_MATCH_RULES "r2"
+#define TAM_MATCH_RULES "r3"
 #define TAM_MATCH_CODE_VERSION TAM_VERSION "+" TAM_MATCH_RULES
 
 #define TAM_MATCH_NONE UINT32_MAX

@@ -491,6 +491,9 @@ static void s_answer(s_run_t *r, s_item_t *it, const tam_rpc_answer_t *ans)
                    ack.need_ids.n, (long long)ack.added, (long long)ack.revised,
                    (long long)ack.unchanged, (long long)ack.withdrawn);
         }
+        if (!r->t->json && !r->t->quiet)
+            for (uint32_t w = 0; w < ack.warnings.n; w++)
+                fprintf(stderr, "tamctl: %s: warning: %s\n", it->where, ack.warnings.v[w]);
         tam_arena_destroy(&a);
         return;
     }

@@ -620,13 +620,51 @@ static void t_tamctl_cli(void **state)
     assert_true(ih_now_ms() - t0 < 10000);
 }
 
+/* ---- a window starting in the past: stored with a warning --------------- */
+
+static void t_past_start_warned(void **state)
+{
+    ih_t *h = *state;
+    char path[600], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/past.json", h->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"respondent\": {\"type\": \"member_state\", \"id\": \"KEN\"},\n"
+               " \"instrument\": {\"category\": \"A\", \"version\": 1},\n"
+               " \"submitted\": \"2026-06-01\", \"completeness\": 50,\n"
+               " \"answers\": [{\"standard\": \"A-SMR\", \"state\": \"need\"},\n"
+               "             {\"standard\": \"A-TOKYO\", \"state\": \"need\"}],\n"
+               " \"needs\": [{\"country\": \"KEN\", \"standard\": \"A-SMR\", \"modality\": \"training\",\n"
+               "   \"priority\": 5, \"cost\": 180000, \"start\": \"2026-07-01\", \"end\": \"2027-12-31\"},\n"
+               "  {\"country\": \"KEN\", \"standard\": \"A-TOKYO\", \"modality\": \"workshop\",\n"
+               "   \"priority\": 3, \"cost\": 60000, \"start\": \"1990-01-01\", \"end\": \"2027-12-31\"}]}\n");
+    fclose(f);
+    int rc = ih_tamctl(h, NULL, &out, &err, "submit", path, NULL);
+    if (rc)
+        fprintf(stderr, "%s", err);
+    assert_int_equal(rc, 0);
+    /* stored, and only the need starting before the reply's date is named */
+    assert_true(s_has(out, "2 needs stored"));
+    assert_true(s_has(err, "warning: needs[1].start: 1990-01-01 is before the reply's date 2026-06-01"));
+    assert_false(s_has(err, "needs[0].start"));
+    assert_int_equal(s_count(h, true), 2);
+    free(out);
+    free(err);
+    /* the same request again gets the same answer, warning included; nothing new stored */
+    assert_int_equal(ih_tamctl(h, NULL, &out, &err, "submit", path, NULL), 0);
+    assert_true(s_has(err, "warning: needs[1].start: 1990-01-01"));
+    assert_int_equal(s_count(h, true), 2);
+    free(out);
+    free(err);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(t_submit_restart), T(t_idempotent), T(t_validation_rules), T(t_revision_feed),
-        T(t_tamctl_cli),
+        T(t_tamctl_cli), T(t_past_start_warned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
