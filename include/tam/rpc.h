@@ -117,7 +117,8 @@ bool tam_rpc_id_valid(const char *s, size_t n);
 bool tam_rpc_type_valid(const char *s, size_t n);
 
 /* Encodes an envelope (a request's when env->status < 0, else an answer's)
- * into buf[0..cap). type and id must be valid. Returns 0 and *len; TAM_EINVAL;
+ * into buf[0..cap). type and id must be valid; an answer (status >= 0) may
+ * also carry an empty one (the echo of an invalid one). Returns 0 and *len; TAM_EINVAL;
  * TAM_ETRUNC (cap too small; 256 bytes always suffice). */
 int tam_rpc_envelope_encode(const tam_rpc_envelope_t *env, void *buf, size_t cap, size_t *len);
 
@@ -126,7 +127,9 @@ int tam_rpc_envelope_encode(const tam_rpc_envelope_t *env, void *buf, size_t cap
  * identified; it matches no request). Unknown keys are ignored. On error, err (if not NULL) lists every problem
  * with fields "envelope", "envelope.v", "envelope.type", "envelope.id",
  * "envelope.status", and env still holds the id and type if those were valid
- * (so the error answer can name them). Returns 0; the code of the first
+ * (so the error answer can name them; each independently of the other, and
+ * with a repeated key too, unless it is the id with two different values).
+ * Returns 0; the code of the first
  * problem (TAM_ETOOBIG, TAM_ETRUNC, TAM_EDEPTH, TAM_EPROTO, TAM_ETYPE,
  * TAM_EMISSING, TAM_EINVAL); TAM_ENOMEM. */
 int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_envelope_t *env,

@@ -461,6 +461,14 @@ int tam_decode_obj(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *
     return s_decode_map(s, o, a, out, &path, err);
 }
 
+static bool s_has_required(const tam_schema_t *s)
+{
+    for (size_t fi = 0; fi < s->nfields; fi++)
+        if (s->fields[fi].flags & TAM_F_REQ)
+            return true;
+    return false;
+}
+
 static int s_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
                     tam_codec_err_t *err)
 {
@@ -486,6 +494,12 @@ static int s_decode(const tam_schema_t *s, const void *buf, size_t len, tam_aren
         return s_fail(err, TAM_EPROTO, NULL, "msgpack could not be unpacked (%d)", (int)ur);
     }
     s_path_t path = {{0}, 0};
+    /* A nil message says nothing: it is the empty map of a schema that
+     * requires no field (RPC.md: a body is nil when there is nothing to say). */
+    if (obj.type == MSGPACK_OBJECT_NIL && !s_has_required(s)) {
+        msgpack_zone_destroy(&zone);
+        return 0;
+    }
     rc = s_decode_map(s, &obj, a, out, &path, err);
     msgpack_zone_destroy(&zone);
     return rc;

@@ -129,25 +129,16 @@ static int s_send(tam_rpc_server_t *s, const tam_rpc_req_t *req, int status, con
     uint8_t env[256];
     size_t elen = 0;
     tam_rpc_envelope_t e = {.v = TAM_RPC_VERSION, .status = status};
-    /* The layer may answer a request whose id or type was invalid: the echo
-     * is then empty, which a client never matches to a request of its own. */
-    memcpy(e.type, req->type, sizeof e.type);
-    memcpy(e.id, req->id, sizeof e.id);
-    bool echo = tam_rpc_type_valid(e.type, strlen(e.type)) && tam_rpc_id_valid(e.id, strlen(e.id));
-    if (echo) {
-        if (tam_rpc_envelope_encode(&e, env, sizeof env, &elen))
-            return TAM_EINTERNAL;
-    } else {
-        /* Hand-written {"v":1,"type":"","id":"","status":...}. */
-        static const uint8_t head[] = {0x84, 0xa1, 'v', 0x01, 0xa4, 't', 'y', 'p', 'e', 0xa0,
-                                       0xa2, 'i', 'd', 0xa0, 0xa6, 's', 't', 'a', 't', 'u', 's'};
-        memcpy(env, head, sizeof head);
-        elen = sizeof head;
-        const char *st = status == TAM_RPC_OK ? "ok" : "error";
-        env[elen++] = (uint8_t)(0xa0 | strlen(st));
-        memcpy(env + elen, st, strlen(st));
-        elen += strlen(st);
-    }
+    /* The layer may answer a request whose id or type was invalid: that one
+     * is echoed empty (a client never matches an empty id to a request of its
+     * own), the other one still as it came. */
+    if (tam_rpc_type_valid(req->type, strnlen(req->type, sizeof req->type)))
+        memcpy(e.type, req->type, sizeof e.type);
+    if (tam_rpc_id_valid(req->id, strnlen(req->id, sizeof req->id)))
+        memcpy(e.id, req->id, sizeof e.id);
+    bool echo = e.id[0] != 0;
+    if (tam_rpc_envelope_encode(&e, env, sizeof env, &elen))
+        return TAM_EINTERNAL;
     int flags = ZMQ_DONTWAIT | ZMQ_SNDMORE;
     if (zmq_send(s->sock, req->route_, req->route_len_, flags) < 0) {
         s->stats.undelivered++;

@@ -350,8 +350,14 @@ static int s_fixbuf_write(void *data, const char *buf, size_t len)
 
 int tam_rpc_envelope_encode(const tam_rpc_envelope_t *env, void *buf, size_t cap, size_t *len)
 {
-    if (!env || !buf || !len || !tam_rpc_type_valid(env->type, strlen(env->type)) ||
-        !tam_rpc_id_valid(env->id, strlen(env->id)) || env->status > TAM_RPC_ERROR)
+    if (!env || !buf || !len || env->status > TAM_RPC_ERROR)
+        return TAM_EINVAL;
+    /* An answer may carry an empty type or id: the echo of a request whose
+     * type or id could not be read (each one independently of the other). */
+    size_t tn = strlen(env->type), in = strlen(env->id);
+    bool empty_ok = env->status >= 0;
+    if (!(tam_rpc_type_valid(env->type, tn) || (empty_ok && tn == 0)) ||
+        !(tam_rpc_id_valid(env->id, in) || (empty_ok && in == 0)))
         return TAM_EINVAL;
     s_fixbuf_t fb = {buf, cap, 0};
     msgpack_packer pk;
@@ -446,6 +452,7 @@ int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_en
         goto out;
     }
     const msgpack_object *vv = NULL, *vt = NULL, *vi = NULL, *vs = NULL, *vo = NULL;
+    bool dup = false, id_differs = false;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         const msgpack_object **slot = s_key_is(k, "v") ? &vv : s_key_is(k, "type") ? &vt
@@ -456,8 +463,22 @@ int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_en
         if (!slot)
             continue; /* unknown keys are ignored: a change that matters bumps v */
         if (*slot) {
-            s_env_err(err, &first, TAM_EPROTO, "envelope", "envelope has a duplicate key");
-            goto out;
+            /* Refused, but the scan goes on so that a valid id is still
+             * echoed. A repeated id is echoed only if both copies agree. */
+            const msgpack_object *again = &o->via.map.ptr[i].val;
+            if (slot == &vi && !(again->type == MSGPACK_OBJECT_STR &&
+                                 (*slot)->type == MSGPACK_OBJECT_STR &&
+                                 again->via.str.size == (*slot)->via.str.size &&
+                                 !memcmp(again->via.str.ptr, (*slot)->via.str.ptr,
+                                         again->via.str.size)))
+                id_differs = true;
+            if (!dup) {
+                snprintf(msg, sizeof msg, "envelope has the key '%.*s' more than once",
+                         (int)k->via.str.size, k->via.str.ptr);
+                s_env_err(err, &first, TAM_EPROTO, "envelope", msg);
+            }
+            dup = true;
+            continue;
         }
         *slot = &o->via.map.ptr[i].val;
     }
@@ -466,6 +487,8 @@ int tam_rpc_envelope_decode(const void *buf, size_t len, bool answer, tam_rpc_en
         s_env_err(err, &first, TAM_EMISSING, "envelope.id", "envelope.id is missing");
     else
         s_env_str(vi, "envelope.id", TAM_RPC_ID_MAX, true, answer, env->id, err, &first);
+    if (id_differs)
+        env->id[0] = 0; /* two different ids: which one to echo is unknowable */
     if (!vt)
         s_env_err(err, &first, TAM_EMISSING, "envelope.type", "envelope.type is missing");
     else

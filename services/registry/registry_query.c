@@ -321,6 +321,13 @@ int tam_registry_read(const tam_registry_t *r, tam_txn_t *txn, int msg_id, const
     case TAM_MSG_registry_donor_get:
     case TAM_MSG_registry_project_get:
     case TAM_MSG_registry_context_get:
+        if (msg_id == TAM_MSG_registry_context_get && len == 1 &&
+            *(const uint8_t *)body == 0xc0) {
+            /* A nil body: there is one context, and its current version. */
+            memset(&k, 0, sizeof k);
+            k.id = (char *)TAM_REGISTRY_CONTEXT_ID;
+            return s_context_get(txn, &k, answer, err);
+        }
         if (s_decode_req(&tam_schema_key, body, len, scratch, &k, err))
             return 0;
         if (msg_id == TAM_MSG_registry_donor_get)

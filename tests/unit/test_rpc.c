@@ -17,7 +17,9 @@
 
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/proto.h"
 #include "tam/rpc.h"
+#include "tam/service.h"
 
 typedef struct {
     void *zctx;
@@ -973,6 +975,119 @@ static void test_stored_answer(void **state)
     assert_false(tam_rpc_type_valid("a:b", 3));
 }
 
+/* Receives an error answer and returns its envelope (id and type echoed). */
+static void recv_error_env(void *dealer, tam_rpc_envelope_t *env)
+{
+    zmq_pollitem_t it = {dealer, 0, ZMQ_POLLIN, 0};
+    assert_int_equal(zmq_poll(&it, 1, 5000), 1);
+    zmq_msg_t f[3];
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init(&f[i]);
+        assert_true(zmq_msg_recv(&f[i], dealer, 0) >= 0);
+    }
+    assert_int_equal(tam_rpc_envelope_decode(zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), true, env,
+                                             NULL),
+                     0);
+    assert_int_equal(env->status, TAM_RPC_ERROR);
+    for (int i = 0; i < 3; i++)
+        zmq_msg_close(&f[i]);
+}
+
+/* {"v":1,"type":type,"id":id, key:val} with one key repeated. */
+static void make_env_dup(msgpack_sbuffer *sb, const char *type, const char *id, const char *key,
+                         const char *val)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    pk_str(&pk, "v");
+    msgpack_pack_int(&pk, 1);
+    pk_str(&pk, "type");
+    pk_str(&pk, type);
+    pk_str(&pk, "id");
+    pk_str(&pk, id);
+    pk_str(&pk, key);
+    pk_str(&pk, val);
+}
+
+/* RPC.md: a valid id is echoed whatever else is wrong, and an invalid id
+ * does not blank a valid type (issue 19). */
+static void test_echo_independent(void **state)
+{
+    fx_t *fx = *state;
+    tam_rpc_server_t *srv = NULL;
+    assert_int_equal(tam_rpc_server_new(&srv, fx->zctx, "inproc://rpc-echo", NULL), 0);
+    void *d = raw_dealer(fx->zctx, "inproc://rpc-echo");
+    static const uint8_t nil = 0xc0;
+    msgpack_sbuffer env;
+    tam_rpc_envelope_t a;
+
+    /* an invalid type: the valid id comes back */
+    make_env(&env, 1, "bad type!", "typed-bad");
+    const void *f1[3] = {"", env.data, &nil};
+    size_t l1[3] = {0, env.size, 1};
+    hostile(srv, d, 3, f1, l1, "typed-bad", TAM_EINVAL, "envelope.type");
+    msgpack_sbuffer_destroy(&env);
+    /* an invalid id: the valid type comes back, the id empty */
+    make_env(&env, 1, "test.echo", "a b/c");
+    const void *f2[3] = {"", env.data, &nil};
+    size_t l2[3] = {0, env.size, 1};
+    raw_send(d, 3, f2, l2);
+    pump_none(srv);
+    recv_error_env(d, &a);
+    assert_string_equal(a.id, "");
+    assert_string_equal(a.type, "test.echo");
+    msgpack_sbuffer_destroy(&env);
+    /* a repeated key: refused, the id still echoed */
+    make_env_dup(&env, "test.echo", "dup-type", "type", "test.other");
+    const void *f3[3] = {"", env.data, &nil};
+    size_t l3[3] = {0, env.size, 1};
+    hostile(srv, d, 3, f3, l3, "dup-type", TAM_EPROTO, "envelope");
+    msgpack_sbuffer_destroy(&env);
+    /* the id repeated with the same value: echoed; with another one: not */
+    make_env_dup(&env, "test.echo", "dup-id", "id", "dup-id");
+    const void *f4[3] = {"", env.data, &nil};
+    size_t l4[3] = {0, env.size, 1};
+    hostile(srv, d, 3, f4, l4, "dup-id", TAM_EPROTO, "envelope");
+    msgpack_sbuffer_destroy(&env);
+    make_env_dup(&env, "test.echo", "dup-id", "id", "other-id");
+    const void *f5[3] = {"", env.data, &nil};
+    size_t l5[3] = {0, env.size, 1};
+    hostile(srv, d, 3, f5, l5, "", TAM_EPROTO, "envelope");
+    msgpack_sbuffer_destroy(&env);
+
+    expect_serving(srv, d);
+    zmq_close(d);
+    tam_rpc_server_destroy(&srv);
+    DONE(fx);
+}
+
+/* A nil body is the empty request of a type that takes no arguments; a type
+ * with a required field still refuses it, naming the problem (issue 19). */
+static void test_nil_body(void **state)
+{
+    (void)state;
+    static const uint8_t nil = 0xc0;
+    tam_arena_t *ar = tam_arena_new(0);
+    assert_non_null(ar);
+    tam_ping_t ping;
+    tam_rpc_error_t e = {0};
+    assert_int_equal(tam_request_decode(&tam_schema_ping, &nil, 1, ar, &ping, &e), 0);
+    assert_int_equal(e.n, 0);
+    assert_null(ping.note);
+    tam_gap_query_t gq;
+    assert_int_equal(tam_decode(&tam_schema_gap_query, &nil, 1, ar, &gq, NULL), 0);
+    tam_key_t k;
+    assert_int_not_equal(tam_request_decode(&tam_schema_key, &nil, 1, ar, &k, &e), 0);
+    assert_true(e.n >= 1);
+    tam_rpc_error_clear(&e);
+    /* anything else that is not a map is still refused */
+    assert_int_not_equal(tam_request_decode(&tam_schema_ping, "\x01", 1, ar, &ping, &e), 0);
+    tam_rpc_error_clear(&e);
+    tam_arena_destroy(&ar);
+}
+
 int main(void)
 {
     tam_log_init("test_rpc", LOG_WARNING);
@@ -981,6 +1096,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_ipc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_envelopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo_independent, setup, teardown),
+        cmocka_unit_test(test_nil_body),
         cmocka_unit_test_setup_teardown(test_oversize_ipc_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_same_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_exhausted, setup, teardown),
