@@ -225,10 +225,229 @@ static void test_export(void **state)
     assert_int_not_equal(s_tamctl(h, NULL, err, "export", "iati", "--project", "NO-SUCH", NULL), 0);
 }
 
+/* ---- import ------------------------------------------------------------------------------- */
+
+static void s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define S_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<iati-activities version=\"2.03\">\n"
+#define S_GOOD(ID, EXTRA)                                                                        \
+    " <iati-activity default-currency=\"USD\">\n"                                                \
+    "  <iati-identifier>" ID "</iati-identifier>\n"                                              \
+    "  <reporting-org ref=\"NO-BRC-971277882\" type=\"10\"><narrative>Norad</narrative></reporting-org>\n" \
+    "  <title><narrative>Prison reform in East Africa</narrative></title>\n"                     \
+    "  <description type=\"1\"><narrative>Ignored.</narrative></description>\n"                 \
+    "  <participating-org ref=\"NO-BRC-971277882\" role=\"1\" type=\"10\"><narrative>Norway</narrative></participating-org>\n" \
+    "  <participating-org ref=\"XI-IATI-EC_DEVCO\" role=\"1\" type=\"40\"><narrative>European Union</narrative></participating-org>\n" \
+    "  <participating-org ref=\"XM-DAC-41128\" role=\"4\" type=\"40\"/>\n"                       \
+    "  <activity-status code=\"2\"/>\n"                                                          \
+    "  <activity-date type=\"1\" iso-date=\"2026-01-01\"/>\n"                                    \
+    "  <activity-date type=\"2\" iso-date=\"2026-02-01\"/>\n"                                    \
+    "  <activity-date type=\"3\" iso-date=\"2027-12-31\"/>\n"                                    \
+    "  <recipient-country code=\"KE\" percentage=\"60\"/>\n"                                     \
+    "  <recipient-country code=\"UG\" percentage=\"40\"/>\n"                                     \
+    "  <recipient-region code=\"202\" vocabulary=\"2\"/>\n"                                      \
+    "  <sector code=\"15137\" vocabulary=\"1\" percentage=\"100\"/>\n" EXTRA                     \
+    "  <budget type=\"1\" status=\"2\"><period-start iso-date=\"2026-01-01\"/><period-end iso-date=\"2026-12-31\"/>" \
+    "<value value-date=\"2026-01-01\">300000</value></budget>\n"                                \
+    "  <budget type=\"1\" status=\"2\"><period-start iso-date=\"2027-01-01\"/><period-end iso-date=\"2027-12-31\"/>" \
+    "<value currency=\"USD\" value-date=\"2027-01-01\">100000</value></budget>\n"               \
+    "  <transaction><transaction-type code=\"11\"/><transaction-date iso-date=\"2026-01-15\"/>"  \
+    "<value value-date=\"2026-01-15\">300000</value><provider-org ref=\"NO-BRC-971277882\"/></transaction>\n" \
+    "  <transaction><transaction-type code=\"1\"/><transaction-date iso-date=\"2026-02-01\"/>"   \
+    "<value value-date=\"2026-02-01\">150000</value><provider-org ref=\"NO-BRC-971277882\"/></transaction>\n" \
+    "  <transaction><transaction-type code=\"1\"/><transaction-date iso-date=\"2026-03-01\"/>"   \
+    "<value value-date=\"2026-03-01\">50000</value><provider-org ref=\"XI-IATI-EC_DEVCO\"/></transaction>\n" \
+    "  <transaction><transaction-type code=\"2\"/><transaction-date iso-date=\"2026-03-01\"/>"   \
+    "<value value-date=\"2026-03-01\">1000</value></transaction>\n"                             \
+    " </iati-activity>\n"
+
+static int s_import_setup(void **state)
+{
+    h_t *h = h_new("test_iati_import", NULL);
+    *state = h;
+    if (!h || s_start(h, S_REGISTRY) != 0)
+        return -1;
+    return 0;
+}
+
+static json_t *s_show(h_t *h, const char *id)
+{
+    char out[160];
+    snprintf(out, sizeof out, "%s/show.json", h->dir);
+    s_ok(h, out, "--json", "project", "show", id, NULL, NULL);
+    json_error_t je;
+    json_t *o = json_load_file(out, 0, &je);
+    if (!o)
+        fail_msg("project show %s: not JSON", id);
+    return o;
+}
+
+static void test_import(void **state)
+{
+    h_t *h = *state;
+    char good[160], out[160], err[160];
+    snprintf(good, sizeof good, "%s/good.xml", h->dir);
+    snprintf(out, sizeof out, "%s/import.out", h->dir);
+    snprintf(err, sizeof err, "%s/import.err", h->dir);
+    s_write(good, S_HEAD S_GOOD("XM-DAC-41128-EA-PRISONS", "") "</iati-activities>\n");
+
+    /* --dry-run stores nothing */
+    assert_int_equal(s_tamctl(h, out, err, "project", "import", "--iati", "--dry-run", good, NULL), 0);
+    char *said = s_slurp(out);
+    if (!strstr(said, "dry run, nothing stored") || !strstr(said, "-> project EA-PRISONS (new)"))
+        fail_msg("dry run said: %s", said);
+    free(said);
+    assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "EA-PRISONS", NULL), 0);
+
+    /* each mapped element */
+    if (s_tamctl(h, out, err, "project", "import", "--iati", good, NULL) != 0)
+        fail_msg("import: %s", s_slurp(err));
+    json_t *o = s_show(h, "EA-PRISONS");
+    json_t *rec = json_object_get(o, "record");
+    assert_non_null(rec);
+    json_t *p = json_object_get(rec, "project");
+    assert_non_null(p);
+    char *dump = json_dumps(o, JSON_COMPACT);
+    print_message("    imported: %.600s\n", dump);
+    assert_string_equal(json_string_value(json_object_get(p, "title")), "Prison reform in East Africa");
+    assert_string_equal(json_string_value(json_object_get(p, "status")), "active");
+    assert_string_equal(json_string_value(json_object_get(p, "start")), "2026-02-01"); /* actual wins */
+    assert_string_equal(json_string_value(json_object_get(p, "end")), "2027-12-31");
+    assert_string_equal(json_string_value(json_object_get(p, "dac")), "15137");
+    assert_int_equal(json_integer_value(json_object_get(p, "budget")), 400000);
+    assert_string_equal(json_string_value(json_object_get(p, "budget_status")), "committed");
+    json_t *dn = json_object_get(p, "donors");
+    assert_int_equal(json_array_size(dn), 2);
+    /* shares from incoming funds: 150,000 and 50,000 */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(dn, 0), "donor")),
+                        "NO-BRC-971277882");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dn, 0), "percent")), 75);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dn, 1), "percent")), 25);
+    json_t *em = json_object_get(p, "earmarks");
+    assert_non_null(strstr(dump, "\"KEN\""));
+    assert_non_null(strstr(dump, "\"UGA\""));
+    assert_non_null(strstr(dump, "\"202\""));
+    assert_non_null(strstr(dump, "\"A-SMR\"")); /* 15137 Prisons funds the prison standards */
+    assert_null(strstr(dump, "\"D-JUDIC\""));
+    assert_int_equal(json_array_size(json_object_get(em, "countries")), 2);
+    assert_int_equal(json_integer_value(json_object_get(rec, "pledged")), 300000);
+    assert_int_equal(json_integer_value(json_object_get(rec, "received")), 200000);
+    assert_int_equal(json_array_size(json_object_get(o, "ledger")), 3); /* the outgoing type 2 is not */
+    int64_t rev = json_integer_value(json_object_get(rec, "revision"));
+    free(dump);
+    json_decref(o);
+
+    /* idempotent: the same file again stores nothing new */
+    if (s_tamctl(h, out, err, "project", "import", "--iati", good, NULL) != 0)
+        fail_msg("second import: %s", s_slurp(err));
+    said = s_slurp(out);
+    if (!strstr(said, "0 ledger entries recorded"))
+        fail_msg("second import said: %s", said);
+    free(said);
+    o = s_show(h, "EA-PRISONS");
+    rec = json_object_get(o, "record");
+    assert_int_equal(json_integer_value(json_object_get(rec, "revision")), rev);
+    assert_int_equal(json_integer_value(json_object_get(rec, "received")), 200000);
+    assert_int_equal(json_array_size(json_object_get(o, "ledger")), 3);
+    json_decref(o);
+
+    /* a file mixing a good and a bad activity: the bad one's elements are
+     * listed with XPath and line, nothing of it is stored; the good one is */
+    char mixed[160];
+    snprintf(mixed, sizeof mixed, "%s/mixed.xml", h->dir);
+    s_write(mixed, S_HEAD S_GOOD("GOOD-ONE", "")
+            S_GOOD("BAD-ONE", "  <recipient-country code=\"XX\"/>\n"
+                              "  <sector code=\"99999\" vocabulary=\"1\"/>\n"
+                              "  <budget><value currency=\"EUR\" value-date=\"2026-01-01\">5</value></budget>\n"
+                              "  <frobnicate/>\n")
+            "</iati-activities>\n");
+    assert_int_equal(s_tamctl(h, out, err, "project", "import", "--iati", mixed, NULL), 65);
+    said = s_slurp(err);
+    print_message("    refusals:\n%s", said);
+    const char *want[] = {"/iati-activities/iati-activity[2]/recipient-country[3]: @code XX",
+                          "/iati-activities/iati-activity[2]/sector[2]: sector 99999",
+                          "/iati-activities/iati-activity[2]/budget[1]/value: currency EUR",
+                          "/iati-activities/iati-activity[2]/frobnicate: element frobnicate",
+                          "activity BAD-ONE refused", NULL};
+    for (int i = 0; want[i]; i++)
+        if (!strstr(said, want[i]))
+            fail_msg("the refusals lack \"%s\": %s", want[i], said);
+    assert_non_null(strstr(said, "mixed.xml:"));
+    free(said);
+    o = s_show(h, "GOOD-ONE");
+    json_decref(o);
+    assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "BAD-ONE", NULL), 0);
+}
+
+/* Malformed XML, billion laughs, XXE and a 200 MB file: refused with a clear
+ * error, nothing stored, memory bounded (the big file is never read). */
+static void test_hostile(void **state)
+{
+    h_t *h = *state;
+    char path[160], err[160];
+    snprintf(err, sizeof err, "%s/hostile.err", h->dir);
+    static const struct {
+        const char *name, *text, *said;
+    } cases[] = {
+        {"malformed", S_HEAD " <iati-activity>\n  <title>\n </iati-activity>\n", "not well-formed XML: Premature end of data"},
+        {"laughs",
+         "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+         "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+         "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>\n"
+         "<iati-activities version=\"2.03\"><iati-activity><iati-identifier>&lol3;</iati-identifier>"
+         "</iati-activity></iati-activities>\n",
+         "DOCTYPE or ENTITY declaration is refused"},
+        {"xxe",
+         "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n"
+         "<iati-activities version=\"2.03\"><iati-activity><iati-identifier>&xxe;</iati-identifier>"
+         "</iati-activity></iati-activities>\n",
+         "DOCTYPE or ENTITY declaration is refused"},
+        {"notiati", "<?xml version=\"1.0\"?>\n<root/>\n", "not an IATI 2.0x activity file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.xml", h->dir, cases[i].name);
+        s_write(path, cases[i].text);
+        assert_int_not_equal(s_tamctl(h, NULL, err, "project", "import", "--iati", path, NULL), 0);
+        char *said = s_slurp(err);
+        if (!strstr(said, cases[i].said))
+            fail_msg("%s: said %s", cases[i].name, said);
+        print_message("    %s: %s", cases[i].name, said);
+        free(said);
+    }
+    snprintf(path, sizeof path, "%s/big.xml", h->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(S_HEAD, f);
+    assert_int_equal(ftruncate(fileno(f), 200L << 20), 0); /* sparse: no disk used */
+    fclose(f);
+    assert_int_not_equal(s_tamctl(h, NULL, err, "project", "import", "--iati", path, NULL), 0);
+    char *said = s_slurp(err);
+    if (!strstr(said, "200 MiB is more than the 32 MiB"))
+        fail_msg("200 MB: said %s", said);
+    print_message("    200 MB: %s", said);
+    free(said);
+    /* nothing stored by any of them */
+    char out[160];
+    snprintf(out, sizeof out, "%s/list.json", h->dir);
+    s_ok(h, out, "--json", "project", "list", NULL, NULL, NULL);
+    said = s_slurp(out);
+    assert_null(strstr(said, "\"id\""));
+    free(said);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_export)};
-    int rc = cmocka_run_group_tests_name("iati", tests, s_setup, s_teardown);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_export, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hostile, s_import_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_import, s_import_setup, s_teardown)};
+    int rc = cmocka_run_group_tests_name("iati", tests, NULL, NULL);
     xmlCleanupParser();
     return rc;
 }
