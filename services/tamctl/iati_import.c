@@ -208,8 +208,12 @@ static bool s_passed_over(xmlNodePtr n)
 
 static const char *s_resolve_donor(s_imp_t *x, s_funder_t *f)
 {
-    if (!f->ref || !*f->ref) {
-        s_problem(x, f->node, "a funding organisation needs @ref to be matched to a donor");
+    if (!f->ref || !*f->ref) { /* no identifier: a donor of exactly that name */
+        for (uint32_t i = 0; f->name && i < x->donors.items.n; i++)
+            if (strcmp(x->donors.items.v[i].name, f->name) == 0)
+                return x->donors.items.v[i].id;
+        s_problem(x, f->node, "a funding organisation without @ref must have the name of a donor "
+                              "(%s is none)", f->name ? f->name : "no name");
         return NULL;
     }
     for (uint32_t i = 0; i < x->donors.items.n; i++) {
