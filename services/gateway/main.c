@@ -7,6 +7,7 @@
 #include "tam/cli.h"
 #include "tam/error.h"
 #include "tam/log.h"
+#include "tam/notify.h"
 #include "tam/sec.h"
 #include "gateway.h"
 
@@ -37,8 +38,11 @@ int main(int argc, char **argv)
     int rc = tam_sec_service(&sec, &cfg, zctx, cfg.gateway.identity);
     if (rc == 0 && (rc = gw_new(&g, &cfg, zctx)))
         tam_crit("cannot start: %s", tam_strerror(rc));
-    else if (rc == 0)
+    else if (rc == 0) {
+        tam_notify("READY=1"); /* listening: gw_new started the HTTP daemon */
         rc = gw_run(g);
+        tam_notify("STOPPING=1");
+    }
     gw_destroy(&g);
     tam_sec_destroy(&sec);
     zmq_ctx_term(zctx);

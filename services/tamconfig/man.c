@@ -22,6 +22,7 @@ static const s_line_t s_lines[] = {
 #include "tam/cfg/pipeline.def"
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
+#include "tam/cfg/gateway.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
