@@ -75,7 +75,9 @@ static int s_load_needs(tamctl_t *t, s_ctx_t *x, tam_arena_t *a)
                 memcpy(v, x->needs.items.v, x->needs.items.n * sizeof *v);
             x->needs.items.v = v;
         }
-        memcpy(x->needs.items.v + x->needs.items.n, page.items.v, page.items.n * sizeof *page.items.v);
+        if (page.items.n)
+            memcpy(x->needs.items.v + x->needs.items.n, page.items.v,
+                   page.items.n * sizeof *page.items.v);
         x->needs.items.n += page.items.n;
         if (!page.next)
             break;
@@ -323,7 +325,8 @@ static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_pro
         fprintf(stderr, "export iati: %s: more than %u decisions\n", p->id, dec.items.n);
         return EX_SOFTWARE;
     }
-    qsort(dec.items.v, dec.items.n, sizeof *dec.items.v, s_cmp_decision);
+    if (dec.items.n)
+        qsort(dec.items.v, dec.items.n, sizeof *dec.items.v, s_cmp_decision);
     bool money = false;
     for (uint32_t i = 0; i < dec.items.n; i++)
         money |= s_holds_money(&dec.items.v[i]);
