@@ -576,6 +576,35 @@ static size_t s_ok(const regctl_batch_t *b)
     return n;
 }
 
+/* Ledger entries of activities whose project the registry refused are not
+ * sent: nothing more of such an activity is stored. Returns how many such
+ * activities there were. */
+static size_t s_drop_refused(s_imp_t *x)
+{
+    size_t kept = 0, refused = 0;
+    const regctl_batch_t *pb[2] = {&x->add_b, &x->upd_b};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < pb[k]->n; i++)
+            if (pb[k]->v[i].status != TAM_RPC_OK) {
+                refused++;
+                fprintf(stderr, "%s: refused by the registry: no ledger entry of it is recorded\n",
+                        pb[k]->v[i].where);
+            }
+    for (size_t i = 0; i < x->ledger_b.n; i++) {
+        bool drop = false;
+        for (int k = 0; k < 2 && !drop; k++)
+            for (size_t j = 0; j < pb[k]->n && !drop; j++)
+                drop = pb[k]->v[j].status != TAM_RPC_OK &&
+                       strcmp(pb[k]->v[j].where, x->ledger_b.v[i].where) == 0;
+        if (drop)
+            free(x->ledger_b.v[i].body);
+        else
+            x->ledger_b.v[kept++] = x->ledger_b.v[i];
+    }
+    x->ledger_b.n = kept;
+    return refused;
+}
+
 static void s_set_after_page(void *req, char *after)
 {
     ((tam_page_str_t *)req)->after = after;
@@ -615,9 +644,14 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
                     argv[f]);
             bad_file = true;
         } else {
+            size_t total = 0, done = 0;
+            for (xmlNodePtr n = root->children; n; n = n->next)
+                total += s_is(n, "iati-activity");
             for (xmlNodePtr n = root->children; n && ex == 0; n = n->next)
-                if (s_is(n, "iati-activity"))
+                if (s_is(n, "iati-activity")) {
                     ex = s_activity(x, n);
+                    regctl_progress(t, argv[f], ++done, total);
+                }
         }
         xmlFree(ver);
         xmlFreeDoc(doc);
@@ -629,6 +663,8 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
             ex = regctl_batch_send(t, TAM_MSG_registry_project_add, &x->add_b, "iati projects (new)");
         if (ex == 0 && x->upd_b.n)
             ex = regctl_batch_send(t, TAM_MSG_registry_project_update, &x->upd_b, "iati projects");
+        if (ex == 0)
+            s_drop_refused(x);
         if (ex == 0 && x->ledger_b.n)
             ex = regctl_batch_send(t, TAM_MSG_registry_ledger_add, &x->ledger_b, "iati ledger");
     }

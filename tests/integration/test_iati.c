@@ -389,6 +389,30 @@ static void test_import(void **state)
     o = s_show(h, "GOOD-ONE");
     json_decref(o);
     assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "BAD-ONE", NULL), 0);
+
+    /* an activity the registry refuses (its new donor's IATI id is not valid
+     * there): its ledger entries are not sent either */
+    char reg[160];
+    snprintf(reg, sizeof reg, "%s/registry-refused.xml", h->dir);
+    s_write(reg, S_HEAD
+            " <iati-activity default-currency=\"USD\">\n"
+            "  <iati-identifier>REG-REFUSED</iati-identifier>\n"
+            "  <reporting-org ref=\"XM-DAC-41128\"/>\n"
+            "  <title><narrative>Refused</narrative></title>\n"
+            "  <participating-org ref=\"XM-DAC-918-3\" role=\"1\" type=\"40\"><narrative>X</narrative></participating-org>\n"
+            "  <activity-status code=\"1\"/>\n"
+            "  <activity-date type=\"1\" iso-date=\"2026-01-01\"/><activity-date type=\"3\" iso-date=\"2026-12-31\"/>\n"
+            "  <sector code=\"15130\"/>\n"
+            "  <transaction><transaction-type code=\"11\"/><transaction-date iso-date=\"2026-01-15\"/>"
+            "<value value-date=\"2026-01-15\">1000</value></transaction>\n"
+            " </iati-activity>\n</iati-activities>\n");
+    assert_int_equal(s_tamctl(h, out, err, "project", "import", "--iati", reg, NULL), 65);
+    said = s_slurp(err);
+    if (!strstr(said, "REG-REFUSED: refused by the registry: no ledger entry of it is recorded") ||
+        strstr(said, "no project"))
+        fail_msg("registry refusal said: %s", said);
+    free(said);
+    assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "REG-REFUSED", NULL), 0);
 }
 
 /* Malformed XML, billion laughs, XXE and a 200 MB file: refused with a clear
