@@ -8,6 +8,10 @@
 #include <sysexits.h>
 #include <libxml/tree.h>
 
+/* The namespace of tamatch's extension elements (tm:project, tm:share,
+ * tm:earmarks) and attribute (participating-org/@tm:donor): docs/iati.md. */
+#define IATI_TM_NS "urn:tamatch:iati:1"
+
 /* Largest file an import reads; larger ones are refused before reading. */
 #define IATI_FILE_MAX (32 << 20)
 

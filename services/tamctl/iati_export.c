@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <libxml/xmlwriter.h>
+#include "iati.h"
 #include "regctl.h"
 
 typedef struct {
@@ -304,6 +305,57 @@ static int s_commit_date(tamctl_t *t, const tam_decision_t *d, tam_arena_t *a, c
     return 0;
 }
 
+/* A list as one space-separated attribute (absent when empty). */
+static int s_list_attr(xmlTextWriterPtr w, const char *name, const tam_strs_t *l)
+{
+    if (!l->n)
+        return 0;
+    size_t cap = 1;
+    for (uint32_t i = 0; i < l->n; i++)
+        cap += strlen(l->v[i]) + 1;
+    char *buf = malloc(cap), *q = buf;
+    if (!buf)
+        return -1;
+    for (uint32_t i = 0; i < l->n; i++)
+        q += sprintf(q, "%s%s", i ? " " : "", l->v[i]);
+    int rc = s_attr(w, name, buf);
+    free(buf);
+    return rc;
+}
+
+/* What IATI has no element for, in tamatch's namespace (IATI allows
+ * elements of other namespaces at the end of an activity): the project id,
+ * the donors' shares and the earmarks beyond countries and regions. The
+ * import reads it back, so that export, import and export again give the
+ * same activity. */
+static int s_extension(xmlTextWriterPtr w, const tam_project_t *p)
+{
+    char num[32];
+    W(xmlTextWriterStartElement(w, BAD_CAST "tm:project"));
+    W(s_attr(w, "id", p->id));
+    for (uint32_t i = 0; i < p->donors.n; i++) {
+        W(xmlTextWriterStartElement(w, BAD_CAST "tm:share"));
+        W(s_attr(w, "donor", p->donors.v[i].donor));
+        snprintf(num, sizeof num, "%lld", (long long)p->donors.v[i].percent);
+        W(s_attr(w, "percent", num));
+        W(xmlTextWriterEndElement(w));
+    }
+    const tam_earmarks_t *e = p->earmarks;
+    W(xmlTextWriterStartElement(w, BAD_CAST "tm:earmarks"));
+    W(s_list_attr(w, "groups", &e->groups));
+    W(s_list_attr(w, "categories", &e->categories));
+    W(s_list_attr(w, "standards", &e->standards));
+    W(s_list_attr(w, "modalities", &e->modalities));
+    if (e->post_conflict_only)
+        W(s_attr(w, "post-conflict-only", "true"));
+    if (e->max_per_need) {
+        snprintf(num, sizeof num, "%lld", (long long)e->max_per_need);
+        W(s_attr(w, "max-per-need", num));
+    }
+    W(xmlTextWriterEndElement(w));
+    return xmlTextWriterEndElement(w);
+}
+
 static const char *const s_status_code[] = {"1", "2", "4", "5"}; /* pipeline active closed cancelled */
 
 static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_project_t *p,
@@ -352,8 +404,10 @@ static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_pro
     for (uint32_t i = 0; i < p->donors.n; i++) {
         const tam_donor_t *d = s_donor(x, p->donors.v[i].donor);
         const char *ref = d && d->iati_id && *d->iati_id ? d->iati_id : NULL;
+        static const char *const type[] = {"10", "40", "60", "70"}; /* by donor_kind */
         W(s_narrated(w, "participating-org", d ? d->name : p->donors.v[i].donor, "ref", ref,
-                     "role", "1", NULL));
+                     "role", "1", "type", d ? type[d->kind] : NULL, "tm:donor",
+                     p->donors.v[i].donor, NULL));
     }
     W(s_narrated(w, "participating-org", x->org_name, "ref", x->org, "role", "3", "type", "40",
                  NULL));
@@ -401,11 +455,8 @@ static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_pro
         char date[24];
         s_date(date, e->date);
         bool pledge = e->kind == TAM_E_ledger_kind_pledge;
-        snprintf(buf, sizeof buf, "%s %llu%s%s",
-                 pledge ? "Pledge" : e->kind == TAM_E_ledger_kind_receipt ? "Receipt" : "Adjustment",
-                 (unsigned long long)e->id, e->note && *e->note ? ": " : "",
-                 e->note ? e->note : "");
-        W(s_transaction(w, pledge ? "11" : "1", date, e->amount, buf, only ? only->iati_id : NULL,
+        W(s_transaction(w, pledge ? "11" : "1", date, e->amount,
+                        e->note && *e->note ? e->note : NULL, only ? only->iati_id : NULL,
                         only ? only->name : NULL));
     }
     /* the decisions: commitments, and disbursements of delivered ones */
@@ -424,6 +475,7 @@ static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_pro
             W(s_transaction(w, "3", date, d->committed, buf, x->org, x->org_name));
         }
     }
+    W(s_extension(w, p));
     return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
 }
 
@@ -490,7 +542,7 @@ static int s_export(tamctl_t *t, int argc, char **argv)
         xmlTextWriterSetIndentString(w, BAD_CAST " ");
         if (xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0 ||
             xmlTextWriterStartElement(w, BAD_CAST "iati-activities") < 0 ||
-            s_attr(w, "version", "2.03") < 0)
+            s_attr(w, "version", "2.03") < 0 || s_attr(w, "xmlns:tm", IATI_TM_NS) < 0)
             ex = EX_OSERR;
     }
     for (uint32_t i = 0; ex == 0 && i < pl.items.n; i++) {
