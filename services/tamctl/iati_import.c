@@ -36,7 +36,7 @@ typedef struct {
 } s_imp_t;
 
 typedef struct {
-    const char *ref, *name, *type;
+    const char *ref, *name, *type, *tm_donor; /* tm_donor: @tm:donor, the donor id it was exported from */
     xmlNodePtr node;
     const char *donor;            /* resolved donor id */
     int64_t in, pledged;          /* incoming funds and commitments it provided */
@@ -71,7 +71,15 @@ static char *s_dup(tam_arena_t *a, const char *s)
 
 static bool s_is(xmlNodePtr n, const char *name)
 {
-    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+    return n->type == XML_ELEMENT_NODE && !n->ns && strcmp((const char *)n->name, name) == 0;
+}
+
+/* An element of tamatch's extension namespace. */
+static bool s_is_tm(xmlNodePtr n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           strcmp((const char *)n->ns->href, IATI_TM_NS) == 0 &&
+           strcmp((const char *)n->name, name) == 0;
 }
 
 /* An attribute's value (in the arena), or NULL. */
@@ -208,7 +216,23 @@ static bool s_passed_over(xmlNodePtr n)
 
 static const char *s_resolve_donor(s_imp_t *x, s_funder_t *f)
 {
-    if (!f->ref || !*f->ref) { /* no identifier: a donor of exactly that name */
+    /* tamatch's own export names the donor id (@tm:donor) */
+    for (uint32_t i = 0; f->tm_donor && i < x->donors.items.n; i++)
+        if (strcmp(x->donors.items.v[i].id, f->tm_donor) == 0)
+            return x->donors.items.v[i].id;
+    for (size_t i = 0; f->tm_donor && i < x->n_new_donors; i++)
+        if (strcmp(x->new_donors[i], f->tm_donor) == 0)
+            return x->new_donors[i];
+    if (f->ref && *f->ref) { /* by IATI organisation identifier, or donor id */
+        for (uint32_t i = 0; i < x->donors.items.n; i++) {
+            const tam_donor_t *d = &x->donors.items.v[i];
+            if ((d->iati_id && strcmp(d->iati_id, f->ref) == 0) || strcmp(d->id, f->ref) == 0)
+                return d->id;
+        }
+        for (size_t i = 0; !f->tm_donor && i < x->n_new_donors; i++)
+            if (strcmp(x->new_donors[i], f->ref) == 0)
+                return x->new_donors[i];
+    } else if (!f->tm_donor) { /* no identifier: a donor of exactly that name */
         for (uint32_t i = 0; f->name && i < x->donors.items.n; i++)
             if (strcmp(x->donors.items.v[i].name, f->name) == 0)
                 return x->donors.items.v[i].id;
@@ -216,17 +240,10 @@ static const char *s_resolve_donor(s_imp_t *x, s_funder_t *f)
                               "(%s is none)", f->name ? f->name : "no name");
         return NULL;
     }
-    for (uint32_t i = 0; i < x->donors.items.n; i++) {
-        const tam_donor_t *d = &x->donors.items.v[i];
-        if ((d->iati_id && strcmp(d->iati_id, f->ref) == 0) || strcmp(d->id, f->ref) == 0)
-            return d->id;
-    }
-    for (size_t i = 0; i < x->n_new_donors; i++)
-        if (strcmp(x->new_donors[i], f->ref) == 0)
-            return x->new_donors[i];
-    if (!s_id_ok(f->ref)) {
-        s_problem(x, f->node, "@ref %s matches no donor and cannot be a new donor's id "
-                              "(2 to 32 letters, digits, '-', '_')", f->ref);
+    const char *id = f->tm_donor ? f->tm_donor : f->ref;
+    if (!s_id_ok(id)) {
+        s_problem(x, f->node, "%s matches no donor and cannot be a new donor's id "
+                              "(2 to 32 letters, digits, '-', '_')", id);
         return NULL;
     }
     static const struct {
@@ -241,23 +258,23 @@ static const char *s_resolve_donor(s_imp_t *x, s_funder_t *f)
         if (strcmp(kinds[i].type, f->type) == 0)
             k = (int)i;
     if (k < 0 || !f->name) {
-        s_problem(x, f->node, "@ref %s matches no donor; a new donor needs @type 10, 11, 15 "
+        s_problem(x, f->node, "%s matches no donor; a new donor needs @type 10, 11, 15 "
                               "(government), 40 (multilateral), 60 (foundation) or 70, 71 "
-                              "(private) and a name (narrative)", f->ref);
+                              "(private) and a name (narrative)", id);
         return NULL;
     }
-    tam_donor_t d = {.id = (char *)f->ref, .name = (char *)f->name, .kind = kinds[k].kind,
-                     .iati_id = (char *)f->ref};
+    tam_donor_t d = {.id = (char *)id, .name = (char *)f->name, .kind = kinds[k].kind,
+                     .iati_id = f->ref && *f->ref ? (char *)f->ref : NULL};
     char where[160];
-    snprintf(where, sizeof where, "%s: donor %s", x->file, f->ref);
+    snprintf(where, sizeof where, "%s: donor %s", x->file, id);
     if (x->n_new_donors == 64 || regctl_batch_encode(&x->donor_b, TAM_MSG_registry_donor_put, &d,
                                                      where, NULL)) {
         x->problems++;
         return NULL;
     }
-    snprintf(x->new_donors[x->n_new_donors], 33, "%s", f->ref);
+    snprintf(x->new_donors[x->n_new_donors], 33, "%s", id);
     if (x->dry)
-        printf("  new donor %s (%s)\n", f->ref, f->name);
+        printf("  new donor %s (%s)\n", id, f->name);
     return x->new_donors[x->n_new_donors++];
 }
 
@@ -305,6 +322,60 @@ static void s_shares(s_imp_t *x, s_funder_t *fv, int nf, tam_project_t *p, xmlNo
             s_problem(x, fv[i].node, "its share of the funding is below 1%%");
 }
 
+/* ---- tamatch's extension ---------------------------------------------------------------- */
+
+/* A space-separated list attribute into l. */
+static void s_list(s_imp_t *x, xmlNodePtr n, const char *name, tam_strs_t *l)
+{
+    char *v = s_attr(x, n, name);
+    l->n = 0;
+    for (char *save = NULL, *tok = v ? strtok_r(v, " ", &save) : NULL; tok;
+         tok = strtok_r(NULL, " ", &save))
+        s_add_str(x, l, tok);
+}
+
+/* tm:project: the donors' shares (each must be a funding participating-org)
+ * and the earmarks IATI has no element for. */
+static void s_extension(s_imp_t *x, xmlNodePtr ext, s_funder_t *fv, int nf, tam_project_t *p)
+{
+    uint32_t n = 0;
+    for (xmlNodePtr c = ext->children; c; c = c->next)
+        n += s_is_tm(c, "share");
+    p->donors.v = tam_arena_alloc(x->a, (n ? n : 1) * sizeof *p->donors.v);
+    if (!p->donors.v)
+        return;
+    p->donors.n = 0;
+    tam_earmarks_t *em = p->earmarks;
+    for (xmlNodePtr c = ext->children; c; c = c->next) {
+        if (s_is_tm(c, "share")) {
+            char *d = s_attr(x, c, "donor"), *pc = s_attr(x, c, "percent");
+            int k = 0;
+            while (k < nf && !(d && fv[k].donor && strcmp(fv[k].donor, d) == 0))
+                k++;
+            if (k == nf || !pc || atoi(pc) < 1 || atoi(pc) > 100) {
+                s_problem(x, c, "@donor %s is not a funding participating-org, or @percent is "
+                                "not 1 to 100", d ? d : "(missing)");
+                continue;
+            }
+            p->donors.v[p->donors.n].donor = (char *)fv[k].donor;
+            p->donors.v[p->donors.n++].percent = atoi(pc);
+        } else if (s_is_tm(c, "earmarks")) {
+            s_list(x, c, "groups", &em->groups);
+            s_list(x, c, "categories", &em->categories);
+            s_list(x, c, "standards", &em->standards);
+            s_list(x, c, "modalities", &em->modalities);
+            char *v = s_attr(x, c, "post-conflict-only");
+            em->post_conflict_only = v && strcmp(v, "true") == 0;
+            v = s_attr(x, c, "max-per-need");
+            em->max_per_need = v ? atoll(v) : 0;
+        } else if (c->type == XML_ELEMENT_NODE) {
+            s_problem(x, c, "element %s is not mapped by tamatch", (const char *)c->name);
+        }
+    }
+    if (p->donors.n == 0)
+        s_problem(x, ext, "no tm:share: the donors' shares are unknown");
+}
+
 /* ---- one activity -------------------------------------------------------------------------- */
 
 static const tam_project_rec_t *s_existing(const s_imp_t *x, const char *id)
@@ -348,6 +419,10 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
     xmlNodePtr txn[S_MAX_TX];
     int ntx = 0;
     char *ident = NULL;
+    xmlNodePtr ext = NULL; /* tamatch's own extension, when it exported the activity */
+    for (xmlNodePtr c = act->children; c && !ext; c = c->next)
+        if (s_is_tm(c, "project"))
+            ext = c;
     xmlNodePtr idnode = s_child(act, "iati-identifier");
     if (idnode)
         ident = s_text(x, idnode);
@@ -377,8 +452,11 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
                 s_problem(x, n, "more than %d funding organisations", S_MAX_FUNDERS);
                 continue;
             }
+            xmlChar *tm = xmlGetNsProp(n, BAD_CAST "donor", BAD_CAST IATI_TM_NS);
             fv[nf] = (s_funder_t){.ref = s_attr(x, n, "ref"), .name = s_text(x, n),
-                                  .type = s_attr(x, n, "type"), .node = n};
+                                  .type = s_attr(x, n, "type"), .node = n,
+                                  .tm_donor = tm ? s_dup(x->a, (const char *)tm) : NULL};
+            xmlFree(tm);
             nf++;
         } else if (s_is(n, "activity-status")) {
             char *c = s_attr(x, n, "code");
@@ -427,12 +505,13 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
             int voc = v ? atoi(v) : 1;
             const iati_sector_t *s = c && (voc == 1 || voc == 2) ? iati_sector(&x->sectors, voc, c)
                                                                  : NULL;
-            if (!s) {
+            if (!s && !ext) {
                 s_problem(x, n, "sector %s (vocabulary %d) is not in config/catalog/iati_sectors.csv"
                                 " (the DAC codes that fund standards)", c ? c : "(missing)", voc);
                 continue;
             }
-            s_earmark_sector(x, s, em, &any_standard);
+            if (s)
+                s_earmark_sector(x, s, em, &any_standard);
             int pct = (pc = s_attr(x, n, "percentage")) ? atoi(pc) : 100;
             if (voc == 1 && pct > best_dac_pct && x->cat && tam_catalog_dac(x->cat, (uint32_t)atoi(c))) {
                 best_dac_pct = pct;
@@ -468,13 +547,20 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
                 s_problem(x, n, "an incoming commitment must be positive");
                 continue;
             }
-            char note[200];
-            snprintf(note, sizeof note, "IATI %s transaction %d", ident, ntx + 1);
+            char note[501];
+            xmlNodePtr desc = s_child(n, "description");
+            char *dtext = desc ? s_text(x, desc) : NULL;
+            if (dtext)
+                snprintf(note, sizeof note, "%s", dtext);
+            else
+                snprintf(note, sizeof note, "IATI %s transaction %d", ident, ntx + 1);
             tx[ntx] = (tam_ledger_entry_t){
                 .kind = pledge ? TAM_E_ledger_kind_pledge
                                : v > 0 ? TAM_E_ledger_kind_receipt : TAM_E_ledger_kind_adjustment,
                 .amount = v, .date = d, .note = s_dup(x->a, note)};
             txn[ntx++] = n;
+        } else if (s_is_tm(n, "project")) {
+            continue; /* read below */
         } else if (!s_passed_over(n)) {
             s_problem(x, n, "element %s is not mapped by tamatch", (const char *)n->name);
         }
@@ -513,9 +599,11 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
         s_problem(x, act, "participating-org: no funding organisation (@role 1)");
     for (int i = 0; i < nf && x->problems == 0; i++)
         fv[i].donor = s_resolve_donor(x, &fv[i]);
-    if (x->problems == 0)
+    if (x->problems == 0 && ext)
+        s_extension(x, ext, fv, nf, &p);
+    else if (x->problems == 0)
         s_shares(x, fv, nf, &p, act);
-    if (any_standard)
+    if (any_standard && !ext)
         em->standards.n = 0;
     if (x->problems) {
         fprintf(stderr, "%s: activity %s refused: nothing of it is stored\n", x->file, ident);

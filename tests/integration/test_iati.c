@@ -471,12 +471,57 @@ static void test_hostile(void **state)
     free(said);
 }
 
+/* Round trip: the demo's projects exported, imported into an empty
+ * registry, exported again give the same activities, byte for byte. */
+static void test_round_trip(void **state)
+{
+    h_t *h = *state;
+    d_relative_config(h);
+    d_load_demo(h);
+    char a[160], b[160], out[160], err[160];
+    snprintf(a, sizeof a, "%s/a.xml", h->dir);
+    snprintf(out, sizeof out, "%s/rt.out", h->dir);
+    snprintf(err, sizeof err, "%s/rt.err", h->dir);
+    s_ok(h, a, "export", "iati", NULL, NULL, NULL, NULL);
+
+    h_t *e = h_new("test_iati_empty", NULL);
+    assert_non_null(e);
+    for (int s = 0; s < S_N; s++)
+        if (s_start(e, s) != 0)
+            fail_msg("tam-%s did not start", s_names[s]);
+    int rc = s_tamctl(e, out, err, "project", "import", "--iati", a, NULL);
+    if (rc != 0)
+        fail_msg("import of the export into an empty registry (%d): %s", rc, s_slurp(err));
+    char *said = s_slurp(out);
+    print_message("    %s", said);
+    free(said);
+    snprintf(b, sizeof b, "%s/b.xml", h->dir);
+    s_ok(e, b, "export", "iati", NULL, NULL, NULL, NULL);
+    h_free(e);
+    char *ta = s_slurp(a), *tb = s_slurp(b);
+    if (strcmp(ta, tb) != 0) {
+        const char *p = ta, *q = tb;
+        int line = 1;
+        while (*p && *p == *q) {
+            line += *p == '\n';
+            p++, q++;
+        }
+        fail_msg("the second export differs from the first at line %d:\n%.200s\n---\n%.200s", line,
+                 p - 40 > ta ? p - 40 : ta, q - 40 > tb ? q - 40 : tb);
+    }
+    print_message("    export, import into an empty registry, export: the same %zu bytes\n",
+                  strlen(ta));
+    free(ta);
+    free(tb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_export, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hostile, s_import_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_import, s_import_setup, s_teardown)};
+        cmocka_unit_test_setup_teardown(test_import, s_import_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip, s_setup, s_teardown)};
     int rc = cmocka_run_group_tests_name("iati", tests, NULL, NULL);
     xmlCleanupParser();
     return rc;
