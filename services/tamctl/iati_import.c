@@ -13,160 +13,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/tree.h>
-#include "iati.h"
-#include "regctl.h"
+#include "iati_imp.h"
 
-#define S_MAX_FUNDERS 20
-#define S_MAX_TX 1000
-
-typedef struct {
-    tamctl_t *t;
-    tam_arena_t *a;
-    const tam_catalog_t *cat;
-    iati_sectors_t sectors;
-    tam_donor_list_t donors;      /* the registry's */
-    tam_project_list_t projects;  /* the registry's */
-    regctl_batch_t donor_b, add_b, upd_b, ledger_b;
-    char new_donors[64][33];      /* donors created by this import */
-    size_t n_new_donors;
-    bool dry;
-    size_t activities, added, updated, refused, entries;
-    const char *file;
-    int problems;                 /* of the current activity */
-} s_imp_t;
-
-typedef struct {
-    const char *ref, *name, *type, *tm_donor; /* tm_donor: @tm:donor, the donor id it was exported from */
-    xmlNodePtr node;
-    const char *donor;            /* resolved donor id */
-    int64_t in, pledged;          /* incoming funds and commitments it provided */
-} s_funder_t;
-
-/* ---- small helpers ----------------------------------------------------------------------- */
-
-static void s_problem(s_imp_t *x, xmlNodePtr n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_problem(s_imp_t *x, xmlNodePtr n, const char *fmt, ...)
+static bool s_date(iati_imp_t *x, xmlNodePtr n, uint32_t *out)
 {
-    xmlChar *path = xmlGetNodePath(n);
-    fprintf(stderr, "%s:%ld: %s: ", x->file, xmlGetLineNo(n), path ? (const char *)path : "?");
-    xmlFree(path);
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    x->problems++;
-}
-
-static char *s_dup(tam_arena_t *a, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = tam_arena_alloc(a, n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static bool s_is(xmlNodePtr n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && !n->ns && strcmp((const char *)n->name, name) == 0;
-}
-
-/* An element of tamatch's extension namespace. */
-static bool s_is_tm(xmlNodePtr n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           strcmp((const char *)n->ns->href, IATI_TM_NS) == 0 &&
-           strcmp((const char *)n->name, name) == 0;
-}
-
-/* An attribute's value (in the arena), or NULL. */
-static char *s_attr(s_imp_t *x, xmlNodePtr n, const char *name)
-{
-    xmlChar *v = xmlGetProp(n, BAD_CAST name);
-    if (!v)
-        return NULL;
-    char *s = s_dup(x->a, (const char *)v);
-    xmlFree(v);
-    return s;
-}
-
-static xmlNodePtr s_child(xmlNodePtr n, const char *name)
-{
-    for (xmlNodePtr c = n->children; c; c = c->next)
-        if (s_is(c, name))
-            return c;
-    return NULL;
-}
-
-/* The text of n's first narrative (or of n itself), trimmed, in the arena. */
-static char *s_text(s_imp_t *x, xmlNodePtr n)
-{
-    xmlNodePtr nar = s_child(n, "narrative");
-    xmlChar *v = xmlNodeGetContent(nar ? nar : n);
-    if (!v)
-        return NULL;
-    const char *s = (const char *)v;
-    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-        s++;
-    size_t len = strlen(s);
-    while (len && strchr(" \n\t\r", s[len - 1]))
-        len--;
-    char *out = tam_arena_alloc(x->a, len + 1);
-    if (out) {
-        memcpy(out, s, len);
-        out[len] = 0;
-    }
-    xmlFree(v);
-    return out && *out ? out : NULL;
-}
-
-static bool s_date(s_imp_t *x, xmlNodePtr n, uint32_t *out)
-{
-    char *d = s_attr(x, n, "iso-date");
+    char *d = iati_attr(x, n, "iso-date");
     if (d && tam_date_parse(d, strlen(d), out) == 0)
         return true;
-    s_problem(x, n, "@iso-date %s is not a date YYYY-MM-DD", d ? d : "(missing)");
+    iati_problem(x, n, "@iso-date %s is not a date YYYY-MM-DD", d ? d : "(missing)");
     return false;
 }
 
 /* A value element in USD, as whole dollars (cents rounded half away from zero). */
-static bool s_usd(s_imp_t *x, xmlNodePtr parent, const char *deflt, int64_t *out)
+static bool s_usd(iati_imp_t *x, xmlNodePtr parent, const char *deflt, int64_t *out)
 {
-    xmlNodePtr value = s_child(parent, "value");
+    xmlNodePtr value = iati_child(parent, "value");
     if (!value) {
-        s_problem(x, parent, "value missing");
+        iati_problem(x, parent, "value missing");
         return false;
     }
-    char *cur = s_attr(x, value, "currency");
+    char *cur = iati_attr(x, value, "currency");
     if (!cur)
         cur = (char *)deflt;
     if (!cur || strcmp(cur, "USD") != 0) {
-        s_problem(x, value, "currency %s: only USD is imported (nothing is converted)",
+        iati_problem(x, value, "currency %s: only USD is imported (nothing is converted)",
                   cur ? cur : "(none: no @currency and no @default-currency)");
         return false;
     }
-    char *s = s_text(x, value), *end = NULL;
+    char *s = iati_text(x, value), *end = NULL;
     double v = s ? strtod(s, &end) : 0;
     if (!s || *end || v > 1e12 || v < -1e12) {
-        s_problem(x, value, "amount %s is not a number of USD", s ? s : "(empty)");
+        iati_problem(x, value, "amount %s is not a number of USD", s ? s : "(empty)");
         return false;
     }
     *out = (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
-    return true;
-}
-
-static bool s_id_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 2 || n > 32)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_'))
-            return false;
     return true;
 }
 
@@ -180,23 +60,6 @@ static const tam_country_t *s_country2(const tam_catalog_t *cat, const char *iso
     return NULL;
 }
 
-static void s_add_str(s_imp_t *x, tam_strs_t *l, const char *s)
-{
-    for (uint32_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0)
-            return;
-    char **v = tam_arena_alloc(x->a, (l->n + 1) * sizeof *v);
-    if (!v)
-        return;
-    if (l->n)
-        memcpy(v, l->v, l->n * sizeof *v);
-    v[l->n++] = s_dup(x->a, s);
-    l->v = v;
-}
-
-/* Elements of an activity that tamatch does not take and that change
- * nothing it stores (docs/iati.md): passed over. Anything else unknown is
- * refused. */
 static const char *const s_passed[] = {
     "iati-identifier", "reporting-org", "description", "other-identifier", "contact-info",
     "activity-scope", "location", "tag", "policy-marker", "collaboration-type",
@@ -207,178 +70,14 @@ static const char *const s_passed[] = {
 static bool s_passed_over(xmlNodePtr n)
 {
     for (int i = 0; s_passed[i]; i++)
-        if (s_is(n, s_passed[i]))
+        if (iati_is(n, s_passed[i]))
             return true;
     return false;
 }
 
-/* ---- donors ------------------------------------------------------------------------------ */
-
-static const char *s_resolve_donor(s_imp_t *x, s_funder_t *f)
-{
-    /* tamatch's own export names the donor id (@tm:donor) */
-    for (uint32_t i = 0; f->tm_donor && i < x->donors.items.n; i++)
-        if (strcmp(x->donors.items.v[i].id, f->tm_donor) == 0)
-            return x->donors.items.v[i].id;
-    for (size_t i = 0; f->tm_donor && i < x->n_new_donors; i++)
-        if (strcmp(x->new_donors[i], f->tm_donor) == 0)
-            return x->new_donors[i];
-    if (f->ref && *f->ref) { /* by IATI organisation identifier, or donor id */
-        for (uint32_t i = 0; i < x->donors.items.n; i++) {
-            const tam_donor_t *d = &x->donors.items.v[i];
-            if ((d->iati_id && strcmp(d->iati_id, f->ref) == 0) || strcmp(d->id, f->ref) == 0)
-                return d->id;
-        }
-        for (size_t i = 0; !f->tm_donor && i < x->n_new_donors; i++)
-            if (strcmp(x->new_donors[i], f->ref) == 0)
-                return x->new_donors[i];
-    } else if (!f->tm_donor) { /* no identifier: a donor of exactly that name */
-        for (uint32_t i = 0; f->name && i < x->donors.items.n; i++)
-            if (strcmp(x->donors.items.v[i].name, f->name) == 0)
-                return x->donors.items.v[i].id;
-        s_problem(x, f->node, "a funding organisation without @ref must have the name of a donor "
-                              "(%s is none)", f->name ? f->name : "no name");
-        return NULL;
-    }
-    const char *id = f->tm_donor ? f->tm_donor : f->ref;
-    if (!s_id_ok(id)) {
-        s_problem(x, f->node, "%s matches no donor and cannot be a new donor's id "
-                              "(2 to 32 letters, digits, '-', '_')", id);
-        return NULL;
-    }
-    static const struct {
-        const char *type;
-        tam_donor_kind_t kind;
-    } kinds[] = {{"10", TAM_E_donor_kind_government},   {"11", TAM_E_donor_kind_government},
-                 {"15", TAM_E_donor_kind_government},   {"40", TAM_E_donor_kind_multilateral},
-                 {"60", TAM_E_donor_kind_foundation},   {"70", TAM_E_donor_kind_private},
-                 {"71", TAM_E_donor_kind_private}};
-    int k = -1;
-    for (size_t i = 0; f->type && i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i].type, f->type) == 0)
-            k = (int)i;
-    if (k < 0 || !f->name) {
-        s_problem(x, f->node, "%s matches no donor; a new donor needs @type 10, 11, 15 "
-                              "(government), 40 (multilateral), 60 (foundation) or 70, 71 "
-                              "(private) and a name (narrative)", id);
-        return NULL;
-    }
-    tam_donor_t d = {.id = (char *)id, .name = (char *)f->name, .kind = kinds[k].kind,
-                     .iati_id = f->ref && *f->ref ? (char *)f->ref : NULL};
-    char where[160];
-    snprintf(where, sizeof where, "%s: donor %s", x->file, id);
-    if (x->n_new_donors == 64 || regctl_batch_encode(&x->donor_b, TAM_MSG_registry_donor_put, &d,
-                                                     where, NULL)) {
-        x->problems++;
-        return NULL;
-    }
-    snprintf(x->new_donors[x->n_new_donors], 33, "%s", id);
-    if (x->dry)
-        printf("  new donor %s (%s)\n", id, f->name);
-    return x->new_donors[x->n_new_donors++];
-}
-
-/* Shares in whole percent from what each funder gave (incoming funds, else
- * incoming commitments), largest remainders first; one funder: 100. */
-static void s_shares(s_imp_t *x, s_funder_t *fv, int nf, tam_project_t *p, xmlNodePtr act)
-{
-    int64_t total = 0, basis[S_MAX_FUNDERS];
-    for (int i = 0; i < nf; i++)
-        total += fv[i].in;
-    for (int i = 0; i < nf; i++)
-        basis[i] = total > 0 ? fv[i].in : fv[i].pledged;
-    if (total <= 0)
-        for (int i = 0; i < nf; i++)
-            total += basis[i];
-    if (nf == 1) {
-        basis[0] = total = 1;
-    } else if (total <= 0) {
-        s_problem(x, act, "%d funding organisations, but no incoming funds or commitments "
-                          "(transaction type 1 or 11) name them as provider-org/@ref: their "
-                          "shares are unknown", nf);
-        return;
-    }
-    p->donors.v = tam_arena_alloc(x->a, (size_t)nf * sizeof *p->donors.v);
-    if (!p->donors.v)
-        return;
-    p->donors.n = (uint32_t)nf;
-    int64_t given = 0, rem[S_MAX_FUNDERS];
-    for (int i = 0; i < nf; i++) {
-        p->donors.v[i].donor = (char *)fv[i].donor;
-        p->donors.v[i].percent = basis[i] * 100 / total;
-        rem[i] = basis[i] * 100 % total;
-        given += p->donors.v[i].percent;
-    }
-    for (; given < 100; given++) {
-        int best = 0;
-        for (int i = 1; i < nf; i++)
-            if (rem[i] > rem[best])
-                best = i;
-        p->donors.v[best].percent++;
-        rem[best] = -1;
-    }
-    for (int i = 0; i < nf; i++)
-        if (p->donors.v[i].percent < 1)
-            s_problem(x, fv[i].node, "its share of the funding is below 1%%");
-}
-
-/* ---- tamatch's extension ---------------------------------------------------------------- */
-
-/* A space-separated list attribute into l. */
-static void s_list(s_imp_t *x, xmlNodePtr n, const char *name, tam_strs_t *l)
-{
-    char *v = s_attr(x, n, name);
-    l->n = 0;
-    for (char *save = NULL, *tok = v ? strtok_r(v, " ", &save) : NULL; tok;
-         tok = strtok_r(NULL, " ", &save))
-        s_add_str(x, l, tok);
-}
-
-/* tm:project: the donors' shares (each must be a funding participating-org)
- * and the earmarks IATI has no element for. */
-static void s_extension(s_imp_t *x, xmlNodePtr ext, s_funder_t *fv, int nf, tam_project_t *p)
-{
-    uint32_t n = 0;
-    for (xmlNodePtr c = ext->children; c; c = c->next)
-        n += s_is_tm(c, "share");
-    p->donors.v = tam_arena_alloc(x->a, (n ? n : 1) * sizeof *p->donors.v);
-    if (!p->donors.v)
-        return;
-    p->donors.n = 0;
-    tam_earmarks_t *em = p->earmarks;
-    for (xmlNodePtr c = ext->children; c; c = c->next) {
-        if (s_is_tm(c, "share")) {
-            char *d = s_attr(x, c, "donor"), *pc = s_attr(x, c, "percent");
-            int k = 0;
-            while (k < nf && !(d && fv[k].donor && strcmp(fv[k].donor, d) == 0))
-                k++;
-            if (k == nf || !pc || atoi(pc) < 1 || atoi(pc) > 100) {
-                s_problem(x, c, "@donor %s is not a funding participating-org, or @percent is "
-                                "not 1 to 100", d ? d : "(missing)");
-                continue;
-            }
-            p->donors.v[p->donors.n].donor = (char *)fv[k].donor;
-            p->donors.v[p->donors.n++].percent = atoi(pc);
-        } else if (s_is_tm(c, "earmarks")) {
-            s_list(x, c, "groups", &em->groups);
-            s_list(x, c, "categories", &em->categories);
-            s_list(x, c, "standards", &em->standards);
-            s_list(x, c, "modalities", &em->modalities);
-            char *v = s_attr(x, c, "post-conflict-only");
-            em->post_conflict_only = v && strcmp(v, "true") == 0;
-            v = s_attr(x, c, "max-per-need");
-            em->max_per_need = v ? atoll(v) : 0;
-        } else if (c->type == XML_ELEMENT_NODE) {
-            s_problem(x, c, "element %s is not mapped by tamatch", (const char *)c->name);
-        }
-    }
-    if (p->donors.n == 0)
-        s_problem(x, ext, "no tm:share: the donors' shares are unknown");
-}
-
 /* ---- one activity -------------------------------------------------------------------------- */
 
-static const tam_project_rec_t *s_existing(const s_imp_t *x, const char *id)
+static const tam_project_rec_t *s_existing(const iati_imp_t *x, const char *id)
 {
     for (uint32_t i = 0; i < x->projects.items.n; i++)
         if (strcmp(x->projects.items.v[i].project->id, id) == 0)
@@ -387,7 +86,7 @@ static const tam_project_rec_t *s_existing(const s_imp_t *x, const char *id)
 }
 
 /* The standards of a sector row into the earmark lists; "*" sets *any. */
-static void s_earmark_sector(s_imp_t *x, const iati_sector_t *s, tam_earmarks_t *em, bool *any)
+static void s_earmark_sector(iati_imp_t *x, const iati_sector_t *s, tam_earmarks_t *em, bool *any)
 {
     if (strcmp(s->standards, "*") == 0) {
         *any = true;
@@ -396,10 +95,10 @@ static void s_earmark_sector(s_imp_t *x, const iati_sector_t *s, tam_earmarks_t 
     char buf[sizeof s->standards];
     snprintf(buf, sizeof buf, "%s", s->standards);
     for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
-        s_add_str(x, &em->standards, tok);
+        iati_add_str(x, &em->standards, tok);
 }
 
-static int s_activity(s_imp_t *x, xmlNodePtr act)
+static int s_activity(iati_imp_t *x, xmlNodePtr act)
 {
     x->problems = 0;
     x->activities++;
@@ -409,8 +108,8 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
         return EX_OSERR;
     memset(em, 0, sizeof *em);
     p.earmarks = em;
-    const char *deflt = s_attr(x, act, "default-currency");
-    s_funder_t fv[S_MAX_FUNDERS];
+    const char *deflt = iati_attr(x, act, "default-currency");
+    iati_funder_t fv[S_MAX_FUNDERS];
     int nf = 0, status = -1, best_dac_pct = -1;
     uint32_t start = 0, end = 0;
     bool actual_start = false, actual_end = false, any_standard = false, all_committed = true;
@@ -421,58 +120,58 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
     char *ident = NULL;
     xmlNodePtr ext = NULL; /* tamatch's own extension, when it exported the activity */
     for (xmlNodePtr c = act->children; c && !ext; c = c->next)
-        if (s_is_tm(c, "project"))
+        if (iati_is_tm(c, "project"))
             ext = c;
-    xmlNodePtr idnode = s_child(act, "iati-identifier");
+    xmlNodePtr idnode = iati_child(act, "iati-identifier");
     if (idnode)
-        ident = s_text(x, idnode);
+        ident = iati_text(x, idnode);
     if (!ident || !tx) {
-        s_problem(x, act, "iati-identifier missing");
+        iati_problem(x, act, "iati-identifier missing");
         return 0;
     }
     const char *org = x->t->cfg.tamctl.iati_reporting_org;
     size_t ol = strlen(org);
     p.id = strncmp(ident, org, ol) == 0 && ident[ol] == '-' ? ident + ol + 1 : ident;
-    if (!s_id_ok(p.id))
-        s_problem(x, idnode, "%s cannot be a project id: 2 to 32 letters, digits, '-', '_' (after "
+    if (!iati_id_ok(p.id))
+        iati_problem(x, idnode, "%s cannot be a project id: 2 to 32 letters, digits, '-', '_' (after "
                              "the prefix %s- of this organisation's own activities)", ident, org);
 
     for (xmlNodePtr n = act->children; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
-        if (s_is(n, "title")) {
-            p.title = s_text(x, n);
+        if (iati_is(n, "title")) {
+            p.title = iati_text(x, n);
             if (!p.title || strlen(p.title) > 300)
-                s_problem(x, n, "a title of 1 to 300 characters is needed");
-        } else if (s_is(n, "participating-org")) {
-            char *role = s_attr(x, n, "role");
+                iati_problem(x, n, "a title of 1 to 300 characters is needed");
+        } else if (iati_is(n, "participating-org")) {
+            char *role = iati_attr(x, n, "role");
             if (!role || strcmp(role, "1") != 0)
                 continue; /* only funders become donors */
             if (nf == S_MAX_FUNDERS) {
-                s_problem(x, n, "more than %d funding organisations", S_MAX_FUNDERS);
+                iati_problem(x, n, "more than %d funding organisations", S_MAX_FUNDERS);
                 continue;
             }
             xmlChar *tm = xmlGetNsProp(n, BAD_CAST "donor", BAD_CAST IATI_TM_NS);
-            fv[nf] = (s_funder_t){.ref = s_attr(x, n, "ref"), .name = s_text(x, n),
-                                  .type = s_attr(x, n, "type"), .node = n,
-                                  .tm_donor = tm ? s_dup(x->a, (const char *)tm) : NULL};
+            fv[nf] = (iati_funder_t){.ref = iati_attr(x, n, "ref"), .name = iati_text(x, n),
+                                  .type = iati_attr(x, n, "type"), .node = n,
+                                  .tm_donor = tm ? iati_dup(x->a, (const char *)tm) : NULL};
             xmlFree(tm);
             nf++;
-        } else if (s_is(n, "activity-status")) {
-            char *c = s_attr(x, n, "code");
+        } else if (iati_is(n, "activity-status")) {
+            char *c = iati_attr(x, n, "code");
             if (c && (strcmp(c, "1") == 0))
                 status = TAM_E_project_status_pipeline;
             else if (c && (strcmp(c, "2") == 0 || strcmp(c, "3") == 0))
                 status = TAM_E_project_status_active;
             else
-                s_problem(x, n, "@code %s: only pipeline (1), implementation (2) and finalisation "
+                iati_problem(x, n, "@code %s: only pipeline (1), implementation (2) and finalisation "
                                 "(3) activities are imported", c ? c : "(missing)");
-        } else if (s_is(n, "activity-date")) {
-            char *ty = s_attr(x, n, "type");
+        } else if (iati_is(n, "activity-date")) {
+            char *ty = iati_attr(x, n, "type");
             uint32_t d;
             int t = ty ? atoi(ty) : 0;
             if (t < 1 || t > 4) {
-                s_problem(x, n, "@type %s: 1 to 4 (planned/actual start/end) are imported",
+                iati_problem(x, n, "@type %s: 1 to 4 (planned/actual start/end) are imported",
                           ty ? ty : "(missing)");
             } else if (s_date(x, n, &d)) {
                 if (t == 2 || (t == 1 && !actual_start))
@@ -480,76 +179,76 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
                 if (t == 4 || (t == 3 && !actual_end))
                     end = d, actual_end |= t == 4;
             }
-        } else if (s_is(n, "recipient-country")) {
-            char *c = s_attr(x, n, "code");
+        } else if (iati_is(n, "recipient-country")) {
+            char *c = iati_attr(x, n, "code");
             const tam_country_t *cc = c && x->cat ? s_country2(x->cat, c) : NULL;
             if (!cc)
-                s_problem(x, n, "@code %s is not a UN Member State's ISO alpha-2 code in the "
+                iati_problem(x, n, "@code %s is not a UN Member State's ISO alpha-2 code in the "
                                 "catalogue", c ? c : "(missing)");
             else
-                s_add_str(x, &em->countries, cc->iso3);
-        } else if (s_is(n, "recipient-region")) {
-            char *c = s_attr(x, n, "code"), *v = s_attr(x, n, "vocabulary");
+                iati_add_str(x, &em->countries, cc->iso3);
+        } else if (iati_is(n, "recipient-region")) {
+            char *c = iati_attr(x, n, "code"), *v = iati_attr(x, n, "vocabulary");
             int m49 = c ? atoi(c) : 0;
             char code[8];
             snprintf(code, sizeof code, "%03d", m49 % 1000);
             if (!v || strcmp(v, "2") != 0)
-                s_problem(x, n, "@vocabulary %s: only UN M49 regions (vocabulary 2) are imported",
+                iati_problem(x, n, "@vocabulary %s: only UN M49 regions (vocabulary 2) are imported",
                           v ? v : "(missing: 1, OECD DAC)");
             else if (!x->cat || !tam_catalog_area(x->cat, (uint16_t)m49) || m49 >= 1000)
-                s_problem(x, n, "@code %s is not an M49 area of the catalogue", c ? c : "(missing)");
+                iati_problem(x, n, "@code %s is not an M49 area of the catalogue", c ? c : "(missing)");
             else
-                s_add_str(x, &em->regions, code);
-        } else if (s_is(n, "sector")) {
-            char *c = s_attr(x, n, "code"), *v = s_attr(x, n, "vocabulary"), *pc;
+                iati_add_str(x, &em->regions, code);
+        } else if (iati_is(n, "sector")) {
+            char *c = iati_attr(x, n, "code"), *v = iati_attr(x, n, "vocabulary"), *pc;
             int voc = v ? atoi(v) : 1;
             const iati_sector_t *s = c && (voc == 1 || voc == 2) ? iati_sector(&x->sectors, voc, c)
                                                                  : NULL;
             if (!s && !ext) {
-                s_problem(x, n, "sector %s (vocabulary %d) is not in config/catalog/iati_sectors.csv"
+                iati_problem(x, n, "sector %s (vocabulary %d) is not in config/catalog/iati_sectors.csv"
                                 " (the DAC codes that fund standards)", c ? c : "(missing)", voc);
                 continue;
             }
             if (s)
                 s_earmark_sector(x, s, em, &any_standard);
-            int pct = (pc = s_attr(x, n, "percentage")) ? atoi(pc) : 100;
+            int pct = (pc = iati_attr(x, n, "percentage")) ? atoi(pc) : 100;
             if (voc == 1 && pct > best_dac_pct && x->cat && tam_catalog_dac(x->cat, (uint32_t)atoi(c))) {
                 best_dac_pct = pct;
                 p.dac = c;
             }
-        } else if (s_is(n, "budget")) {
+        } else if (iati_is(n, "budget")) {
             int64_t v;
-            char *st = s_attr(x, n, "status");
+            char *st = iati_attr(x, n, "status");
             if (s_usd(x, n, deflt, &v)) {
                 p.budget += v;
                 budgets = true;
                 all_committed &= st && strcmp(st, "2") == 0;
             }
-        } else if (s_is(n, "transaction")) {
-            xmlNodePtr tt = s_child(n, "transaction-type"), td = s_child(n, "transaction-date");
-            char *code = tt ? s_attr(x, tt, "code") : NULL;
+        } else if (iati_is(n, "transaction")) {
+            xmlNodePtr tt = iati_child(n, "transaction-type"), td = iati_child(n, "transaction-date");
+            char *code = tt ? iati_attr(x, tt, "code") : NULL;
             if (code && strcmp(code, "1") != 0 && strcmp(code, "11") != 0)
                 continue; /* outgoing: tamatch's own decisions say what it commits and spends */
             int64_t v;
             uint32_t d;
             if (!code || !td) {
-                s_problem(x, n, "transaction-type and transaction-date are needed");
+                iati_problem(x, n, "transaction-type and transaction-date are needed");
                 continue;
             }
             if (!s_usd(x, n, deflt, &v) || !s_date(x, td, &d))
                 continue;
             if (ntx == S_MAX_TX) {
-                s_problem(x, n, "more than %d incoming transactions", S_MAX_TX);
+                iati_problem(x, n, "more than %d incoming transactions", S_MAX_TX);
                 continue;
             }
             bool pledge = strcmp(code, "11") == 0;
             if (v <= 0 && pledge) {
-                s_problem(x, n, "an incoming commitment must be positive");
+                iati_problem(x, n, "an incoming commitment must be positive");
                 continue;
             }
             char note[501];
-            xmlNodePtr desc = s_child(n, "description");
-            char *dtext = desc ? s_text(x, desc) : NULL;
+            xmlNodePtr desc = iati_child(n, "description");
+            char *dtext = desc ? iati_text(x, desc) : NULL;
             if (dtext)
                 snprintf(note, sizeof note, "%s", dtext);
             else
@@ -557,25 +256,25 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
             tx[ntx] = (tam_ledger_entry_t){
                 .kind = pledge ? TAM_E_ledger_kind_pledge
                                : v > 0 ? TAM_E_ledger_kind_receipt : TAM_E_ledger_kind_adjustment,
-                .amount = v, .date = d, .note = s_dup(x->a, note)};
+                .amount = v, .date = d, .note = iati_dup(x->a, note)};
             txn[ntx++] = n;
-        } else if (s_is_tm(n, "project")) {
+        } else if (iati_is_tm(n, "project")) {
             continue; /* read below */
         } else if (!s_passed_over(n)) {
-            s_problem(x, n, "element %s is not mapped by tamatch", (const char *)n->name);
+            iati_problem(x, n, "element %s is not mapped by tamatch", (const char *)n->name);
         }
     }
     /* donors' shares from the incoming transactions' providers */
     for (int i = 0; i < ntx; i++) {
-        xmlNodePtr prov = s_child(txn[i], "provider-org");
-        char *ref = prov ? s_attr(x, prov, "ref") : NULL;
+        xmlNodePtr prov = iati_child(txn[i], "provider-org");
+        char *ref = prov ? iati_attr(x, prov, "ref") : NULL;
         if (!ref)
             continue;
         int k = 0;
         while (k < nf && !(fv[k].ref && strcmp(fv[k].ref, ref) == 0))
             k++;
         if (k == nf) {
-            s_problem(x, prov, "@ref %s is not a funding participating-org of the activity", ref);
+            iati_problem(x, prov, "@ref %s is not a funding participating-org of the activity", ref);
             continue;
         }
         if (tx[i].kind == TAM_E_ledger_kind_pledge)
@@ -584,25 +283,25 @@ static int s_activity(s_imp_t *x, xmlNodePtr act)
             fv[k].in += tx[i].amount;
     }
     if (!p.title)
-        s_problem(x, act, "title missing");
-    if (status < 0 && !s_child(act, "activity-status"))
-        s_problem(x, act, "activity-status missing");
+        iati_problem(x, act, "title missing");
+    if (status < 0 && !iati_child(act, "activity-status"))
+        iati_problem(x, act, "activity-status missing");
     if (!start || !end)
-        s_problem(x, act, "activity-date: a start (type 1 or 2) and an end (type 3 or 4) are needed");
+        iati_problem(x, act, "activity-date: a start (type 1 or 2) and an end (type 3 or 4) are needed");
     else if (end < start)
-        s_problem(x, act, "activity-date: the end is before the start");
-    if (!p.dac && !s_child(act, "sector"))
-        s_problem(x, act, "sector: a DAC purpose code (vocabulary 1) is needed");
+        iati_problem(x, act, "activity-date: the end is before the start");
+    if (!p.dac && !iati_child(act, "sector"))
+        iati_problem(x, act, "sector: a DAC purpose code (vocabulary 1) is needed");
     else if (!p.dac)
-        s_problem(x, act, "sector: none of vocabulary 1 is a DAC purpose code of the catalogue");
+        iati_problem(x, act, "sector: none of vocabulary 1 is a DAC purpose code of the catalogue");
     if (nf == 0)
-        s_problem(x, act, "participating-org: no funding organisation (@role 1)");
+        iati_problem(x, act, "participating-org: no funding organisation (@role 1)");
     for (int i = 0; i < nf && x->problems == 0; i++)
-        fv[i].donor = s_resolve_donor(x, &fv[i]);
+        fv[i].donor = iati_resolve_donor(x, &fv[i]);
     if (x->problems == 0 && ext)
-        s_extension(x, ext, fv, nf, &p);
+        iati_extension(x, ext, fv, nf, &p);
     else if (x->problems == 0)
-        s_shares(x, fv, nf, &p, act);
+        iati_shares(x, fv, nf, &p, act);
     if (any_standard && !ext)
         em->standards.n = 0;
     if (x->problems) {
@@ -667,7 +366,7 @@ static size_t s_ok(const regctl_batch_t *b)
 /* Ledger entries of activities whose project the registry refused are not
  * sent: nothing more of such an activity is stored. Returns how many such
  * activities there were. */
-static size_t s_drop_refused(s_imp_t *x)
+static size_t s_drop_refused(iati_imp_t *x)
 {
     size_t kept = 0, refused = 0;
     const regctl_batch_t *pb[2] = {&x->add_b, &x->upd_b};
@@ -700,7 +399,7 @@ static void s_set_after_page(void *req, char *after)
 
 int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
 {
-    s_imp_t *x = calloc(1, sizeof *x);
+    iati_imp_t *x = calloc(1, sizeof *x);
     if (!x)
         return EX_OSERR;
     x->t = t;
@@ -727,16 +426,16 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
             continue;
         }
         xmlChar *ver = root ? xmlGetProp(root, BAD_CAST "version") : NULL;
-        if (!root || !s_is(root, "iati-activities") || !ver || strncmp((char *)ver, "2.0", 3) != 0) {
+        if (!root || !iati_is(root, "iati-activities") || !ver || strncmp((char *)ver, "2.0", 3) != 0) {
             fprintf(stderr, "%s: not an IATI 2.0x activity file (iati-activities version=\"2.03\")\n",
                     argv[f]);
             bad_file = true;
         } else {
             size_t total = 0, done = 0;
             for (xmlNodePtr n = root->children; n; n = n->next)
-                total += s_is(n, "iati-activity");
+                total += iati_is(n, "iati-activity");
             for (xmlNodePtr n = root->children; n && ex == 0; n = n->next)
-                if (s_is(n, "iati-activity")) {
+                if (iati_is(n, "iati-activity")) {
                     ex = s_activity(x, n);
                     regctl_progress(t, argv[f], ++done, total);
                 }
