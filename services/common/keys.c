@@ -19,6 +19,8 @@
 
 #define S_FILE_MAX 4096 /* a certificate is a few hundred bytes */
 
+static void s_err(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void s_err(char *buf, size_t len, const char *fmt, ...)
 {
     if (!buf || !len)

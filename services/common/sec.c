@@ -208,6 +208,8 @@ uint64_t tam_sec_revocations(const tam_sec_t *s)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
+static void s_err(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void s_err(char *buf, size_t len, const char *fmt, ...)
 {
     if (!buf || !len)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "tam/codec.h"
 #include "tam/config.h"
 #include "tam/principal.h"
 #include "tam/rpc.h"
@@ -29,6 +30,8 @@ typedef struct {
     const char *path;        /* "/v1/proposals" */
     char query[1024];        /* the query arguments as received, "k=v&k=v" (for the ETag) */
     tam_principal_t who;     /* from the bearer token */
+    const char *route;       /* the route template matched (for /metrics), NULL: none */
+    double t0_ms;            /* when the request was complete (for the latency histogram) */
     char *body;              /* request body, NUL-terminated; NULL if none */
     size_t body_len;
 } gw_req_t;
@@ -73,6 +76,10 @@ enum MHD_Result gw_problem_call(gw_req_t *r, const char *service, int rc);
  * text (honouring If-None-Match with 304), and an optional Link header. */
 enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const char *link);
 
+/* As gw_json with another media type (text/csv). */
+enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const char *text,
+                        const char *link);
+
 /* HTTP status for a TAM_E* code of an error answer. */
 unsigned gw_status_of(int code);
 
@@ -85,8 +92,33 @@ enum MHD_Result gw_route(gw_req_t *r);
 typedef struct {
     const char *method;
     const char *path; /* "/v1/proposals/{need}/{project}" */
+    int msg;          /* TAM_MSG_* it sends, or -1 */
+    bool body;        /* the request body is the message's request */
 } gw_route_info_t;
 const gw_route_info_t *gw_routes(size_t *n);
+
+/* ---- gw_openapi.c --------------------------------------------------------- */
+
+/* The OpenAPI document served at /v1/openapi.json: proto/openapi.json (the
+ * routes, hand-written) with components.schemas generated from the proto/
+ * definitions (tam_schemas), and each route's request body and 200 answer
+ * pointing at its message's schemas, so the two cannot drift. malloc'd JSON
+ * text, or NULL. */
+char *gw_openapi_build(void);
+
+/* ---- gw_csv.c -------------------------------------------------------------- */
+
+/* The items of a list answer (schema answer, as JSON text) as CSV with a
+ * header row, and an HXL hashtag row if hxl. NULL if it is not a list. */
+char *gw_csv(const tam_schema_t *answer, const char *json_text, bool hxl);
+
+/* ---- gw_metrics.c --------------------------------------------------------- */
+
+double gw_now_ms(void);
+/* Counts one answer of r with status (and its latency since r->t0_ms). */
+void gw_metrics_count(const gw_req_t *r, unsigned status);
+/* Serves GET /metrics (Prometheus text format). */
+enum MHD_Result gw_metrics_serve(gw_req_t *r);
 
 /* ---- gw_stream.c ---------------------------------------------------------- */
 

@@ -132,6 +132,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         u->body[u->len] = 0;
         return MHD_YES;
     }
+    r.t0_ms = gw_now_ms();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_query_arg, &r);
     r.body = u->body;
     r.body_len = u->len;
@@ -151,8 +152,10 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         return gw_problem(&r, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
                           "a valid bearer token is required", errors);
     }
-    if (strcmp(url, "/v1/stream") == 0 && g->stream)
+    if (strcmp(url, "/v1/stream") == 0 && g->stream) {
+        r.route = "/v1/stream";
         return gw_stream_serve(g->stream, &r);
+    }
     return gw_route(&r);
 }
 

@@ -15,6 +15,7 @@ static enum MHD_Result s_send(gw_req_t *r, unsigned status, const char *ctype, c
         return MHD_NO;
     MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(res, "Cache-Control", "no-cache");
+    MHD_add_response_header(res, "Vary", "Accept, Authorization");
     if (etag)
         MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, etag);
     if (link)
@@ -23,6 +24,7 @@ static enum MHD_Result s_send(gw_req_t *r, unsigned status, const char *ctype, c
         MHD_add_response_header(res, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tamatch\"");
     enum MHD_Result ret = MHD_queue_response(r->conn, status, res);
     MHD_destroy_response(res);
+    gw_metrics_count(r, status);
     return ret;
 }
 
@@ -152,6 +154,12 @@ static void s_etag(gw_req_t *r, const char *text, char out[40])
 
 enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const char *link)
 {
+    return gw_text(r, status, "application/json", text, link);
+}
+
+enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const char *text,
+                        const char *link)
+{
     char etag[40];
     s_etag(r, text, etag);
     const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -163,7 +171,8 @@ enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const ch
         MHD_add_response_header(res, MHD_HTTP_HEADER_ETAG, etag);
         enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_NOT_MODIFIED, res);
         MHD_destroy_response(res);
+        gw_metrics_count(r, MHD_HTTP_NOT_MODIFIED);
         return ret;
     }
-    return s_send(r, status, "application/json", text, status == MHD_HTTP_OK ? etag : NULL, link);
+    return s_send(r, status, ctype, text, status == MHD_HTTP_OK ? etag : NULL, link);
 }

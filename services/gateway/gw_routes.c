@@ -60,6 +60,8 @@ typedef struct {
     const tam_schema_t *schema;
     json_t *obj;
     json_t *errors;
+    int64_t page_max;
+    bool hxl; /* ?hxl=1: an HXL row in CSV answers */
 } s_qctx_t;
 
 static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -70,6 +72,10 @@ static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const c
     char ptr[96], msg[200];
     snprintf(ptr, sizeof ptr, "/%s", key);
     const char *name = key;
+    if (strcmp(key, "hxl") == 0 && value && (strcmp(value, "1") == 0 || strcmp(value, "0") == 0)) {
+        q->hxl = value[0] == '1';
+        return MHD_YES;
+    }
     if (strcmp(key, "cursor") == 0) {
         if (!q->rt->cursor) {
             gw_error_add(&q->errors, ptr, "this list takes no cursor");
@@ -119,6 +125,12 @@ static enum MHD_Result s_query_field(void *cls, enum MHD_ValueKind kind, const c
                  : f->type <= TAM_T_U64     ? "whole number"
                                             : "value");
         gw_error_add(&q->errors, ptr, msg);
+        return MHD_YES;
+    }
+    if (strcmp(name, "limit") == 0 && json_integer_value(v) > q->page_max) {
+        snprintf(msg, sizeof msg, "limit is at most %lld ([gateway] page_max)", (long long)q->page_max);
+        gw_error_add(&q->errors, ptr, msg);
+        json_decref(v);
         return MHD_YES;
     }
     json_object_set_new(q->obj, name, v);
@@ -187,7 +199,7 @@ static void s_link(gw_req_t *r, const s_route_t *rt, json_t *ans, json_t *req, c
         snprintf(out + o, cap - o, "cursor=%s>; rel=\"next\"", cur);
 }
 
-static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqobj)
+static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqobj, bool hxl)
 {
     size_t nmsg;
     const tam_message_t *m = &tam_messages(&nmsg)[rt->msg];
@@ -203,15 +215,21 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         goto done;
     }
     memset(out, 0, m->request->size);
-    if (!s_encode_valid(r, reqobj, m->request, &sb, a, out, &ret))
-        goto done;
-    /* The same matrix as the services, for the token's identity. */
+    /* The same matrix as the services, for the token's identity: first the
+     * message (a refused user learns nothing about the body), then, once the
+     * body is valid, the act of a decision. */
     const char *sub = NULL;
-    if (rt->msg == TAM_MSG_pipeline_act) {
-        const tam_act_t *act = out;
-        sub = tam_enum_decision_act.values[act->act];
+    bool allowed = tam_access_check(&r->who, m->type, NULL, "", &denied) == 0;
+    if (allowed) {
+        if (!s_encode_valid(r, reqobj, m->request, &sb, a, out, &ret))
+            goto done;
+        if (rt->msg == TAM_MSG_pipeline_act) {
+            const tam_act_t *act = out;
+            sub = tam_enum_decision_act.values[act->act];
+            allowed = tam_access_check(&r->who, m->type, sub, "", &denied) == 0;
+        }
     }
-    if (tam_access_check(&r->who, m->type, sub, "", &denied) != 0) {
+    if (!allowed) {
         json_t *errors = NULL;
         gw_error_add(&errors, "", denied.message);
         ret = gw_problem(r, MHD_HTTP_FORBIDDEN, "Forbidden", denied.message, errors);
@@ -238,7 +256,13 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
             s_link(r, rt, j, reqobj, link, sizeof link);
         json_decref(j);
     }
-    ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+    const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    char *csv = accept && strstr(accept, "text/csv") ? gw_csv(m->answer, text, hxl) : NULL;
+    if (csv)
+        ret = gw_text(r, MHD_HTTP_OK, "text/csv; charset=utf-8", csv, link[0] ? link : NULL);
+    else
+        ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+    free(csv);
     free(text);
 done:
     tam_rpc_error_clear(&denied);
@@ -278,19 +302,22 @@ static enum MHD_Result s_generic(gw_req_t *r, const s_route_t *rt, char **params
             gw_error_add(&errors, "", d);
             return gw_problem(r, MHD_HTTP_BAD_REQUEST, "Malformed JSON", d, errors);
         }
-    } else {
+    }
+    bool hxl = false;
+    if (!obj) {
         obj = json_object();
         if (rt->input == S_QUERY) {
-            s_qctx_t q = {rt, m->request, obj, NULL};
+            s_qctx_t q = {rt, m->request, obj, NULL, gw_config(r->gw)->gateway.page_max, false};
             MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
             if (q.errors) {
                 json_decref(obj);
                 return gw_problem(r, MHD_HTTP_BAD_REQUEST, "Bad query",
                                   "a query parameter is unknown or malformed", q.errors);
             }
+            hxl = q.hxl;
         }
     }
-    ret = s_forward(r, rt, obj);
+    ret = s_forward(r, rt, obj, hxl);
     json_decref(obj);
     return ret;
 }
@@ -302,7 +329,7 @@ static enum MHD_Result s_explain(gw_req_t *r, const s_route_t *rt, char **p)
     char id[140];
     snprintf(id, sizeof id, "%s/%s", p[0], p[1]);
     json_t *obj = json_pack("{s:s}", "id", id);
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -310,7 +337,7 @@ static enum MHD_Result s_explain(gw_req_t *r, const s_route_t *rt, char **p)
 static enum MHD_Result s_by_id(gw_req_t *r, const s_route_t *rt, char **p)
 {
     json_t *obj = json_pack("{s:s}", "id", p[0]);
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -319,7 +346,7 @@ static enum MHD_Result s_context_get(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)p;
     json_t *obj = json_pack("{s:s}", "id", "context");
-    enum MHD_Result ret = obj ? s_forward(r, rt, obj) : MHD_NO;
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
     json_decref(obj);
     return ret;
 }
@@ -332,7 +359,7 @@ static enum MHD_Result s_report(gw_req_t *r, const s_route_t *rt, char **p)
         return gw_problem(r, MHD_HTTP_NOT_FOUND, "Not found", "no such report", errors);
     }
     json_t *obj = json_object();
-    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL};
+    s_qctx_t q = {rt, &tam_schema_report_request, obj, NULL, gw_config(r->gw)->gateway.page_max, false};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_query_field, &q);
     if (q.errors || json_object_get(obj, "kind")) {
         json_decref(obj);
@@ -342,7 +369,7 @@ static enum MHD_Result s_report(gw_req_t *r, const s_route_t *rt, char **p)
                           "a query parameter is unknown or malformed", q.errors);
     }
     json_object_set_new(obj, "kind", json_string(p[0]));
-    enum MHD_Result ret = s_forward(r, rt, obj);
+    enum MHD_Result ret = s_forward(r, rt, obj, false);
     json_decref(obj);
     return ret;
 }
@@ -390,13 +417,23 @@ static enum MHD_Result s_ready(gw_req_t *r, const s_route_t *rt, char **p)
     return ret;
 }
 
-extern const char gw_openapi_json[];
-
 static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)rt;
     (void)p;
-    return gw_json(r, MHD_HTTP_OK, gw_openapi_json, NULL);
+    static char *doc; /* built once, in the HTTP thread; lives as long as the process */
+    if (!doc)
+        doc = gw_openapi_build();
+    if (!doc)
+        return gw_problem(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error", "openapi", NULL);
+    return gw_json(r, MHD_HTTP_OK, doc, NULL);
+}
+
+static enum MHD_Result s_metrics(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    (void)rt;
+    (void)p;
+    return gw_metrics_serve(r);
 }
 
 #define M(x) TAM_MSG_##x
@@ -420,6 +457,7 @@ static const s_route_t s_routes[] = {
     {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
     {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
     {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
+    {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -427,7 +465,9 @@ const gw_route_info_t *gw_routes(size_t *n)
 {
     static gw_route_info_t info[S_NROUTES];
     for (size_t i = 0; i < S_NROUTES; i++)
-        info[i] = (gw_route_info_t){s_routes[i].method, s_routes[i].path};
+        info[i] = (gw_route_info_t){s_routes[i].method, s_routes[i].path,
+                                    s_routes[i].service ? s_routes[i].msg : -1,
+                                    s_routes[i].input == S_BODY};
     *n = S_NROUTES;
     return info;
 }
@@ -464,6 +504,7 @@ enum MHD_Result gw_route(gw_req_t *r)
         if (!s_match(s_routes[i].path, r->path, buf, sizeof buf, params))
             continue;
         path_known = true;
+        r->route = s_routes[i].path;
         if (strcmp(s_routes[i].method, r->method) != 0)
             continue;
         return s_routes[i].fn ? s_routes[i].fn(r, &s_routes[i], params)

@@ -400,5 +400,6 @@ enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r)
     MHD_add_response_header(res, "Cache-Control", "no-cache");
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, res);
     MHD_destroy_response(res);
+    gw_metrics_count(r, MHD_HTTP_OK);
     return ret;
 }

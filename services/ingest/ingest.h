@@ -78,6 +78,10 @@ typedef struct {
  * no earlier than the reply's date), submitted not after today + 1, text
  * lengths, needs count. Every problem is added to err with its field path
  * (e.g. "needs[2].standard"). today is yyyymmdd (UTC).
+ * It also runs on a reply the codec refused, when err already lists the
+ * codec's problems (tam_request_decode): the checks then judge what decoded
+ * and skip each field that did not (NULL, zero, or named in err), so codec
+ * and semantic problems come in one list; err keeps the codec's code.
  * Returns 0 when the reply is valid; TAM_EINVAL when err lists problems;
  * TAM_ENOMEM (err could not record them). */
 int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim,

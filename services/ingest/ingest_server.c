@@ -122,9 +122,11 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
     tam_reply_t r;
     tam_arena_reset(s->a);
     int rc = s_decode(&tam_schema_reply, req, s->a, &r, out);
-    if (rc)
+    if (rc == TAM_ENOMEM)
         return rc;
-    if (!tam_ingest_may_submit(&req->principal, r.respondent->id)) {
+    if (r.respondent && r.respondent->id &&
+        !tam_ingest_may_submit(&req->principal, r.respondent->id)) {
+        tam_rpc_error_clear(&out->error); /* a refusal says nothing of the reply */
         tam_rpc_error_set(&out->error, TAM_EDENIED, "respondent.id",
                           "principal '%s' (respondent %s) may submit replies for %s only, not "
                           "for %s", req->principal.id, req->principal.respondent,
@@ -132,6 +134,14 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return TAM_EDENIED;
     }
     uint32_t today = tam_date_today();
+    if (rc) {
+        /* Codec and semantic problems in one list: the checks run on what
+         * decoded (tam_ingest_validate skips what did not). */
+        if (out->error.n && tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error) ==
+                                TAM_ENOMEM)
+            return TAM_ENOMEM;
+        return rc;
+    }
     if ((rc = tam_ingest_validate(s->cat, &s->lim, &r, today, &out->error)))
         return rc;
     tam_submit_ack_t ack;

@@ -25,6 +25,30 @@ typedef struct {
             (c)->nomem = 1;                                                \
     } while (0)
 
+/* True if the codec has already named a problem at path or inside it (the
+ * checks also run on a reply the codec refused, to list every problem at
+ * once: a field that did not decode is left zero and must not be judged). */
+static bool s_failed(const s_ctx_t *c, const char *path)
+{
+    size_t n = strlen(path);
+    for (size_t i = 0; i < c->err->n; i++) {
+        const char *f = c->err->errors[i].field;
+        if (strncmp(f, path, n) == 0 && (f[n] == 0 || f[n] == '.' || f[n] == '['))
+            return true;
+    }
+    return false;
+}
+
+/* The same for list[i].field. */
+static bool s_failed_at(const s_ctx_t *c, const char *list, uint32_t i, const char *field)
+{
+    if (!c->err->n)
+        return false; /* the usual case: the reply decoded */
+    char path[96];
+    snprintf(path, sizeof path, "%s[%u].%s", list, i, field);
+    return s_failed(c, path);
+}
+
 /* Where a problem is: list[i].field, formatted only when there is one (a
  * valid reply costs no string formatting). */
 typedef struct {
@@ -79,6 +103,8 @@ bool tam_ingest_may_submit(const tam_principal_t *p, const char *respondent)
 static const tam_standard_t *s_standard(s_ctx_t *c, const tam_catalog_t *cat, const char *id,
                                         char category, s_at_t at)
 {
+    if (!id)
+        return NULL; /* did not decode: the codec has said why */
     const tam_standard_t *st = tam_catalog_standard(cat, id);
     if (!st) {
         s_addp(c, at, "unknown standard '%s' (see the catalogue's standards.csv)", id);
@@ -112,7 +138,7 @@ static void s_findings(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_li
 static const tam_answer_in_t *s_answer_of(const tam_reply_t *r, const char *id, uint32_t *at)
 {
     for (uint32_t j = 0; j < r->answers.n; j++)
-        if (strcmp(r->answers.v[j].standard, id) == 0) {
+        if (r->answers.v[j].standard && strcmp(r->answers.v[j].standard, id) == 0) {
             *at = j;
             return &r->answers.v[j];
         }
@@ -121,6 +147,8 @@ static const tam_answer_in_t *s_answer_of(const tam_reply_t *r, const char *id, 
 
 static void s_respondent(s_ctx_t *c, const tam_catalog_t *cat, const tam_respondent_t *who)
 {
+    if (!who || !who->id || (c->err->n && s_failed(c, "respondent.type")))
+        return; /* what did not decode, the codec has named */
     if (who->type == TAM_E_respondent_type_member_state) {
         if (!tam_catalog_country(cat, who->id))
             S_ADD(c, "respondent.id",
@@ -143,7 +171,8 @@ static void s_answers(s_ctx_t *c, const tam_catalog_t *cat, const tam_reply_t *r
         if (!s_standard(c, cat, r->answers.v[i].standard, category, at))
             continue;
         for (uint32_t j = 0; j < i; j++)
-            if (strcmp(r->answers.v[j].standard, r->answers.v[i].standard) == 0) {
+            if (r->answers.v[j].standard &&
+                strcmp(r->answers.v[j].standard, r->answers.v[i].standard) == 0) {
                 s_addp(c, at, "standard %s is already answered in answers[%u]",
                        r->answers.v[i].standard, j);
                 break;
@@ -155,13 +184,18 @@ static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limit
                     const tam_reply_t *r, char category, uint32_t date)
 {
     char d[11];
-    bool state = r->respondent->type == TAM_E_respondent_type_member_state;
+    /* Whether a State answers: known only if the respondent decoded. */
+    bool state = r->respondent && r->respondent->id &&
+                 r->respondent->type == TAM_E_respondent_type_member_state &&
+                 !(c->err->n && s_failed(c, "respondent.type"));
     if (r->needs.n > lim->max_needs)
         S_ADD(c, "needs", "%u needs; a reply may declare at most %zu", r->needs.n, lim->max_needs);
     for (uint32_t i = 0; i < r->needs.n; i++) {
         const tam_need_in_t *n = &r->needs.v[i];
         s_at_t at = {"needs", i, "country"};
-        if (!tam_catalog_country(cat, n->country))
+        if (!n->country)
+            ; /* did not decode: the codec has said why */
+        else if (!tam_catalog_country(cat, n->country))
             s_addp(c, at, "'%s' is not the ISO 3166-1 alpha-3 code of a UN Member State",
                    n->country);
         else if (state && strcmp(n->country, r->respondent->id) != 0)
@@ -174,15 +208,18 @@ static void s_needs(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limit
             if (!ans)
                 s_addp(c, at, "standard %s has no entry in answers[]; a need requires state need",
                        n->standard);
-            else if (ans->state != TAM_E_answer_state_need)
+            else if (ans->state != TAM_E_answer_state_need &&
+                     !s_failed_at(c, "answers", j, "state"))
                 s_addp(c, at, "answers[%u] gives state %s for standard %s; a need requires state need",
                        j, tam_enum_answer_state.values[ans->state], n->standard);
         }
         at.field = "modality";
-        if (!tam_catalog_modality(cat, n->modality))
+        if (n->modality && !tam_catalog_modality(cat, n->modality))
             s_addp(c, at, "unknown modality '%s' (see the catalogue's modalities.csv)", n->modality);
         at.field = "end";
-        if (n->end < n->start)
+        if (!n->start || !n->end)
+            ; /* a date that did not decode (no valid date is 0) */
+        else if (n->end < n->start)
             s_addp(c, at, "the window ends before it starts");
         else if (n->end < date) {
             tam_date_format(date, d);
@@ -215,6 +252,8 @@ static void s_identities(s_ctx_t *c, const tam_reply_t *r)
 {
     for (uint32_t i = 0; i < r->needs.n; i++) {
         const tam_need_in_t *n = &r->needs.v[i];
+        if (!n->country || !n->standard || !n->modality || s_failed_at(c, "needs", i, "ref"))
+            continue; /* its identity did not decode: the codec has said why */
         if (n->ref && !s_ref_valid(n->ref)) {
             s_addp(c, (s_at_t){"needs", i, "ref"},
                    "a ref is 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-', ':' and '/'");
@@ -222,6 +261,8 @@ static void s_identities(s_ctx_t *c, const tam_reply_t *r)
         }
         for (uint32_t j = 0; j < i; j++) {
             const tam_need_in_t *m = &r->needs.v[j];
+            if (!m->country || !m->standard || !m->modality || s_failed_at(c, "needs", j, "ref"))
+                continue;
             if (n->ref && m->ref && strcmp(n->ref, m->ref) == 0) {
                 s_addp(c, (s_at_t){"needs", i, "ref"},
                        "needs[%u] and needs[%u] have the same ref '%s'; a ref names one need of "
@@ -249,7 +290,7 @@ static void s_offers(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limi
     for (uint32_t i = 0; i < r->offers.n; i++) {
         const tam_offer_t *o = &r->offers.v[i];
         s_standard(c, cat, o->standard, category, (s_at_t){"offers", i, "standard"});
-        if (!tam_catalog_modality(cat, o->modality))
+        if (o->modality && !tam_catalog_modality(cat, o->modality))
             s_addp(c, (s_at_t){"offers", i, "modality"},
                    "unknown modality '%s' (see the catalogue's modalities.csv)", o->modality);
         s_text(c, lim, o->text, (s_at_t){"offers", i, "text"});
@@ -259,14 +300,18 @@ static void s_offers(s_ctx_t *c, const tam_catalog_t *cat, const tam_ingest_limi
 int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim,
                         const tam_reply_t *r, uint32_t today, tam_rpc_error_t *err)
 {
-    if (!cat || !lim || !r || !err || !r->respondent || !r->instrument)
+    /* A reply the codec refused (err already lists its problems) is checked
+     * on what decoded; otherwise respondent and instrument must be there. */
+    if (!cat || !lim || !r || !err || (!err->n && (!r->respondent || !r->instrument)))
         return TAM_EINVAL;
+    bool refused = err->n > 0;
     s_ctx_t c = {err, 0, 0};
     s_respondent(&c, cat, r->respondent);
 
-    char category = r->instrument->category ? r->instrument->category[0] : 0;
-    bool cat_ok = category && !r->instrument->category[1] && tam_catalog_category(cat, category);
-    if (!cat_ok)
+    const char *cs = r->instrument ? r->instrument->category : NULL;
+    char category = cs ? cs[0] : 0;
+    bool cat_ok = category && !cs[1] && tam_catalog_category(cat, category);
+    if (!cat_ok && (!refused || (cs && !s_failed(&c, "instrument.category"))))
         S_ADD(&c, "instrument.category", "unknown category '%s' (A, B, C or D)",
               r->instrument->category ? r->instrument->category : "");
 
@@ -276,7 +321,7 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
         tam_date_format(today, d);
         S_ADD(&c, "submitted", "the reply is dated after today (%s)", d);
     }
-    size_t nlen = r->respondent->name ? strlen(r->respondent->name) : 0;
+    size_t nlen = r->respondent && r->respondent->name ? strlen(r->respondent->name) : 0;
     if (nlen > lim->max_text)
         S_ADD(&c, "respondent.name", "text of %zu bytes is longer than the %zu allowed", nlen,
               lim->max_text);
@@ -293,9 +338,10 @@ int tam_ingest_validate(const tam_catalog_t *cat, const tam_ingest_limits_t *lim
     s_offers(&c, cat, lim, r, category);
     if (c.nomem)
         return TAM_ENOMEM;
-    if (c.count) {
-        err->code = TAM_EINVAL;
-        return TAM_EINVAL;
+    if (c.count || refused) {
+        if (!refused)
+            err->code = TAM_EINVAL;
+        return TAM_EINVAL; /* a refused reply keeps the codec's code */
     }
     return 0;
 }

@@ -272,7 +272,7 @@ size_t tam_match__explain_elig(const tam_match_t *m, const tam_match_need_t *n,
                    tam_match__usd(p->committed, u2));
         return k;
     }
-    S_LINE("project %s is active with %s USD available", p->id,
+    S_LINE("project %s is active and may still give %s USD in this run", p->id,
            tam_match__usd(p->available, u1));
     if (S_FAIL(TAM_MATCH_X_NEED)) {
         S_LINE("not eligible: need %llu is no longer open (a later reply of its respondent "

@@ -294,4 +294,11 @@ int tam_match__export_lp(tam_match_t *m, const tam_lp_request_t *q, tam_lp_chunk
 /* Monotonic microseconds. */
 int64_t tam_match__now_us(void);
 
+/* ---- match_money.c ---- */
+/* The money of need need_id and project slot ps from the one money model
+ * (tam_money_compute over every need, present project, present decision and
+ * current proposal), as project show and the reports give it.
+ * Returns 0; TAM_ENOMEM. */
+int tam_match__money(const tam_match_t *m, uint64_t need_id, uint32_t ps, tam_explain_money_t *out);
+
 #endif

@@ -259,6 +259,11 @@ static int s_explain(tam_match_t *m, const void *body, size_t len, tam_arena_t *
     ex.equity_basis = m->country_fixed[n->country] > 0 ? m->country_fixed[n->country] : 0;
     ex.equity_scale = m->par.equity_scale;
     ex.project_available = p->available;
+    /* the money as project show and the reports give it (tam/money.h) */
+    if (!(ex.money = tam_arena_alloc(a, sizeof *ex.money)))
+        return TAM_ENOMEM;
+    if ((rc = tam_match__money(m, need_id, ps, ex.money)))
+        return rc;
     int64_t ydual = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
     int64_t zdual = n->flow < m->sol.n_needs ? m->sol.need_dual[n->flow] : 0;
     ex.project_dual = ydual < 0 ? 0 : (ydual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : ydual);

@@ -498,9 +498,9 @@ static const char *const s_titles[] = {
     [TAM_E_report_kind_gaps] = "Funding gaps by category, regional group, standard and country",
     [TAM_E_report_kind_donors] = "Donors and projects: how the money is used",
     [TAM_E_report_kind_pipeline] = "The decision pipeline",
-    [TAM_E_report_kind_commission] =
-        "For the report to the Commission (ECOSOC 2004/28 para 9): difficulties, ways "
-        "assistance could help and useful practices, by standard",
+    [TAM_E_report_kind_commission] = ("For the report to the Commission (ECOSOC 2004/28 para 9): "
+                                      "difficulties, ways assistance could help and useful "
+                                      "practices, by standard"),
 };
 
 static int s_check_request(const tam_pipeline_t *p, const tam_report_request_t *rq,

@@ -32,7 +32,7 @@ static int s_new(tamctl_t *t, int argc, char **argv)
     uint32_t roles;
     if (tam_roles_parse(roles_text, &roles)) {
         fprintf(stderr, "tamctl: --role: '%s' is not a list of roles (respondent, manager, "
-                        "donor_liaison, planner, viewer, service, admin)\n", roles_text);
+                        "donor_liaison, planner, viewer, service, admin, gateway)\n", roles_text);
         return EX_USAGE;
     }
     if (!tam_key_name_valid(name)) {
@@ -150,7 +150,8 @@ TAMCTL_COMMAND(s_cmd_keys_token, "keys token", "NAME [--revoke]",
                NULL, s_token)
 TAMCTL_COMMAND(s_cmd_keys_new, "keys new", "NAME --role ROLE [--respondent ID]",
                "Make a key pair: NAME.key (public, into the trust store) and NAME.key_secret.",
-               "  --role R[,R]     respondent, manager, donor_liaison, planner, viewer, service, admin\n"
+               "  --role R[,R]     respondent, manager, donor_liaison, planner, viewer, service, admin,\n"
+               "                   gateway (tam-gateway's own key: may act on behalf of people)\n"
                "  --respondent ID  the respondent id a respondent key submits for (e.g. KEN)",
                s_new)
 TAMCTL_COMMAND(s_cmd_keys_list, "keys list", "", "Show the trust store: names, roles, public keys.",

@@ -225,11 +225,32 @@ static int s_explain(tamctl_t *t, int argc, char **argv)
             printf("  - %s\n", ex.binding.v[i]);
         if (ex.binding.n == 0)
             printf("  - none\n");
-        printf("\nneed costs %s USD; decisions fix %s USD of it; unfunded after this run: %s "
-               "USD\n", tamctl_usd(ex.need_cost, b1), tamctl_usd(ex.need_fixed, b2),
+        const tam_explain_money_t *mo = ex.money;
+        if (mo) {
+            /* the one money model, labelled as project show and the reports */
+            printf("\nneed %llu:\n", (unsigned long long)p->need);
+            printf("  requested            %s USD\n", tamctl_usd(mo->need_requested, b1));
+            printf("  proposed             %s USD (match run %llu)\n",
+                   tamctl_usd(mo->need_proposed, b1), (unsigned long long)ex.run);
+            printf("  endorsed             %s USD\n", tamctl_usd(mo->need_endorsed, b1));
+            printf("  committed            %s USD\n", tamctl_usd(mo->need_committed, b1));
+            printf("  unmet                %s USD\n", tamctl_usd(mo->need_unmet, b1));
+            printf("project %s:\n", p->project);
+            printf("  received             %s USD\n", tamctl_usd(mo->project_received, b1));
+            printf("  committed            %s USD\n", tamctl_usd(mo->project_committed, b1));
+            printf("  endorsed             %s USD\n", tamctl_usd(mo->project_endorsed, b1));
+            printf("  available            %s USD after commitments and endorsements\n",
+                   tamctl_usd(mo->project_available, b1));
+            printf("  proposed             %s USD (match run %llu)\n",
+                   tamctl_usd(mo->project_proposed, b1), (unsigned long long)ex.run);
+            printf("  unallocated          %s USD\n", tamctl_usd(mo->project_unallocated, b1));
+        }
+        printf("\nin this run: the need costs %s USD; decisions fix %s USD of it; unfunded after "
+               "this run: %s USD\n", tamctl_usd(ex.need_cost, b1), tamctl_usd(ex.need_fixed, b2),
                tamctl_usd(ex.need_unfunded, unf));
-        printf("project %s: %s USD available; dual price %lld (one more USD for it would raise "
-               "the objective by %s score points)\n", p->project,
+        printf("project %s may still give %s USD in this run (received - committed; its "
+               "endorsements are held on their pairs); dual price %lld (one more USD for it would "
+               "raise the objective by %s score points)\n", p->project,
                tamctl_usd(ex.project_available, avail), (long long)ex.project_dual,
                tamctl_usd(ex.project_dual, b2));
         if (ex.alternatives.n) {

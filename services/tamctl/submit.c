@@ -227,48 +227,42 @@ static void s_print_error(const s_item_t *it, const char *field, const char *mes
     }
 }
 
-typedef struct {
-    s_item_t *it;
-} s_each_t;
-
-/* Prints one problem of an item's body (every one is printed). */
-static void s_print_each(const tam_codec_err_t *e, void *arg)
+/* Problems are told by ingest, with the semantic ones: none printed here. */
+static void s_quiet(const tam_codec_err_t *e, void *arg)
 {
-    s_print_error(((s_each_t *)arg)->it, e->path, e->message);
+    (void)e;
+    (void)arg;
 }
 
-/* Checks an item's body against the protocol and fills its key and id.
- * A problem is printed and marks the item refused. */
+/* Fills an item's key (respondent/category, so that revisions go in order)
+ * and id. A reply with codec problems is sent all the same: ingest answers
+ * with every problem of it, codec and semantic (which need the catalogue),
+ * in one list, and stores nothing. Its key is what decoded of it. */
 static int s_prepare(s_run_t *r, s_item_t *it, bool fresh)
 {
+    (void)r;
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
     tam_reply_t rep;
     tam_codec_err_t cerr;
     memset(&rep, 0, sizeof rep);
-    s_each_t each = {it};
-    int rc = tam_decode_all(&tam_schema_reply, it->body, it->len, a, &rep, &cerr, s_print_each, &each);
+    int rc = tam_decode_all(&tam_schema_reply, it->body, it->len, a, &rep, &cerr, s_quiet, NULL);
     if (rc == TAM_ENOMEM) {
         tam_arena_destroy(&a);
         return EX_OSERR;
     }
-    if (rc) {
-        it->state = S_REFUSED;
-        r->refused++;
-        r->done++;
-        s_worst(r, EX_DATAERR);
-    } else {
-        snprintf(it->key, sizeof it->key, "%s/%s", rep.respondent->id, rep.instrument->category);
-        it->nneeds = rep.needs.n;
-        if (fresh) {
-            if (tam_rpc_new_id(it->id)) {
-                tam_arena_destroy(&a);
-                return EX_OSERR;
-            }
-        } else {
-            s_content_id(it->body, it->len, it->id);
+    const char *who = rep.respondent && rep.respondent->id ? rep.respondent->id : "?";
+    const char *cat = rep.instrument && rep.instrument->category ? rep.instrument->category : "?";
+    snprintf(it->key, sizeof it->key, "%s/%s", who, cat);
+    it->nneeds = rep.needs.n;
+    if (fresh) {
+        if (tam_rpc_new_id(it->id)) {
+            tam_arena_destroy(&a);
+            return EX_OSERR;
         }
+    } else {
+        s_content_id(it->body, it->len, it->id);
     }
     tam_arena_destroy(&a);
     return 0;

@@ -26,14 +26,8 @@
 #include <zmq.h>
 #include "services_harness.h"
 
-typedef struct {
-    long status;
-    char *body;
-    size_t len;
-    char ctype[128], etag[64], link[1024];
-} resp_t;
-
 static h_t *H;
+static json_t *s_openapi_doc; /* /v1/openapi.json, fetched once */
 static pid_t s_gw;
 static unsigned s_port;
 static char s_tokens[8][200];
@@ -41,130 +35,7 @@ static const char *const s_people[] = {"admin", "manager", "donor_liaison", "pla
                                        "viewer", "respondent-KEN"};
 enum { T_ADMIN, T_MANAGER, T_DONOR, T_PLANNER, T_VIEWER, T_KEN, T_NONE = -1 };
 
-static size_t s_write(char *p, size_t sz, size_t n, void *arg)
-{
-    resp_t *r = arg;
-    size_t add = sz * n;
-    char *b = realloc(r->body, r->len + add + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, add);
-    r->body = b;
-    r->len += add;
-    b[r->len] = 0;
-    return add;
-}
-
-static void s_hdrcopy(char *dst, size_t cap, const char *v, size_t n)
-{
-    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n'))
-        n--;
-    while (n && *v == ' ')
-        v++, n--;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, v, n);
-    dst[n] = 0;
-}
-
-static size_t s_header(char *p, size_t sz, size_t n, void *arg)
-{
-    resp_t *r = arg;
-    size_t len = sz * n;
-    if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
-        s_hdrcopy(r->ctype, sizeof r->ctype, p + 13, len - 13);
-    else if (len > 5 && strncasecmp(p, "ETag:", 5) == 0)
-        s_hdrcopy(r->etag, sizeof r->etag, p + 5, len - 5);
-    else if (len > 5 && strncasecmp(p, "Link:", 5) == 0)
-        s_hdrcopy(r->link, sizeof r->link, p + 5, len - 5);
-    return len;
-}
-
-/* One request; who: T_* (T_NONE: no token). hdr: one extra header or NULL. */
-static resp_t s_http(const char *method, int who, const char *path, const char *body,
-                     const char *hdr)
-{
-    resp_t r = {0};
-    char url[1400], auth[300];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s_port, path);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    if (who >= 0) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_tokens[who]);
-        h = curl_slist_append(h, auth);
-    }
-    if (body)
-        h = curl_slist_append(h, "Content-Type: application/json");
-    if (hdr)
-        h = curl_slist_append(h, hdr);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = strdup("");
-    return r;
-}
-
-static json_t *s_json(const resp_t *r)
-{
-    json_t *j = json_loads(r->body, 0, NULL);
-    if (!j)
-        fail_msg("not JSON (status %ld): %s", r->status, r->body);
-    return j;
-}
-
-/* Asserts a problem+json answer of status whose errors name pointer. */
-static void s_problem(resp_t *r, long status, const char *pointer)
-{
-    if (r->status != status)
-        fail_msg("status %ld, expected %ld: %s", r->status, status, r->body);
-    assert_string_equal(r->ctype, "application/problem+json");
-    json_t *j = s_json(r);
-    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
-    assert_non_null(json_string_value(json_object_get(j, "title")));
-    assert_non_null(json_string_value(json_object_get(j, "detail")));
-    json_t *errs = json_object_get(j, "errors");
-    assert_true(json_array_size(errs) >= 1);
-    if (pointer) {
-        bool found = false;
-        for (size_t i = 0; i < json_array_size(errs); i++)
-            found |= strcmp(json_string_value(json_object_get(json_array_get(errs, i), "pointer")),
-                            pointer) == 0;
-        if (!found)
-            fail_msg("no error with pointer %s in %s", pointer, r->body);
-    }
-    json_decref(j);
-}
-
-static void s_free(resp_t *r)
-{
-    free(r->body);
-    r->body = NULL;
-}
-
-static unsigned s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    bind(fd, (struct sockaddr *)&sa, sizeof sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
+#include "http_harness.h"
 
 static int s_gateway_start(void)
 {
@@ -236,7 +107,12 @@ static int setup(void **state)
         snprintf(s_tokens[i], sizeof s_tokens[i], "%s", t);
         free(t);
     }
-    return s_gateway_start();
+    if (s_gateway_start() != 0)
+        return -1;
+    resp_t doc = s_http("GET", T_NONE, "/v1/openapi.json", NULL, NULL);
+    s_openapi_doc = json_loads(doc.body, 0, NULL);
+    s_free(&doc);
+    return s_openapi_doc ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -259,6 +135,7 @@ static int teardown(void **state)
     }
     h_free(H);
     curl_global_cleanup();
+    json_decref(s_openapi_doc);
     return ret;
 }
 
@@ -309,6 +186,7 @@ static void test_proposals(void **state)
     s_free(&r);
     r = s_http("GET", T_VIEWER, next, NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/proposals", &r);
     j = s_json(&r);
     assert_true(json_array_size(json_object_get(j, "items")) >= 1);
     assert_string_not_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")), first);
@@ -331,9 +209,40 @@ static void test_proposals(void **state)
     r = s_http("GET", T_VIEWER, path, NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "factors"));
+    s_conforms("get", "/v1/proposals/{need}/{project}", &r);
     s_free(&r);
     r = s_http("GET", T_VIEWER, "/v1/proposals/999999/NOPE", NULL, NULL);
     assert_true(r.status == 404 || r.status == 422);
+    s_free(&r);
+}
+
+/* Accept: text/csv gives the items as CSV, with an HXL row on ?hxl=1. */
+static void test_csv(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    assert_int_equal(strncmp(r.body, "id,run,need,project,donors,country,group,category,", 50), 0);
+    int lines = 0;
+    for (const char *p = r.body; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    assert_int_equal(lines, 4); /* header + 3 */
+    assert_non_null(strstr(r.link, "rel=\"next\""));
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1&hxl=1", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    const char *row2 = strstr(r.body, "\r\n") + 2;
+    assert_int_equal(strncmp(row2, "#meta+id,#meta+run,#meta+need,#activity+project+code,#org+funder,#country+code", 78), 0);
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/needs?limit=2", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/csv"));
+    s_free(&r);
+    /* Not a list: JSON whatever the Accept. */
+    r = s_http("GET", T_VIEWER, "/v1/runs/current", NULL, "Accept: text/csv");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "application/json");
     s_free(&r);
 }
 
@@ -346,8 +255,14 @@ static void test_bad_queries(void **state)
     r = s_http("GET", T_VIEWER, "/v1/proposals?colour=red", NULL, NULL);
     s_problem(&r, 400, "/colour");
     s_free(&r);
-    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=99999999", NULL, NULL);
-    s_problem(&r, 422, "/limit");
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=5000", NULL, NULL);
+    s_problem(&r, 400, "/limit"); /* over [gateway] page_max */
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1.5", NULL, NULL);
+    s_problem(&r, 400, "/limit");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?country=KENYA", NULL, NULL);
+    s_problem(&r, 422, "/country"); /* the message's own validation: at most 3 bytes */
     s_free(&r);
     r = s_http("GET", T_VIEWER, "/v1/needs?cursor=-1", NULL, NULL);
     s_problem(&r, 400, "/cursor");
@@ -431,10 +346,12 @@ static void test_roles(void **state)
     r = s_http("POST", T_MANAGER, "/v1/decisions", body, NULL);
     if (r.status != 200)
         fail_msg("endorse: %ld %s", r.status, r.body);
+    s_conforms("post", "/v1/decisions", &r);
     s_free(&r);
     /* The audit names the manager, never the gateway. */
     r = s_http("GET", T_VIEWER, "/v1/history", NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/history", &r);
     j = s_json(&r);
     json_t *items = json_object_get(j, "items");
     assert_true(json_array_size(items) >= 1);
@@ -450,6 +367,9 @@ static void test_roles(void **state)
     r = s_http("PUT", T_VIEWER, "/v1/context", ctx, NULL);
     s_problem(&r, 403, "");
     s_free(&r);
+    r = s_http("PUT", T_VIEWER, "/v1/context", "{}", NULL); /* refused before validation */
+    s_problem(&r, 403, "");
+    s_free(&r);
     r = s_http("PUT", T_MANAGER, "/v1/context", ctx, NULL);
     s_problem(&r, 403, "");
     s_free(&r);
@@ -462,6 +382,7 @@ static void test_roles(void **state)
      * the person named on behalf of), and no list of needs. */
     r = s_http("GET", T_KEN, "/v1/replies", NULL, NULL);
     assert_int_equal(r.status, 200);
+    s_conforms("get", "/v1/replies", &r);
     j = s_json(&r);
     items = json_object_get(j, "items");
     assert_true(json_array_size(items) >= 1);
@@ -480,6 +401,8 @@ static void test_roles(void **state)
         r = s_http("GET", T_DONOR, reads[i], NULL, NULL);
         if (r.status != 200)
             fail_msg("%s: %ld %s", reads[i], r.status, r.body);
+        const char *route = strncmp(reads[i], "/v1/reports/", 12) == 0 ? "/v1/reports/{kind}" : reads[i];
+        s_conforms("get", route, &r);
         s_free(&r);
     }
     r = s_http("GET", T_VIEWER, "/v1/projects?limit=1", NULL, NULL);
@@ -520,6 +443,37 @@ static void test_on_behalf_refused(void **state)
     assert_string_equal(ans.error.field, "envelope.obo");
     tam_rpc_answer_clear(&ans);
     tam_rpc_client_destroy(&c);
+}
+
+/* /metrics: the gateway's counters and, through it, the services'. */
+static void test_metrics(void **state)
+{
+    (void)state;
+    resp_t r = s_http("GET", T_NONE, "/metrics", NULL, NULL);
+    s_problem(&r, 401, "");
+    s_free(&r);
+    /* (the gateway restarted in test_stream: its counters start again) */
+    long st = 0;
+    for (int i = 0; i < 5 && st != 304; i++) { /* a new run in between changes the tag */
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, NULL);
+        assert_int_equal(r.status, 200);
+        char inm[100];
+        snprintf(inm, sizeof inm, "If-None-Match: %s", r.etag);
+        s_free(&r);
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, inm);
+        st = r.status;
+        s_free(&r);
+    }
+    assert_int_equal(st, 304);
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.ctype, "text/plain"));
+    assert_non_null(strstr(r.body, "tam_gateway_requests_total{route=\"/v1/proposals\",method=\"GET\",status=\"200\"} "));
+    assert_non_null(strstr(r.body, "tam_gateway_requests_total{route=\"/v1/proposals\",method=\"GET\",status=\"304\"} 1\n"));
+    assert_non_null(strstr(r.body, "tam_gateway_request_duration_ms_bucket{le=\"+Inf\"} "));
+    assert_non_null(strstr(r.body, "tam_service_up{service=\"match\"} 1\n"));
+    assert_non_null(strstr(r.body, "tam_service_commits{service=\"pipeline\"} "));
+    s_free(&r);
 }
 
 /* A revoked token is refused on its next request. */
@@ -657,6 +611,26 @@ static void test_stream(void **state)
     s_sse_open(&bad, T_VIEWER, NULL, "1-1");
     assert_true(s_sse_wait(&bad, "event: reset", 5000));
     close(bad.fd);
+    /* The gateway restarts: a client resuming from before the restart's
+     * snapshot is told to reload, and the stream goes on with new changes. */
+    kill(s_gw, SIGTERM);
+    int st = 0;
+    waitpid(s_gw, &st, 0);
+    s_gw = 0;
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(s_gateway_start(), 0);
+    char old[64];
+    snprintf(old, sizeof old, "%.*s-1", (int)strcspn(last, "-"), last);
+    s_sse_open(&bad, T_VIEWER, NULL, old);
+    assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0004-HTI-B.json", H->src);
+    reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&bad, "event: run", 30000));
+    close(bad.fd);
 }
 
 /* ---- hostile HTTP ---------------------------------------------------------------- */
@@ -752,10 +726,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
+        cmocka_unit_test(test_csv),
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
-        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_revoke),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -398,6 +398,35 @@ static void t_validation_rules(void **state)
     free(err);
     assert_int_equal(s_count(h, false), replies);
 
+    /* Codec and semantic problems of one reply in one list, through tamctl:
+     * a priority of 9, a wrong type and an unknown field (the codec's), an
+     * unknown country and a standard of another category (the catalogue's). */
+    j = s_sample(h);
+    s_at(j, "needs[0].priority", json_integer(9));
+    s_at(j, "needs[0].cost", json_string("a lot"));
+    s_at(j, "bogus", json_integer(1));
+    s_at(j, "practices[0].standard", json_string("B-MLA"));
+    s_at(j, "respondent", json_pack("{s:s, s:s}", "type", "ngo", "id", "PRI.intl"));
+    s_at(j, "needs[0].country", json_string("XYZ"));
+    s_save(h, j, "both-kinds.json", path, sizeof path);
+    json_decref(j);
+    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", path, NULL), 65);
+    static const char *both[][2] = {
+        {"needs[0].priority", "must be between 1 and 5"},
+        {"needs[0].cost", "must be an integer"},
+        {"bogus", "unknown field"},
+        {"needs[0].country", "'XYZ' is not the ISO 3166-1 alpha-3 code"},
+        {"practices[0].standard", "standard B-MLA belongs to category B"},
+    };
+    for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
+        snprintf(want, sizeof want, "%s:%s: %s", path, both[i][0], both[i][1]);
+        if (!s_has(err, want))
+            fail_msg("\"%s\" not listed; stderr:\n%s", want, err);
+    }
+    free(err);
+    assert_int_equal(s_count(h, false), replies);
+    assert_int_equal(s_count(h, true), needs);
+
     /* The service's own decoder refuses what tamctl would catch locally. */
     static const char *raw[][3] = {
         {"needs[0].priority", "9", "needs[0].priority"},

@@ -452,6 +452,46 @@ static void test_kenya(void **state)
     print_message("    %s", said);
     free(said);
     assert_int_equal(s_start(h, S_REGISTRY), 0);
+    s_wait(h);
+
+    /* explain gives the money of the one money model: after that endorsement
+     * its project's available is project show's (tam-pipeline's), after
+     * commitments and endorsements, and so are the need's figures */
+    char proj[40];
+    snprintf(proj, sizeof proj, "%s", strchr(free_prop, '/') + 1);
+    json_t *ex = s_json(h, "explain", free_prop, NULL);
+    json_t *em = json_object_get(ex, "money");
+    if (!json_is_object(em))
+        fail_msg("explain %s gives no money", free_prop);
+    json_t *show = s_json(h, "project", "show", proj, NULL);
+    json_t *sm = json_object_get(show, "money");
+    assert_non_null(sm);
+    static const char *const same[][2] = {
+        {"project_received", "received"},   {"project_committed", "committed"},
+        {"project_endorsed", "endorsed"},   {"project_available", "available"},
+        {"project_proposed", "proposed"},   {"project_unallocated", "unallocated"},
+    };
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++)
+        if (s_int(em, same[k][0]) != s_int(sm, same[k][1]))
+            fail_msg("explain %s: %s %lld, project show %s: %s %lld", free_prop, same[k][0],
+                     (long long)s_int(em, same[k][0]), proj, same[k][1],
+                     (long long)s_int(sm, same[k][1]));
+    assert_true(s_int(em, "project_endorsed") > 0);
+    assert_int_equal(s_int(em, "project_available"),
+                     s_int(em, "project_received") - s_int(em, "project_committed") -
+                         s_int(em, "project_endorsed"));
+    /* the need: as in the gaps report's identity */
+    assert_true(s_int(em, "need_endorsed") > 0);
+    assert_int_equal(s_int(em, "need_unmet"), s_int(em, "need_requested") -
+                                                  s_int(em, "need_proposed") -
+                                                  s_int(em, "need_endorsed") -
+                                                  s_int(em, "need_committed"));
+    print_message("    explain %s: project %s available %lld USD, as project show says "
+                  "(the run may still give %lld)\n", free_prop, proj,
+                  (long long)s_int(em, "project_available"),
+                  (long long)s_int(ex, "project_available"));
+    json_decref(show);
+    json_decref(ex);
 }
 
 int main(void)

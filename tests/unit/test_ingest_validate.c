@@ -17,6 +17,7 @@
 
 #include "ingest.h"
 #include "tam/error.h"
+#include "tam/service.h"
 
 #define TODAY 20261130u /* after every sample reply's date */
 
@@ -445,6 +446,59 @@ static void t_all_errors_listed(void **state)
     assert_string_equal(f->err.field, "answers[2].standard");
 }
 
+/* Codec and semantic problems in one list: the reply is decoded as ingest
+ * decodes it (every codec problem listed), then checked on what decoded. */
+static void t_codec_and_semantic_listed(void **state)
+{
+    fixture_t *f = *state;
+    json_t *needs = s_at(f->j, "needs", NULL);
+    json_array_append_new(needs, s_need("KEN", "A-SMR"));     /* needs[1]: advisory */
+    json_array_append_new(needs, s_need("KEN", "B-MLA"));     /* needs[2]: another category */
+    s_at(f->j, "needs[0].priority", json_integer(9));         /* codec: out of range */
+    s_at(f->j, "needs[1].country", json_integer(404));        /* codec: wrong type */
+    s_at(f->j, "needs[1].end", json_string("someday"));       /* codec: not a date */
+    s_at(f->j, "needs[0].colour", json_string("blue"));       /* codec: unknown field */
+    s_at(f->j, "answers[0].state", json_string("perhaps"));   /* codec: not an answer state */
+    s_at(f->j, "respondent.type", json_string("alien"));      /* codec: unknown type */
+    s_at(f->j, "difficulties[0].standard", json_string("B-MLA")); /* semantic: category B */
+    s_at(f->j, "practices[0].standard", json_string("ZZ"));   /* semantic: unknown standard */
+    char *text = json_dumps(f->j, 0);
+    assert_non_null(text);
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    assert_int_equal(tam_json_to_msgpack(text, strlen(text), &sb, &cerr), 0);
+    free(text);
+    tam_reply_t *r = tam_arena_alloc(f->a, sizeof *r);
+    assert_non_null(r);
+    memset(r, 0, sizeof *r);
+    tam_rpc_error_clear(&f->err);
+    int rc = tam_request_decode(&tam_schema_reply, sb.data, sb.size, f->a, r, &f->err);
+    msgpack_sbuffer_destroy(&sb);
+    assert_int_not_equal(rc, 0);
+    int code = f->err.code;
+    size_t codec = f->err.n;
+    assert_int_equal(codec, 6);
+    assert_int_equal(tam_ingest_validate(f->cat, &f->lim, r, TODAY, &f->err), TAM_EINVAL);
+    assert_int_equal(f->err.code, code); /* the codec's code stands */
+    s_has(f, "needs[0].priority", "between");
+    s_has(f, "needs[1].country", "must be a string");
+    s_has(f, "needs[1].end", "calendar date");
+    s_has(f, "needs[0].colour", "");
+    s_has(f, "answers[0].state", "must be one of");
+    s_has(f, "respondent.type", "must be one of");
+    s_has(f, "needs[2].standard", "belongs to category B");
+    s_has(f, "difficulties[0].standard", "belongs to category B");
+    s_has(f, "practices[0].standard", "unknown standard");
+    /* and nothing about what did not decode: no state-dependent check on the
+     * respondent, the need's missing country, window or answer state */
+    for (size_t i = codec; i < f->err.n; i++) {
+        assert_null(strstr(f->err.errors[i].field, "respondent"));
+        assert_null(strstr(f->err.errors[i].field, "needs[1]"));
+        assert_null(strstr(f->err.errors[i].field, "needs[0]"));
+    }
+    assert_int_equal(f->err.n, codec + 3);
+}
+
 /* ---- identities: each need once per reply ------------------------------- */
 
 static void t_need_identity_twice(void **state)
@@ -559,6 +613,7 @@ int main(void)
         T(t_findings),
         T(t_offers),
         T(t_all_errors_listed),
+        T(t_codec_and_semantic_listed),
         T(t_many_errors_capped),
         T(t_may_submit),
         T(t_org_id_valid),

@@ -254,7 +254,7 @@ static void test_explain_lists_all(void **state)
     tam_explanation_t *ex = fx_explain(fx, "1/PP", &code);
     assert_non_null(ex);
     assert_int_equal(ex->eligibility.n, 9);
-    assert_non_null(strstr(ex->eligibility.v[0], "is active with 100 USD available"));
+    assert_non_null(strstr(ex->eligibility.v[0], "is active and may still give 100 USD in this run"));
     assert_non_null(strstr(ex->eligibility.v[2], "group AFRICAN"));
     assert_non_null(strstr(ex->eligibility.v[3], "earmarked by name"));
     assert_non_null(strstr(ex->eligibility.v[8], "at most 50 USD per need"));

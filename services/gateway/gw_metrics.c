@@ -1,0 +1,144 @@
+/* gw_metrics.c — GET /metrics in the Prometheus text format: the gateway's
+ * requests by route and status with a latency histogram, and, through it,
+ * each service's counters (service.stats: requests, writes, durable commits,
+ * errors, denied, ...), asked on behalf of the caller. Counted and read in
+ * the HTTP thread only. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tam/codec.h"
+#include "tam/error.h"
+#include "gateway.h"
+
+#define S_SERIES 256
+static const double s_bounds[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500};
+#define S_NB (sizeof s_bounds / sizeof s_bounds[0])
+
+typedef struct {
+    const char *route; /* a route template (static), or "other" */
+    char method[8];
+    unsigned status;
+    uint64_t count;
+} s_series_t;
+
+static s_series_t s_series[S_SERIES];
+static size_t s_nseries;
+static uint64_t s_hist[S_NB + 1], s_hist_n;
+static double s_hist_sum;
+
+double gw_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void gw_metrics_count(const gw_req_t *r, unsigned status)
+{
+    const char *route = r->route ? r->route : "other";
+    size_t i = 0;
+    while (i < s_nseries && !(s_series[i].route == route && s_series[i].status == status &&
+                              strcmp(s_series[i].method, r->method) == 0))
+        i++;
+    if (i == s_nseries && s_nseries < S_SERIES) {
+        s_series[i] = (s_series_t){.route = route, .status = status};
+        snprintf(s_series[i].method, sizeof s_series[i].method, "%s", r->method);
+        s_nseries++;
+    }
+    if (i < S_SERIES)
+        s_series[i].count++;
+    double ms = r->t0_ms > 0 ? gw_now_ms() - r->t0_ms : 0;
+    size_t b = 0;
+    while (b < S_NB && ms > s_bounds[b])
+        b++;
+    s_hist[b]++;
+    s_hist_n++;
+    s_hist_sum += ms;
+}
+
+static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (*buf && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t nc = (*cap + (size_t)n + 1) * 2;
+        char *b = realloc(*buf, nc);
+        if (!b)
+            return;
+        *buf = b;
+        *cap = nc;
+    }
+}
+
+enum MHD_Result gw_metrics_serve(gw_req_t *r)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    s_cat(&buf, &len, &cap, "# HELP tam_gateway_requests_total HTTP requests by route, method and status.\n"
+                            "# TYPE tam_gateway_requests_total counter\n");
+    for (size_t i = 0; i < s_nseries; i++)
+        s_cat(&buf, &len, &cap, "tam_gateway_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %llu\n",
+              s_series[i].route, s_series[i].method, s_series[i].status,
+              (unsigned long long)s_series[i].count);
+    s_cat(&buf, &len, &cap, "# HELP tam_gateway_request_duration_ms Time to answer, milliseconds.\n"
+                            "# TYPE tam_gateway_request_duration_ms histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b <= S_NB; b++) {
+        cum += s_hist[b];
+        if (b < S_NB)
+            s_cat(&buf, &len, &cap, "tam_gateway_request_duration_ms_bucket{le=\"%g\"} %llu\n",
+                  s_bounds[b], (unsigned long long)cum);
+        else
+            s_cat(&buf, &len, &cap, "tam_gateway_request_duration_ms_bucket{le=\"+Inf\"} %llu\n",
+                  (unsigned long long)cum);
+    }
+    s_cat(&buf, &len, &cap, "tam_gateway_request_duration_ms_sum %.3f\ntam_gateway_request_duration_ms_count %llu\n",
+          s_hist_sum, (unsigned long long)s_hist_n);
+    /* Each service's own counters, asked on behalf of the caller. */
+    static const char *const sv[] = {"ingest", "registry", "match", "pipeline"};
+    s_cat(&buf, &len, &cap, "# HELP tam_service_up Whether the service answered service.stats.\n"
+                            "# TYPE tam_service_up gauge\n");
+    for (size_t i = 0; i < 4; i++) {
+        static const uint8_t empty_map = 0x80;
+        tam_rpc_answer_t ans = {0};
+        int rc = gw_call(r, sv[i], "service.stats", &empty_map, 1, &ans);
+        bool up = rc == 0 && ans.status == TAM_RPC_OK;
+        s_cat(&buf, &len, &cap, "tam_service_up{service=\"%s\"} %d\n", sv[i], up ? 1 : 0);
+        char *text = up ? tam_msgpack_to_json(ans.body, ans.len, JSON_COMPACT) : NULL;
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) {
+            if (json_is_integer(v))
+                s_cat(&buf, &len, &cap, "tam_service_%s{service=\"%s\"} %lld\n", k, sv[i],
+                      (long long)json_integer_value(v));
+        }
+        json_decref(j);
+        free(text);
+        tam_rpc_answer_clear(&ans);
+    }
+    if (!buf)
+        return MHD_NO;
+    gw_metrics_count(r, MHD_HTTP_OK);
+    struct MHD_Response *res = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (!res) {
+        free(buf);
+        return MHD_NO;
+    }
+    MHD_add_response_header(res, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, res);
+    MHD_destroy_response(res);
+    return ret;
+}

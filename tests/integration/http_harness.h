@@ -1,0 +1,255 @@
+/* http_harness.h — an HTTP client for the gateway's integration tests: one
+ * request through libcurl (bearer token per demo person, status, body,
+ * Content-Type, ETag, Link), problem+json assertions, and a small JSON
+ * Schema validator that checks answers against /v1/openapi.json.
+ * The test defines H, s_port, s_tokens and s_openapi_doc before including
+ * this header (after <cmocka.h>, <curl/curl.h>, <jansson.h> and
+ * services_harness.h). */
+#ifndef TAM_HTTP_HARNESS_H
+#define TAM_HTTP_HARNESS_H
+typedef struct {
+    long status;
+    char *body;
+    size_t len;
+    char ctype[128], etag[64], link[1024];
+} resp_t;
+
+static size_t s_write(char *p, size_t sz, size_t n, void *arg)
+{
+    resp_t *r = arg;
+    size_t add = sz * n;
+    char *b = realloc(r->body, r->len + add + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, add);
+    r->body = b;
+    r->len += add;
+    b[r->len] = 0;
+    return add;
+}
+
+static void s_hdrcopy(char *dst, size_t cap, const char *v, size_t n)
+{
+    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n'))
+        n--;
+    while (n && *v == ' ')
+        v++, n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, v, n);
+    dst[n] = 0;
+}
+
+static size_t s_header(char *p, size_t sz, size_t n, void *arg)
+{
+    resp_t *r = arg;
+    size_t len = sz * n;
+    if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
+        s_hdrcopy(r->ctype, sizeof r->ctype, p + 13, len - 13);
+    else if (len > 5 && strncasecmp(p, "ETag:", 5) == 0)
+        s_hdrcopy(r->etag, sizeof r->etag, p + 5, len - 5);
+    else if (len > 5 && strncasecmp(p, "Link:", 5) == 0)
+        s_hdrcopy(r->link, sizeof r->link, p + 5, len - 5);
+    return len;
+}
+
+/* One request; who: T_* (T_NONE: no token). hdr: one extra header or NULL. */
+static resp_t s_http(const char *method, int who, const char *path, const char *body,
+                     const char *hdr)
+{
+    resp_t r = {0};
+    char url[1400], auth[300];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", s_port, path);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    if (who >= 0) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", s_tokens[who]);
+        h = curl_slist_append(h, auth);
+    }
+    if (body)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    if (hdr)
+        h = curl_slist_append(h, hdr);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (!r.body)
+        r.body = strdup("");
+    return r;
+}
+
+static json_t *s_json(const resp_t *r)
+{
+    json_t *j = json_loads(r->body, 0, NULL);
+    if (!j)
+        fail_msg("not JSON (status %ld): %s", r->status, r->body);
+    return j;
+}
+
+/* A subset of JSON Schema (type, oneOf, enum, required, properties,
+ * additionalProperties false, items, $ref, minimum, maximum): enough for the
+ * schemas the gateway generates from proto/. Returns NULL or what failed. */
+static const char *s_valid(const json_t *schema, const json_t *v, char *where, size_t cap)
+{
+    static char why[512];
+    const char *ref = json_string_value(json_object_get(schema, "$ref"));
+    if (ref) {
+        const char *name = strrchr(ref, '/') + 1;
+        schema = json_object_get(json_object_get(json_object_get(s_openapi_doc, "components"),
+                                                 "schemas"), name);
+        if (!schema) {
+            snprintf(why, sizeof why, "%s: no schema %s", where, name);
+            return why;
+        }
+    }
+    json_t *one = json_object_get(schema, "oneOf");
+    if (one) {
+        size_t matched = 0;
+        for (size_t i = 0; i < json_array_size(one); i++)
+            matched += s_valid(json_array_get(one, i), v, where, cap) == NULL;
+        if (matched != 1) {
+            snprintf(why, sizeof why, "%s: matches %zu of oneOf", where, matched);
+            return why;
+        }
+        return NULL;
+    }
+    const char *type = json_string_value(json_object_get(schema, "type"));
+    bool ok = !type || (strcmp(type, "object") == 0 && json_is_object(v)) ||
+              (strcmp(type, "array") == 0 && json_is_array(v)) ||
+              (strcmp(type, "string") == 0 && json_is_string(v)) ||
+              (strcmp(type, "integer") == 0 && json_is_integer(v)) ||
+              (strcmp(type, "boolean") == 0 && json_is_boolean(v));
+    if (!ok) {
+        snprintf(why, sizeof why, "%s: not of type %s", where, type);
+        return why;
+    }
+    json_t *en = json_object_get(schema, "enum");
+    if (en) {
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(en); i++)
+            found |= json_equal(json_array_get(en, i), (json_t *)v);
+        if (!found) {
+            snprintf(why, sizeof why, "%s: not one of the enum", where);
+            return why;
+        }
+    }
+    json_t *mn = json_object_get(schema, "minimum"), *mx = json_object_get(schema, "maximum");
+    if (json_is_integer(v) && ((mn && json_integer_value(v) < json_integer_value(mn)) ||
+                               (mx && json_integer_value(v) > json_integer_value(mx)))) {
+        snprintf(why, sizeof why, "%s: out of range", where);
+        return why;
+    }
+    size_t wl = strlen(where);
+    if (json_is_object(v)) {
+        json_t *props = json_object_get(schema, "properties"), *req = json_object_get(schema, "required");
+        for (size_t i = 0; i < json_array_size(req); i++)
+            if (!json_object_get(v, json_string_value(json_array_get(req, i)))) {
+                snprintf(why, sizeof why, "%s: required %s missing", where,
+                         json_string_value(json_array_get(req, i)));
+                return why;
+            }
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            json_t *ps = json_object_get(props, k);
+            if (!ps && json_is_false(json_object_get(schema, "additionalProperties"))) {
+                snprintf(why, sizeof why, "%s: property %s not in the schema", where, k);
+                return why;
+            }
+            snprintf(where + wl, cap - wl, "/%s", k);
+            const char *e = ps ? s_valid(ps, x, where, cap) : NULL;
+            where[wl] = 0;
+            if (e)
+                return e;
+        }
+    } else if (json_is_array(v) && json_object_get(schema, "items")) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            snprintf(where + wl, cap - wl, "/%zu", i);
+            const char *e = s_valid(json_object_get(schema, "items"), json_array_get(v, i), where, cap);
+            where[wl] = 0;
+            if (e)
+                return e;
+        }
+    }
+    return NULL;
+}
+
+/* Validates an answer of method path (a route template of the document)
+ * against the document: its 200 schema, or the Problem schema. */
+static void s_conforms(const char *method, const char *route, const resp_t *r)
+{
+    if (!s_openapi_doc || r->status == 304 || !r->body[0])
+        return;
+    json_t *op = json_object_get(json_object_get(json_object_get(s_openapi_doc, "paths"), route), method);
+    if (!op)
+        fail_msg("%s %s is not in the OpenAPI document", method, route);
+    json_t *schema;
+    if (r->status == 200)
+        schema = json_object_get(json_object_get(json_object_get(json_object_get(
+                     json_object_get(op, "responses"), "200"), "content"), "application/json"), "schema");
+    else
+        schema = json_object_get(json_object_get(json_object_get(s_openapi_doc, "components"),
+                                                 "schemas"), "Problem");
+    json_t *v = json_loads(r->body, 0, NULL);
+    char where[512] = "";
+    const char *e = v && schema ? s_valid(schema, v, where, sizeof where) : "no schema or not JSON";
+    if (e)
+        fail_msg("%s %s (%ld) does not conform to /v1/openapi.json: %s", method, route, r->status, e);
+    json_decref(v);
+}
+
+/* Asserts a problem+json answer of status whose errors name pointer. */
+static void s_problem(resp_t *r, long status, const char *pointer)
+{
+    if (r->status != status)
+        fail_msg("status %ld, expected %ld: %s", r->status, status, r->body);
+    s_conforms("get", "/v1/proposals", r); /* any route: errors share the Problem schema */
+    assert_string_equal(r->ctype, "application/problem+json");
+    json_t *j = s_json(r);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    assert_non_null(json_string_value(json_object_get(j, "title")));
+    assert_non_null(json_string_value(json_object_get(j, "detail")));
+    json_t *errs = json_object_get(j, "errors");
+    assert_true(json_array_size(errs) >= 1);
+    if (pointer) {
+        bool found = false;
+        for (size_t i = 0; i < json_array_size(errs); i++)
+            found |= strcmp(json_string_value(json_object_get(json_array_get(errs, i), "pointer")),
+                            pointer) == 0;
+        if (!found)
+            fail_msg("no error with pointer %s in %s", pointer, r->body);
+    }
+    json_decref(j);
+}
+
+static void s_free(resp_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static unsigned s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+#endif
