@@ -17,7 +17,7 @@ typedef struct {
     iati_sectors_t sectors;
     tam_donor_list_t donors;      /* the registry's */
     tam_project_list_t projects;  /* the registry's */
-    regctl_batch_t donor_b, add_b, upd_b, ledger_b;
+    regctl_batch_t donor_b, add_b, upd_b, ledger_b, close_b;
     char new_donors[64][33];      /* donors created by this import */
     size_t n_new_donors;
     bool dry;

@@ -163,9 +163,14 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
                 status = TAM_E_project_status_pipeline;
             else if (c && (strcmp(c, "2") == 0 || strcmp(c, "3") == 0))
                 status = TAM_E_project_status_active;
+            else if (c && strcmp(c, "4") == 0)
+                status = TAM_E_project_status_closed;
+            else if (c && strcmp(c, "5") == 0)
+                status = TAM_E_project_status_cancelled;
             else
-                iati_problem(x, n, "@code %s: only pipeline (1), implementation (2) and finalisation "
-                                "(3) activities are imported", c ? c : "(missing)");
+                iati_problem(x, n, "@code %s: pipeline (1), implementation (2), finalisation (3), "
+                                "closed (4) and cancelled (5) activities are imported",
+                             c ? c : "(missing)");
         } else if (iati_is(n, "activity-date")) {
             char *ty = iati_attr(x, n, "type");
             uint32_t d;
@@ -311,15 +316,34 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
     }
     p.start = start;
     p.end = end;
-    p.status = (tam_project_status_t)status;
+    /* closed and cancelled: stored as active, then closed (after the ledger) */
+    bool closing = status == TAM_E_project_status_closed || status == TAM_E_project_status_cancelled;
+    p.status = closing ? TAM_E_project_status_active : (tam_project_status_t)status;
     p.budget_status = budgets && all_committed ? TAM_E_budget_status_committed
                                                : TAM_E_budget_status_indicative;
     const tam_project_rec_t *old = s_existing(x, p.id);
     char where[200];
     snprintf(where, sizeof where, "%s: %s", x->file, ident);
-    int ex = regctl_batch_encode(old ? &x->upd_b : &x->add_b,
-                                 old ? TAM_MSG_registry_project_update : TAM_MSG_registry_project_add,
-                                 &p, where, NULL);
+    bool ended = old && (old->project->status == TAM_E_project_status_closed ||
+                         old->project->status == TAM_E_project_status_cancelled);
+    if (ended && old->project->status != (tam_project_status_t)status) {
+        iati_problem(x, act, "project %s is %s: it cannot change any more", p.id,
+                     old->project->status == TAM_E_project_status_closed ? "closed" : "cancelled");
+        x->refused++;
+        return 0;
+    }
+    int ex = ended ? 0
+                   : regctl_batch_encode(old ? &x->upd_b : &x->add_b,
+                                         old ? TAM_MSG_registry_project_update
+                                             : TAM_MSG_registry_project_add,
+                                         &p, where, NULL);
+    if (ex == 0 && closing && !ended) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "IATI activity-status %s", status == TAM_E_project_status_closed ? "4 (closed)" : "5 (cancelled)");
+        tam_project_close_t cl = {.id = (char *)p.id, .status = (tam_project_status_t)status,
+                                  .reason = reason};
+        ex = regctl_batch_encode(&x->close_b, TAM_MSG_registry_project_close, &cl, where, NULL);
+    }
     if (ex)
         return ex;
     /* the ledger: what is not there yet */
@@ -366,30 +390,33 @@ static size_t s_ok(const regctl_batch_t *b)
 /* Ledger entries of activities whose project the registry refused are not
  * sent: nothing more of such an activity is stored. Returns how many such
  * activities there were. */
-static size_t s_drop_refused(iati_imp_t *x)
+static void s_drop_from(regctl_batch_t *b, const regctl_batch_t *const pb[2])
 {
-    size_t kept = 0, refused = 0;
-    const regctl_batch_t *pb[2] = {&x->add_b, &x->upd_b};
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < pb[k]->n; i++)
-            if (pb[k]->v[i].status != TAM_RPC_OK) {
-                refused++;
-                fprintf(stderr, "%s: refused by the registry: no ledger entry of it is recorded\n",
-                        pb[k]->v[i].where);
-            }
-    for (size_t i = 0; i < x->ledger_b.n; i++) {
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
         bool drop = false;
         for (int k = 0; k < 2 && !drop; k++)
             for (size_t j = 0; j < pb[k]->n && !drop; j++)
                 drop = pb[k]->v[j].status != TAM_RPC_OK &&
-                       strcmp(pb[k]->v[j].where, x->ledger_b.v[i].where) == 0;
+                       strcmp(pb[k]->v[j].where, b->v[i].where) == 0;
         if (drop)
-            free(x->ledger_b.v[i].body);
+            free(b->v[i].body);
         else
-            x->ledger_b.v[kept++] = x->ledger_b.v[i];
+            b->v[kept++] = b->v[i];
     }
-    x->ledger_b.n = kept;
-    return refused;
+    b->n = kept;
+}
+
+static void s_drop_refused(iati_imp_t *x)
+{
+    const regctl_batch_t *const pb[2] = {&x->add_b, &x->upd_b};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < pb[k]->n; i++)
+            if (pb[k]->v[i].status != TAM_RPC_OK)
+                fprintf(stderr, "%s: refused by the registry: no ledger entry of it is recorded\n",
+                        pb[k]->v[i].where);
+    s_drop_from(&x->ledger_b, pb);
+    s_drop_from(&x->close_b, pb);
 }
 
 static void s_set_after_page(void *req, char *after)
@@ -454,6 +481,8 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
             s_drop_refused(x);
         if (ex == 0 && x->ledger_b.n)
             ex = regctl_batch_send(t, TAM_MSG_registry_ledger_add, &x->ledger_b, "iati ledger");
+        if (ex == 0 && x->close_b.n)
+            ex = regctl_batch_send(t, TAM_MSG_registry_project_close, &x->close_b, "iati closures");
     }
     if (ex == 0) {
         size_t refused_remote = dry ? 0 : (x->add_b.n - s_ok(&x->add_b)) + (x->upd_b.n - s_ok(&x->upd_b));
@@ -471,13 +500,15 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
                    dry ? "dry run, nothing stored: " : "", x->activities,
                    x->activities == 1 ? "y" : "ies", added, upd, refused, donors, entries,
                    entries == 1 ? "y" : "ies");
-        if (refused || bad_file || (!dry && s_ok(&x->ledger_b) != x->ledger_b.n))
+        if (refused || bad_file ||
+            (!dry && (s_ok(&x->ledger_b) != x->ledger_b.n || s_ok(&x->close_b) != x->close_b.n)))
             ex = EX_DATAERR;
     }
     regctl_batch_free(&x->donor_b);
     regctl_batch_free(&x->add_b);
     regctl_batch_free(&x->upd_b);
     regctl_batch_free(&x->ledger_b);
+    regctl_batch_free(&x->close_b);
     tam_arena_destroy(&x->a);
     free(x);
     return ex;

@@ -482,7 +482,14 @@ static void test_round_trip(void **state)
     snprintf(a, sizeof a, "%s/a.xml", h->dir);
     snprintf(out, sizeof out, "%s/rt.out", h->dir);
     snprintf(err, sizeof err, "%s/rt.err", h->dir);
+    /* a cancelled and a closed project travel as activity-status 5 and 4 */
+    s_ok(h, NULL, "project", "close", "GLO-CULTURAL", "--status", "cancelled", "--reason=stopped");
+    s_ok(h, NULL, "project", "close", "HTI-JUSTICE", "--reason=finished", NULL, NULL);
     s_ok(h, a, "export", "iati", NULL, NULL, NULL, NULL);
+    char *text = s_slurp(a);
+    assert_non_null(strstr(text, "<activity-status code=\"5\"/>"));
+    assert_non_null(strstr(text, "<activity-status code=\"4\"/>"));
+    free(text);
 
     h_t *e = h_new("test_iati_empty", NULL);
     assert_non_null(e);
