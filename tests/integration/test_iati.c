@@ -502,6 +502,12 @@ static void test_round_trip(void **state)
     char *said = s_slurp(out);
     print_message("    %s", said);
     free(said);
+    /* again: nothing new (closed and cancelled projects included) */
+    rc = s_tamctl(e, out, err, "project", "import", "--iati", a, NULL);
+    said = s_slurp(out);
+    if (rc != 0 || !strstr(said, "0 donor(s) added, 0 ledger entries recorded"))
+        fail_msg("second import (%d): %s %s", rc, said, s_slurp(err));
+    free(said);
     snprintf(b, sizeof b, "%s/b.xml", h->dir);
     s_ok(e, b, "export", "iati", NULL, NULL, NULL, NULL);
     h_free(e);
