@@ -757,6 +757,18 @@ static void s_compare(fixture_t *f, const s_mirror_t *m)
     } else {
         assert_true(j < 0);
     }
+    /* RPC.md: a nil body reads the current context, the same answer */
+    static const uint8_t nil = 0xc0;
+    tam_rpc_answer_t nans = {0};
+    assert_int_equal(tam_rpc_call(c, "registry.context_get", &nil, 1, &nans), 0);
+    assert_int_equal(nans.status, ans.status);
+    assert_int_equal(nans.len, ans.len);
+    assert_memory_equal(nans.body, ans.body, ans.len);
+    tam_rpc_answer_clear(&nans);
+    /* and a ping takes one too */
+    assert_int_equal(tam_rpc_call(c, "sys.ping", &nil, 1, &nans), 0);
+    assert_int_equal(nans.status, TAM_RPC_OK);
+    tam_rpc_answer_clear(&nans);
     tam_rpc_answer_clear(&ans);
     msgpack_sbuffer_destroy(&q);
     tam_rpc_client_destroy(&c);
