@@ -191,14 +191,23 @@ static void s_close_clients(void)
             tam_rpc_client_destroy(&s_clients[i].client);
 }
 
+/* "WHERE:FIELD: message", or "WHERE: message" when the error names no field. */
+static void s_print_one(const char *where, const char *field, const char *message)
+{
+    if (field && field[0])
+        fprintf(stderr, "%s:%s: %s\n", where, field, message);
+    else
+        fprintf(stderr, "%s: %s\n", where, message);
+}
+
 void tamctl_print_error(const char *where, const tam_rpc_error_t *e)
 {
     if (e->n == 0) {
-        fprintf(stderr, "%s:%s: %s\n", where, e->field, e->message);
+        s_print_one(where, e->field, e->message);
         return;
     }
     for (size_t i = 0; i < e->n; i++)
-        fprintf(stderr, "%s:%s: %s\n", where, e->errors[i].field, e->errors[i].message);
+        s_print_one(where, e->errors[i].field, e->errors[i].message);
     if (e->dropped)
         fprintf(stderr, "%s: ... and %zu more errors\n", where, e->dropped);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include "tam/error.h"
+#include "iati.h"
 #include "regctl.h"
 
 /* The columns, the required ones first. */
@@ -361,20 +362,29 @@ static int s_import(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {{"update", no_argument, NULL, 'u'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"iati", no_argument, NULL, 'i'},
+                                         {"dry-run", no_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
-    bool update = false;
+    bool update = false, iati = false, dry = false;
     int c;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'u')
             update = true;
+        else if (c == 'i')
+            iati = true;
+        else if (c == 'n')
+            dry = true;
         else if (c == 'j')
             t->json = true;
         else
             return EX_USAGE;
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "usage: tamctl project import FILE.csv [--update]\n");
+    if (iati && optind < argc)
+        return tamctl_iati_import(t, argc - optind, argv + optind, dry);
+    if (optind + 1 != argc || iati || dry) {
+        fprintf(stderr, "usage: tamctl project import FILE.csv [--update]\n"
+                        "       tamctl project import --iati [--dry-run] FILE.xml...\n");
         return EX_USAGE;
     }
     s_import_t x = {.path = argv[optind], .t = t, .update = update};
@@ -440,7 +450,8 @@ static int s_import(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_project_import, "project import", "FILE.csv [--update]",
+TAMCTL_COMMAND(s_cmd_project_import, "project import",
+               "FILE.csv [--update] | --iati [--dry-run] FILE.xml...",
                "Add many projects from a CSV file, with progress and a summary.",
                "One project per row, RFC 4180 CSV (UTF-8); the header row names the columns,\n"
                "in any order. Required: id, title, donors, budget, budget_status, start, end,\n"
@@ -449,5 +460,10 @@ TAMCTL_COMMAND(s_cmd_project_import, "project import", "FILE.csv [--update]",
                "Lists are ';'-separated in one cell (e.g. CAF;COD); donors are DONOR:PERCENT\n"
                "pairs (NOR:60;SWE:40, or one donor alone for 100). Amounts are whole USD.\n"
                "A project that exists is refused, unless --update: then it is changed.\n"
-               "Problems are printed as FILE:LINE:COLUMN: message; the other rows are stored.",
+               "Problems are printed as FILE:LINE:COLUMN: message; the other rows are stored.\n"
+               "--iati: IATI 2.03 activity files instead, each activity a project (or a new\n"
+               "revision of it), its funders donors, its incoming transactions ledger\n"
+               "entries; an activity with an element that cannot be mapped is refused whole,\n"
+               "each such element named by XPath and line. --dry-run stores nothing.\n"
+               "See docs/iati.md.",
                s_import)

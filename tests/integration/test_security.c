@@ -281,6 +281,12 @@ static void t_respondent_only_for_itself(void **state)
     o = s_slurp(out);
     assert_non_null(strstr(o, "CAF"));
     free(o);
+    /* a refusal naming no field reads "service: message", the role named */
+    assert_int_equal(s_tamctl(h, out, err, "--as", "viewer", "endorse", "1/NONE", "--reason", "x",
+                              NULL), 77);
+    e = s_slurp(err);
+    assert_non_null(strstr(e, "pipeline: principal 'viewer' (role viewer) may not send pipeline.act"));
+    free(e);
 }
 
 /* One call as key on z; the answer's body as compact JSON (malloc'd). */
