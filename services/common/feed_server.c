@@ -36,6 +36,14 @@
 #define S_SNAP_HWM 10000           /* snapshot messages queued per requester */
 #define S_SNAP_SEND_MS 2000        /* how long a full queue may block a snapshot */
 #define S_STUCK_MAX 64             /* requesters remembered as not reading */
+/* Largest frame a subscriber may send the PUB (subscriptions, and the CURVE
+ * handshake's INITIATE of about 300 bytes). A subscription is 1 + topic bytes
+ * (ZMTP 3.0) or a SUBSCRIBE command of 10 + topic bytes (3.1), and feed
+ * clients subscribe to "" only. Without a cap libzmq allocates whatever a
+ * frame header claims (2^62 bytes aborts under ASan) and keeps a 16 MiB
+ * subscription in its trie at ~100 bytes a byte. A peer that sends a larger
+ * frame is disconnected by libzmq. */
+#define S_PUB_RECV_MAX 1024
 
 struct tam_feed_server_t {
     void *pub;
@@ -381,6 +389,11 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
     s->pub = tam__feed_socket(zctx, ZMQ_PUB, S_PUB_LINGER_MS, pub_endpoint);
     if (!s->pub || tam__feed_setopt_int(s->pub, ZMQ_SNDHWM, S_PUB_HWM, pub_endpoint) != 0)
         goto fail;
+    int64_t pub_max = S_PUB_RECV_MAX;
+    if (zmq_setsockopt(s->pub, ZMQ_MAXMSGSIZE, &pub_max, sizeof pub_max) != 0) {
+        tam_error("feed: %s: ZMQ_MAXMSGSIZE: %s", pub_endpoint, zmq_strerror(errno));
+        goto fail;
+    }
     if (tam__feed_bind(s->pub, pub_endpoint) != 0)
         goto fail;
     s->router = tam__feed_socket(zctx, ZMQ_ROUTER, 0, snapshot_endpoint);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -1124,6 +1125,116 @@ static void test_hostile_snapshot_server(void **state)
     assert_true(caught_up(f, 0));
 }
 
+/* ---- hostile subscribers: raw ZMTP on the PUB's ipc socket ------------- */
+
+/* VmRSS of this process in KiB (the server's I/O threads are ours). */
+static long rss_kib(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    assert_non_null(fp);
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(fp);
+    assert_true(kib > 0);
+    return kib;
+}
+
+/* Connects to the ipc:// endpoint ep and does a ZMTP 3.0 handshake by hand:
+ * the NULL mechanism and a READY with Socket-Type SUB. Returns the fd. */
+static int raw_sub(const char *ep)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", ep + 6);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0};
+    memcpy(g + 12, "NULL", 4);
+    assert_int_equal(send(fd, g, sizeof g, MSG_NOSIGNAL), 64);
+    static const uint8_t ready[] = "\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03SUB";
+    assert_int_equal(send(fd, ready, sizeof ready - 1, MSG_NOSIGNAL), (ssize_t)sizeof ready - 1);
+    return fd;
+}
+
+/* Sends a long ZMTP message frame whose header claims size bytes, followed
+ * by the first have of them (a subscription: 0x01 then the topic). Errors
+ * (the server hanging up) are expected and ignored. */
+static void raw_long_frame(int fd, uint64_t size, size_t have)
+{
+    uint8_t h[9] = {0x02};
+    for (int i = 0; i < 8; i++)
+        h[1 + i] = (uint8_t)(size >> (56 - 8 * i));
+    if (send(fd, h, sizeof h, MSG_NOSIGNAL) != (ssize_t)sizeof h || !have)
+        return;
+    uint8_t *b = malloc(have);
+    assert_non_null(b);
+    b[0] = 0x01;
+    for (size_t i = 1; i < have; i++)
+        b[i] = (uint8_t)('a' + i % 26);
+    for (size_t off = 0; off < have;) {
+        ssize_t n = send(fd, b + off, have - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    free(b);
+}
+
+/* Pumps the feed until the server hangs up on fd (1) or WAIT_MS pass (0). */
+static int hung_up(fx_t *f, int fd)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    uint8_t b[4096];
+    while (now_ms() < deadline) {
+        pump(f, 5);
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 5) == 1) {
+            ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A subscriber frame claiming 2^62 bytes, and a 4 MiB subscription, are
+ * refused (the peer is cut off) before libzmq allocates or stores them:
+ * the server stays up, its memory stays within 64 MB of where it was, and a
+ * normal subscriber still gets every update. */
+static void test_hostile_subscribers(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 50);
+    start_client(f, 0, NULL, 0, NULL);
+    srv_set(&f->sv, "k1", "v1");
+    WAIT_UNTIL(f, caught_up(f, 0));
+    long base = rss_kib();
+    uint64_t resets = cstats(f, 0).resets;
+
+    int fd = raw_sub(f->pub);
+    raw_long_frame(fd, (uint64_t)1 << 62, 0);
+    int cut1 = hung_up(f, fd);
+    close(fd);
+
+    fd = raw_sub(f->pub);
+    raw_long_frame(fd, 4u << 20, 4u << 20);
+    int cut2 = hung_up(f, fd);
+    long grown = rss_kib() - base;
+    close(fd);
+    if (grown > 64 * 1024)
+        fail_msg("a 4 MiB subscription grew the server by %ld KiB", grown);
+    assert_true(cut1);
+    assert_true(cut2);
+
+    srv_set(&f->sv, "k2", "v2");
+    WAIT_UNTIL(f, caught_up(f, 0));
+    assert_int_equal(f->cl[0].map.n, 2);
+    assert_int_equal(cstats(f, 0).resets, resets); /* the stream was never broken */
+}
+
 /* Socket failures (here: a context being shut down) are errors, not
  * crashes, and leave the objects destroyable. */
 static void test_context_shutdown(void **state)
@@ -1164,6 +1275,7 @@ int main(void)
         T(test_bad_requests),
         T(test_malformed_updates),
         T(test_hostile_snapshot_server),
+        T(test_hostile_subscribers),
         T(test_context_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
