@@ -156,8 +156,11 @@ int tam_decode(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *
  * a message is found: each one is passed to each(e, arg) as it is met (the
  * offending field is skipped; its container goes on with the next field or
  * element). A malformed buffer (pre-pass) is still one problem. Returns the
- * first problem's code, or 0; *out must not be used unless it returns 0.
- * err receives the first problem, as with tam_decode. */
+ * first problem's code, or 0. After a failure *out holds what decoded and is
+ * safe to walk: a field that failed is left zero (NULL for strings and
+ * structs), and a vector's count is set only with its elements, so semantic
+ * checks can run on it (ingest and the registry do, to list every problem at
+ * once). err receives the first problem, as with tam_decode. */
 int tam_decode_all(const tam_schema_t *s, const void *buf, size_t len, tam_arena_t *a, void *out,
                    tam_codec_err_t *err, tam_codec_each_fn each, void *arg);
 
