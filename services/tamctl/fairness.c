@@ -51,25 +51,10 @@ static void s_pct(char *buf, size_t n, int64_t part, int64_t whole)
 
 static int s_fairness(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"csv", no_argument, NULL, 'v'},
-                                         {NULL, 0, NULL, 0}};
-    bool csv = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            t->json = true;
-        else if (c == 'v')
-            csv = true;
-        else {
-            fprintf(stderr, "usage: tamctl report fairness [--json|--csv]\n");
-            return EX_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "usage: tamctl report fairness [--json|--csv]\n");
-        return EX_USAGE;
-    }
+    bool csv;
+    int ex0 = tamctl_out_args(t, argc, argv, "report fairness [--json|--csv]", &csv);
+    if (ex0)
+        return ex0;
     const tam_catalog_t *cat = regctl_catalog(t);
     if (!cat)
         return EX_CONFIG;

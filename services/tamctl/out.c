@@ -1,5 +1,7 @@
 /* out.c — tamctl's one output layer (out.h): typed rows rendered as a
  * table, CSV or JSON, and the paging loop every listing shares. */
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "out.h"
@@ -27,6 +29,28 @@ struct tamctl_out {
     json_t *meta;
     bool nomem;
 };
+
+int tamctl_out_args(tamctl_t *t, int argc, char **argv, const char *usage, bool *csv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"csv", no_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    *csv = false;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            t->json = true;
+        else if (c == 'v')
+            *csv = true;
+        else
+            break;
+    }
+    if (c != -1 || optind < argc) {
+        fprintf(stderr, "usage: tamctl %s\n", usage);
+        return EX_USAGE;
+    }
+    return 0;
+}
 
 tamctl_fmt_t tamctl_out_format(const tamctl_t *t, bool csv)
 {

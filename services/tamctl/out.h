@@ -47,6 +47,11 @@ typedef struct tamctl_out tamctl_out_t;
 /* The format a command asked for: --json (t->json) wins over --csv. */
 tamctl_fmt_t tamctl_out_format(const tamctl_t *t, bool csv);
 
+/* Parses the arguments of a command whose only options are --json and --csv
+ * (sets t->json, *csv). Prints "usage: tamctl USAGE" and returns EX_USAGE on
+ * any other option or a positional argument; 0 otherwise. */
+int tamctl_out_args(tamctl_t *t, int argc, char **argv, const char *usage, bool *csv);
+
 /* A new output of the NULL-key-terminated cols (kept by reference: static
  * storage). NULL on out of memory. */
 tamctl_out_t *tamctl_out_new(tamctl_fmt_t fmt, const tamctl_col_t *cols);

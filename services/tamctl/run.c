@@ -17,25 +17,10 @@ static void s_date(uint32_t d, char out[16])
 
 static int s_run(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"csv", no_argument, NULL, 'v'},
-                                         {NULL, 0, NULL, 0}};
-    bool csv = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            t->json = true;
-        else if (c == 'v')
-            csv = true;
-        else {
-            fprintf(stderr, "usage: tamctl run [--json|--csv]\n");
-            return EX_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "usage: tamctl run [--json|--csv]\n");
-        return EX_USAGE;
-    }
+    bool csv;
+    int ex0 = tamctl_out_args(t, argc, argv, "run [--json|--csv]", &csv);
+    if (ex0)
+        return ex0;
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;

@@ -7,25 +7,10 @@
 
 static int s_status(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"csv", no_argument, NULL, 'v'},
-                                         {NULL, 0, NULL, 0}};
-    bool csv = false;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            t->json = true;
-        else if (c == 'v')
-            csv = true;
-        else {
-            fprintf(stderr, "usage: tamctl status [--json|--csv]\n");
-            return EX_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "usage: tamctl status [--json|--csv]\n");
-        return EX_USAGE;
-    }
+    bool csv;
+    int ex0 = tamctl_out_args(t, argc, argv, "status [--json|--csv]", &csv);
+    if (ex0)
+        return ex0;
     static const char *services[] = {"ingest", "registry", "pipeline", "match"};
     static const tamctl_col_t cols[] = {
         {"service", NULL, TAMCTL_STR, TAMCTL_OUT_ALL, NULL},

@@ -393,6 +393,16 @@ static void t_help(void **state)
     assert_int_equal(s_run(h, "tamctl project frobnicate", NULL, &err), 64);
     assert_non_null(strstr(err, "project show"));
     free(err);
+    /* commands whose only options are --json and --csv: anything else is a usage error */
+    static const char *const fmt_only[][2] = {{"tamctl status extra", "usage: tamctl status [--json|--csv]"},
+                                              {"tamctl run --top 5", "usage: tamctl run [--json|--csv]"},
+                                              {"tamctl report fairness x",
+                                               "usage: tamctl report fairness [--json|--csv]"}};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(s_run(h, fmt_only[i][0], NULL, &err), 64);
+        assert_non_null(strstr(err, fmt_only[i][1]));
+        free(err);
+    }
 }
 
 int main(void)
