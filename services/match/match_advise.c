@@ -23,6 +23,7 @@ typedef struct {
     char code[33];
     bool solve;              /* an opened pair has a positive reduced score */
     uint32_t nneeds;         /* needs it would make eligible */
+    __int128 ub;             /* upper bound of what it adds to the LP optimum */
 } s_cand_t;
 
 enum { S_EARMARK = 0, S_CAP = 1, S_PC = 2 };
@@ -221,14 +222,18 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
         s_cand_t *cd = &cs->v[k];
         if (cd->kind == S_CAP) {
             /* pairs held at the cap whose score beats both prices */
-            for (uint32_t i = 0; i < c->nneeds && !cd->solve; i++) {
+            for (uint32_t i = 0; i < c->nneeds; i++) {
                 const tam_match_need_t *n = &c->needs[i];
                 const tam_match_arc_t *a = n->open ? tam_match__arc(n, (uint32_t)(p - c->projects)) : NULL;
                 if (!a || !a->eligible || a->flow >= c->sol.n_arcs)
                     continue;
-                if ((c->sol.arc_flags[a->flow] & TAM_FLOW_ARC_AT_CAP) &&
-                    a->score - y - s_need_dual(c, n) > 0)
+                int64_t rs = a->score - y - s_need_dual(c, n);
+                int64_t room = n->flow_amount < p->flow_budget ? n->flow_amount : p->flow_budget;
+                room -= c->sol.x[a->flow];
+                if ((c->sol.arc_flags[a->flow] & TAM_FLOW_ARC_AT_CAP) && rs > 0 && room > 0) {
                     cd->solve = true;
+                    cd->ub += (__int128)rs * room;
+                }
             }
             continue;
         }
@@ -237,18 +242,36 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
         if (rc)
             return rc;
         o.can_fund = p->can_fund;
-        for (uint32_t q = 0; q < ncn && !cd->solve; q++) {
+        for (uint32_t q = 0; q < ncn; q++) {
             if (cn[2 * q] != k)
                 continue;
             const tam_match_need_t *n = &c->needs[cn[2 * q + 1]];
             tam_match_factors_t f;
             tam_match__factors(c, n, &o, c->run_date, &f);
-            if (tam_match_score(&c->par, &f) - y - s_need_dual(c, n) > 0)
-                cd->solve = true;
+            int64_t rs = tam_match_score(&c->par, &f) - y - s_need_dual(c, n);
+            if (rs <= 0)
+                continue;
+            /* weak duality: the run's duals, with g_ij = rs on the new pair, are
+             * feasible for the relaxed problem; its optimum rises by at most
+             * rs times what the pair can carry */
+            int64_t room = n->flow_amount < p->flow_budget ? n->flow_amount : p->flow_budget;
+            if (p->max_per_need > 0 && p->max_per_need < room)
+                room = p->max_per_need;
+            cd->solve = true;
+            cd->ub += (__int128)rs * (room > 0 ? room : 0);
         }
         tam_match__project_free(&o);
     }
     return 0;
+}
+
+static int s_cmp_ub(const void *a, const void *b, void *arg)
+{
+    const s_cands_t *cs = arg;
+    const s_cand_t *x = &cs->v[*(const uint32_t *)a], *y = &cs->v[*(const uint32_t *)b];
+    if (x->ub != y->ub)
+        return x->ub > y->ub ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
 static void s_change(const tam_match_project_t *p, const s_cand_t *k, bool undo,
@@ -364,11 +387,31 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
     tam_match_project_t orig;
     if ((rc = tam_match__project_copy(&orig, p)))
         goto out;
+    /* best bound first; stop when no candidate left can enter the top limit
+     * (its bound, plus what the minimum proposal costs the base run, is
+     * below the limit-th exact gain found) */
+    uint32_t *ord = malloc(((size_t)cs->n + 1) * sizeof *ord), nord = 0;
+    if (!ord) {
+        tam_match__project_free(&orig);
+        rc = TAM_ENOMEM;
+        goto out;
+    }
+    for (uint32_t k = 0; k < cs->n; k++)
+        if (cs->v[k].solve)
+            ord[nord++] = k;
+    qsort_r(ord, nord, sizeof *ord, s_cmp_ub, cs);
+    __int128 slack = c->lp_bound > c->sol.objective ? c->lp_bound - c->sol.objective : 0;
     uint32_t ni = 0;
-    for (uint32_t k = 0; k < cs->n; k++) {
+    for (uint32_t oi = 0; oi < nord; oi++) {
+        uint32_t k = ord[oi];
         s_cand_t *cd = &cs->v[k];
-        if (!cd->solve)
-            continue;
+        if (ni >= (uint32_t)limit) {
+            qsort(items, ni, sizeof *items, s_cmp_item);
+            if (cd->ub + slack < (__int128)items[limit - 1].objective_delta) {
+                out->pruned = nord - oi;
+                break;
+            }
+        }
         tam_whatif_change_t x;
         s_change(&orig, cd, false, &x);
         if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
@@ -396,6 +439,7 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
             break;
     }
     tam_match__project_free(&orig);
+    free(ord);
     if (rc)
         goto out;
     qsort(items, ni, sizeof *items, s_cmp_item);
