@@ -365,8 +365,16 @@ int tam_match__whatif_check(const tam_match_t *m, const tam_whatif_change_t *ch,
     s_chk_t x = {.m = tam_match__whatif_base(m), .err = err};
     int64_t w[TAM_MATCH_NF], wsum = m->par.wsum;
     memcpy(w, m->par.w, sizeof w);
-    for (x.i = 0; x.i < n; x.i++)
-        s_chk_one(&x, &ch[x.i], &wsum, w);
+    for (x.i = 0; x.i < n; x.i++) {
+        /* a change whose kind did not decode has nothing to check against */
+        char kp[48];
+        snprintf(kp, sizeof kp, "changes[%u].kind", x.i);
+        bool bad = false;
+        for (size_t k = 0; k < err->n && !bad; k++)
+            bad = strcmp(err->errors[k].field, kp) == 0;
+        if (!bad)
+            s_chk_one(&x, &ch[x.i], &wsum, w);
+    }
     return err->n || err->code ? (err->code ? err->code : TAM_EINVAL) : 0;
 }
 

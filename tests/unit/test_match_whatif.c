@@ -296,6 +296,7 @@ static void test_every_error_listed(void **state)
     assert_true(s_has_path(&err, "changes[2].standard"));
     assert_true(s_has_path(&err, "changes[2].amount"));
     assert_true(s_has_path(&err, "changes[3].weights[0].name"));
+    assert_false(s_has_path(&err, "changes[4].project")); /* nothing checked past a bad kind */
     tam_rpc_error_clear(&err);
     msgpack_sbuffer_destroy(&ans);
     /* a good one answers with the result */
