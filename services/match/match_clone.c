@@ -76,33 +76,57 @@ int tam_match__project_copy(tam_match_project_t *d, const tam_match_project_t *s
 int tam_match__clone(const tam_match_t *m, tam_match_t **out)
 {
     *out = NULL;
+    /* Member by member, from a zeroed struct: a member this file does not
+     * know (added to struct tam_match later) starts zeroed in the copy,
+     * never sharing an owned pointer with the live engine. */
     tam_match_t *c = calloc(1, sizeof *c);
     if (!c)
         return TAM_ENOMEM;
-    *c = *m;
-    /* owned pointers start empty, so that tam_match_destroy can undo a
-     * partial copy */
-    c->scratch = NULL;
-    c->needs = NULL;
-    c->nneeds = c->cap_needs = 0;
-    c->projects = NULL;
-    c->nprojects = c->cap_projects = 0;
-    c->decs = NULL;
-    memset(&c->need_map, 0, sizeof c->need_map);
-    memset(&c->project_map, 0, sizeof c->project_map);
-    memset(&c->dec_map, 0, sizeof c->dec_map);
-    memset(&c->dec_need, 0, sizeof c->dec_need);
-    memset(&c->prop_map, 0, sizeof c->prop_map);
-    c->dirty_needs = c->dirty_projects = NULL;
-    c->flow = NULL;
-    memset(&c->sol, 0, sizeof c->sol);
-    c->ops = NULL;
-    c->frags = NULL;
-    c->header = NULL;
-    c->props = NULL;
-    c->nprops = c->cap_props = 0;
-    c->lp = NULL;
-    c->lp_len = 0;
+    c->cat = m->cat;
+    c->par = m->par;
+    c->ncountries = m->ncountries;
+    c->nstandards = m->nstandards;
+    c->nmodalities = m->nmodalities;
+    memcpy(c->cat_nstd, m->cat_nstd, sizeof c->cat_nstd);
+    c->ndecs = m->ndecs;
+    c->cap_decs = m->cap_decs;
+    memcpy(c->missions, m->missions, sizeof c->missions);
+    c->ctx_present = m->ctx_present;
+    c->ctx_gen = m->ctx_gen;
+    memcpy(c->ctx_digest, m->ctx_digest, sizeof c->ctx_digest);
+    memcpy(c->mission_on, m->mission_on, sizeof c->mission_on);
+    memcpy(c->gen, m->gen, sizeof c->gen);
+    c->full = m->full;
+    c->changed = m->changed;
+    c->ndirty_needs = m->ndirty_needs;
+    c->cap_dirty_needs = m->cap_dirty_needs;
+    c->ndirty_projects = m->ndirty_projects;
+    c->cap_dirty_projects = m->cap_dirty_projects;
+    memcpy(c->country_fixed, m->country_fixed, sizeof c->country_fixed);
+    c->run_date = m->run_date;
+    c->rebuild = m->rebuild;
+    c->nops = m->nops;
+    c->cap_ops = m->cap_ops;
+    c->flow_arcs = m->flow_arcs;
+    c->nfrags = m->nfrags;
+    c->cap_frags = m->cap_frags;
+    c->lp_bound = m->lp_bound;
+    c->min_rounds = m->min_rounds;
+    c->set_aside = m->set_aside;
+    c->ranges_done = m->ranges_done;
+    c->live_arcs = m->live_arcs;
+    c->run_id = m->run_id;
+    c->run_floor = m->run_floor;
+    memcpy(c->hash, m->hash, sizeof c->hash);
+    c->date = m->date;
+    memcpy(c->seqs, m->seqs, sizeof c->seqs);
+    memcpy(c->epochs, m->epochs, sizeof c->epochs);
+    c->header_len = m->header_len;
+    c->requested = m->requested;
+    c->funded = m->funded;
+    c->unfunded = m->unfunded;
+    c->lp_run = m->lp_run;
+    c->st = m->st;
     int rc = TAM_ENOMEM;
     if (!(c->scratch = tam_arena_new(0)))
         goto fail;
