@@ -212,14 +212,66 @@ static int s_find(const tam_match_t *c, const tam_match_project_t *p, uint32_t p
     return 0;
 }
 
+typedef struct {
+    int64_t rs, room;
+} s_rr_t;
+
+static int s_cmp_rr(const void *a, const void *b)
+{
+    int64_t x = ((const s_rr_t *)a)->rs, y = ((const s_rr_t *)b)->rs;
+    return x > y ? -1 : x < y;
+}
+
+/* The least upper bound of this family (weak duality): keep the run's duals,
+ * raise the project's price y_j by d >= 0 (which costs its budget B times d)
+ * and give each new or widened pair g = (rs - d)+ (which costs its room times
+ * that). Feasible for the relaxed problem for every d; the best d is 0 or one
+ * of the rs. */
+static __int128 s_bound(s_rr_t *v, uint32_t n, int64_t budget)
+{
+    qsort(v, n, sizeof *v, s_cmp_rr);
+    __int128 all = 0, best, c = 0, sr = 0;
+    for (uint32_t k = 0; k < n; k++)
+        all += (__int128)v[k].rs * v[k].room;
+    best = all;
+    for (uint32_t k = 0; k < n; k++) {
+        /* d = rs_k: pairs before k pay (rs_i - rs_k) room_i */
+        __int128 f = (__int128)budget * v[k].rs + sr - c * v[k].rs;
+        if (f < best)
+            best = f;
+        c += v[k].room;
+        sr += (__int128)v[k].rs * v[k].room;
+    }
+    return best < 0 ? 0 : best;
+}
+
 /* Marks the candidates whose opened pairs include one with a positive
- * reduced score (the others provably add nothing). */
+ * reduced score (the others provably add nothing), with an upper bound of
+ * what each can add. */
 static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_t *cs,
                     const uint32_t *cn, uint32_t ncn)
 {
     int64_t y = p->flow < c->sol.n_projects ? c->sol.project_dual[p->flow] : 0;
+    uint32_t nrr = 0, cap_rr = 1024;
+    s_rr_t *rr = malloc(cap_rr * sizeof *rr);
+    if (!rr)
+        return TAM_ENOMEM;
+#define S_RR(r, m)                                                                   \
+    do {                                                                             \
+        if (nrr == cap_rr) {                                                         \
+            s_rr_t *nv_ = realloc(rr, 2 * cap_rr * sizeof *rr);                      \
+            if (!nv_) {                                                              \
+                free(rr);                                                            \
+                return TAM_ENOMEM;                                                   \
+            }                                                                        \
+            rr = nv_;                                                                \
+            cap_rr *= 2;                                                             \
+        }                                                                            \
+        rr[nrr++] = (s_rr_t){(r), (m)};                                              \
+    } while (0)
     for (uint32_t k = 0; k < cs->n; k++) {
         s_cand_t *cd = &cs->v[k];
+        nrr = 0;
         if (cd->kind == S_CAP) {
             /* pairs held at the cap whose score beats both prices */
             for (uint32_t i = 0; i < c->nneeds; i++) {
@@ -232,15 +284,18 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
                 room -= c->sol.x[a->flow];
                 if ((c->sol.arc_flags[a->flow] & TAM_FLOW_ARC_AT_CAP) && rs > 0 && room > 0) {
                     cd->solve = true;
-                    cd->ub += (__int128)rs * room;
+                    S_RR(rs, room);
                 }
             }
+            cd->ub = s_bound(rr, nrr, p->flow_budget);
             continue;
         }
         tam_match_project_t o;
         int rc = s_relaxed(c, p, cd, &o);
-        if (rc)
+        if (rc) {
+            free(rr);
             return rc;
+        }
         o.can_fund = p->can_fund;
         for (uint32_t q = 0; q < ncn; q++) {
             if (cn[2 * q] != k)
@@ -258,10 +313,13 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
             if (p->max_per_need > 0 && p->max_per_need < room)
                 room = p->max_per_need;
             cd->solve = true;
-            cd->ub += (__int128)rs * (room > 0 ? room : 0);
+            S_RR(rs, room > 0 ? room : 0);
         }
+        cd->ub = s_bound(rr, nrr, p->flow_budget);
         tam_match__project_free(&o);
     }
+#undef S_RR
+    free(rr);
     return 0;
 }
 

@@ -301,10 +301,13 @@ int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, 
     int rc = tam_match__whatif_copy(m, &out->c);
     if (rc == 0)
         rc = tam_match__snap(out->c, &out->base);
+    int64_t t1 = tam_match__now_us();
     if (rc == 0)
         rc = tam_match__whatif_apply(out->c, ch, n);
     if (rc == 0)
         rc = tam_match__whatif_run(out->c);
+    out->copy_us = t1 - t0;
+    out->run_us = tam_match__now_us() - t1;
     if (rc) {
         tam_match__eval_free(out);
         return rc;

@@ -45,6 +45,7 @@ typedef struct {
     __int128 obj0, obj1;     /* objective of the base run and of the scenario */
     bool warm;
     int64_t solve_us;        /* copy, apply and run */
+    int64_t copy_us, run_us; /* of which: the copy (and a base run), the scenario's run */
 } tam_match_eval_t;
 
 /* Copies the live engine, applies the changes (already checked:

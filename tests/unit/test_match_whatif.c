@@ -415,6 +415,42 @@ static void test_advise(void **state)
     fx_free(fx);
 }
 
+/* Pruning by bound loses nothing: the best suggestion with a list of one
+ * (most candidates pruned) is the best of the full list, on random
+ * instances, for every project with unallocated money. */
+static void test_advise_bound(void **state)
+{
+    (void)state;
+    int checked = 0, pruned = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        fx_gen(&s_in, seed, 300, 12, 10);
+        tam_match_params_t p;
+        fx_params(&p);
+        p.min_amount = 5000; /* the minimum proposal on: the bound must cover it */
+        p.min_share = 2;
+        fx_t *fx = s_live(&s_in, &p);
+        for (int j = 0; j < s_in.nprojects; j++) {
+            tam_advice_list_t one, all;
+            memset(&one, 0, sizeof one);
+            memset(&all, 0, sizeof all);
+            tam_rpc_error_t err = {0};
+            assert_int_equal(tam_match__advise_project(fx->m, s_in.pids[j], 1, fx->a, &one, &err), 0);
+            assert_int_equal(tam_match__advise_project(fx->m, s_in.pids[j], 100, fx->a, &all, &err), 0);
+            tam_rpc_error_clear(&err);
+            assert_int_equal(one.items.n > 0, all.items.n > 0);
+            if (!all.items.n)
+                continue;
+            assert_int_equal(one.items.v[0].objective_delta, all.items.v[0].objective_delta);
+            assert_true(one.solved <= all.solved);
+            pruned += one.pruned > 0;
+            checked++;
+        }
+        fx_free(fx);
+    }
+    assert_true(checked > 3);
+    printf("advise bound: %d project(s) checked, pruning in %d\n", checked, pruned);
+}
+
 int main(void)
 {
     tam_log_init("test_match_whatif", LOG_WARNING);
@@ -424,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_every_error_listed),
         cmocka_unit_test(test_churn),
         cmocka_unit_test(test_advise),
+        cmocka_unit_test(test_advise_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
