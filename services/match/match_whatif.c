@@ -219,12 +219,14 @@ int tam_match__compare(const tam_match_t *c, const tam_match_snap_t *b, int64_t 
                 goto out;
         }
     }
-    qsort(rk, nrk, sizeof *rk, s_cmp_rank);
+    if (nrk)
+        qsort(rk, nrk, sizeof *rk, s_cmp_rank);
     r->ranks.v = rk;
     r->ranks.n = nrk;
 
     /* needs, largest movement first */
-    qsort(nd, nnd, sizeof *nd, s_cmp_nd);
+    if (nnd)
+        qsort(nd, nnd, sizeof *nd, s_cmp_nd);
     r->needs_total = nnd;
     uint32_t nshow = nnd < limit ? nnd : (uint32_t)limit;
     r->needs.v = tam_arena_alloc(a, ((size_t)nshow + 1) * sizeof *r->needs.v);
@@ -274,7 +276,8 @@ int tam_match__compare(const tam_match_t *c, const tam_match_snap_t *b, int64_t 
         if (mo.project[k][0] || mo.project[k][1])
             rows[nr++] = (tam_whatif_money_t){TAM_E_money_dim_project, (char *)c->projects[k].id,
                                               mo.project[k][0], mo.project[k][1]};
-    qsort(rows, nr, sizeof *rows, s_cmp_money);
+    if (nr)
+        qsort(rows, nr, sizeof *rows, s_cmp_money);
     r->money.v = rows;
     r->money.n = nr < limit ? nr : (uint32_t)limit;
     rc = 0;

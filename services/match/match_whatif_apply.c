@@ -498,7 +498,8 @@ static int s_edit(tam_arena_t *a, tam_earmarks_t *e, tam_earmark_dim_t d, const 
     char **nv = tam_arena_alloc(a, (l->n + 1) * sizeof *nv);
     if (!nv)
         return TAM_ENOMEM;
-    memcpy(nv, l->v, l->n * sizeof *nv);
+    if (l->n)
+        memcpy(nv, l->v, l->n * sizeof *nv);
     if (!(nv[l->n] = s_dup(a, code)))
         return TAM_ENOMEM;
     l->v = nv;
