@@ -22,8 +22,21 @@ async function request(method, path, {body, accept, signal} = {}) {
   const headers = {Authorization: 'Bearer ' + token};
   if (accept) headers.Accept = accept;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, {method, headers, signal, cache: 'no-cache',
-                                 body: body === undefined ? undefined : JSON.stringify(body)});
+  const init = {method, headers, signal, cache: 'no-cache',
+                body: body === undefined ? undefined : JSON.stringify(body)};
+  let res;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(path, init);
+      break;
+    } catch (e) {
+      // A network failure (the browser saw the host's network change, the
+      // gateway restarted): a read is tried again; a write is not (it may
+      // have been taken: the audit log tells).
+      if (method !== 'GET' || attempt >= 4 || (signal && signal.aborted)) throw e;
+      await new Promise((r) => setTimeout(r, 250 * (attempt + 1)));
+    }
+  }
   if (!res.ok) {
     let problem = null;
     try { problem = await res.json(); } catch (e) { problem = null; }

@@ -3,12 +3,12 @@
 import * as api from './api.js';
 import {el, fill, problemText} from './util.js';
 import * as proposals from './proposals.js';
-import * as gaps from './gaps.js';
-import * as donors from './donors.js';
-import * as pipeline from './pipeline.js';
 import {session, mark} from './session.js';
 
-const views = {proposals, gaps, donors, pipeline};
+// The proposals view comes with the page; the others load when first shown.
+const views = {proposals};
+const later = {gaps: () => import('./gaps.js'), donors: () => import('./donors.js'),
+               pipeline: () => import('./pipeline.js')};
 const $ = (id) => document.getElementById(id);
 const state = {view: null, stopStream: null};
 
@@ -21,10 +21,15 @@ function showSignin(message) {
   $('token').focus();
 }
 
-async function signIn(token) {
+// prefetch: also ask for the first page of proposals at once, beside
+// /v1/whoami, when the proposals view is what will show (a sign-in link or a
+// token kept from before; not a token being typed in, which may be wrong).
+async function signIn(token, prefetch) {
   api.setToken(token);
+  if (prefetch && ['', 'proposals'].includes(location.hash.replace(/^#/, ''))) proposals.prefetch();
   try {
     session.me = await api.get('/v1/whoami');
+    mark('whoami');
   } catch (e) {
     api.setToken('');
     session.me = null;
@@ -56,7 +61,7 @@ function startStream() {
   if (state.stopStream) state.stopStream();
   const live = $('live');
   state.stopStream = api.stream('/v1/stream', (type, data, id) => {
-    for (const v of Object.values(views)) if (v.onEvent) v.onEvent(type, data, id);
+    for (const v of Object.values(views)) if (v && v.onEvent) v.onEvent(type, data, id);
     if (type === 'run') live.textContent = `Live · run ${data.run} at ${new Date().toLocaleTimeString()}`;
   }, (s) => {
     live.textContent = s === 'live' ? 'Live: following changes' : 'Live: reconnecting…';
@@ -70,16 +75,20 @@ function route() {
     // A sign-in link: take the token, then drop it from the address bar and history.
     const token = decodeURIComponent(h.slice(6));
     history.replaceState(null, '', location.pathname + '#proposals');
-    signIn(token).then((ok) => ok && route());
+    signIn(token, true).then((ok) => ok && route());
     return;
   }
   if (!session.me) return;
-  const name = views[h] ? h : 'proposals';
+  const name = views[h] || later[h] ? h : 'proposals';
+  if (!views[name]) {
+    later[name]().then((m) => { views[name] = m; route(); });
+    return;
+  }
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.dataset.view === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  for (const [k, v] of Object.entries(views)) $('view-' + k).hidden = k !== name;
+  for (const k of ['proposals', ...Object.keys(later)]) $('view-' + k).hidden = k !== name;
   state.view = name;
   views[name].show($('view-' + name));
 }
@@ -101,6 +110,6 @@ window.addEventListener('hashchange', route);
 (async function start() {
   mark('start');
   if (location.hash.startsWith('#token=')) return route();
-  if (api.getToken() && await signIn(api.getToken())) return route();
+  if (api.getToken() && await signIn(api.getToken(), true)) return route();
   showSignin('');
 })();

@@ -4,7 +4,8 @@
 import * as api from './api.js';
 import {el, svg, fill, money, problemText, download} from './util.js';
 import {mark} from './session.js';
-import * as explain from './explain.js';
+
+let explain = null; // explain.js, loaded when a proposal is first opened
 
 export const FACTORS = ['priority', 'context', 'thematic', 'modality', 'urgency', 'equity', 'ldc', 'completeness'];
 const GROUPS = ['AFRICAN', 'APG', 'EEG', 'GRULAC', 'WEOG'];
@@ -21,11 +22,12 @@ let dirty = false;
 let searchTimer = null;
 let liveTimer = null;
 let loading = null;
+let early = null;        // {path, page}: a first page asked for at sign-in
 
 export function show(section) {
   root = section;
   if (!built) build();
-  if (dirty || !loading) load();
+  if (dirty || !loading || early) load(); // early: a sign-in asked for a fresh first page
 }
 
 function field(id, label, input) {
@@ -34,7 +36,7 @@ function field(id, label, input) {
 }
 
 function select(id, options, first = 'any') {
-  return el('select', {id, name: id}, el('option', {value: ''}, first),
+  return el('select', {id, name: id.replace(/^f-/, '')}, el('option', {value: ''}, first),
             options.map((o) => (Array.isArray(o) ? el('option', {value: o[0]}, o[1]) : el('option', {value: o}, o))));
 }
 
@@ -81,7 +83,6 @@ function build() {
       el('tbody', {id: 'p-rows'}))),
     el('h3', {id: 'changes-h'}, 'Live changes'),
     el('ul#changes.changes', {'aria-labelledby': 'changes-h', 'aria-live': 'polite'}));
-  fillChoices();
 }
 
 // Donors and projects for the filter choices (after the table: not on its path).
@@ -185,7 +186,9 @@ async function load() {
   mark('proposals-request');
   let page;
   try {
-    page = await api.get(my, {withLink: true});
+    const pre = early && early.path === my ? early.page : null;
+    early = null;
+    page = await (pre || api.get(my, {withLink: true}));
   } catch (e) {
     if (loading !== my) return;
     root.querySelector('#p-count').textContent = problemText(e);
@@ -222,11 +225,26 @@ async function load() {
   nb.disabled = !nextCursor;
   root.querySelector('#p-prev').disabled = !history.length;
   root.querySelector('#p-table').dataset.run = data.run;
-  requestAnimationFrame(() => { mark('interactive'); });
+  void tbody.offsetHeight; // laid out: the rows are on screen and answer clicks
+  mark('interactive');
+  if (!choicesFilled) {
+    choicesFilled = true;
+    fillChoices(); // after the table: not on its path
+  }
+}
+let choicesFilled = false;
+
+async function open(id) {
+  if (!explain) explain = await import('./explain.js');
+  explain.open(root.querySelector('#explain'), id);
 }
 
-function open(id) {
-  explain.open(root.querySelector('#explain'), id);
+// Asks for the first page before the view is built (beside /v1/whoami).
+export function prefetch() {
+  const p = path();
+  mark('proposals-request');
+  early = {path: p, page: api.get(p, {withLink: true})};
+  early.page.catch(() => {}); // load() reports a failure
 }
 
 // Live: a run's proposals mark their rows new; the page reloads itself
@@ -255,7 +273,7 @@ export function onEvent(type, data) {
     dirty = true;
     if (root && !root.hidden) {
       load();
-      explain.refresh();
+      if (explain) explain.refresh();
     }
   }, 300);
 }

@@ -80,11 +80,16 @@ def text(b, sel):
     return e[0].text if e else ""
 
 
+# Chromium drops requests in flight when it sees the host's network change
+# (other programs adding interfaces); the page retries reads. Not the page's error.
+HOST = ("net::ERR_NETWORK_CHANGED",)
+
+
 def console(b, allowed=()):
     """The browser log's errors since the last call, less the allowed substrings."""
     errs = []
     for e in b.get_log("browser"):
-        if e["level"] in ("SEVERE", "ERROR") and not any(a in e["message"] for a in allowed):
+        if e["level"] in ("SEVERE", "ERROR") and not any(a in e["message"] for a in allowed + HOST):
             errs.append(e["message"])
     return errs
 
@@ -211,6 +216,7 @@ def run(sys_, b, out, c):
     c.ok(not console(b), "no console error while deciding")
 
     # ---- another client submits a reply; the page shows it live --------------------
+    b.find_element(By.CSS_SELECTOR, "#explain button.close").click()
     before = max(n["id"] for n in sys_.json("/v1/needs?limit=1000")["items"])
     sys_.tamctl("submit", os.path.join(sys_.data, "replies", HELD_BACK), as_="admin")
 
