@@ -10,12 +10,14 @@ browser's Resource Timing of that /v1/proposals request (request start to
 response end), and, outside the browser, the same GET by urllib. What the
 page adds is interactive − API time (HTML, scripts, /v1/whoami, rendering).
 Medians of --runs fresh page loads. Goal (issue 13): at most 200 ms over the
-API. Prints RESULT rows and a GOAL line for scripts/bench.
+API. Beside it, in the same run, a bare page that makes the same call and
+writes its rows as text: what any page costs this browser on this machine. Prints RESULT rows and a GOAL line for scripts/bench.
 Run with /usr/bin/python3 (Debian's, which has selenium).
 """
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,7 +68,21 @@ def main():
                           "--out", os.path.join(gen, "d")], capture_output=True, text=True, check=True)
     print(out.stderr.strip(), file=sys.stderr)
     distinct(os.path.join(gen, "d", "replies"))
-    s = tamsys.System(src, bindir, data=os.path.join(gen, "d"))
+    # The dashboard's files plus a bare page (the floor: the same call, its
+    # rows written as plain text, no framework of ours), served side by side.
+    web = os.path.join(gen, "web")
+    shutil.copytree(os.path.join(src, "share", "web"), web)
+    with open(os.path.join(web, "floor.html"), "w") as f:
+        f.write('<!doctype html><meta charset="utf-8"><title>floor</title><pre id="o"></pre>'
+                '<script type="module" src="floor.js"></script>\n')
+    with open(os.path.join(web, "floor.js"), "w") as f:
+        f.write("const t = decodeURIComponent(location.hash.slice(7));\n"
+                "const r = await fetch('%s', {headers: {Authorization: 'Bearer ' + t}});\n"
+                "const d = await r.json();\n"
+                "document.getElementById('o').textContent = d.items.map(p => p.id + ' ' + p.amount).join('\\n');\n"
+                "void document.body.offsetHeight;\n"
+                "window.floor = performance.now();\n" % API_CALL)
+    s = tamsys.System(src, bindir, web_dir=web, data=os.path.join(gen, "d"))
     b = None
     try:
         s.start()
@@ -115,6 +131,13 @@ def main():
             inter.append(m["marks"]["interactive"])
             in_page.append(m["api"])
             over.append(m["marks"]["interactive"] - m["api"])
+        floor = []
+        for i in range(a.runs + 1):
+            b.get("about:blank")
+            b.get(s.url + "/floor.html#token=" + s.tokens["manager"])
+            WebDriverWait(b, 60, poll_frequency=0.02).until(lambda d: d.execute_script("return window.floor"))
+            if i:
+                floor.append(b.execute_script("return window.floor"))
         med = statistics.median
         print("RESULT\tdashboard\tfirst row ms, %dk needs x %d\t%.0f\tGET %s ms\t%.1f\t%.1fx\t-" %
               (run["needs"] // 1000, run["projects"], med(first), API_CALL, med(in_page), med(first) / med(in_page)))
@@ -122,9 +145,11 @@ def main():
               (med(inter), API_CALL, med(in_page), med(inter) / med(in_page)))
         print("RESULT\tdashboard\tGET %s ms (urllib)\t%.1f\tsame in the page\t%.1f\t%.2fx\t-" %
               (API_CALL, med(api_ms), med(in_page), med(api_ms) / med(in_page)))
-        print("details: first row %s; interactive %s; API in page %s; urllib %s (ms)" %
+        print("RESULT\tdashboard\tinteractive table ms\t%.0f\tbare page, same call ms\t%.0f\t%.2fx\t-" %
+              (med(inter), med(floor), med(inter) / med(floor)))
+        print("details: first row %s; interactive %s; API in page %s; urllib %s; bare page %s (ms)" %
               ([round(x) for x in first], [round(x) for x in inter], [round(x, 1) for x in in_page],
-               [round(x, 1) for x in api_ms]))
+               [round(x, 1) for x in api_ms], [round(x) for x in floor]))
         if failed:
             print("note: %d page load(s) of %d did not finish within 60 s and are not counted" %
                   (failed, a.runs + 1))

@@ -144,6 +144,7 @@ def run(sys_, b, out, c):
          [r.get_attribute("data-id") for r in rows(d)] == [p["id"] for p in want["items"]],
          "the search for 'judic'")
     c.ok(0 < want["total"] < api["total"], "search narrows the list (%d of %d)" % (want["total"], api["total"]))
+    c.ok(all("judic" in r.text.lower() for r in rows(b)), "every row found contains 'judic'")
     b.find_element(By.XPATH, "//button[text()='Clear']").click()
     wait(b, lambda d: ("of %d" % api["total"]) in text(d, "#p-count"), "all proposals again")
     b.find_element(By.ID, "p-next").click()
