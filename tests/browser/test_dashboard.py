@@ -5,6 +5,7 @@ the five real services in curve mode (tamsys.py), as issue 13 asks:
   sign-in (form and /#token= link), who-am-I and role; filter and search,
   checked against the API; open an explanation (also by keyboard);
   endorse as a manager and see the next run reflect it (live, no reload);
+  donor liaison commits with an amount;
   as a viewer no decision form, and the API refuses the same act;
   the service's error shown beside the field;
   another client submits a reply and the page shows its proposals live;
@@ -215,6 +216,29 @@ def run(sys_, b, out, c):
     shot(b, out, "proposals")
     shot(b, out, "explanation-manager")
     c.ok(not console(b), "no console error while deciding")
+
+    # ---- donor liaison commits, with an amount --------------------------------------
+    b.find_element(By.ID, "signout").click()
+    wait(b, lambda d: d.find_element(By.ID, "token").is_displayed(), "signed out")
+    b.get(url + "/#token=" + sys_.tokens["donor_liaison"])
+    wait(b, lambda d: text(d, "#me") == "donor_liaison", "who-am-I: donor_liaison")
+    Select(b.find_element(By.ID, "f-state")).select_by_value("endorsed")
+    wait(b, lambda d: [r.get_attribute("data-id") for r in rows(d)] == [target["id"]], "the endorsed proposal alone")
+    rows(b)[0].find_element(By.CSS_SELECTOR, "button.pid").click()
+    wait(b, lambda d: css(d, "#decide"), "the donor liaison's decision form")
+    acts = [e.get_attribute("value") for e in css(b, "#decide input[name=act]")]
+    c.ok(acts == ["commit"], "donor liaison is offered commit only (%s)" % acts)
+    c.ok(b.find_element(By.ID, "d-amount").is_displayed(), "commit asks for an amount")
+    amount = b.find_element(By.ID, "d-amount").get_attribute("value")
+    b.find_element(By.ID, "d-reason").send_keys("funds transferred")
+    b.find_element(By.ID, "d-submit").click()
+    wait(b, lambda d: "recorded" in text(d, "#d-ok"), "the commitment recorded")
+    wait(b, lambda d: "committed" in text(d, "#x-state"), "the next run shows it committed", 60)
+    got = [p for p in sys_.json("/v1/proposals?state=committed")["items"] if p["id"] == target["id"]]
+    c.ok(len(got) == 1 and str(got[0]["amount"]) == amount, "committed for %s USD, as the API says" % amount)
+    shot(b, out, "commit-donor-liaison")
+    c.ok(not console(b), "no console error while committing")
+    Select(b.find_element(By.ID, "f-state")).select_by_value("")
 
     # ---- another client submits a reply; the page shows it live --------------------
     b.find_element(By.CSS_SELECTOR, "#explain button.close").click()
