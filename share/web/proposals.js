@@ -212,6 +212,7 @@ async function load() {
     const frag = document.createDocumentFragment();
     for (let i = 1; i < items.length; i++) frag.append(row(items[i]));
     tbody.append(frag);
+    mark('rows-built');
   } else {
     fill(tbody, el('tr', {}, el('td.empty', {colspan: 12}, 'No proposal matches these filters.')));
   }
