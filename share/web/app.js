@@ -106,6 +106,16 @@ $('signin-form').addEventListener('submit', async (ev) => {
   }
 });
 window.addEventListener('hashchange', route);
+// Leaving the page ends the stream: a browser opens at most 6 HTTP/1.1
+// connections per host, and a stream left open (a page kept in the
+// back-forward cache) would hold one of them.
+window.addEventListener('pagehide', () => {
+  if (state.stopStream) state.stopStream();
+  state.stopStream = null;
+});
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted && session.me) startStream();
+});
 
 (async function start() {
   mark('start');

@@ -103,8 +103,44 @@ def rows(b):
     return [r for r in css(b, "#p-rows tr") if r.get_attribute("data-id")]
 
 
+def static_files(sys_, c):
+    """gw_static.c: the dashboard's files, their types, ETag/304, the CSP, and
+    nothing else from the file system."""
+    st, h, body = sys_.http("GET", "/")
+    h = {k.lower(): v for k, v in h.items()}
+    c.ok(st == 200 and h["content-type"].startswith("text/html") and b"app.js" in body, "GET / is index.html")
+    csp = h.get("content-security-policy", "")
+    c.ok("default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp,
+         "a CSP that allows this origin only")
+    c.ok(h.get("x-content-type-options") == "nosniff", "nosniff")
+    st2, h2, _ = sys_.http("GET", "/", headers={"If-None-Match": h["etag"]})
+    c.ok(st2 == 304, "If-None-Match with its ETag gives 304")
+    st, h, _ = sys_.http("GET", "/app.js")
+    c.ok(st == 200 and {k.lower(): v for k, v in h.items()}["content-type"].startswith("text/javascript"),
+         "a module is text/javascript")
+    st, _, _ = sys_.http("POST", "/app.js", body={})
+    c.ok(st == 405, "POST to a file is refused (405)")
+    with open(os.path.join(sys_.dir, "secret.js"), "w") as f:
+        f.write("secret")
+    bad = ["/..%2ftamatch.ini", "/%2e%2e/tamatch.ini", "/%2e%2e%2fsecret.js", "/app.js/", "/./app.js",
+           "//etc/passwd", "/tamatch.ini", "/.hidden.js", "/app.js%00.html"]
+    files = set()
+    for f in os.listdir(sys_.web_dir):
+        with open(os.path.join(sys_.web_dir, f), "rb") as fh:
+            files.add(fh.read())
+    got = {}
+    for p in bad:
+        st, _, body = sys_.http("GET", p)
+        # Refused, or one of the dashboard's own files (libmicrohttpd decodes
+        # %00 and the path ends there: "/app.js%00.html" is /app.js).
+        got[p] = st if st != 200 else ("a dashboard file" if body in files else "OTHER")
+    c.ok(all(s in (400, 401, 404, "a dashboard file") for s in got.values()),
+         "no path outside the dashboard's files: %s" % got)
+
+
 def run(sys_, b, out, c):
     url = sys_.url
+    static_files(sys_, c)
     # ---- sign-in with the form, as a viewer ----------------------------------
     b.get(url + "/")
     wait(b, lambda d: css(d, "#token") and d.find_element(By.ID, "token").is_displayed(), "the sign-in form")
