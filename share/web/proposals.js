@@ -154,13 +154,14 @@ export function scoreBar(p) {
   const parts = [];
   for (const f of p.factors || []) {
     const i = FACTORS.indexOf(f.name);
-    parts.push(svg('rect', {x, y: 0, width: f.points, height: 10, class: 'f' + (i < 0 ? 7 : i)},
-                   svg('title', {}, `${f.name}: ${f.points} points`)));
+    parts.push(svg('rect', {x, y: 0, width: f.points, height: 10, class: 'f' + (i < 0 ? 7 : i)}));
     x += f.points;
   }
   const label = `score ${p.score} of 10000: ` + (p.factors || []).map((f) => `${f.name} ${f.points}`).join(', ');
+  // One title for the bar (its tooltip and accessible name), not one per segment: 50 rows stay light.
   return el('span.score', {}, svg('svg', {viewBox: '0 0 10000 10', preserveAspectRatio: 'none', role: 'img',
-    'aria-label': label, class: 'scorebar', width: 120, height: 12}, svg('rect', {x: 0, y: 0, width: 10000, height: 10, class: 'track'}), ...parts),
+    class: 'scorebar', width: 120, height: 12}, svg('title', {}, label),
+    svg('rect', {x: 0, y: 0, width: 10000, height: 10, class: 'track'}), ...parts),
     el('span.scorenum', {}, String(p.score)));
 }
 
