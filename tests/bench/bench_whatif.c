@@ -395,6 +395,7 @@ int main(int argc, char **argv)
     tam_advice_list_t adv;
     memset(&adv, 0, sizeof adv);
     tam_rpc_error_t e = {0};
+    __int128 slack0 = m->lp_bound - m->sol.objective;
     double t0 = s_now(), t_adv = 0, t_money = 0;
     tam_advice_list_t money;
     memset(&money, 0, sizeof money);
@@ -427,9 +428,12 @@ int main(int argc, char **argv)
            (double)small.churn / nd, (double)small.ranks / nd);
     printf("  small new need no project may fund: %lld + %lld rank-only (total over %d)\n",
            (long long)nothing.churn, (long long)nothing.ranks, nd);
-    printf("advise %s (%lld USD unallocated): %.2f s, %lld candidates, %lld re-solved, %u "
-           "suggestions\n", m->projects[best].id, (long long)most, t_adv,
-           (long long)adv.candidates, (long long)adv.solved, adv.items.n);
+    printf("advise %s (%lld USD unallocated): %.2f s, %lld candidates, %lld re-solved, %lld "
+           "pruned by bound, %u suggestions (best adds %lld; the minimum proposal costs the run "
+           "%lld, added to every bound)\n", m->projects[best].id, (long long)most, t_adv,
+           (long long)adv.candidates, (long long)adv.solved, (long long)adv.pruned, adv.items.n,
+           adv.items.n ? (long long)adv.items.v[0].objective_delta : 0LL,
+           (long long)(slack0 > 0 ? slack0 : 0));
     printf("advise --money 1,000,000: %.2f s (%u steps)\n", t_money, money.steps.n);
     /* the floor, same process: the live engine itself making the same receipts
      * for real (feed record, warm run): what a what-if costs beyond it is the
