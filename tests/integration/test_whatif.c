@@ -194,6 +194,18 @@ static void t_every_problem(void **state)
 static void t_advise(void **state)
 {
     h_t *h = *state;
+    /* the output layer: CSV with a header row of column keys */
+    char *o1, *e1;
+    assert_int_equal(s_run(h, "tamctl advise --money 500000 --csv", &o1, &e1), 0);
+    assert_true(strncmp(o1, "rank,objective_delta,funded_delta,priority_funded,text,funds", 60) == 0);
+    free(o1);
+    free(e1);
+    s_write(h, "csv.json",
+            "{\"changes\": [{\"kind\": \"receipt\", \"project\": \"GLO-TRAIN\", \"amount\": 200000}]}");
+    assert_int_equal(s_run(h, "tamctl whatif csv.json --csv", &o1, &e1), 0);
+    assert_true(strncmp(o1, "need,move,country,standard,priority,cost,before,after", 53) == 0);
+    free(o1);
+    free(e1);
     json_t *a = s_json_of(h, "tamctl advise --money 500000 --json");
     assert_int_equal(json_array_size(json_object_get(a, "items")), 1);
     assert_int_equal(json_array_size(json_object_get(a, "steps")), 8);
