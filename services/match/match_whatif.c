@@ -11,6 +11,14 @@
 #include "tam/log.h"
 #include "match_whatif.h"
 
+/* The one access to the live engine. tam-match answers match.whatif and
+ * match.advise only while no run is being computed (perfm's worker waits for
+ * them: /work/NOTES-match.md), so the engine is not mutated while copied. */
+const tam_match_t *tam_match__whatif_base(const tam_match_t *m)
+{
+    return m;
+}
+
 int tam_match__whatif_run(tam_match_t *c)
 {
     tam_match_seqs_t seqs;

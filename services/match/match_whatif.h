@@ -3,7 +3,9 @@
  * the live solution; the live engine, its run and its feed stay untouched.
  *
  *   match_clone.c    deep copy of the engine
- *   match_whatif.c   scenario changes, evaluation, comparison, match.whatif
+ *   match_whatif.c   evaluation, comparison, match.whatif
+ *   match_whatif_check.c  every problem of a scenario, with its path
+ *   match_whatif_apply.c  changes applied as the services' feed records
  *   match_advise.c   match.advise: earmark relaxations, new money
  */
 #ifndef TAM_MATCH_WHATIF_H
