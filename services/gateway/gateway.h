@@ -43,6 +43,7 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx);
 int gw_run(gw_t *g);
 void gw_destroy(gw_t **g);
 const tam_config_t *gw_config(const gw_t *g);
+gw_stream_t *gw_stream_of(gw_t *g);
 /* The port actually listened on. */
 unsigned gw_port(const gw_t *g);
 
@@ -126,6 +127,9 @@ int gw_stream_new(gw_stream_t **out, const tam_config_t *cfg, void *zctx);
 /* Stops following the feed and ends every open stream (before MHD stops). */
 void gw_stream_stop(gw_stream_t *s);
 void gw_stream_destroy(gw_stream_t **s);
+/* The last sequence of tam-match's feed the stream has taken, and its epoch
+ * (0, 0 before the first). */
+uint64_t gw_stream_position(gw_stream_t *s, uint64_t *epoch);
 /* Serves GET /v1/stream on r. */
 enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r);
 

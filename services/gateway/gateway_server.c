@@ -34,6 +34,7 @@ typedef struct {
 
 const tam_config_t *gw_config(const gw_t *g) { return g->cfg; }
 unsigned gw_port(const gw_t *g) { return g->port; }
+gw_stream_t *gw_stream_of(gw_t *g) { return g->stream; }
 
 static const char *s_endpoint(const tam_config_t *c, const char *service)
 {

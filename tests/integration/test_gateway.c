@@ -246,6 +246,88 @@ static void test_csv(void **state)
     s_free(&r);
 }
 
+/* The values of field k of every item of a list answer, in order. */
+static size_t s_items_field(const resp_t *r, const char *k, json_t **out)
+{
+    json_t *j = s_json(r);
+    *out = json_array();
+    json_t *items = json_object_get(j, "items"), *it;
+    size_t i;
+    json_array_foreach(items, i, it)
+        json_array_append(*out, json_object_get(it, k));
+    json_decref(j);
+    return json_array_size(*out);
+}
+
+/* sort: each order holds over the whole list, ties keep rank order, pages
+ * follow the same order (the Link keeps sort), a bad sort is refused. */
+static void test_sort(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *by, *field;
+        int dir; /* -1: high first, 1: ascending */
+    } orders[] = {{"score", "score", -1}, {"amount", "amount", -1}, {"country", "country", 1},
+                  {"need", "need", 1},   {"project", "project", 1}, {"rank", "rank", 1}};
+    for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+        char path[200];
+        snprintf(path, sizeof path, "/v1/proposals?limit=1000&sort=%s", orders[o].by);
+        resp_t r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_t *keys, *ranks;
+        size_t n = s_items_field(&r, orders[o].field, &keys);
+        s_items_field(&r, "rank", &ranks);
+        s_free(&r);
+        assert_true(n >= 4);
+        bool moved = false; /* differs from rank order somewhere (except sort=rank) */
+        for (size_t i = 1; i < n; i++) {
+            json_t *a = json_array_get(keys, i - 1), *b = json_array_get(keys, i);
+            int c = json_is_string(a) ? strcmp(json_string_value(a), json_string_value(b))
+                                      : (json_integer_value(a) > json_integer_value(b)) -
+                                            (json_integer_value(a) < json_integer_value(b));
+            if (c * orders[o].dir > 0)
+                fail_msg("sort=%s: item %zu before %zu out of order", orders[o].by, i - 1, i);
+            int64_t ra = json_integer_value(json_array_get(ranks, i - 1)),
+                    rb = json_integer_value(json_array_get(ranks, i));
+            if (c == 0 && ra > rb)
+                fail_msg("sort=%s: a tie not in rank order at %zu", orders[o].by, i);
+            moved |= ra > rb;
+        }
+        if (strcmp(orders[o].by, "rank") != 0 && strcmp(orders[o].by, "score") != 0)
+            assert_true(moved); /* the demo's ranks are not already in this order */
+        json_decref(ranks);
+        /* Page 2 of limit 2 by the Link is items 2 and 3 of the whole list. */
+        snprintf(path, sizeof path, "/v1/proposals?limit=2&sort=%s", orders[o].by);
+        r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        char next[1024];
+        snprintf(next, sizeof next, "%.*s", (int)strcspn(r.link + 1, ">"), r.link + 1);
+        assert_non_null(strstr(next, "sort="));
+        s_free(&r);
+        resp_t all = s_http("GET", T_VIEWER, next, NULL, NULL);
+        assert_int_equal(all.status, 200);
+        json_t *ids;
+        s_items_field(&all, "id", &ids);
+        s_free(&all);
+        snprintf(path, sizeof path, "/v1/proposals?limit=1000&sort=%s", orders[o].by);
+        r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        json_t *whole;
+        s_items_field(&r, "id", &whole);
+        s_free(&r);
+        assert_true(json_equal(json_array_get(ids, 0), json_array_get(whole, 2)));
+        assert_true(json_equal(json_array_get(ids, 1), json_array_get(whole, 3)));
+        json_decref(ids);
+        json_decref(whole);
+        json_decref(keys);
+    }
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?sort=colour", NULL, NULL);
+    s_problem(&r, 422, "/sort");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?sort=score&sort=amount", NULL, NULL);
+    s_problem(&r, 400, "/sort");
+    s_free(&r);
+}
+
 static void test_bad_queries(void **state)
 {
     (void)state;
@@ -473,6 +555,26 @@ static void test_metrics(void **state)
     assert_non_null(strstr(r.body, "tam_gateway_request_duration_ms_bucket{le=\"+Inf\"} "));
     assert_non_null(strstr(r.body, "tam_service_up{service=\"match\"} 1\n"));
     assert_non_null(strstr(r.body, "tam_service_commits{service=\"pipeline\"} "));
+    /* Through the services: LMDB map use, feed positions and lags, the run. */
+    static const char *const want[] = {
+        "tam_lmdb_map_size_bytes{service=\"ingest\"} ", "tam_lmdb_map_used_bytes{service=\"registry\"} ",
+        "tam_lmdb_map_used_bytes{service=\"pipeline\"} ", "tam_feed_seq{feed=\"ingest\"} ",
+        "tam_feed_lag{feed=\"ingest\",subscriber=\"match\"} ",
+        "tam_feed_lag{feed=\"registry\",subscriber=\"match\"} ",
+        "tam_feed_lag{feed=\"match\",subscriber=\"gateway\"} ", "tam_match_run_duration_seconds ",
+        "tam_match_run_solve_seconds ", "tam_service_runs{service=\"match\"} "};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(r.body, want[i]))
+            fail_msg("/metrics has no %s", want[i]);
+    /* Values that mean something: a used map is not empty and within its size;
+     * a run took time. */
+    long long used = -1, size = -1;
+    double run_s = -1;
+    sscanf(strstr(r.body, "tam_lmdb_map_used_bytes{service=\"registry\"} ") + 44, "%lld", &used);
+    sscanf(strstr(r.body, "tam_lmdb_map_size_bytes{service=\"registry\"} ") + 44, "%lld", &size);
+    sscanf(strstr(r.body, "tam_match_run_duration_seconds ") + 31, "%lf", &run_s);
+    assert_true(used > 4096 && used <= size);
+    assert_true(run_s > 0);
     s_free(&r);
 }
 
@@ -516,6 +618,26 @@ static void test_openapi(void **state)
     }
     assert_true(n >= 18);
     free(src);
+    /* The validator the test relies on refuses what does not conform. */
+    resp_t p = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, NULL);
+    json_t *schema = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(json_object_get(paths, "/v1/proposals"), "get"), "responses"), "200"),
+        "content"), "application/json"), "schema");
+    json_t *ok = s_json(&p), *item = json_array_get(json_object_get(ok, "items"), 0);
+    char where[512] = "";
+    assert_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_string("high"));
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_integer(10001)); /* over its maximum */
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_integer(1));
+    json_object_set_new(item, "colour", json_string("red"));
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_del(item, "colour");
+    json_object_del(item, "project");
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_decref(ok);
+    s_free(&p);
     json_decref(j);
     s_free(&r);
 }
@@ -726,7 +848,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
-        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_csv),        cmocka_unit_test(test_sort),
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),
