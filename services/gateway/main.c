@@ -3,6 +3,8 @@
  * tam-pipeline with its own key, acting on behalf of each user. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 #include "tam/cli.h"
 #include "tam/error.h"
@@ -13,6 +15,17 @@
 
 int main(int argc, char **argv)
 {
+    /* --openapi: print the document served at /v1/openapi.json (for the CI lint). */
+    if (argc == 2 && strcmp(argv[1], "--openapi") == 0) {
+        char *doc = gw_openapi_build();
+        if (!doc) {
+            fprintf(stderr, "tam-gateway: cannot build the OpenAPI document\n");
+            return EX_SOFTWARE;
+        }
+        puts(doc);
+        free(doc);
+        return EX_OK;
+    }
     tam_config_t cfg;
     int ex = tam_cli_service(argc, argv, "tam-gateway",
                              "The HTTP gateway: the tamatch API over HTTP/JSON with bearer tokens, "
