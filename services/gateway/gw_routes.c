@@ -403,6 +403,14 @@ static enum MHD_Result s_ready(gw_req_t *r, const s_route_t *rt, char **p)
         }
         tam_rpc_answer_clear(&ans);
     }
+    /* The stream follows tam-match's feed (synced: its epoch is known). */
+    uint64_t epoch = 0;
+    gw_stream_position(gw_stream_of(r->gw), &epoch);
+    json_object_set_new(o, "stream", json_string(epoch ? "ok" : "syncing"));
+    if (!epoch) {
+        gw_error_add(&errors, "/stream", "the event stream is not yet following tam-match's feed");
+        ok = false;
+    }
     enum MHD_Result ret;
     if (ok) {
         char *t = json_dumps(o, JSON_COMPACT);

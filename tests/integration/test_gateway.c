@@ -745,6 +745,33 @@ static void test_stream(void **state)
     snprintf(old, sizeof old, "%.*s-1", (int)strcspn(last, "-"), last);
     s_sse_open(&bad, T_VIEWER, NULL, old);
     assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    /* Ready once its stream follows the feed again: then a client whose last
+     * id is the feed's position (nothing happened while the gateway was
+     * down) resumes without a reset; one that missed an update is reset. */
+    for (int i = 0; i < 100; i++) {
+        r = s_http("GET", T_VIEWER, "/v1/ready", NULL, NULL);
+        st = (int)r.status;
+        s_free(&r);
+        if (st == 200)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling readiness */
+    }
+    assert_int_equal(st, 200);
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    const char *fs = strstr(r.body, "tam_feed_seq{feed=\"match\"} ");
+    assert_non_null(fs);
+    unsigned long long at = strtoull(fs + 26, NULL, 10);
+    s_free(&r);
+    assert_true(at > 0);
+    static sse_t resumed, missed;
+    char id[80];
+    snprintf(id, sizeof id, "%.*s-%llu", (int)strcspn(last, "-"), last, at);
+    s_sse_open(&resumed, T_VIEWER, NULL, id);
+    snprintf(id, sizeof id, "%.*s-%llu", (int)strcspn(last, "-"), last, at - 1);
+    s_sse_open(&missed, T_VIEWER, NULL, id);
+    assert_true(s_sse_wait(&missed, "event: reset", 5000));
+    assert_true(s_sse_wait(&resumed, ": tamatch stream", 5000));
     snprintf(path, sizeof path, "%s/config/samples/demo/replies/0004-HTI-B.json", H->src);
     reply = s_slurp(path);
     r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
@@ -752,7 +779,30 @@ static void test_stream(void **state)
     s_free(&r);
     free(reply);
     assert_true(s_sse_wait(&bad, "event: run", 30000));
+    assert_true(s_sse_wait(&resumed, "event: run", 30000));
+    assert_null(strstr(resumed.buf, "event: reset"));
+    /* The next event is the one after the resumed id. */
+    char want[80];
+    snprintf(want, sizeof want, "id: %.*s-%llu\n", (int)strcspn(last, "-"), last, at + 1);
+    assert_non_null(strstr(resumed.buf, want));
     close(bad.fd);
+    close(missed.fd);
+    /* A gap notice: tam-match restarts (a new feed epoch), and an open stream
+     * is told to reload, then goes on with the new epoch's events. */
+    assert_int_equal(s_stop(H, S_MATCH), 0);
+    assert_int_equal(s_start(H, S_MATCH), 0);
+    assert_true(s_sse_wait(&resumed, "event: reset", 30000));
+    size_t off = (size_t)(strstr(resumed.buf, "event: reset") - resumed.buf);
+    memmove(resumed.buf, resumed.buf + off, resumed.len - off + 1); /* keep what follows */
+    resumed.len -= off;
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0009-GTM-A.json", H->src);
+    reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&resumed, "event: run", 30000));
+    close(resumed.fd);
 }
 
 /* ---- hostile HTTP ---------------------------------------------------------------- */
@@ -801,9 +851,26 @@ static void s_still_answers(void)
 
 /* 1,000 idle connections from other addresses, an oversized header, a
  * slowloris, pipelined garbage: the gateway stays up and answers others. */
+/* The gateway's resident memory, KiB (/proc). */
+static long s_rss_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)s_gw);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 static void test_hostile(void **state)
 {
     (void)state;
+    long rss0 = s_rss_kib();
+    assert_true(rss0 > 0);
     static int idle[1000];
     int opened = 0;
     for (int i = 0; i < 1000; i++) {
@@ -832,6 +899,7 @@ static void test_hostile(void **state)
     int fd = s_connect_from("127.0.9.1");
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "GET /v1/hea", 11), 11);
+    s_still_answers(); /* while it trickles */
     assert_true(s_closed_within(fd, 15000));
     close(fd);
     /* Pipelined garbage: an error answer or a close; the next client is served. */
@@ -842,6 +910,12 @@ static void test_hostile(void **state)
     assert_true(s_closed_within(fd, 15000));
     close(fd);
     s_still_answers();
+    /* Bounded memory: all of that left the gateway within what its limits
+     * allow (max_connections x connection_memory is 6.4 MiB here), far below
+     * what 1,000 connections and a 100 KiB header would hold unbounded. */
+    long rss1 = s_rss_kib();
+    print_message("    gateway RSS %ld KiB before, %ld KiB after the hostile clients\n", rss0, rss1);
+    assert_true(rss1 - rss0 < 32 * 1024);
 }
 
 int main(void)
