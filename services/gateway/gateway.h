@@ -107,6 +107,20 @@ const gw_route_info_t *gw_routes(size_t *n);
  * text, or NULL. */
 char *gw_openapi_build(void);
 
+/* ---- gw_json.c -------------------------------------------------------------- */
+
+/* The paging fields of a list answer. */
+typedef struct {
+    int64_t total;  /* "total", 0 if none */
+    size_t nitems;  /* length of "items" */
+    char next[80];  /* "next" as text, "" if none or 0 */
+} gw_page_t;
+
+/* A service's msgpack answer as compact JSON text (malloc'd; the text
+ * tam_msgpack_to_json gives with JSON_COMPACT), and its paging fields in
+ * page (may be NULL). NULL if it is not msgpack or memory runs out. */
+char *gw_json_of(const void *buf, size_t len, gw_page_t *page);
+
 /* ---- gw_csv.c -------------------------------------------------------------- */
 
 /* The items of a list answer (schema answer, as JSON text) as CSV with a

@@ -164,24 +164,20 @@ static bool s_encode_valid(gw_req_t *r, json_t *obj, const tam_schema_t *schema,
 /* ---- the generic forward --------------------------------------------------- */
 
 /* The Link: rel="next" of a list answer, or "" at its end. */
-static void s_link(gw_req_t *r, const s_route_t *rt, json_t *ans, json_t *req, char *out,
+static void s_link(gw_req_t *r, const s_route_t *rt, const gw_page_t *pg, json_t *req, char *out,
                    size_t cap)
 {
     out[0] = 0;
     if (!rt->cursor)
         return;
     char cur[80] = "";
-    json_t *next = json_object_get(ans, "next");
     if (strcmp(rt->cursor, "offset") == 0) {
         json_int_t off = json_integer_value(json_object_get(req, "offset"));
-        json_int_t total = json_integer_value(json_object_get(ans, "total"));
-        json_int_t n = (json_int_t)json_array_size(json_object_get(ans, "items"));
-        if (n > 0 && off + n < total)
+        json_int_t n = (json_int_t)pg->nitems;
+        if (n > 0 && off + n < pg->total)
             snprintf(cur, sizeof cur, "%lld", (long long)(off + n));
-    } else if (json_is_integer(next) && json_integer_value(next) > 0) {
-        snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(next));
-    } else if (json_is_string(next) && json_string_length(next) > 0) {
-        snprintf(cur, sizeof cur, "%s", json_string_value(next));
+    } else {
+        snprintf(cur, sizeof cur, "%s", pg->next);
     }
     if (!cur[0])
         return;
@@ -244,18 +240,14 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         ret = gw_problem_rpc(r, &ans.error);
         goto done;
     }
-    char *text = tam_msgpack_to_json(ans.body, ans.len, JSON_COMPACT);
+    gw_page_t pg;
+    char *text = gw_json_of(ans.body, ans.len, &pg);
     if (!text) {
         ret = gw_problem(r, MHD_HTTP_BAD_GATEWAY, "Bad gateway", "an answer that is not JSON", NULL);
         goto done;
     }
     char link[1400] = "";
-    if (rt->cursor) {
-        json_t *j = json_loads(text, 0, NULL);
-        if (j)
-            s_link(r, rt, j, reqobj, link, sizeof link);
-        json_decref(j);
-    }
+    s_link(r, rt, &pg, reqobj, link, sizeof link);
     const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     char *csv = accept && strstr(accept, "text/csv") ? gw_csv(m->answer, text, hxl) : NULL;
     if (csv)
