@@ -107,6 +107,11 @@ const gw_route_info_t *gw_routes(size_t *n);
  * text, or NULL. */
 char *gw_openapi_build(void);
 
+/* ---- gw_iati.c -------------------------------------------------------------- */
+
+/* Serves GET /v1/iati/activities.xml (?project=ID): IATI 2.03, docs/iati.md. */
+enum MHD_Result gw_iati_serve(gw_req_t *r);
+
 /* ---- gw_json.c -------------------------------------------------------------- */
 
 /* The paging fields of a list answer. */

@@ -429,6 +429,13 @@ static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
     return gw_json(r, MHD_HTTP_OK, doc, NULL);
 }
 
+static enum MHD_Result s_iati(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    (void)rt;
+    (void)p;
+    return gw_iati_serve(r);
+}
+
 static enum MHD_Result s_metrics(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)rt;
@@ -456,6 +463,7 @@ static const s_route_t s_routes[] = {
     {"GET", "/v1/reports/{kind}", "pipeline", M(pipeline_report), S_QUERY, NULL, s_report},
     {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
     {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
+    {"GET", "/v1/iati/activities.xml", NULL, 0, S_NONE, NULL, s_iati},
     {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
     {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},
 };
