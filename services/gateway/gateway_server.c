@@ -239,6 +239,7 @@ void gw_destroy(gw_t **gp)
         MHD_stop_daemon(g->d); /* joins the HTTP thread: its sockets are ours now */
     for (size_t i = 0; i < S_NSERVICES; i++)
         tam_rpc_client_destroy(&g->clients[i]);
+    gw_cache_clear();
     gw_stream_destroy(&g->stream);
     free(g);
     *gp = NULL;

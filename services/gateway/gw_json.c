@@ -200,7 +200,9 @@ char *gw_json_of(const void *buf, size_t len, gw_page_t *page)
             if (k->type != MSGPACK_OBJECT_STR)
                 continue;
 #define S_KEY(name) (k->via.str.size == sizeof name - 1 && memcmp(k->via.str.ptr, name, sizeof name - 1) == 0)
-            if (S_KEY("total") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            if (S_KEY("run") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                page->run = v->via.u64;
+            else if (S_KEY("total") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
                 page->total = v->via.u64 > INT64_MAX ? INT64_MAX : (int64_t)v->via.u64;
             else if (S_KEY("items") && v->type == MSGPACK_OBJECT_ARRAY)
                 page->nitems = v->via.array.size;

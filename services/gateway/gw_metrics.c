@@ -207,6 +207,13 @@ enum MHD_Result gw_metrics_serve(gw_req_t *r)
         tam_rpc_answer_clear(&ans);
     }
     s_lag(r, &buf, &len, &cap);
+    uint64_t hits, misses;
+    gw_cache_counts(&hits, &misses);
+    s_cat(&buf, &len, &cap, "# HELP tam_gateway_cache_total Lookups of tam-match's answers of the current run.\n"
+                            "# TYPE tam_gateway_cache_total counter\n"
+                            "tam_gateway_cache_total{result=\"hit\"} %llu\n"
+                            "tam_gateway_cache_total{result=\"miss\"} %llu\n",
+          (unsigned long long)hits, (unsigned long long)misses);
     if (!buf)
         return MHD_NO;
     gw_metrics_count(r, MHD_HTTP_OK);

@@ -231,20 +231,35 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         ret = gw_problem(r, MHD_HTTP_FORBIDDEN, "Forbidden", denied.message, errors);
         goto done;
     }
-    int rc = gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
-    if (rc) {
-        ret = gw_problem_call(r, rt->service, rc);
-        goto done;
-    }
-    if (ans.status != TAM_RPC_OK) {
-        ret = gw_problem_rpc(r, &ans.error);
-        goto done;
-    }
+    /* match.proposals: the answer of the run tam-match answers from may be
+     * cached already (gw_cache.c). */
     gw_page_t pg;
-    char *text = gw_json_of(ans.body, ans.len, &pg);
+    char *text = NULL;
+    const char *hit = NULL;
+    const unsigned char *digest = NULL;
+    uint64_t gen = 0, run = 0;
+    if (rt->msg == TAM_MSG_match_proposals && (run = gw_stream_run(gw_stream_of(r->gw), &gen))) {
+        hit = gw_cache_get(gen, sb.data, sb.size, &pg, &digest);
+        text = (char *)hit; /* the cache's: not freed here */
+    }
     if (!text) {
-        ret = gw_problem(r, MHD_HTTP_BAD_GATEWAY, "Bad gateway", "an answer that is not JSON", NULL);
-        goto done;
+        int rc = gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
+        if (rc) {
+            ret = gw_problem_call(r, rt->service, rc);
+            goto done;
+        }
+        if (ans.status != TAM_RPC_OK) {
+            ret = gw_problem_rpc(r, &ans.error);
+            goto done;
+        }
+        text = gw_json_of(ans.body, ans.len, &pg);
+        if (!text) {
+            ret = gw_problem(r, MHD_HTTP_BAD_GATEWAY, "Bad gateway", "an answer that is not JSON",
+                             NULL);
+            goto done;
+        }
+        if (run && pg.run == run) /* of the run the feed last announced: keep it */
+            gw_cache_put(gen, sb.data, sb.size, text, &pg);
     }
     char link[1400] = "";
     s_link(r, rt, &pg, reqobj, link, sizeof link);
@@ -253,9 +268,10 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
     if (csv)
         ret = gw_text(r, MHD_HTTP_OK, "text/csv; charset=utf-8", csv, link[0] ? link : NULL);
     else
-        ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+        ret = gw_text_d(r, MHD_HTTP_OK, "application/json", text, link[0] ? link : NULL, digest);
     free(csv);
-    free(text);
+    if (text != hit)
+        free(text);
 done:
     tam_rpc_error_clear(&denied);
     tam_rpc_answer_clear(&ans);

@@ -705,6 +705,17 @@ static void test_stream(void **state)
     assert_true(s_sse_wait(&all, "text/event-stream", 5000));
     assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
     assert_true(s_sse_wait(&none, ": tamatch stream", 5000));
+    /* A page asked twice: the second from the gateway's cache of the run. */
+    for (int i = 0; i < 2; i++) {
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3&sort=score", NULL, NULL);
+        assert_int_equal(r.status, 200);
+        s_free(&r);
+    }
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    const char *hits = strstr(r.body, "tam_gateway_cache_total{result=\"hit\"} ");
+    assert_non_null(hits);
+    assert_true(strtoull(hits + strlen("tam_gateway_cache_total{result=\"hit\"} "), NULL, 10) >= 1);
+    s_free(&r);
     /* Another client submits a reply over HTTP: a new run, changed proposals. */
     char path[600];
     snprintf(path, sizeof path, "%s/config/samples/demo/replies/0008-NGA-B.json", H->src);
@@ -715,6 +726,26 @@ static void test_stream(void **state)
     s_free(&r);
     free(reply);
     assert_true(s_sse_wait(&all, "event: run", 30000));
+    /* Once the stream has told of the new run, the cached page is of it: the
+     * cache never outlives its run. */
+    for (int i = 0; i < 50 && !strstr(strstr(all.buf, "event: run"), "\n\n"); i++)
+        s_sse_wait(&all, "\n\n\x01", 100); /* until the event is whole */
+    json_t *ev = json_loads(strstr(strstr(all.buf, "event: run"), "data: ") + 6, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(ev);
+    json_t *rv = json_object_get(ev, "run");
+    unsigned long long new_run = json_is_string(rv) ? strtoull(json_string_value(rv), NULL, 10)
+                                                    : (unsigned long long)json_integer_value(rv);
+    json_decref(ev);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3&sort=score", NULL, NULL);
+    json_t *page = s_json(&r);
+    rv = json_object_get(page, "run");
+    unsigned long long page_run = json_is_string(rv) ? strtoull(json_string_value(rv), NULL, 10)
+                                                     : (unsigned long long)json_integer_value(rv);
+    json_decref(page);
+    s_free(&r);
+    if (page_run < new_run)
+        fail_msg("GET /v1/proposals answered run %llu after the stream announced run %llu",
+                 page_run, new_run);
     assert_true(s_sse_wait(&all, "event: proposal", 30000));
     assert_true(s_sse_wait(&none, "event: run", 30000));
     assert_null(strstr(none.buf, "event: proposal")); /* no proposal for ZZZ or ZZY */
