@@ -385,9 +385,11 @@ static void test_bad_bodies(void **state)
     free(text);
     assert_non_null(reply);
     json_object_set_new(reply, "colour", json_string("red"));
+    json_object_set_new(reply, "completeness", json_string("seventy")); /* a wrong type */
     char *body = json_dumps(reply, 0);
     r = s_http("POST", T_ADMIN, "/v1/replies", body, NULL);
     s_problem(&r, 422, "/colour");
+    s_problem(&r, 422, "/completeness"); /* every problem listed */
     s_free(&r);
     free(body);
     json_decref(reply);
