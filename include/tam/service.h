@@ -37,7 +37,9 @@
  * tam_rpc_answer_encode() bytes. Services must not write it.
  *
  * The loop answers one type itself: "service.stats" (read-only, any
- * principal), a map of the counters of tam_service_stats_t.
+ * principal), a map of the counters of tam_service_stats_t, then the LMDB
+ * map's size and use (map_size, map_used: bytes) when the service has a
+ * store, then the service's own def->gauges.
  */
 #ifndef TAM_SERVICE_H
 #define TAM_SERVICE_H
@@ -205,6 +207,13 @@ typedef struct {
     uint64_t rejected;       /* malformed messages answered by the rpc layer */
 } tam_service_stats_t;
 
+/* A figure a service adds to its service.stats answer (e.g. tam-match's last
+ * run duration); name is a static string, lower case with '_'. */
+typedef struct {
+    const char *name;
+    int64_t value;
+} tam_service_gauge_t;
+
 typedef struct {
     const char *name;                 /* for logs, e.g. "ingest" */
     void *zctx;                       /* ZeroMQ context */
@@ -243,6 +252,9 @@ typedef struct {
     size_t nsources;
 
     tam_service_stats_t *stats;       /* optional: kept current by the loop's thread */
+    /* Optional: fills at most cap gauges of the service's own for
+     * service.stats (in the loop's thread); returns how many. */
+    size_t (*gauges)(tam_service_gauge_t *out, size_t cap, void *arg);
 } tam_service_def_t;
 
 /* Runs the loop until SIGTERM/SIGINT (if def->signals) or a source or the

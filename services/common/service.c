@@ -302,16 +302,29 @@ static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
              {"batches", s->batches},       {"max_batch", s->max_batch},
              {"commits", s->commits},       {"store_failures", s->store_failures},
              {"undelivered", s->undelivered}, {"rejected", s->rejected}};
+    tam_service_gauge_t g[16];
+    size_t ng = 0;
+    if (v->def->store) {
+        g[ng++] = (tam_service_gauge_t){"map_size", (int64_t)tam_store_map_size(v->def->store)};
+        g[ng++] = (tam_service_gauge_t){"map_used", (int64_t)tam_store_map_used(v->def->store)};
+    }
+    if (v->def->gauges)
+        ng += v->def->gauges(g + ng, sizeof g / sizeof g[0] - ng, v->arg);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t nf = sizeof f / sizeof f[0];
-    int bad = msgpack_pack_map(&pk, nf);
+    int bad = msgpack_pack_map(&pk, nf + ng);
     for (size_t i = 0; i < nf; i++) {
         bad |= msgpack_pack_str(&pk, strlen(f[i].k));
         bad |= msgpack_pack_str_body(&pk, f[i].k, strlen(f[i].k));
         bad |= msgpack_pack_uint64(&pk, f[i].v);
+    }
+    for (size_t i = 0; i < ng; i++) {
+        bad |= msgpack_pack_str(&pk, strlen(g[i].name));
+        bad |= msgpack_pack_str_body(&pk, g[i].name, strlen(g[i].name));
+        bad |= msgpack_pack_int64(&pk, g[i].value);
     }
     if (bad) {
         msgpack_sbuffer_destroy(&sb);

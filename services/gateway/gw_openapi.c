@@ -109,6 +109,16 @@ char *gw_openapi_build(void)
         json_t *media = json_object_get(json_object_get(ok, "content"), "application/json");
         if (media)
             json_object_set_new(media, "schema", s_ref(m->answer->name));
+        /* A query parameter named as a field of the request: its schema is
+         * the field's (type, range, enum values). */
+        json_t *params = json_object_get(op, "parameters"), *prm;
+        size_t pi;
+        json_array_foreach(params, pi, prm) {
+            const char *pname = json_string_value(json_object_get(prm, "name"));
+            for (size_t f = 0; pname && !routes[i].body && f < m->request->nfields; f++)
+                if (strcmp(m->request->fields[f].name, pname) == 0)
+                    json_object_set_new(prm, "schema", s_field(&m->request->fields[f]));
+        }
         if (routes[i].body) {
             json_t *rb = json_object_get(json_object_get(json_object_get(op, "requestBody"),
                                                          "content"), "application/json");
