@@ -117,6 +117,17 @@ typedef struct {
     const char *doc;
 } tam_message_t;
 
+/* One topic of a service's feed (FEED.md): what it carries and how a record of
+ * it is keyed and removed. */
+typedef struct {
+    const char *service;         /* "ingest", "registry", "match", "pipeline" */
+    const char *topic;           /* pattern, e.g. "need/<ISO3>/<CAT>" */
+    const tam_schema_t *record;  /* the body's struct */
+    const char *key;             /* the field (dotted path) that keys a record; "": the topic */
+    const char *removed_when;    /* "field = value": such a record removes its key; "": never */
+    const char *doc;
+} tam_feed_topic_t;
+
 /* ---- errors ------------------------------------------------------------- */
 
 typedef struct tam_codec_err tam_codec_err_t;
@@ -189,6 +200,8 @@ char *tam_msgpack_to_json(const void *buf, size_t len, size_t flags);
 const tam_message_t *tam_message_find(const char *type);
 /* All message types, for documentation and dispatch tables. */
 const tam_message_t *tam_messages(size_t *n);
+/* All feed topics of every service, in definition order. */
+const tam_feed_topic_t *tam_feed_topics(size_t *n);
 /* All schemas and enums, in definition order (for the protocol document). */
 const tam_schema_t *const *tam_schemas(size_t *n);
 const tam_enum_t *const *tam_enums(size_t *n);
