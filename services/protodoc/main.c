@@ -2,6 +2,7 @@
  * The committed file is this program's output; a unit test keeps it so. */
 #include <stdio.h>
 #include <string.h>
+#include "tam/error.h"
 #include "tam/proto.h"
 
 static void s_type(const tam_field_t *f, char *buf, size_t n)
@@ -75,17 +76,30 @@ static int s_feeds(void)
     return 0;
 }
 
+/* RPC.md's table of error codes, from services/common/error.c. */
+static int s_errors(void)
+{
+    const char *name, *doc;
+    printf("| code | meaning |\n| --- | --- |\n");
+    for (size_t i = 0; tam_errors(i, &name, &doc); i++)
+        printf("| `%s` | %s |\n", name, doc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: tam-protodoc > proto/PROTOCOL.md\n"
                "       tam-protodoc --feeds > proto/FEEDS.md\n"
+               "       tam-protodoc --errors   (the code table of proto/RPC.md section 5)\n"
                "Writes the protocol reference (or the feed catalogue) generated from the proto/\n"
                "definitions.\n");
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--feeds") == 0)
         return s_feeds();
+    if (argc > 1 && strcmp(argv[1], "--errors") == 0)
+        return s_errors();
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
         printf("tam-protodoc %s\n", TAM_VERSION);
         return 0;
