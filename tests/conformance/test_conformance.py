@@ -125,8 +125,10 @@ class T1Rpc(unittest.TestCase):
     def test_service_stats(self):
         for svc in h.SERVICES:
             st = S.d.rpc(svc).call("service.stats")
-            for k in ("requests", "writes", "reads", "duplicates", "errors", "denied"):
-                self.assertIn(k, st, svc)
+            self.assertEqual(set(st), {"requests", "writes", "reads", "duplicates", "errors",
+                                       "denied", "batches", "max_batch", "commits",
+                                       "store_failures", "undelivered", "rejected"}, svc)
+            self.assertTrue(all(isinstance(v, int) and v >= 0 for v in st.values()), svc)
 
     def test_submit_and_idempotent_resend(self):
         ing = S.d.rpc("ingest")
