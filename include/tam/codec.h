@@ -63,7 +63,10 @@ typedef enum {
     TAM_T_OBJS, /* { uint32_t n; T *v; }; min/max: count */
 } tam_type_t;
 
-enum { TAM_F_REQ = 1, TAM_F_OPT = 0 };
+/* REQ: required. OPT: optional. ARG: an optional request argument that is never part of
+ * a record: encoded only when set (non-zero, true), so that records and answers that do
+ * not use it keep their bytes. */
+enum { TAM_F_REQ = 1, TAM_F_OPT = 0, TAM_F_ARG = 2 };
 
 typedef struct {
     const char *name;

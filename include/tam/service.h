@@ -92,6 +92,9 @@ void tam_events_free(tam_events_t *e);
  * set; otherwise an ok answer once tam_answer_ok was called. */
 typedef struct {
     bool ok;
+    bool dry_run;          /* a write's ok answer to a dry run: the loop undoes the
+                              handler's writes, publishes none of its events and keeps
+                              no answer under the request id */
     void *body;            /* ok body: one msgpack object */
     size_t len;
     tam_rpc_error_t error; /* error answer when error.code != 0 */

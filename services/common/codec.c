@@ -106,6 +106,14 @@ static void s_err_reset(tam_codec_err_t *err)
 static bool s_present(const tam_field_t *f, const char *base)
 {
     const void *p = base + f->offset;
+    if (f->flags & TAM_F_ARG) {
+        switch (f->type) {
+        case TAM_T_I64: return *(const int64_t *)p != 0;
+        case TAM_T_U64: return *(const uint64_t *)p != 0;
+        case TAM_T_BOOL: return *(const bool *)p;
+        default: break;
+        }
+    }
     switch (f->type) {
     case TAM_T_STR:
     case TAM_T_OBJ:

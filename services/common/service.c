@@ -132,6 +132,8 @@ static void s_error_from(tam_answer_t *a, int rc, const char *what)
     tam_rpc_error_set(&a->error, rc, "", "%s", what ? what : tam_strerror(rc));
 }
 
+#define S_DRY_RUN 1 /* s_one: a dry run's answer is ready; undo its writes */
+
 /* One write request, inside its nested transaction. */
 static int s_one(tam_txn_t *sub, void *arg)
 {
@@ -147,6 +149,15 @@ static int s_one(tam_txn_t *sub, void *arg)
         tam_error("%s: handler gave no answer to %s (type %s)", v->name, v->reqs[i]->id,
                   v->reqs[i]->type);
         return TAM_EINTERNAL;
+    }
+    if (a->dry_run) {
+        /* validated and answered; nothing of it is kept or published */
+        for (size_t k = 0; k < a->n_events; k++) {
+            free(a->events[k].topic);
+            free(a->events[k].body);
+        }
+        a->n_events = 0;
+        return S_DRY_RUN;
     }
     if ((r = tam_rpc_answer_encode(TAM_RPC_OK, a->body, a->len, &v->stored[i], &v->stored_len[i])))
         return r == TAM_EINVAL ? TAM_EINTERNAL : r;
@@ -199,6 +210,8 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
         int cond = tam_txn_status(txn);
         if (cond)
             return cond; /* the whole write is aborted (and rerun on map full) */
+        if (r == S_DRY_RUN)
+            continue; /* its writes undone; answered from ans[i], not stored */
         /* This request failed alone; its writes are undone. */
         free(v->stored[i]);
         v->stored[i] = NULL;

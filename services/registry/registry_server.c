@@ -65,8 +65,12 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return TAM_EINTERNAL; /* classify let only known types through */
     s_begin(s);
     s->reg.by = req->principal.id; /* who made the revision: recorded with it */
+    bool dry_run = false;
+    s->reg.dry_run = &dry_run;
     int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
                                 &s->answer, &s->pubs, &out->error);
+    s->reg.dry_run = NULL;
+    out->dry_run = rc == 0 && out->error.code == 0 && dry_run;
     if (rc == 0 && out->error.code == 0)
         tam_debug("%s %s: ok", req->type, req->id);
     else if (rc == 0)

@@ -227,6 +227,88 @@ class T1Rpc(unittest.TestCase):
         self.assertEqual(cm.exception.code, "denied")
 
 
+class T1Writes(unittest.TestCase):
+    """dry_run and if_version (PROTOCOL.md: reply.dry_run, donor.dry_run, context.if_version,
+    project.if_version)."""
+
+    def test_dry_run_submit(self):
+        ing = S.d.rpc("ingest")
+        r = copy.deepcopy(h.sample_replies()[2])
+        r["completeness"] = min(100, r["completeness"] + 2)
+        r["dry_run"] = True
+        n0 = len(ing.call("ingest.replies", {"status": "any", "limit": 1000})["items"])
+        seq0 = ping("ingest")["feed_seq"]
+        ack = ing.call("ingest.submit", r, "conf-dry-1")
+        self.assertTrue(ack["dry_run"])
+        self.assertEqual(ack["revision"], 2)
+        self.assertEqual(len(ack["need_ids"]), len(r["needs"]))
+        # a resend is run again (a dry run is not kept under its id), and still stores nothing
+        self.assertEqual(ing.call("ingest.submit", r, "conf-dry-1"), ack)
+        self.assertEqual(len(ing.call("ingest.replies", {"status": "any", "limit": 1000})["items"]),
+                         n0)
+        self.assertEqual(ping("ingest")["feed_seq"], seq0, "nothing published")
+        # every problem, as for a real submit
+        r["needs"][0]["priority"] = 9
+        r["needs"][0]["modality"] = "no-such-modality"
+        with self.assertRaises(tc.RpcError) as cm:
+            ing.call("ingest.submit", r)
+        self.assertEqual([e["field"] for e in cm.exception.errors][:2],
+                         ["needs[0].priority", "needs[0].modality"])
+        # the same reply without dry_run is stored as the dry run said
+        del r["dry_run"]
+        r["needs"][0] = copy.deepcopy(h.sample_replies()[2]["needs"][0])
+        real = ing.call("ingest.submit", r)
+        self.assertNotIn("dry_run", real)
+        self.assertEqual((real["revision"], real["need_ids"]), (ack["revision"], ack["need_ids"]))
+        settle()
+
+    def test_dry_run_registry(self):
+        reg = S.d.rpc("registry")
+        seq0 = ping("registry")["feed_seq"]
+        ack = reg.call("registry.donor_put", {"id": "DRY-1", "name": "Dry", "kind": "private",
+                                              "dry_run": True})
+        self.assertEqual((ack["id"], ack["revision"], ack["dry_run"]), ("DRY-1", 1, True))
+        with self.assertRaises(tc.RpcError) as cm:
+            reg.call("registry.donor_get", {"id": "DRY-1"})
+        self.assertEqual(cm.exception.code, "not_found")
+        p = reg.call("registry.projects", {"limit": 1})["items"][0]
+        e = {"project": p["project"]["id"], "kind": "pledge", "amount": 1000, "dry_run": True}
+        la = reg.call("registry.ledger_add", e)
+        self.assertEqual((la["pledged"], la["dry_run"]), (p["pledged"] + 1000, True))
+        ctx = reg.call("registry.context_get")
+        ca = reg.call("registry.context_set", {"missions": [], "dry_run": True})
+        self.assertEqual((ca["revision"], ca["dry_run"]), (ctx["version"] + 1, True))
+        self.assertEqual(reg.call("registry.context_get"), ctx)
+        self.assertEqual(reg.call("registry.project_get", {"id": p["project"]["id"]}), p)
+        self.assertEqual(ping("registry")["feed_seq"], seq0, "nothing published")
+
+    def test_if_version(self):
+        planner = S.as_("planner").rpc("registry")
+        ctx = planner.call("registry.context_get")
+        v = ctx["version"]
+        body = {"missions": ctx["missions"], "note": "conformance: if_version",
+                "if_version": v + 1}   # not the current one (a later one is as stale)
+        with self.assertRaises(tc.RpcError) as cm:
+            planner.call("registry.context_set", body)
+        self.assertEqual((cm.exception.code, cm.exception.field), ("conflict", "if_version"))
+        self.assertIn("version %d" % v, cm.exception.message, "names the current version")
+        self.assertEqual(planner.call("registry.context_get")["version"], v, "nothing stored")
+        body["if_version"] = v
+        self.assertEqual(planner.call("registry.context_set", body)["revision"], v + 1)
+        self.assertNotIn("if_version", planner.call("registry.context_get"), "not a record field")
+        dl = S.as_("donor_liaison").rpc("registry")
+        rec = dl.call("registry.projects", {"limit": 1})["items"][0]
+        pr = dict(rec["project"], title=rec["project"]["title"] + " (revised)",
+                  if_version=rec["revision"] + 5)
+        with self.assertRaises(tc.RpcError) as cm:
+            dl.call("registry.project_update", pr)
+        self.assertEqual((cm.exception.code, cm.exception.field), ("conflict", "if_version"))
+        self.assertIn("revision %d" % rec["revision"], cm.exception.message)
+        pr["if_version"] = rec["revision"]
+        self.assertEqual(dl.call("registry.project_update", pr)["revision"], rec["revision"] + 1)
+        settle()
+
+
 class T2Feeds(unittest.TestCase):
     """FEED.md and FEEDS.md: snapshot plus updates equal the queries, for every feed."""
 
