@@ -16,7 +16,7 @@
 #include "tam/service.h"
 #include "tam/notify.h"
 
-enum { K_DONE = 0, K_READ, K_WRITE, K_STATS }; /* K_DONE: answer already decided */
+enum { K_DONE = 0, K_READ, K_WRITE, K_STATS, K_CATALOG }; /* K_DONE: answer already decided */
 
 typedef struct {
     const tam_service_def_t *def;
@@ -364,7 +364,9 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
     for (size_t i = 0; i < v->n; i++) {
         const tam_rpc_req_t *req = v->reqs[i];
         tam_answer_t *a = &v->ans[i];
-        bool stats = strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0;
+        /* answered by the loop itself: service.stats, and catalog.get with a catalogue */
+        bool stats = strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0 ||
+                     (d->catalog && strcmp(req->type, TAM_SERVICE_CATALOG_TYPE) == 0);
         tam_req_kind_t k = stats ? TAM_REQ_READ : d->classify(req->type, v->arg);
         if (stats || (k == TAM_REQ_WRITE && d->store && d->handle) ||
             (k == TAM_REQ_READ && d->query)) {
@@ -384,7 +386,7 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
                 continue;
             }
             if (stats) {
-                v->kind[i] = K_STATS;
+                v->kind[i] = req->type[0] == 'c' ? K_CATALOG : K_STATS;
                 continue;
             }
             v->kind[i] = k == TAM_REQ_WRITE ? K_WRITE : K_READ;
@@ -458,6 +460,12 @@ static int s_batch(s_svc_t *v)
             nr++;
             if (s_stats_answer(v, &v->ans[i]))
                 s_error_from(&v->ans[i], TAM_ENOMEM, NULL);
+        }
+        if (v->kind[i] == K_CATALOG) {
+            nr++;
+            int rc = tam_service_catalog_answer(d->catalog, v->reqs[i], &v->ans[i]);
+            if (rc)
+                s_error_from(&v->ans[i], rc, NULL);
         }
         s_send(v, i);
     }

@@ -395,6 +395,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .batch_max = (unsigned)s->cfg->ingest.batch_max,
         .signals = true,
         .classify = s_classify,
+        .catalog = s->cat, /* catalog.get */
         .handle = s_handle,
         .duplicate = s_duplicate,
         .query = s_query,

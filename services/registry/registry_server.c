@@ -164,6 +164,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .batch_max = (unsigned)s->cfg->registry.batch_max,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .handle = s_handle,
                              .query = s_query,
                              .after_commit = s_after_commit,

@@ -220,6 +220,37 @@ class T1Rpc(unittest.TestCase):
         # the service still answers
         self.assertEqual(rpc.call("sys.ping")["service"], "tam-ingest")
 
+    def test_catalog_get(self):
+        cats = {svc: S.as_("viewer").rpc(svc).call("catalog.get") for svc in h.SERVICES}
+        versions = {c["version"] for c in cats.values()}
+        self.assertEqual(len(versions), 1, "every service loaded the same catalogue")
+        c = cats["ingest"]
+        self.assertEqual(len(c["version"]), 64)
+        areas = {a["code"] for a in c["areas"]}
+        groups = {g["code"] for g in c["groups"]}
+        cats_ = {k["code"] for k in c["categories"]}
+        countries = {k["iso3"]: k for k in c["countries"]}
+        for k in c["countries"]:
+            self.assertTrue(set(k["areas"]) <= areas, k)
+            self.assertTrue(k["group"] in groups or k["group"] == "", k)
+        standards = {x["id"]: x for x in c["standards"]}
+        self.assertTrue(all(x["category"] in cats_ for x in standards.values()))
+        modalities = {m["code"] for m in c["modalities"]}
+        dac = {d["code"] for d in c["dac"]}
+        # what a client validates before it submits: the sample data uses only these codes
+        for r in h.sample_replies():
+            for n in r.get("needs", []):
+                self.assertIn(n["country"], countries)
+                self.assertIn(n["standard"], standards)
+                self.assertIn(n["modality"], modalities)
+        for p in h.sample("projects.json"):
+            self.assertIn(p["dac"], dac)
+        # the version alone when the client has it
+        same = S.d.rpc("match").call("catalog.get", {"if_version": c["version"]})
+        self.assertEqual(same["version"], c["version"])
+        self.assertEqual(same["countries"], [])
+        self.assertEqual(same["standards"], [])
+
     def test_denied(self):
         viewer = S.as_("viewer").rpc("registry")
         with self.assertRaises(tc.RpcError) as cm:
