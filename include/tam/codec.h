@@ -61,6 +61,7 @@ typedef enum {
     TAM_T_STRS, /* tam_strs_t; min/max: count; elem_max: length of each */
     TAM_T_OBJ,  /* pointer to the sub-struct, NULL when absent */
     TAM_T_OBJS, /* { uint32_t n; T *v; }; min/max: count */
+    TAM_T_U64S, /* tam_u64s_t; min/max: count; elements: non-negative integers */
 } tam_type_t;
 
 /* REQ: required. OPT: optional. ARG: an optional request argument that is never part of
@@ -104,6 +105,11 @@ typedef struct {
     uint32_t n;
     void *v;
 } tam_vec_t;
+
+typedef struct {
+    uint32_t n;
+    uint64_t *v;
+} tam_u64s_t;
 
 typedef struct {
     uint32_t n;

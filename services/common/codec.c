@@ -122,6 +122,7 @@ static bool s_present(const tam_field_t *f, const char *base)
         return (f->flags & TAM_F_REQ) || *(const uint32_t *)p != 0;
     case TAM_T_STRS:
     case TAM_T_OBJS:
+    case TAM_T_U64S:
         return (f->flags & TAM_F_REQ) || ((const tam_vec_t *)p)->n > 0;
     default:
         return true;
@@ -181,6 +182,13 @@ static int s_encode(const tam_schema_t *s, const void *obj, msgpack_packer *pk, 
             char d[11];
             tam_date_format(*(const uint32_t *)p, d);
             rc = msgpack_pack_str_with_body(pk, d, 10);
+            break;
+        }
+        case TAM_T_U64S: {
+            const tam_u64s_t *v = p;
+            rc = msgpack_pack_array(pk, v->n);
+            for (uint32_t k = 0; k < v->n && rc == 0; k++)
+                rc = msgpack_pack_uint64(pk, v->v[k]);
             break;
         }
         case TAM_T_STRS: {
@@ -375,6 +383,7 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
         }
         return 0;
     case TAM_T_STRS:
+    case TAM_T_U64S:
     case TAM_T_OBJS: {
         if (v->type != MSGPACK_OBJECT_ARRAY)
             return s_fail(err, TAM_ETYPE, path, "must be an array, not %s", s_typename(v->type));
@@ -386,7 +395,9 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
             return s_fail(err, TAM_ETOOBIG, path, "must have at most %lld elements, not %u",
                           (long long)f->max, n);
         tam_vec_t *vec = p;
-        size_t esize = f->type == TAM_T_STRS ? sizeof(char *) : f->sub->size;
+        size_t esize = f->type == TAM_T_STRS   ? sizeof(char *)
+                       : f->type == TAM_T_U64S ? sizeof(uint64_t)
+                                               : f->sub->size;
         vec->v = n ? tam_arena_alloc(a, (size_t)n * esize) : NULL;
         if (n && !vec->v)
             return s_fail(err, TAM_ENOMEM, path, "message too large to decode");
@@ -397,6 +408,11 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
             int rc;
             if (f->type == TAM_T_STRS)
                 rc = s_str(f, e, a, (char **)vec->v + k, 1, f->elem_max, path, err);
+            else if (f->type == TAM_T_U64S)
+                rc = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                         ? (((uint64_t *)vec->v)[k] = e->via.u64, 0)
+                         : s_fail(err, TAM_ETYPE, path, "must be a non-negative integer, not %s",
+                                  s_typename(e->type));
             else
                 rc = s_decode_map(f->sub, e, a, (char *)vec->v + k * esize, path, err);
             if (rc && !s_go_on(err, rc))

@@ -19,6 +19,7 @@ TAM_ALL_ENUMS(S_ENUM_DEF)
 #define S_SUB_DATE(sub) NULL, NULL, 0
 #define S_SUB_ENUM(sub) NULL, &tam_enum_##sub, 0
 #define S_SUB_STRS(sub) NULL, NULL, sub
+#define S_SUB_U64S(sub) NULL, NULL, 0
 #define S_SUB_OBJ(sub) &tam_schema_##sub, NULL, 0
 #define S_SUB_OBJS(sub) &tam_schema_##sub, NULL, 0
 #define S_FIELD(s, type, name, sub, mn, mx, fl, doc) \

@@ -15,6 +15,7 @@ static void s_type(const tam_field_t *f, char *buf, size_t n)
     case TAM_T_ENUM: snprintf(buf, n, "[%s](#enum-%s)", f->en->name, f->en->name); break;
     case TAM_T_DATE: snprintf(buf, n, "date `YYYY-MM-DD`"); break;
     case TAM_T_STRS: snprintf(buf, n, "array of string"); break;
+    case TAM_T_U64S: snprintf(buf, n, "array of unsigned integer"); break;
     case TAM_T_OBJ: snprintf(buf, n, "[%s](#%s)", f->sub->name, f->sub->name); break;
     case TAM_T_OBJS: snprintf(buf, n, "array of [%s](#%s)", f->sub->name, f->sub->name); break;
     }
@@ -39,7 +40,8 @@ static void s_bounds(const tam_field_t *f, char *buf, size_t n)
         snprintf(buf, n, "%lld–%lld items of 1–%u bytes", (long long)f->min, (long long)f->max,
                  f->elem_max);
         break;
-    case TAM_T_OBJS: snprintf(buf, n, "%lld–%lld items", (long long)f->min, (long long)f->max); break;
+    case TAM_T_OBJS:
+    case TAM_T_U64S: snprintf(buf, n, "%lld–%lld items", (long long)f->min, (long long)f->max); break;
     default: break;
     }
 }

@@ -140,6 +140,13 @@ class T1Rpc(unittest.TestCase):
         self.assertEqual(env["status"], "ok", ack)
         self.assertEqual(ack["revision"], 2)
         self.assertEqual(len(ack["need_ids"]), len(r.get("needs", [])))
+        # need ids have one type everywhere: unsigned integers, as need.id
+        self.assertTrue(all(isinstance(i, int) and i > 0 for i in ack["need_ids"]), ack)
+        full = ing.call("ingest.reply_get", {"id": ack["reply_id"]})
+        self.assertEqual(full["need_ids"], ack["need_ids"])
+        self.assertTrue(all(isinstance(i, int) for i in full["history"] + full["need_versions"]))
+        needs = {n["id"] for n in pages(ing, "ingest.needs", {"limit": 1000})}
+        self.assertTrue(set(ack["need_ids"]) <= needs)
         seq1 = ping("ingest")["feed_seq"]
         self.assertGreater(seq1, seq0, "the revision changed a need: published")
         # RPC.md 3: a resend of the id gets the stored answer, byte for byte; nothing new
