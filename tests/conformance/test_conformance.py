@@ -158,6 +158,25 @@ class T1Rpc(unittest.TestCase):
         self.assertEqual(len(after["items"]), len(before["items"]) + 1)
         settle()
 
+    def test_withdrawal_removes_the_key(self):
+        """FEEDS.md: a need left out of a revision is published with status withdrawn, and
+        removes its key; ingest.needs no longer lists it."""
+        ing = S.d.rpc("ingest")
+        r = next(x for x in h.sample_replies() if len(x.get("needs", [])) >= 2)
+        r = copy.deepcopy(r)
+        r["completeness"] = max(0, r["completeness"] - 1)
+        before = ing.call("ingest.submit", r)
+        dropped = r["needs"].pop()
+        ack = ing.call("ingest.submit", r)
+        self.assertEqual(ack["withdrawn"], 1, ack)
+        gone = [i for i in before["need_ids"] if i not in ack["need_ids"]]
+        self.assertEqual(len(gone), 1)
+        settle()
+        self.assertNotIn(gone[0], EARLY["ingest"].records(NEED), "the withdrawal removed it")
+        self.assertNotIn(gone[0], {n["id"] for n in pages(ing, "ingest.needs", {"limit": 1000})})
+        withdrawn = pages(ing, "ingest.needs", {"status": "withdrawn", "limit": 1000})
+        self.assertIn(gone[0], {n["id"] for n in withdrawn}, dropped)
+
     def test_error_shape(self):
         ing = S.d.rpc("ingest")
         r = copy.deepcopy(h.sample_replies()[1])
