@@ -132,8 +132,9 @@ int tam_rpc_error_set(tam_rpc_error_t *e, int code, const char *field, const cha
     return e->n == 0 ? s_error_push(e, code, e->field, e->message) : 0;
 }
 
-static int s_error_vadd(tam_rpc_error_t *e, int code, const char *field, const char *fmt,
-                        va_list ap)
+__attribute__((format(printf, 4, 0))) static int s_error_vadd(tam_rpc_error_t *e, int code,
+                                                             const char *field,
+                                                             const char *fmt, va_list ap)
 {
     char msg[TAM_RPC_MESSAGE_MAX + 1];
     s_vformat(msg, sizeof msg, fmt, ap);
