@@ -277,6 +277,17 @@ class T1Rpc(unittest.TestCase):
         self.assertEqual(same["countries"], [])
         self.assertEqual(same["standards"], [])
 
+    def test_key_not_in_trust_store_gets_no_answer(self):
+        """RPC.md 8.4: a key not in the store gets no answer at all."""
+        pub, sec = (k.decode() for k in tc.zmq.curve_keypair())
+        stranger = tc.Key("stranger", pub, sec)
+        rpc = tc.Rpc(S.d.ep["registry"]["req"], S.d.server_key("registry"), stranger,
+                     timeout_ms=500, retries=0)
+        with self.assertRaises(tc.RpcError) as cm:
+            rpc.call("sys.ping")
+        self.assertEqual(cm.exception.code, "timeout")
+        rpc.close()
+
     def test_denied(self):
         viewer = S.as_("viewer").rpc("registry")
         with self.assertRaises(tc.RpcError) as cm:
