@@ -235,6 +235,22 @@ class T1Rpc(unittest.TestCase):
             self.assertEqual((e["status"], body["code"], body["field"]), ("error", code, field),
                              frames)
             self.assertEqual(e["id"], "conf-frames", "a valid id is always echoed")
+        # the envelope rows of RPC.md 5 "Answered by the RPC layer itself"
+        rows = [
+            ([1, 2], "type", "envelope"),
+            ({"type": "sys.ping", "id": "conf-env"}, "missing", "envelope.v"),
+            ({"v": 1, "id": "conf-env"}, "missing", "envelope.type"),
+            ({"v": 1, "type": 7, "id": "conf-env"}, "type", "envelope.type"),
+            ({"v": 1, "type": "x" * 65, "id": "conf-env"}, "too_big", "envelope.type"),
+            ({"v": 1, "type": "sys.ping"}, "missing", "envelope.id"),
+            ({"v": 1, "type": "sys.ping", "id": 5}, "type", "envelope.id"),
+            ({"v": 1, "type": "sys.ping", "id": "i" * 65}, "too_big", "envelope.id"),
+        ]
+        for envelope, code, field in rows:
+            e, body = rpc.raw([b"", msgpack.packb(envelope), b"\xc0"])
+            self.assertEqual((body["code"], body["field"]), (code, field), envelope)
+            if isinstance(envelope, dict) and envelope.get("id") == "conf-env":
+                self.assertEqual(e["id"], "conf-env", envelope)
         # a repeated key: protocol, the id still echoed (RPC.md 2)
         dup = b"\x84\xa1v\x01\xa4type\xa8sys.ping\xa2id\xa4conf\xa4type\xa8sys.ping"
         e, body = rpc.raw([b"", dup, b"\xc0"])
