@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -27,19 +26,23 @@ def main():
         h.load_sample(s.d)
         h.settle(s.d)
         env = dict(os.environ, TAMATCH_RUN_DIR=s.run_dir, TAMATCH_KEYS_DIR=s.keys,
-                   TAMATCH_IDENTITY="planner", TAMATCH_FOLLOW_SECONDS="6",
+                   TAMATCH_IDENTITY="planner", TAMATCH_FOLLOW_SECONDS="12",
                    TAMATCH_FEEDS_MD=os.path.join(h.SRC, "proto", "FEEDS.md"),
                    PYTHONPATH=os.path.join(h.SRC, "contrib", "python"))
         p = subprocess.Popen([sys.executable, "-c", example_code()], env=env,
                              stdout=subprocess.PIPE, text=True)
-        time.sleep(2)
-        # a planning system drops CAF from its missions: CAF's proposals change
-        planner = s.as_("planner").rpc("registry")
-        ctx = planner.call("registry.context_get")
-        planner.call("registry.context_set",
-                     {"missions": [m for m in ctx["missions"] if m["country"] != "CAF"]})
-        h.settle(s.d)
-        out, _ = p.communicate(timeout=60)
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("run ") and sum(x.startswith("run ") for x in lines) == 1:
+                # synced: a planning system drops CAF from its missions, CAF's proposals change
+                planner = s.as_("planner").rpc("registry")
+                ctx = planner.call("registry.context_get")
+                planner.call("registry.context_set",
+                             {"missions": [m for m in ctx["missions"] if m["country"] != "CAF"]})
+                h.settle(s.d)
+        p.wait(timeout=60)
+        out = "".join(lines)
         print(out)
         assert p.returncode == 0, "the example failed"
         runs = re.findall(r"^run (\d+): (\d+) proposals for CAF,COD,SSD, (\d+) changed$", out, re.M)
