@@ -57,6 +57,7 @@ extern "C" {
 
 #define TAM_SERVICE_REQUESTS_DB "requests"
 #define TAM_SERVICE_STATS_TYPE "service.stats"
+#define TAM_SERVICE_CATALOG_TYPE "catalog.get"
 #define TAM_SERVICE_BATCH_DEFAULT 256
 #define TAM_SERVICE_SOURCE_ITEMS 4 /* poll items one source may use */
 #define TAM_SERVICE_STOP 1         /* a source's process may return it */
@@ -94,6 +95,9 @@ void tam_events_free(tam_events_t *e);
  * set; otherwise an ok answer once tam_answer_ok was called. */
 typedef struct {
     bool ok;
+    bool dry_run;          /* a write's ok answer to a dry run: the loop undoes the
+                              handler's writes, publishes none of its events and keeps
+                              no answer under the request id */
     void *body;            /* ok body: one msgpack object */
     size_t len;
     tam_rpc_error_t error; /* error answer when error.code != 0 */
@@ -131,6 +135,14 @@ int tam_answer_events(tam_answer_t *a, const tam_events_t *e);
  * problem's code. */
 int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,
                        void *out, tam_rpc_error_t *err);
+
+/* The answer to catalog.get from the catalogue cat (proto/PROTOCOL.md, struct
+ * catalogue), into out: an ok answer, or an error answer for a bad body.
+ * The service loop calls it for a service whose def names its catalogue.
+ * Returns 0, the body's problem code (out's error set), or TAM_ENOMEM. */
+struct tam_catalog;
+int tam_service_catalog_answer(const struct tam_catalog *cat, const tam_rpc_req_t *req,
+                               tam_answer_t *out);
 
 /* ---- a handler's workspace -------------------------------------------------- */
 
@@ -226,6 +238,8 @@ typedef struct {
 
     /* Required: the kind of a message type. */
     tam_req_kind_t (*classify)(const char *type, void *arg);
+    /* Optional: the loop answers catalog.get from it (tam_service_catalog_answer). */
+    const struct tam_catalog *catalog;
     /* Optional: the one place the service checks the principal (req->principal)
      * against the type, before any handler runs. Returns 0, or a negative code
      * (TAM_EDENIED) with err filled (the loop fills a generic one if empty). */

@@ -53,6 +53,10 @@ static json_t *s_field(const tam_field_t *f)
         t = json_pack("{s:s, s:{s:s, s:i}, s:i}", "type", "array", "items", "type", "string",
                       "maxLength", (int)f->elem_max, "maxItems", (int)f->max);
         break;
+    case TAM_T_U64S:
+        t = json_pack("{s:s, s:{s:s, s:i}, s:I}", "type", "array", "items", "type", "integer",
+                      "minimum", 0, "maxItems", (json_int_t)f->max);
+        break;
     case TAM_T_OBJ: t = s_ref(f->sub->name); break;
     case TAM_T_OBJS:
         t = json_pack("{s:s, s:o, s:I}", "type", "array", "items", s_ref(f->sub->name), "maxItems",

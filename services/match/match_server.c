@@ -429,6 +429,7 @@ int tam_match_server_run(tam_match_server_t *s)
                              .store = NULL,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .query = s_query,
                              .ready = s_ready,
                              .sources = src,
