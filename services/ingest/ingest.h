@@ -8,7 +8,9 @@
  *   bodies   reply id              -> the reply exactly as accepted (request body)
  *   needs    need id               -> need: its latest version (status updated in
  *                                     place on withdrawal)
- *   versions need id + version (4 bytes BE) -> need: every version declared
+ *   versions need id + version (4 bytes BE) -> need: every version but the
+ *                                     latest (which is in needs), as it was when
+ *                                     the next one replaced it (schema 3)
  *   idents   CHAIN + identity      -> need id: the needs of a respondent and
  *                                     category by identity (below)
  *   rneeds   reply id              -> the needs a reply declared (compact, not a proto
@@ -48,9 +50,12 @@ extern "C" {
 #endif
 
 /* Bump when the layout above changes incompatibly; tam_ingest_migrate
- * upgrades a store from TAM_INGEST_SCHEMA_FROM on. 2: needs keep their ids
- * across revisions (versions, idents, rneeds, digests). */
-#define TAM_INGEST_SCHEMA_VERSION 2
+ * upgrades a store from TAM_INGEST_SCHEMA_FROM on, one step per version
+ * (tam_ingest_migrate_v1_v2, tam_ingest_migrate_v2_v3). 2: needs keep their
+ * ids across revisions (versions, idents, rneeds, digests). 3: versions no
+ * longer repeats the latest version of each need (one put and one record
+ * fewer per new need). */
+#define TAM_INGEST_SCHEMA_VERSION 3
 #define TAM_INGEST_SCHEMA_FROM 1
 
 /* The named databases, NULL-terminated, for tam_store_opts_t.dbs. */
@@ -174,11 +179,21 @@ int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, ui
 int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
                                const uint32_t *versions, uint32_t n);
 
-/* Upgrades a store of schema version from (1) to TAM_INGEST_SCHEMA_VERSION
- * inside txn: need lists, identities and digests of every stored reply
- * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ESTORE (a record
- * does not decode); TAM_ENOMEM; store errors. */
+/* Upgrades a store of schema version from (1 or 2) to
+ * TAM_INGEST_SCHEMA_VERSION inside txn, one step after the other
+ * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ECONFIG (another
+ * version); the steps' codes. */
 int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg);
+
+/* Schema 1 -> 2: need lists, identities and digests of every stored reply.
+ * Returns 0; TAM_ESTORE (a record does not decode); TAM_ENOMEM; store errors. */
+int tam_ingest_migrate_v1_v2(tam_txn_t *txn);
+
+/* Schema 2 -> 3: deletes from versions each need's latest version (kept in
+ * needs). *dropped (may be NULL) counts them. Returns 0; TAM_ESTORE (a
+ * record does not decode, a version without its need); TAM_ENOMEM; store
+ * errors. */
+int tam_ingest_migrate_v2_v3(tam_txn_t *txn, size_t *dropped);
 
 
 

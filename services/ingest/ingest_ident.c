@@ -196,19 +196,92 @@ static int s_mig_reply(const tam_val_t *key, const tam_val_t *val, void *arg)
     return rc;
 }
 
-int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg)
+int tam_ingest_migrate_v1_v2(tam_txn_t *txn)
 {
-    (void)arg;
-    if (from != 1)
-        return TAM_ECONFIG;
     s_mig_t m = {txn, tam_arena_new(0), 0, 0};
     if (!m.a)
         return TAM_ENOMEM;
     int rc = tam_txn_scan(txn, "replies", NULL, 0, NULL, 0, s_mig_reply, &m);
     tam_arena_destroy(&m.a);
     if (rc == 0)
-        tam_notice("ingest: migrated %zu replies and their %zu needs to schema version %d "
+        tam_notice("ingest: migrated %zu replies and their %zu needs to schema version 2 "
                    "(needs keep their ids across revisions from now on)",
-                   m.replies, m.needs, TAM_INGEST_SCHEMA_VERSION);
+                   m.replies, m.needs);
+    return rc;
+}
+
+/* ---- migration from schema 2 ------------------------------------------------- */
+
+typedef struct {
+    tam_txn_t *txn;
+    uint8_t (*keys)[12]; /* versions records that repeat their need's latest */
+    size_t n, cap;
+    int rc;
+} s_v3_t;
+
+static int s_v3_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)val;
+    s_v3_t *m = arg;
+    if (key->len != 12)
+        return TAM_ESTORE;
+    const uint8_t *k = key->data;
+    uint32_t ver = (uint32_t)k[8] << 24 | (uint32_t)k[9] << 16 | (uint32_t)k[10] << 8 | k[11];
+    tam_val_t nv;
+    int rc = tam_txn_get(m->txn, "needs", k, 8, &nv);
+    if (rc)
+        return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+    /* The latest version number: the need record's "version" (absent: 1). */
+    tam_arena_t *a = tam_arena_new(0);
+    tam_need_t n;
+    tam_codec_err_t cerr;
+    memset(&n, 0, sizeof n);
+    rc = a && tam_decode(&tam_schema_need, nv.data, nv.len, a, &n, &cerr) == 0 ? 0 : TAM_ESTORE;
+    uint32_t latest = n.version > 0 ? (uint32_t)n.version : 1;
+    tam_arena_destroy(&a);
+    if (rc)
+        return rc;
+    if (ver != latest)
+        return 0;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 1024;
+        void *p = realloc(m->keys, cap * sizeof *m->keys);
+        if (!p)
+            return TAM_ENOMEM;
+        m->keys = p;
+        m->cap = cap;
+    }
+    memcpy(m->keys[m->n++], k, 12);
+    return 0;
+}
+
+int tam_ingest_migrate_v2_v3(tam_txn_t *txn, size_t *dropped)
+{
+    s_v3_t m = {.txn = txn};
+    /* Collected first, deleted after: no deletes under the scan's cursor. */
+    int rc = tam_txn_scan(txn, "versions", NULL, 0, NULL, 0, s_v3_fn, &m);
+    for (size_t i = 0; i < m.n && !rc; i++)
+        rc = tam_txn_del(txn, "versions", m.keys[i], 12);
+    free(m.keys);
+    if (rc == 0) {
+        tam_notice("ingest: migrated to schema version 3: %zu latest versions left the history "
+                   "(they stay in needs)",
+                   m.n);
+        if (dropped)
+            *dropped = m.n;
+    }
+    return rc;
+}
+
+int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg)
+{
+    (void)arg;
+    if (from < 1 || from >= TAM_INGEST_SCHEMA_VERSION)
+        return TAM_ECONFIG;
+    int rc = 0;
+    if (from <= 1)
+        rc = tam_ingest_migrate_v1_v2(txn);
+    if (rc == 0 && from <= 2)
+        rc = tam_ingest_migrate_v2_v3(txn, NULL);
     return rc;
 }

@@ -416,19 +416,22 @@ static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, s_slot
         key[9] = (uint8_t)(s->version >> 16);
         key[10] = (uint8_t)(s->version >> 8);
         key[11] = (uint8_t)s->version;
-        /* A need stored before versions: keep its first version in the history. */
-        if (s->kind != S_ADDED && s->old.version == 0) {
+        /* Schema 3: the latest version lives in needs only; the one it
+         * replaces moves into the history (a need stored before versions
+         * had none: its first). */
+        if (s->kind != S_ADDED) {
             uint8_t k1[12];
             memcpy(k1, key, 8);
-            k1[8] = k1[9] = k1[10] = 0;
-            k1[11] = 1;
+            k1[8] = (uint8_t)(old_version >> 24);
+            k1[9] = (uint8_t)(old_version >> 16);
+            k1[10] = (uint8_t)(old_version >> 8);
+            k1[11] = (uint8_t)old_version;
             if ((rc = tam_txn_put(w->txn, "versions", k1, 12, s->old_raw, s->old_len, 0)))
                 return rc;
         }
         if ((rc = s_enc(&tam_schema_need, &n, w->sb)) ||
             (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size,
                               s->kind == S_ADDED ? TAM_PUT_APPEND : 0)) ||
-            (rc = tam_txn_put(w->txn, "versions", key, 12, w->sb->data, w->sb->size, 0)) ||
             (rc = tam_txn_put(w->txn, "open", okey, s_open_key(okey, n.country, n.category, n.id),
                               "", 0, 0)) ||
             (rc = s_event(w, n.country, n.category)))

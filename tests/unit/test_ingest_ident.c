@@ -37,6 +37,36 @@ static size_t s_records(fixture_t *f, const char *db)
     return c.n;
 }
 
+typedef struct {
+    uint8_t key[12];
+    tam_arena_t *a;
+    tam_need_t *n;
+} s_ver_t;
+
+static int s_version_fn(tam_txn_t *txn, void *arg)
+{
+    s_ver_t *v = arg;
+    tam_val_t val;
+    tam_codec_err_t cerr;
+    int rc = tam_txn_get(txn, "versions", v->key, 12, &val);
+    if (rc)
+        return rc;
+    memset(v->n, 0, sizeof *v->n);
+    return tam_decode(&tam_schema_need, val.data, val.len, v->a, v->n, &cerr);
+}
+
+/* Version ver of need id from the history (strings from f->a). */
+static int s_version(fixture_t *f, uint64_t id, uint32_t ver, tam_need_t *n)
+{
+    s_ver_t v = {.a = f->a, .n = n};
+    tam_key_u64(v.key, id);
+    v.key[8] = (uint8_t)(ver >> 24);
+    v.key[9] = (uint8_t)(ver >> 16);
+    v.key[10] = (uint8_t)(ver >> 8);
+    v.key[11] = (uint8_t)ver;
+    return tam_store_read(f->s, s_version_fn, &v);
+}
+
 /* The Kenya scenario on the ingest side: a revision that changes only the
  * text of the other need keeps both ids; only that need gets a new version. */
 static void t_kenya_revision_keeps_ids(void **state)
@@ -77,8 +107,13 @@ static void t_kenya_revision_keeps_ids(void **state)
     assert_int_equal(l->items.v[0].reply_id, 1);
     assert_int_equal(l->items.v[0].cost, 180000);
     assert_int_equal(l->items.v[1].version, 2);
-    /* History: both versions of need 2 are kept. */
-    assert_int_equal(s_records(f, "versions"), 3);
+    /* History: version 1 of need 2, as it was; every latest version is in
+     * needs only (schema 3). */
+    assert_int_equal(s_records(f, "versions"), 1);
+    tam_need_t h;
+    assert_int_equal(s_version(f, 2, 1, &h), 0);
+    assert_int_equal(h.version, 1);
+    assert_string_equal(h.text, "Advice on non-custodial measures");
     tam_reply_full_t full;
     assert_int_equal(s_reply_get(f, 1, &full), 0);
     assert_string_equal(full.need_versions.v[1], "1");
@@ -372,13 +407,91 @@ static void t_migration_from_schema_1(void **state)
     assert_int_equal(n.id, 2);
     assert_int_equal(n.version, 2);
     /* Version 1 of need 2, from before the migration, is in the history. */
-    assert_int_equal(s_records(f, "versions"), 2);
+    assert_int_equal(s_records(f, "versions"), 1);
     /* Reply 1's content again: superseded (its digest was migrated). */
     assert_int_equal(s_submit(f, &ack,
                               STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-TOKYO", "need"),
                                           NEED("KEN", "A-SMR", 180000) "," NEED("KEN", "A-TOKYO", 60000))),
                      TAM_ESUPERSEDED);
     snprintf(f->dir, sizeof f->dir, "%s", top);
+}
+
+/* A store of schema 2 repeats each need's latest version in versions;
+ * migrating to 3 drops exactly those, and a version whose need is missing
+ * fails the migration, leaving the store at 2. */
+static void t_migration_from_schema_2(void **state)
+{
+    fixture_t *f = *state;
+    char top[128], sub[160];
+    snprintf(top, sizeof top, "%s", f->dir);
+    tam_store_close(&f->s);
+    snprintf(sub, sizeof sub, "%s/v2", f->dir);
+    tam_store_opts_t o = {.path = sub, .dbs = tam_ingest_dbs, .schema_version = 2,
+                          .flags = TAM_STORE_NOSYNC};
+    tam_store_t *s;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    uint8_t k[12] = {0};
+    /* need 1 at version 2 (history: 1 and 2), need 2 of schema 1 (no
+     * version: 1; history: 1) */
+    tam_key_u64(k, 1);
+    s_put(s, "needs", k, 8, V1_NEED(1, "A-SMR", "training", 180000, "open"), NULL, 0);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(1, "A-SMR", "training", 170000, "open"), NULL, 0);
+    k[11] = 2;
+    s_put(s, "versions", k, 12, V1_NEED(1, "A-SMR", "training", 180000, "open"), NULL, 0);
+    tam_key_u64(k, 2);
+    s_put(s, "needs", k, 8, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
+    tam_store_close(&s);
+    /* The need record of need 1 says version 2. */
+    o.schema_version = 2;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    tam_key_u64(k, 1);
+    s_put(s, "needs", k, 8,
+          "{\"id\":1,\"version\":2,\"reply_id\":1,\"respondent\":\"KEN\",\"country\":\"KEN\","
+          "\"category\":\"A\",\"standard\":\"A-SMR\",\"modality\":\"training\",\"priority\":3,"
+          "\"cost\":180000,\"start\":\"2027-01-01\",\"end\":\"2027-12-31\",\"completeness\":50,"
+          "\"status\":\"open\"}",
+          NULL, 0);
+    tam_store_close(&s);
+    assert_true(strlen(f->dir) + 4 < sizeof f->dir);
+    strcat(f->dir, "/v2");
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    o.schema_from = TAM_INGEST_SCHEMA_FROM;
+    o.migrate = tam_ingest_migrate;
+    assert_int_equal(tam_store_open(&f->s, &o), 0);
+    assert_int_equal(s_records(f, "versions"), 1);
+    tam_need_t h;
+    assert_int_equal(s_version(f, 1, 1, &h), 0);
+    assert_int_equal(h.cost, 170000);
+    assert_int_equal(s_version(f, 2, 1, &h), TAM_ENOTFOUND);
+    tam_store_close(&f->s);
+
+    /* A version without its need: refused, nothing changed. */
+    snprintf(sub, sizeof sub, "%s/v2bad", top);
+    o.path = sub;
+    o.schema_version = 2;
+    o.migrate = NULL;
+    o.schema_from = 0;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    tam_key_u64(k, 9);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(9, "A-SMR", "training", 1000, "open"), NULL, 0);
+    tam_store_close(&s);
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    o.schema_from = TAM_INGEST_SCHEMA_FROM;
+    o.migrate = tam_ingest_migrate;
+    assert_int_equal(tam_store_open(&s, &o), TAM_ESTORE);
+    o.schema_version = 2;
+    o.migrate = NULL;
+    o.schema_from = 0;
+    assert_int_equal(tam_store_open(&s, &o), 0); /* still version 2 */
+    tam_store_close(&s);
+    snprintf(f->dir, sizeof f->dir, "%s", top);
+    o.path = f->dir;
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    assert_int_equal(tam_store_open(&f->s, &o), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, before, after)
@@ -388,6 +501,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(t_kenya_revision_keeps_ids), T(t_ref_identity),     T(t_restored),
         T(t_repeat_and_superseded),    T(t_superseded_check), T(t_migration_from_schema_1),
+        T(t_migration_from_schema_2),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
