@@ -153,11 +153,34 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
 int tam_ingest_superseded(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a,
                           tam_rpc_error_t *err);
 
+/* ---- scratch buffers (ingest_ident.c) --------------------------------------- */
+
+/* A msgpack output buffer whose memory comes from an arena: the records of a
+ * reply are encoded with no malloc of their own (the arena is reset per
+ * request and keeps its first block). Pass tam_ingest_buf_write and the
+ * buffer to msgpack_packer_init. oom is set once a write could not grow it. */
+typedef struct {
+    char *data;
+    size_t size, alloc;
+    tam_arena_t *a;
+    bool oom;
+} tam_ingest_buf_t;
+
+/* Empties b over arena a, with cap bytes reserved up front (0: none yet). */
+void tam_ingest_buf_init(tam_ingest_buf_t *b, tam_arena_t *a, size_t cap);
+
+/* The msgpack_packer write callback (data: a tam_ingest_buf_t). Returns 0;
+ * -1 when the arena refuses (b->oom set). */
+int tam_ingest_buf_write(void *data, const char *buf, size_t len);
+
 /* ---- identities, need lists, migration (ingest_ident.c) ------------------- */
 
 /* SHA-256 of r encoded canonically (schema field order). Returns 0;
  * TAM_ENOMEM; TAM_EINTERNAL (r does not encode). */
 int tam_ingest_digest(const tam_reply_t *r, uint8_t out[32]);
+
+/* The same, encoding into memory from a (no malloc). */
+int tam_ingest_digest_in(const tam_reply_t *r, tam_arena_t *a, uint8_t out[32]);
 
 /* CHAIN (respondent NUL category NUL) into out (at least 67 bytes); its length. */
 size_t tam_ingest_chain(uint8_t *out, const char *respondent, const char *category);
@@ -175,9 +198,12 @@ size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *catego
 int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, uint64_t **ids,
                            uint32_t **versions, uint32_t *n);
 
-/* Writes the need list of reply_id (n ids and versions). Returns store codes. */
+/* Writes the need list of reply_id (n ids and versions), encoded in memory
+ * from a (NULL: malloc). Returns store codes; TAM_ENOMEM. */
 int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
                                const uint32_t *versions, uint32_t n);
+int tam_ingest_reply_needs_put_in(tam_txn_t *txn, tam_arena_t *a, uint64_t reply_id,
+                                  const uint64_t *ids, const uint32_t *versions, uint32_t n);
 
 /* Upgrades a store of schema version from (1 or 2) to
  * TAM_INGEST_SCHEMA_VERSION inside txn, one step after the other

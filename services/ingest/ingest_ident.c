@@ -11,6 +11,52 @@
 #include "tam/error.h"
 #include "tam/log.h"
 
+void tam_ingest_buf_init(tam_ingest_buf_t *b, tam_arena_t *a, size_t cap)
+{
+    b->a = a;
+    b->size = 0;
+    b->oom = false;
+    b->data = cap ? tam_arena_alloc(a, cap) : NULL;
+    b->alloc = b->data ? cap : 0;
+}
+
+int tam_ingest_buf_write(void *data, const char *buf, size_t len)
+{
+    tam_ingest_buf_t *b = data;
+    if (b->alloc - b->size < len) {
+        /* Grow by doubling; the old block stays in the arena until its reset. */
+        size_t cap = b->alloc ? 2 * b->alloc : 1024;
+        while (cap - b->size < len)
+            cap *= 2;
+        char *p = tam_arena_alloc(b->a, cap);
+        if (!p) {
+            b->oom = true;
+            return -1;
+        }
+        if (b->size)
+            memcpy(p, b->data, b->size);
+        b->data = p;
+        b->alloc = cap;
+    }
+    memcpy(b->data + b->size, buf, len);
+    b->size += len;
+    return 0;
+}
+
+int tam_ingest_digest_in(const tam_reply_t *r, tam_arena_t *a, uint8_t out[32])
+{
+    tam_ingest_buf_t b;
+    msgpack_packer pk;
+    tam_codec_err_t cerr;
+    tam_ingest_buf_init(&b, a, 4096);
+    msgpack_packer_init(&pk, &b, tam_ingest_buf_write);
+    int rc = tam_encode(&tam_schema_reply, r, &pk, &cerr);
+    if (rc || b.oom)
+        return rc == TAM_ENOMEM || b.oom ? TAM_ENOMEM : TAM_EINTERNAL;
+    crypto_hash_sha256(out, (const unsigned char *)b.data, b.size);
+    return 0;
+}
+
 int tam_ingest_digest(const tam_reply_t *r, uint8_t out[32])
 {
     msgpack_sbuffer sb;
@@ -64,21 +110,30 @@ size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *catego
 
 /* ---- the need list of a reply ---------------------------------------------- */
 
-int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
-                               const uint32_t *versions, uint32_t n)
+int tam_ingest_reply_needs_put_in(tam_txn_t *txn, tam_arena_t *a, uint64_t reply_id,
+                                  const uint64_t *ids, const uint32_t *versions, uint32_t n)
 {
-    msgpack_sbuffer sb;
+    tam_arena_t *own = a ? NULL : tam_arena_new(0);
+    if (!a && !(a = own))
+        return TAM_ENOMEM;
+    tam_ingest_buf_t b;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    tam_ingest_buf_init(&b, a, 16 + 14 * (size_t)n);
+    msgpack_packer_init(&pk, &b, tam_ingest_buf_write);
     int bad = msgpack_pack_array(&pk, 2 * (size_t)n);
     for (uint32_t i = 0; i < n && !bad; i++)
         bad = msgpack_pack_uint64(&pk, ids[i]) || msgpack_pack_uint32(&pk, versions[i]);
     uint8_t key[8];
     tam_key_u64(key, reply_id);
-    int rc = bad ? TAM_ENOMEM : tam_txn_put(txn, "rneeds", key, 8, sb.data, sb.size, 0);
-    msgpack_sbuffer_destroy(&sb);
+    int rc = bad || b.oom ? TAM_ENOMEM : tam_txn_put(txn, "rneeds", key, 8, b.data, b.size, 0);
+    tam_arena_destroy(&own);
     return rc;
+}
+
+int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
+                               const uint32_t *versions, uint32_t n)
+{
+    return tam_ingest_reply_needs_put_in(txn, NULL, reply_id, ids, versions, n);
 }
 
 int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, uint64_t **ids,
