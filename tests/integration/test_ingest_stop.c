@@ -20,14 +20,14 @@
 
 #include <cmocka.h>
 
-#include "ingest_harness.h"
+#include "services_harness.h"
 #include "tam/proto.h"
 
 #define S_WINDOW 200
 #define S_MAX 30000
 
 typedef struct {
-    ih_t h;
+    h_t *h;
     uint64_t *reply_id; /* per item: from its first ack (0: none yet) */
     size_t n, inflight, acked, errors, dups, mismatched;
 } s_run_t;
@@ -48,20 +48,20 @@ static int s_free_port(void)
 }
 
 /* Rewrites the config so that requests go to tcp://127.0.0.1:port. */
-static void s_use_tcp(ih_t *h, int port)
+static void s_use_tcp(h_t *h, int port)
 {
-    char *cfg = ih_read_file(h->cfg);
+    char *cfg = s_slurp(h->cfg);
     assert_non_null(cfg);
-    char *at = strstr(cfg, h->ep);
+    char *at = strstr(cfg, h->ep[S_INGEST]);
     assert_non_null(at);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     FILE *f = fopen(h->cfg, "w");
     assert_non_null(f);
-    fprintf(f, "%.*s%s%s", (int)(at - cfg), cfg, ep, at + strlen(h->ep));
+    fprintf(f, "%.*s%s%s", (int)(at - cfg), cfg, ep, at + strlen(h->ep[S_INGEST]));
     fclose(f);
     free(cfg);
-    snprintf(h->ep, sizeof h->ep, "%s", ep);
+    snprintf(h->ep[S_INGEST], sizeof h->ep[S_INGEST], "%s", ep);
 }
 
 static void s_send(tam_rpc_client_t *c, size_t i)
@@ -124,8 +124,8 @@ static size_t s_take(s_run_t *r, tam_rpc_client_t *c, int wait_ms)
 /* Keeps the window full for ms milliseconds. */
 static void s_load(s_run_t *r, tam_rpc_client_t *c, int ms)
 {
-    int64_t end = ih_now_ms() + ms;
-    while (ih_now_ms() < end && r->n < S_MAX) {
+    int64_t end = s_now_ms() + ms;
+    while (s_now_ms() < end && r->n < S_MAX) {
         while (r->inflight < S_WINDOW && r->n < S_MAX) {
             s_send(c, r->n++);
             r->inflight++;
@@ -139,20 +139,20 @@ static double s_stop_under_load(s_run_t *r, tam_rpc_client_t *c, int sig, bool r
                                 int *status)
 {
     s_load(r, c, 300);
-    int pfd = (int)syscall(SYS_pidfd_open, r->h.pid, 0);
+    int pfd = (int)syscall(SYS_pidfd_open, r->h->pid[S_INGEST], 0);
     assert_true(pfd >= 0);
-    int64_t t0 = ih_now_ms();
+    int64_t t0 = s_now_ms();
     struct timespec ts0, ts1;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
-    kill(r->h.pid, sig);
+    kill(r->h->pid[S_INGEST], sig);
     struct pollfd it = {pfd, POLLIN, 0};
     /* Keep reading answers meanwhile, as a client does. */
-    while (poll(&it, 1, reading ? 0 : 2) == 0 && ih_now_ms() - t0 < 20000)
+    while (poll(&it, 1, reading ? 0 : 2) == 0 && s_now_ms() - t0 < 20000)
         if (reading)
             s_take(r, c, 2);
     clock_gettime(CLOCK_MONOTONIC, &ts1);
     close(pfd);
-    *status = ih_stop(&r->h, 0); /* reaps it */
+    *status = h_stop(r->h, S_INGEST, 0); /* reaps it */
     s_take(r, c, 50);
     r->inflight = 0;
     return (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
@@ -165,16 +165,16 @@ static void t_stop_and_restart(void **state)
     memset(&r, 0, sizeof r);
     r.reply_id = calloc(S_MAX, sizeof *r.reply_id);
     assert_non_null(r.reply_id);
-    assert_int_equal(ih_init(&r.h, NULL), 0);
+    assert_non_null(r.h = h_new("test_ingest_stop", NULL));
     int port = s_free_port();
     assert_true(port > 0);
-    s_use_tcp(&r.h, port);
+    s_use_tcp(r.h, port);
     /* The client's context read the config before: tell it whose key serves
      * the new endpoint. */
-    assert_int_equal(tam_sec_map_endpoint(tam_sec_of(r.h.zctx), r.h.ep, "ingest"), 0);
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_int_equal(tam_sec_map_endpoint(tam_sec_of(r.h->zctx), r.h->ep[S_INGEST], "ingest"), 0);
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, r.h.zctx, r.h.ep, 2000, 0), 0);
+    assert_int_equal(tam_rpc_client_new(&c, r.h->zctx, r.h->ep[S_INGEST], 2000, 0), 0);
 
     int st;
     double ms = s_stop_under_load(&r, c, SIGTERM, true, &st);
@@ -182,18 +182,18 @@ static void t_stop_and_restart(void **state)
            S_WINDOW, st, ms, r.n, r.acked);
     assert_int_equal(st, 0);
     /* The same endpoint at once: bound, answering. */
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
 
     /* A client that stops reading its answers does not hold the stop. */
     ms = s_stop_under_load(&r, c, SIGTERM, false, &st);
     printf("SIGTERM, the client not reading: exited %d after %.0f ms\n", st, ms);
     assert_int_equal(st, 0);
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
 
     ms = s_stop_under_load(&r, c, SIGKILL, true, &st);
     printf("SIGKILL with %d requests outstanding: gone after %.0f ms\n", S_WINDOW, ms);
     assert_int_equal(st, 128 + SIGKILL);
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
 
     /* Everything again, same ids: acked ones keep their reply ids, nothing
      * is stored twice, and every request is acknowledged now. */
@@ -202,8 +202,8 @@ static void t_stop_and_restart(void **state)
         size_t end = i + S_WINDOW < sent ? i + S_WINDOW : sent, want = end - i, got = 0;
         for (size_t k = i; k < end; k++)
             s_send(c, k);
-        int64_t deadline = ih_now_ms() + 20000;
-        while (got < want && ih_now_ms() < deadline)
+        int64_t deadline = s_now_ms() + 20000;
+        while (got < want && s_now_ms() < deadline)
             got += s_take(&r, c, 100);
         assert_int_equal(got, want);
     }
@@ -214,8 +214,8 @@ static void t_stop_and_restart(void **state)
     assert_int_equal(r.dups, 0);
     assert_int_equal(r.mismatched, 0);
     assert_int_equal(r.errors, 0);
-    assert_int_equal(ih_stop(&r.h, SIGTERM), 0);
-    ih_fini(&r.h);
+    assert_int_equal(h_stop(r.h, S_INGEST, SIGTERM), 0);
+    h_free(r.h);
     free(r.reply_id);
 }
 
