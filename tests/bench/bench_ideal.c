@@ -151,6 +151,28 @@ long long bench_proc_write_bytes(int pid)
     return v;
 }
 
+static s_ideal_t *g_ideal; /* the running ideal pipeline (one at a time) */
+
+long long bench_store_bytes(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!dir) {
+        if (!g_ideal || mdb_env_info(g_ideal->env, &info) || mdb_env_stat(g_ideal->env, &st))
+            return -1;
+        return (long long)(info.me_last_pgno + 1) * st.ms_psize;
+    }
+    long long v = -1;
+    if (mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 64) == 0 &&
+        mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0 && mdb_env_info(env, &info) == 0 &&
+        mdb_env_stat(env, &st) == 0)
+        v = (long long)(info.me_last_pgno + 1) * st.ms_psize;
+    if (env)
+        mdb_env_close(env);
+    return v;
+}
+
 double bench_proc_cpu(int pid)
 {
     char path[64], buf[1024];
@@ -214,6 +236,7 @@ int bench_ideal_start(bench_ideal_t **out, const bench_ideal_opts_t *o)
         goto fail;
     }
     x->st.thread_ = th;
+    g_ideal = x;
     *out = (bench_ideal_t *)x;
     return 0;
 fail:
@@ -227,6 +250,8 @@ int bench_ideal_stop(bench_ideal_t **p, bench_ideal_stats_t *st)
     if (!x)
         return -1;
     *p = NULL;
+    if (g_ideal == x)
+        g_ideal = NULL;
     x->stop = 1;
     if (x->st.thread_) {
         pthread_join(*(pthread_t *)x->st.thread_, NULL);
@@ -275,5 +300,65 @@ uint64_t bench_service_stat(void *zctx, const char *ep, const char *name)
     tam_rpc_answer_clear(&ans);
     tam_rpc_client_destroy(&c);
     return v;
+}
+
+
+/* ---- raw ZeroMQ PUSH/PULL ---------------------------------------------------- */
+
+typedef struct {
+    void *ctx;
+    const char *dir;
+    size_t n, size;
+    double t_end;
+} s_pull_t;
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *s_puller(void *arg)
+{
+    s_pull_t *p = arg;
+    void *s = zmq_socket(p->ctx, ZMQ_PULL);
+    int zero = 0;
+    char ep[200];
+    snprintf(ep, sizeof ep, "ipc://%s/raw.sock", p->dir);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_bind(s, ep);
+    char *buf = malloc(p->size + 64);
+    for (size_t i = 0; i <= p->n; i++) /* message 0 is the start signal */
+        if (zmq_recv(s, buf, p->size + 64, 0) < 0)
+            break;
+    p->t_end = s_now();
+    free(buf);
+    zmq_close(s);
+    return NULL;
+}
+
+/* Messages per second from PUSH to PULL over ipc, messages of size bytes. */
+double bench_raw(const char *dir, size_t n, size_t size)
+{
+    s_pull_t p = {zmq_ctx_new(), dir, n, size, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, s_puller, &p);
+    void *s = zmq_socket(p.ctx, ZMQ_PUSH);
+    int zero = 0;
+    char ep[200];
+    snprintf(ep, sizeof ep, "ipc://%s/raw.sock", dir);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_connect(s, ep);
+    char *msg = calloc(1, size);
+    zmq_send(s, msg, size, 0); /* waits for the connection */
+    double t0 = s_now();
+    for (size_t i = 0; i < n; i++)
+        zmq_send(s, msg, size, 0);
+    pthread_join(th, NULL);
+    free(msg);
+    zmq_close(s);
+    zmq_ctx_term(p.ctx);
+    return (double)n / (p.t_end - t0);
 }
 

@@ -38,6 +38,15 @@ int bench_ideal_stop(bench_ideal_t **x, bench_ideal_stats_t *st);
 double bench_proc_cpu(int pid);
 long long bench_proc_write_bytes(int pid);
 
+/* Bytes of the LMDB environment in dir in use (pages up to the last one
+ * used, times the page size), read through a read-only open; -1 on error.
+ * dir NULL: the ideal pipeline's own environment (while it runs). */
+long long bench_store_bytes(const char *dir);
+
+/* Messages per second from PUSH to PULL over ipc://DIR/raw.sock between two
+ * threads, n messages of size bytes: the raw ZeroMQ baseline. */
+double bench_raw(const char *dir, size_t n, size_t size);
+
 /* Counter name of the service at ep (service.stats), 0 if it does not say. */
 uint64_t bench_service_stat(void *zctx, const char *ep, const char *name);
 #endif

@@ -1,7 +1,7 @@
 /* bench_ingest — how fast tam-ingest takes replies, measured against raw
  * ZeroMQ in the same run.
  *
- *   1. baselines: raw ZeroMQ PUSH/PULL over ipc:// between two threads, with
+ *   1. baselines (bench_ideal.c): raw ZeroMQ PUSH/PULL over ipc:// between two threads, with
  *      messages of the size of the benchmark's reply; and the ideal durable
  *      pipeline (bench_ideal.c: same client, bytes, window and wire; decode,
  *      one LMDB put per reply, durable commit, ack), served from a thread;
@@ -157,57 +157,6 @@ static int s_reply(size_t i, msgpack_sbuffer *sb)
              i, i % 101, 10000 + i % 90000);
     tam_codec_err_t cerr;
     return tam_json_to_msgpack(json, strlen(json), sb, &cerr);
-}
-
-/* ---- 1. raw ZeroMQ PUSH/PULL ------------------------------------------------ */
-
-typedef struct {
-    void *ctx;
-    size_t n, size;
-    double t_end;
-} s_pull_t;
-
-static void *s_puller(void *arg)
-{
-    s_pull_t *p = arg;
-    void *s = zmq_socket(p->ctx, ZMQ_PULL);
-    int zero = 0;
-    char ep[200];
-    snprintf(ep, sizeof ep, "ipc://%s/raw.sock", g_dir);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_bind(s, ep);
-    char *buf = malloc(p->size + 64);
-    for (size_t i = 0; i <= p->n; i++) /* message 0 is the start signal */
-        if (zmq_recv(s, buf, p->size + 64, 0) < 0)
-            break;
-    p->t_end = s_now();
-    free(buf);
-    zmq_close(s);
-    return NULL;
-}
-
-/* Messages per second from PUSH to PULL over ipc, messages of size bytes. */
-static double s_raw(size_t n, size_t size)
-{
-    s_pull_t p = {zmq_ctx_new(), n, size, 0};
-    pthread_t th;
-    pthread_create(&th, NULL, s_puller, &p);
-    void *s = zmq_socket(p.ctx, ZMQ_PUSH);
-    int zero = 0;
-    char ep[200];
-    snprintf(ep, sizeof ep, "ipc://%s/raw.sock", g_dir);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_connect(s, ep);
-    char *msg = calloc(1, size);
-    zmq_send(s, msg, size, 0); /* waits for the connection */
-    double t0 = s_now();
-    for (size_t i = 0; i < n; i++)
-        zmq_send(s, msg, size, 0);
-    pthread_join(th, NULL);
-    free(msg);
-    zmq_close(s);
-    zmq_ctx_term(p.ctx);
-    return (double)n / (p.t_end - t0);
 }
 
 /* ---- the service --------------------------------------------------------------- */
@@ -575,7 +524,7 @@ int main(int argc, char **argv)
     printf("bench_ingest: %zu replies of %zu bytes, window %d, batch_max %d; durable commits "
            "(default LMDB sync); security mode %s\n",
            n, size, window, batch, mode);
-    double raw = s_raw(raw_n, size);
+    double raw = bench_raw(g_dir, raw_n, size);
     printf("  raw ZeroMQ PUSH/PULL, ipc, %zu B:      %10.0f msg/s (%zu messages)\n", size, raw,
            raw_n);
 
@@ -597,16 +546,21 @@ int main(int argc, char **argv)
     uint64_t commits0 = bench_service_stat(zctx, g_ep, "commits");
     double cpu0 = bench_proc_cpu(pid), ideal_secs = 0, ingest_secs = 0;
     long long wb0 = bench_proc_write_bytes(pid);
+    char store[160];
+    snprintf(store, sizeof store, "%s/data/ingest", g_dir);
+    long long sb0 = bench_store_bytes(store), isb = 0;
     s_stream_t st = {0}, ids;
     double ratio[16], rate_i[16], rate_s[16];
     size_t per = n / (size_t)rounds;
     for (int k = 0; k < rounds; k++) {
         s_stream_t one;
+        long long isb0 = bench_store_bytes(NULL);
         if (s_stream(zctx, ideal_ep, 0, (size_t)k * per, per, window, &ids) ||
             s_stream(zctx, g_ep, pid, (size_t)k * per, per, window, &one)) {
             kill(pid, SIGKILL);
             return 70;
         }
+        isb += bench_store_bytes(NULL) - isb0;
         ideal_secs += ids.secs;
         ingest_secs += one.secs;
         rate_i[k] = ids.rate;
@@ -622,7 +576,7 @@ int main(int argc, char **argv)
     }
     size_t nn = per * (size_t)rounds;
     double cpu = bench_proc_cpu(pid) - cpu0;
-    long long wb = bench_proc_write_bytes(pid) - wb0;
+    long long wb = bench_proc_write_bytes(pid) - wb0, sb = bench_store_bytes(store) - sb0;
     uint64_t commits = bench_service_stat(zctx, g_ep, "commits") - commits0;
     if (bench_ideal_stop(&ideal, &ist))
         return 70;
@@ -654,6 +608,10 @@ int main(int argc, char **argv)
     printf("RESULT\tingest\tCPU us per reply%s\t%.1f\tideal pipeline\t%.1f\t%.2f\t-\n", tag,
            cpu * 1e6 / (double)nn, ist.cpu_s * 1e6 / (double)nn,
            cpu / (ist.cpu_s > 0 ? ist.cpu_s : 1));
+    printf("  store growth per reply (LMDB pages in use): tam-ingest %.0f B, ideal %.0f B\n",
+           (double)sb / (double)nn, (double)isb / (double)nn);
+    printf("RESULT\tingest\tstore bytes per reply%s\t%.0f\tideal pipeline\t%.0f\t%.2f\t-\n", tag,
+           (double)sb / (double)nn, (double)isb / (double)nn, (double)sb / (double)(isb > 0 ? isb : 1));
     printf("RESULT\tingest\tdisk bytes written per reply%s\t%.0f\tideal pipeline\t%.0f\t%.2f\t-\n",
            tag, (double)wb / (double)nn, (double)ist.write_bytes / (double)nn,
            (double)wb / (double)(ist.write_bytes > 0 ? ist.write_bytes : 1));
