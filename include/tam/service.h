@@ -7,8 +7,8 @@
  *   - a timer callback, and SIGTERM/SIGINT (a self-pipe among the poll items).
  *
  * Group commit. After each poll the loop takes up to batch_max requests (and
- * batch_bytes of bodies) that are ready without blocking, waiting up to
- * batch_wait_ms for more, and classifies each by type:
+ * batch_bytes of bodies) that are ready without blocking, under load waiting
+ * up to batch_wait_ms for more, and classifies each by type:
  *   - writes run together in ONE tam_store_write. For each, in order:
  *     (1) the request id is looked up in the "requests" database (the service
  *         lists it among its dbs): if found, the stored answer is the answer
@@ -217,9 +217,10 @@ typedef struct {
     unsigned batch_max;               /* 0: TAM_SERVICE_BATCH_DEFAULT */
     size_t batch_bytes;               /* request body bytes per batch at most (a
                                          request is taken whole; 0: no limit) */
-    unsigned batch_wait_ms;           /* a batch below both limits waits this long
-                                         at most for more requests (0: only those
-                                         ready now) */
+    unsigned batch_wait_ms;           /* a batch below both limits that already
+                                         holds more than one request waits this
+                                         long at most for more (0: only those
+                                         ready now; a lone request never waits) */
     /* Writes run directly in the group transaction, without a nested
      * transaction per request: for handlers that check everything before
      * they write. A request that fails having written nothing costs nothing;

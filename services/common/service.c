@@ -499,7 +499,8 @@ static void s_batch_free(s_svc_t *v)
 /* ---- the loop ------------------------------------------------------------------- */
 
 /* Takes the requests of the next batch: those ready now, up to batch_max and
- * batch_bytes; then, for at most batch_wait_ms, those that arrive meanwhile.
+ * batch_bytes; then, if that is more than one request (the service is under
+ * load), for at most batch_wait_ms, those that arrive meanwhile.
  * Returns 0 or the rpc server's error (the requests taken stay in the batch). */
 static int s_gather(s_svc_t *v)
 {
@@ -515,7 +516,8 @@ static int s_gather(s_svc_t *v)
             bytes += req->body_len;
             continue;
         }
-        if (!v->def->batch_wait_ms)
+        /* Wait only under load: a lone request is committed at once. */
+        if (!v->def->batch_wait_ms || v->n < 2)
             break;
         int64_t now = s_now_ms();
         if (until < 0)

@@ -22,7 +22,8 @@
  * usage: bench_ingest [-n REPLIES] [-w WINDOW] [-b BATCH_MAX] [-l LATENCY_SAMPLES]
  *                     [-m RAW_MESSAGES] [-q QUERIES] [-s curve|local] [-r ROUNDS]
  *        (ROUNDS, default 3: the ideal pipeline and tam-ingest take turns, REPLIES/ROUNDS
- *        each per round; the ratio to the ideal is the median of the rounds)
+ *        each per round; the ratio to the ideal is the median of the rounds;
+ *        BATCH_WAIT_MS: [ingest] batch_wait, default 0 as in the default config)
  *        (BATCH_MAX: [ingest] batch_max, default 256; -s: [security] mode, default curve,
  *        the production default: the bench makes the keys of tam-ingest and of its
  *        client, a manager, in the temporary directory)
@@ -444,12 +445,13 @@ static int s_rm(const char *path, const struct stat *st, int type, struct FTW *f
 int main(int argc, char **argv)
 {
     size_t n = 100000, lat_n = 2000, raw_n = 500000, q_n = 2000;
-    int window = 256, batch = 256, rounds = 3, opt;
+    int window = 256, batch = 256, rounds = 3, batch_wait = 0, opt;
     const char *gen = NULL, *mode = "curve";
-    while ((opt = getopt(argc, argv, "n:w:b:l:m:g:q:s:r:h")) != -1) {
+    while ((opt = getopt(argc, argv, "n:w:b:l:m:g:q:s:r:W:h")) != -1) {
         switch (opt) {
         case 'q': q_n = strtoul(optarg, NULL, 10); break;
         case 'r': rounds = atoi(optarg); break;
+        case 'W': batch_wait = atoi(optarg); break;
         case 's': mode = optarg; break;
         case 'g': gen = optarg; break;
         case 'n': n = strtoul(optarg, NULL, 10); break;
@@ -460,11 +462,11 @@ int main(int argc, char **argv)
         default:
             fprintf(stderr, "usage: bench_ingest [-n REPLIES] [-w WINDOW] [-b BATCH_MAX] "
                             "[-l LATENCY_SAMPLES] [-m RAW_MESSAGES] [-g TAM_GEN_DIR] "
-                            "[-q QUERIES] [-s curve|local] [-r ROUNDS]\n");
+                            "[-q QUERIES] [-s curve|local] [-r ROUNDS] [-W BATCH_WAIT_MS]\n");
             return opt == 'h' ? 0 : 64;
         }
     }
-    if (rounds < 1 || rounds > 15 || n < (size_t)rounds || window < 1 || batch < 1 || lat_n < 1 || raw_n < 1 || q_n < 1 ||
+    if (rounds < 1 || rounds > 15 || batch_wait < 0 || batch_wait > 1000 || n < (size_t)rounds || window < 1 || batch < 1 || lat_n < 1 || raw_n < 1 || q_n < 1 ||
         (strcmp(mode, "curve") != 0 && strcmp(mode, "local") != 0))
         return 64;
     bool curve = strcmp(mode, "curve") == 0;
@@ -494,8 +496,8 @@ int main(int argc, char **argv)
             "[common]\ndata_dir = %s/data\ncatalog_dir = %s\nlog_level = notice\n"
             "[ingest]\nendpoint = %s\nfeed = ipc://%s/run/ingest.pub\n"
             "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1G\nbatch_max = %d\n"
-            "[security]\nmode = %s\nkeys_dir = %s/keys\n",
-            g_dir, catalog, g_ep, g_dir, g_dir, batch, mode, g_dir);
+            "batch_wait = %dms\n[security]\nmode = %s\nkeys_dir = %s/keys\n",
+            g_dir, catalog, g_ep, g_dir, g_dir, batch, batch_wait, mode, g_dir);
     fclose(f);
     char keys[128];
     snprintf(keys, sizeof keys, "%s/keys", g_dir);
