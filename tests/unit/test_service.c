@@ -149,6 +149,7 @@ static uint64_t body_u64(const tam_rpc_answer_t *a, const char *key)
 
 static const char *const toy_dbs[] = {"requests", "kv", NULL};
 static bool g_flat; /* the next toy service runs its writes flat (flat_writes) */
+static size_t g_batch_bytes; /* the next toy service's batch_bytes */
 
 typedef struct {
     fx_t *fx;
@@ -360,6 +361,7 @@ static void *toy_main(void *arg)
         .nsources = 1,
         .stats = &t->stats,
         .flat_writes = g_flat,
+        .batch_bytes = g_batch_bytes,
     };
     t->rc = tam_service_run(&def, t);
     if (t->rc)
@@ -485,6 +487,39 @@ static void test_group_commit(void **state)
     assert_int_equal(t.stats.errors, 0);
     assert_int_equal(t.stats.duplicates, 0);
     assert_true(t.stats.max_batch > 1);
+    DONE(fx);
+}
+
+/* batch_bytes bounds a batch by the bytes of its bodies: at 1 byte, every
+ * request is a batch of its own, however many arrive together (the same
+ * stream is grouped without it: test_group_commit). */
+static void test_batch_bytes(void **state)
+{
+    fx_t *fx = *state;
+    toy_t t;
+    g_batch_bytes = 1;
+    toy_start(&t, fx, 0, 0);
+    g_batch_bytes = 0;
+    tam_rpc_client_t *c = client(fx);
+    enum { N = 100 };
+    static tam_rpc_answer_t a[N];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < N; i++) {
+        char id[32], k[32];
+        snprintf(id, sizeof id, "bb-%d", i);
+        snprintf(k, sizeof k, "key%d", i);
+        send_put(c, id, k, 10);
+    }
+    recv_indexed(c, "bb-", N, a);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(a[i].status, TAM_RPC_OK);
+        tam_rpc_answer_clear(&a[i]);
+    }
+    tam_rpc_client_destroy(&c);
+    assert_int_equal(toy_join(&t, true), 0);
+    assert_int_equal(t.stats.writes, N);
+    assert_int_equal(t.stats.max_batch, 1);
+    assert_int_equal(t.stats.commits, N);
     DONE(fx);
 }
 
@@ -1019,6 +1054,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_in_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_max_reached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_mid_batch, setup, teardown),
