@@ -495,9 +495,11 @@ int main(int argc, char **argv)
     fprintf(f,
             "[common]\ndata_dir = %s/data\ncatalog_dir = %s\nlog_level = notice\n"
             "[ingest]\nendpoint = %s\nfeed = ipc://%s/run/ingest.pub\n"
-            "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1G\nbatch_max = %d\n"
-            "batch_wait = %dms\n[security]\nmode = %s\nkeys_dir = %s/keys\n",
-            g_dir, catalog, g_ep, g_dir, g_dir, batch, batch_wait, mode, g_dir);
+            "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1G\nbatch_max = %d\n",
+            g_dir, catalog, g_ep, g_dir, g_dir, batch);
+    if (batch_wait) /* only when asked: older builds do not know the key */
+        fprintf(f, "batch_wait = %dms\n", batch_wait);
+    fprintf(f, "[security]\nmode = %s\nkeys_dir = %s/keys\n", mode, g_dir);
     fclose(f);
     char keys[128];
     snprintf(keys, sizeof keys, "%s/keys", g_dir);
