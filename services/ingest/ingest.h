@@ -5,7 +5,10 @@
  * Storage layout (named databases; every value is msgpack of a proto/ struct
  * unless noted; keys of ids are 8-byte big-endian so writes append):
  *   replies  reply id              -> reply_info
- *   bodies   reply id              -> the reply exactly as accepted (request body)
+ *   bodies   reply id              -> the reply exactly as accepted (request body);
+ *            reply id + chunk (2 bytes BE) a body longer than TAM_INGEST_BODY_CHUNK
+ *                                     is cut into even chunks, the first under the
+ *                                     reply id, so that each fits a leaf page (schema 3)
  *   needs    need id               -> need: its latest version (status updated in
  *                                     place on withdrawal)
  *   versions need id + version (4 bytes BE) -> need: every version but the
@@ -54,7 +57,8 @@ extern "C" {
  * (tam_ingest_migrate_v1_v2, tam_ingest_migrate_v2_v3). 2: needs keep their
  * ids across revisions (versions, idents, rneeds, digests). 3: versions no
  * longer repeats the latest version of each need (one put and one record
- * fewer per new need). */
+ * fewer per new need); a body longer than TAM_INGEST_BODY_CHUNK is stored in
+ * chunks that fit leaf pages. */
 #define TAM_INGEST_SCHEMA_VERSION 3
 #define TAM_INGEST_SCHEMA_FROM 1
 
@@ -173,6 +177,24 @@ void tam_ingest_buf_init(tam_ingest_buf_t *b, tam_arena_t *a, size_t cap);
  * -1 when the arena refuses (b->oom set). */
 int tam_ingest_buf_write(void *data, const char *buf, size_t len);
 
+/* ---- bodies (ingest_ident.c) ------------------------------------------------ */
+
+/* Longest chunk of a stored body. LMDB keeps a value of more than about 2 KB
+ * (with 4 KiB pages) in overflow pages of its own, whole pages each: a reply
+ * of 2.1 KB took 8 KiB there. Chunks of at most this size share leaf pages. */
+#define TAM_INGEST_BODY_CHUNK 1900
+
+/* Stores the body of reply id (len bytes), in even chunks when longer than
+ * TAM_INGEST_BODY_CHUNK; append: id is the largest reply id so far (the
+ * writes append). Returns store codes; TAM_ETOOBIG (more than 65,535 chunks). */
+int tam_ingest_body_put(tam_txn_t *txn, uint64_t id, const void *body, size_t len, bool append);
+
+/* The body of reply id: *body points into the map (one chunk) or into a
+ * (several, joined); valid while txn and a last. Returns 0; TAM_ENOTFOUND;
+ * TAM_ENOMEM; TAM_ESTORE; store codes. */
+int tam_ingest_body_get(tam_txn_t *txn, uint64_t id, tam_arena_t *a, const void **body,
+                        size_t *len);
+
 /* ---- identities, need lists, migration (ingest_ident.c) ------------------- */
 
 /* SHA-256 of r encoded canonically (schema field order). Returns 0;
@@ -216,7 +238,8 @@ int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg);
 int tam_ingest_migrate_v1_v2(tam_txn_t *txn);
 
 /* Schema 2 -> 3: deletes from versions each need's latest version (kept in
- * needs). *dropped (may be NULL) counts them. Returns 0; TAM_ESTORE (a
+ * needs), and cuts each body longer than TAM_INGEST_BODY_CHUNK into chunks.
+ * *dropped (may be NULL) counts the versions deleted. Returns 0; TAM_ESTORE (a
  * record does not decode, a version without its need); TAM_ENOMEM; store
  * errors. */
 int tam_ingest_migrate_v2_v3(tam_txn_t *txn, size_t *dropped);

@@ -120,6 +120,109 @@ size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *catego
     return at;
 }
 
+/* ---- bodies ------------------------------------------------------------------ */
+
+/* The key of chunk k of reply id's body: the id alone for chunk 0. */
+static size_t s_body_key(uint8_t key[10], uint64_t id, unsigned k)
+{
+    tam_key_u64(key, id);
+    if (!k)
+        return 8;
+    key[8] = (uint8_t)(k >> 8);
+    key[9] = (uint8_t)k;
+    return 10;
+}
+
+int tam_ingest_body_put(tam_txn_t *txn, uint64_t id, const void *body, size_t len, bool append)
+{
+    size_t n = len <= TAM_INGEST_BODY_CHUNK ? 1 : (len + TAM_INGEST_BODY_CHUNK - 1) / TAM_INGEST_BODY_CHUNK;
+    if (n > 65535)
+        return TAM_ETOOBIG;
+    size_t each = (len + n - 1) / n, at = 0;
+    int rc = 0;
+    for (unsigned k = 0; k < n && !rc; k++) {
+        uint8_t key[10];
+        size_t part = len - at < each ? len - at : each;
+        rc = tam_txn_put(txn, "bodies", key, s_body_key(key, id, k), (const uint8_t *)body + at,
+                         part, append ? TAM_PUT_APPEND : 0);
+        at += part;
+    }
+    return rc;
+}
+
+typedef struct {
+    tam_val_t part[8]; /* the first chunks; more are joined as they come */
+    size_t n, len;
+    tam_arena_t *a;
+    char *joined;      /* chunks 8 and on make the body be joined as it is read */
+    size_t cap;
+} s_body_t;
+
+static int s_body_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    s_body_t *b = arg;
+    if ((key->len != 8 && key->len != 10) || (key->len == 8) != (b->n == 0))
+        return TAM_ESTORE;
+    if (b->n < 8) {
+        b->part[b->n++] = *val;
+        b->len += val->len;
+        return 0;
+    }
+    if (!b->joined) { /* copy the first eight, then go on appending */
+        b->cap = 2 * (b->len + val->len);
+        if (!(b->joined = tam_arena_alloc(b->a, b->cap)))
+            return TAM_ENOMEM;
+        size_t at = 0;
+        for (size_t i = 0; i < b->n; i++) {
+            memcpy(b->joined + at, b->part[i].data, b->part[i].len);
+            at += b->part[i].len;
+        }
+    }
+    if (b->cap - b->len < val->len) {
+        size_t cap = 2 * (b->len + val->len);
+        char *p = tam_arena_alloc(b->a, cap);
+        if (!p)
+            return TAM_ENOMEM;
+        memcpy(p, b->joined, b->len);
+        b->joined = p;
+        b->cap = cap;
+    }
+    memcpy(b->joined + b->len, val->data, val->len);
+    b->len += val->len;
+    b->n++;
+    return 0;
+}
+
+int tam_ingest_body_get(tam_txn_t *txn, uint64_t id, tam_arena_t *a, const void **body,
+                        size_t *len)
+{
+    uint8_t key[8];
+    s_body_t b = {.a = a};
+    tam_key_u64(key, id);
+    int rc = tam_txn_scan(txn, "bodies", key, 8, NULL, 0, s_body_fn, &b);
+    if (rc)
+        return rc;
+    if (!b.n)
+        return TAM_ENOTFOUND;
+    if (b.n == 1) {
+        *body = b.part[0].data;
+        *len = b.part[0].len;
+        return 0;
+    }
+    if (!b.joined) {
+        if (!(b.joined = tam_arena_alloc(a, b.len ? b.len : 1)))
+            return TAM_ENOMEM;
+        size_t at = 0;
+        for (size_t i = 0; i < b.n; i++) {
+            memcpy(b.joined + at, b.part[i].data, b.part[i].len);
+            at += b.part[i].len;
+        }
+    }
+    *body = b.joined;
+    *len = b.len;
+    return 0;
+}
+
 /* ---- the need list of a reply ---------------------------------------------- */
 
 int tam_ingest_reply_needs_put_in(tam_txn_t *txn, tam_arena_t *a, uint64_t reply_id,
@@ -322,18 +425,74 @@ static int s_v3_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     return 0;
 }
 
+typedef struct {
+    uint64_t *ids; /* replies whose body is one record longer than a chunk */
+    size_t n, cap;
+} s_big_t;
+
+static int s_big_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    s_big_t *b = arg;
+    if (key->len != 8 || val->len <= TAM_INGEST_BODY_CHUNK)
+        return 0;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        void *p = realloc(b->ids, cap * sizeof *b->ids);
+        if (!p)
+            return TAM_ENOMEM;
+        b->ids = p;
+        b->cap = cap;
+    }
+    b->ids[b->n++] = tam_key_get_u64(key->data);
+    return 0;
+}
+
+/* Cuts the bodies longer than a chunk into chunks (schema 3). */
+static int s_v3_bodies(tam_txn_t *txn, size_t *cut)
+{
+    s_big_t b = {0};
+    int rc = tam_txn_scan(txn, "bodies", NULL, 0, NULL, 0, s_big_fn, &b);
+    tam_arena_t *a = rc ? NULL : tam_arena_new(0);
+    if (!rc && !a)
+        rc = TAM_ENOMEM;
+    for (size_t i = 0; i < b.n && !rc; i++) {
+        uint8_t key[8];
+        tam_val_t v;
+        tam_key_u64(key, b.ids[i]);
+        tam_arena_reset(a);
+        void *copy = NULL;
+        if ((rc = tam_txn_get(txn, "bodies", key, 8, &v)))
+            break;
+        size_t len = v.len;
+        if (!(copy = tam_arena_alloc(a, len))) {
+            rc = TAM_ENOMEM;
+            break;
+        }
+        memcpy(copy, v.data, len); /* the value lasts only until the next write */
+        if ((rc = tam_txn_del(txn, "bodies", key, 8)) == 0)
+            rc = tam_ingest_body_put(txn, b.ids[i], copy, len, false);
+    }
+    tam_arena_destroy(&a);
+    free(b.ids);
+    *cut = b.n;
+    return rc;
+}
+
 int tam_ingest_migrate_v2_v3(tam_txn_t *txn, size_t *dropped)
 {
     s_v3_t m = {.txn = txn};
+    size_t cut = 0;
     /* Collected first, deleted after: no deletes under the scan's cursor. */
     int rc = tam_txn_scan(txn, "versions", NULL, 0, NULL, 0, s_v3_fn, &m);
     for (size_t i = 0; i < m.n && !rc; i++)
         rc = tam_txn_del(txn, "versions", m.keys[i], 12);
     free(m.keys);
+    if (rc == 0)
+        rc = s_v3_bodies(txn, &cut);
     if (rc == 0) {
         tam_notice("ingest: migrated to schema version 3: %zu latest versions left the history "
-                   "(they stay in needs)",
-                   m.n);
+                   "(they stay in needs), %zu replies longer than %d bytes stored in chunks",
+                   m.n, cut, TAM_INGEST_BODY_CHUNK);
         if (dropped)
             *dropped = m.n;
     }

@@ -672,7 +672,7 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
     tam_key_u64(key, id);
     if ((rc = s_enc(&tam_schema_reply_info, &info, &sb)) ||
         (rc = tam_txn_put(txn, "replies", key, 8, sb.data, sb.size, TAM_PUT_APPEND)) ||
-        (rc = tam_txn_put(txn, "bodies", key, 8, body, body_len, TAM_PUT_APPEND)) ||
+        (rc = tam_ingest_body_put(txn, id, body, body_len, true)) ||
         (rc = tam_ingest_reply_needs_put_in(txn, a, id, ids, versions, nn)) ||
         (rc = tam_txn_put(txn, "digests", dkey, dlen, key, 8, 0)))
         goto fail;

@@ -416,6 +416,25 @@ static void t_migration_from_schema_1(void **state)
     snprintf(f->dir, sizeof f->dir, "%s", top);
 }
 
+typedef struct {
+    uint64_t id;
+    tam_arena_t *a;
+    const void *body;
+    size_t len;
+} s_body_t;
+
+static int s_body_fn(tam_txn_t *txn, void *arg)
+{
+    s_body_t *b = arg;
+    int rc = tam_ingest_body_get(txn, b->id, b->a, &b->body, &b->len);
+    if (rc == 0) { /* copied out of the map before the read ends */
+        void *copy = tam_arena_alloc(b->a, b->len);
+        memcpy(copy, b->body, b->len);
+        b->body = copy;
+    }
+    return rc;
+}
+
 /* A store of schema 2 repeats each need's latest version in versions;
  * migrating to 3 drops exactly those, and a version whose need is missing
  * fails the migration, leaving the store at 2. */
@@ -443,6 +462,12 @@ static void t_migration_from_schema_2(void **state)
     s_put(s, "needs", k, 8, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
     k[11] = 1;
     s_put(s, "versions", k, 12, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
+    /* a body of 5,000 bytes in one record, as schema 2 kept it */
+    static uint8_t big[5000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    tam_key_u64(k, 7);
+    s_put(s, "bodies", k, 8, NULL, big, sizeof big);
     tam_store_close(&s);
     /* The need record of need 1 says version 2. */
     o.schema_version = 2;
@@ -466,6 +491,12 @@ static void t_migration_from_schema_2(void **state)
     assert_int_equal(s_version(f, 1, 1, &h), 0);
     assert_int_equal(h.cost, 170000);
     assert_int_equal(s_version(f, 2, 1, &h), TAM_ENOTFOUND);
+    /* the long body is now in three chunks, and reads back the same */
+    assert_int_equal(s_records(f, "bodies"), 3);
+    s_body_t b = {.id = 7, .a = f->a};
+    assert_int_equal(tam_store_read(f->s, s_body_fn, &b), 0);
+    assert_int_equal(b.len, sizeof big);
+    assert_memory_equal(b.body, big, sizeof big);
     tam_store_close(&f->s);
 
     /* A version without its need: refused, nothing changed. */
@@ -492,6 +523,39 @@ static void t_migration_from_schema_2(void **state)
     o.path = f->dir;
     o.schema_version = TAM_INGEST_SCHEMA_VERSION;
     assert_int_equal(tam_store_open(&f->s, &o), 0);
+}
+
+/* A reply longer than a chunk is stored in chunks that fit leaf pages and
+ * comes back whole, byte for byte. */
+static void t_body_chunks(void **state)
+{
+    fixture_t *f = *state;
+    char text[3001];
+    memset(text, 'x', 3000);
+    text[3000] = 0;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, KEN_A("%s"), text), 0);
+    assert_int_equal(s_records(f, "bodies"), 2); /* ~3.3 KB: two chunks */
+    tam_reply_full_t full;
+    assert_int_equal(s_reply_get(f, ack.reply_id, &full), 0);
+    assert_int_equal(full.reply->needs.n, 2);
+    assert_string_equal(full.reply->needs.v[1].text, text);
+    /* The stored bytes are the request's: encoded again, the same length. */
+    s_body_t b = {.id = (uint64_t)ack.reply_id, .a = f->a};
+    assert_int_equal(tam_store_read(f->s, s_body_fn, &b), 0);
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    char req[8192];
+    snprintf(req, sizeof req, KEN_A("%s"), text);
+    assert_int_equal(tam_json_to_msgpack(req, strlen(req), &sb, &cerr), 0);
+    assert_int_equal(b.len, sb.size);
+    assert_memory_equal(b.body, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    /* A short reply stays one record. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"),
+                                                   NEED("UGA", "A-SMR", 1000))),
+                     0);
+    assert_int_equal(s_records(f, "bodies"), 3);
 }
 
 /* The content digest is SHA-256 of the canonical encoding, whatever library
@@ -525,7 +589,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(t_kenya_revision_keeps_ids), T(t_ref_identity),     T(t_restored),
         T(t_repeat_and_superseded),    T(t_superseded_check), T(t_migration_from_schema_1),
-        T(t_migration_from_schema_2),  T(t_digest_stable),
+        T(t_migration_from_schema_2),  T(t_digest_stable),           T(t_body_chunks),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
