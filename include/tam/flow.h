@@ -130,6 +130,11 @@ void tam_flow_destroy(tam_flow_t **f);
  * is left empty; the solver stays valid). */
 int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol);
 
+/* Lets another thread stop a run: while *flag (read atomically) is nonzero,
+ * tam_flow_run stops within a few pivots and returns TAM_ESTATE (the basis
+ * stays valid; a later run goes on from it). NULL: never stopped. */
+void tam_flow_set_cancel(tam_flow_t *f, const int *flag);
+
 /* Adds a need / project with the next index (returned in *index if not
  * NULL). Returns 0; TAM_EINVAL (negative amount, duplicate id);
  * TAM_ETOOBIG (sizes or totals out of range); TAM_ENOMEM. On error nothing

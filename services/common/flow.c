@@ -599,11 +599,19 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
     uint64_t p0 = f->pivots;
     tam_flow__repair(f);
     tam_flow__simplex(f);
+    if (f->cancelled)
+        return TAM_ESTATE; /* sol untouched; the basis stays strongly feasible */
     f->solved = 1;
     int rc = s_extract(f, sol, f->pivots - p0);
     if (rc)
         tam_flow_solution_free(sol);
     return rc;
+}
+
+void tam_flow_set_cancel(tam_flow_t *f, const int *flag)
+{
+    if (f)
+        f->cancel = flag;
 }
 
 int tam_flow_solve(const tam_flow_problem_t *p, tam_flow_solution_t *sol)

@@ -83,7 +83,9 @@ struct tam_match {
 
     /* allocation */
     tam_flow_t *flow;
-    tam_flow_solution_t sol;
+    tam_flow_solution_t sol;  /* the published run's solution (queries read it) */
+    tam_flow_solution_t work; /* the solution a run computes; swapped with sol when the run is
+                               * published */
     bool rebuild;            /* next run solves cold from a fresh problem */
     tam_match_op_t *ops;
     uint32_t nops, cap_ops;
@@ -113,7 +115,18 @@ struct tam_match {
     uint64_t lp_run;
 
     tam_match_stats_t st;
+
+    /* a run in a worker thread (tam_match_set_sync); only for this engine:
+     * a copy of it (whatif) has sync.owner != itself and runs unsynchronised */
+    tam_match_sync_t sync;
 };
+
+/* Synchronisation points of a run (no-ops unless m->sync.owner == m). */
+void tam_match__unlock(tam_match_t *m);  /* before work that touches only m->flow / m->work */
+void tam_match__lock(tam_match_t *m);    /* after it */
+void tam_match__yield(tam_match_t *m);   /* between rows of a long recomputation */
+/* True if the run must stop (sync.stop set). */
+bool tam_match__stopped(const tam_match_t *m);
 
 /* ---- match_model.c ---- */
 /* Slot of a need / project / decision by id, or TAM_MATCH_NONE. */

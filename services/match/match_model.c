@@ -121,6 +121,7 @@ void tam_match_destroy(tam_match_t **mp)
     free(m->dirty_projects);
     tam_flow_destroy(&m->flow);
     tam_flow_solution_free(&m->sol);
+    tam_flow_solution_free(&m->work);
     free(m->ops);
     free(m->frags);
     free(m->header);

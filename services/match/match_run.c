@@ -33,6 +33,39 @@ tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d)
     }
 }
 
+/* ---- a run in a worker thread ------------------------------------------------------ */
+
+void tam_match_set_sync(tam_match_t *m, const tam_match_sync_t *sync)
+{
+    if (sync)
+        m->sync = *sync;
+    else
+        memset(&m->sync, 0, sizeof m->sync);
+}
+
+void tam_match__unlock(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.unlock)
+        m->sync.unlock(m->sync.arg);
+}
+
+void tam_match__lock(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.lock)
+        m->sync.lock(m->sync.arg);
+}
+
+void tam_match__yield(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.yield)
+        m->sync.yield(m->sync.arg);
+}
+
+bool tam_match__stopped(const tam_match_t *m)
+{
+    return m->sync.owner == m && m->sync.stop && __atomic_load_n(m->sync.stop, __ATOMIC_RELAXED);
+}
+
 void tam_match_set_run_floor(tam_match_t *m, uint64_t last)
 {
     if (last > m->run_floor)
@@ -200,15 +233,27 @@ static int s_prepare(tam_match_t *m)
 static int s_recompute(tam_match_t *m)
 {
     int rc = 0;
+    /* rows are whole between them: readers may look in every 64 rows */
     if (m->full) {
-        for (uint32_t i = 0; i < m->nneeds && rc == 0; i++)
+        for (uint32_t i = 0; i < m->nneeds && rc == 0; i++) {
             rc = tam_match__row(m, i);
+            if ((i & 63) == 63) {
+                tam_match__yield(m);
+                if (tam_match__stopped(m))
+                    rc = TAM_ESTATE;
+            }
+        }
         m->rebuild = true;
     } else {
-        for (uint32_t k = 0; k < m->ndirty_needs && rc == 0; k++)
+        for (uint32_t k = 0; k < m->ndirty_needs && rc == 0; k++) {
             rc = tam_match__row(m, m->dirty_needs[k]);
-        for (uint32_t k = 0; k < m->ndirty_projects && rc == 0; k++)
+            if ((k & 63) == 63)
+                tam_match__yield(m);
+        }
+        for (uint32_t k = 0; k < m->ndirty_projects && rc == 0; k++) {
             rc = tam_match__column(m, m->dirty_projects[k]);
+            tam_match__yield(m);
+        }
     }
     if (rc)
         return rc;
@@ -264,7 +309,7 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                 m->projects[a->project].eligible_needs++;
                 m->st.pairs++;
             }
-            int64_t x = a->flow < m->sol.n_arcs ? m->sol.x[a->flow] : 0;
+            int64_t x = a->flow < m->work.n_arcs ? m->work.x[a->flow] : 0;
             if (x <= 0)
                 continue;
             funded += x;
@@ -334,8 +379,8 @@ static bool s_published(tam_change_reason_t r)
 
 /* ---- the header ---------------------------------------------------------------------------- */
 
-static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm,
-                    uint64_t pivots)
+static int s_header(tam_match_t *m, const tam_flow_solution_t *sol, int64_t changed,
+                    int64_t solve_us, bool warm, uint64_t pivots)
 {
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
@@ -347,7 +392,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.code_version = TAM_MATCH_CODE_VERSION;
     r.needs = m->st.needs;
     r.pairs = m->st.pairs;
-    __int128 obj = m->sol.objective;
+    __int128 obj = sol->objective;
     r.objective = obj > INT64_MAX ? INT64_MAX : (obj < 0 ? 0 : (int64_t)obj);
     r.requested = m->requested;
     r.funded = m->funded;
@@ -365,7 +410,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.equity_scale = m->par.equity_scale;
     r.warm = warm;
     r.pivots = pivots;
-    r.unique = m->sol.unique;
+    r.unique = sol->unique;
     __int128 lb = m->lp_bound;
     r.lp_bound = lb > INT64_MAX ? INT64_MAX : (lb < 0 ? 0 : (int64_t)lb);
     r.min_amount = m->par.min_amount;
@@ -389,12 +434,12 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     qsort_r(ix, np, sizeof *ix, tam_match__cmp_project_slots, m);
     for (uint32_t q = 0; q < np; q++) {
         const tam_match_project_t *p = &m->projects[ix[q]];
-        bool in = p->flow < m->sol.n_projects;
-        int64_t dual = in ? m->sol.project_dual[p->flow] : 0;
+        bool in = p->flow < sol->n_projects;
+        int64_t dual = in ? sol->project_dual[p->flow] : 0;
         r.project_state.v[q] = (tam_run_project_t){
             .project = (char *)p->id,
             .available = p->available,
-            .allocated = in ? m->sol.project_used[p->flow] : 0,
+            .allocated = in ? sol->project_used[p->flow] : 0,
             .dual = dual < 0 ? 0 : (dual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : dual),
             .dual_range = p->dual_range,
             .eligible_needs = p->eligible_needs};
@@ -432,7 +477,7 @@ static int s_same_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_pu
     m->run_id = tam_match_next_run_id(m);
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
-    int rc = s_header(m, 0, 0, true, 0);
+    int rc = s_header(m, &m->sol, 0, 0, true, 0);
     if (rc) {
         m->run_id = prev;
         return rc;
@@ -468,10 +513,16 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         rc = s_recompute(m);
     int64_t t1 = tam_match__now_us();
     bool warm = false;
+    if (rc == 0 && tam_match__stopped(m))
+        rc = TAM_ESTATE;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
-    if (rc == 0)
+    if (rc == 0) {
+        /* reads the model, writes only m->work: readers may go on */
+        tam_match__unlock(m);
         rc = tam_match__canon_duals(m);
+        tam_match__lock(m);
+    }
     int64_t t2 = tam_match__now_us();
     if (rc) {
         m->full = true; /* the next run starts over */
@@ -526,7 +577,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->run_id = run;
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
-    if ((rc = s_header(m, changed, t2 - t1, warm, m->sol.pivots)))
+    if ((rc = s_header(m, &m->work, changed, t2 - t1, warm, m->work.pivots)))
         goto fail;
     if (publish && (rc = publish("run", m->header, m->header_len, arg)))
         tam_warn("run %llu: publishing the header failed: %s", (unsigned long long)run,
@@ -558,7 +609,11 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         if (publish)
             publish(topic, sb.data, sb.size, arg);
     }
-    /* the new run becomes current */
+    /* the new run becomes current, its solution the published one (the
+     * previous one's arrays are reused by the next solve) */
+    tam_flow_solution_t ps = m->sol;
+    m->sol = m->work;
+    m->work = ps;
     for (uint32_t o = 0; o < m->nprops; o++)
         free(m->props[o].pub);
     free(m->props);

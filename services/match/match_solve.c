@@ -220,19 +220,37 @@ int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with
     return s_problem((tam_match_t *)m, out, false, with_solution);
 }
 
+/* Solves into m->work; readers may read the model and m->sol meanwhile
+ * (the solver touches only m->flow and m->work). */
+static int s_flow_run(tam_match_t *m)
+{
+    tam_flow_set_cancel(m->flow, m->sync.owner == m ? m->sync.stop : NULL);
+    tam_match__unlock(m);
+    int rc = tam_flow_run(m->flow, &m->work);
+    tam_match__lock(m);
+    return rc;
+}
+
 static int s_rebuild(tam_match_t *m)
 {
     tam_match_problem_t pb;
     tam_flow_destroy(&m->flow);
-    int rc = s_problem(m, &pb, true, false);
-    if (rc == 0)
+    /* the published solution comes along, re-indexed as the model now
+     * indexes the new solver: readers keep reading it during the solve */
+    int rc = s_problem(m, &pb, true, true);
+    if (rc == 0) {
+        tam_flow_solution_t old = m->sol;
+        m->sol = pb.s;
+        memset(&pb.s, 0, sizeof pb.s);
+        tam_flow_solution_free(&old);
         rc = tam_flow_new(&m->flow, &pb.p);
+    }
     tam_match__problem_free(&pb);
     if (rc == 0)
-        rc = tam_flow_run(m->flow, &m->sol);
+        rc = s_flow_run(m);
     if (rc) {
         tam_flow_destroy(&m->flow);
-        tam_flow_solution_free(&m->sol);
+        tam_flow_solution_free(&m->work);
     }
     m->st.rebuilds++;
     return rc;
@@ -330,8 +348,10 @@ static int s_solve_once(tam_match_t *m, bool *warm)
     if (m->flow && !m->rebuild) {
         int rc = s_apply(m);
         if (rc == 0)
-            rc = tam_flow_run(m->flow, &m->sol);
-        if (rc == 0 && m->sol.unique) {
+            rc = s_flow_run(m);
+        if (rc == TAM_ESTATE && tam_match__stopped(m))
+            return rc;
+        if (rc == 0 && m->work.unique) {
             *warm = true;
             return 0;
         }
@@ -343,6 +363,8 @@ static int s_solve_once(tam_match_t *m, bool *warm)
     }
     int rc = s_rebuild(m);
     m->rebuild = rc != 0;
+    if (rc == TAM_ESTATE && tam_match__stopped(m))
+        return rc;
     if (rc)
         tam_error("run: the allocation could not be solved: %s", tam_strerror(rc));
     return rc;
@@ -385,9 +407,9 @@ static int64_t s_hold_back(tam_match_t *m)
         int64_t min = -1;
         for (uint32_t k = 0; k < n->narcs; k++) {
             tam_match_arc_t *a = &n->arcs[k];
-            if (!a->live || !a->eligible || a->frag || a->flow >= m->sol.n_arcs)
+            if (!a->live || !a->eligible || a->frag || a->flow >= m->work.n_arcs)
                 continue;
-            int64_t extra = m->sol.x[a->flow] - a->fixed;
+            int64_t extra = m->work.x[a->flow] - a->fixed;
             if (extra <= 0)
                 continue;
             if (min < 0)
@@ -408,12 +430,12 @@ static int64_t s_hold_back(tam_match_t *m)
             /* the fragment's dollars leave the side(s) that bind: then the
              * rest of the allocation stays optimal and the remainder cannot
              * move on */
-            if (p->flow < m->sol.n_projects &&
-                (m->sol.project_flags[p->flow] & TAM_FLOW_PROJECT_EXHAUSTED)) {
+            if (p->flow < m->work.n_projects &&
+                (m->work.project_flags[p->flow] & TAM_FLOW_PROJECT_EXHAUSTED)) {
                 p->set_aside += extra;
                 m->set_aside += extra;
             }
-            if (m->sol.need_flags[n->flow] & TAM_FLOW_NEED_FUNDED)
+            if (m->work.need_flags[n->flow] & TAM_FLOW_NEED_FUNDED)
                 n->set_aside += extra;
         }
     }
@@ -459,11 +481,13 @@ int tam_match__solve(tam_match_t *m, bool *warm)
         return rc;
     if ((rc = s_solve_once(m, warm)))
         return rc;
-    m->lp_bound = m->sol.objective;
+    m->lp_bound = m->work.objective;
     m->min_rounds = 0;
     if (m->par.min_amount <= 0 && m->par.min_share <= 0)
         return 0;
     for (;;) {
+        if (tam_match__stopped(m))
+            return TAM_ESTATE;
         int64_t held = s_hold_back(m);
         if (held < 0)
             return (int)held;

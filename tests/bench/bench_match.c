@@ -277,6 +277,10 @@ int main(int argc, char **argv)
         tam_match_stats(m, &st);
         solve[k] = (double)st.last_solve_us / 1e6;
         warm += st.last_warm;
+        if (getenv("BENCH_TRACE"))
+            fprintf(stderr, "event %d: run %.1f ms score %.1f solve %.1f pivots %llu changed %lld\n",
+                    k, lat[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
+                    (unsigned long long)st.last_pivots, (long long)st.last_changed);
         changed += (size_t)st.last_changed;
     }
     int64_t final_pairs = st.pairs;
