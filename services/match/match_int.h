@@ -281,6 +281,8 @@ int tam_match__dual_ranges(tam_match_t *m);
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns
  * 0; TAM_ENOMEM. */
 int tam_match__hash(tam_match_t *m);
+/* The same into out, changing nothing (a run computes it beside readers). */
+int tam_match__hash_into(const tam_match_t *m, char out[65]);
 /* qsort_r comparator of project slots by project id (arg: the engine). */
 int tam_match__cmp_project_slots(const void *a, const void *b, void *arg);
 

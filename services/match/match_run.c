@@ -233,22 +233,19 @@ static int s_prepare(tam_match_t *m)
 static int s_recompute(tam_match_t *m)
 {
     int rc = 0;
-    /* rows are whole between them: readers may look in every 64 rows */
+    /* rows are whole between them: waiting readers may look in after each */
     if (m->full) {
         for (uint32_t i = 0; i < m->nneeds && rc == 0; i++) {
             rc = tam_match__row(m, i);
-            if ((i & 63) == 63) {
-                tam_match__yield(m);
-                if (tam_match__stopped(m))
-                    rc = TAM_ESTATE;
-            }
+            tam_match__yield(m);
+            if ((i & 63) == 63 && tam_match__stopped(m))
+                rc = TAM_ESTATE;
         }
         m->rebuild = true;
     } else {
         for (uint32_t k = 0; k < m->ndirty_needs && rc == 0; k++) {
             rc = tam_match__row(m, m->dirty_needs[k]);
-            if ((k & 63) == 63)
-                tam_match__yield(m);
+            tam_match__yield(m);
         }
         for (uint32_t k = 0; k < m->ndirty_projects && rc == 0; k++) {
             rc = tam_match__column(m, m->dirty_projects[k]);
@@ -283,31 +280,50 @@ static int s_cmp_rank(const void *a, const void *b, void *arg)
     return strcmp(m->projects[x->project].id, m->projects[y->project].id);
 }
 
-/* The proposals of the solution just found, ranked. Also counts eligible
- * pairs per project and the run's totals. */
-static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
+/* The run's totals, computed beside readers and stored when it publishes. */
+typedef struct {
+    int64_t requested, funded, unfunded, pairs, needs;
+    int64_t *elig;  /* [nprojects] eligible needs per project */
+} s_totals_t;
+
+static void s_totals_commit(tam_match_t *m, s_totals_t *t)
+{
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        m->projects[j].eligible_needs = t->elig[j];
+    m->requested = t->requested;
+    m->funded = t->funded;
+    m->unfunded = t->unfunded;
+    m->st.pairs = t->pairs;
+    m->st.needs = t->needs;
+}
+
+/* The proposals of the solution just found (m->work), ranked, and the
+ * run's totals into *t (t->elig allocated; changes nothing in m). */
+static int s_collect(const tam_match_t *m, tam_match_prop_t **out, uint32_t *nout, s_totals_t *t)
 {
     uint32_t cap = 1024, n = 0;
+    memset(t, 0, sizeof *t);
     tam_match_prop_t *v = malloc(cap * sizeof *v);
-    if (!v)
+    t->elig = calloc((size_t)m->nprojects + 1, sizeof *t->elig);
+    if (!v || !t->elig) {
+        free(v);
+        free(t->elig);
+        t->elig = NULL;
         return TAM_ENOMEM;
-    for (uint32_t j = 0; j < m->nprojects; j++)
-        m->projects[j].eligible_needs = 0;
-    m->requested = m->funded = m->unfunded = 0;
-    m->st.pairs = m->st.needs = 0;
+    }
     for (uint32_t i = 0; i < m->nneeds; i++) {
         const tam_match_need_t *n_ = &m->needs[i];
         if (!n_->open)
             continue;
-        m->st.needs++;
+        t->needs++;
         int64_t funded = 0;
         for (uint32_t k = 0; k < n_->narcs; k++) {
             const tam_match_arc_t *a = &n_->arcs[k];
             if (!a->live)
                 continue;
             if (a->eligible) {
-                m->projects[a->project].eligible_needs++;
-                m->st.pairs++;
+                t->elig[a->project]++;
+                t->pairs++;
             }
             int64_t x = a->flow < m->work.n_arcs ? m->work.x[a->flow] : 0;
             if (x <= 0)
@@ -318,6 +334,8 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                 tam_match_prop_t *nv = realloc(v, cap * sizeof *nv);
                 if (!nv) {
                     free(v);
+                    free(t->elig);
+                    t->elig = NULL;
                     return TAM_ENOMEM;
                 }
                 v = nv;
@@ -344,12 +362,12 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                             : tam_match__prop_state(tam_match__decision(m, n_->id, p->id));
         }
         funded += tam_match__fixed_out(n_); /* decided on projects outside the problem */
-        m->requested += n_->cost;
-        m->funded += funded;
+        t->requested += n_->cost;
+        t->funded += funded;
         if (n_->cost > funded)
-            m->unfunded += n_->cost - funded;
+            t->unfunded += n_->cost - funded;
     }
-    qsort_r(v, n, sizeof *v, s_cmp_rank, m);
+    qsort_r(v, n, sizeof *v, s_cmp_rank, (void *)m);
     for (uint32_t k = 0; k < n; k++)
         v[k].rank = k + 1;
     *out = v;
@@ -544,8 +562,19 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     bool *seen = NULL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    if ((rc = tam_match__hash(m)) || (rc = s_collect(m, &nv, &nn)))
+    /* hashing and ranking read the model and m->work only: readers may go on */
+    char hash[65];
+    s_totals_t tot = {0};
+    tam_match__unlock(m);
+    rc = tam_match__hash_into(m, hash);
+    if (rc == 0)
+        rc = s_collect(m, &nv, &nn, &tot);
+    tam_match__lock(m);
+    if (rc)
         goto fail;
+    memcpy(m->hash, hash, sizeof m->hash);
+    s_totals_commit(m, &tot);
+    free(tot.elig);
     seen = calloc((size_t)m->nprops + 1, sizeof *seen);
     if (!seen) {
         rc = TAM_ENOMEM;

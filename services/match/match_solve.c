@@ -84,9 +84,12 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     pb->project_budget = malloc(((size_t)np + 1) * sizeof *pb->project_budget);
     pb->project_slot = malloc(((size_t)np + 1) * sizeof *pb->project_slot);
     pb->arcs = malloc((na + 1) * sizeof *pb->arcs);
+    /* assign: the model's arcs in the new order, re-indexed at the end
+     * (nothing in the model changes before then: readers may look in) */
+    tam_match_arc_t **aptr = assign ? malloc((na + 1) * sizeof *aptr) : NULL;
     int rc = TAM_ENOMEM;
     if (!nord || !pix || !aord || !pb->need_id || !pb->need_slot || !pb->need_amount || !pb->project_id ||
-        !pb->project_budget || !pb->project_slot || !pb->arcs)
+        !pb->project_budget || !pb->project_slot || !pb->arcs || (assign && !aptr))
         goto fail;
     if (with_solution) {
         pb->s.x = calloc(na + 1, sizeof *pb->s.x);
@@ -162,12 +165,16 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
                 pb->s.arc_flags[a] = m->sol.arc_flags[x->flow];
             }
             if (assign)
-                x->flow = (uint32_t)a;
+                aptr[a] = x;
             a++;
         }
+        if (assign && (q & 63) == 63)
+            tam_match__yield(m);
     }
     if (assign) {
         /* the model now indexes the new solver; dead arcs leave */
+        for (uint64_t k = 0; k < a; k++)
+            aptr[k]->flow = (uint32_t)k;
         for (uint32_t i = 0; i < m->nneeds; i++) {
             tam_match_need_t *n = &m->needs[i];
             n->flow = TAM_MATCH_NONE;
@@ -203,11 +210,13 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     free(nord);
     free(pix);
     free(aord);
+    free(aptr);
     return 0;
 fail:
     free(nord);
     free(pix);
     free(aord);
+    free(aptr);
     tam_match__problem_free(pb);
     return rc;
 }
@@ -243,7 +252,10 @@ static int s_rebuild(tam_match_t *m)
         m->sol = pb.s;
         memset(&pb.s, 0, sizeof pb.s);
         tam_flow_solution_free(&old);
+        /* building the solver reads only pb */
+        tam_match__unlock(m);
         rc = tam_flow_new(&m->flow, &pb.p);
+        tam_match__lock(m);
     }
     tam_match__problem_free(&pb);
     if (rc == 0)
@@ -401,6 +413,8 @@ static int64_t s_hold_back(tam_match_t *m)
 {
     int64_t held = 0;
     for (uint32_t ns = 0; ns < m->nneeds; ns++) {
+        if ((ns & 63) == 63)
+            tam_match__yield(m);
         tam_match_need_t *n = &m->needs[ns];
         if (!n->open || n->flow == TAM_MATCH_NONE)
             continue;
