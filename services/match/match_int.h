@@ -110,9 +110,10 @@ struct tam_match {
     uint32_t nprops, cap_props;
     tam_match_map_t prop_map;/* TAM_MATCH_PAIR_KEY -> index in props */
     int64_t requested, funded, unfunded;
-    char *lp;                /* LP text of the last run, built on demand */
+    char *lp;                /* LP export being streamed: text made, not yet sent */
     size_t lp_len;
-    uint64_t lp_run;
+    uint64_t lp_run;         /* the run it describes */
+    struct tam_match_lp *lp_state; /* its writer and problem (match_lp.c); NULL in a copy */
 
     tam_match_stats_t st;
 
@@ -305,6 +306,8 @@ tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d);
  * frees it). Refusals go to err (returns err->code). */
 int tam_match__export_lp(tam_match_t *m, const tam_lp_request_t *q, tam_lp_chunk_t *out,
                          tam_rpc_error_t *err);
+/* Frees an export being streamed. */
+void tam_match__lp_free(tam_match_t *m);
 
 /* Monotonic microseconds. */
 int64_t tam_match__now_us(void);

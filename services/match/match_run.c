@@ -652,9 +652,6 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->prop_map = nmap;
     free(seen);
     msgpack_sbuffer_destroy(&sb);
-    free(m->lp);
-    m->lp = NULL;
-    m->lp_len = 0;
     m->changed = false;
 
     int64_t t3 = tam_match__now_us();

@@ -58,7 +58,7 @@ static void inst_free(inst_t *q)
 
 static tam_flow_problem_t inst_view(const inst_t *q)
 {
-    return (tam_flow_problem_t){q->n, q->m, q->a, q->nid, q->u, q->pid, q->b, q->arcs};
+    return (tam_flow_problem_t){q->n, q->m, q->a, q->nid, q->u, q->pid, q->b, q->arcs, NULL};
 }
 
 static uint64_t s_rng;
