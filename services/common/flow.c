@@ -561,6 +561,9 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     for (uint32_t e = 0; e < f->m; e++)
         obj += (__int128)(-f->c1[e]) * f->flow[e];
     for (size_t k = 0; k < a; k++) {
+        /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
+        if (k + 16 < a)
+            __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
         uint32_t e = f->arc_int[k];
         int64_t fx = f->arc_fixed ? f->arc_fixed[k] : 0, x = fx + f->flow[e];
         sol->x[k] = x;
