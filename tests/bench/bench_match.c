@@ -175,6 +175,37 @@ static double s_query(tam_match_t *m, tam_match_worker_t *w, int msg, const msgp
     return t;
 }
 
+/* The problem of the engine's last run in bench_alloc's instance format
+ * (tests/bench/bench_inst.h), for the solver against LEMON on the structure
+ * tam-match makes (bench_alloc --instance). */
+static int s_write_inst(const tam_match_t *m, const char *path)
+{
+    tam_match_problem_t pb;
+    if (tam_match__problem(m, &pb, false))
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        tam_match__problem_free(&pb);
+        return -1;
+    }
+    const tam_flow_problem_t *p = &pb.p;
+    fprintf(f, "tamflow 1 %zu %zu %zu\n", p->n_needs, p->n_projects, p->n_arcs);
+    for (size_t i = 0; i < p->n_needs; i++)
+        fprintf(f, "n %llu %lld\n", (unsigned long long)p->need_id[i], (long long)p->need_amount[i]);
+    for (size_t j = 0; j < p->n_projects; j++)
+        fprintf(f, "p %llu %lld\n", (unsigned long long)p->project_id[j],
+                (long long)p->project_budget[j]);
+    for (size_t k = 0; k < p->n_arcs; k++) {
+        const tam_flow_arc_t *a = &p->arcs[k];
+        /* no decisions here: fixed is 0; a pair held back has cap 0 */
+        fprintf(f, "a %u %u %u %lld %u\n", a->need, a->project, a->score,
+                a->cap == TAM_FLOW_UNCAPPED ? -1LL : (long long)(a->cap - a->fixed), a->tiebreak);
+    }
+    int rc = ferror(f) | (fclose(f) != 0);
+    tam_match__problem_free(&pb);
+    return rc ? -1 : 0;
+}
+
 static int s_cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -194,10 +225,37 @@ static long s_rss_mb(void)
     return ru.ru_maxrss / 1024;
 }
 
+/* Peak memory per stage: the kernel's high-water mark of this process
+ * (VmHWM), reset at the start of a stage (clear_refs 5). */
+static void s_peak_reset(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static double s_peak_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb / 1024.0;
+}
+
+static double s_peak_apply, s_peak_first;
+
 /* Builds an engine with the instance of seed; returns its time to first run. */
 static tam_match_t *s_build(const tam_match_params_t *par, int nneeds, int nprojects,
                             uint64_t seed, double *t_apply, double *t_run)
 {
+    s_peak_reset();
     tam_match_t *m = NULL;
     if (tam_match_new(&m, s_cat, par))
         return NULL;
@@ -210,9 +268,12 @@ static tam_match_t *s_build(const tam_match_params_t *par, int nneeds, int nproj
         if (s_need(m, 1000 + (uint64_t)i))
             return NULL;
     double t1 = s_now();
+    s_peak_apply = s_peak_mb();
+    s_peak_reset();
     tam_match_seqs_t seqs = {.seq = {1, 1, 1}};
     if (tam_match_run(m, &seqs, s_publish, NULL))
         return NULL;
+    s_peak_first = s_peak_mb();
     *t_apply = t1 - t0;
     *t_run = s_now() - t1;
     return m;
@@ -223,11 +284,13 @@ int main(int argc, char **argv)
     int nneeds = 20000, nprojects = 500, events = 200;
     uint64_t seed = 1;
     bool no_min = false;
+    const char *inst_out = NULL;
     static const struct option opts[] = {{"needs", required_argument, NULL, 'n'},
                                          {"projects", required_argument, NULL, 'p'},
                                          {"events", required_argument, NULL, 'e'},
                                          {"seed", required_argument, NULL, 's'},
                                          {"no-min", no_argument, NULL, 'm'},
+                                         {"write-instance", required_argument, NULL, 'w'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -237,9 +300,10 @@ int main(int argc, char **argv)
         case 'e': events = atoi(optarg); break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'm': no_min = true; break;
+        case 'w': inst_out = optarg; break;
         default:
             fprintf(stderr, "usage: bench_match [--needs N] [--projects M] [--events K] "
-                            "[--seed S] [--no-min]\n");
+                            "[--seed S] [--no-min] [--write-instance FILE]\n");
             return 64;
         }
     }
@@ -282,10 +346,16 @@ int main(int argc, char **argv)
     printf("first run (cold): %.0f ms (scoring %.0f ms, solve %.0f ms)\n", tr * 1e3,
            (double)st.last_score_us / 1e3, (double)st.last_solve_us / 1e3);
 
+    if (inst_out && s_write_inst(m, inst_out) != 0) {
+        fprintf(stderr, "bench_match: cannot write %s\n", inst_out);
+        return 73;
+    }
+
     double *lat = malloc((size_t)events * sizeof *lat), *solve = malloc((size_t)events * sizeof *solve);
     int warm = 0;
     size_t changed = 0;
     uint64_t seq = 1;
+    s_peak_reset();
     for (int k = 0; k < events; k++) {
         s_pubs = 0;
         double t0 = s_now();
@@ -306,6 +376,8 @@ int main(int argc, char **argv)
         changed += (size_t)st.last_changed;
     }
     int64_t final_pairs = st.pairs;
+    double peak_events = s_peak_mb();
+    s_peak_reset();
 
 
     /* baseline, same run: a fresh engine (a restart) on the final inputs */
@@ -321,11 +393,13 @@ int main(int argc, char **argv)
     tam_match_seqs_t seqs = {.seq = {seq, 1, 1}};
     tam_match_run(fresh, &seqs, s_publish, NULL);
     double cold = s_now() - t0;
+    double peak_cold = s_peak_mb();
     tam_match_stats(fresh, &st);
 
     /* bulk load: a tenth of the needs, a run, then all the others at once
      * (as when tam-ingest takes a batch of imported replies); the first
      * complete run after the last record against the cold run above */
+    s_peak_reset();
     tam_match_t *bulk = NULL;
     if (tam_match_new(&bulk, s_cat, &par))
         return 70;
@@ -343,6 +417,7 @@ int main(int argc, char **argv)
     double tb0 = s_now();
     tam_match_run(bulk, &bseqs, s_publish, NULL);
     double tbulk = s_now() - tb0;
+    double peak_bulk = s_peak_mb();
     tam_match_stats_t bst;
     tam_match_stats(bulk, &bst);
     const char *bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
@@ -439,6 +514,12 @@ int main(int argc, char **argv)
            q99 < 0.020 && nq > 0 ? "met" : "not met");
     printf("GOAL match-incremental-%s: p50 %.1f ms per run after one new need (goal < %d ms) %s\n",
            gsize, p50 * 1e3, inc_goal, p50 * 1e3 < inc_goal ? "met" : "not met");
+    /* the scale curve: time and peak memory per stage (scripts/bench) */
+    printf("SCALE\t%s\t%lld pairs\tapply %.0f ms, %.0f MB\tfirst cold run %.0f ms, %.0f MB\t"
+           "incremental p50 %.1f ms, %.0f MB\tcold run (second engine) %.0f ms, %.0f MB\t"
+           "bulk-load run (third engine) %.0f ms, %.0f MB\tquery p99 %.2f ms\n", size,
+           (long long)final_pairs, ta * 1e3, s_peak_apply, tr * 1e3, s_peak_first, p50 * 1e3,
+           peak_events, cold * 1e3, peak_cold, tbulk * 1e3, peak_bulk, q99 * 1e3);
     free(lat);
     free(solve);
     tam_match_destroy(&m);
