@@ -422,9 +422,12 @@ int main(int argc, char **argv)
     tam_match_stats(bulk, &bst);
     const char *bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
                             ? "equal" : "DIFFERENT";
-    printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s), "
-           "%.2fx the cold run; hash %s\n", first, nneeds + events - first, tbulk * 1e3,
-           bst.last_warm ? "warm" : "cold", tbulk / cold, bsame);
+    printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; scoring "
+           "%.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, solve %.0f ms, "
+           "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
+           bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
+           (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
+           st.last_solve_us / 1e3, (unsigned long long)st.last_pivots, bsame);
     tam_match_destroy(&bulk);
     const char *same = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(m)) == 0
                            ? "equal" : "DIFFERENT";
