@@ -397,6 +397,7 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
                              .batch_max = (unsigned)s->cfg->pipeline.batch_max,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .authorize = s_authorize,
                              .handle = s_handle,
                              .query = s_query,

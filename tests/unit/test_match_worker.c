@@ -227,8 +227,10 @@ static void test_worker(void **state)
     assert_false(tam_match_worker_busy(w));
     /* what the worker published equals what a plain run published, in order */
     assert_int_equal(fx->npubs, plain->npubs);
-    for (size_t i = 1; i < fx->npubs; i++) { /* [0]: the header (run id, solve time) */
+    for (size_t i = 0; i < fx->npubs; i++) {
         assert_string_equal(fx->pubs[i].topic, plain->pubs[i].topic);
+        if (strcmp(fx->pubs[i].topic, "run") == 0)
+            continue; /* the run header: its solve time differs */
         assert_int_equal(fx->pubs[i].len, plain->pubs[i].len);
         assert_memory_equal(fx->pubs[i].body, plain->pubs[i].body, fx->pubs[i].len);
     }
