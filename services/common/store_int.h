@@ -1,0 +1,61 @@
+/* store_int.h — what the store's sources share (not a public header). */
+#ifndef TAM_STORE_INT_H
+#define TAM_STORE_INT_H
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tam/store.h"
+
+
+#define S_META_DB "meta"
+#define S_SCHEMA_KEY "schema_version"
+#define S_CTR_PREFIX "ctr:"
+#define S_DEFAULT_MAP ((size_t)64 << 20)
+#define S_MIN_MAP ((size_t)32 << 10)
+#define S_MAX_DBS 64
+#define S_MAX_READERS 126
+
+struct tam_store {
+    MDB_env *env;
+    char *path;
+    size_t ndbs;
+    char **names;       /* caller's database names, in the order given */
+    MDB_dbi *dbis;      /* their handles */
+    MDB_dbi meta;
+    size_t map_size;
+    size_t map_max;     /* 0: no cap */
+    size_t maxkey;
+    unsigned grow_count;
+    unsigned stale_cleared;
+    bool rdonly;
+    bool failed;
+    bool writing;       /* inside tam_store_write's fn */
+    unsigned reading;   /* open tam_store_read transactions */
+};
+
+struct tam_txn {
+    tam_store_t *s;
+    MDB_txn *txn;
+    bool rdonly;
+    bool map_full;  /* MDB_MAP_FULL seen: tam_store_write grows and retries */
+    bool txn_full;  /* MDB_TXN_FULL seen: too many dirty pages for one txn */
+    bool fatal;     /* MDB_PANIC or corruption seen */
+    int poisoned;   /* first other LMDB error that left the txn unusable */
+};
+
+/* Latches the store into the failed state; every later call gets TAM_EFATAL. */
+int tam_store__fatal(tam_store_t *s, const char *what, int rc);
+
+/* Maps an LMDB error from an operation inside txn to a tam code and records
+ * what tam_store_write must know about it. */
+int tam_store__txn_err(tam_txn_t *t, const char *what, int rc);
+
+/* 0 if txn is usable, else the code of what spoilt it (see tam_txn_status). */
+int tam_store__txn_ok(const tam_txn_t *t);
+
+/* Begins a top-level transaction (see store.c). */
+int tam_store__begin(tam_store_t *s, unsigned flags, MDB_txn **txn);
+
+#endif
