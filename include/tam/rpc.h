@@ -261,7 +261,8 @@ int tam_rpc_client_on_behalf(tam_rpc_client_t *c, const char *name);
 /* Closes the socket (unsent requests are dropped); *c becomes NULL. */
 void tam_rpc_client_destroy(tam_rpc_client_t **c);
 
-/* Writes a fresh request id: 128 random bits as 32 hex digits.
+/* Writes a fresh request id, dated (tam/dedup.h): "t" + the time in ms as
+ * 11 hex digits + "-" + 80 random bits as 20 hex digits (33 characters).
  * Returns 0; TAM_EIO (no randomness). */
 int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1]);
 

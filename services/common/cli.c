@@ -87,10 +87,10 @@ int tam_cli_exit_code(int code)
     case TAM_OK: return EX_OK;
     case TAM_EINVAL: case TAM_ETRUNC: case TAM_ETOOBIG: case TAM_EDEPTH: case TAM_ETYPE:
     case TAM_EMISSING: case TAM_EUNKNOWN: case TAM_ERANGE: case TAM_ESTATE: case TAM_ECONFLICT:
-    case TAM_EEXISTS: case TAM_ENOTFOUND:
+    case TAM_EEXISTS: case TAM_ENOTFOUND: case TAM_EEXPIRED:
         return EX_DATAERR;
     case TAM_EUNAVAIL: return EX_UNAVAILABLE;
-    case TAM_ETIMEOUT: return EX_TEMPFAIL;
+    case TAM_ETIMEOUT: case TAM_EDISKFULL: case TAM_EMAPFULL: return EX_TEMPFAIL;
     case TAM_ECONFIG: return EX_CONFIG;
     case TAM_EIO: return EX_IOERR;
     case TAM_EDENIED: return EX_NOPERM;

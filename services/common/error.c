@@ -32,6 +32,8 @@ static const struct {
     {TAM_EPROTO, "protocol", "protocol error"},
     {TAM_EINTERNAL, "internal", "internal error"},
     {TAM_ESUPERSEDED, "superseded", "superseded by a later revision"},
+    {TAM_EEXPIRED, "expired", "request id older than the duplicate table keeps"},
+    {TAM_EDISKFULL, "disk_full", "storage full; resend later"},
 };
 
 #define S_NERR (sizeof s_errors / sizeof s_errors[0])

@@ -391,6 +391,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .limits = &s->rpc_limits,
         .store = s->store,
         .batch_max = (unsigned)s->cfg->ingest.batch_max,
+        .request_retention_ms = s->cfg->common.request_retention,
         .signals = true,
         .classify = s_classify,
         .handle = s_handle,

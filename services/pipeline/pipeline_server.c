@@ -414,6 +414,7 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
                              .limits = &lim,
                              .store = s->store,
                              .batch_max = (unsigned)s->cfg->pipeline.batch_max,
+                             .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
                              .authorize = s_authorize,

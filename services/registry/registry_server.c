@@ -182,6 +182,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .limits = &lim,
                              .store = s->store,
                              .batch_max = (unsigned)s->cfg->registry.batch_max,
+                             .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
                              .handle = s_handle,
