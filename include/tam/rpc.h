@@ -39,7 +39,10 @@ extern "C" {
 #define TAM_RPC_MAX_FRAME_DEFAULT (4u << 20)
 #define TAM_RPC_CLIENT_MAX_FRAME (64u << 20) /* largest answer frame a client takes */
 #define TAM_RPC_LINGER_MS 1000           /* server: time to flush answers at close */
-#define TAM_RPC_ANSWER_HWM 4096          /* answers queued per peer (server SNDHWM, client RCVHWM) */
+#define TAM_RPC_ANSWER_HWM 4096          /* answers queued per peer (server, client RCVHWM) */
+#define TAM_RPC_PIPE_HWM 4               /* of them in libzmq's pipe (server SNDHWM) */
+#define TAM_RPC_PEER_BYTES (2u << 20)    /* bytes of answers waiting per peer beyond the pipe */
+#define TAM_RPC_STUCK_MS 10000           /* a peer that takes no answer this long loses them */
 
 enum { TAM_RPC_OK = 0, TAM_RPC_ERROR = 1 }; /* answer status */
 
@@ -220,6 +223,17 @@ int tam_rpc_server_reply_error(tam_rpc_server_t *s, const tam_rpc_req_t *req,
  * TAM_EPROTO if bytes are not a stored answer. */
 int tam_rpc_server_reply_stored(tam_rpc_server_t *s, const tam_rpc_req_t *req, const void *bytes,
                                 size_t len);
+
+/* Answers to a peer that does not take them at once wait in the server, per
+ * peer, up to TAM_RPC_PEER_BYTES bytes and TAM_RPC_ANSWER_HWM answers (the
+ * rest are dropped: the client resends the same id); a peer that takes none
+ * for TAM_RPC_STUCK_MS, or is gone, loses them. This sends what the peers
+ * take now; call it on every turn of the loop. Returns the longest the loop
+ * may poll before calling it again (ms), or -1 when nothing waits. */
+int tam_rpc_server_flush(tam_rpc_server_t *s);
+
+/* Bytes of answers waiting in the server (see tam_rpc_server_flush). */
+size_t tam_rpc_server_backlog(const tam_rpc_server_t *s);
 
 /* Copies the counters into *out. */
 void tam_rpc_server_stats(const tam_rpc_server_t *s, tam_rpc_server_stats_t *out);

@@ -644,6 +644,10 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         long timeout = timer_due < 0 ? -1 : (long)(timer_due > s_now_ms() ? timer_due - s_now_ms() : 0);
         if (def->store && (timeout < 0 || timeout > S_PRUNE_POLL_MS))
             timeout = s_wall_ms(&v) >= v.prune_due ? 0 : S_PRUNE_POLL_MS;
+        /* Answers waiting for slow readers: what they take now, and when to try again. */
+        int fl = tam_rpc_server_flush(v.srv);
+        if (fl >= 0 && (timeout < 0 || fl < timeout))
+            timeout = fl;
         for (size_t k = 0; k < def->nsources; k++) {
             const tam_service_source_t *src = &def->sources[k];
             int c = src->pollitems(src->obj, items + n, TAM_SERVICE_SOURCE_ITEMS);

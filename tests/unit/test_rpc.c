@@ -168,7 +168,7 @@ static void *srv_main(void *arg)
     while (rc == 0) {
         zmq_pollitem_t it[2] = {{tam_rpc_server_socket(srv), 0, ZMQ_POLLIN, 0},
                                 {ctl, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(it, 2, -1) < 0)
+        if (zmq_poll(it, 2, tam_rpc_server_flush(srv)) < 0)
             break;
         if (it[1].revents)
             break;
