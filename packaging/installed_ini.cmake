@@ -3,7 +3,7 @@ execute_process(COMMAND ${TAM_CONFIG_BIN} --defaults OUTPUT_VARIABLE ini RESULT_
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "tam-config --defaults failed: ${rc}")
 endif()
-foreach(kv "run_dir=${RUN_DIR}" "data_dir=${DATA_DIR}" "catalog_dir=${CATALOG_DIR}" "keys_dir=${KEYS_DIR}")
+foreach(kv "run_dir=${RUN_DIR}" "data_dir=${DATA_DIR}" "catalog_dir=${CATALOG_DIR}" "keys_dir=${KEYS_DIR}" "web_dir=${WEB_DIR}")
   string(REGEX MATCH "^[a-z_]+" key "${kv}")
   string(REGEX REPLACE "^[a-z_]+=" "" val "${kv}")
   string(REGEX REPLACE "\n${key} = [^\n]*" "\n${key} = ${val}" ini "${ini}")

@@ -133,6 +133,33 @@ int tam_answer_events(tam_answer_t *a, const tam_events_t *e);
 int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,
                        void *out, tam_rpc_error_t *err);
 
+/* ---- a handler's workspace -------------------------------------------------- */
+
+/* What a service's handlers build each answer in, reused from one request to
+ * the next: the arena the request is decoded into, the answer body, and the
+ * feed events the request's writes will publish. */
+typedef struct {
+    tam_arena_t *arena;
+    msgpack_sbuffer body;
+    tam_events_t events;
+} tam_work_t;
+
+/* Makes w's arena (cap bytes at most; 0: no cap) and empty body and events.
+ * Returns 0; TAM_ENOMEM (w is then safe to tam_work_fini). */
+int tam_work_init(tam_work_t *w, size_t cap);
+
+/* Empties w for the next request: resets the arena, clears the body and the
+ * events (their memory is kept). This function can't fail. */
+void tam_work_begin(tam_work_t *w);
+
+/* Turns a handler's outcome into the loop's answer: rc if it is non-zero;
+ * else out's error code if the handler set one; else out becomes an ok
+ * answer of w's body with w's events (0, or TAM_ENOMEM / TAM_EINVAL). */
+int tam_work_finish(tam_work_t *w, int rc, tam_answer_t *out);
+
+/* Frees what w holds (zeroed). */
+void tam_work_fini(tam_work_t *w);
+
 /* ---- the service ---------------------------------------------------------------- */
 
 typedef enum {

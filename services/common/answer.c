@@ -154,3 +154,41 @@ int tam_answer_events(tam_answer_t *a, const tam_events_t *e)
         rc = tam_answer_event(a, e->v[i].topic, e->v[i].body, e->v[i].len);
     return rc;
 }
+
+/* ---- a handler's workspace ------------------------------------------------------ */
+
+int tam_work_init(tam_work_t *w, size_t cap)
+{
+    memset(w, 0, sizeof *w);
+    msgpack_sbuffer_init(&w->body);
+    if (!(w->arena = tam_arena_new(0)))
+        return TAM_ENOMEM;
+    if (cap)
+        tam_arena_set_cap(w->arena, cap);
+    return 0;
+}
+
+void tam_work_begin(tam_work_t *w)
+{
+    tam_arena_reset(w->arena);
+    msgpack_sbuffer_clear(&w->body);
+    tam_events_truncate(&w->events, 0);
+}
+
+int tam_work_finish(tam_work_t *w, int rc, tam_answer_t *out)
+{
+    if (rc)
+        return rc;
+    if (out->error.code)
+        return out->error.code;
+    rc = tam_answer_ok(out, w->body.data, w->body.size);
+    return rc ? rc : tam_answer_events(out, &w->events);
+}
+
+void tam_work_fini(tam_work_t *w)
+{
+    tam_arena_destroy(&w->arena);
+    msgpack_sbuffer_destroy(&w->body);
+    tam_events_free(&w->events);
+    memset(w, 0, sizeof *w);
+}

@@ -5,6 +5,7 @@
  *   gw_routes.c       the /v1 routes: which message each one sends, and how
  *                     its query or body becomes the request
  *   gw_stream.c       GET /v1/stream: Server-Sent Events from the match feed
+ *   gw_static.c       the web dashboard's files at / (docs/dashboard.md)
  * One thread serves HTTP (MHD's internal polling thread) and owns the rpc
  * sockets; the stream has a thread of its own for the feed socket. */
 #ifndef TAM_GATEWAY_H
@@ -21,6 +22,7 @@
 
 typedef struct gw gw_t;
 typedef struct gw_stream gw_stream_t;
+typedef struct gw_static gw_static_t;
 
 /* One HTTP request being served. */
 typedef struct {
@@ -128,5 +130,16 @@ void gw_stream_stop(gw_stream_t *s);
 void gw_stream_destroy(gw_stream_t **s);
 /* Serves GET /v1/stream on r. */
 enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r);
+
+/* ---- gw_static.c ---------------------------------------------------------- */
+
+/* Reads the dashboard's files from dir (empty: none; a missing directory is
+ * logged and serves nothing). Returns 0 (*out may be NULL) or TAM_ENOMEM. */
+int gw_static_new(gw_static_t **out, const char *dir);
+void gw_static_destroy(gw_static_t **s);
+/* Whether url names one of the dashboard's files ("/" is index.html). */
+bool gw_static_has(const gw_static_t *s, const char *url);
+/* Serves that file (no token needed: the page holds no data). */
+enum MHD_Result gw_static_serve(gw_static_t *s, gw_req_t *r);
 
 #endif

@@ -22,6 +22,7 @@ struct gw {
     struct MHD_Daemon *d;
     tam_rpc_client_t *clients[S_NSERVICES]; /* made and used in MHD's thread only */
     gw_stream_t *stream;
+    gw_static_t *web; /* the dashboard's files, NULL: none */
     unsigned port;
 };
 
@@ -144,6 +145,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         gw_error_add(&errors, "", d);
         return gw_problem(&r, MHD_HTTP_CONTENT_TOO_LARGE, "Request body too large", d, errors);
     }
+    /* The dashboard's files are public: the page holds no data. */
+    if (gw_static_has(g->web, url))
+        return gw_static_serve(g->web, &r);
     /* Probes of a load balancer need no token. */
     bool open = strcmp(url, "/v1/health") == 0 || strcmp(url, "/v1/openapi.json") == 0;
     if (!s_authenticate(&r) && !open) {
@@ -186,7 +190,9 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx)
         free(g);
         return TAM_ECONFIG;
     }
-    int rc = gw_stream_new(&g->stream, cfg, zctx);
+    int rc = gw_static_new(&g->web, cfg->gateway.web_dir);
+    if (rc == 0 && (rc = gw_stream_new(&g->stream, cfg, zctx)) != 0)
+        gw_static_destroy(&g->web);
     if (rc) {
         free(g);
         return rc;
@@ -204,6 +210,7 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx)
         tam_crit("cannot listen on http://%s:%lld: %s", cfg->gateway.listen,
                  (long long)cfg->gateway.port, strerror(errno));
         gw_stream_destroy(&g->stream);
+        gw_static_destroy(&g->web);
         free(g);
         return TAM_EIO;
     }
@@ -239,6 +246,7 @@ void gw_destroy(gw_t **gp)
     for (size_t i = 0; i < S_NSERVICES; i++)
         tam_rpc_client_destroy(&g->clients[i]);
     gw_stream_destroy(&g->stream);
+    gw_static_destroy(&g->web);
     free(g);
     *gp = NULL;
 }

@@ -417,6 +417,26 @@ static enum MHD_Result s_ready(gw_req_t *r, const s_route_t *rt, char **p)
     return ret;
 }
 
+/* Who the token is: its identity, roles and respondent (for the dashboard,
+ * which offers only what the roles allow). No service is asked. */
+static enum MHD_Result s_whoami(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    (void)rt;
+    (void)p;
+    char buf[TAM_ROLE_NAMES_MAX];
+    json_t *roles = json_array();
+    tam_roles_format(r->who.roles, buf);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        json_array_append_new(roles, json_string(t));
+    json_t *o = json_pack("{s:s, s:o, s:s}", "id", r->who.id, "roles", roles, "respondent",
+                          r->who.respondent);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    enum MHD_Result ret = text ? gw_json(r, MHD_HTTP_OK, text, NULL) : MHD_NO;
+    free(text);
+    return ret;
+}
+
 static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)rt;
@@ -441,6 +461,7 @@ static const s_route_t s_routes[] = {
     {"GET", "/v1/health", NULL, 0, S_NONE, NULL, s_health},
     {"GET", "/v1/ready", NULL, 0, S_NONE, NULL, s_ready},
     {"GET", "/v1/openapi.json", NULL, 0, S_NONE, NULL, s_openapi},
+    {"GET", "/v1/whoami", NULL, 0, S_NONE, NULL, s_whoami},
     {"GET", "/v1/proposals", "match", M(match_proposals), S_QUERY, "offset", NULL},
     {"GET", "/v1/proposals/{need}/{project}", "match", M(match_explain), S_NONE, NULL, s_explain},
     {"GET", "/v1/gaps", "match", M(match_gaps), S_QUERY, NULL, NULL},

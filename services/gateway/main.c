@@ -1,52 +1,45 @@
 /* tam-gateway — the HTTP/JSON API over the four services (docs/gateway.md).
  * It holds no data: a client of tam-ingest, tam-registry, tam-match and
  * tam-pipeline with its own key, acting on behalf of each user. */
-#include <signal.h>
-#include <stdio.h>
-#include <zmq.h>
-#include "tam/cli.h"
-#include "tam/error.h"
-#include "tam/log.h"
-#include "tam/notify.h"
-#include "tam/sec.h"
+#include "tam/service_main.h"
 #include "gateway.h"
+
+static const char *s_identity(const tam_config_t *cfg)
+{
+    return cfg->gateway.identity;
+}
+
+static int s_create(void **server, const tam_config_t *cfg, void *zctx)
+{
+    gw_t *s = NULL;
+    int rc = gw_new(&s, cfg, zctx);
+    *server = s;
+    return rc;
+}
+
+static int s_run(void *server)
+{
+    return gw_run(server);
+}
+
+static void s_destroy(void *server)
+{
+    gw_t *s = server;
+    gw_destroy(&s);
+}
+
+static const tam_service_main_t s_main = {
+    .program = "tam-gateway",
+    .summary = "The HTTP gateway: the tamatch API over HTTP/JSON with bearer tokens, "
+               "and Server-Sent Events of proposal changes.",
+    .identity = s_identity,
+    .create = s_create,
+    .run = s_run,
+    .destroy = s_destroy,
+    .own_signals = true, /* gw_run takes them with sigwait */
+};
 
 int main(int argc, char **argv)
 {
-    tam_config_t cfg;
-    int ex = tam_cli_service(argc, argv, "tam-gateway",
-                             "The HTTP gateway: the tamatch API over HTTP/JSON with bearer tokens, "
-                             "and Server-Sent Events of proposal changes.",
-                             &cfg);
-    if (ex >= 0)
-        return ex;
-    /* Every thread (MHD's, ZeroMQ's, the stream's) inherits this mask; the
-     * main thread takes the signals with sigwait (gw_run). */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    void *zctx = zmq_ctx_new();
-    if (!zctx) {
-        tam_crit("cannot create a ZeroMQ context");
-        return EX_OSERR;
-    }
-    gw_t *g = NULL;
-    tam_sec_t *sec = NULL;
-    int rc = tam_sec_service(&sec, &cfg, zctx, cfg.gateway.identity);
-    if (rc == 0 && (rc = gw_new(&g, &cfg, zctx)))
-        tam_crit("cannot start: %s", tam_strerror(rc));
-    else if (rc == 0) {
-        tam_notify("READY=1"); /* listening: gw_new started the HTTP daemon */
-        rc = gw_run(g);
-        tam_notify("STOPPING=1");
-    }
-    gw_destroy(&g);
-    tam_sec_destroy(&sec);
-    zmq_ctx_term(zctx);
-    if (rc == 0)
-        tam_info("stopped");
-    return rc == 0 ? EX_OK : tam_cli_exit_code(rc);
+    return tam_service_main(argc, argv, &s_main);
 }

@@ -96,6 +96,28 @@ static bool s_match(const tam_match_t *m, const s_filter_t *f, uint16_t country,
 
 /* ---- match.proposals ---------------------------------------------------------------- */
 
+/* Whether one of the proposal's texts contains q, ignoring case (q: the
+ * query's free text, "" matches all). */
+static bool s_text_match(const tam_match_t *m, const tam_match_prop_t *pr, const char *q)
+{
+    if (!q || !*q)
+        return true;
+    const tam_match_project_t *p = &m->projects[pr->project];
+    const tam_country_t *c = tam_match__country(m, pr->country);
+    char id[TAM_MATCH_ID_MAX + 32];
+    tam_match__prop_id(m, pr, id, sizeof id);
+    const char *texts[] = {id, c->iso3, c->name, c->group,
+                           tam_match__standard(m, pr->standard)->id,
+                           tam_match__modality(m, pr->modality)->code, p->id};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (texts[i] && strcasestr(texts[i], q))
+            return true;
+    for (uint32_t i = 0; i < p->ndonors; i++)
+        if (strcasestr(p->donors[i], q))
+            return true;
+    return false;
+}
+
 static int s_proposals(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                        msgpack_sbuffer *answer, tam_rpc_error_t *err)
 {
@@ -105,6 +127,11 @@ static int s_proposals(tam_match_t *m, const void *body, size_t len, tam_arena_t
     if (tam_decode(&tam_schema_proposal_query, body, len, a, &q, &ce))
         return s_codec_error(err, &ce);
     s_filter_t f;
+    int state = -1;
+    if (q.state && *q.state &&
+        (state = tam_enum_index(&tam_enum_proposal_state, q.state, strlen(q.state))) < 0)
+        tam_rpc_error_add(err, "state", "unknown state \"%s\" (proposed, endorsed, committed or "
+                                        "delivered)", q.state);
     if (s_filter(m, q.country, q.group, q.category, q.standard, q.project, q.donor, &f, err) ||
         s_no_run(m, err))
         return err->code;
@@ -115,7 +142,8 @@ static int s_proposals(tam_match_t *m, const void *body, size_t len, tam_arena_t
         return TAM_ENOMEM;
     for (uint32_t k = 0; k < m->nprops; k++) {
         const tam_match_prop_t *pr = &m->props[k];
-        if (!s_match(m, &f, pr->country, pr->category, pr->standard, pr->project))
+        if (!s_match(m, &f, pr->country, pr->category, pr->standard, pr->project) ||
+            (state >= 0 && (int)pr->state != state) || !s_text_match(m, pr, q.q))
             continue;
         if (out.total++ < q.offset || out.items.n >= limit)
             continue;

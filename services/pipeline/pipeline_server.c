@@ -36,10 +36,8 @@ struct tam_pipeline_server {
     s_sub_t subs[TAM_PIPELINE_SRC__COUNT];
     tam_pipeline_t pl;
     tam_rpc_client_t *ingest;     /* for the commission report; created on first use */
-    tam_arena_t *scratch;         /* decoded requests, reset per request */
+    tam_work_t w;                 /* the request in hand: decoded, answer, events */
     tam_arena_t *auth;            /* authorize's decoding, reset per request */
-    msgpack_sbuffer answer;
-    tam_events_t pubs;
     tam_events_t follow_pubs;     /* tam-pipeline's own acts (decisions follow their need) */
     tam_service_source_t ingest_src; /* the needs feed client, wrapped by s_ingest_* */
     tam_service_stats_t stats;
@@ -70,35 +68,18 @@ static tam_req_kind_t s_classify(const char *type, void *arg)
 
 /* ---- requests ------------------------------------------------------------------------ */
 
-static void s_begin(tam_pipeline_server_t *s)
-{
-    tam_arena_reset(s->scratch);
-    msgpack_sbuffer_clear(&s->answer);
-    tam_events_truncate(&s->pubs, 0);
-}
-
-static int s_finish(tam_pipeline_server_t *s, int rc, tam_answer_t *out)
-{
-    if (rc)
-        return rc;
-    if (out->error.code)
-        return out->error.code;
-    rc = tam_answer_ok(out, s->answer.data, s->answer.size);
-    return rc ? rc : tam_answer_events(out, &s->pubs);
-}
-
 static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
 {
     tam_pipeline_server_t *s = arg;
-    s_begin(s);
-    int rc = tam_pipeline_act(&s->pl, txn, &req->principal, req->body, req->body_len, s->scratch,
-                              &s->answer, &s->pubs, &out->error);
+    tam_work_begin(&s->w);
+    int rc = tam_pipeline_act(&s->pl, txn, &req->principal, req->body, req->body_len, s->w.arena,
+                              &s->w.body, &s->w.events, &out->error);
     if (rc == 0 && out->error.code)
         tam_info("%s %s refused: %s (field %s)", req->type, req->id, tam_errname(out->error.code),
                  out->error.field);
     else if (rc == 0)
         tam_info("%s %s by %s: ok", req->type, req->id, req->principal.id);
-    return s_finish(s, rc, out);
+    return tam_work_finish(&s->w, rc, out);
 }
 
 static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
@@ -107,12 +88,12 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
     const tam_message_t *m = tam_message_find(req->type);
     if (!m)
         return TAM_EINTERNAL;
-    s_begin(s);
+    tam_work_begin(&s->w);
     if (m->id == TAM_MSG_sys_ping)
-        return tam_service_pong(req, "tam-pipeline", TAM_VERSION, s->feed, s->scratch, out);
-    int rc = tam_pipeline_read(&s->pl, txn, m->id, req->body, req->body_len, s->scratch,
-                               &s->answer, &out->error);
-    return s_finish(s, rc, out);
+        return tam_service_pong(req, "tam-pipeline", TAM_VERSION, s->feed, s->w.arena, out);
+    int rc = tam_pipeline_read(&s->pl, txn, m->id, req->body, req->body_len, s->w.arena,
+                               &s->w.body, &out->error);
+    return tam_work_finish(&s->w, rc, out);
 }
 
 /* ---- ingest's replies, for the commission report ------------------------------------- */
@@ -340,12 +321,12 @@ int tam_pipeline_server_new(tam_pipeline_server_t **out, const tam_config_t *cfg
         return TAM_ENOMEM;
     s->cfg = cfg;
     s->zctx = zctx;
-    msgpack_sbuffer_init(&s->answer);
-    if (!(s->scratch = tam_arena_new(0)) || !(s->auth = tam_arena_new(0))) {
+    if ((rc = tam_work_init(&s->w, S_ARENA_CAP)))
+        goto fail;
+    if (!(s->auth = tam_arena_new(0))) {
         rc = TAM_ENOMEM;
         goto fail;
     }
-    tam_arena_set_cap(s->scratch, S_ARENA_CAP);
     tam_arena_set_cap(s->auth, (size_t)cfg->common.max_frame * 8 + (1u << 20));
     if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
         tam_error("catalogue: %s", err);
@@ -451,10 +432,8 @@ void tam_pipeline_server_destroy(tam_pipeline_server_t **sp)
     tam_store_close(&s->store);
     tam_pipeline_view_destroy(&s->view);
     tam_catalog_destroy(&s->cat);
-    tam_arena_destroy(&s->scratch);
+    tam_work_fini(&s->w);
     tam_arena_destroy(&s->auth);
-    msgpack_sbuffer_destroy(&s->answer);
-    tam_events_free(&s->pubs);
     tam_events_free(&s->follow_pubs);
     free(s);
     *sp = NULL;

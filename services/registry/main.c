@@ -2,39 +2,44 @@
  * with their earmarks, the funding ledger, and the planning context from
  * peacekeeping planning. Serves requests, publishes every committed change
  * on its feed, streams snapshots. See docs/registry.md. */
-#include <stdio.h>
-#include <zmq.h>
-#include "tam/cli.h"
-#include "tam/error.h"
-#include "tam/log.h"
-#include "tam/sec.h"
+#include "tam/service_main.h"
 #include "registry.h"
+
+static const char *s_identity(const tam_config_t *cfg)
+{
+    return cfg->registry.identity;
+}
+
+static int s_create(void **server, const tam_config_t *cfg, void *zctx)
+{
+    tam_registry_server_t *s = NULL;
+    int rc = tam_registry_server_new(&s, cfg, zctx);
+    *server = s;
+    return rc;
+}
+
+static int s_run(void *server)
+{
+    return tam_registry_server_run(server);
+}
+
+static void s_destroy(void *server)
+{
+    tam_registry_server_t *s = server;
+    tam_registry_server_destroy(&s);
+}
+
+static const tam_service_main_t s_main = {
+    .program = "tam-registry",
+    .summary = "The registry service: donors, extrabudgetary projects and their "
+               "earmarks, the funding ledger, and the planning context.",
+    .identity = s_identity,
+    .create = s_create,
+    .run = s_run,
+    .destroy = s_destroy,
+};
 
 int main(int argc, char **argv)
 {
-    tam_config_t cfg;
-    int ex = tam_cli_service(argc, argv, "tam-registry",
-                             "The registry service: donors, extrabudgetary projects and their "
-                             "earmarks, the funding ledger, and the planning context.",
-                             &cfg);
-    if (ex >= 0)
-        return ex;
-    void *zctx = zmq_ctx_new();
-    if (!zctx) {
-        tam_crit("cannot create a ZeroMQ context");
-        return EX_OSERR;
-    }
-    tam_registry_server_t *s = NULL;
-    tam_sec_t *sec = NULL;
-    int rc = tam_sec_service(&sec, &cfg, zctx, cfg.registry.identity);
-    if (rc == 0 && (rc = tam_registry_server_new(&s, &cfg, zctx)))
-        tam_crit("cannot start: %s", tam_strerror(rc));
-    else
-        rc = tam_registry_server_run(s);
-    tam_registry_server_destroy(&s);
-    tam_sec_destroy(&sec);
-    zmq_ctx_term(zctx);
-    if (rc == 0)
-        tam_info("stopped");
-    return rc == 0 ? EX_OK : tam_cli_exit_code(rc);
+    return tam_service_main(argc, argv, &s_main);
 }

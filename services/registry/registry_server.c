@@ -20,9 +20,7 @@ struct tam_registry_server {
     tam_store_t *store;
     tam_feed_server_t *feed;
     tam_registry_t reg;
-    tam_arena_t *scratch;         /* decoded requests, reset per request */
-    msgpack_sbuffer answer;       /* answer body being built */
-    tam_events_t pubs;     /* records to publish for the request in hand */
+    tam_work_t w;                 /* the request in hand: decoded, answer, events */
     tam_service_stats_t stats;
     uint64_t publish_failed;
 };
@@ -39,40 +37,22 @@ static tam_req_kind_t s_classify(const char *type, void *arg)
 
 /* ---- requests -------------------------------------------------------------------- */
 
-static void s_begin(tam_registry_server_t *s)
-{
-    tam_arena_reset(s->scratch);
-    msgpack_sbuffer_clear(&s->answer);
-    tam_events_truncate(&s->pubs, 0);
-}
-
-/* Turns a handler's outcome into the loop's answer. */
-static int s_finish(tam_registry_server_t *s, int rc, tam_answer_t *out)
-{
-    if (rc)
-        return rc;
-    if (out->error.code)
-        return out->error.code;
-    rc = tam_answer_ok(out, s->answer.data, s->answer.size);
-    return rc ? rc : tam_answer_events(out, &s->pubs);
-}
-
 static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
 {
     tam_registry_server_t *s = arg;
     const tam_message_t *m = tam_message_find(req->type);
     if (!m)
         return TAM_EINTERNAL; /* classify let only known types through */
-    s_begin(s);
+    tam_work_begin(&s->w);
     s->reg.by = req->principal.id; /* who made the revision: recorded with it */
-    int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
-                                &s->answer, &s->pubs, &out->error);
+    int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->w.arena,
+                                &s->w.body, &s->w.events, &out->error);
     if (rc == 0 && out->error.code == 0)
         tam_debug("%s %s: ok", req->type, req->id);
     else if (rc == 0)
         tam_info("%s %s refused: %s (%zu problem(s))", req->type, req->id,
                  tam_errname(out->error.code), out->error.n);
-    return s_finish(s, rc, out);
+    return tam_work_finish(&s->w, rc, out);
 }
 
 static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, void *arg)
@@ -81,12 +61,12 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
     const tam_message_t *m = tam_message_find(req->type);
     if (!m)
         return TAM_EINTERNAL;
-    s_begin(s);
+    tam_work_begin(&s->w);
     if (m->id == TAM_MSG_sys_ping)
-        return tam_service_pong(req, "tam-registry", TAM_VERSION, s->feed, s->scratch, out);
-    int rc = tam_registry_read(&s->reg, txn, m->id, req->body, req->body_len, s->scratch,
-                               &s->answer, &out->error);
-    return s_finish(s, rc, out);
+        return tam_service_pong(req, "tam-registry", TAM_VERSION, s->feed, s->w.arena, out);
+    int rc = tam_registry_read(&s->reg, txn, m->id, req->body, req->body_len, s->w.arena,
+                               &s->w.body, &out->error);
+    return tam_work_finish(&s->w, rc, out);
 }
 
 /* ---- the feed ------------------------------------------------------------------------ */
@@ -127,13 +107,9 @@ int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg
         return TAM_ENOMEM;
     s->cfg = cfg;
     s->zctx = zctx;
-    msgpack_sbuffer_init(&s->answer);
-    if (!(s->scratch = tam_arena_new(0))) {
-        rc = TAM_ENOMEM;
-        goto fail;
-    }
     /* A request is at most one frame; what it decodes to is a few times that. */
-    tam_arena_set_cap(s->scratch, (size_t)cfg->common.max_frame * 8 + (1u << 20));
+    if ((rc = tam_work_init(&s->w, (size_t)cfg->common.max_frame * 8 + (1u << 20))))
+        goto fail;
 
     if ((rc = tam_catalog_load(&s->cat, cfg->common.catalog_dir, err, sizeof err))) {
         tam_error("catalogue: %s", err);
@@ -214,9 +190,7 @@ void tam_registry_server_destroy(tam_registry_server_t **sp)
     tam_feed_server_destroy(&s->feed);
     tam_store_close(&s->store);
     tam_catalog_destroy(&s->cat);
-    tam_arena_destroy(&s->scratch);
-    msgpack_sbuffer_destroy(&s->answer);
-    tam_events_free(&s->pubs);
+    tam_work_fini(&s->w);
     free(s);
     *sp = NULL;
 }

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "ingest_harness.h"
+#include "services_harness.h"
 #include "tam/feed.h"
 #include "tam/proto.h"
 
@@ -21,11 +21,10 @@
 
 static int setup(void **state)
 {
-    ih_t *h = calloc(1, sizeof *h);
-    if (!h || ih_init(h, EXTRA) != 0 || ih_start(h, 20000) != 0) {
-        if (h)
-            ih_fini(h);
-        free(h);
+    h_opts_t o = {.section[S_INGEST] = EXTRA, .tamctl = "timeout = 2s\n"};
+    h_t *h = h_new_opts("test_ingest", &o);
+    if (!h || h_start(h, S_INGEST, 20000) != 0) {
+        h_free(h);
         return -1;
     }
     *state = h;
@@ -34,9 +33,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    ih_t *h = *state;
-    ih_fini(h);
-    free(h);
+    h_t *h = *state;
+    h_free(h);
     return 0;
 }
 
@@ -44,10 +42,10 @@ static int teardown(void **state)
 
 /* Calls type with a JSON body (or raw msgpack if json is NULL) and id (NULL:
  * fresh); returns the answer (caller clears). */
-static tam_rpc_answer_t s_call(ih_t *h, const char *type, const char *json, const char *id)
+static tam_rpc_answer_t s_call(h_t *h, const char *type, const char *json, const char *id)
 {
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, h->zctx, h->ep, 5000, 1), 0);
+    assert_int_equal(tam_rpc_client_new(&c, h->zctx, h->ep[S_INGEST], 5000, 1), 0);
     msgpack_sbuffer sb;
     tam_codec_err_t cerr;
     assert_int_equal(tam_json_to_msgpack(json, strlen(json), &sb, &cerr), 0);
@@ -61,7 +59,7 @@ static tam_rpc_answer_t s_call(ih_t *h, const char *type, const char *json, cons
 }
 
 /* Counts stored replies (any status) or needs (any status), paging. */
-static size_t s_count(ih_t *h, bool needs)
+static size_t s_count(h_t *h, bool needs)
 {
     size_t n = 0;
     uint64_t after = 0;
@@ -104,7 +102,7 @@ static size_t s_json_len(const char *text)
 }
 
 /* Loads the sample reply as JSON for mutation. */
-static json_t *s_sample(ih_t *h)
+static json_t *s_sample(h_t *h)
 {
     char path[600];
     json_error_t je;
@@ -147,7 +145,7 @@ static json_t *s_at(json_t *root, const char *path, json_t *v)
     return cur;
 }
 
-static const char *s_save(ih_t *h, json_t *j, const char *name, char *buf, size_t len)
+static const char *s_save(h_t *h, json_t *j, const char *name, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%s", h->dir, name);
     assert_int_equal(json_dump_file(j, buf, JSON_INDENT(1)), 0);
@@ -163,7 +161,7 @@ static bool s_has(const char *text, const char *needle)
 
 static void t_submit_restart(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char *out = NULL, *err = NULL, pattern[600], csv[600];
     snprintf(pattern, sizeof pattern, "%s/config/samples/demo/replies/*.json", h->src);
     snprintf(csv, sizeof csv, "%s/config/samples/needs-example.csv", h->src);
@@ -174,7 +172,7 @@ static void t_submit_restart(void **state)
     args[0] = "submit";
     for (size_t i = 0; i < g.gl_pathc; i++)
         args[1 + i] = g.gl_pathv[i];
-    int rc = ih_tamctl_v(h, NULL, &out, &err, (int)g.gl_pathc + 1, args);
+    int rc = h_tamctl_v(h, NULL, &out, &err, (int)g.gl_pathc + 1, args);
     if (rc != 0)
         fprintf(stderr, "%s", err);
     assert_int_equal(rc, 0);
@@ -185,7 +183,7 @@ static void t_submit_restart(void **state)
     assert_true(s_has(out, "0001-CAF-A.json: reply "));
     free(out);
     free(err);
-    assert_int_equal(ih_tamctl(h, NULL, &out, &err, "submit", "--format", "csv", csv, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, &err, "submit", "--format", "csv", csv, NULL), 0);
     assert_true(s_has(err, "2 replies: 2 accepted (5 needs stored"));
     free(out);
     free(err);
@@ -195,30 +193,30 @@ static void t_submit_restart(void **state)
     assert_int_equal(s_count(h, true), 373);
 
     /* A graceful stop exits 0; the restarted service has everything. */
-    assert_int_equal(ih_stop(h, SIGTERM), 0);
-    assert_int_equal(ih_start(h, 20000), 0);
+    assert_int_equal(h_stop(h, S_INGEST, SIGTERM), 0);
+    assert_int_equal(h_start(h, S_INGEST, 20000), 0);
     assert_int_equal(s_count(h, false), nfiles + 2);
     assert_int_equal(s_count(h, true), 373);
 
     /* What users see. */
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "--json", "needs", "--respondent", "EAC.secretariat", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "--json", "needs", "--respondent", "EAC.secretariat", NULL), 0);
     assert_int_equal(s_json_len(out), 2);
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--country", "UGA", "--json", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "needs", "--country", "UGA", "--json", NULL), 0);
     assert_int_equal(s_json_len(out), 3 + 0); /* the CSV's UGA needs (demo has no UGA) */
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "replies", "--group", "WEOG", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "replies", "--group", "WEOG", NULL), 0);
     assert_true(s_has(out, "respondent") && s_has(out, "NOR"));
     assert_false(s_has(out, "KEN"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "needs", "--state", "no_need", "--respondent", "UGA", "--csv", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "needs", "--state", "no_need", "--respondent", "UGA", "--csv", NULL), 0);
     assert_true(s_has(out, "reply_id,respondent_type,respondent,country,category,standard,state\r\n"));
     assert_true(s_has(out, "A-TOKYO,no_need"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);
     assert_true(s_has(out, "reply 1: CAF (member_state)") && s_has(out, "history: 1\n"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "reply", "99999", NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "reply", "99999", NULL), 65);
     assert_true(s_has(err, "ingest:id: no reply with id 99999"));
     free(err);
 }
@@ -227,11 +225,11 @@ static void t_submit_restart(void **state)
 
 static void t_idempotent(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char path[600], *out1, *out2, *err;
     snprintf(path, sizeof path, "%s/config/samples/reply-KEN-A.json", h->src);
-    assert_int_equal(ih_tamctl(h, NULL, &out1, NULL, "submit", path, NULL), 0);
-    assert_int_equal(ih_tamctl(h, NULL, &out2, NULL, "submit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out1, NULL, "submit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out2, NULL, "submit", path, NULL), 0);
     assert_string_equal(out1, out2); /* same answer, byte for byte */
     assert_true(s_has(out1, "reply 1, revision 1: 1 needs stored"));
     free(out1);
@@ -248,8 +246,8 @@ static void t_idempotent(void **state)
     tam_rpc_answer_t a1 = s_call(h, "ingest.submit", text, "client-7:req-1");
     assert_int_equal(a1.status, TAM_RPC_OK);
     tam_rpc_answer_t a2 = s_call(h, "ingest.submit", text, "client-7:req-1");
-    assert_int_equal(ih_stop(h, SIGKILL), 128 + SIGKILL);
-    assert_int_equal(ih_start(h, 20000), 0);
+    assert_int_equal(h_stop(h, S_INGEST, SIGKILL), 128 + SIGKILL);
+    assert_int_equal(h_start(h, S_INGEST, 20000), 0);
     tam_rpc_answer_t a3 = s_call(h, "ingest.submit", text, "client-7:req-1");
     assert_int_equal(a2.status, TAM_RPC_OK);
     assert_int_equal(a3.status, TAM_RPC_OK);
@@ -279,13 +277,13 @@ static void t_idempotent(void **state)
     free(text);
 
     /* tamctl --resubmit draws fresh ids: ingest still knows KEN's current reply. */
-    assert_int_equal(ih_tamctl(h, NULL, &out1, &err, "submit", "--resubmit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out1, &err, "submit", "--resubmit", path, NULL), 0);
     assert_true(s_has(out1, "reply 1, revision 1: the same as this current reply; nothing stored"));
     free(out1);
     free(err);
     assert_int_equal(s_count(h, false), 2);
     /* --dry-run prints the content-derived id and sends nothing. */
-    assert_int_equal(ih_tamctl(h, NULL, &out1, NULL, "submit", "--dry-run", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out1, NULL, "submit", "--dry-run", path, NULL), 0);
     assert_true(s_has(out1, "KEN/A r1-"));
     free(out1);
     assert_int_equal(s_count(h, false), 2);
@@ -355,11 +353,11 @@ static json_t *s_value(const char *text)
 
 static void t_validation_rules(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char path[600], want[800], *err;
     /* Something stored first, so that "nothing stored" is not "empty". */
     snprintf(path, sizeof path, "%s/config/samples/reply-KEN-A.json", h->src);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, NULL, NULL, "submit", path, NULL), 0);
     size_t replies = s_count(h, false), needs = s_count(h, true);
     for (size_t i = 0; i < sizeof s_rules / sizeof s_rules[0]; i++) {
         const s_rule_t *r = &s_rules[i];
@@ -371,7 +369,7 @@ static void t_validation_rules(void **state)
         snprintf(name, sizeof name, "rule%02zu.json", i);
         s_save(h, j, name, path, sizeof path);
         json_decref(j);
-        int rc = ih_tamctl(h, NULL, NULL, &err, "submit", path, NULL);
+        int rc = h_tamctl(h, NULL, NULL, &err, "submit", path, NULL);
         snprintf(want, sizeof want, "%s:%s: ", path, r->field);
         if (rc != 65 || !s_has(err, want) || !s_has(err, r->message)) {
             fprintf(stderr, "rule %zu: exit %d, stderr:\n%s", i, rc, err);
@@ -388,7 +386,7 @@ static void t_validation_rules(void **state)
     s_at(j, "instrument.category", json_string("Z"));
     s_save(h, j, "several.json", path, sizeof path);
     json_decref(j);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", path, NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "submit", path, NULL), 65);
     snprintf(want, sizeof want, "%s:instrument.category: ", path);
     assert_true(s_has(err, want));
     snprintf(want, sizeof want, "%s:answers[2].standard: ", path);
@@ -410,7 +408,7 @@ static void t_validation_rules(void **state)
     s_at(j, "needs[0].country", json_string("XYZ"));
     s_save(h, j, "both-kinds.json", path, sizeof path);
     json_decref(j);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", path, NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "submit", path, NULL), 65);
     static const char *both[][2] = {
         {"needs[0].priority", "must be between 1 and 5"},
         {"needs[0].cost", "must be an integer"},
@@ -479,28 +477,28 @@ static void s_on_record(const char *topic, size_t tlen, const void *body, size_t
 /* Runs the feed client until pred holds or 10 s pass. */
 static void s_feed_until(tam_feed_client_t *c, s_feed_t *f, size_t records)
 {
-    int64_t end = ih_now_ms() + 10000;
-    while (f->records < records && ih_now_ms() < end)
+    int64_t end = s_now_ms() + 10000;
+    while (f->records < records && s_now_ms() < end)
         assert_int_equal(tam_feed_client_run(c, 100), 0);
     assert_int_equal(f->records, records);
 }
 
 static void t_revision_feed(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char path[600], path2[600], *out;
     snprintf(path, sizeof path, "%s/config/samples/reply-KEN-A.json", h->src);
     s_feed_t f = {0};
     tam_feed_callbacks_t cb = {.on_record = s_on_record, .arg = &f};
     const char *prefix = "need/KEN/";
     tam_feed_client_t *c = NULL;
-    assert_int_equal(tam_feed_client_new(&c, h->zctx, h->pub, h->snap, &prefix, 1, &cb, NULL), 0);
-    int64_t end = ih_now_ms() + 10000;
-    while (!tam_feed_client_synced(c) && ih_now_ms() < end)
+    assert_int_equal(tam_feed_client_new(&c, h->zctx, h->pub[S_INGEST], h->snap[S_INGEST], &prefix, 1, &cb, NULL), 0);
+    int64_t end = s_now_ms() + 10000;
+    while (!tam_feed_client_synced(c) && s_now_ms() < end)
         assert_int_equal(tam_feed_client_run(c, 100), 0);
     assert_true(tam_feed_client_synced(c));
 
-    assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, NULL, NULL, "submit", path, NULL), 0);
     s_feed_until(c, &f, 1);
     assert_int_equal(f.open, 1);
     /* The revision: two needs replace the one (another modality is another need). */
@@ -513,7 +511,7 @@ static void t_revision_feed(void **state)
     s_at(j, "completeness", json_integer(90));
     s_save(h, j, "revision.json", path2, sizeof path2);
     json_decref(j);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "submit", path2, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "submit", path2, NULL), 0);
     assert_true(s_has(out, "reply 2, revision 2, revises reply 1: 2 needs stored (2 new, 0 revised, "
                            "0 unchanged), 1 withdrawn"));
     free(out);
@@ -526,21 +524,21 @@ static void t_revision_feed(void **state)
     /* A late joiner's snapshot holds the two open needs only. */
     s_feed_t g = {0};
     cb.arg = &g;
-    assert_int_equal(tam_feed_client_new(&c, h->zctx, h->pub, h->snap, &prefix, 1, &cb, NULL), 0);
-    end = ih_now_ms() + 10000;
-    while (!tam_feed_client_synced(c) && ih_now_ms() < end)
+    assert_int_equal(tam_feed_client_new(&c, h->zctx, h->pub[S_INGEST], h->snap[S_INGEST], &prefix, 1, &cb, NULL), 0);
+    end = s_now_ms() + 10000;
+    while (!tam_feed_client_synced(c) && s_now_ms() < end)
         assert_int_equal(tam_feed_client_run(c, 100), 0);
     assert_int_equal(g.open, 2);
     assert_int_equal(g.withdrawn, 0);
     tam_feed_client_destroy(&c);
 
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "--json", "needs", "--status", "withdrawn", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "--json", "needs", "--status", "withdrawn", NULL), 0);
     assert_int_equal(s_json_len(out), 1);
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "replies", "--all", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "replies", "--all", NULL), 0);
     assert_true(s_has(out, "superseded") && s_has(out, "current"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "reply", "1", NULL), 0);
     assert_true(s_has(out, "superseded by reply 2") && s_has(out, "history: 1 2"));
     free(out);
 }
@@ -549,30 +547,30 @@ static void t_revision_feed(void **state)
 
 static void t_tamctl_cli(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char path[600], *out, *err;
     snprintf(path, sizeof path, "%s/config/samples/reply-KEN-A.json", h->src);
-    assert_int_equal(ih_tamctl(h, path, &out, NULL, "submit", "-", NULL), 0);
+    assert_int_equal(h_tamctl(h, path, &out, NULL, "submit", "-", NULL), 0);
     assert_true(s_has(out, "<stdin>: reply 1, revision 1"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", NULL), 64);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", "-", "-", NULL), 64);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, NULL, "submit", "--format", "xml", path, NULL), 64);
-    assert_int_equal(ih_tamctl(h, NULL, &out, NULL, "help", "submit", NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, NULL, NULL, "submit", NULL), 64);
+    assert_int_equal(h_tamctl(h, NULL, NULL, NULL, "submit", "-", "-", NULL), 64);
+    assert_int_equal(h_tamctl(h, NULL, NULL, NULL, "submit", "--format", "xml", path, NULL), 64);
+    assert_int_equal(h_tamctl(h, NULL, &out, NULL, "help", "submit", NULL), 0);
     assert_true(s_has(out, "--format json|csv"));
     free(out);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", "/nonexistent.json", NULL), 66);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "submit", "/nonexistent.json", NULL), 66);
     free(err);
 
     /* A CSV with defects: every one, with line and column; nothing sent. */
     char csv[600];
-    ih_write(h, "bad.csv",
+    h_write(h, "bad.csv",
              "respondent_type,respondent,category,version,completeness,standard,state,country,"
              "modality,priority,cost,start,end\n"
              "member_state,UGA,A,1,60,A-SMR,need,,training,9,abc,2027-01-01,2027-12-31\n"
              "member_state,UGA,A,2,60,A-SMR,no_need,,,,,,\n",
              csv, sizeof csv);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", "--format", "csv", csv, NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "submit", "--format", "csv", csv, NULL), 65);
     char want[800];
     snprintf(want, sizeof want, "%s:2:priority: 9 is not between 1 and 5", csv);
     assert_true(s_has(err, want));
@@ -584,13 +582,13 @@ static void t_tamctl_cli(void **state)
     assert_true(s_has(err, want));
     free(err);
     /* Service-side problems map back to the CSV line and column. */
-    ih_write(h, "bad2.csv",
+    h_write(h, "bad2.csv",
              "respondent_type,respondent,category,version,completeness,standard,country,modality,"
              "priority,cost,start,end\n"
              "member_state,UGA,A,1,60,A-SMR,,training,3,100,2027-01-01,2027-12-31\n"
              "member_state,UGA,A,1,60,A-TOKYO,KEN,cash,3,100,2027-01-01,2027-12-31\n",
              csv, sizeof csv);
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "submit", "--format", "csv", csv, NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "submit", "--format", "csv", csv, NULL), 65);
     snprintf(want, sizeof want, "%s:3:country: a Member State declares needs for itself", csv);
     assert_true(s_has(err, want));
     snprintf(want, sizeof want, "%s:3:modality: unknown modality 'cash'", csv);
@@ -599,32 +597,32 @@ static void t_tamctl_cli(void **state)
     assert_int_equal(s_count(h, false), 1);
 
     /* Query filters are checked too. */
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "needs", "--state", "maybe", "--country", "XXX", NULL), 65);
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "needs", "--state", "maybe", "--country", "XXX", NULL), 65);
     assert_true(s_has(err, "ingest:state: ") && s_has(err, "ingest:country: "));
     free(err);
 
     /* A service that is not there: a clear message, not a hang. */
-    int64_t t0 = ih_now_ms();
-    assert_int_equal(ih_tamctl(h, NULL, NULL, &err, "-o", "ingest.endpoint=ipc:///tmp/tam-nobody-here.req",
+    int64_t t0 = s_now_ms();
+    assert_int_equal(h_tamctl(h, NULL, NULL, &err, "-o", "ingest.endpoint=ipc:///tmp/tam-nobody-here.req",
                                "-o", "tamctl.timeout=300ms", "-o", "common.request_retries=1",
                                "submit", path, NULL),
                      69);
     assert_true(s_has(err, "ingest not reachable at ipc:///tmp/tam-nobody-here.req"));
     free(err);
-    assert_int_not_equal(ih_tamctl(h, NULL, NULL, &err, "-o", "ingest.endpoint=ipc:///tmp/tam-nobody-here.req",
+    assert_int_not_equal(h_tamctl(h, NULL, NULL, &err, "-o", "ingest.endpoint=ipc:///tmp/tam-nobody-here.req",
                                    "-o", "tamctl.timeout=300ms", "-o", "common.request_retries=0",
                                    "needs", NULL),
                          0);
     assert_true(s_has(err, "not reachable"));
     free(err);
-    assert_true(ih_now_ms() - t0 < 10000);
+    assert_true(s_now_ms() - t0 < 10000);
 }
 
 /* ---- a window starting in the past: stored with a warning --------------- */
 
 static void t_past_start_warned(void **state)
 {
-    ih_t *h = *state;
+    h_t *h = *state;
     char path[600], *out = NULL, *err = NULL;
     snprintf(path, sizeof path, "%s/past.json", h->dir);
     FILE *f = fopen(path, "w");
@@ -639,7 +637,7 @@ static void t_past_start_warned(void **state)
                "  {\"country\": \"KEN\", \"standard\": \"A-TOKYO\", \"modality\": \"workshop\",\n"
                "   \"priority\": 3, \"cost\": 60000, \"start\": \"1990-01-01\", \"end\": \"2027-12-31\"}]}\n");
     fclose(f);
-    int rc = ih_tamctl(h, NULL, &out, &err, "submit", path, NULL);
+    int rc = h_tamctl(h, NULL, &out, &err, "submit", path, NULL);
     if (rc)
         fprintf(stderr, "%s", err);
     assert_int_equal(rc, 0);
@@ -651,7 +649,7 @@ static void t_past_start_warned(void **state)
     free(out);
     free(err);
     /* the same request again gets the same answer, warning included; nothing new stored */
-    assert_int_equal(ih_tamctl(h, NULL, &out, &err, "submit", path, NULL), 0);
+    assert_int_equal(h_tamctl(h, NULL, &out, &err, "submit", path, NULL), 0);
     assert_true(s_has(err, "warning: needs[1].start: 1990-01-01"));
     assert_int_equal(s_count(h, true), 2);
     free(out);

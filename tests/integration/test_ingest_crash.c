@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "ingest_harness.h"
+#include "services_harness.h"
 #include "tam/proto.h"
 
 #define S_CYCLES 24           /* SIGKILL + restart cycles */
@@ -31,7 +31,7 @@ typedef struct {
 } s_item_t;
 
 typedef struct {
-    ih_t h;
+    h_t *h;
     s_item_t *v;
     size_t n;           /* items generated */
     size_t fl[S_WINDOW]; /* the items in flight */
@@ -73,7 +73,7 @@ static int s_send(s_run_t *r, tam_rpc_client_t *c, size_t i)
     int rc = tam_rpc_client_send(c, id, "ingest.submit", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0)
-        r->v[i].sent_at = ih_now_ms();
+        r->v[i].sent_at = s_now_ms();
     return rc;
 }
 
@@ -126,7 +126,7 @@ static void s_take(s_run_t *r, tam_rpc_client_t *c, int wait_ms)
 /* Sends new items up to the window (if more), and resends the overdue. */
 static void s_pump(s_run_t *r, tam_rpc_client_t *c, bool more)
 {
-    int64_t now = ih_now_ms();
+    int64_t now = s_now_ms();
     for (size_t k = 0; k < r->inflight; k++) {
         size_t i = r->fl[k];
         if (now - r->v[i].sent_at > S_RESEND_MS && s_send(r, c, i) == 0)
@@ -147,7 +147,7 @@ static void s_verify(s_run_t *r, size_t *lost, size_t *dups, size_t *stored)
     uint8_t *seen = calloc(r->n, 1);
     assert_non_null(seen);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, r->h.zctx, r->h.ep, 10000, 2), 0);
+    assert_int_equal(tam_rpc_client_new(&c, r->h->zctx, r->h->ep[S_INGEST], 10000, 2), 0);
     uint64_t after = 0;
     *dups = *stored = 0;
     do {
@@ -193,24 +193,24 @@ static void t_sigkill_under_load(void **state)
     s_run_t r;
     memset(&r, 0, sizeof r);
     const char *seed = getenv("TAM_CRASH_SEED");
-    r.rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)ih_now_ms() ^ (uint64_t)getpid() << 20;
+    r.rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)s_now_ms() ^ (uint64_t)getpid() << 20;
     if (!r.rng)
         r.rng = 1;
     uint64_t seed0 = r.rng;
     r.v = calloc(S_MAX, sizeof *r.v);
     assert_non_null(r.v);
-    assert_int_equal(ih_init(&r.h, NULL), 0);
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_non_null(r.h = h_new_opts("test_ingest_crash", NULL));
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, r.h.zctx, r.h.ep, 200, 0), 0);
+    assert_int_equal(tam_rpc_client_new(&c, r.h->zctx, r.h->ep[S_INGEST], 200, 0), 0);
 
-    int64_t t0 = ih_now_ms();
+    int64_t t0 = s_now_ms();
     int cycles = 0;
     size_t acked_at_kill[S_CYCLES], inflight_at_kill[S_CYCLES];
     while (cycles < S_CYCLES) {
-        int64_t kill_at = ih_now_ms() + S_UP_MIN_MS +
+        int64_t kill_at = s_now_ms() + S_UP_MIN_MS +
                           (int64_t)(s_rand(&r) % (S_UP_MAX_MS - S_UP_MIN_MS));
-        while (ih_now_ms() < kill_at) {
+        while (s_now_ms() < kill_at) {
             /* Keep enough replies in reserve to fill the window at every kill
              * still to come, however fast the service is. */
             bool more = r.n + (size_t)S_WINDOW * (size_t)(S_CYCLES - cycles + 1) < S_MAX;
@@ -220,21 +220,21 @@ static void t_sigkill_under_load(void **state)
         s_pump(&r, c, true); /* the window full when the kill comes */
         acked_at_kill[cycles] = r.acked;
         inflight_at_kill[cycles] = r.inflight;
-        assert_int_equal(ih_stop(&r.h, SIGKILL), 128 + SIGKILL);
+        assert_int_equal(h_stop(r.h, S_INGEST, SIGKILL), 128 + SIGKILL);
         cycles++;
-        assert_int_equal(ih_start(&r.h, 20000), 0);
+        assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
     }
     /* Drain: everything sent gets its answer, resending as needed. */
-    int64_t end = ih_now_ms() + 30000;
-    while (r.acked < r.n && ih_now_ms() < end) {
+    int64_t end = s_now_ms() + 30000;
+    while (r.acked < r.n && s_now_ms() < end) {
         s_pump(&r, c, false);
         s_take(&r, c, 20);
     }
     tam_rpc_client_destroy(&c);
-    double secs = (double)(ih_now_ms() - t0) / 1000.0;
+    double secs = (double)(s_now_ms() - t0) / 1000.0;
     /* Read back from a store recovered after one more kill. */
-    assert_int_equal(ih_stop(&r.h, SIGKILL), 128 + SIGKILL);
-    assert_int_equal(ih_start(&r.h, 20000), 0);
+    assert_int_equal(h_stop(r.h, S_INGEST, SIGKILL), 128 + SIGKILL);
+    assert_int_equal(h_start(r.h, S_INGEST, 20000), 0);
     size_t lost, dups, stored;
     s_verify(&r, &lost, &dups, &stored);
     size_t min_inflight = SIZE_MAX;
@@ -254,7 +254,7 @@ static void t_sigkill_under_load(void **state)
     assert_int_equal(r.mismatched, 0);
     assert_true(cycles >= 20);
     assert_true(min_inflight > 0);
-    ih_fini(&r.h);
+    h_free(r.h);
     free(r.v);
 }
 

@@ -16,23 +16,10 @@
  *   5. with tam-match down, an act that needs no proposal still goes through.
  * Without build/bin/tam-match (another issue builds it) the tests that need
  * it are skipped. */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <zmq.h>
@@ -40,22 +27,13 @@
 #include "tam/error.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
-#include "curve_harness.h"
+#include "services_harness.h"
 
-#define S_OUT_MAX (1u << 20)
 #define S_DEADLINE_MS 20000
 
-enum { S_INGEST, S_REGISTRY, S_PIPELINE, S_MATCH, S_N };
-static const char *const g_names[S_N] = {"ingest", "registry", "pipeline", "match"};
-
 typedef struct {
-    char dir[64];
-    char ini[128];
-    char bin[512];
-    char src[512];
-    pid_t pid[S_N];
+    h_t *h;
     bool have_match;
-    void *zctx;
     int rc;
     char *out, *err;
     /* the proposals the scenario acts on */
@@ -65,33 +43,9 @@ typedef struct {
 
 /* ---- processes ------------------------------------------------------------------- */
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void s_write(const fixture_t *f, const char *name, const char *text, char *path, size_t cap)
 {
-    snprintf(path, cap, "%s/%s", f->dir, name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    assert_int_equal(fclose(fp), 0);
-}
-
-static char *s_slurp(const char *path)
-{
-    char *buf = calloc(1, S_OUT_MAX + 1);
-    assert_non_null(buf);
-    FILE *fp = fopen(path, "r");
-    if (fp) {
-        size_t n = fread(buf, 1, S_OUT_MAX, fp);
-        buf[n] = 0;
-        fclose(fp);
-    }
-    return buf;
+    assert_non_null(h_write(f->h, name, text, path, cap));
 }
 
 /* One call to a service; the answer decoded into out (from a) when ok.
@@ -101,10 +55,8 @@ static int s_call(fixture_t *f, int svc, int msg, const void *req, tam_arena_t *
 {
     size_t nm;
     const tam_message_t *m = &tam_messages(&nm)[msg];
-    char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/%s.req", f->dir, g_names[svc]);
     tam_rpc_client_t *c = NULL;
-    int rc = tam_rpc_client_new(&c, f->zctx, ep, timeout_ms, 0);
+    int rc = tam_rpc_client_new(&c, f->h->zctx, f->h->ep[svc], timeout_ms, 0);
     if (rc)
         return rc;
     msgpack_sbuffer sb;
@@ -121,7 +73,7 @@ static int s_call(fixture_t *f, int svc, int msg, const void *req, tam_arena_t *
     return rc;
 }
 
-static int s_ping(fixture_t *f, int svc, uint64_t *seq)
+static int s_pong(fixture_t *f, int svc, uint64_t *seq)
 {
     tam_arena_t *a = tam_arena_new(0);
     tam_ping_t ping = {.note = "test"};
@@ -133,99 +85,37 @@ static int s_ping(fixture_t *f, int svc, uint64_t *seq)
     return rc;
 }
 
-static void s_start(fixture_t *f, int svc)
+/* Starts service svc; the test fails if it does not answer in time. */
+static void s_up(fixture_t *f, int svc)
 {
-    char exe[600], log[128], name[32];
-    snprintf(name, sizeof name, "tam-%s", g_names[svc]);
-    snprintf(exe, sizeof exe, "%s/%s", f->bin, name);
-    snprintf(log, sizeof log, "%s/%s.log", f->dir, g_names[svc]);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the test, even on a failed assertion */
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            dup2(fd, 1);
-        }
-        execl(exe, name, "-c", f->ini, (char *)NULL);
-        _exit(127);
-    }
-    f->pid[svc] = pid;
-    int64_t deadline = s_now_ms() + S_DEADLINE_MS;
-    while (s_ping(f, svc, NULL) != 0) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            f->pid[svc] = 0;
-            char *l = s_slurp(log);
-            fprintf(stderr, "%s", l);
-            free(l);
-            fail_msg("%s exited at start (status %d)", name, st);
-        }
-        if (s_now_ms() > deadline)
-            fail_msg("%s did not answer within %d ms", name, S_DEADLINE_MS);
-        poll(NULL, 0, 20); /* back-off between pings */
-    }
+    if (h_start(f->h, svc, S_DEADLINE_MS) != 0)
+        fail_msg("tam-%s did not start", s_names[svc]);
 }
 
 /* SIGTERM; the exit status must be 0. */
-static void s_stop(fixture_t *f, int svc)
+static void s_down(fixture_t *f, int svc)
 {
-    if (!f->pid[svc])
-        return;
-    kill(f->pid[svc], SIGTERM);
-    int64_t deadline = s_now_ms() + S_DEADLINE_MS;
-    int st = 0;
-    pid_t r;
-    while ((r = waitpid(f->pid[svc], &st, WNOHANG)) == 0 && s_now_ms() < deadline)
-        poll(NULL, 0, 10);
-    if (r == 0) {
-        kill(f->pid[svc], SIGKILL);
-        waitpid(f->pid[svc], &st, 0);
-    }
-    f->pid[svc] = 0;
-    assert_true(r != 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (f->h->pid[svc])
+        assert_int_equal(h_stop(f->h, svc, SIGTERM), 0);
 }
 
-static int s_tamctl(fixture_t *f, ...)
+/* Runs tamctl -c INI ARGS...; f->rc, f->out and f->err get what it did. */
+static int s_ctl(fixture_t *f, ...)
 {
-    char *argv[40], exe[600], out[128], err[128];
+    const char *args[40];
     int n = 0;
-    snprintf(exe, sizeof exe, "%s/tamctl", f->bin);
-    argv[n++] = "tamctl";
-    argv[n++] = "-c";
-    argv[n++] = f->ini;
     va_list ap;
     va_start(ap, f);
-    for (char *a; (a = va_arg(ap, char *)) && n < 39;)
-        argv[n++] = a;
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 40;)
+        args[n++] = a;
     va_end(ap);
-    argv[n] = NULL;
-    snprintf(out, sizeof out, "%s/tamctl.out", f->dir);
-    snprintf(err, sizeof err, "%s/tamctl.err", f->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0)
-            _exit(126);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(exe, argv);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
     free(f->out);
     free(f->err);
-    f->out = s_slurp(out);
-    f->err = s_slurp(err);
-    f->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    f->rc = h_tamctl_v(f->h, NULL, &f->out, &f->err, n, args);
     return f->rc;
 }
 
-#define TAMCTL(f, ...) s_tamctl((f), __VA_ARGS__, (char *)NULL)
+#define TAMCTL(f, ...) s_ctl((f), __VA_ARGS__, (char *)NULL)
 
 #define assert_tamctl(f, want, ...)                                                         \
     do {                                                                                    \
@@ -303,7 +193,7 @@ static void s_load(fixture_t *f)
 static void s_wait_run(fixture_t *f, tam_arena_t *a, tam_run_t *run)
 {
     uint64_t seq = 0;
-    assert_int_equal(s_ping(f, S_PIPELINE, &seq), 0);
+    assert_int_equal(s_pong(f, S_PIPELINE, &seq), 0);
     int64_t deadline = s_now_ms() + S_DEADLINE_MS;
     for (;;) {
         tam_ping_t ping = {.note = "test"};
@@ -366,56 +256,25 @@ static size_t s_audit_count(fixture_t *f)
 
 /* ---- fixture ---------------------------------------------------------------------------- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    const char *bin = getenv("TAM_BIN_DIR"), *src = getenv("TAM_SOURCE_DIR");
-    if (!f || !bin || !src) {
-        fprintf(stderr, "TAM_BIN_DIR and TAM_SOURCE_DIR must be set\n");
+    h_opts_t o = {.common = "log_level = info\nrequest_retries = 2\n",
+                  .section = {[S_INGEST] = "map_size = 1M\n", [S_REGISTRY] = "map_size = 1M\n",
+                              [S_PIPELINE] = "map_size = 1M\n",
+                              [S_MATCH] = "coalesce = 20ms\ntoday = 2026-11-27\n"},
+                  .tamctl = "timeout = 5s\n"};
+    if (!f || !(f->h = h_new_opts("tam-itest-pipeline", &o))) {
         free(f);
         return -1;
     }
-    snprintf(f->bin, sizeof f->bin, "%s", bin);
-    snprintf(f->src, sizeof f->src, "%s", src);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tam-itest-pipeline.XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    char exe[600];
-    snprintf(exe, sizeof exe, "%s/tam-match", f->bin);
-    f->have_match = access(exe, X_OK) == 0;
-    char ini[4096], d[64];
-    snprintf(d, sizeof d, "%s", f->dir);
-    snprintf(ini, sizeof ini,
-             "[common]\nrun_dir = %s/run\ndata_dir = %s/data\ncatalog_dir = %s/config/catalog\n"
-             "log_level = info\nrequest_retries = 2\nheartbeat = 200ms\n"
-             "[ingest]\nendpoint = ipc://%s/run/ingest.req\nfeed = ipc://%s/run/ingest.pub\n"
-             "snapshot = ipc://%s/run/ingest.snap\nmap_size = 1M\n"
-             "[registry]\nendpoint = ipc://%s/run/registry.req\nfeed = ipc://%s/run/registry.pub\n"
-             "snapshot = ipc://%s/run/registry.snap\nmap_size = 1M\n"
-             "[match]\nendpoint = ipc://%s/run/match.req\nfeed = ipc://%s/run/match.pub\n"
-             "snapshot = ipc://%s/run/match.snap\ncoalesce = 20ms\ntoday = 2026-11-27\n"
-             "[pipeline]\nendpoint = ipc://%s/run/pipeline.req\nfeed = ipc://%s/run/pipeline.pub\n"
-             "snapshot = ipc://%s/run/pipeline.snap\nmap_size = 1M\n"
-             "[tamctl]\ntimeout = 5s\n",
-             d, d, f->src, d, d, d, d, d, d, d, d, d, d, d, d);
-    s_write(f, "tamatch.ini", ini, f->ini, sizeof f->ini);
-    f->zctx = zmq_ctx_new();
+    f->have_match = f->h->have[S_MATCH];
     *state = f;
-    if (!f->zctx || curve_setup(f->dir, f->ini, f->zctx) != 0)
-        return -1;
-    s_start(f, S_INGEST);
-    s_start(f, S_REGISTRY);
-    s_start(f, S_PIPELINE);
+    s_up(f, S_INGEST);
+    s_up(f, S_REGISTRY);
+    s_up(f, S_PIPELINE);
     if (f->have_match)
-        s_start(f, S_MATCH);
+        s_up(f, S_MATCH);
     s_load(f);
     return 0;
 }
@@ -423,14 +282,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     fixture_t *f = *state;
-    for (int i = S_N - 1; i >= 0; i--)
-        if (f->pid[i]) {
-            kill(f->pid[i], SIGKILL);
-            waitpid(f->pid[i], NULL, 0);
-        }
-    curve_end(f->zctx);
-    zmq_ctx_term(f->zctx);
-    nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    h_free(f->h);
     free(f->out);
     free(f->err);
     free(f);
@@ -646,9 +498,9 @@ static void test_resend_and_restart(void **state)
 {
     fixture_t *f = *state;
     char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/pipeline.req", f->dir);
+    snprintf(ep, sizeof ep, "ipc://%s/run/pipeline.req", f->h->dir);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, f->zctx, ep, 3000, 0), 0);
+    assert_int_equal(tam_rpc_client_new(&c, f->h->zctx, ep, 3000, 0), 0);
     /* need 3 and project EEG-X exist: a first act of decline needs no proposal */
     tam_act_t act = {.proposal = "3/EEG-X", .act = TAM_E_decision_act_decline,
                      .reason = "Outside the earmark"};
@@ -673,8 +525,8 @@ static void test_resend_and_restart(void **state)
     char *before = strdup(f->out);
     assert_tamctl(f, 0, "history", "--json");
     char *log_before = strdup(f->out);
-    s_stop(f, S_PIPELINE);
-    s_start(f, S_PIPELINE);
+    s_down(f, S_PIPELINE);
+    s_up(f, S_PIPELINE);
     assert_tamctl(f, 0, "decisions", "--json");
     assert_string_equal(f->out, before);
     assert_tamctl(f, 0, "history", "--json");
@@ -706,7 +558,7 @@ static void test_resend_and_restart(void **state)
 static void test_match_down(void **state)
 {
     fixture_t *f = *state;
-    s_stop(f, S_MATCH);
+    s_down(f, S_MATCH);
     assert_tamctl(f, 0, "decline", "2/EEG-X", "--reason", "Outside the earmark");
     if (f->have_match)
         assert_contains(f->err, "match not reachable");

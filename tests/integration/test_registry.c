@@ -6,22 +6,10 @@
  * validation rule refused with nothing stored, idempotency of resends (also
  * across a restart), and a late-joining feed subscriber that must see the
  * same projects, budgets and context as the store. */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <zmq.h>
@@ -30,17 +18,12 @@
 #include "tam/feed.h"
 #include "tam/proto.h"
 #include "tam/rpc.h"
-#include "curve_harness.h"
+#include "services_harness.h"
 
 #define S_OUT_MAX (1u << 20)
 
 typedef struct {
-    char dir[64];
-    char ini[128];
-    char bin[512];
-    char src[512];
-    pid_t registry;
-    void *zctx;
+    h_t *h;           /* the harness: only tam-registry runs */
     int rc;           /* exit status of the last tamctl */
     char *state;      /* a state kept by a test (freed by teardown) */
     char *out, *err;  /* its stdout and stderr */
@@ -48,156 +31,42 @@ typedef struct {
 
 /* ---- processes ---------------------------------------------------------------- */
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void s_write(const fixture_t *f, const char *name, const char *text, char *path, size_t cap)
 {
-    snprintf(path, cap, "%s/%s", f->dir, name);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    assert_int_equal(fclose(fp), 0);
+    assert_non_null(h_write(f->h, name, text, path, cap));
 }
 
-static char *s_slurp(const char *path)
+/* Starts tam-registry; the test fails if it does not answer within 15 s. */
+static void s_up(fixture_t *f)
 {
-    char *buf = calloc(1, S_OUT_MAX + 1);
-    assert_non_null(buf);
-    FILE *fp = fopen(path, "r");
-    if (fp) {
-        size_t n = fread(buf, 1, S_OUT_MAX, fp);
-        buf[n] = 0;
-        fclose(fp);
-    }
-    return buf;
+    if (h_start(f->h, S_REGISTRY, 15000) != 0)
+        fail_msg("tam-registry did not start");
 }
 
-/* A ping with a short timeout; 0 once the registry answers. */
-static int s_ping(fixture_t *f)
+/* SIGTERM, then the exit status must be 0. */
+static void s_down(fixture_t *f)
 {
-    char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->dir);
-    tam_rpc_client_t *c = NULL;
-    int rc = tam_rpc_client_new(&c, f->zctx, ep, 200, 0);
-    if (rc)
-        return rc;
-    msgpack_sbuffer sb;
-    tam_ping_t ping = {.note = "test"};
-    assert_int_equal(tam_encode_sbuf(&tam_schema_ping, &ping, &sb, NULL), 0);
-    tam_rpc_answer_t ans = {0};
-    rc = tam_rpc_call(c, "sys.ping", sb.data, sb.size, &ans);
-    if (rc == 0 && ans.status != TAM_RPC_OK)
-        rc = TAM_EPROTO;
-    tam_rpc_answer_clear(&ans);
-    msgpack_sbuffer_destroy(&sb);
-    tam_rpc_client_destroy(&c);
-    return rc;
-}
-
-static void s_start(fixture_t *f)
-{
-    char exe[600], log[128];
-    snprintf(exe, sizeof exe, "%s/tam-registry", f->bin);
-    snprintf(log, sizeof log, "%s/registry.log", f->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* dies with the test, even if the test aborts before its teardown */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            dup2(fd, 1);
-        }
-        execl(exe, "tam-registry", "-c", f->ini, (char *)NULL);
-        _exit(127);
-    }
-    f->registry = pid;
-    /* Ready when it answers a ping; a child that dies is a failure at once. */
-    int64_t deadline = s_now_ms() + 15000;
-    while (s_ping(f) != 0) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            f->registry = 0;
-            char *l = s_slurp(log);
-            fprintf(stderr, "%s", l);
-            free(l);
-            fail_msg("tam-registry exited at start (status %d)", st);
-        }
-        if (s_now_ms() > deadline) {
-            char *l = s_slurp(log);
-            fprintf(stderr, "%s", l ? l : "");
-            free(l);
-            fail_msg("tam-registry did not answer within 15 s");
-        }
-        poll(NULL, 0, 20); /* back-off between pings */
-    }
-}
-
-/* SIGTERM, then the exit status must be 0 (within 15 s). */
-static void s_stop(fixture_t *f)
-{
-    if (!f->registry)
-        return;
-    kill(f->registry, SIGTERM);
-    int64_t deadline = s_now_ms() + 15000;
-    int st = 0;
-    pid_t r;
-    while ((r = waitpid(f->registry, &st, WNOHANG)) == 0 && s_now_ms() < deadline)
-        poll(NULL, 0, 10);
-    if (r == 0) {
-        kill(f->registry, SIGKILL);
-        waitpid(f->registry, &st, 0);
-    }
-    f->registry = 0;
-    assert_true(r == 0 ? false : WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (f->h->pid[S_REGISTRY])
+        assert_int_equal(h_stop(f->h, S_REGISTRY, SIGTERM), 0);
 }
 
 /* Runs tamctl -c INI ARGS...; f->rc, f->out and f->err get what it did. */
-static int s_tamctl(fixture_t *f, ...)
+static int s_ctl(fixture_t *f, ...)
 {
-    char *argv[40], exe[600], out[128], err[128];
+    const char *args[40];
     int n = 0;
-    snprintf(exe, sizeof exe, "%s/tamctl", f->bin);
-    argv[n++] = "tamctl";
-    argv[n++] = "-c";
-    argv[n++] = f->ini;
     va_list ap;
     va_start(ap, f);
-    for (char *a; (a = va_arg(ap, char *)) && n < 39;)
-        argv[n++] = a;
+    for (const char *a; (a = va_arg(ap, const char *)) && n < 40;)
+        args[n++] = a;
     va_end(ap);
-    argv[n] = NULL;
-    snprintf(out, sizeof out, "%s/tamctl.out", f->dir);
-    snprintf(err, sizeof err, "%s/tamctl.err", f->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0)
-            _exit(126);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(exe, argv);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
     free(f->out);
     free(f->err);
-    f->out = s_slurp(out);
-    f->err = s_slurp(err);
-    f->rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    f->rc = h_tamctl_v(f->h, NULL, &f->out, &f->err, n, args);
     return f->rc;
 }
 
-#define TAMCTL(f, ...) s_tamctl((f), __VA_ARGS__, (char *)NULL)
+#define TAMCTL(f, ...) s_ctl((f), __VA_ARGS__, (char *)NULL)
 
 #define assert_tamctl(f, want, ...)                                                        \
     do {                                                                                   \
@@ -215,55 +84,25 @@ static int s_tamctl(fixture_t *f, ...)
 
 /* ---- fixture --------------------------------------------------------------------- */
 
-static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    const char *bin = getenv("TAM_BIN_DIR"), *src = getenv("TAM_SOURCE_DIR");
-    if (!f || !bin || !src) {
-        fprintf(stderr, "TAM_BIN_DIR and TAM_SOURCE_DIR must be set\n");
+    h_opts_t o = {.common = "log_level = warning\nrequest_retries = 2\n",
+                  .section[S_REGISTRY] = "map_size = 1M\n",
+                  .tamctl = "timeout = 5s\n"};
+    if (!f || !(f->h = h_new_opts("tam-itest-registry", &o))) {
         free(f);
         return -1;
     }
-    snprintf(f->bin, sizeof f->bin, "%s", bin);
-    snprintf(f->src, sizeof f->src, "%s", src);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tam-itest-registry.XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    char ini[2048];
-    snprintf(ini, sizeof ini,
-             "[common]\nrun_dir = %s/run\ndata_dir = %s/data\ncatalog_dir = %s/config/catalog\n"
-             "log_level = warning\nrequest_retries = 2\nheartbeat = 200ms\n"
-             "[registry]\nendpoint = ipc://%s/run/registry.req\nfeed = ipc://%s/run/registry.pub\n"
-             "snapshot = ipc://%s/run/registry.snap\nmap_size = 1M\n"
-             "[tamctl]\ntimeout = 5s\n",
-             f->dir, f->dir, f->src, f->dir, f->dir, f->dir);
-    s_write(f, "tamatch.ini", ini, f->ini, sizeof f->ini);
-    f->zctx = zmq_ctx_new();
     *state = f;
-    if (!f->zctx || curve_setup(f->dir, f->ini, f->zctx) != 0)
-        return -1;
-    s_start(f);
+    s_up(f);
     return 0;
 }
 
 static int teardown(void **state)
 {
     fixture_t *f = *state;
-    if (f->registry) {
-        kill(f->registry, SIGKILL);
-        waitpid(f->registry, NULL, 0);
-    }
-    curve_end(f->zctx);
-    zmq_ctx_term(f->zctx);
-    nftw(f->dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    h_free(f->h);
     free(f->out);
     free(f->err);
     free(f->state);
@@ -331,7 +170,7 @@ static char *s_state(fixture_t *f)
                              {"ledger", "list", "AFR-PRISON", NULL},
                              {"ledger", "list", "PC-JUDIC", NULL}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        int rc = s_tamctl(f, "--json", cmds[i][0], cmds[i][1], cmds[i][2], (char *)NULL);
+        int rc = s_ctl(f, "--json", cmds[i][0], cmds[i][1], cmds[i][2], (char *)NULL);
         used += (size_t)snprintf(s + used, cap - used, "== %s %s %s: %d\n%s", cmds[i][0], cmds[i][1],
                                  cmds[i][2] ? cmds[i][2] : "", rc, f->out);
     }
@@ -369,8 +208,8 @@ static void test_load_show_restart(void **state)
 
     /* A restart loses nothing acknowledged. */
     char *before = s_state(f);
-    s_stop(f);
-    s_start(f);
+    s_down(f);
+    s_up(f);
     char *after = s_state(f);
     assert_string_equal(before, after);
     assert_contains(after, "\"received\": 1300000");
@@ -518,7 +357,7 @@ static void test_csv_import(void **state)
     s_write(f, "more.json", "[{\"id\":\"EU\",\"name\":\"European Union\",\"kind\":\"multilateral\"},"
                             "{\"id\":\"CAN\",\"name\":\"Canada\",\"kind\":\"government\"}]", p, sizeof p);
     assert_tamctl(f, 0, "donor", "add", p);
-    snprintf(sample, sizeof sample, "%s/config/samples/projects.csv", f->src);
+    snprintf(sample, sizeof sample, "%s/config/samples/projects.csv", f->h->src);
     assert_tamctl(f, 0, "project", "import", sample);
     assert_contains(f->out, "3 row(s): 3 added, 0 changed, 0 unchanged, 0 refused");
     assert_tamctl(f, 0, "project", "show", "SAH-BORDER", "--json");
@@ -556,9 +395,9 @@ static uint8_t *s_call_id(fixture_t *f, const char *id, const char *type, const 
                           const void *req, size_t *len, int *status)
 {
     char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->dir);
+    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->h->dir);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, f->zctx, ep, 5000, 1), 0);
+    assert_int_equal(tam_rpc_client_new(&c, f->h->zctx, ep, 5000, 1), 0);
     msgpack_sbuffer sb;
     assert_int_equal(tam_encode_sbuf(s, req, &sb, NULL), 0);
     tam_rpc_answer_t ans = {0};
@@ -588,8 +427,8 @@ static void test_idempotency(void **state)
     assert_int_equal(l1, l2);
     assert_memory_equal(a1, a2, l1);
     /* and after a restart: the request log is durable */
-    s_stop(f);
-    s_start(f);
+    s_down(f);
+    s_up(f);
     uint8_t *a3 = s_call_id(f, "fixed-id-1", "registry.ledger_add", &tam_schema_ledger_entry, &e, &l3, &s3);
     assert_int_equal(l1, l3);
     assert_memory_equal(a1, a3, l1);
@@ -604,7 +443,7 @@ static void test_idempotency(void **state)
 
     /* importing a ledger file again records nothing new */
     char p[256];
-    snprintf(p, sizeof p, "%s/ledger.json", f->dir);
+    snprintf(p, sizeof p, "%s/ledger.json", f->h->dir);
     assert_tamctl(f, 0, "ledger", "import", p);
     assert_tamctl(f, 0, "project", "show", "AFR-PRISON");
     assert_contains(f->out, "received             341,000 USD");
@@ -688,9 +527,9 @@ static void s_compare(fixture_t *f, const s_mirror_t *m)
         nproj += strncmp(m->topic[i], "project/", 8) == 0, ndonor += strncmp(m->topic[i], "donor/", 6) == 0;
     /* registry.projects, one page: compare record by record */
     char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->dir);
+    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->h->dir);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, f->zctx, ep, 5000, 1), 0);
+    assert_int_equal(tam_rpc_client_new(&c, f->h->zctx, ep, 5000, 1), 0);
     const char *types[] = {"registry.projects", "registry.donors"};
     for (int k = 0; k < 2; k++) {
         msgpack_sbuffer q;
@@ -789,9 +628,9 @@ static void s_sync(fixture_t *f, tam_feed_client_t *fc, uint64_t at_least)
 static uint64_t s_feed_seq(fixture_t *f)
 {
     char ep[160];
-    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->dir);
+    snprintf(ep, sizeof ep, "ipc://%s/run/registry.req", f->h->dir);
     tam_rpc_client_t *c = NULL;
-    assert_int_equal(tam_rpc_client_new(&c, f->zctx, ep, 5000, 1), 0);
+    assert_int_equal(tam_rpc_client_new(&c, f->h->zctx, ep, 5000, 1), 0);
     msgpack_sbuffer sb;
     tam_ping_t ping = {0};
     assert_int_equal(tam_encode_sbuf(&tam_schema_ping, &ping, &sb, NULL), 0);
@@ -818,11 +657,11 @@ static void test_feed_late_joiner(void **state)
     /* joins after all of that */
     s_mirror_t m = {0};
     char pub[160], snap[160];
-    snprintf(pub, sizeof pub, "ipc://%s/run/registry.pub", f->dir);
-    snprintf(snap, sizeof snap, "ipc://%s/run/registry.snap", f->dir);
+    snprintf(pub, sizeof pub, "ipc://%s/run/registry.pub", f->h->dir);
+    snprintf(snap, sizeof snap, "ipc://%s/run/registry.snap", f->h->dir);
     tam_feed_callbacks_t cb = {.on_record = s_on_record, .on_reset = s_on_reset, .arg = &m};
     tam_feed_client_t *fc = NULL;
-    assert_int_equal(tam_feed_client_new(&fc, f->zctx, pub, snap, NULL, 0, &cb, NULL), 0);
+    assert_int_equal(tam_feed_client_new(&fc, f->h->zctx, pub, snap, NULL, 0, &cb, NULL), 0);
     s_sync(f, fc, s_feed_seq(f));
     assert_int_equal(m.n, 3 + 2 + 1); /* donors, projects, context */
     s_compare(f, &m);
@@ -843,13 +682,13 @@ static void test_feed_late_joiner(void **state)
     tam_feed_callbacks_t pcb = {.on_record = s_on_record, .on_reset = s_on_reset, .arg = &pm};
     tam_feed_client_t *pfc = NULL;
     const char *prefixes[] = {"project/"};
-    assert_int_equal(tam_feed_client_new(&pfc, f->zctx, pub, snap, prefixes, 1, &pcb, NULL), 0);
+    assert_int_equal(tam_feed_client_new(&pfc, f->h->zctx, pub, snap, prefixes, 1, &pcb, NULL), 0);
     s_sync(f, pfc, s_feed_seq(f));
     assert_int_equal(pm.n, 2);
 
     /* after a restart (new epoch) the subscriber resyncs to the same state */
-    s_stop(f);
-    s_start(f);
+    s_down(f);
+    s_up(f);
     assert_tamctl(f, 0, "ledger", "add", "AFR-PRISON", "--receipt", "5");
     int64_t deadline = s_now_ms() + 15000;
     for (;;) {
@@ -888,7 +727,7 @@ static void test_unreachable_and_usage(void **state)
     assert_tamctl(f, 65, "context", "set", p);
     assert_contains(f->err, "invalid JSON");
     assert_tamctl(f, 66, "donor", "add", "/nonexistent/donors.json");
-    s_stop(f);
+    s_down(f);
     /* short waits: what is tested is the answer, not the patience */
     assert_tamctl(f, 69, "-o", "tamctl.timeout=200ms", "-o", "common.request_retries=0", "donor", "list");
     assert_contains(f->err, "not reachable");

@@ -1,4 +1,5 @@
 /* test_match_query.c — the reads of tam-match: proposals with each filter
+ * (country, group, category, standard, project, donor, state, free text)
  * and paging, explanations (alternatives, duals, errors), gaps with filters
  * and their order, the run header, the LP export in chunks, and the refusals
  * (before the first run, unknown codes, malformed requests). */
@@ -84,6 +85,7 @@ static void test_filters_and_paging(void **state)
     } cases[] = {
         {{.country = "KEN"}, 0}, {{.group = "AFRICAN"}, 1}, {{.category = "A"}, 2},
         {{.standard = "A-SMR"}, 3}, {{.project = "PRJ003"}, 4}, {{.donor = "EU"}, 5},
+        {{.q = "smr"}, 6}, {{.q = "prj003"}, 7}, {{.state = "proposed"}, 8},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         tam_proposal_list_t l;
@@ -104,6 +106,17 @@ static void test_filters_and_paging(void **state)
                 for (uint32_t d = 0; d < p->donors.n; d++)
                     in |= strcmp(p->donors.v[d], "EU") == 0;
                 break;
+            case 6: /* free text, any case: here in the standard (no country name has it) */
+            case 7: { /* ... here in the project (and so the id) */
+                const char *needle = cases[c].q.q;
+                const char *texts[] = {p->id, p->country, p->group, p->standard, p->modality, p->project};
+                for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+                    in |= strcasestr(texts[k], needle) != NULL;
+                for (uint32_t d = 0; d < p->donors.n; d++)
+                    in |= strcasestr(p->donors.v[d], needle) != NULL;
+                break;
+            }
+            case 8: in = p->state == TAM_E_proposal_state_proposed; break;
             }
             expect += in;
         }
@@ -135,6 +148,25 @@ static void test_filters_and_paging(void **state)
                             &tam_schema_proposal_list, &page, &err), TAM_EINVAL);
     assert_string_equal(err.field, "country");
     assert_int_equal(err.n, 2);
+    /* each state keeps its proposals: together, all of them; an unknown state is refused */
+    int64_t sum = 0;
+    for (int s = 0; s < (int)tam_enum_proposal_state.n; s++) {
+        tam_proposal_query_t sq = {.state = (char *)tam_enum_proposal_state.values[s], .limit = 10000};
+        assert_int_equal(s_call(fx, TAM_MSG_match_proposals, &tam_schema_proposal_query, &sq,
+                                &tam_schema_proposal_list, &page, &err), 0);
+        int64_t expect = 0;
+        for (uint32_t i = 0; i < all.items.n; i++)
+            expect += (int)all.items.v[i].state == s;
+        assert_int_equal(page.total, expect);
+        for (uint32_t i = 0; i < page.items.n; i++)
+            assert_int_equal(page.items.v[i].state, s);
+        sum += page.total;
+    }
+    assert_int_equal(sum, all.total);
+    tam_proposal_query_t bst = {.state = "pending"};
+    assert_int_equal(s_call(fx, TAM_MSG_match_proposals, &tam_schema_proposal_query, &bst,
+                            &tam_schema_proposal_list, &page, &err), TAM_EINVAL);
+    assert_string_equal(err.field, "state");
     tam_proposal_query_t nop = {.project = "NOSUCH"};
     assert_int_equal(s_call(fx, TAM_MSG_match_proposals, &tam_schema_proposal_query, &nop,
                             &tam_schema_proposal_list, &page, &err), TAM_ENOTFOUND);
