@@ -240,8 +240,11 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
 static void s_fail_writes(s_svc_t *v, size_t lo, size_t hi, int rc)
 {
     char msg[TAM_RPC_MESSAGE_MAX + 1];
-    snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
-             tam_strerror(rc));
+    if (rc == TAM_EDISKFULL)
+        snprintf(msg, sizeof msg, "storage full; resend later (nothing was written)");
+    else
+        snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
+                 tam_strerror(rc));
     for (size_t i = lo; i < hi; i++)
         if (v->kind[i] == K_WRITE) {
             s_reset_write(v, i);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "tam/error.h"
@@ -151,6 +152,14 @@ int tam_store__begin(tam_store_t *s, unsigned flags, MDB_txn **txn)
         }
         break;
     }
+    if (rc == MDB_PANIC && s->may_reopen && !s->writing && !s->reading) {
+        /* A write of a full disk (or the one retried EIO) left the
+         * environment unusable: a new one over the same file. */
+        if (tam_store__reopen(s) == 0)
+            rc = mdb_txn_begin(s->env, NULL, flags, txn);
+        if (rc && s->diskfull)
+            return TAM_EDISKFULL;
+    }
     if (rc == MDB_PANIC)
         return tam_store__fatal(s, "mdb_txn_begin", rc);
     if (rc) {
@@ -158,6 +167,34 @@ int tam_store__begin(tam_store_t *s, unsigned flags, MDB_txn **txn)
         return TAM_ESTORE;
     }
     return 0;
+}
+
+/* True if the disk of the store has less than S_FREE_MIN bytes free for us. */
+static bool s_space_short(const tam_store_t *s)
+{
+    struct statvfs v;
+    if (statvfs(s->path, &v) != 0)
+        return false;
+    return (unsigned long long)v.f_bavail * v.f_frsize < S_FREE_MIN;
+}
+
+/* A failed write: is it a full disk? ENOSPC, EDQUOT and EFBIG say so; LMDB
+ * often reports a full disk as EIO, so EIO (or the MDB_PANIC of a failed
+ * meta-page write) counts too when the disk has (almost) no space left.
+ * Returns TAM_EDISKFULL (latched until a write succeeds; not fatal) or 0. */
+static int s_disk_full(tam_store_t *s, int rc)
+{
+    bool full = rc == ENOSPC || rc == EDQUOT || rc == EFBIG ||
+                ((rc == EIO || rc == MDB_PANIC) && s_space_short(s));
+    if (!full)
+        return 0;
+    if (!s->diskfull)
+        tam_error("store %s: the disk is full (%s): writes are refused (\"storage full; resend "
+                  "later\") until space returns; reads go on",
+                  s->path, mdb_strerror(rc));
+    s->diskfull = true;
+    s->may_reopen = true;
+    return TAM_EDISKFULL;
 }
 
 int tam_store_write(tam_store_t *s, tam_store_fn fn, void *arg)
@@ -170,6 +207,7 @@ int tam_store_write(tam_store_t *s, tam_store_fn fn, void *arg)
         return TAM_EINVAL;
     if (s->writing || s->reading)
         return TAM_ESTATE; /* growing the map needs no transaction open */
+    bool retried = false;
     for (;;) {
         tam_txn_t t = {.s = s};
         int ret = tam_store__begin(s, 0, &t.txn);
@@ -191,11 +229,29 @@ int tam_store_write(tam_store_t *s, tam_store_fn fn, void *arg)
                 tam_warn("store %s: transaction too large (MDB_TXN_FULL)", s->path);
                 return TAM_ETOOBIG;
             }
+            if (!frc && t.poisoned && (ret = s_disk_full(s, t.poisoned)))
+                return ret; /* a page spill met the full disk */
             return frc ? frc : TAM_ESTORE;
         }
         int rc = mdb_txn_commit(t.txn); /* frees the txn, also on failure */
-        if (rc == 0)
+        if (rc == 0) {
+            if (s->diskfull)
+                tam_notice("store %s: space is back: writes accepted again", s->path);
+            s->diskfull = s->may_reopen = false;
             return 0;
+        }
+        if ((ret = s_disk_full(s, rc)))
+            return ret;
+        if (rc == EIO && !retried) {
+            /* EIO with space left: a passing fault, or the disk is failing.
+             * Once more (over a reopened environment if LMDB needs one);
+             * a second EIO is fatal. */
+            tam_warn("store %s: mdb_txn_commit: %s with free space: trying the write once more",
+                     s->path, mdb_strerror(rc));
+            retried = true;
+            s->may_reopen = true;
+            continue;
+        }
         if (rc == MDB_MAP_FULL) {
             if ((ret = s_grow(s)))
                 return ret;

@@ -16,6 +16,7 @@
 #define S_MIN_MAP ((size_t)32 << 10)
 #define S_MAX_DBS 64
 #define S_MAX_READERS 126
+#define S_FREE_MIN ((unsigned long long)4 << 20) /* less free: an EIO is a full disk */
 
 struct tam_store {
     MDB_env *env;
@@ -29,6 +30,9 @@ struct tam_store {
     size_t maxkey;
     unsigned grow_count;
     unsigned stale_cleared;
+    unsigned eflags;    /* mdb_env_open flags, for a reopen */
+    bool diskfull;      /* the last write failed for want of disk space */
+    bool may_reopen;    /* MDB_PANIC at begin: reopen (after a disk-full or retried write) */
     bool rdonly;
     bool failed;
     bool writing;       /* inside tam_store_write's fn */
@@ -54,6 +58,11 @@ int tam_store__txn_err(tam_txn_t *t, const char *what, int rc);
 
 /* 0 if txn is usable, else the code of what spoilt it (see tam_txn_status). */
 int tam_store__txn_ok(const tam_txn_t *t);
+
+/* Closes and opens the environment again, with the same databases: after a
+ * failed write of a full disk left LMDB's environment unusable (MDB_PANIC).
+ * Returns 0 or TAM_ESTORE. No transaction may be open. */
+int tam_store__reopen(tam_store_t *s);
 
 /* Begins a top-level transaction (see store.c). */
 int tam_store__begin(tam_store_t *s, unsigned flags, MDB_txn **txn);

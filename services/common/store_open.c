@@ -223,6 +223,7 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
         eflags |= MDB_NOSYNC;
     if (s->rdonly)
         eflags |= MDB_RDONLY;
+    s->eflags = eflags;
     int rc;
     const char *step = "mdb_env_create";
     if ((rc = mdb_env_create(&s->env)))
@@ -315,4 +316,38 @@ unsigned tam_store_stale_cleared(const tam_store_t *s)
 bool tam_store_failed(const tam_store_t *s)
 {
     return s && s->failed;
+}
+
+int tam_store__reopen(tam_store_t *s)
+{
+    MDB_txn *txn = NULL;
+    mdb_env_close(s->env);
+    s->env = NULL;
+    int rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, (MDB_dbi)s->ndbs + 1);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(s->env, s->map_size);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, S_MAX_READERS);
+    if (rc == 0)
+        rc = mdb_env_open(s->env, s->path, s->eflags, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, S_META_DB, 0, &s->meta);
+    for (size_t i = 0; rc == 0 && i < s->ndbs; i++)
+        rc = mdb_dbi_open(txn, s->names[i], 0, &s->dbis[i]);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn); /* keeps the handles */
+        txn = NULL;
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc) {
+        tam_error("store %s: reopening the environment: %s", s->path, mdb_strerror(rc));
+        return TAM_ESTORE;
+    }
+    tam_notice("store %s: environment reopened", s->path);
+    return 0;
 }
