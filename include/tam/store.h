@@ -42,6 +42,10 @@ typedef struct {
     size_t map_max;              /* growth cap in bytes (0: no cap) */
     const char *const *dbs;      /* NULL-terminated names of the named databases */
     uint32_t schema_version;     /* written on first open; a different one refuses to open */
+    /* The service the store belongs to (NULL: not checked): written with a
+     * random store id into the meta database when first opened; a store of
+     * another service refuses to open (TAM_ECONFIG). */
+    const char *service;
     unsigned flags;              /* TAM_STORE_* */
     /* Optional migration: a store at version v with schema_from <= v <
      * schema_version is upgraded at open by migrate(txn, v, arg), in one write
@@ -55,7 +59,12 @@ typedef struct {
 /* Opens (creating if needed) the environment at opts->path, clears stale
  * readers left by crashed processes (mdb_reader_check), opens every named
  * database and checks the schema version.
- * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs
+ * Before LMDB maps an existing data.mdb, the file is checked (meta pages,
+ * size, every page reachable from the roots; read-only opens: meta pages and
+ * size): a damaged file refuses to open with TAM_ECONFIG and a critical log
+ * line saying what and where, never a crash.
+ * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (damaged or foreign
+ * file; schema version differs
  * and cannot be migrated: the message logged names both versions and what to
  * do; or an empty data.mdb, see tam_store_allow_init), TAM_EIO
  * (directory), TAM_ESTORE; migrate's error. */

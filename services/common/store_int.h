@@ -16,11 +16,14 @@
 #define S_MIN_MAP ((size_t)32 << 10)
 #define S_MAX_DBS 64
 #define S_MAX_READERS 126
+#define S_SERVICE_KEY "service"
+#define S_STORE_ID_KEY "store_id"
 #define S_FREE_MIN ((unsigned long long)4 << 20) /* less free: an EIO is a full disk */
 
 struct tam_store {
     MDB_env *env;
     char *path;
+    char *service;      /* identity checked at open (NULL: none) */
     size_t ndbs;
     char **names;       /* caller's database names, in the order given */
     MDB_dbi *dbis;      /* their handles */
@@ -63,6 +66,12 @@ int tam_store__txn_ok(const tam_txn_t *t);
  * failed write of a full disk left LMDB's environment unusable (MDB_PANIC).
  * Returns 0 or TAM_ESTORE. No transaction may be open. */
 int tam_store__reopen(tam_store_t *s);
+
+/* Checks dir/data.mdb before LMDB maps it (store_check.c): meta pages, size,
+ * and (walk) every reachable page: not for a live store another process
+ * writes (a read-only open), whose pages may be mid-write. Returns 0 (also: no file, or empty); TAM_ECONFIG
+ * (damaged: logged as critical with what and where); TAM_EIO; TAM_ENOMEM. */
+int tam_store__check_file(const char *dir, bool walk);
 
 /* Begins a top-level transaction (see store.c). */
 int tam_store__begin(tam_store_t *s, unsigned flags, MDB_txn **txn);

@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,47 @@ static int s_opts_ok(const tam_store_opts_t *o, size_t *ndbs)
 
 /* Opens every named database and the meta database, then checks or writes the
  * schema version, all in one transaction. */
+/* The store's identity in its meta database: the service it belongs to and a
+ * random store id, written when a service first opens it. A store of another
+ * service (a copy into the wrong directory, a wrong data_dir) is refused.
+ * Returns 0, TAM_ECONFIG (foreign: logged), or an LMDB error in *rc. */
+static int s_identity(tam_store_t *s, MDB_txn *txn, const char *service, int *rc)
+{
+    MDB_val k = {strlen(S_SERVICE_KEY), (void *)S_SERVICE_KEY}, v;
+    *rc = mdb_get(txn, s->meta, &k, &v);
+    if (*rc == MDB_NOTFOUND) {
+        *rc = 0;
+        if (s->rdonly)
+            return 0;
+        uint8_t rnd[8];
+        char id[17];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            memset(rnd, 0, sizeof rnd);
+        for (int i = 0; i < 8; i++)
+            snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+        v = (MDB_val){strlen(service), (void *)service};
+        if ((*rc = mdb_put(txn, s->meta, &k, &v, 0)))
+            return 0;
+        MDB_val ik = {strlen(S_STORE_ID_KEY), (void *)S_STORE_ID_KEY}, iv = {16, id};
+        if ((*rc = mdb_put(txn, s->meta, &ik, &iv, MDB_NOOVERWRITE)) == MDB_KEYEXIST)
+            *rc = 0;
+        if (*rc == 0)
+            tam_notice("store %s: identity written: service %s, store id %.16s", s->path,
+                       service, id);
+        return 0;
+    }
+    if (*rc)
+        return 0;
+    if (v.mv_size != strlen(service) || memcmp(v.mv_data, service, v.mv_size) != 0) {
+        tam_crit("store %s: this store belongs to the service '%.*s', not to %s: refusing to "
+                 "open it (check data_dir, or restore this service's own store)",
+                 s->path, (int)(v.mv_size > 64 ? 64 : v.mv_size), (const char *)v.mv_data,
+                 service);
+        return TAM_ECONFIG;
+    }
+    return 0;
+}
+
 static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version,
                       uint32_t migrate_from, uint32_t *have_out)
 {
@@ -77,6 +119,11 @@ static int s_open_dbs(tam_store_t *s, const char *const *dbs, uint32_t version,
         if ((rc = mdb_dbi_open(txn, dbs[i], dflags, &s->dbis[i])))
             goto fail_rc;
 
+    if (s->service && (ret = s_identity(s, txn, s->service, &rc)))
+        goto fail;
+    ret = TAM_ESTORE;
+    if (rc)
+        goto fail_rc;
     MDB_val k = {strlen(S_SCHEMA_KEY), (void *)S_SCHEMA_KEY}, v;
     uint8_t want[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16), (uint8_t)(version >> 8),
                        (uint8_t)version};
@@ -198,7 +245,8 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
     ret = TAM_ENOMEM;
     s->ndbs = ndbs;
     s->rdonly = opts->flags & TAM_STORE_RDONLY;
-    if (!(s->path = strdup(opts->path)) || !(s->names = calloc(ndbs + 1, sizeof *s->names)) ||
+    if ((opts->service && !(s->service = strdup(opts->service))) ||
+        !(s->path = strdup(opts->path)) || !(s->names = calloc(ndbs + 1, sizeof *s->names)) ||
         !(s->dbis = calloc(ndbs + 1, sizeof *s->dbis)))
         goto fail;
     for (size_t i = 0; i < ndbs; i++)
@@ -215,7 +263,7 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
     }
     if (!s->rdonly && (ret = s_mkdirs(opts->path)))
         goto fail;
-    if ((ret = s_empty_file_check(opts->path)))
+    if ((ret = s_empty_file_check(opts->path)) || (ret = tam_store__check_file(opts->path, !s->rdonly)))
         goto fail;
     ret = TAM_ESTORE;
     unsigned eflags = MDB_NOTLS;
@@ -294,6 +342,7 @@ void tam_store_close(tam_store_t **sp)
     free(s->names);
     free(s->dbis);
     free(s->path);
+    free(s->service);
     free(s);
     *sp = NULL;
 }

@@ -355,7 +355,7 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
                            .map_size = cfg->ingest.map_size,
                            .map_max = cfg->ingest.map_max,
                            .dbs = tam_ingest_dbs,
-                           .schema_version = TAM_INGEST_SCHEMA_VERSION,
+                           .schema_version = TAM_INGEST_SCHEMA_VERSION, .service = "ingest",
                            .schema_from = TAM_INGEST_SCHEMA_FROM,
                            .migrate = tam_ingest_migrate};
     if ((rc = tam_store_open(&s->store, &so)))

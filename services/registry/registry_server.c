@@ -124,7 +124,7 @@ int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg
                            .map_size = (size_t)cfg->registry.map_size,
                            .map_max = (size_t)cfg->registry.map_max,
                            .dbs = s_dbs,
-                           .schema_version = TAM_REGISTRY_SCHEMA};
+                           .schema_version = TAM_REGISTRY_SCHEMA, .service = "registry"};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
     tam_registry_counts_t n = {0};
