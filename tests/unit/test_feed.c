@@ -705,6 +705,61 @@ static void test_snapshot_reader_stuck(void **state)
     assert_int_equal(sstats(f).snapshots_abandoned, 1);
 }
 
+/* Ten requesters that ask and never read: each snapshot is abandoned after a
+ * short wait, one per process call, so the service's loop goes on between
+ * them (they froze it for 2 s each before); a reader then gets the whole
+ * snapshot. The longest process call is printed (a figure, not asserted). */
+static void test_ten_stuck_requesters(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    f->sv.bulk = 30000;
+    f->sv.bulk_len = 200;
+    enum { N = 10 };
+    void *d[N];
+    const char *all[] = {""};
+    msgpack_sbuffer sb;
+    s_prefixes_request(all, 1, &sb);
+    int zero = 0, small = 4096, one = 1;
+    for (int i = 0; i < N; i++) {
+        d[i] = zmq_socket(f->zctx, ZMQ_DEALER);
+        zmq_setsockopt(d[i], ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(d[i], ZMQ_RCVHWM, &one, sizeof one);
+        zmq_setsockopt(d[i], ZMQ_RCVBUF, &small, sizeof small);
+        zmq_connect(d[i], f->snap);
+        zmq_send(d[i], sb.data, sb.size, 0);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    int64_t worst = 0, deadline = now_ms() + WAIT_MS;
+    int calls = 0;
+    while (sstats(f).snapshots_abandoned < N && now_ms() < deadline) {
+        int64_t t0 = now_ms();
+        pump(f, 10);
+        int64_t dt = now_ms() - t0;
+        worst = dt > worst ? dt : worst;
+        calls++;
+    }
+    uint64_t abandoned = sstats(f).snapshots_abandoned;
+    for (int i = 0; i < N; i++)
+        zmq_close(d[i]);
+    printf("RESULT\tstuck-snapshot\trequesters=%d\tabandoned=%llu\tlongest_process_ms=%lld\t"
+           "process_calls=%d\n",
+           N, (unsigned long long)abandoned, (long long)worst, calls);
+    printf("GOAL stuck-snapshot-loop-stall: %lld ms longest feed process call with %d requesters "
+           "that never read (goal < 50 ms; a ping waits at most this) %s\n",
+           (long long)worst, N, worst < 50 ? "met" : "not met");
+    assert_int_equal(abandoned, N);
+    /* they were taken one per call: the loop ran between them */
+    assert_true(calls >= N);
+    s_reader_t r = {.zctx = f->zctx, .ep = f->snap};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_reader, &r), 0);
+    WAIT_UNTIL(f, __atomic_load_n(&r.done, __ATOMIC_ACQUIRE));
+    pthread_join(th, NULL);
+    assert_int_equal(r.recs, 30000);
+    assert_true(r.ended);
+}
+
 /* The same convergence on inproc://. */
 static void test_late_joiner_inproc(void **state)
 {
@@ -1265,6 +1320,7 @@ int main(void)
         T(test_prefix_snapshot),
         T(test_prefix_dedup_server),
         T(test_snapshot_reader_stuck),
+        T(test_ten_stuck_requesters),
         T(test_gap),
         T(test_heartbeat_idle),
         T(test_silence_restart),
