@@ -36,6 +36,14 @@ enum {
     TAM_STORE_RDONLY = 1 << 1, /* open read-only (operators' tools) */
 };
 
+/* One step of a service's schema migrations: upgrades a store at version
+ * from to from + 1 (fn gets the opts' migrate_arg). */
+typedef struct {
+    uint32_t from;
+    int (*fn)(tam_txn_t *txn, void *arg);
+    const char *what; /* for the log, e.g. "needs keep their ids" (may be NULL) */
+} tam_store_step_t;
+
 typedef struct {
     const char *path;            /* directory; created (mode 0700) if missing */
     size_t map_size;             /* initial map size in bytes (0: 64 MiB) */
@@ -54,6 +62,12 @@ typedef struct {
     uint32_t schema_from;
     int (*migrate)(tam_txn_t *txn, uint32_t from, void *arg);
     void *migrate_arg;
+    /* Or a table of steps (ended by one with fn NULL), each in its own write
+     * transaction with its version (crash-safe: a crash leaves the last
+     * version reached, and the next open goes on): a store at any version
+     * from which the steps lead unbroken to schema_version is upgraded;
+     * schema_from and migrate are then ignored. */
+    const tam_store_step_t *steps;
 } tam_store_opts_t;
 
 /* Opens (creating if needed) the environment at opts->path, clears stale

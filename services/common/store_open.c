@@ -201,6 +201,76 @@ static int s_migrate_fn(tam_txn_t *txn, void *arg)
     return rc ? tam_store__txn_err(txn, "writing the schema version", rc) : 0;
 }
 
+/* The oldest version opts can migrate from (0: none): schema_from with a
+ * migrate function, or the first of an unbroken run of steps that ends at
+ * the current version. */
+static uint32_t s_migrate_from(const tam_store_opts_t *o)
+{
+    if (o->steps) {
+        uint32_t from = o->schema_version;
+        for (bool found = true; found && from > 0;) {
+            found = false;
+            for (const tam_store_step_t *st = o->steps; st->fn; st++)
+                if (st->from + 1 == from) {
+                    from = st->from;
+                    found = true;
+                    break;
+                }
+        }
+        return from < o->schema_version ? from : 0;
+    }
+    return o->migrate ? o->schema_from : 0;
+}
+
+typedef struct {
+    const tam_store_step_t *step;
+    void *arg;
+} s_step_t;
+
+/* One step's write: its function, then its target version. */
+static int s_step_fn(tam_txn_t *txn, void *arg)
+{
+    s_step_t *st = arg;
+    int rc = st->step->fn(txn, st->arg);
+    if (rc)
+        return rc;
+    uint32_t version = st->step->from + 1;
+    uint8_t want[4] = {(uint8_t)(version >> 24), (uint8_t)(version >> 16), (uint8_t)(version >> 8),
+                       (uint8_t)version};
+    MDB_val k = {strlen(S_SCHEMA_KEY), (void *)S_SCHEMA_KEY}, v = {sizeof want, want};
+    rc = mdb_put(txn->txn, txn->s->meta, &k, &v, 0);
+    return rc ? tam_store__txn_err(txn, "writing the schema version", rc) : 0;
+}
+
+/* Upgrades from version have to the current one, one step per write
+ * transaction that also writes the step's version: a crash (or a failed
+ * step) leaves the store at the last version reached, whole, and the next
+ * open goes on from there. */
+static int s_run_steps(tam_store_t *s, const tam_store_opts_t *o, uint32_t have)
+{
+    while (have < o->schema_version) {
+        const tam_store_step_t *step = NULL;
+        for (const tam_store_step_t *st = o->steps; st->fn; st++)
+            if (st->from == have)
+                step = st;
+        if (!step)
+            return TAM_ECONFIG; /* cannot happen: s_migrate_from checked the chain */
+        tam_notice("store %s: migrating schema version %u to %u%s%s", s->path, have, have + 1,
+                   step->what ? ": " : "", step->what ? step->what : "");
+        s_step_t st = {step, o->migrate_arg};
+        int ret = tam_store_write(s, s_step_fn, &st);
+        if (ret) {
+            tam_error("store %s: migration from schema version %u failed: %s; the store stays at "
+                      "version %u",
+                      s->path, have, tam_strerror(ret), have);
+            return ret;
+        }
+        have++;
+        tam_notice("store %s: now at schema version %u", s->path, have);
+    }
+    return 0;
+}
+
 static bool s_init_allowed; /* tam_store_allow_init: the services' --init */
 
 void tam_store_allow_init(bool allow)
@@ -305,10 +375,12 @@ int tam_store_open(tam_store_t **out, const tam_store_opts_t *opts)
     tam_info("store %s: cleared %d stale reader(s)", s->path, dead);
 
     uint32_t have = opts->schema_version;
-    if ((ret = s_open_dbs(s, opts->dbs, opts->schema_version,
-                          opts->migrate ? opts->schema_from : 0, &have)))
+    if ((ret = s_open_dbs(s, opts->dbs, opts->schema_version, s_migrate_from(opts), &have)))
         goto fail;
-    if (have != opts->schema_version) {
+    if (have != opts->schema_version && opts->steps) {
+        if ((ret = s_run_steps(s, opts, have)))
+            goto fail;
+    } else if (have != opts->schema_version) {
         s_migrate_t m = {opts, have};
         tam_notice("store %s: migrating schema version %u to %u", s->path, have,
                    opts->schema_version);
