@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,18 @@
 #define PER_STUCK 300
 #define BIG (512u << 10)
 #define GOAL_KIB (64L << 10)
+/* ASan keeps freed memory in quarantine and adds shadow memory: the RSS
+ * figures are printed there, asserted only in the plain build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define S_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S_ASAN 1
+#endif
+#endif
+#ifndef S_ASAN
+#define S_ASAN 0
+#endif
 
 typedef struct {
     void *zctx;
@@ -37,6 +50,8 @@ typedef struct {
     volatile int stop;
     volatile uint64_t served;
     volatile size_t backlog;
+    int done;        /* the test finished: zmq_ctx_term will not wait on a socket it left */
+    pid_t child;
     uint8_t *big; /* a msgpack bin of BIG bytes */
     size_t big_len;
 } fx_t;
@@ -117,7 +132,12 @@ static int teardown(void **state)
     fx_t *fx = *state;
     __atomic_store_n(&fx->stop, 1, __ATOMIC_SEQ_CST);
     pthread_join(fx->th, NULL);
-    zmq_ctx_term(fx->zctx);
+    if (fx->child > 0) {
+        kill(fx->child, SIGKILL);
+        waitpid(fx->child, NULL, 0);
+    }
+    if (fx->done)
+        zmq_ctx_term(fx->zctx); /* else a failed test may have left a socket open */
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
     if (system(cmd) != 0)
@@ -220,7 +240,7 @@ static void test_stuck_readers(void **state)
 
     uint64_t before = fx->served;
     int ctl = -1;
-    pid_t pid = stuck_clients(fx->ep, &ctl);
+    pid_t pid = fx->child = stuck_clients(fx->ep, &ctl);
     wait_served(fx, before + N_STUCK * PER_STUCK);
     long peak = rss_kib();
     /* the service still answers, a big answer too */
@@ -235,12 +255,14 @@ static void test_stuck_readers(void **state)
            peak - base);
     printf("GOAL hostile-rss: %.1f MB above baseline with %d clients that never read (goal < 64 MB) %s\n",
            (double)(peak - base) / 1024, N_STUCK, peak - base < GOAL_KIB ? "met" : "not met");
-    assert_true(peak - base < GOAL_KIB);
+    if (!S_ASAN)
+        assert_true(peak - base < GOAL_KIB);
 
     /* They go: what waited for them is dropped and the memory comes back. */
     close(ctl);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
+    fx->child = 0;
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     int64_t end = now_ms() + 20000;
     while (__atomic_load_n(&fx->backlog, __ATOMIC_SEQ_CST) && now_ms() < end)
@@ -254,8 +276,10 @@ static void test_stuck_readers(void **state)
         usleep(50000);
     }
     printf("RESULT\thostile-rss-after\tkib=%ld\n", after);
-    assert_true(after - base < 16 << 10);
     tam_rpc_client_destroy(&c);
+    if (!S_ASAN)
+        assert_true(after - base < 16 << 10);
+    fx->done = 1;
 }
 
 /* Pipelining is not hurt: 2,000 requests in flight, every answer comes. */
@@ -263,6 +287,7 @@ static void test_pipelined_all_answered(void **state)
 {
     fx_t *fx = *state;
     normal_client(fx, 2000);
+    fx->done = 1;
 }
 
 int main(void)
