@@ -122,6 +122,10 @@ void tam_flow_solution_free(tam_flow_solution_t *sol);
  * is solved yet. Returns 0 or the errors of tam_flow_solve. */
 int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p);
 
+/* A deep copy of a solver (problem, basis and all), which can be changed and
+ * re-solved warm while f stays as it is. Returns 0; TAM_EINVAL; TAM_ENOMEM. */
+int tam_flow_clone(const tam_flow_t *f, tam_flow_t **out);
+
 /* Destroys a solver and sets *f to NULL. NULL-safe. */
 void tam_flow_destroy(tam_flow_t **f);
 

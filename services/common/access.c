@@ -39,6 +39,8 @@ static const tam_access_rule_t s_rules[] = {
     {"match.gaps", READERS, NULL},
     {"match.run", READERS, NULL},
     {"match.export_lp", READERS, NULL},
+    {"match.whatif", M | D | P, "evaluated on a copy: stores and publishes nothing; costs a solve, so not for viewers"},
+    {"match.advise", M | D, "donor liaison's advice (one solve per relaxation); managers see it too"},
     {"pipeline.act", M | D, "the act decides, rows below"},
     {"pipeline.act/endorse", M, NULL},
     {"pipeline.act/decline", M, NULL},

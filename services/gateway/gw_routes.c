@@ -342,6 +342,15 @@ static enum MHD_Result s_by_id(gw_req_t *r, const s_route_t *rt, char **p)
     return ret;
 }
 
+/* match.advise for the project of the path (issue 15, route owned by whatif). */
+static enum MHD_Result s_advice(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    json_t *obj = json_pack("{s:s}", "project", p[0]);
+    enum MHD_Result ret = obj ? s_forward(r, rt, obj, false) : MHD_NO;
+    json_decref(obj);
+    return ret;
+}
+
 static enum MHD_Result s_context_get(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)p;
@@ -471,11 +480,13 @@ static const s_route_t s_routes[] = {
     {"POST", "/v1/replies", "ingest", M(ingest_submit), S_BODY, NULL, NULL},
     {"GET", "/v1/projects", "registry", M(registry_projects), S_QUERY, "after", NULL},
     {"GET", "/v1/projects/{id}/ledger", "registry", M(registry_ledger), S_NONE, NULL, s_by_id},
+    {"GET", "/v1/projects/{id}/advice", "match", M(match_advise), S_NONE, NULL, s_advice},
     {"GET", "/v1/donors", "registry", M(registry_donors), S_QUERY, "after", NULL},
     {"GET", "/v1/context", "registry", M(registry_context_get), S_NONE, NULL, s_context_get},
     {"PUT", "/v1/context", "registry", M(registry_context_set), S_BODY, NULL, NULL},
     {"GET", "/v1/reports/{kind}", "pipeline", M(pipeline_report), S_QUERY, NULL, s_report},
     {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
+    {"POST", "/v1/whatif", "match", M(match_whatif), S_BODY, NULL, NULL},
     {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
     {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
     {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},

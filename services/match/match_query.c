@@ -6,6 +6,7 @@
 #include <string.h>
 #include "tam/error.h"
 #include "match_int.h"
+#include "match_whatif.h"
 
 static int s_codec_error(tam_rpc_error_t *err, const tam_codec_err_t *ce)
 {
@@ -547,6 +548,10 @@ int tam_match_query(tam_match_t *m, int msg_id, const void *body, size_t len, ta
         free(c.text);
         return rc;
     }
+    case TAM_MSG_match_whatif: /* match_whatif.c */
+        return tam_match__whatif_query(m, body, len, a, answer, err);
+    case TAM_MSG_match_advise: /* match_advise.c */
+        return tam_match__advise_query(m, body, len, a, answer, err);
     default:
         return tam_rpc_error_unknown_type(err, "?"), err->code;
     }

@@ -588,7 +588,9 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->st.projects = 0;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->st.projects += m->projects[j].present;
-    tam_info("run %llu: %lld need(s), %lld project(s), %lld pair(s), %u proposal(s), %lld "
+    /* a run that publishes nothing is a what-if copy's (match_whatif.c): debug only */
+    tam_log(publish ? LOG_INFO : LOG_DEBUG,
+            "run %llu: %lld need(s), %lld project(s), %lld pair(s), %u proposal(s), %lld "
              "changed; funded %lld of %lld USD; %s solve %lld us (%llu pivots), run %lld us; "
              "hash %.16s",
              (unsigned long long)run, (long long)m->st.needs, (long long)m->st.projects,

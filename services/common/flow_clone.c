@@ -1,0 +1,80 @@
+/* flow_clone.c — a deep copy of a solver (problem, basis, potentials), so
+ * that a caller can change and re-solve the copy warm while the original
+ * stays as it is (tam-match's what-if scenarios, docs/matching.md).
+ *
+ * Every array of struct tam_flow (flow_int.h) is copied here by its
+ * capacity: a member added there needs a line here. */
+#include <stdlib.h>
+#include <string.h>
+#include "tam/error.h"
+#include "flow_int.h"
+
+/* Copies n elements of elem bytes from src into *dst (NULL stays NULL).
+ * Returns 0 or TAM_ENOMEM. */
+static int s_dup(void **dst, const void *src, size_t elem, size_t n)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    void *p = malloc(elem * (n ? n : 1));
+    if (!p)
+        return TAM_ENOMEM;
+    if (n)
+        memcpy(p, src, elem * n);
+    *dst = p;
+    return 0;
+}
+
+#define S_DUP(field, n) s_dup((void **)&c->field, f->field, sizeof *f->field, (n))
+
+int tam_flow_clone(const tam_flow_t *f, tam_flow_t **out)
+{
+    if (!f || !out)
+        return TAM_EINVAL;
+    *out = NULL;
+    struct tam_flow *c = malloc(sizeof *c);
+    if (!c)
+        return TAM_ENOMEM;
+    *c = *f;
+    /* every pointer NULL first, so that a failure can destroy the copy */
+    c->need_node = c->project_node = NULL;
+    c->need_amount = c->need_fixed = c->project_budget = c->project_fixed = NULL;
+    c->arc_int = NULL;
+    c->arc_cap = c->arc_fixed = NULL;
+    c->node_id = NULL;
+    c->node_ext = c->node_arc = c->need_first = c->need_count = c->need_app = c->app_next = NULL;
+    c->node_kind = NULL;
+    c->src = c->tgt = c->key = NULL;
+    c->c1 = NULL;
+    c->cap = c->flow = NULL;
+    c->state = NULL;
+    c->parent = c->pred = c->thread = c->rev_thread = c->depth = NULL;
+    c->dir = NULL;
+    c->pi = NULL;
+    c->pi23 = NULL;
+    c->buf = c->stem = NULL;
+    c->is_dirty = NULL;
+    c->zl = NULL;
+    size_t nn = f->cap_nodes, na = f->cap_arcs, ne = f->cap_ext_arcs;
+    int rc = 0;
+    if (S_DUP(need_node, f->cap_needs) || S_DUP(need_amount, f->cap_needs) ||
+        S_DUP(need_fixed, f->cap_needs) || S_DUP(project_node, f->cap_projects) ||
+        S_DUP(project_budget, f->cap_projects) || S_DUP(project_fixed, f->cap_projects) ||
+        S_DUP(arc_int, ne) || S_DUP(arc_cap, ne) || S_DUP(arc_fixed, ne) ||
+        S_DUP(node_id, nn) || S_DUP(node_ext, nn) || S_DUP(node_arc, nn) ||
+        S_DUP(node_kind, nn) || S_DUP(need_first, nn) || S_DUP(need_count, nn) ||
+        S_DUP(need_app, nn) || S_DUP(app_next, f->cap_app) || S_DUP(src, na) ||
+        S_DUP(tgt, na) || S_DUP(c1, na) || S_DUP(key, na) || S_DUP(cap, na) ||
+        S_DUP(flow, na) || S_DUP(state, na) || S_DUP(is_dirty, na) || S_DUP(parent, nn) ||
+        S_DUP(pred, nn) || S_DUP(thread, nn) || S_DUP(rev_thread, nn) || S_DUP(depth, nn) ||
+        S_DUP(dir, nn) || S_DUP(pi, nn) || S_DUP(pi23, nn) || S_DUP(buf, nn) ||
+        S_DUP(stem, nn) || S_DUP(zl, f->zl_cap))
+        rc = TAM_ENOMEM;
+    if (rc) {
+        tam_flow_t *d = c;
+        tam_flow_destroy(&d);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}

@@ -1,0 +1,90 @@
+/* match_whatif.h — what-if scenarios and advice (docs/whatif.md): a
+ * scenario is applied to a deep copy of the engine and run there, warm from
+ * the live solution; the live engine, its run and its feed stay untouched.
+ *
+ *   match_clone.c    deep copy of the engine
+ *   match_whatif.c   evaluation, comparison, match.whatif
+ *   match_whatif_check.c  every problem of a scenario, with its path
+ *   match_whatif_apply.c  changes applied as the services' feed records
+ *   match_advise.c   match.advise: earmark relaxations, new money
+ */
+#ifndef TAM_MATCH_WHATIF_H
+#define TAM_MATCH_WHATIF_H
+#include "match_int.h"
+
+/* The engine whose last run is the published one: the only way what-if
+ * code reaches the live model (see /work/NOTES-match.md for threading). */
+const tam_match_t *tam_match__whatif_base(const tam_match_t *m);
+
+/* A deep copy of m (model, solver basis, solution, proposals without their
+ * published records). Returns 0; TAM_ENOMEM. */
+int tam_match__clone(const tam_match_t *m, tam_match_t **out);
+/* A deep copy of one project record (earmark lists, donors). */
+int tam_match__project_copy(tam_match_project_t *d, const tam_match_project_t *s);
+
+/* The proposals and totals of one run of a copy (the base of a comparison). */
+typedef struct {
+    tam_match_prop_t *props; /* pub NULL */
+    uint32_t n;
+    __int128 objective;
+    int64_t funded;          /* sum of the proposals' amounts */
+    uint64_t run;
+    char hash[65];
+} tam_match_snap_t;
+int tam_match__snap(const tam_match_t *c, tam_match_snap_t *s);
+void tam_match__snap_free(tam_match_snap_t *s);
+
+/* A copy of the live engine for scenarios: run date pinned to the live
+ * run's, and when feed changes are pending, run once so that its current
+ * run reflects them (the base). Returns 0; TAM_ESTATE (no run yet);
+ * TAM_ENOMEM; the solver's errors. */
+int tam_match__whatif_copy(const tam_match_t *live, tam_match_t **out);
+
+/* One evaluated scenario. */
+typedef struct {
+    tam_match_t *c;          /* the copy after the scenario's run (owned) */
+    tam_match_snap_t base;   /* the run compared with */
+    __int128 obj0, obj1;     /* objective of the base run and of the scenario */
+    bool warm;
+    int64_t solve_us;        /* copy, apply and run */
+    int64_t copy_us, run_us; /* of which: the copy (and a base run), the scenario's run */
+} tam_match_eval_t;
+
+/* Copies the live engine, applies the changes (already checked:
+ * tam_match__whatif_check) and runs the copy. Returns as
+ * tam_match__whatif_copy. Free with tam_match__eval_free. */
+int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, uint32_t n,
+                           tam_match_eval_t *out);
+void tam_match__eval_free(tam_match_eval_t *e);
+/* The answer of match.whatif for an evaluated scenario (strings from a or
+ * the copy: encode before freeing e). */
+int tam_match__whatif_result(const tam_match_eval_t *e, int64_t top, int64_t limit,
+                             tam_arena_t *a, tam_whatif_result_t *r);
+/* Compares the copy's current run with base into r (counts, money, needs,
+ * ranks among the top top; at most limit money and need rows). */
+int tam_match__compare(const tam_match_t *c, const tam_match_snap_t *b, int64_t top,
+                       int64_t limit, tam_arena_t *a, tam_whatif_result_t *r);
+/* Applies changes to an engine copy (run date as in the copy). Returns 0 or
+ * an error code (the copy is then unusable). */
+int tam_match__whatif_apply(tam_match_t *c, const tam_whatif_change_t *ch, uint32_t n);
+/* Runs an engine copy without publishing. */
+int tam_match__whatif_run(tam_match_t *c);
+/* Checks changes against the model; every problem goes to err with its path
+ * ("changes[i].field"). Returns 0 or err->code. */
+int tam_match__whatif_check(const tam_match_t *m, const tam_whatif_change_t *ch, uint32_t n,
+                            tam_rpc_error_t *err);
+
+/* match.advise for a project (its single-earmark relaxations) or for new
+ * unearmarked money. Strings of out point into a. */
+int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t limit,
+                              tam_arena_t *a, tam_advice_list_t *out, tam_rpc_error_t *err);
+int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a,
+                            tam_advice_list_t *out);
+
+/* Answers match.whatif / match.advise (as tam_match_query). */
+int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
+                            msgpack_sbuffer *answer, tam_rpc_error_t *err);
+int tam_match__advise_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
+                            msgpack_sbuffer *answer, tam_rpc_error_t *err);
+
+#endif
