@@ -61,9 +61,13 @@ typedef enum {
     TAM_T_STRS, /* tam_strs_t; min/max: count; elem_max: length of each */
     TAM_T_OBJ,  /* pointer to the sub-struct, NULL when absent */
     TAM_T_OBJS, /* { uint32_t n; T *v; }; min/max: count */
+    TAM_T_U64S, /* tam_u64s_t; min/max: count; elements: non-negative integers */
 } tam_type_t;
 
-enum { TAM_F_REQ = 1, TAM_F_OPT = 0 };
+/* REQ: required. OPT: optional. ARG: an optional request argument that is never part of
+ * a record: encoded only when set (non-zero, true), so that records and answers that do
+ * not use it keep their bytes. */
+enum { TAM_F_REQ = 1, TAM_F_OPT = 0, TAM_F_ARG = 2 };
 
 typedef struct {
     const char *name;
@@ -104,6 +108,11 @@ typedef struct {
 
 typedef struct {
     uint32_t n;
+    uint64_t *v;
+} tam_u64s_t;
+
+typedef struct {
+    uint32_t n;
     char **v;
 } tam_strs_t;
 
@@ -116,6 +125,17 @@ typedef struct {
     const tam_schema_t *answer;
     const char *doc;
 } tam_message_t;
+
+/* One topic of a service's feed (FEED.md): what it carries and how a record of
+ * it is keyed and removed. */
+typedef struct {
+    const char *service;         /* "ingest", "registry", "match", "pipeline" */
+    const char *topic;           /* pattern, e.g. "need/<ISO3>/<CAT>" */
+    const tam_schema_t *record;  /* the body's struct */
+    const char *key;             /* the field (dotted path) that keys a record; "": the topic */
+    const char *removed_when;    /* "field = value": such a record removes its key; "": never */
+    const char *doc;
+} tam_feed_topic_t;
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -189,6 +209,8 @@ char *tam_msgpack_to_json(const void *buf, size_t len, size_t flags);
 const tam_message_t *tam_message_find(const char *type);
 /* All message types, for documentation and dispatch tables. */
 const tam_message_t *tam_messages(size_t *n);
+/* All feed topics of every service, in definition order. */
+const tam_feed_topic_t *tam_feed_topics(size_t *n);
 /* All schemas and enums, in definition order (for the protocol document). */
 const tam_schema_t *const *tam_schemas(size_t *n);
 const tam_enum_t *const *tam_enums(size_t *n);

@@ -2,7 +2,7 @@
  *
  * One INI file (config/tamatch.ini) with a section per service: [common],
  * [ingest], [registry], [match], [pipeline], [tamctl],
- * [security]. Every key has a default
+ * [security], [gateway], [iati]. Every key has a default
  * in code, so a missing file section or key means "the default".
  *
  * Keys are defined once, in include/tam/cfg/<section>.def, one line each:
@@ -93,7 +93,7 @@ typedef enum {
 #define TAM_CFG_CDIM_LEVEL
 
 /* The sections, in the order of the INI file. */
-#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security) X(gateway)
+#define TAM_CFG_SECTION_LIST(X) X(common) X(ingest) X(registry) X(match) X(pipeline) X(tamctl) X(security) X(gateway) X(iati)
 
 #define TAM_CFG_SECTION(section, doc)
 #define TAM_CFG_KEY(section, name, type, def, min, max, doc) \
@@ -125,6 +125,9 @@ typedef struct tam_config {
     struct {
 #include "tam/cfg/gateway.def"
     } gateway;
+    struct {
+#include "tam/cfg/iati.def"
+    } iati;
 } tam_config_t;
 
 #undef TAM_CFG_KEY

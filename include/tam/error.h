@@ -8,6 +8,8 @@
 #ifndef TAM_ERROR_H
 #define TAM_ERROR_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,6 +54,10 @@ const char *tam_errname(int code);
 
 /* Inverse of tam_errname; returns TAM_EINTERNAL for an unknown name. */
 int tam_errcode(const char *name);
+
+/* The i-th code that may appear in an error answer, in the order of RPC.md's
+ * table: sets its wire name and its meaning. Returns 1, or 0 past the last. */
+size_t tam_errors(size_t i, const char **name, const char **doc);
 
 #ifdef __cplusplus
 }

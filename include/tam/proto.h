@@ -32,6 +32,7 @@ TAM_ALL_STRUCTS(TAM__FWD)
 #define TAM__CT_ENUM(sub) tam_##sub##_t
 #define TAM__CT_DATE(sub) uint32_t
 #define TAM__CT_STRS(sub) tam_strs_t
+#define TAM__CT_U64S(sub) tam_u64s_t
 #define TAM__CT_OBJ(sub) tam_##sub##_t *
 #define TAM__CT_OBJS(sub) struct { uint32_t n; tam_##sub##_t *v; }
 #define TAM__MEMBER(s, type, name, sub, mn, mx, fl, doc) TAM__CT_##type(sub) name;

@@ -6,7 +6,7 @@
  * Every frame is one msgpack object (the delimiter is empty). The id is chosen
  * by the client (1..64 of [A-Za-z0-9._:-]) and is also the idempotency key: a
  * resend of the same id gets the same answer. An error answer's body is
- * {"code", "message", "field", "errors": [{"field", "message"}...]}.
+ * {"code", "message", "field", "errors": [{"code", "field", "message"}...]}.
  *
  * The server layer answers envelope problems itself (bad frames, not msgpack,
  * hostile sizes, wrong version, bad id or type), so a service only sees well
@@ -49,6 +49,7 @@ enum { TAM_RPC_OK = 0, TAM_RPC_ERROR = 1 }; /* answer status */
 /* ---- errors --------------------------------------------------------------- */
 
 typedef struct {
+    int code;                              /* TAM_E*: this problem's own code */
     char field[TAM_RPC_FIELD_MAX + 1];
     char message[TAM_RPC_MESSAGE_MAX + 1];
 } tam_rpc_field_error_t;
@@ -81,6 +82,12 @@ int tam_rpc_error_set(tam_rpc_error_t *e, int code, const char *field, const cha
  * entries only e->dropped counts. Returns 0; TAM_EINVAL (NULL e); TAM_ENOMEM. */
 int tam_rpc_error_add(tam_rpc_error_t *e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* As tam_rpc_error_add, with the problem's own code (code < 0); the first
+ * problem's code also becomes e->code if that is still unset. The entry added by
+ * tam_rpc_error_add has code e->code when it is the first, TAM_EINVAL otherwise. */
+int tam_rpc_error_add_code(tam_rpc_error_t *e, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The answer a service gives to a message type it does not know:
  * code TAM_EUNKNOWN, field "envelope.type". Returns as tam_rpc_error_set. */

@@ -40,7 +40,9 @@
  * tam_rpc_answer_encode() bytes. Services must not write it.
  *
  * The loop answers one type itself: "service.stats" (read-only, any
- * principal), a map of the counters of tam_service_stats_t.
+ * principal), a map of the counters of tam_service_stats_t, then the LMDB
+ * map's size and use (map_size, map_used: bytes) when the service has a
+ * store, then the service's own def->gauges.
  */
 #ifndef TAM_SERVICE_H
 #define TAM_SERVICE_H
@@ -58,6 +60,7 @@ extern "C" {
 
 #define TAM_SERVICE_REQUESTS_DB "requests"
 #define TAM_SERVICE_STATS_TYPE "service.stats"
+#define TAM_SERVICE_CATALOG_TYPE "catalog.get"
 #define TAM_SERVICE_BATCH_DEFAULT 256
 #define TAM_SERVICE_SOURCE_ITEMS 4 /* poll items one source may use */
 #define TAM_SERVICE_STOP 1         /* a source's process may return it */
@@ -95,6 +98,9 @@ void tam_events_free(tam_events_t *e);
  * set; otherwise an ok answer once tam_answer_ok was called. */
 typedef struct {
     bool ok;
+    bool dry_run;          /* a write's ok answer to a dry run: the loop undoes the
+                              handler's writes, publishes none of its events and keeps
+                              no answer under the request id */
     void *body;            /* ok body: one msgpack object */
     size_t len;
     tam_rpc_error_t error; /* error answer when error.code != 0 */
@@ -132,6 +138,14 @@ int tam_answer_events(tam_answer_t *a, const tam_events_t *e);
  * problem's code. */
 int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,
                        void *out, tam_rpc_error_t *err);
+
+/* The answer to catalog.get from the catalogue cat (proto/PROTOCOL.md, struct
+ * catalogue), into out: an ok answer, or an error answer for a bad body.
+ * The service loop calls it for a service whose def names its catalogue.
+ * Returns 0, the body's problem code (out's error set), or TAM_ENOMEM. */
+struct tam_catalog;
+int tam_service_catalog_answer(const struct tam_catalog *cat, const tam_rpc_req_t *req,
+                               tam_answer_t *out);
 
 /* ---- a handler's workspace -------------------------------------------------- */
 
@@ -210,6 +224,13 @@ typedef struct {
     uint64_t expired;        /* writes refused: dated id older than the retention */
 } tam_service_stats_t;
 
+/* A figure a service adds to its service.stats answer (e.g. tam-match's last
+ * run duration); name is a static string, lower case with '_'. */
+typedef struct {
+    const char *name;
+    int64_t value;
+} tam_service_gauge_t;
+
 typedef struct {
     const char *name;                 /* for logs, e.g. "ingest" */
     void *zctx;                       /* ZeroMQ context */
@@ -222,6 +243,8 @@ typedef struct {
 
     /* Required: the kind of a message type. */
     tam_req_kind_t (*classify)(const char *type, void *arg);
+    /* Optional: the loop answers catalog.get from it (tam_service_catalog_answer). */
+    const struct tam_catalog *catalog;
     /* Optional: the one place the service checks the principal (req->principal)
      * against the type, before any handler runs. Returns 0, or a negative code
      * (TAM_EDENIED) with err filled (the loop fills a generic one if empty). */
@@ -257,6 +280,9 @@ typedef struct {
     /* Optional: the wall clock in ms since the epoch for answer ages and
      * dated ids (NULL: CLOCK_REALTIME). For tests that simulate days. */
     int64_t (*clock_ms)(void *arg);
+    /* Optional: fills at most cap gauges of the service's own for
+     * service.stats (in the loop's thread); returns how many. */
+    size_t (*gauges)(tam_service_gauge_t *out, size_t cap, void *arg);
 } tam_service_def_t;
 
 /* Runs the loop until SIGTERM/SIGINT (if def->signals) or a source or the

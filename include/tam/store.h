@@ -94,6 +94,9 @@ void tam_store_close(tam_store_t **s);
 
 /* Current map size in bytes. */
 size_t tam_store_map_size(const tam_store_t *s);
+/* Bytes of the map in use (the last page written, times the page size): with
+ * tam_store_map_size, how full the map is. 0 if it cannot be read. */
+size_t tam_store_map_used(const tam_store_t *s);
 
 /* Number of times the map has grown since open (for tests and stats). */
 unsigned tam_store_grow_count(const tam_store_t *s);

@@ -18,6 +18,7 @@
 static const tam_access_rule_t s_rules[] = {
     {"sys.ping", ANYONE | G, "liveness"},
     {"service.stats", ANYONE, "counters of the service loop"},
+    {"catalog.get", ANYONE | G, "the catalogue of codes, from every service"},
     {"ingest.submit", R | M | S, "a respondent only for its own respondent id (field respondent.id)"},
     {"ingest.needs", READERS, NULL},
     {"ingest.replies", R | READERS, "a respondent sees its own replies only"},

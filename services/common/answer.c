@@ -94,7 +94,7 @@ static void s_each(const tam_codec_err_t *e, void *arg)
     if (err->n == 0)
         tam_rpc_error_set(err, e->code, e->path, "%s", e->message);
     else
-        tam_rpc_error_add(err, e->path, "%s", e->message);
+        tam_rpc_error_add_code(err, e->code, e->path, "%s", e->message);
 }
 
 int tam_request_decode(const tam_schema_t *s, const void *body, size_t len, tam_arena_t *a,

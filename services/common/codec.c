@@ -106,6 +106,14 @@ static void s_err_reset(tam_codec_err_t *err)
 static bool s_present(const tam_field_t *f, const char *base)
 {
     const void *p = base + f->offset;
+    if (f->flags & TAM_F_ARG) {
+        switch (f->type) {
+        case TAM_T_I64: return *(const int64_t *)p != 0;
+        case TAM_T_U64: return *(const uint64_t *)p != 0;
+        case TAM_T_BOOL: return *(const bool *)p;
+        default: break;
+        }
+    }
     switch (f->type) {
     case TAM_T_STR:
     case TAM_T_OBJ:
@@ -114,6 +122,7 @@ static bool s_present(const tam_field_t *f, const char *base)
         return (f->flags & TAM_F_REQ) || *(const uint32_t *)p != 0;
     case TAM_T_STRS:
     case TAM_T_OBJS:
+    case TAM_T_U64S:
         return (f->flags & TAM_F_REQ) || ((const tam_vec_t *)p)->n > 0;
     default:
         return true;
@@ -173,6 +182,13 @@ static int s_encode(const tam_schema_t *s, const void *obj, msgpack_packer *pk, 
             char d[11];
             tam_date_format(*(const uint32_t *)p, d);
             rc = msgpack_pack_str_with_body(pk, d, 10);
+            break;
+        }
+        case TAM_T_U64S: {
+            const tam_u64s_t *v = p;
+            rc = msgpack_pack_array(pk, v->n);
+            for (uint32_t k = 0; k < v->n && rc == 0; k++)
+                rc = msgpack_pack_uint64(pk, v->v[k]);
             break;
         }
         case TAM_T_STRS: {
@@ -255,6 +271,23 @@ static const char *s_typename(msgpack_object_type t)
 static int s_decode_map(const tam_schema_t *s, const msgpack_object *o, tam_arena_t *a, void *out,
                         s_path_t *path, tam_codec_err_t *err);
 
+/* The offending value of a string, for an error message: at most 40 bytes of it in
+ * quotes, anything but printable ASCII as '?', "..." when cut. */
+static const char *s_quote(char buf[48], const char *p, uint32_t n)
+{
+    size_t k = 0, m = n > 40 ? 40 : n;
+    buf[k++] = '"';
+    for (size_t i = 0; i < m; i++)
+        buf[k++] = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+    if (n > m) {
+        memcpy(buf + k, "...", 3);
+        k += 3;
+    }
+    buf[k++] = '"';
+    buf[k] = 0;
+    return buf;
+}
+
 static int s_str(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a, char **dst,
                  int64_t min, int64_t max, s_path_t *path, tam_codec_err_t *err)
 {
@@ -262,9 +295,11 @@ static int s_str(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a, 
         return s_fail(err, TAM_ETYPE, path, "must be a string, not %s", s_typename(v->type));
     uint32_t n = v->via.str.size;
     if ((int64_t)n < min)
-        return s_fail(err, TAM_EINVAL, path, "must be at least %lld bytes long", (long long)min);
+        return s_fail(err, TAM_EINVAL, path, "must be at least %lld bytes long, not %u",
+                      (long long)min, n);
     if (max > 0 && (int64_t)n > max)
-        return s_fail(err, TAM_ETOOBIG, path, "must be at most %lld bytes long", (long long)max);
+        return s_fail(err, TAM_ETOOBIG, path, "must be at most %lld bytes long, not %u",
+                      (long long)max, n);
     if (!tam_utf8_valid(v->via.str.ptr, n))
         return s_fail(err, TAM_EINVAL, path, "must be valid UTF-8 text without control characters");
     (void)f;
@@ -285,8 +320,9 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
         int64_t x;
         if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
             if (v->via.u64 > INT64_MAX)
-                return s_fail(err, TAM_ERANGE, path, "must be between %lld and %lld",
-                              (long long)f->min, (long long)f->max);
+                return s_fail(err, TAM_ERANGE, path, "must be between %lld and %lld, not %llu",
+                              (long long)f->min, (long long)f->max,
+                              (unsigned long long)v->via.u64);
             x = (int64_t)v->via.u64;
         } else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
             x = v->via.i64;
@@ -294,8 +330,8 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
             return s_fail(err, TAM_ETYPE, path, "must be an integer, not %s", s_typename(v->type));
         }
         if (x < f->min || x > f->max)
-            return s_fail(err, TAM_ERANGE, path, "must be between %lld and %lld", (long long)f->min,
-                          (long long)f->max);
+            return s_fail(err, TAM_ERANGE, path, "must be between %lld and %lld, not %lld",
+                          (long long)f->min, (long long)f->max, (long long)x);
         *(int64_t *)p = x;
         return 0;
     }
@@ -304,7 +340,8 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
             return s_fail(err, TAM_ETYPE, path, "must be a non-negative integer, not %s",
                           s_typename(v->type));
         if (f->max > 0 && v->via.u64 > (uint64_t)f->max)
-            return s_fail(err, TAM_ERANGE, path, "must be at most %lld", (long long)f->max);
+            return s_fail(err, TAM_ERANGE, path, "must be at most %lld, not %llu", (long long)f->max,
+                          (unsigned long long)v->via.u64);
         *(uint64_t *)p = v->via.u64;
         return 0;
     case TAM_T_BOOL:
@@ -327,7 +364,9 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
                     break;
                 used += (size_t)n;
             }
-            return s_fail(err, TAM_EUNKNOWN, path, "must be one of: %s", list);
+            char q[48];
+            return s_fail(err, TAM_EUNKNOWN, path, "must be one of: %s; not %s", list,
+                          s_quote(q, v->via.str.ptr, v->via.str.size));
         }
         *(int *)p = idx;
         return 0;
@@ -336,23 +375,29 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
         if (v->type != MSGPACK_OBJECT_STR)
             return s_fail(err, TAM_ETYPE, path, "must be a date string YYYY-MM-DD, not %s",
                           s_typename(v->type));
-        if (tam_date_parse(v->via.str.ptr, v->via.str.size, (uint32_t *)p) != 0)
+        if (tam_date_parse(v->via.str.ptr, v->via.str.size, (uint32_t *)p) != 0) {
+            char q[48];
             return s_fail(err, TAM_EINVAL, path,
-                          "must be a calendar date YYYY-MM-DD between 1900 and 2200");
+                          "must be a calendar date YYYY-MM-DD between 1900 and 2200, not %s",
+                          s_quote(q, v->via.str.ptr, v->via.str.size));
+        }
         return 0;
     case TAM_T_STRS:
+    case TAM_T_U64S:
     case TAM_T_OBJS: {
         if (v->type != MSGPACK_OBJECT_ARRAY)
             return s_fail(err, TAM_ETYPE, path, "must be an array, not %s", s_typename(v->type));
         uint32_t n = v->via.array.size;
         if ((int64_t)n < f->min)
-            return s_fail(err, TAM_EINVAL, path, "must have at least %lld elements",
-                          (long long)f->min);
+            return s_fail(err, TAM_EINVAL, path, "must have at least %lld elements, not %u",
+                          (long long)f->min, n);
         if (f->max > 0 && (int64_t)n > f->max)
-            return s_fail(err, TAM_ETOOBIG, path, "must have at most %lld elements",
-                          (long long)f->max);
+            return s_fail(err, TAM_ETOOBIG, path, "must have at most %lld elements, not %u",
+                          (long long)f->max, n);
         tam_vec_t *vec = p;
-        size_t esize = f->type == TAM_T_STRS ? sizeof(char *) : f->sub->size;
+        size_t esize = f->type == TAM_T_STRS   ? sizeof(char *)
+                       : f->type == TAM_T_U64S ? sizeof(uint64_t)
+                                               : f->sub->size;
         vec->v = n ? tam_arena_alloc(a, (size_t)n * esize) : NULL;
         if (n && !vec->v)
             return s_fail(err, TAM_ENOMEM, path, "message too large to decode");
@@ -363,6 +408,11 @@ static int s_field(const tam_field_t *f, const msgpack_object *v, tam_arena_t *a
             int rc;
             if (f->type == TAM_T_STRS)
                 rc = s_str(f, e, a, (char **)vec->v + k, 1, f->elem_max, path, err);
+            else if (f->type == TAM_T_U64S)
+                rc = e->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                         ? (((uint64_t *)vec->v)[k] = e->via.u64, 0)
+                         : s_fail(err, TAM_ETYPE, path, "must be a non-negative integer, not %s",
+                                  s_typename(e->type));
             else
                 rc = s_decode_map(f->sub, e, a, (char *)vec->v + k * esize, path, err);
             if (rc && !s_go_on(err, rc))

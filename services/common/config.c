@@ -29,6 +29,7 @@ static const tam_config_key_t s_keys[] = {
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
 #include "tam/cfg/gateway.def"
+#include "tam/cfg/iati.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION
@@ -51,6 +52,7 @@ static const s_section_t s_section_docs[] = {
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
 #include "tam/cfg/gateway.def"
+#include "tam/cfg/iati.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION

@@ -19,6 +19,7 @@ TAM_ALL_ENUMS(S_ENUM_DEF)
 #define S_SUB_DATE(sub) NULL, NULL, 0
 #define S_SUB_ENUM(sub) NULL, &tam_enum_##sub, 0
 #define S_SUB_STRS(sub) NULL, NULL, sub
+#define S_SUB_U64S(sub) NULL, NULL, 0
 #define S_SUB_OBJ(sub) &tam_schema_##sub, NULL, 0
 #define S_SUB_OBJS(sub) &tam_schema_##sub, NULL, 0
 #define S_FIELD(s, type, name, sub, mn, mx, fl, doc) \
@@ -42,6 +43,15 @@ static const tam_enum_t *const s_enums[] = {TAM_ALL_ENUMS(S_ENUM_PTR) NULL};
 
 #define S_MSG(m, type, w, req, ans, doc) {TAM_MSG_##m, type, w, &tam_schema_##req, &tam_schema_##ans, doc},
 static const tam_message_t s_messages[] = {TAM_ALL_MESSAGES(S_MSG)};
+
+#define S_FEED(svc, topic, rec, key, rm, doc) {svc, topic, &tam_schema_##rec, key, rm, doc},
+static const tam_feed_topic_t s_feeds[] = {TAM_ALL_FEEDS(S_FEED)};
+
+const tam_feed_topic_t *tam_feed_topics(size_t *n)
+{
+    *n = sizeof s_feeds / sizeof s_feeds[0];
+    return s_feeds;
+}
 
 const tam_message_t *tam_messages(size_t *n)
 {

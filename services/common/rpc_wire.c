@@ -96,7 +96,7 @@ void tam_rpc_error_clear(tam_rpc_error_t *e)
 }
 
 /* Appends one entry (texts already formatted). */
-static int s_error_push(tam_rpc_error_t *e, const char *field, const char *message)
+static int s_error_push(tam_rpc_error_t *e, int code, const char *field, const char *message)
 {
     if (e->n >= TAM_RPC_ERRORS_MAX) {
         e->dropped++;
@@ -113,6 +113,7 @@ static int s_error_push(tam_rpc_error_t *e, const char *field, const char *messa
         e->cap_ = cap;
     }
     tam_rpc_field_error_t *fe = &e->errors[e->n++];
+    fe->code = code < 0 ? code : TAM_EINVAL;
     s_copy(fe->field, sizeof fe->field, field);
     s_copy(fe->message, sizeof fe->message, message);
     return 0;
@@ -130,27 +131,49 @@ int tam_rpc_error_set(tam_rpc_error_t *e, int code, const char *field, const cha
     va_end(ap);
     if (!e->message[0])
         s_copy(e->message, sizeof e->message, tam_strerror(code));
-    return e->n == 0 ? s_error_push(e, e->field, e->message) : 0;
+    return e->n == 0 ? s_error_push(e, code, e->field, e->message) : 0;
+}
+
+__attribute__((format(printf, 4, 0))) static int s_error_vadd(tam_rpc_error_t *e, int code,
+                                                             const char *field,
+                                                             const char *fmt, va_list ap)
+{
+    char msg[TAM_RPC_MESSAGE_MAX + 1];
+    s_vformat(msg, sizeof msg, fmt, ap);
+    bool first = e->n == 0;
+    if (code >= 0) /* tam_rpc_error_add: the code set before the first problem, else invalid */
+        code = first && e->code < 0 ? e->code : TAM_EINVAL;
+    if (e->code >= 0)
+        e->code = code;
+    if (!msg[0])
+        s_copy(msg, sizeof msg, tam_strerror(code));
+    if (first && !e->message[0]) {
+        s_copy(e->field, sizeof e->field, field);
+        s_copy(e->message, sizeof e->message, msg);
+    }
+    return s_error_push(e, code, field, msg);
 }
 
 int tam_rpc_error_add(tam_rpc_error_t *e, const char *field, const char *fmt, ...)
 {
-    char msg[TAM_RPC_MESSAGE_MAX + 1];
     if (!e)
         return TAM_EINVAL;
     va_list ap;
     va_start(ap, fmt);
-    s_vformat(msg, sizeof msg, fmt, ap);
+    int rc = s_error_vadd(e, 0, field, fmt, ap);
     va_end(ap);
-    if (e->code >= 0)
-        e->code = TAM_EINVAL;
-    if (!msg[0])
-        s_copy(msg, sizeof msg, tam_strerror(e->code));
-    if (e->n == 0 && !e->message[0]) {
-        s_copy(e->field, sizeof e->field, field);
-        s_copy(e->message, sizeof e->message, msg);
-    }
-    return s_error_push(e, field, msg);
+    return rc;
+}
+
+int tam_rpc_error_add_code(tam_rpc_error_t *e, int code, const char *field, const char *fmt, ...)
+{
+    if (!e || code >= 0)
+        return TAM_EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = s_error_vadd(e, code, field, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int tam_rpc_error_unknown_type(tam_rpc_error_t *e, const char *type)
@@ -209,13 +232,17 @@ int tam_rpc_error_encode(const tam_rpc_error_t *e, void **out, size_t *out_len)
     if (e->n == 0) {
         /* Always list at least the top-level problem. */
         bad |= msgpack_pack_array(&pk, 1);
-        bad |= msgpack_pack_map(&pk, 2);
+        bad |= msgpack_pack_map(&pk, 3);
+        bad |= s_pack_str(&pk, "code");
+        bad |= s_pack_str(&pk, tam_errname(e->code ? e->code : TAM_EINTERNAL));
         bad |= s_pack_str(&pk, "field") | s_pack_str(&pk, e->field);
         bad |= s_pack_str(&pk, "message") | s_pack_str(&pk, e->message);
     } else {
         bad |= msgpack_pack_array(&pk, e->n);
         for (size_t i = 0; i < e->n; i++) {
-            bad |= msgpack_pack_map(&pk, 2);
+            bad |= msgpack_pack_map(&pk, 3);
+            bad |= s_pack_str(&pk, "code");
+            bad |= s_pack_str(&pk, tam_errname(e->errors[i].code ? e->errors[i].code : TAM_EINVAL));
             bad |= s_pack_str(&pk, "field") | s_pack_str(&pk, e->errors[i].field);
             bad |= s_pack_str(&pk, "message") | s_pack_str(&pk, e->errors[i].message);
         }
@@ -283,12 +310,19 @@ int tam_rpc_error_decode(const void *buf, size_t len, tam_rpc_error_t *e)
     for (uint32_t i = 0; errors && i < errors->via.array.size; i++) {
         const msgpack_object *it = &errors->via.array.ptr[i];
         char field[TAM_RPC_FIELD_MAX + 1] = "", msg[TAM_RPC_MESSAGE_MAX + 1] = "";
+        int code = e->code; /* an entry without a code (an older peer): the answer's */
         if (it->type != MSGPACK_OBJECT_MAP) {
             s_err_proto(e, "an errors entry is not a map");
             goto out;
         }
         for (uint32_t j = 0; j < it->via.map.size; j++) {
             const msgpack_object *k = &it->via.map.ptr[j].key, *v = &it->via.map.ptr[j].val;
+            if (s_key_is(k, "code") && v->type == MSGPACK_OBJECT_STR) {
+                char name[32];
+                s_copy_peer(name, sizeof name, v->via.str.ptr, v->via.str.size);
+                code = v->via.str.size < sizeof name ? tam_errcode(name) : TAM_EINTERNAL;
+                continue;
+            }
             char *dst = s_key_is(k, "field") ? field : s_key_is(k, "message") ? msg : NULL;
             if (!dst)
                 continue;
@@ -299,7 +333,7 @@ int tam_rpc_error_decode(const void *buf, size_t len, tam_rpc_error_t *e)
             s_copy_peer(dst, dst == field ? sizeof field : sizeof msg, v->via.str.ptr,
                         v->via.str.size);
         }
-        if ((ret = s_error_push(e, field, msg)))
+        if ((ret = s_error_push(e, code, field, msg)))
             goto out;
     }
     ret = 0;
@@ -391,9 +425,7 @@ static void s_env_err(tam_rpc_error_t *err, int *first, int code, const char *fi
         *first = code;
     if (!err)
         return;
-    if (err->code >= 0)
-        err->code = code;
-    tam_rpc_error_add(err, field, "%s", msg);
+    tam_rpc_error_add_code(err, code, field, "%s", msg);
 }
 
 /* Validates one string value of the envelope. */

@@ -17,7 +17,7 @@
 #include "tam/service.h"
 #include "tam/notify.h"
 
-enum { K_DONE = 0, K_READ, K_WRITE, K_STATS }; /* K_DONE: answer already decided */
+enum { K_DONE = 0, K_READ, K_WRITE, K_STATS, K_CATALOG }; /* K_DONE: answer already decided */
 
 typedef struct {
     const tam_service_def_t *def;
@@ -149,6 +149,8 @@ static void s_error_from(tam_answer_t *a, int rc, const char *what)
     tam_rpc_error_set(&a->error, rc, "", "%s", what ? what : tam_strerror(rc));
 }
 
+#define S_DRY_RUN 1 /* s_one: a dry run's answer is ready; undo its writes */
+
 /* One write request, inside its nested transaction. */
 static int s_one(tam_txn_t *sub, void *arg)
 {
@@ -164,6 +166,15 @@ static int s_one(tam_txn_t *sub, void *arg)
         tam_error("%s: handler gave no answer to %s (type %s)", v->name, v->reqs[i]->id,
                   v->reqs[i]->type);
         return TAM_EINTERNAL;
+    }
+    if (a->dry_run) {
+        /* validated and answered; nothing of it is kept or published */
+        for (size_t k = 0; k < a->n_events; k++) {
+            free(a->events[k].topic);
+            free(a->events[k].body);
+        }
+        a->n_events = 0;
+        return S_DRY_RUN;
     }
     if ((r = tam_rpc_answer_encode(TAM_RPC_OK, a->body, a->len, &v->stored[i], &v->stored_len[i])))
         return r == TAM_EINVAL ? TAM_EINTERNAL : r;
@@ -227,6 +238,8 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
         int cond = tam_txn_status(txn);
         if (cond)
             return cond; /* the whole write is aborted (and rerun on map full) */
+        if (r == S_DRY_RUN)
+            continue; /* its writes undone; answered from ans[i], not stored */
         /* This request failed alone; its writes are undone. */
         free(v->stored[i]);
         v->stored[i] = NULL;
@@ -334,16 +347,29 @@ static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
              {"commits", s->commits},       {"store_failures", s->store_failures},
              {"undelivered", s->undelivered}, {"rejected", s->rejected},
              {"pruned", s->pruned},         {"expired", s->expired}};
+    tam_service_gauge_t g[16];
+    size_t ng = 0;
+    if (v->def->store) {
+        g[ng++] = (tam_service_gauge_t){"map_size", (int64_t)tam_store_map_size(v->def->store)};
+        g[ng++] = (tam_service_gauge_t){"map_used", (int64_t)tam_store_map_used(v->def->store)};
+    }
+    if (v->def->gauges)
+        ng += v->def->gauges(g + ng, sizeof g / sizeof g[0] - ng, v->arg);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     size_t nf = sizeof f / sizeof f[0];
-    int bad = msgpack_pack_map(&pk, nf);
+    int bad = msgpack_pack_map(&pk, nf + ng);
     for (size_t i = 0; i < nf; i++) {
         bad |= msgpack_pack_str(&pk, strlen(f[i].k));
         bad |= msgpack_pack_str_body(&pk, f[i].k, strlen(f[i].k));
         bad |= msgpack_pack_uint64(&pk, f[i].v);
+    }
+    for (size_t i = 0; i < ng; i++) {
+        bad |= msgpack_pack_str(&pk, strlen(g[i].name));
+        bad |= msgpack_pack_str_body(&pk, g[i].name, strlen(g[i].name));
+        bad |= msgpack_pack_int64(&pk, g[i].value);
     }
     if (bad) {
         msgpack_sbuffer_destroy(&sb);
@@ -383,7 +409,9 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
     for (size_t i = 0; i < v->n; i++) {
         const tam_rpc_req_t *req = v->reqs[i];
         tam_answer_t *a = &v->ans[i];
-        bool stats = strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0;
+        /* answered by the loop itself: service.stats, and catalog.get with a catalogue */
+        bool stats = strcmp(req->type, TAM_SERVICE_STATS_TYPE) == 0 ||
+                     (d->catalog && strcmp(req->type, TAM_SERVICE_CATALOG_TYPE) == 0);
         tam_req_kind_t k = stats ? TAM_REQ_READ : d->classify(req->type, v->arg);
         if (stats || (k == TAM_REQ_WRITE && d->store && d->handle) ||
             (k == TAM_REQ_READ && d->query)) {
@@ -403,7 +431,7 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
                 continue;
             }
             if (stats) {
-                v->kind[i] = K_STATS;
+                v->kind[i] = req->type[0] == 'c' ? K_CATALOG : K_STATS;
                 continue;
             }
             v->kind[i] = k == TAM_REQ_WRITE ? K_WRITE : K_READ;
@@ -480,6 +508,12 @@ static int s_batch(s_svc_t *v)
             nr++;
             if (s_stats_answer(v, &v->ans[i]))
                 s_error_from(&v->ans[i], TAM_ENOMEM, NULL);
+        }
+        if (v->kind[i] == K_CATALOG) {
+            nr++;
+            int rc = tam_service_catalog_answer(d->catalog, v->reqs[i], &v->ans[i]);
+            if (rc)
+                s_error_from(&v->ans[i], rc, NULL);
         }
         s_send(v, i);
     }

@@ -424,6 +424,15 @@ size_t tam_store_map_size(const tam_store_t *s)
     return s ? s->map_size : 0;
 }
 
+size_t tam_store_map_used(const tam_store_t *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (!s || !s->env || mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st))
+        return 0;
+    return (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+}
+
 unsigned tam_store_grow_count(const tam_store_t *s)
 {
     return s ? s->grow_count : 0;

@@ -45,6 +45,7 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx);
 int gw_run(gw_t *g);
 void gw_destroy(gw_t **g);
 const tam_config_t *gw_config(const gw_t *g);
+gw_stream_t *gw_stream_of(gw_t *g);
 /* The port actually listened on. */
 unsigned gw_port(const gw_t *g);
 
@@ -82,6 +83,14 @@ enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const ch
 enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const char *text,
                         const char *link);
 
+/* As gw_text, with the digest of text (gw_digest) already made (NULL:
+ * made here): the ETag's costly part, kept by the answer cache. */
+#define GW_DIGEST 16
+enum MHD_Result gw_text_d(gw_req_t *r, unsigned status, const char *ctype, const char *text,
+                          const char *link, const unsigned char *digest);
+/* BLAKE2b (GW_DIGEST bytes) of text. */
+void gw_digest(const char *text, unsigned char out[GW_DIGEST]);
+
 /* HTTP status for a TAM_E* code of an error answer. */
 unsigned gw_status_of(int code);
 
@@ -108,6 +117,40 @@ const gw_route_info_t *gw_routes(size_t *n);
  * text, or NULL. */
 char *gw_openapi_build(void);
 
+/* ---- gw_iati.c -------------------------------------------------------------- */
+
+/* Serves GET /v1/iati/activities.xml (?project=ID): IATI 2.03, docs/iati.md. */
+enum MHD_Result gw_iati_serve(gw_req_t *r);
+
+/* ---- gw_json.c -------------------------------------------------------------- */
+
+/* The paging fields of a list answer. */
+typedef struct {
+    int64_t total;  /* "total", 0 if none */
+    size_t nitems;  /* length of "items" */
+    char next[80];  /* "next" as text, "" if none or 0 */
+    uint64_t run;   /* "run", 0 if none */
+} gw_page_t;
+
+/* A service's msgpack answer as compact JSON text (malloc'd; the text
+ * tam_msgpack_to_json gives with JSON_COMPACT), and its paging fields in
+ * page (may be NULL). NULL if it is not msgpack or memory runs out. */
+char *gw_json_of(const void *buf, size_t len, gw_page_t *page);
+
+/* ---- gw_cache.c ------------------------------------------------------------- */
+
+/* Answers of tam-match for the current run, by request bytes (HTTP thread
+ * only). The text of an entry of generation gen for key, or NULL. */
+const char *gw_cache_get(uint64_t gen, const void *key, size_t klen, gw_page_t *page,
+                         const unsigned char **digest);
+/* Keeps a copy of text for gen and key (an old entry makes room). */
+void gw_cache_put(uint64_t gen, const void *key, size_t klen, const char *text,
+                  const gw_page_t *page);
+/* Frees every entry. */
+void gw_cache_clear(void);
+/* Hits and misses so far, for /metrics. */
+void gw_cache_counts(uint64_t *hits, uint64_t *misses);
+
 /* ---- gw_csv.c -------------------------------------------------------------- */
 
 /* The items of a list answer (schema answer, as JSON text) as CSV with a
@@ -128,6 +171,13 @@ int gw_stream_new(gw_stream_t **out, const tam_config_t *cfg, void *zctx);
 /* Stops following the feed and ends every open stream (before MHD stops). */
 void gw_stream_stop(gw_stream_t *s);
 void gw_stream_destroy(gw_stream_t **s);
+/* The last sequence of tam-match's feed the stream has taken, and its epoch
+ * (0, 0 before the first). */
+uint64_t gw_stream_position(gw_stream_t *s, uint64_t *epoch);
+/* The run tam-match answers from, as its feed last said (0 while the
+ * stream is not synced), and a generation that changes with every run
+ * header and every resync: what the answer cache (gw_cache.c) keys on. */
+uint64_t gw_stream_run(gw_stream_t *s, uint64_t *gen);
 /* Serves GET /v1/stream on r. */
 enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r);
 

@@ -35,6 +35,7 @@ typedef struct {
 
 const tam_config_t *gw_config(const gw_t *g) { return g->cfg; }
 unsigned gw_port(const gw_t *g) { return g->port; }
+gw_stream_t *gw_stream_of(gw_t *g) { return g->stream; }
 
 static const char *s_endpoint(const tam_config_t *c, const char *service)
 {
@@ -245,6 +246,7 @@ void gw_destroy(gw_t **gp)
         MHD_stop_daemon(g->d); /* joins the HTTP thread: its sockets are ours now */
     for (size_t i = 0; i < S_NSERVICES; i++)
         tam_rpc_client_destroy(&g->clients[i]);
+    gw_cache_clear();
     gw_stream_destroy(&g->stream);
     gw_static_destroy(&g->web);
     free(g);

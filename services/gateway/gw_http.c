@@ -131,9 +131,15 @@ enum MHD_Result gw_problem_call(gw_req_t *r, const char *service, int rc)
                       detail, NULL);
 }
 
-/* A strong ETag: BLAKE2b of the request target and the exact bytes sent
- * (which, for lists of proposals, hold the run and its input hash). */
-static void s_etag(gw_req_t *r, const char *text, char out[40])
+void gw_digest(const char *text, unsigned char out[GW_DIGEST])
+{
+    crypto_generichash(out, GW_DIGEST, (const unsigned char *)text, strlen(text), NULL, 0);
+}
+
+/* A strong ETag: BLAKE2b of the request target and of the digest of the
+ * exact bytes sent (which, for lists of proposals, hold the run and its
+ * input hash). */
+static void s_etag(gw_req_t *r, const unsigned char digest[GW_DIGEST], char out[40])
 {
     crypto_generichash_state st;
     unsigned char h[16];
@@ -141,7 +147,7 @@ static void s_etag(gw_req_t *r, const char *text, char out[40])
     crypto_generichash_init(&st, NULL, 0, sizeof h);
     crypto_generichash_update(&st, (const unsigned char *)r->path, strlen(r->path) + 1);
     crypto_generichash_update(&st, (const unsigned char *)r->query, strlen(r->query) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)text, strlen(text));
+    crypto_generichash_update(&st, digest, GW_DIGEST);
     crypto_generichash_final(&st, h, sizeof h);
     out[0] = '"';
     for (size_t i = 0; i < sizeof h; i++) {
@@ -160,8 +166,19 @@ enum MHD_Result gw_json(gw_req_t *r, unsigned status, const char *text, const ch
 enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const char *text,
                         const char *link)
 {
+    return gw_text_d(r, status, ctype, text, link, NULL);
+}
+
+enum MHD_Result gw_text_d(gw_req_t *r, unsigned status, const char *ctype, const char *text,
+                          const char *link, const unsigned char *digest)
+{
     char etag[40];
-    s_etag(r, text, etag);
+    unsigned char dg[GW_DIGEST];
+    if (!digest) {
+        gw_digest(text, dg);
+        digest = dg;
+    }
+    s_etag(r, digest, etag);
     const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (status == MHD_HTTP_OK && inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {

@@ -82,6 +82,77 @@ static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
+/* Calls service with an empty map; the answer as JSON (NULL if none). */
+static json_t *s_ask(gw_req_t *r, const char *service, const char *type)
+{
+    static const uint8_t empty_map = 0x80;
+    tam_rpc_answer_t ans = {0};
+    json_t *j = NULL;
+    if (gw_call(r, service, type, &empty_map, 1, &ans) == 0 && ans.status == TAM_RPC_OK) {
+        char *text = tam_msgpack_to_json(ans.body, ans.len, JSON_COMPACT);
+        j = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+    }
+    tam_rpc_answer_clear(&ans);
+    return j;
+}
+
+/* A u64 of a JSON answer (sent as a decimal string above 2^63 - 1). */
+static uint64_t s_u64(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? strtoull(json_string_value(v), NULL, 10)
+                             : (uint64_t)json_integer_value(v);
+}
+
+/* Feed positions and lags: each feed's last sequence (sys.ping), what the
+ * current run of tam-match reflects of it (match.run), and what the
+ * gateway's stream has taken of tam-match's feed. A lag is given only when
+ * both positions are of the same feed epoch. Also the run's duration. */
+static void s_lag(gw_req_t *r, char **buf, size_t *len, size_t *cap)
+{
+    static const char *const sv[] = {"ingest", "registry", "match", "pipeline"};
+    uint64_t seq[4] = {0}, epoch[4] = {0};
+    s_cat(buf, len, cap, "# HELP tam_feed_seq Sequence of the last update on the service's feed.\n"
+                         "# TYPE tam_feed_seq gauge\n");
+    for (size_t i = 0; i < 4; i++) {
+        json_t *p = s_ask(r, sv[i], "sys.ping");
+        if (p) {
+            seq[i] = s_u64(p, "feed_seq");
+            epoch[i] = s_u64(p, "feed_epoch");
+            s_cat(buf, len, cap, "tam_feed_seq{feed=\"%s\"} %llu\n", sv[i], (unsigned long long)seq[i]);
+        }
+        json_decref(p);
+    }
+    s_cat(buf, len, cap, "# HELP tam_feed_lag Updates of a feed its subscriber has not yet reflected.\n"
+                         "# TYPE tam_feed_lag gauge\n");
+    json_t *run = s_ask(r, "match", "match.run");
+    for (size_t i = 0; run && i < 4; i++) {
+        if (i == 2)
+            continue;
+        char k[32];
+        snprintf(k, sizeof k, "%s_seq", sv[i]);
+        uint64_t got = s_u64(run, k);
+        snprintf(k, sizeof k, "%s_epoch", sv[i]);
+        if (epoch[i] && s_u64(run, k) == epoch[i])
+            s_cat(buf, len, cap, "tam_feed_lag{feed=\"%s\",subscriber=\"match\"} %llu\n", sv[i],
+                  (unsigned long long)(seq[i] > got ? seq[i] - got : 0));
+    }
+    uint64_t sepoch = 0, sseq = gw_stream_position(gw_stream_of(r->gw), &sepoch);
+    if (epoch[2] && sepoch == epoch[2])
+        s_cat(buf, len, cap, "tam_feed_lag{feed=\"match\",subscriber=\"gateway\"} %llu\n",
+              (unsigned long long)(seq[2] > sseq ? seq[2] - sseq : 0));
+    if (run)
+        s_cat(buf, len, cap, "# HELP tam_match_run_solve_seconds Time the current run spent solving.\n"
+                             "# TYPE tam_match_run_solve_seconds gauge\n"
+                             "tam_match_run_solve_seconds %.6f\n"
+                             "# HELP tam_match_run_id The current run.\n# TYPE tam_match_run_id gauge\n"
+                             "tam_match_run_id %llu\n",
+              (double)json_integer_value(json_object_get(run, "solve_us")) / 1e6,
+              (unsigned long long)s_u64(run, "run"));
+    json_decref(run);
+}
+
 enum MHD_Result gw_metrics_serve(gw_req_t *r)
 {
     char *buf = NULL;
@@ -121,14 +192,28 @@ enum MHD_Result gw_metrics_serve(gw_req_t *r)
         const char *k;
         json_t *v;
         json_object_foreach(j, k, v) {
-            if (json_is_integer(v))
-                s_cat(&buf, &len, &cap, "tam_service_%s{service=\"%s\"} %lld\n", k, sv[i],
-                      (long long)json_integer_value(v));
+            if (!json_is_integer(v))
+                continue;
+            long long x = (long long)json_integer_value(v);
+            if (strcmp(k, "map_size") == 0 || strcmp(k, "map_used") == 0)
+                s_cat(&buf, &len, &cap, "tam_lmdb_%s_bytes{service=\"%s\"} %lld\n", k, sv[i], x);
+            else if (strcmp(k, "last_run_us") == 0)
+                s_cat(&buf, &len, &cap, "tam_match_run_duration_seconds %.6f\n", (double)x / 1e6);
+            else
+                s_cat(&buf, &len, &cap, "tam_service_%s{service=\"%s\"} %lld\n", k, sv[i], x);
         }
         json_decref(j);
         free(text);
         tam_rpc_answer_clear(&ans);
     }
+    s_lag(r, &buf, &len, &cap);
+    uint64_t hits, misses;
+    gw_cache_counts(&hits, &misses);
+    s_cat(&buf, &len, &cap, "# HELP tam_gateway_cache_total Lookups of tam-match's answers of the current run.\n"
+                            "# TYPE tam_gateway_cache_total counter\n"
+                            "tam_gateway_cache_total{result=\"hit\"} %llu\n"
+                            "tam_gateway_cache_total{result=\"miss\"} %llu\n",
+          (unsigned long long)hits, (unsigned long long)misses);
     if (!buf)
         return MHD_NO;
     gw_metrics_count(r, MHD_HTTP_OK);

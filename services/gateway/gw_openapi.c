@@ -53,6 +53,10 @@ static json_t *s_field(const tam_field_t *f)
         t = json_pack("{s:s, s:{s:s, s:i}, s:i}", "type", "array", "items", "type", "string",
                       "maxLength", (int)f->elem_max, "maxItems", (int)f->max);
         break;
+    case TAM_T_U64S:
+        t = json_pack("{s:s, s:{s:s, s:i}, s:I}", "type", "array", "items", "type", "integer",
+                      "minimum", 0, "maxItems", (json_int_t)f->max);
+        break;
     case TAM_T_OBJ: t = s_ref(f->sub->name); break;
     case TAM_T_OBJS:
         t = json_pack("{s:s, s:o, s:I}", "type", "array", "items", s_ref(f->sub->name), "maxItems",
@@ -109,6 +113,16 @@ char *gw_openapi_build(void)
         json_t *media = json_object_get(json_object_get(ok, "content"), "application/json");
         if (media)
             json_object_set_new(media, "schema", s_ref(m->answer->name));
+        /* A query parameter named as a field of the request: its schema is
+         * the field's (type, range, enum values). */
+        json_t *params = json_object_get(op, "parameters"), *prm;
+        size_t pi;
+        json_array_foreach(params, pi, prm) {
+            const char *pname = json_string_value(json_object_get(prm, "name"));
+            for (size_t f = 0; pname && !routes[i].body && f < m->request->nfields; f++)
+                if (strcmp(m->request->fields[f].name, pname) == 0)
+                    json_object_set_new(prm, "schema", s_field(&m->request->fields[f]));
+        }
         if (routes[i].body) {
             json_t *rb = json_object_get(json_object_get(json_object_get(op, "requestBody"),
                                                          "content"), "application/json");

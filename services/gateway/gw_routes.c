@@ -164,24 +164,20 @@ static bool s_encode_valid(gw_req_t *r, json_t *obj, const tam_schema_t *schema,
 /* ---- the generic forward --------------------------------------------------- */
 
 /* The Link: rel="next" of a list answer, or "" at its end. */
-static void s_link(gw_req_t *r, const s_route_t *rt, json_t *ans, json_t *req, char *out,
+static void s_link(gw_req_t *r, const s_route_t *rt, const gw_page_t *pg, json_t *req, char *out,
                    size_t cap)
 {
     out[0] = 0;
     if (!rt->cursor)
         return;
     char cur[80] = "";
-    json_t *next = json_object_get(ans, "next");
     if (strcmp(rt->cursor, "offset") == 0) {
         json_int_t off = json_integer_value(json_object_get(req, "offset"));
-        json_int_t total = json_integer_value(json_object_get(ans, "total"));
-        json_int_t n = (json_int_t)json_array_size(json_object_get(ans, "items"));
-        if (n > 0 && off + n < total)
+        json_int_t n = (json_int_t)pg->nitems;
+        if (n > 0 && off + n < pg->total)
             snprintf(cur, sizeof cur, "%lld", (long long)(off + n));
-    } else if (json_is_integer(next) && json_integer_value(next) > 0) {
-        snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(next));
-    } else if (json_is_string(next) && json_string_length(next) > 0) {
-        snprintf(cur, sizeof cur, "%s", json_string_value(next));
+    } else {
+        snprintf(cur, sizeof cur, "%s", pg->next);
     }
     if (!cur[0])
         return;
@@ -235,35 +231,47 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         ret = gw_problem(r, MHD_HTTP_FORBIDDEN, "Forbidden", denied.message, errors);
         goto done;
     }
-    int rc = gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
-    if (rc) {
-        ret = gw_problem_call(r, rt->service, rc);
-        goto done;
+    /* match.proposals: the answer of the run tam-match answers from may be
+     * cached already (gw_cache.c). */
+    gw_page_t pg;
+    char *text = NULL;
+    const char *hit = NULL;
+    const unsigned char *digest = NULL;
+    uint64_t gen = 0, run = 0;
+    if (rt->msg == TAM_MSG_match_proposals && (run = gw_stream_run(gw_stream_of(r->gw), &gen))) {
+        hit = gw_cache_get(gen, sb.data, sb.size, &pg, &digest);
+        text = (char *)hit; /* the cache's: not freed here */
     }
-    if (ans.status != TAM_RPC_OK) {
-        ret = gw_problem_rpc(r, &ans.error);
-        goto done;
-    }
-    char *text = tam_msgpack_to_json(ans.body, ans.len, JSON_COMPACT);
     if (!text) {
-        ret = gw_problem(r, MHD_HTTP_BAD_GATEWAY, "Bad gateway", "an answer that is not JSON", NULL);
-        goto done;
+        int rc = gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
+        if (rc) {
+            ret = gw_problem_call(r, rt->service, rc);
+            goto done;
+        }
+        if (ans.status != TAM_RPC_OK) {
+            ret = gw_problem_rpc(r, &ans.error);
+            goto done;
+        }
+        text = gw_json_of(ans.body, ans.len, &pg);
+        if (!text) {
+            ret = gw_problem(r, MHD_HTTP_BAD_GATEWAY, "Bad gateway", "an answer that is not JSON",
+                             NULL);
+            goto done;
+        }
+        if (run && pg.run == run) /* of the run the feed last announced: keep it */
+            gw_cache_put(gen, sb.data, sb.size, text, &pg);
     }
     char link[1400] = "";
-    if (rt->cursor) {
-        json_t *j = json_loads(text, 0, NULL);
-        if (j)
-            s_link(r, rt, j, reqobj, link, sizeof link);
-        json_decref(j);
-    }
+    s_link(r, rt, &pg, reqobj, link, sizeof link);
     const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     char *csv = accept && strstr(accept, "text/csv") ? gw_csv(m->answer, text, hxl) : NULL;
     if (csv)
         ret = gw_text(r, MHD_HTTP_OK, "text/csv; charset=utf-8", csv, link[0] ? link : NULL);
     else
-        ret = gw_json(r, MHD_HTTP_OK, text, link[0] ? link : NULL);
+        ret = gw_text_d(r, MHD_HTTP_OK, "application/json", text, link[0] ? link : NULL, digest);
     free(csv);
-    free(text);
+    if (text != hit)
+        free(text);
 done:
     tam_rpc_error_clear(&denied);
     tam_rpc_answer_clear(&ans);
@@ -412,6 +420,14 @@ static enum MHD_Result s_ready(gw_req_t *r, const s_route_t *rt, char **p)
         }
         tam_rpc_answer_clear(&ans);
     }
+    /* The stream follows tam-match's feed (synced: its epoch is known). */
+    uint64_t epoch = 0;
+    gw_stream_position(gw_stream_of(r->gw), &epoch);
+    json_object_set_new(o, "stream", json_string(epoch ? "ok" : "syncing"));
+    if (!epoch) {
+        gw_error_add(&errors, "/stream", "the event stream is not yet following tam-match's feed");
+        ok = false;
+    }
     enum MHD_Result ret;
     if (ok) {
         char *t = json_dumps(o, JSON_COMPACT);
@@ -458,6 +474,13 @@ static enum MHD_Result s_openapi(gw_req_t *r, const s_route_t *rt, char **p)
     return gw_json(r, MHD_HTTP_OK, doc, NULL);
 }
 
+static enum MHD_Result s_iati(gw_req_t *r, const s_route_t *rt, char **p)
+{
+    (void)rt;
+    (void)p;
+    return gw_iati_serve(r);
+}
+
 static enum MHD_Result s_metrics(gw_req_t *r, const s_route_t *rt, char **p)
 {
     (void)rt;
@@ -488,6 +511,7 @@ static const s_route_t s_routes[] = {
     {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
     {"POST", "/v1/whatif", "match", M(match_whatif), S_BODY, NULL, NULL},
     {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
+    {"GET", "/v1/iati/activities.xml", NULL, 0, S_NONE, NULL, s_iati},
     {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
     {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},
 };

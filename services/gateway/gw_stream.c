@@ -44,6 +44,9 @@ struct gw_stream {
     uint64_t next_pos;  /* position of the next event */
     uint64_t epoch;     /* of the feed, 0 before the first snapshot */
     uint64_t base_seq;  /* resumable from here (synced seq, or the oldest held - 1) */
+    uint64_t last_seq;  /* the last feed sequence taken (snapshot or update) */
+    uint64_t run_id;    /* the last run header taken (snapshot or update), 0: none */
+    uint64_t gen;       /* +1 at every run header and every resync (gw_stream_run) */
     struct MHD_Connection *waiting[S_WAIT_MAX];
     size_t nwaiting;
 };
@@ -86,12 +89,26 @@ static void s_on_record(const char *topic, size_t tn, const void *body, size_t l
                         int from_snapshot, void *arg)
 {
     gw_stream_t *s = arg;
+    bool run = tn == 3 && memcmp(topic, "run", 3) == 0;
+    uint64_t run_id = 0;
+    if (run) { /* which run tam-match now answers from: the answer cache's key */
+        gw_page_t pg;
+        free(gw_json_of(body, len, &pg));
+        run_id = pg.run;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (seq > s->last_seq)
+        s->last_seq = seq;
+    if (run) {
+        s->run_id = run_id;
+        s->gen++;
+    }
+    pthread_mutex_unlock(&s->mu);
     if (from_snapshot)
         return; /* the state itself is what GET /v1/proposals serves */
     char *data = len ? tam_msgpack_to_json(body, len, JSON_COMPACT) : strdup("null");
     if (!data)
         return;
-    bool run = tn == 3 && memcmp(topic, "run", 3) == 0;
     json_t *j = run ? NULL : json_loads(data, 0, NULL);
     s_push(s, run ? 'r' : 'p', seq, json_string_value(json_object_get(j, "country")),
            json_string_value(json_object_get(j, "group")),
@@ -103,6 +120,11 @@ static void s_on_reset(void *arg)
 {
     gw_stream_t *s = arg;
     tam_notice("stream: the match feed resynchronises (gap or restart); clients are told to reload");
+    pthread_mutex_lock(&s->mu);
+    s->last_seq = 0;
+    s->run_id = 0;
+    s->gen++;
+    pthread_mutex_unlock(&s->mu);
     s_push(s, 'x', 0, NULL, NULL, NULL, strdup("{\"reason\":\"the match feed had a gap or "
                                                 "restarted: reload\"}"));
 }
@@ -112,6 +134,7 @@ static void s_on_synced(uint64_t seq, void *arg)
     gw_stream_t *s = arg;
     pthread_mutex_lock(&s->mu);
     s->base_seq = seq;
+    s->last_seq = seq;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -197,6 +220,31 @@ void gw_stream_destroy(gw_stream_t **sp)
     pthread_mutex_destroy(&s->mu);
     free(s);
     *sp = NULL;
+}
+
+uint64_t gw_stream_position(gw_stream_t *s, uint64_t *epoch)
+{
+    if (!s) {
+        *epoch = 0;
+        return 0;
+    }
+    pthread_mutex_lock(&s->mu);
+    uint64_t seq = s->last_seq;
+    *epoch = s->epoch;
+    pthread_mutex_unlock(&s->mu);
+    return seq;
+}
+
+uint64_t gw_stream_run(gw_stream_t *s, uint64_t *gen)
+{
+    *gen = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    uint64_t run = s->epoch ? s->run_id : 0; /* synced only */
+    *gen = s->gen;
+    pthread_mutex_unlock(&s->mu);
+    return run;
 }
 
 /* ---- one connection (MHD's thread) -------------------------------------------- */

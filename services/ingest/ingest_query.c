@@ -452,11 +452,10 @@ static int s_hist_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     return h->n == S_HISTORY_MAX ? 1 : 0;
 }
 
+/* An id or version of reply_full: an unsigned integer, as everywhere (PROTOCOL.md). */
 static int s_pack_id(msgpack_packer *pk, uint64_t id)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long)id);
-    return msgpack_pack_str_with_body(pk, buf, (size_t)n);
+    return msgpack_pack_uint64(pk, id);
 }
 
 int tam_ingest_reply_get(tam_txn_t *txn, uint64_t id, msgpack_sbuffer *out)

@@ -154,6 +154,8 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return rc; /* store conditions go back to the loop, which reruns or fails the batch */
     if (!ack.repeat && (rc = s_past_starts(s->a, &r, today, &ack)))
         return rc;
+    /* a dry run: answered as stored, then undone by the loop (tam/service.h) */
+    ack.dry_run = out->dry_run = r.dry_run;
     if ((rc = s_answer(&tam_schema_submit_ack, &ack, out)))
         return rc;
     tam_debug("ingest: reply %llu: revision %lld%s, %u needs (%lld added, %lld revised, %lld "
@@ -394,6 +396,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .request_retention_ms = s->cfg->common.request_retention,
         .signals = true,
         .classify = s_classify,
+        .catalog = s->cat, /* catalog.get */
         .handle = s_handle,
         .duplicate = s_duplicate,
         .query = s_query,

@@ -448,13 +448,6 @@ static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, s_slot
 
 /* ---- the answer -------------------------------------------------------------- */
 
-static char *s_num(tam_arena_t *a, uint64_t v)
-{
-    char buf[24];
-    int len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
-    return tam_arena_strndup(a, buf, (size_t)len);
-}
-
 /* need_ids and need_versions of the ack from ids and versions. */
 static int s_ack_needs(tam_arena_t *a, tam_submit_ack_t *ack, const uint64_t *ids,
                        const uint32_t *versions, uint32_t n)
@@ -462,13 +455,13 @@ static int s_ack_needs(tam_arena_t *a, tam_submit_ack_t *ack, const uint64_t *id
     ack->need_ids.n = ack->need_versions.n = n;
     if (!n)
         return 0;
-    if (!(ack->need_ids.v = tam_arena_alloc(a, n * sizeof(char *))) ||
-        !(ack->need_versions.v = tam_arena_alloc(a, n * sizeof(char *))))
+    if (!(ack->need_ids.v = tam_arena_alloc(a, n * sizeof(uint64_t))) ||
+        !(ack->need_versions.v = tam_arena_alloc(a, n * sizeof(uint64_t))))
         return TAM_ENOMEM;
-    for (uint32_t i = 0; i < n; i++)
-        if (!(ack->need_ids.v[i] = s_num(a, ids[i])) ||
-            !(ack->need_versions.v[i] = s_num(a, versions[i])))
-            return TAM_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        ack->need_ids.v[i] = ids[i];
+        ack->need_versions.v[i] = versions[i];
+    }
     return 0;
 }
 

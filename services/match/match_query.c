@@ -97,6 +97,35 @@ static bool s_match(const tam_match_t *m, const s_filter_t *f, uint16_t country,
 
 /* ---- match.proposals ---------------------------------------------------------------- */
 
+typedef struct {
+    const tam_match_t *m;
+    tam_proposal_sort_t by;
+} s_sort_t;
+
+/* Orders indexes into m->props by a sort key; ties keep rank order (the
+ * order of m->props), so the order is total and pages are stable. */
+static int s_cmp_sort(const void *pa, const void *pb, void *arg)
+{
+    const s_sort_t *so = arg;
+    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+    const tam_match_prop_t *a = &so->m->props[ia], *b = &so->m->props[ib];
+    int c = 0;
+    switch (so->by) {
+    case TAM_E_proposal_sort_score: c = (a->score < b->score) - (a->score > b->score); break;
+    case TAM_E_proposal_sort_amount: c = (a->amount < b->amount) - (a->amount > b->amount); break;
+    case TAM_E_proposal_sort_country:
+        c = strcmp(tam_match__country(so->m, a->country)->iso3,
+                   tam_match__country(so->m, b->country)->iso3);
+        break;
+    case TAM_E_proposal_sort_need: c = (a->need_id > b->need_id) - (a->need_id < b->need_id); break;
+    case TAM_E_proposal_sort_project:
+        c = strcmp(so->m->projects[a->project].id, so->m->projects[b->project].id);
+        break;
+    default: break;
+    }
+    return c ? c : (ia > ib) - (ia < ib);
+}
+
 /* Whether one of the proposal's texts contains q, ignoring case (q: the
  * query's free text, "" matches all). */
 static bool s_text_match(const tam_match_t *m, const tam_match_prop_t *pr, const char *q)
@@ -141,17 +170,37 @@ static int s_proposals(tam_match_t *m, const void *body, size_t len, tam_arena_t
     out.items.v = tam_arena_alloc(a, (size_t)limit * sizeof *out.items.v);
     if (!out.items.v)
         return TAM_ENOMEM;
+    /* The matching proposals, in rank order (m->props is), then in q.sort's. */
+    uint32_t *ix = NULL, n = 0;
+    if (q.sort != TAM_E_proposal_sort_rank &&
+        !(ix = tam_arena_alloc(a, (size_t)(m->nprops ? m->nprops : 1) * sizeof *ix)))
+        return TAM_ENOMEM;
     for (uint32_t k = 0; k < m->nprops; k++) {
         const tam_match_prop_t *pr = &m->props[k];
         if (!s_match(m, &f, pr->country, pr->category, pr->standard, pr->project) ||
             (state >= 0 && (int)pr->state != state) || !s_text_match(m, pr, q.q))
             continue;
+        if (ix) {
+            ix[n++] = k;
+            continue;
+        }
         if (out.total++ < q.offset || out.items.n >= limit)
             continue;
         int rc = tam_match__prop_struct(m, pr, a, &out.items.v[out.items.n]);
         if (rc)
             return rc;
         out.items.n++;
+    }
+    if (ix) {
+        s_sort_t so = {m, q.sort};
+        qsort_r(ix, n, sizeof *ix, s_cmp_sort, &so);
+        out.total = n;
+        for (uint32_t i = (uint32_t)(q.offset < n ? q.offset : n); i < n && out.items.n < limit; i++) {
+            int rc = tam_match__prop_struct(m, &m->props[ix[i]], a, &out.items.v[out.items.n]);
+            if (rc)
+                return rc;
+            out.items.n++;
+        }
     }
     return s_answer(&tam_schema_proposal_list, &out, answer);
 }

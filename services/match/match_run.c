@@ -528,9 +528,6 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
     if ((rc = s_header(m, changed, t2 - t1, warm, m->sol.pivots)))
         goto fail;
-    if (publish && (rc = publish("run", m->header, m->header_len, arg)))
-        tam_warn("run %llu: publishing the header failed: %s", (unsigned long long)run,
-                 tam_strerror(rc));
     char topic[32];
     for (uint32_t k = 0; k < nn; k++) {
         tam_match_prop_t *pr = &nv[k];
@@ -557,6 +554,13 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         s_topic(m, &gone, topic, sizeof topic);
         if (publish)
             publish(topic, sb.data, sb.size, arg);
+    }
+    /* The run record closes the run on the feed (proto/FEEDS.md): after it, a
+     * subscriber has every change of this run. */
+    if (publish && (rc = publish("run", m->header, m->header_len, arg))) {
+        tam_warn("run %llu: publishing the header failed: %s", (unsigned long long)run,
+                 tam_strerror(rc));
+        rc = 0;
     }
     /* the new run becomes current */
     for (uint32_t o = 0; o < m->nprops; o++)
@@ -626,9 +630,6 @@ int tam_match_snapshot(tam_match_t *m, const char *prefix, tam_feed_emit_fn emit
         return 0;
     size_t pl = strlen(prefix);
     int rc;
-    if (strncmp("run", prefix, pl < 3 ? pl : 3) == 0 && pl <= 3 &&
-        (rc = emit(ctx, "run", 3, m->header, m->header_len)))
-        return rc;
     char topic[32];
     for (uint32_t k = 0; k < m->nprops; k++) {
         const tam_match_prop_t *pr = &m->props[k];
@@ -638,5 +639,9 @@ int tam_match_snapshot(tam_match_t *m, const char *prefix, tam_feed_emit_fn emit
         if ((rc = emit(ctx, topic, strlen(topic), pr->pub, pr->pub_len)))
             return rc;
     }
+    /* the run record last, as on the feed (proto/FEEDS.md) */
+    if (strncmp("run", prefix, pl < 3 ? pl : 3) == 0 && pl <= 3 &&
+        (rc = emit(ctx, "run", 3, m->header, m->header_len)))
+        return rc;
     return 0;
 }

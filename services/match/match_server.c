@@ -329,6 +329,22 @@ static void s_ready(const char *endpoint, void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+/* service.stats' own figures of tam-match (docs/gateway.md, /metrics). */
+static size_t s_gauges(tam_service_gauge_t *out, size_t cap, void *arg)
+{
+    tam_match_server_t *s = arg;
+    tam_match_stats_t ms;
+    tam_match_stats(s->m, &ms);
+    const tam_service_gauge_t g[] = {{"runs", (int64_t)ms.runs},
+                                     {"last_run_us", ms.last_run_us},
+                                     {"last_solve_us", ms.last_solve_us},
+                                     {"pairs", ms.pairs},
+                                     {"proposals", ms.proposals}};
+    size_t n = sizeof g / sizeof g[0] < cap ? sizeof g / sizeof g[0] : cap;
+    memcpy(out, g, n * sizeof *out);
+    return n;
+}
+
 int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void *zctx)
 {
     char err[512];
@@ -413,11 +429,13 @@ int tam_match_server_run(tam_match_server_t *s)
                              .store = NULL,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .query = s_query,
                              .ready = s_ready,
                              .sources = src,
                              .nsources = n,
-                             .stats = &s->stats};
+                             .stats = &s->stats,
+                             .gauges = s_gauges};
     int rc = tam_service_run(&def, s);
     tam_match_stats_t ms;
     tam_match_stats(s->m, &ms);

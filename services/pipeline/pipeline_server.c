@@ -398,6 +398,7 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
                              .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .authorize = s_authorize,
                              .handle = s_handle,
                              .query = s_query,

@@ -53,6 +53,8 @@ typedef struct {
     uint32_t today;           /* yyyymmdd for set_on and undated ledger entries (0: the real date) */
     const char *by;           /* principal id of the request being written: recorded as "by" in
                                  revisions, ledger entries and context versions (NULL: none) */
+    bool *dry_run;            /* set by tam_registry_write: the request was a dry run (its
+                                 writes must be undone, nothing published; may be NULL) */
 } tam_registry_t;
 
 /* ---- validation (registry_validate.c) ------------------------------------

@@ -45,8 +45,12 @@ static int s_handle(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out,
         return TAM_EINTERNAL; /* classify let only known types through */
     tam_work_begin(&s->w);
     s->reg.by = req->principal.id; /* who made the revision: recorded with it */
+    bool dry_run = false;
+    s->reg.dry_run = &dry_run;
     int rc = tam_registry_write(&s->reg, txn, m->id, req->body, req->body_len, s->w.arena,
                                 &s->w.body, &s->w.events, &out->error);
+    s->reg.dry_run = NULL;
+    out->dry_run = rc == 0 && out->error.code == 0 && dry_run;
     if (rc == 0 && out->error.code == 0)
         tam_debug("%s %s: ok", req->type, req->id);
     else if (rc == 0)
@@ -161,6 +165,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
+                             .catalog = s->cat, /* catalog.get */
                              .handle = s_handle,
                              .query = s_query,
                              .after_commit = s_after_commit,

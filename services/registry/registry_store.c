@@ -118,9 +118,24 @@ static int s_answer(const tam_schema_t *s, const void *obj, msgpack_sbuffer *ans
     return 0;
 }
 
-static int s_put_ack(const char *id, int64_t rev, msgpack_sbuffer *answer)
+/* A request's dry_run: noted for the caller (tam_registry_t.dry_run) and cleared, so
+ * that it is never part of the stored record. */
+static void s_dry(const tam_registry_t *r, bool *dry_run)
 {
-    tam_put_ack_t ack = {.id = (char *)id, .revision = rev};
+    if (r->dry_run)
+        *r->dry_run = *dry_run;
+    *dry_run = false;
+}
+
+static bool s_is_dry(const tam_registry_t *r)
+{
+    return r->dry_run && *r->dry_run;
+}
+
+static int s_put_ack(const tam_registry_t *r, const char *id, int64_t rev,
+                     msgpack_sbuffer *answer)
+{
+    tam_put_ack_t ack = {.id = (char *)id, .revision = rev, .dry_run = s_is_dry(r)};
     return s_answer(&tam_schema_put_ack, &ack, answer);
 }
 
@@ -187,6 +202,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
     (void)r;
     tam_donor_t d, cur;
     int rc = s_decode(&tam_schema_donor, body, len, a, &d, err);
+    s_dry(r, &d.dry_run);
     /* codec and semantic problems in one list: the checks also run on what
      * decoded of a record the codec refused (fields that did not decode are
      * NULL, zeroed by the arena, and skipped by the checks) */
@@ -215,7 +231,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
         msgpack_sbuffer_destroy(&now);
         msgpack_sbuffer_destroy(&was);
         if (same)
-            return s_put_ack(d.id, rev, answer);
+            return s_put_ack(r, d.id, rev, answer);
         if (rev >= TAM_REGISTRY_REV_MAX) {
             tam_rpc_error_set(err, TAM_ERANGE, "id", "donor '%s' has reached %d revisions", d.id,
                               TAM_REGISTRY_REV_MAX);
@@ -229,7 +245,7 @@ static int s_donor_put(const tam_registry_t *r, tam_txn_t *txn, const void *body
     rc = s_commit_rec(txn, &tam_schema_donor, &d, "donors", "donor_revs", d.id, d.revision, topic,
                       pubs);
     if (rc == 0)
-        rc = s_put_ack(d.id, d.revision, answer);
+        rc = s_put_ack(r, d.id, d.revision, answer);
     return rc;
 }
 
@@ -300,8 +316,8 @@ static void s_warnings(tam_project_rec_t *rec, char w[2][300], char *wv[2])
     rec->warnings.v = n ? wv : NULL;
 }
 
-static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuffer *answer,
-                            tam_events_t *pubs)
+static int s_project_commit(const tam_registry_t *r, tam_txn_t *txn, tam_project_rec_t *rec,
+                            msgpack_sbuffer *answer, tam_events_t *pubs)
 {
     char w[2][300], *wv[2];
     s_warnings(rec, w, wv);
@@ -311,7 +327,7 @@ static int s_project_commit(tam_txn_t *txn, tam_project_rec_t *rec, msgpack_sbuf
     int rc = s_commit_rec(txn, &tam_schema_project_rec, rec, "projects", "project_revs", id,
                           rec->revision, topic, pubs);
     if (rc == 0 && answer)
-        rc = s_put_ack(id, rec->revision, answer);
+        rc = s_put_ack(r, id, rec->revision, answer);
     return rc;
 }
 
@@ -322,6 +338,9 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
     tam_project_t p;
     tam_project_rec_t cur;
     int rc = s_decode(&tam_schema_project, body, len, a, &p, err);
+    s_dry(r, &p.dry_run);
+    int64_t if_version = p.if_version;
+    p.if_version = 0;
     if (rc || err->code)
         return rc;
     rc = s_project_get(txn, p.id, a, &cur);
@@ -335,6 +354,11 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
                           p.id);
     if (!add && !exists)
         tam_rpc_error_set(err, TAM_ENOTFOUND, "id", "no project '%s' (add it first)", p.id);
+    if (!add && exists && if_version && cur.revision != if_version)
+        tam_rpc_error_add_code(err, TAM_ECONFLICT, "if_version",
+                               "project '%s' is at revision %lld, not %lld: read it again "
+                               "(registry.project_get) and resend",
+                               p.id, (long long)cur.revision, (long long)if_version);
     if (!add && exists && (cur.project->status == TAM_E_project_status_closed ||
                            cur.project->status == TAM_E_project_status_cancelled))
         tam_rpc_error_set(err, TAM_ESTATE, "id", "project '%s' is %s: it can no longer change",
@@ -364,7 +388,7 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
         msgpack_sbuffer_destroy(&now);
         msgpack_sbuffer_destroy(&was);
         if (same)
-            return s_put_ack(p.id, cur.revision, answer);
+            return s_put_ack(r, p.id, cur.revision, answer);
         if (cur.revision >= TAM_REGISTRY_REV_MAX) {
             tam_rpc_error_set(err, TAM_ERANGE, "id", "project '%s' has reached %d revisions", p.id,
                               TAM_REGISTRY_REV_MAX);
@@ -373,7 +397,7 @@ static int s_project_put(const tam_registry_t *r, tam_txn_t *txn, bool add, cons
         rec.revision = cur.revision + 1;
     }
     rec.by = (char *)r->by;
-    return s_project_commit(txn, &rec, answer, pubs);
+    return s_project_commit(r, txn, &rec, answer, pubs);
 }
 
 static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *body, size_t len,
@@ -384,6 +408,7 @@ static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *
     tam_project_close_t c;
     tam_project_rec_t cur;
     int rc = s_decode(&tam_schema_project_close, body, len, a, &c, err);
+    s_dry(r, &c.dry_run);
     if (rc || err->code)
         return rc;
     rc = s_project_get(txn, c.id, a, &cur);
@@ -400,7 +425,7 @@ static int s_project_close(const tam_registry_t *r, tam_txn_t *txn, const void *
     cur.reason = c.reason;
     cur.revision++;
     cur.by = (char *)r->by;
-    return s_project_commit(txn, &cur, answer, pubs);
+    return s_project_commit(r, txn, &cur, answer, pubs);
 }
 
 /* ---- ledger ------------------------------------------------------------------ */
@@ -412,6 +437,7 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
     tam_ledger_entry_t e;
     tam_project_rec_t cur;
     int rc = s_decode(&tam_schema_ledger_entry, body, len, a, &e, err);
+    s_dry(r, &e.dry_run);
     if (rc || err->code)
         return rc;
     rc = s_project_get(txn, e.project, a, &cur);
@@ -449,12 +475,12 @@ static int s_ledger_add(const tam_registry_t *r, tam_txn_t *txn, const void *bod
         cur.received += e.amount;
     cur.revision++;
     cur.by = (char *)r->by;
-    if ((rc = s_project_commit(txn, &cur, NULL, pubs)))
+    if ((rc = s_project_commit(r, txn, &cur, NULL, pubs)))
         return rc;
     char w[2][300], *wv[2];
     s_warnings(&cur, w, wv);
     tam_ledger_ack_t ack = {.id = id, .pledged = cur.pledged, .received = cur.received,
-                            .warnings = cur.warnings};
+                            .warnings = cur.warnings, .dry_run = s_is_dry(r)};
     if (cur.warnings.n)
         tam_info("ledger entry %llu of %s stored with %u warning(s)", (unsigned long long)id,
                  e.project, cur.warnings.n);
@@ -470,6 +496,9 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
     tam_context_t c, cur;
     bool found;
     int rc = s_decode(&tam_schema_context, body, len, a, &c, err);
+    s_dry(r, &c.dry_run);
+    int64_t if_version = c.if_version;
+    c.if_version = 0;
     /* codec and semantic problems in one list, as for donors */
     if (rc || tam_registry_check_context(r->cat, &c, err) || err->code)
         return rc;
@@ -478,6 +507,13 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
     c.by = NULL;
     if ((rc = tam_registry__context(txn, 0, a, &cur, &found)))
         return rc;
+    if (if_version && (!found || cur.version != if_version)) {
+        tam_rpc_error_set(err, TAM_ECONFLICT, "if_version",
+                          "the planning context is at version %lld, not %lld: read it again "
+                          "(registry.context_get) and resend",
+                          found ? (long long)cur.version : 0LL, (long long)if_version);
+        return 0;
+    }
     msgpack_sbuffer sb;
     if (found) {
         c.version = cur.version;
@@ -494,7 +530,7 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
         msgpack_sbuffer_destroy(&sb);
         msgpack_sbuffer_destroy(&was);
         if (same)
-            return s_put_ack(TAM_REGISTRY_CONTEXT_ID, cur.version, answer);
+            return s_put_ack(r, TAM_REGISTRY_CONTEXT_ID, cur.version, answer);
         if (cur.version >= TAM_REGISTRY_REV_MAX) {
             tam_rpc_error_set(err, TAM_ERANGE, "", "the context has reached %d versions",
                               TAM_REGISTRY_REV_MAX);
@@ -513,7 +549,7 @@ static int s_context_set(const tam_registry_t *r, tam_txn_t *txn, const void *bo
         rc = tam_events_add(pubs, TAM_REGISTRY_CONTEXT_ID, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     if (rc == 0)
-        rc = s_put_ack(TAM_REGISTRY_CONTEXT_ID, c.version, answer);
+        rc = s_put_ack(r, TAM_REGISTRY_CONTEXT_ID, c.version, answer);
     return rc;
 }
 

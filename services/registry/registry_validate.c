@@ -23,7 +23,7 @@ __attribute__((format(printf, 4, 5))) static void s_err(tam_rpc_error_t *err, in
     if (err->code == 0)
         tam_rpc_error_set(err, code, field, "%s", msg);
     else
-        tam_rpc_error_add(err, field, "%s", msg);
+        tam_rpc_error_add_code(err, code, field, "%s", msg);
 }
 
 static bool s_blank(const char *s)

@@ -23,6 +23,7 @@ static const s_line_t s_lines[] = {
 #include "tam/cfg/tamctl.def"
 #include "tam/cfg/security.def"
 #include "tam/cfg/gateway.def"
+#include "tam/cfg/iati.def"
 };
 #undef TAM_CFG_KEY
 #undef TAM_CFG_SECTION

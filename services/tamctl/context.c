@@ -22,16 +22,21 @@ static uint32_t s_missions(const regctl_doc_t *d)
 
 static int s_set(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"if-version", required_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    uint64_t if_version = 0;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'j')
+        if (c == 'j')
+            t->json = true;
+        else if (c != 'v' || tamctl_parse_u64("--if-version", optarg, &if_version) ||
+                 if_version == 0 || if_version > 1000000)
             return EX_USAGE;
-        t->json = true;
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "usage: tamctl context set FILE\n");
+        fprintf(stderr, "usage: tamctl context set [--if-version N] FILE\n");
         return EX_USAGE;
     }
     regctl_doc_t doc;
@@ -47,7 +52,8 @@ static int s_set(tamctl_t *t, int argc, char **argv)
     if (ex == 0 && !a)
         ex = EX_OSERR;
     if (ex == 0)
-        ex = regctl_batch_raw(&b, &doc, 0);
+        ex = regctl_batch_raw_set(&b, &doc, 0, if_version ? "if_version" : NULL,
+                                  (int64_t)if_version);
     if (ex == 0)
         ex = regctl_batch_send(t, TAM_MSG_registry_context_set, &b, "context set");
     tam_put_ack_t ack;
@@ -135,13 +141,15 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_context_set, "context set", "FILE",
+TAMCTL_COMMAND(s_cmd_context_set, "context set", "[--if-version N] FILE",
                "Replace the planning context with the one in a JSON file (a new version).",
                "The file: {\"missions\": [{\"country\": \"CAF\", \"operation\": \"MINUSCA\",\n"
                "  \"priorities\": [\"A-SMR\", \"D-JUDIC\"], \"valid_from\": \"2026-01-01\"}],\n"
                "  \"note\": \"source of this version\"}\n"
                "One entry per country; priorities are standard ids. The same context as the\n"
-               "current one makes no new version. See config/samples/demo/context.json.",
+               "current one makes no new version. See config/samples/demo/context.json.\n"
+               "--if-version N   replace it only if the current version is N (as context\n"
+               "                 show gives it); otherwise refused (conflict), nothing stored",
                s_set)
 TAMCTL_COMMAND(s_cmd_context_show, "context show", "[--version N]",
                "Show the planning context (or one of its past versions).",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "iati_imp.h"
+#include "registry.h"
 
 void iati_problem(iati_imp_t *x, xmlNodePtr n, const char *fmt, ...)
 {
@@ -164,6 +165,17 @@ const char *iati_resolve_donor(iati_imp_t *x, iati_funder_t *f)
     }
     tam_donor_t d = {.id = (char *)id, .name = (char *)f->name, .kind = kinds[k].kind,
                      .iati_id = f->ref && *f->ref ? (char *)f->ref : NULL};
+    tam_rpc_error_t e = {0}; /* the registry's own check, before anything is sent */
+    if (tam_registry_check_donor(&d, &e)) {
+        for (size_t i = 0; i < e.n; i++)
+            iati_problem(x, f->node, "the registry would refuse the new donor %s: %s: %s", id,
+                         e.errors[i].field, e.errors[i].message);
+        if (e.n == 0)
+            iati_problem(x, f->node, "the registry would refuse the new donor %s: %s: %s", id,
+                         e.field, e.message);
+        tam_rpc_error_clear(&e);
+        return NULL;
+    }
     char where[160];
     snprintf(where, sizeof where, "%s: donor %s", x->file, id);
     if (x->n_new_donors == 64 || regctl_batch_encode(&x->donor_b, TAM_MSG_registry_donor_put, &d,

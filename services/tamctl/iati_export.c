@@ -1,28 +1,7 @@
 /* iati_export.c — `tamctl export iati [--project ID]`: every project (or one)
- * as an IATI 2.03 iati-activity on standard output (docs/iati.md).
- *
- * What goes in, from the registry, tam-pipeline and tam-ingest:
- *   iati-identifier   [tamctl] iati_reporting_org "-" project id
- *   reporting-org     [tamctl] iati_reporting_org / iati_reporting_name (type 40, multilateral)
- *   title, description
- *   participating-org donors (role 1, funding, with their iati_id as @ref),
- *                     the reporting organisation as extending (3) and implementing (4)
- *   activity-status   pipeline 1, active 2, closed 4, cancelled 5
- *   activity-date     planned start (1) and end (3)
- *   recipient-country earmarked and committed countries (ISO alpha-2 from the
- *                     catalogue), with the percentage of the committed money
- *                     when anything is committed
- *   recipient-region  earmarked M49 areas (vocabulary 2, UN statistics division)
- *   sector            the project's DAC purpose code (vocabulary 1, 100%)
- *   budget            the planned budget over the window (status 1 indicative, 2 committed)
- *   transaction       ledger: pledge 11 (incoming commitment), receipt and
- *                     adjustment 1 (incoming funds); decisions: committed and
- *                     delivered amounts as commitments (2), delivered ones
- *                     also as disbursements (3), each describing the need it
- *                     serves and citing its standard
- * Everything in USD. The output depends only on the stored state: ordered by
- * project id, ledger entry id and proposal, no generation time — the same
- * state gives the same bytes. */
+ * as an IATI 2.03 iati-activity on standard output, written by the shared
+ * writer (services/iati/iati_write.c, also behind tam-gateway's
+ * GET /v1/iati/activities.xml). What goes where: docs/iati.md. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,455 +10,20 @@
 #include <unistd.h>
 #include <libxml/xmlwriter.h>
 #include "iati.h"
+#include "iati_write.h"
 #include "regctl.h"
 
-typedef struct {
-    tam_donor_list_t donors;
-    tam_need_list_t needs;  /* every need (any status), by id */
-    bool needs_loaded;
-    const tam_catalog_t *cat;
-    const char *org, *org_name;
-} s_ctx_t;
-
-static void s_set_after_page(void *req, char *after)
+/* The writer's call: a tamctl client call. */
+static int s_call(void *arg, const char *service, int msg_id, const void *req, tam_arena_t *a,
+                  void *out)
 {
-    ((tam_page_str_t *)req)->after = after;
+    return tamctl_call(arg, service, msg_id, req, a, out, "export iati");
 }
 
-static const tam_donor_t *s_donor(const s_ctx_t *x, const char *id)
+static void s_progress(void *arg, size_t done, size_t total)
 {
-    for (uint32_t i = 0; i < x->donors.items.n; i++)
-        if (strcmp(x->donors.items.v[i].id, id) == 0)
-            return &x->donors.items.v[i];
-    return NULL;
+    regctl_progress(arg, "export iati", done, total);
 }
-
-/* Every need, open and withdrawn, for the descriptions of commitments. */
-static int s_load_needs(tamctl_t *t, s_ctx_t *x, tam_arena_t *a)
-{
-    if (x->needs_loaded)
-        return 0;
-    tam_needs_query_t q = {.status = "any", .limit = 1000};
-    size_t cap = 0;
-    for (;;) {
-        tam_need_list_t page;
-        memset(&page, 0, sizeof page);
-        int ex = tamctl_call(t, "ingest", TAM_MSG_ingest_needs, &q, a, &page, "export iati");
-        if (ex)
-            return ex;
-        if (x->needs.items.n + page.items.n > cap) {
-            cap = (x->needs.items.n + page.items.n) * 2;
-            tam_need_t *v = tam_arena_alloc(a, cap * sizeof *v);
-            if (!v)
-                return EX_OSERR;
-            if (x->needs.items.n)
-                memcpy(v, x->needs.items.v, x->needs.items.n * sizeof *v);
-            x->needs.items.v = v;
-        }
-        if (page.items.n)
-            memcpy(x->needs.items.v + x->needs.items.n, page.items.v,
-                   page.items.n * sizeof *page.items.v);
-        x->needs.items.n += page.items.n;
-        if (!page.next)
-            break;
-        q.after = page.next;
-    }
-    x->needs_loaded = true;
-    return 0;
-}
-
-static const tam_need_t *s_need(const s_ctx_t *x, uint64_t id)
-{
-    for (uint32_t i = 0; i < x->needs.items.n; i++)
-        if (x->needs.items.v[i].id == id)
-            return &x->needs.items.v[i];
-    return NULL;
-}
-
-/* ---- XML helpers ------------------------------------------------------------------------ */
-
-static void s_date(char buf[24], uint32_t d)
-{
-    snprintf(buf, 24, "%04u-%02u-%02u", d / 10000 % 10000, d / 100 % 100, d % 100);
-}
-
-static void s_ms_date(char buf[24], int64_t ms)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(buf, 24, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
-}
-
-#define W(call)                                                                                   \
-    do {                                                                                          \
-        if ((call) < 0)                                                                           \
-            return -1;                                                                            \
-    } while (0)
-
-static int s_attr(xmlTextWriterPtr w, const char *name, const char *value)
-{
-    return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST value);
-}
-
-/* <NAME><narrative>TEXT</narrative></NAME>, with attributes (name, value pairs, NULL-ended). */
-static int s_narrated(xmlTextWriterPtr w, const char *name, const char *text, ...)
-{
-    W(xmlTextWriterStartElement(w, BAD_CAST name));
-    va_list ap;
-    va_start(ap, text);
-    const char *k;
-    while ((k = va_arg(ap, const char *))) {
-        const char *v = va_arg(ap, const char *);
-        if (v && s_attr(w, k, v) < 0) {
-            va_end(ap);
-            return -1;
-        }
-    }
-    va_end(ap);
-    if (text) {
-        W(xmlTextWriterStartElement(w, BAD_CAST "narrative"));
-        W(xmlTextWriterWriteString(w, BAD_CAST text));
-        W(xmlTextWriterEndElement(w));
-    }
-    return xmlTextWriterEndElement(w);
-}
-
-static int s_coded(xmlTextWriterPtr w, const char *name, const char *code)
-{
-    W(xmlTextWriterStartElement(w, BAD_CAST name));
-    W(s_attr(w, "code", code));
-    return xmlTextWriterEndElement(w);
-}
-
-static int s_dated(xmlTextWriterPtr w, const char *name, const char *date)
-{
-    W(xmlTextWriterStartElement(w, BAD_CAST name));
-    W(s_attr(w, "iso-date", date));
-    return xmlTextWriterEndElement(w);
-}
-
-/* A transaction: type, date, value in USD, description, provider (ref, name). */
-static int s_transaction(xmlTextWriterPtr w, const char *type, const char *date, int64_t usd,
-                         const char *text, const char *prov_ref, const char *prov_name)
-{
-    char v[32];
-    snprintf(v, sizeof v, "%lld", (long long)usd);
-    W(xmlTextWriterStartElement(w, BAD_CAST "transaction"));
-    W(s_coded(w, "transaction-type", type));
-    W(s_dated(w, "transaction-date", date));
-    W(xmlTextWriterStartElement(w, BAD_CAST "value"));
-    W(s_attr(w, "currency", "USD"));
-    W(s_attr(w, "value-date", date));
-    W(xmlTextWriterWriteString(w, BAD_CAST v));
-    W(xmlTextWriterEndElement(w));
-    if (text)
-        W(s_narrated(w, "description", text, NULL));
-    if (prov_name || prov_ref)
-        W(s_narrated(w, "provider-org", prov_name, "ref", prov_ref, NULL));
-    return xmlTextWriterEndElement(w);
-}
-
-/* ---- one activity ------------------------------------------------------------------------ */
-
-typedef struct {
-    char iso3[4];
-    int64_t committed;
-} s_country_t;
-
-static int s_cmp_decision(const void *a, const void *b)
-{
-    return strcmp(((const tam_decision_t *)a)->proposal, ((const tam_decision_t *)b)->proposal);
-}
-
-static int s_cmp_country(const void *a, const void *b)
-{
-    return strcmp(((const s_country_t *)a)->iso3, ((const s_country_t *)b)->iso3);
-}
-
-static bool s_holds_money(const tam_decision_t *d)
-{
-    return d->state == TAM_E_decision_state_committed || d->state == TAM_E_decision_state_delivered;
-}
-
-/* Recipient countries: the earmarked ones and those with commitments, by
- * alpha-3; with commitments, each one's share of the committed money in
- * hundredths of a percent, largest remainders first so that they add up to
- * 100.00 exactly. */
-static int s_countries(xmlTextWriterPtr w, const s_ctx_t *x, const tam_project_t *p,
-                       const tam_decision_t *dv, uint32_t dn)
-{
-    uint32_t cap = p->earmarks->countries.n + dn;
-    s_country_t *c = calloc(cap ? cap : 1, sizeof *c);
-    int64_t *rem = calloc(cap ? cap : 1, sizeof *rem);
-    int64_t *bp = calloc(cap ? cap : 1, sizeof *bp);
-    if (!c || !rem || !bp) {
-        free(c), free(rem), free(bp);
-        return -1;
-    }
-    uint32_t n = 0;
-    int64_t total = 0;
-    for (uint32_t i = 0; i < p->earmarks->countries.n; i++)
-        snprintf(c[n++].iso3, 4, "%s", p->earmarks->countries.v[i]);
-    for (uint32_t i = 0; i < dn; i++) {
-        if (!s_holds_money(&dv[i]))
-            continue;
-        uint32_t k = 0;
-        while (k < n && strcmp(c[k].iso3, dv[i].country) != 0)
-            k++;
-        if (k == n)
-            snprintf(c[n++].iso3, 4, "%s", dv[i].country);
-        c[k].committed += dv[i].committed;
-        total += dv[i].committed;
-    }
-    qsort(c, n, sizeof *c, s_cmp_country);
-    if (total > 0) {
-        int64_t given = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            bp[i] = c[i].committed * 10000 / total;
-            rem[i] = c[i].committed * 10000 % total;
-            given += bp[i];
-        }
-        for (; given < 10000; given++) { /* the largest remainder (first on ties) gets one more */
-            uint32_t best = 0;
-            for (uint32_t i = 1; i < n; i++)
-                if (rem[i] > rem[best])
-                    best = i;
-            bp[best]++;
-            rem[best] = -1;
-        }
-    }
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        const tam_country_t *cc = x->cat ? tam_catalog_country(x->cat, c[i].iso3) : NULL;
-        if (!cc) {
-            fprintf(stderr, "export iati: %s: country %s has no ISO alpha-2 code in the catalogue\n",
-                    p->id, c[i].iso3);
-            rc = -2;
-            break;
-        }
-        char pct[48];
-        snprintf(pct, sizeof pct, "%lld.%02lld", (long long)(bp[i] / 100), (long long)(bp[i] % 100));
-        rc = s_narrated(w, "recipient-country", cc->name, "code", cc->iso2, "percentage",
-                        total > 0 ? pct : NULL, NULL);
-    }
-    free(c), free(rem), free(bp);
-    return rc;
-}
-
-/* "Need 12 (KEN, A-SMR Nelson Mandela Rules: Standard Minimum Rules for the
- * Treatment of Prisoners ...)": what a commitment serves. */
-static void s_need_text(const s_ctx_t *x, const tam_decision_t *d, const char *what, char *buf,
-                        size_t cap)
-{
-    const tam_need_t *n = s_need(x, d->need);
-    const tam_standard_t *s = n && x->cat ? tam_catalog_standard(x->cat, n->standard) : NULL;
-    if (s)
-        snprintf(buf, cap, "%s to need %llu of %s (%s): %s, standard %s %s (%s)", what,
-                 (unsigned long long)d->need, d->country, n->modality, s->short_name, s->id,
-                 s->title, s->adopted_by);
-    else
-        snprintf(buf, cap, "%s to need %llu of %s, category %s", what,
-                 (unsigned long long)d->need, d->country, d->category);
-}
-
-/* The date the decision was committed: its commit act in the audit trail
- * (a delivered decision's state began with delivery). */
-static int s_commit_date(tamctl_t *t, const tam_decision_t *d, tam_arena_t *a, char date[24])
-{
-    if (d->state == TAM_E_decision_state_committed) {
-        s_ms_date(date, d->since);
-        return 0;
-    }
-    tam_proposal_ref_t ref = {.id = (char *)d->proposal};
-    tam_audit_list_t l;
-    memset(&l, 0, sizeof l);
-    int ex = tamctl_call(t, "pipeline", TAM_MSG_pipeline_history, &ref, a, &l, "export iati");
-    if (ex)
-        return ex;
-    int64_t at = d->since;
-    for (uint32_t i = 0; i < l.items.n; i++)
-        if (l.items.v[i].act == TAM_E_decision_act_commit)
-            at = l.items.v[i].at; /* the last commit */
-    s_ms_date(date, at);
-    return 0;
-}
-
-/* A list as one space-separated attribute (absent when empty). */
-static int s_list_attr(xmlTextWriterPtr w, const char *name, const tam_strs_t *l)
-{
-    if (!l->n)
-        return 0;
-    size_t cap = 1;
-    for (uint32_t i = 0; i < l->n; i++)
-        cap += strlen(l->v[i]) + 1;
-    char *buf = malloc(cap), *q = buf;
-    if (!buf)
-        return -1;
-    for (uint32_t i = 0; i < l->n; i++)
-        q += sprintf(q, "%s%s", i ? " " : "", l->v[i]);
-    int rc = s_attr(w, name, buf);
-    free(buf);
-    return rc;
-}
-
-/* What IATI has no element for, in tamatch's namespace (IATI allows
- * elements of other namespaces at the end of an activity): the project id,
- * the donors' shares and the earmarks beyond countries and regions. The
- * import reads it back, so that export, import and export again give the
- * same activity. */
-static int s_extension(xmlTextWriterPtr w, const tam_project_t *p)
-{
-    char num[32];
-    W(xmlTextWriterStartElement(w, BAD_CAST "tm:project"));
-    W(s_attr(w, "id", p->id));
-    for (uint32_t i = 0; i < p->donors.n; i++) {
-        W(xmlTextWriterStartElement(w, BAD_CAST "tm:share"));
-        W(s_attr(w, "donor", p->donors.v[i].donor));
-        snprintf(num, sizeof num, "%lld", (long long)p->donors.v[i].percent);
-        W(s_attr(w, "percent", num));
-        W(xmlTextWriterEndElement(w));
-    }
-    const tam_earmarks_t *e = p->earmarks;
-    W(xmlTextWriterStartElement(w, BAD_CAST "tm:earmarks"));
-    W(s_list_attr(w, "groups", &e->groups));
-    W(s_list_attr(w, "categories", &e->categories));
-    W(s_list_attr(w, "standards", &e->standards));
-    W(s_list_attr(w, "modalities", &e->modalities));
-    if (e->post_conflict_only)
-        W(s_attr(w, "post-conflict-only", "true"));
-    if (e->max_per_need) {
-        snprintf(num, sizeof num, "%lld", (long long)e->max_per_need);
-        W(s_attr(w, "max-per-need", num));
-    }
-    W(xmlTextWriterEndElement(w));
-    return xmlTextWriterEndElement(w);
-}
-
-static const char *const s_status_code[] = {"1", "2", "4", "5"}; /* pipeline active closed cancelled */
-
-static int s_activity(tamctl_t *t, s_ctx_t *x, xmlTextWriterPtr w, const tam_project_t *p,
-                      tam_arena_t *a)
-{
-    /* the ledger and the decisions first: a service error leaves no half activity */
-    tam_key_t key = {.id = p->id};
-    tam_ledger_list_t led;
-    memset(&led, 0, sizeof led);
-    int ex = tamctl_call(t, "registry", TAM_MSG_registry_ledger, &key, a, &led, "export iati");
-    tam_decision_query_t q = {.project = p->id, .limit = 10000};
-    tam_decision_list_t dec;
-    memset(&dec, 0, sizeof dec);
-    if (ex == 0)
-        ex = tamctl_call(t, "pipeline", TAM_MSG_pipeline_decisions, &q, a, &dec, "export iati");
-    if (ex)
-        return ex;
-    if (dec.total > (int64_t)dec.items.n) {
-        fprintf(stderr, "export iati: %s: more than %u decisions\n", p->id, dec.items.n);
-        return EX_SOFTWARE;
-    }
-    if (dec.items.n)
-        qsort(dec.items.v, dec.items.n, sizeof *dec.items.v, s_cmp_decision);
-    bool money = false;
-    for (uint32_t i = 0; i < dec.items.n; i++)
-        money |= s_holds_money(&dec.items.v[i]);
-    if (money && (ex = s_load_needs(t, x, a)))
-        return ex;
-
-    char ident[128], start[24], end[24], buf[1200];
-    snprintf(ident, sizeof ident, "%s-%s", x->org, p->id);
-    s_date(start, p->start);
-    s_date(end, p->end);
-    W(xmlTextWriterStartElement(w, BAD_CAST "iati-activity"));
-    W(s_attr(w, "xml:lang", "en"));
-    W(s_attr(w, "default-currency", "USD"));
-    W(xmlTextWriterWriteElement(w, BAD_CAST "iati-identifier", BAD_CAST ident));
-    W(s_narrated(w, "reporting-org", x->org_name, "ref", x->org, "type", "40", NULL));
-    W(s_narrated(w, "title", p->title, NULL));
-    snprintf(buf, sizeof buf,
-             "Extrabudgetary project %s of %s, funding technical assistance requested under the "
-             "United Nations standards and norms in crime prevention and criminal justice "
-             "(ECOSOC resolution 2004/28).",
-             p->id, x->org_name);
-    W(s_narrated(w, "description", buf, "type", "1", NULL));
-    for (uint32_t i = 0; i < p->donors.n; i++) {
-        const tam_donor_t *d = s_donor(x, p->donors.v[i].donor);
-        const char *ref = d && d->iati_id && *d->iati_id ? d->iati_id : NULL;
-        static const char *const type[] = {"10", "40", "60", "70"}; /* by donor_kind */
-        W(s_narrated(w, "participating-org", d ? d->name : p->donors.v[i].donor, "ref", ref,
-                     "role", "1", "type", d ? type[d->kind] : NULL, "tm:donor",
-                     p->donors.v[i].donor, NULL));
-    }
-    W(s_narrated(w, "participating-org", x->org_name, "ref", x->org, "role", "3", "type", "40",
-                 NULL));
-    W(s_narrated(w, "participating-org", x->org_name, "ref", x->org, "role", "4", "type", "40",
-                 NULL));
-    W(s_coded(w, "activity-status", s_status_code[p->status]));
-    W(xmlTextWriterStartElement(w, BAD_CAST "activity-date"));
-    W(s_attr(w, "type", "1"));
-    W(s_attr(w, "iso-date", start));
-    W(xmlTextWriterEndElement(w));
-    W(xmlTextWriterStartElement(w, BAD_CAST "activity-date"));
-    W(s_attr(w, "type", "3"));
-    W(s_attr(w, "iso-date", end));
-    W(xmlTextWriterEndElement(w));
-    int rc = s_countries(w, x, p, dec.items.v, dec.items.n);
-    if (rc == -2)
-        return EX_DATAERR;
-    W(rc);
-    for (uint32_t i = 0; i < p->earmarks->regions.n; i++) {
-        const char *code = p->earmarks->regions.v[i];
-        const tam_area_t *ar = x->cat ? tam_catalog_area(x->cat, (uint16_t)atoi(code)) : NULL;
-        W(s_narrated(w, "recipient-region", ar ? ar->name : NULL, "code", code, "vocabulary", "2",
-                     NULL));
-    }
-    const tam_dac_t *dac = x->cat ? tam_catalog_dac(x->cat, (uint32_t)atoi(p->dac)) : NULL;
-    W(s_narrated(w, "sector", dac ? dac->name : NULL, "code", p->dac, "vocabulary", "1",
-                 "percentage", "100", NULL));
-    W(xmlTextWriterStartElement(w, BAD_CAST "budget"));
-    W(s_attr(w, "type", "1"));
-    W(s_attr(w, "status", p->budget_status == TAM_E_budget_status_committed ? "2" : "1"));
-    W(s_dated(w, "period-start", start));
-    W(s_dated(w, "period-end", end));
-    snprintf(buf, sizeof buf, "%lld", (long long)p->budget);
-    W(xmlTextWriterStartElement(w, BAD_CAST "value"));
-    W(s_attr(w, "currency", "USD"));
-    W(s_attr(w, "value-date", start));
-    W(xmlTextWriterWriteString(w, BAD_CAST buf));
-    W(xmlTextWriterEndElement(w));
-    W(xmlTextWriterEndElement(w));
-
-    /* the ledger: the donor is named when the project has one */
-    const tam_donor_t *only = p->donors.n == 1 ? s_donor(x, p->donors.v[0].donor) : NULL;
-    for (uint32_t i = 0; i < led.items.n; i++) {
-        const tam_ledger_entry_t *e = &led.items.v[i];
-        char date[24];
-        s_date(date, e->date);
-        bool pledge = e->kind == TAM_E_ledger_kind_pledge;
-        W(s_transaction(w, pledge ? "11" : "1", date, e->amount,
-                        e->note && *e->note ? e->note : NULL, only ? only->iati_id : NULL,
-                        only ? only->name : NULL));
-    }
-    /* the decisions: commitments, and disbursements of delivered ones */
-    for (uint32_t i = 0; i < dec.items.n; i++) {
-        const tam_decision_t *d = &dec.items.v[i];
-        if (!s_holds_money(d))
-            continue;
-        char date[24];
-        if ((ex = s_commit_date(t, d, a, date)))
-            return ex;
-        s_need_text(x, d, "Commitment", buf, sizeof buf);
-        W(s_transaction(w, "2", date, d->committed, buf, x->org, x->org_name));
-        if (d->state == TAM_E_decision_state_delivered) {
-            s_ms_date(date, d->since);
-            s_need_text(x, d, "Delivered assistance", buf, sizeof buf);
-            W(s_transaction(w, "3", date, d->committed, buf, x->org, x->org_name));
-        }
-    }
-    W(s_extension(w, p));
-    return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
-}
-
-/* ---- the command ------------------------------------------------------------------------- */
 
 static int s_export(tamctl_t *t, int argc, char **argv)
 {
@@ -497,74 +41,34 @@ static int s_export(tamctl_t *t, int argc, char **argv)
         fprintf(stderr, "usage: tamctl export iati [--project ID] > FILE.xml\n");
         return EX_USAGE;
     }
-    tam_arena_t *a = tam_arena_new(0);
-    if (!a)
-        return EX_OSERR;
-    s_ctx_t x = {.org = t->cfg.tamctl.iati_reporting_org,
-                 .org_name = t->cfg.tamctl.iati_reporting_name};
-    x.cat = regctl_catalog(t);
-    tam_project_list_t pl;
-    memset(&pl, 0, sizeof pl);
-    int ex = 0;
-    if (!x.cat) {
+    tam_iati_export_t o = {.call = s_call, .arg = t, .cat = regctl_catalog(t),
+                           .org = t->cfg.tamctl.iati_reporting_org,
+                           .org_name = t->cfg.tamctl.iati_reporting_name, .project = only,
+                           .progress = s_progress};
+    if (!o.cat) {
         fprintf(stderr, "export iati: the catalogue is needed for country codes\n");
-        ex = EX_CONFIG;
+        return EX_CONFIG;
     }
-    if (ex == 0 && only) {
-        tam_key_t key = {.id = (char *)only};
-        tam_project_rec_t rec;
-        ex = tamctl_call(t, "registry", TAM_MSG_registry_project_get, &key, a, &rec, "export iati");
-        if (ex == 0) {
-            pl.items.v = tam_arena_alloc(a, sizeof *pl.items.v);
-            if (!pl.items.v)
-                ex = EX_OSERR;
-            else
-                pl.items.v[0] = rec, pl.items.n = 1;
-        }
-    } else if (ex == 0) {
-        tam_project_query_t q = {0};
-        ex = regctl_all_projects(t, &q, a, &pl, NULL, NULL);
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf)
+        return EX_OSERR;
+    size_t n = 0;
+    int rc = tam_iati_export(&o, buf, &n), ex = 0;
+    if (rc < 0) {
+        fprintf(stderr, "export iati: %s\n", tam_iati_strerror(rc));
+        ex = rc == TAM_IATI_EWRITE ? EX_OSERR : rc == TAM_IATI_ETOOMANY ? EX_SOFTWARE : EX_DATAERR;
+    } else {
+        ex = rc; /* a tamctl call's exit code (it printed why) */
     }
-    tam_page_str_t dq = {.limit = 1000};
-    if (ex == 0)
-        ex = regctl_list_all(t, TAM_MSG_registry_donors, &dq, s_set_after_page, a,
-                             (tam_vec_t *)&x.donors.items, sizeof(tam_donor_t), NULL, NULL);
-    if (ex == 0 && pl.items.n == 0) {
-        fprintf(stderr, "export iati: no projects to export (IATI needs at least one activity)\n");
-        ex = EX_DATAERR;
-    }
-    xmlBufferPtr buf = ex == 0 ? xmlBufferCreate() : NULL;
-    xmlTextWriterPtr w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
-    if (ex == 0 && !w)
-        ex = EX_OSERR;
-    if (ex == 0) {
-        xmlTextWriterSetIndent(w, 1);
-        xmlTextWriterSetIndentString(w, BAD_CAST " ");
-        if (xmlTextWriterStartDocument(w, "1.0", "UTF-8", NULL) < 0 ||
-            xmlTextWriterStartElement(w, BAD_CAST "iati-activities") < 0 ||
-            s_attr(w, "version", "2.03") < 0 || s_attr(w, "xmlns:tm", IATI_TM_NS) < 0)
-            ex = EX_OSERR;
-    }
-    for (uint32_t i = 0; ex == 0 && i < pl.items.n; i++) {
-        int rc = s_activity(t, &x, w, pl.items.v[i].project, a);
-        ex = rc < 0 ? EX_OSERR : rc;
-        regctl_progress(t, "export iati", i + 1, pl.items.n);
-    }
-    if (ex == 0 && (xmlTextWriterEndDocument(w) < 0 || xmlTextWriterFlush(w) < 0))
-        ex = EX_OSERR;
-    if (w)
-        xmlFreeTextWriter(w);
     if (ex == 0 && (fwrite(xmlBufferContent(buf), 1, (size_t)xmlBufferLength(buf), stdout) !=
                         (size_t)xmlBufferLength(buf) ||
                     fflush(stdout) != 0)) {
         fprintf(stderr, "export iati: cannot write the output\n");
         ex = EX_IOERR;
     }
-    if (buf)
-        xmlBufferFree(buf);
+    xmlBufferFree(buf);
     if (ex == 0 && !t->quiet && !isatty(1))
-        fprintf(stderr, "export iati: %u activities\n", pl.items.n);
-    tam_arena_destroy(&a);
+        fprintf(stderr, "export iati: %zu activities\n", n);
     return ex;
 }
 

@@ -15,6 +15,9 @@ typedef struct {
     tam_arena_t *a;
     const tam_catalog_t *cat;
     iati_sectors_t sectors;
+    iati_regions_t regions;       /* DAC regions that equal an M49 area */
+    iati_rates_t *rates;          /* [iati] usd_rates_file */
+    size_t converted;             /* amounts converted to USD at those rates */
     tam_donor_list_t donors;      /* the registry's */
     tam_project_list_t projects;  /* the registry's */
     regctl_batch_t donor_b, add_b, upd_b, ledger_b, close_b;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <libxml/tree.h>
 #include "iati_imp.h"
+#include "registry.h"
+#include "tam/error.h"
 
 static bool s_date(iati_imp_t *x, xmlNodePtr n, uint32_t *out)
 {
@@ -24,9 +26,15 @@ static bool s_date(iati_imp_t *x, xmlNodePtr n, uint32_t *out)
     return false;
 }
 
-/* A value element in USD, as whole dollars (cents rounded half away from zero). */
-static bool s_usd(iati_imp_t *x, xmlNodePtr parent, const char *deflt, int64_t *out)
+/* A value element as whole USD (half away from zero). Another currency
+ * (value/@currency, else the activity's @default-currency) only with a rate
+ * of [iati] usd_rates_file for that currency and the value's @value-date;
+ * conv then says what was converted (for the ledger note), else it is "". */
+static bool s_usd(iati_imp_t *x, xmlNodePtr parent, const char *deflt, int64_t *out, char *conv,
+                  size_t convcap)
 {
+    if (conv && convcap)
+        conv[0] = 0;
     xmlNodePtr value = iati_child(parent, "value");
     if (!value) {
         iati_problem(x, parent, "value missing");
@@ -35,18 +43,44 @@ static bool s_usd(iati_imp_t *x, xmlNodePtr parent, const char *deflt, int64_t *
     char *cur = iati_attr(x, value, "currency");
     if (!cur)
         cur = (char *)deflt;
-    if (!cur || strcmp(cur, "USD") != 0) {
-        iati_problem(x, value, "currency %s: only USD is imported (nothing is converted)",
-                  cur ? cur : "(none: no @currency and no @default-currency)");
+    char *s = iati_text(x, value);
+    int64_t micro;
+    if (!s || iati_decimal(s, &micro) != 0) {
+        iati_problem(x, value, "amount %s is not a decimal number (at most 6 decimals, at most "
+                               "10^12)", s ? s : "(empty)");
         return false;
     }
-    char *s = iati_text(x, value), *end = NULL;
-    double v = s ? strtod(s, &end) : 0;
-    if (!s || *end || v > 1e12 || v < -1e12) {
-        iati_problem(x, value, "amount %s is not a number of USD", s ? s : "(empty)");
+    if (!cur) {
+        iati_problem(x, value, "currency (none: no @currency and no @default-currency)");
         return false;
     }
-    *out = (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
+    if (strcmp(cur, "USD") == 0) {
+        *out = iati_round_micro(micro);
+        return true;
+    }
+    char *vd = iati_attr(x, value, "value-date");
+    uint32_t date = 0;
+    const iati_rate_t *rate = vd && tam_date_parse(vd, strlen(vd), &date) == 0 && x->rates
+                                  ? iati_rate(x->rates, cur, date)
+                                  : NULL;
+    if (!rate) {
+        iati_problem(x, value, "currency %s, @value-date %s: no rate for it in [iati] "
+                               "usd_rates_file%s%s (only USD, or a rate the config allows, is "
+                               "imported; nothing is converted otherwise)",
+                     cur, vd ? vd : "(missing)", x->rates && x->rates->path[0] ? " " : "",
+                     x->rates && x->rates->path[0] ? x->rates->path : " (none configured)");
+        return false;
+    }
+    if (iati_convert(rate, micro, out) != 0) {
+        iati_problem(x, value, "amount %s %s is more than 10^12 USD", s, cur);
+        return false;
+    }
+    x->converted++;
+    if (conv)
+        snprintf(conv, convcap, "%s %s at %s USD (value-date %s)", s, cur, rate->rate, vd);
+    if (x->dry)
+        printf("  converted %s %s to %lld USD at %s (value-date %s)\n", s, cur, (long long)*out,
+               rate->rate, vd);
     return true;
 }
 
@@ -98,9 +132,46 @@ static void s_earmark_sector(iati_imp_t *x, const iati_sector_t *s, tam_earmarks
         iati_add_str(x, &em->standards, tok);
 }
 
+/* Lists each problem of a registry check as a problem of node n. */
+static void s_registry_says(iati_imp_t *x, xmlNodePtr n, const char *what, const tam_rpc_error_t *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        iati_problem(x, n, "the registry would refuse %s: %s: %s", what, e->errors[i].field,
+                     e->errors[i].message);
+    if (e->n == 0 && e->code)
+        iati_problem(x, n, "the registry would refuse %s: %s: %s", what, e->field, e->message);
+}
+
+/* Whether a donor id is the registry's or one this import creates. */
+static int s_donor_known(const char *id, void *arg)
+{
+    const iati_imp_t *x = arg;
+    for (uint32_t i = 0; i < x->donors.items.n; i++)
+        if (strcmp(x->donors.items.v[i].id, id) == 0)
+            return 0;
+    for (size_t i = 0; i < x->n_new_donors; i++)
+        if (strcmp(x->new_donors[i], id) == 0)
+            return 0;
+    return TAM_ENOTFOUND;
+}
+
+/* Forgets the donors a refused activity would have created (those after
+ * the first n of the batch and m of the list). */
+static void s_forget_donors(iati_imp_t *x, size_t n, size_t m)
+{
+    for (size_t i = n; i < x->donor_b.n; i++) {
+        free(x->donor_b.v[i].body);
+        free(x->donor_b.v[i].answer);
+        tam_rpc_error_clear(&x->donor_b.v[i].error);
+    }
+    x->donor_b.n = n;
+    x->n_new_donors = m;
+}
+
 static int s_activity(iati_imp_t *x, xmlNodePtr act)
 {
     x->problems = 0;
+    const size_t donors0 = x->donor_b.n, new0 = x->n_new_donors;
     x->activities++;
     tam_project_t p = {0};
     tam_earmarks_t *em = tam_arena_alloc(x->a, sizeof *em);
@@ -197,9 +268,19 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
             int m49 = c ? atoi(c) : 0;
             char code[8];
             snprintf(code, sizeof code, "%03d", m49 % 1000);
-            if (!v || strcmp(v, "2") != 0)
-                iati_problem(x, n, "@vocabulary %s: only UN M49 regions (vocabulary 2) are imported",
-                          v ? v : "(missing: 1, OECD DAC)");
+            const iati_region_t *dr = NULL;
+            if ((!v || strcmp(v, "1") == 0) && c && (dr = iati_region(&x->regions, 1, c))) {
+                m49 = dr->m49; /* a DAC region equal to an M49 area */
+                snprintf(code, sizeof code, "%03d", m49);
+            }
+            if ((!v || strcmp(v, "1") == 0) && !dr)
+                iati_problem(x, n, "DAC region %s (vocabulary 1) is not in "
+                                   "config/catalog/iati_regions.csv (the DAC regions equal to an "
+                                   "M49 area); use vocabulary 2 (UN M49) or country earmarks",
+                             c ? c : "(missing)");
+            else if (v && strcmp(v, "1") != 0 && strcmp(v, "2") != 0)
+                iati_problem(x, n, "@vocabulary %s: DAC regions (1) and UN M49 areas (2) are "
+                                   "imported", v);
             else if (!x->cat || !tam_catalog_area(x->cat, (uint16_t)m49) || m49 >= 1000)
                 iati_problem(x, n, "@code %s is not an M49 area of the catalogue", c ? c : "(missing)");
             else
@@ -224,7 +305,7 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
         } else if (iati_is(n, "budget")) {
             int64_t v;
             char *st = iati_attr(x, n, "status");
-            if (s_usd(x, n, deflt, &v)) {
+            if (s_usd(x, n, deflt, &v, NULL, 0)) {
                 p.budget += v;
                 budgets = true;
                 all_committed &= st && strcmp(st, "2") == 0;
@@ -240,7 +321,8 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
                 iati_problem(x, n, "transaction-type and transaction-date are needed");
                 continue;
             }
-            if (!s_usd(x, n, deflt, &v) || !s_date(x, td, &d))
+            char conv[160];
+            if (!s_usd(x, n, deflt, &v, conv, sizeof conv) || !s_date(x, td, &d))
                 continue;
             if (ntx == S_MAX_TX) {
                 iati_problem(x, n, "more than %d incoming transactions", S_MAX_TX);
@@ -258,6 +340,10 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
                 snprintf(note, sizeof note, "%s", dtext);
             else
                 snprintf(note, sizeof note, "IATI %s transaction %d", ident, ntx + 1);
+            if (conv[0]) { /* the note keeps what was converted, and at which rate */
+                size_t nl = strlen(note);
+                snprintf(note + nl, sizeof note - nl, " [%s]", conv);
+            }
             tx[ntx] = (tam_ledger_entry_t){
                 .kind = pledge ? TAM_E_ledger_kind_pledge
                                : v > 0 ? TAM_E_ledger_kind_receipt : TAM_E_ledger_kind_adjustment,
@@ -309,11 +395,6 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
         iati_shares(x, fv, nf, &p, act);
     if (any_standard && !ext)
         em->standards.n = 0;
-    if (x->problems) {
-        fprintf(stderr, "%s: activity %s refused: nothing of it is stored\n", x->file, ident);
-        x->refused++;
-        return 0;
-    }
     p.start = start;
     p.end = end;
     /* closed and cancelled: stored as active, then closed (after the ledger) */
@@ -321,6 +402,20 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
     p.status = closing ? TAM_E_project_status_active : (tam_project_status_t)status;
     p.budget_status = budgets && all_committed ? TAM_E_budget_status_committed
                                                : TAM_E_budget_status_indicative;
+    if (x->problems == 0) {
+        /* The registry's own checks, here, so that a project it would refuse
+         * creates no donor either (its donors are sent first). */
+        tam_rpc_error_t e = {0};
+        tam_registry_check_project(x->cat, &p, s_donor_known, x, &e);
+        s_registry_says(x, act, "the project", &e);
+        tam_rpc_error_clear(&e);
+    }
+    if (x->problems) {
+        fprintf(stderr, "%s: activity %s refused: nothing of it is stored\n", x->file, ident);
+        s_forget_donors(x, donors0, new0);
+        x->refused++;
+        return 0;
+    }
     const tam_project_rec_t *old = s_existing(x, p.id);
     char where[200];
     snprintf(where, sizeof where, "%s: %s", x->file, ident);
@@ -329,6 +424,7 @@ static int s_activity(iati_imp_t *x, xmlNodePtr act)
     if (ended && old->project->status != (tam_project_status_t)status) {
         iati_problem(x, act, "project %s is %s: it cannot change any more", p.id,
                      old->project->status == TAM_E_project_status_closed ? "closed" : "cancelled");
+        s_forget_donors(x, donors0, new0);
         x->refused++;
         return 0;
     }
@@ -436,6 +532,12 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
     int ex = !x->a ? EX_OSERR : !x->cat ? EX_CONFIG : 0;
     if (ex == 0)
         ex = iati_sectors_load(&x->sectors, t->cfg.common.catalog_dir);
+    if (ex == 0)
+        ex = iati_regions_load(&x->regions, t->cfg.common.catalog_dir);
+    if (ex == 0 && !(x->rates = malloc(sizeof *x->rates)))
+        ex = EX_OSERR;
+    if (ex == 0)
+        ex = iati_rates_load(x->rates, t->cfg.iati.usd_rates_file);
     tam_page_str_t dq = {.limit = 1000};
     tam_project_query_t pq = {0};
     if (ex == 0)
@@ -492,14 +594,19 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
         size_t refused = x->refused + refused_remote;
         if (t->json)
             printf("{\"activities\": %zu, \"added\": %zu, \"updated\": %zu, \"refused\": %zu, "
-                   "\"donors_added\": %zu, \"ledger_entries\": %zu, \"dry_run\": %s}\n",
-                   x->activities, added, upd, refused, donors, entries, dry ? "true" : "false");
+                   "\"donors_added\": %zu, \"ledger_entries\": %zu, \"converted\": %zu, "
+                   "\"dry_run\": %s}\n",
+                   x->activities, added, upd, refused, donors, entries, x->converted,
+                   dry ? "true" : "false");
         else if (!t->quiet)
             printf("%s%zu activit%s: %zu new project(s), %zu existing (updated or unchanged), "
                    "%zu refused; %zu donor(s) added, %zu ledger entr%s recorded\n",
                    dry ? "dry run, nothing stored: " : "", x->activities,
                    x->activities == 1 ? "y" : "ies", added, upd, refused, donors, entries,
                    entries == 1 ? "y" : "ies");
+        if (!t->json && !t->quiet && x->converted)
+            printf("%zu amount(s) converted to USD at the rates of %s\n", x->converted,
+                   x->rates->path);
         if (refused || bad_file ||
             (!dry && (s_ok(&x->ledger_b) != x->ledger_b.n || s_ok(&x->close_b) != x->close_b.n)))
             ex = EX_DATAERR;
@@ -510,6 +617,7 @@ int tamctl_iati_import(tamctl_t *t, int argc, char **argv, bool dry)
     regctl_batch_free(&x->ledger_b);
     regctl_batch_free(&x->close_b);
     tam_arena_destroy(&x->a);
+    free(x->rates);
     free(x);
     return ex;
 }

@@ -412,19 +412,21 @@ static int s_reply(tamctl_t *t, int argc, char **argv)
         printf("\nsubmitted %s, stored %s, completeness %lld%%\nhistory:", sub, sto,
                (long long)i->completeness);
         for (uint32_t h = 0; h < f.history.n; h++)
-            printf(" %s", f.history.v[h]);
+            printf(" %llu", (unsigned long long)f.history.v[h]);
         printf("\n");
         static const char *hd[] = {">need", ">ver", "country", "standard", "modality", ">pri",
                                    ">cost USD", "ref", NULL};
         tamctl_table_t *tb = tamctl_table_new(hd);
         for (uint32_t n = 0; n < f.reply->needs.n && n < f.need_ids.n; n++) {
             const tam_need_in_t *in = &f.reply->needs.v[n];
-            char pri[8], cost[32];
+            char pri[8], cost[32], nid[24], ver[24];
             snprintf(pri, sizeof pri, "%lld", (long long)in->priority);
             tamctl_usd(in->cost, cost);
-            const char *ver = n < f.need_versions.n ? f.need_versions.v[n] : "1";
-            const char *row[] = {f.need_ids.v[n], ver,  in->country, in->standard, in->modality,
-                                 pri,             cost, in->ref ? in->ref : ""};
+            snprintf(nid, sizeof nid, "%llu", (unsigned long long)f.need_ids.v[n]);
+            snprintf(ver, sizeof ver, "%llu",
+                     n < f.need_versions.n ? (unsigned long long)f.need_versions.v[n] : 1ULL);
+            const char *row[] = {nid, ver,  in->country, in->standard, in->modality,
+                                 pri, cost, in->ref ? in->ref : ""};
             tamctl_table_row(tb, row);
         }
         if (f.reply->needs.n)

@@ -75,16 +75,23 @@ int regctl_project_summary(tamctl_t *t, bool update, const tam_project_list_t *b
 
 static int s_put(tamctl_t *t, int argc, char **argv, bool update)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"if-version", required_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    uint64_t if_version = 0;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'j')
+        if (c == 'j')
+            t->json = true;
+        else if (c != 'v' || !update ||
+                 tamctl_parse_u64("--if-version", optarg, &if_version) || if_version == 0 ||
+                 if_version > 1000000)
             return EX_USAGE;
-        t->json = true;
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: tamctl project %s FILE...\n", update ? "update" : "add");
+        fprintf(stderr, "usage: tamctl project %s FILE...\n",
+                update ? "update [--if-version N]" : "add");
         return EX_USAGE;
     }
     int msg = update ? TAM_MSG_registry_project_update : TAM_MSG_registry_project_add;
@@ -115,6 +122,7 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
                 refused++;
                 continue;
             }
+            p.if_version = (int64_t)if_version;
             ex = regctl_batch_encode(&b, msg, &p, where, NULL);
         }
         regctl_doc_free(&doc);
@@ -525,10 +533,12 @@ TAMCTL_COMMAND(s_cmd_project_add, "project add", "FILE...",
                "A project that exists already is refused: change it with `project update`.\n"
                "Every problem is printed as FILE[i]:FIELD: message; the others are stored.",
                s_add)
-TAMCTL_COMMAND(s_cmd_project_update, "project update", "FILE...",
+TAMCTL_COMMAND(s_cmd_project_update, "project update", "[--if-version N] FILE...",
                "Change projects from JSON files (the whole project; history is kept).",
                "Each project must exist and be pipeline or active. A project equal to the\n"
-               "stored one changes nothing; totals and ledger are kept.",
+               "stored one changes nothing; totals and ledger are kept.\n"
+               "--if-version N   change each only if its current revision is N (as project\n"
+               "                 show gives it); otherwise refused (conflict)",
                s_update)
 TAMCTL_COMMAND(s_cmd_project_close, "project close", "ID --reason TEXT",
                "Close (finished) or cancel (stopped) a project; it is kept with its history.",

@@ -205,11 +205,41 @@ int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const ch
 
 int regctl_batch_raw(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i)
 {
+    return regctl_batch_raw_set(b, d, i, NULL, 0);
+}
+
+/* True if k is the string key. */
+static bool s_is_key(const msgpack_object *k, const char *key)
+{
+    size_t n = strlen(key);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, key, n) == 0;
+}
+
+int regctl_batch_raw_set(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i, const char *key,
+                         int64_t value)
+{
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    regctl_item_t *it = msgpack_pack_object(&pk, d->items[i]) ? NULL : regctl_batch_add(b);
+    const msgpack_object *o = &d->items[i];
+    int bad;
+    if (!key || o->type != MSGPACK_OBJECT_MAP) {
+        bad = msgpack_pack_object(&pk, *o);
+    } else {
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < o->via.map.size; k++)
+            n += !s_is_key(&o->via.map.ptr[k].key, key);
+        bad = msgpack_pack_map(&pk, n + 1);
+        for (uint32_t k = 0; k < o->via.map.size && !bad; k++)
+            if (!s_is_key(&o->via.map.ptr[k].key, key))
+                bad = msgpack_pack_object(&pk, o->via.map.ptr[k].key) ||
+                      msgpack_pack_object(&pk, o->via.map.ptr[k].val);
+        bad = bad || msgpack_pack_str_with_body(&pk, key, strlen(key)) ||
+              msgpack_pack_int64(&pk, value);
+    }
+    regctl_item_t *it = bad ? NULL : regctl_batch_add(b);
     if (!it) {
         msgpack_sbuffer_destroy(&sb);
         fprintf(stderr, "tamctl: out of memory\n");

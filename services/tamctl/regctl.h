@@ -75,6 +75,11 @@ void regctl_batch_free(regctl_batch_t *b);
 int regctl_batch_encode(regctl_batch_t *b, int msg_id, const void *obj, const char *where,
                         const char *id);
 
+/* Adds record i of d as it was read (regctl_batch_raw), with key set to value
+ * in it when key is not NULL (replacing the file's own). Returns 0 or EX_OSERR. */
+int regctl_batch_raw_set(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i, const char *key,
+                         int64_t value);
+
 /* Sends every item to the registry, up to 32 in flight so that the service
  * commits them in groups, and waits for every answer; a request that times
  * out is resent with the same id (the registry applies it once). Error

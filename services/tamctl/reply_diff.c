@@ -20,23 +20,18 @@ typedef struct {
     uint64_t id;
 } s_side_t;
 
-static uint64_t s_u64(const char *s)
-{
-    return s ? strtoull(s, NULL, 10) : 0;
-}
-
 /* Index of need id in f's need list, or -1. */
 static long s_find(const tam_reply_full_t *f, uint64_t id)
 {
     for (uint32_t i = 0; i < f->need_ids.n; i++)
-        if (s_u64(f->need_ids.v[i]) == id)
+        if (f->need_ids.v[i] == id)
             return (long)i;
     return -1;
 }
 
 static uint64_t s_version(const tam_reply_full_t *f, uint32_t i)
 {
-    return i < f->need_versions.n ? s_u64(f->need_versions.v[i]) : 1;
+    return i < f->need_versions.n ? f->need_versions.v[i] : 1;
 }
 
 static const char *s_str(const char *s)
@@ -81,7 +76,7 @@ static json_t *s_need_json(const tam_reply_full_t *f, uint32_t i)
 {
     const tam_need_in_t *n = &f->reply->needs.v[i];
     json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I}", "id",
-                          (json_int_t)s_u64(f->need_ids.v[i]), "version",
+                          (json_int_t)f->need_ids.v[i], "version",
                           (json_int_t)s_version(f, i), "country", n->country, "standard",
                           n->standard, "modality", n->modality, "cost", (json_int_t)n->cost);
     if (n->ref)
@@ -117,7 +112,7 @@ static json_t *s_diff(const tam_reply_full_t *cur, const tam_reply_full_t *prev)
         }
     }
     for (uint32_t i = 0; i < cur->need_ids.n && i < cur->reply->needs.n; i++) {
-        uint64_t id = s_u64(cur->need_ids.v[i]);
+        uint64_t id = cur->need_ids.v[i];
         long j = prev ? s_find(prev, id) : -1;
         json_t *n = s_need_json(cur, i);
         if (j < 0) {
@@ -132,7 +127,7 @@ static json_t *s_diff(const tam_reply_full_t *cur, const tam_reply_full_t *prev)
         }
     }
     for (uint32_t j = 0; prev && j < prev->need_ids.n && j < prev->reply->needs.n; j++)
-        if (s_find(cur, s_u64(prev->need_ids.v[j])) < 0)
+        if (s_find(cur, prev->need_ids.v[j]) < 0)
             json_array_append_new(withdrawn, s_need_json(prev, j));
     json_object_set_new(d, "reply_changes", rc);
     json_object_set_new(d, "added", added);
@@ -219,8 +214,8 @@ int tamctl_reply_diff(tamctl_t *t, uint64_t id)
     /* The revision before this one in the chain's history (oldest first). */
     uint64_t before = 0;
     for (uint32_t i = 1; i < cur.history.n; i++)
-        if (s_u64(cur.history.v[i]) == id)
-            before = s_u64(cur.history.v[i - 1]);
+        if (cur.history.v[i] == id)
+            before = cur.history.v[i - 1];
     if (before) {
         k.id = before;
         if ((ex = tamctl_call(t, "ingest", TAM_MSG_ingest_reply_get, &k, a, &prev, NULL)))

@@ -250,10 +250,12 @@ export function prefetch() {
 }
 
 // Live: a run's proposals mark their rows new; the page reloads itself
-// in place when the run's events have arrived.
+// in place when the run's events have arrived. The run event comes last: it
+// closes its run (proto/FEEDS.md), so the proposals before it are the run's.
 let fresh = new Set();
 export function onEvent(type, data) {
   if (type === 'run') {
+    if (fresh.size) changed = fresh;
     fresh = new Set();
   } else if (type === 'proposal' && data) {
     fresh.add(data.id);

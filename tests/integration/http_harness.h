@@ -53,7 +53,11 @@ static size_t s_header(char *p, size_t sz, size_t n, void *arg)
     return len;
 }
 
-/* One request; who: T_* (T_NONE: no token). hdr: one extra header or NULL. */
+static void s_conforms(const char *method, const char *route, const resp_t *r);
+static void s_conforms_any(const char *method, const char *path, const resp_t *r);
+
+/* One request; who: T_* (T_NONE: no token). hdr: one extra header or NULL.
+ * Every JSON answer is validated against /v1/openapi.json (once fetched). */
 static resp_t s_http(const char *method, int who, const char *path, const char *body,
                      const char *hdr)
 {
@@ -88,6 +92,7 @@ static resp_t s_http(const char *method, int who, const char *path, const char *
     curl_easy_cleanup(c);
     if (!r.body)
         r.body = strdup("");
+    s_conforms_any(method, path, &r);
     return r;
 }
 
@@ -209,6 +214,64 @@ static void s_conforms(const char *method, const char *route, const resp_t *r)
     if (e)
         fail_msg("%s %s (%ld) does not conform to /v1/openapi.json: %s", method, route, r->status, e);
     json_decref(v);
+}
+
+/* The path template of the document that path (a query is ignored)
+ * matches, literal segments first; NULL if none. */
+static const char *s_route_of(const char *path)
+{
+    json_t *paths = json_object_get(s_openapi_doc, "paths");
+    const char *tmpl, *best = NULL;
+    int best_lit = -1;
+    json_t *item;
+    size_t plen = strcspn(path, "?");
+    json_object_foreach(paths, tmpl, item) {
+        const char *t = tmpl, *p = path, *end = path + plen;
+        int lit = 0;
+        bool ok = true;
+        while (ok && *t && p < end) {
+            if (*t == '{') {
+                const char *close = strchr(t, '}');
+                size_t n = 0;
+                while (p + n < end && p[n] != '/')
+                    n++;
+                ok = close && n > 0;
+                t = close ? close + 1 : t;
+                p += n;
+            } else {
+                ok = *t++ == *p++;
+                lit++;
+            }
+        }
+        if (ok && !*t && p == end && lit > best_lit) {
+            best = tmpl;
+            best_lit = lit;
+        }
+    }
+    return best;
+}
+
+/* Validates any JSON answer (application/json or problem+json) of method
+ * path against the document: 200 by its route's schema, errors by Problem.
+ * CSV, text and 304 answers carry no JSON to check. */
+static void s_conforms_any(const char *method, const char *path, const resp_t *r)
+{
+    if (!s_openapi_doc || r->status == 0 || r->status == 304 || !r->body[0] ||
+        !(strcmp(r->ctype, "application/json") == 0 ||
+          strcmp(r->ctype, "application/problem+json") == 0))
+        return;
+    const char *route = s_route_of(path);
+    char m[8];
+    size_t i = 0;
+    for (; method[i] && i < sizeof m - 1; i++)
+        m[i] = (char)(method[i] >= 'A' && method[i] <= 'Z' ? method[i] - 'A' + 'a' : method[i]);
+    m[i] = 0;
+    if (r->status != 200 && (!route || !json_object_get(json_object_get(json_object_get(
+                                            s_openapi_doc, "paths"), route), m)))
+        route = "/v1/proposals", strcpy(m, "get"); /* errors share the Problem schema */
+    if (!route)
+        fail_msg("%s %s answered 200 but is not in /v1/openapi.json", method, path);
+    s_conforms(m, route, r);
 }
 
 /* Asserts a problem+json answer of status whose errors name pointer. */

@@ -246,6 +246,88 @@ static void test_csv(void **state)
     s_free(&r);
 }
 
+/* The values of field k of every item of a list answer, in order. */
+static size_t s_items_field(const resp_t *r, const char *k, json_t **out)
+{
+    json_t *j = s_json(r);
+    *out = json_array();
+    json_t *items = json_object_get(j, "items"), *it;
+    size_t i;
+    json_array_foreach(items, i, it)
+        json_array_append(*out, json_object_get(it, k));
+    json_decref(j);
+    return json_array_size(*out);
+}
+
+/* sort: each order holds over the whole list, ties keep rank order, pages
+ * follow the same order (the Link keeps sort), a bad sort is refused. */
+static void test_sort(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *by, *field;
+        int dir; /* -1: high first, 1: ascending */
+    } orders[] = {{"score", "score", -1}, {"amount", "amount", -1}, {"country", "country", 1},
+                  {"need", "need", 1},   {"project", "project", 1}, {"rank", "rank", 1}};
+    for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
+        char path[200];
+        snprintf(path, sizeof path, "/v1/proposals?limit=1000&sort=%s", orders[o].by);
+        resp_t r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        json_t *keys, *ranks;
+        size_t n = s_items_field(&r, orders[o].field, &keys);
+        s_items_field(&r, "rank", &ranks);
+        s_free(&r);
+        assert_true(n >= 4);
+        bool moved = false; /* differs from rank order somewhere (except sort=rank) */
+        for (size_t i = 1; i < n; i++) {
+            json_t *a = json_array_get(keys, i - 1), *b = json_array_get(keys, i);
+            int c = json_is_string(a) ? strcmp(json_string_value(a), json_string_value(b))
+                                      : (json_integer_value(a) > json_integer_value(b)) -
+                                            (json_integer_value(a) < json_integer_value(b));
+            if (c * orders[o].dir > 0)
+                fail_msg("sort=%s: item %zu before %zu out of order", orders[o].by, i - 1, i);
+            int64_t ra = json_integer_value(json_array_get(ranks, i - 1)),
+                    rb = json_integer_value(json_array_get(ranks, i));
+            if (c == 0 && ra > rb)
+                fail_msg("sort=%s: a tie not in rank order at %zu", orders[o].by, i);
+            moved |= ra > rb;
+        }
+        if (strcmp(orders[o].by, "rank") != 0 && strcmp(orders[o].by, "score") != 0)
+            assert_true(moved); /* the demo's ranks are not already in this order */
+        json_decref(ranks);
+        /* Page 2 of limit 2 by the Link is items 2 and 3 of the whole list. */
+        snprintf(path, sizeof path, "/v1/proposals?limit=2&sort=%s", orders[o].by);
+        r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        assert_int_equal(r.status, 200);
+        char next[1024];
+        snprintf(next, sizeof next, "%.*s", (int)strcspn(r.link + 1, ">"), r.link + 1);
+        assert_non_null(strstr(next, "sort="));
+        s_free(&r);
+        resp_t all = s_http("GET", T_VIEWER, next, NULL, NULL);
+        assert_int_equal(all.status, 200);
+        json_t *ids;
+        s_items_field(&all, "id", &ids);
+        s_free(&all);
+        snprintf(path, sizeof path, "/v1/proposals?limit=1000&sort=%s", orders[o].by);
+        r = s_http("GET", T_VIEWER, path, NULL, NULL);
+        json_t *whole;
+        s_items_field(&r, "id", &whole);
+        s_free(&r);
+        assert_true(json_equal(json_array_get(ids, 0), json_array_get(whole, 2)));
+        assert_true(json_equal(json_array_get(ids, 1), json_array_get(whole, 3)));
+        json_decref(ids);
+        json_decref(whole);
+        json_decref(keys);
+    }
+    resp_t r = s_http("GET", T_VIEWER, "/v1/proposals?sort=colour", NULL, NULL);
+    s_problem(&r, 422, "/sort");
+    s_free(&r);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?sort=score&sort=amount", NULL, NULL);
+    s_problem(&r, 400, "/sort");
+    s_free(&r);
+}
+
 static void test_bad_queries(void **state)
 {
     (void)state;
@@ -303,9 +385,11 @@ static void test_bad_bodies(void **state)
     free(text);
     assert_non_null(reply);
     json_object_set_new(reply, "colour", json_string("red"));
+    json_object_set_new(reply, "completeness", json_string("seventy")); /* a wrong type */
     char *body = json_dumps(reply, 0);
     r = s_http("POST", T_ADMIN, "/v1/replies", body, NULL);
     s_problem(&r, 422, "/colour");
+    s_problem(&r, 422, "/completeness"); /* every problem listed */
     s_free(&r);
     free(body);
     json_decref(reply);
@@ -473,6 +557,26 @@ static void test_metrics(void **state)
     assert_non_null(strstr(r.body, "tam_gateway_request_duration_ms_bucket{le=\"+Inf\"} "));
     assert_non_null(strstr(r.body, "tam_service_up{service=\"match\"} 1\n"));
     assert_non_null(strstr(r.body, "tam_service_commits{service=\"pipeline\"} "));
+    /* Through the services: LMDB map use, feed positions and lags, the run. */
+    static const char *const want[] = {
+        "tam_lmdb_map_size_bytes{service=\"ingest\"} ", "tam_lmdb_map_used_bytes{service=\"registry\"} ",
+        "tam_lmdb_map_used_bytes{service=\"pipeline\"} ", "tam_feed_seq{feed=\"ingest\"} ",
+        "tam_feed_lag{feed=\"ingest\",subscriber=\"match\"} ",
+        "tam_feed_lag{feed=\"registry\",subscriber=\"match\"} ",
+        "tam_feed_lag{feed=\"match\",subscriber=\"gateway\"} ", "tam_match_run_duration_seconds ",
+        "tam_match_run_solve_seconds ", "tam_service_runs{service=\"match\"} "};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(r.body, want[i]))
+            fail_msg("/metrics has no %s", want[i]);
+    /* Values that mean something: a used map is not empty and within its size;
+     * a run took time. */
+    long long used = -1, size = -1;
+    double run_s = -1;
+    sscanf(strstr(r.body, "tam_lmdb_map_used_bytes{service=\"registry\"} ") + 44, "%lld", &used);
+    sscanf(strstr(r.body, "tam_lmdb_map_size_bytes{service=\"registry\"} ") + 44, "%lld", &size);
+    sscanf(strstr(r.body, "tam_match_run_duration_seconds ") + 31, "%lf", &run_s);
+    assert_true(used > 4096 && used <= size);
+    assert_true(run_s > 0);
     s_free(&r);
 }
 
@@ -516,6 +620,26 @@ static void test_openapi(void **state)
     }
     assert_true(n >= 18);
     free(src);
+    /* The validator the test relies on refuses what does not conform. */
+    resp_t p = s_http("GET", T_VIEWER, "/v1/proposals?limit=1", NULL, NULL);
+    json_t *schema = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+        json_object_get(json_object_get(paths, "/v1/proposals"), "get"), "responses"), "200"),
+        "content"), "application/json"), "schema");
+    json_t *ok = s_json(&p), *item = json_array_get(json_object_get(ok, "items"), 0);
+    char where[512] = "";
+    assert_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_string("high"));
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_integer(10001)); /* over its maximum */
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_set_new(item, "score", json_integer(1));
+    json_object_set_new(item, "colour", json_string("red"));
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_object_del(item, "colour");
+    json_object_del(item, "project");
+    assert_non_null(s_valid(schema, ok, where, sizeof where));
+    json_decref(ok);
+    s_free(&p);
     json_decref(j);
     s_free(&r);
 }
@@ -583,6 +707,17 @@ static void test_stream(void **state)
     assert_true(s_sse_wait(&all, "text/event-stream", 5000));
     assert_true(s_sse_wait(&all, ": tamatch stream", 5000));
     assert_true(s_sse_wait(&none, ": tamatch stream", 5000));
+    /* A page asked twice: the second from the gateway's cache of the run. */
+    for (int i = 0; i < 2; i++) {
+        r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3&sort=score", NULL, NULL);
+        assert_int_equal(r.status, 200);
+        s_free(&r);
+    }
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    const char *hits = strstr(r.body, "tam_gateway_cache_total{result=\"hit\"} ");
+    assert_non_null(hits);
+    assert_true(strtoull(hits + strlen("tam_gateway_cache_total{result=\"hit\"} "), NULL, 10) >= 1);
+    s_free(&r);
     /* Another client submits a reply over HTTP: a new run, changed proposals. */
     char path[600];
     snprintf(path, sizeof path, "%s/config/samples/demo/replies/0008-NGA-B.json", H->src);
@@ -593,6 +728,26 @@ static void test_stream(void **state)
     s_free(&r);
     free(reply);
     assert_true(s_sse_wait(&all, "event: run", 30000));
+    /* Once the stream has told of the new run, the cached page is of it: the
+     * cache never outlives its run. */
+    for (int i = 0; i < 50 && !strstr(strstr(all.buf, "event: run"), "\n\n"); i++)
+        s_sse_wait(&all, "\n\n\x01", 100); /* until the event is whole */
+    json_t *ev = json_loads(strstr(strstr(all.buf, "event: run"), "data: ") + 6, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(ev);
+    json_t *rv = json_object_get(ev, "run");
+    unsigned long long new_run = json_is_string(rv) ? strtoull(json_string_value(rv), NULL, 10)
+                                                    : (unsigned long long)json_integer_value(rv);
+    json_decref(ev);
+    r = s_http("GET", T_VIEWER, "/v1/proposals?limit=3&sort=score", NULL, NULL);
+    json_t *page = s_json(&r);
+    rv = json_object_get(page, "run");
+    unsigned long long page_run = json_is_string(rv) ? strtoull(json_string_value(rv), NULL, 10)
+                                                     : (unsigned long long)json_integer_value(rv);
+    json_decref(page);
+    s_free(&r);
+    if (page_run < new_run)
+        fail_msg("GET /v1/proposals answered run %llu after the stream announced run %llu",
+                 page_run, new_run);
     assert_true(s_sse_wait(&all, "event: proposal", 30000));
     assert_true(s_sse_wait(&none, "event: run", 30000));
     assert_null(strstr(none.buf, "event: proposal")); /* no proposal for ZZZ or ZZY */
@@ -623,6 +778,33 @@ static void test_stream(void **state)
     snprintf(old, sizeof old, "%.*s-1", (int)strcspn(last, "-"), last);
     s_sse_open(&bad, T_VIEWER, NULL, old);
     assert_true(s_sse_wait(&bad, "event: reset", 5000));
+    /* Ready once its stream follows the feed again: then a client whose last
+     * id is the feed's position (nothing happened while the gateway was
+     * down) resumes without a reset; one that missed an update is reset. */
+    for (int i = 0; i < 100; i++) {
+        r = s_http("GET", T_VIEWER, "/v1/ready", NULL, NULL);
+        st = (int)r.status;
+        s_free(&r);
+        if (st == 200)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* polling readiness */
+    }
+    assert_int_equal(st, 200);
+    r = s_http("GET", T_VIEWER, "/metrics", NULL, NULL);
+    const char *fs = strstr(r.body, "tam_feed_seq{feed=\"match\"} ");
+    assert_non_null(fs);
+    unsigned long long at = strtoull(fs + 26, NULL, 10);
+    s_free(&r);
+    assert_true(at > 0);
+    static sse_t resumed, missed;
+    char id[80];
+    snprintf(id, sizeof id, "%.*s-%llu", (int)strcspn(last, "-"), last, at);
+    s_sse_open(&resumed, T_VIEWER, NULL, id);
+    snprintf(id, sizeof id, "%.*s-%llu", (int)strcspn(last, "-"), last, at - 1);
+    s_sse_open(&missed, T_VIEWER, NULL, id);
+    assert_true(s_sse_wait(&missed, "event: reset", 5000));
+    assert_true(s_sse_wait(&resumed, ": tamatch stream", 5000));
     snprintf(path, sizeof path, "%s/config/samples/demo/replies/0004-HTI-B.json", H->src);
     reply = s_slurp(path);
     r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
@@ -630,7 +812,30 @@ static void test_stream(void **state)
     s_free(&r);
     free(reply);
     assert_true(s_sse_wait(&bad, "event: run", 30000));
+    assert_true(s_sse_wait(&resumed, "event: run", 30000));
+    assert_null(strstr(resumed.buf, "event: reset"));
+    /* The next event is the one after the resumed id. */
+    char want[80];
+    snprintf(want, sizeof want, "id: %.*s-%llu\n", (int)strcspn(last, "-"), last, at + 1);
+    assert_non_null(strstr(resumed.buf, want));
     close(bad.fd);
+    close(missed.fd);
+    /* A gap notice: tam-match restarts (a new feed epoch), and an open stream
+     * is told to reload, then goes on with the new epoch's events. */
+    assert_int_equal(s_stop(H, S_MATCH), 0);
+    assert_int_equal(s_start(H, S_MATCH), 0);
+    assert_true(s_sse_wait(&resumed, "event: reset", 30000));
+    size_t off = (size_t)(strstr(resumed.buf, "event: reset") - resumed.buf);
+    memmove(resumed.buf, resumed.buf + off, resumed.len - off + 1); /* keep what follows */
+    resumed.len -= off;
+    snprintf(path, sizeof path, "%s/config/samples/demo/replies/0009-GTM-A.json", H->src);
+    reply = s_slurp(path);
+    r = s_http("POST", T_ADMIN, "/v1/replies", reply, NULL);
+    assert_int_equal(r.status, 200);
+    s_free(&r);
+    free(reply);
+    assert_true(s_sse_wait(&resumed, "event: run", 30000));
+    close(resumed.fd);
 }
 
 /* ---- hostile HTTP ---------------------------------------------------------------- */
@@ -679,9 +884,26 @@ static void s_still_answers(void)
 
 /* 1,000 idle connections from other addresses, an oversized header, a
  * slowloris, pipelined garbage: the gateway stays up and answers others. */
+/* The gateway's resident memory, KiB (/proc). */
+static long s_rss_kib(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)s_gw);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 static void test_hostile(void **state)
 {
     (void)state;
+    long rss0 = s_rss_kib();
+    assert_true(rss0 > 0);
     static int idle[1000];
     int opened = 0;
     for (int i = 0; i < 1000; i++) {
@@ -710,6 +932,7 @@ static void test_hostile(void **state)
     int fd = s_connect_from("127.0.9.1");
     assert_true(fd >= 0);
     assert_int_equal(write(fd, "GET /v1/hea", 11), 11);
+    s_still_answers(); /* while it trickles */
     assert_true(s_closed_within(fd, 15000));
     close(fd);
     /* Pipelined garbage: an error answer or a close; the next client is served. */
@@ -720,13 +943,19 @@ static void test_hostile(void **state)
     assert_true(s_closed_within(fd, 15000));
     close(fd);
     s_still_answers();
+    /* Bounded memory: all of that left the gateway within what its limits
+     * allow (max_connections x connection_memory is 6.4 MiB here), far below
+     * what 1,000 connections and a 100 KiB header would hold unbounded. */
+    long rss1 = s_rss_kib();
+    print_message("    gateway RSS %ld KiB before, %ld KiB after the hostile clients\n", rss0, rss1);
+    assert_true(rss1 - rss0 < 32 * 1024);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auth),       cmocka_unit_test(test_proposals),
-        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_csv),        cmocka_unit_test(test_sort),
         cmocka_unit_test(test_bad_queries), cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_roles),      cmocka_unit_test(test_on_behalf_refused),
         cmocka_unit_test(test_openapi),    cmocka_unit_test(test_stream),

@@ -390,8 +390,9 @@ static void test_import(void **state)
     json_decref(o);
     assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "BAD-ONE", NULL), 0);
 
-    /* an activity the registry refuses (its new donor's IATI id is not valid
-     * there): its ledger entries are not sent either */
+    /* an activity the registry would refuse (its new donor's IATI id is not
+     * valid there): refused before anything is sent, with the registry's
+     * reason; no donor, project or ledger entry of it */
     char reg[160];
     snprintf(reg, sizeof reg, "%s/registry-refused.xml", h->dir);
     s_write(reg, S_HEAD
@@ -408,11 +409,13 @@ static void test_import(void **state)
             " </iati-activity>\n</iati-activities>\n");
     assert_int_equal(s_tamctl(h, out, err, "project", "import", "--iati", reg, NULL), 65);
     said = s_slurp(err);
-    if (!strstr(said, "REG-REFUSED: refused by the registry: no ledger entry of it is recorded") ||
-        strstr(said, "no project"))
+    if (!strstr(said, "participating-org: the registry would refuse the new donor XM-DAC-918-3: "
+                      "iati_id:") ||
+        !strstr(said, "activity REG-REFUSED refused: nothing of it is stored"))
         fail_msg("registry refusal said: %s", said);
     free(said);
     assert_int_not_equal(s_tamctl(h, NULL, NULL, "project", "show", "REG-REFUSED", NULL), 0);
+    assert_int_not_equal(s_tamctl(h, NULL, NULL, "donor", "show", "XM-DAC-918-3", NULL), 0);
 }
 
 /* Malformed XML, billion laughs, XXE and a 200 MB file: refused with a clear

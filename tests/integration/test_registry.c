@@ -235,6 +235,8 @@ static void test_history(void **state)
     assert_contains(f->out, "(revision 1)");
     assert_contains(f->out, "countries           any");
     assert_contains(f->out, "received             0 USD");
+    assert_tamctl(f, 65, "project", "update", "--if-version", "3", p);
+    assert_contains(f->err, "if_version: project 'AFR-PRISON' is at revision 4, not 3");
     assert_tamctl(f, 0, "project", "close", "AFR-PRISON", "--reason", "Completed");
     assert_contains(f->out, "closed (revision 5)");
     assert_tamctl(f, 65, "project", "update", p);
@@ -257,6 +259,12 @@ static void test_history(void **state)
     assert_contains(f->out, "version 2, 0 mission countries");
     assert_tamctl(f, 0, "context", "show", "--version", "1");
     assert_contains(f->out, "MINUSCA");
+    /* compare-and-set: a stale --if-version is refused naming the current version */
+    s_write(f, "ctx3.json", "{\"missions\":[],\"note\":\"third\"}", p, sizeof p);
+    assert_tamctl(f, 65, "context", "set", "--if-version", "1", p);
+    assert_contains(f->err, "if_version: the planning context is at version 2, not 1");
+    assert_tamctl(f, 0, "context", "set", "--if-version", "2", p);
+    assert_contains(f->out, "version 3, 0 mission countries");
 }
 
 /* Each rule refused with the field named, and nothing stored. */

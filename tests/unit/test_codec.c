@@ -65,9 +65,21 @@ static void s_fill(const tam_schema_t *s, void *obj, tam_arena_t *a, int depth)
         case TAM_T_STRS: {
             tam_strs_t *v = p;
             v->n = skip ? 0 : (uint32_t)(f->min + (int64_t)(s_rand() % 4));
+            if (f->max > 0 && v->n > f->max) /* within the field's bound */
+                v->n = (uint32_t)f->max;
             v->v = tam_arena_alloc(a, sizeof(char *) * (v->n + 1));
             for (uint32_t k = 0; k < v->n; k++)
                 v->v[k] = s_rand_str(a, 1, f->elem_max);
+            break;
+        }
+        case TAM_T_U64S: {
+            tam_u64s_t *v = p;
+            v->n = skip ? 0 : (uint32_t)(f->min + (int64_t)(s_rand() % 4));
+            if (f->max > 0 && v->n > f->max)
+                v->n = (uint32_t)f->max;
+            v->v = tam_arena_alloc(a, sizeof(uint64_t) * (v->n + 1));
+            for (uint32_t k = 0; k < v->n; k++)
+                v->v[k] = s_rand();
             break;
         }
         case TAM_T_OBJ:

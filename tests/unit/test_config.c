@@ -126,16 +126,16 @@ static void test_defaults(void **state)
 static void test_key_table(void **state)
 {
     fixture_t *fx = *state;
-    static const char *const order[] = {"common", "ingest", "registry", "match", "pipeline", "tamctl", "security", "gateway"};
+    static const char *const order[] = {"common", "ingest", "registry", "match", "pipeline", "tamctl", "security", "gateway", "iati"};
     size_t n = tam_config_nkeys(), s = 0;
     assert_true(n >= 40);
     assert_null(tam_config_key_at(n));
     for (size_t i = 0; i < n; i++) {
         const tam_config_key_t *k = tam_config_key_at(i);
         assert_non_null(k);
-        while (s < 8 && strcmp(k->section, order[s]) != 0)
+        while (s < 9 && strcmp(k->section, order[s]) != 0)
             s++;
-        if (s == 8)
+        if (s == 9)
             fail_msg("key %s.%s: section out of order or unknown", k->section, k->name);
         assert_ptr_equal(tam_config_key(k->section, k->name), k);
         size_t dl = strlen(k->doc);

@@ -45,17 +45,17 @@ static void t_kenya_revision_keeps_ids(void **state)
     tam_submit_ack_t ack;
     assert_int_equal(s_submit(f, &ack, KEN_A("Advice on non-custodial measures")), 0);
     assert_int_equal(ack.added, 2);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_ids.v[1], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_ids.v[1], 2);
     size_t mark = f->ev.n;
     assert_int_equal(s_submit(f, &ack, KEN_A("Advice on non-custodial measures, two regions")), 0);
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 2);
     assert_int_equal(ack.replaces, 1);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_ids.v[1], "2");
-    assert_string_equal(ack.need_versions.v[0], "1");
-    assert_string_equal(ack.need_versions.v[1], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_ids.v[1], 2);
+    assert_int_equal(ack.need_versions.v[0], 1);
+    assert_int_equal(ack.need_versions.v[1], 2);
     assert_int_equal(ack.added, 0);
     assert_int_equal(ack.revised, 1);
     assert_int_equal(ack.unchanged, 1);
@@ -81,10 +81,10 @@ static void t_kenya_revision_keeps_ids(void **state)
     assert_int_equal(s_records(f, "versions"), 3);
     tam_reply_full_t full;
     assert_int_equal(s_reply_get(f, 1, &full), 0);
-    assert_string_equal(full.need_versions.v[1], "1");
+    assert_int_equal(full.need_versions.v[1], 1);
     assert_int_equal(s_reply_get(f, 2, &full), 0);
-    assert_string_equal(full.need_ids.v[1], "2");
-    assert_string_equal(full.need_versions.v[1], "2");
+    assert_int_equal(full.need_ids.v[1], 2);
+    assert_int_equal(full.need_versions.v[1], 2);
 }
 
 /* A ref keeps the id when the modality changes; without a ref, a changed
@@ -99,13 +99,13 @@ static void t_ref_identity(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"),
                                                    REF_NEED("training", ",\"ref\":\"prisons\""))),
                      0);
-    assert_string_equal(ack.need_ids.v[0], "1");
+    assert_int_equal(ack.need_ids.v[0], 1);
     size_t mark = f->ev.n;
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"),
                                                    REF_NEED("advisory", ",\"ref\":\"prisons\""))),
                      0);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_versions.v[0], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_versions.v[0], 2);
     assert_int_equal(f->ev.n - mark, 1);
     tam_need_t n = s_event(f, mark);
     assert_string_equal(n.modality, "advisory");
@@ -114,14 +114,14 @@ static void t_ref_identity(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"),
                                                    REF_NEED("advisory", ""))),
                      0);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_versions.v[0], "3");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_versions.v[0], 3);
     /* No ref and another modality: another need. */
     mark = f->ev.n;
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"),
                                                    REF_NEED("legislative", ""))),
                      0);
-    assert_string_equal(ack.need_ids.v[0], "2");
+    assert_int_equal(ack.need_ids.v[0], 2);
     assert_int_equal(ack.added, 1);
     assert_int_equal(ack.withdrawn, 1);
     assert_int_equal(f->ev.n - mark, 2);
@@ -135,8 +135,8 @@ static void t_ref_identity(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"),
                                                    REF_NEED("legislative", ",\"ref\":\"law\""))),
                      0);
-    assert_string_equal(ack.need_ids.v[0], "2");
-    assert_string_equal(ack.need_versions.v[0], "2");
+    assert_int_equal(ack.need_ids.v[0], 2);
+    assert_int_equal(ack.need_versions.v[0], 2);
 }
 
 /* Withdrawn, then declared again: the same id, the next version, "restored". */
@@ -149,15 +149,15 @@ static void t_restored(void **state)
                                                    NEED("KEN", "A-SMR", 5))),
                      0);
     assert_int_equal(ack.withdrawn, 1); /* need 2 */
-    assert_string_equal(ack.need_ids.v[0], "1");
+    assert_int_equal(ack.need_ids.v[0], 1);
     size_t mark = f->ev.n;
     /* (Reply 1's very content would be refused as superseded: t_repeat_and_superseded.) */
     assert_int_equal(s_submit(f, &ack, KEN_A("y")), 0);
     assert_int_equal(ack.revision, 3);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_ids.v[1], "2");
-    assert_string_equal(ack.need_versions.v[0], "3"); /* 180,000 again: a change */
-    assert_string_equal(ack.need_versions.v[1], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_ids.v[1], 2);
+    assert_int_equal(ack.need_versions.v[0], 3); /* 180,000 again: a change */
+    assert_int_equal(ack.need_versions.v[1], 2);
     assert_int_equal(ack.revised, 2);
     assert_int_equal(f->ev.n - mark, 2);
     tam_need_t n = s_event(f, mark + 1);
@@ -184,8 +184,8 @@ static void t_repeat_and_superseded(void **state)
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 2);
     assert_int_equal(ack.unchanged, 2);
-    assert_string_equal(ack.need_ids.v[1], "2");
-    assert_string_equal(ack.need_versions.v[1], "2");
+    assert_int_equal(ack.need_ids.v[1], 2);
+    assert_int_equal(ack.need_versions.v[1], 2);
     assert_int_equal(f->ev.n, mark);
     /* The older one again. */
     assert_int_equal(s_submit(f, &ack, KEN_A("first")), TAM_ESUPERSEDED);
@@ -351,8 +351,8 @@ static void t_migration_from_schema_1(void **state)
     tam_reply_full_t full;
     assert_int_equal(s_reply_get(f, 1, &full), 0);
     assert_int_equal(full.need_ids.n, 2);
-    assert_string_equal(full.need_ids.v[1], "2");
-    assert_string_equal(full.need_versions.v[1], "1");
+    assert_int_equal(full.need_ids.v[1], 2);
+    assert_int_equal(full.need_versions.v[1], 1);
     /* Kenya revises the A-TOKYO need only: both keep their ids. */
     tam_submit_ack_t ack;
     size_t mark = f->ev.n;
@@ -363,8 +363,8 @@ static void t_migration_from_schema_1(void **state)
         0);
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 2);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_ids.v[1], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_ids.v[1], 2);
     assert_int_equal(ack.unchanged, 1);
     assert_int_equal(ack.revised, 1);
     assert_int_equal(f->ev.n - mark, 1);

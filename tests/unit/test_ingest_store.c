@@ -19,8 +19,8 @@ static void t_first_reply(void **state)
     assert_int_equal(ack.replaces, 0);
     assert_int_equal(ack.withdrawn, 0);
     assert_int_equal(ack.need_ids.n, 2);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_ids.v[1], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_ids.v[1], 2);
     assert_int_equal(f->ev.n, 2);
     assert_string_equal(f->ev.v[0].topic, "need/KEN/A");
     tam_need_t n = s_event(f, 1);
@@ -52,7 +52,7 @@ static void t_first_reply(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"), NEED("UGA", "A-SMR", 10))), 0);
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 1);
-    assert_string_equal(ack.need_ids.v[0], "3");
+    assert_int_equal(ack.need_ids.v[0], 3);
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "B", ANS("B-MLA", "need"), NEED("KEN", "B-MLA", 10))), 0);
     assert_int_equal(ack.revision, 1);
     assert_int_equal(ack.replaces, 0);
@@ -80,8 +80,8 @@ static void t_revision(void **state)
     assert_int_equal(ack.replaces, 1);
     assert_int_equal(ack.withdrawn, 1);
     /* The A-SMR need keeps its id (cost changed: version 2); A-TOKYO goes. */
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_versions.v[0], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_versions.v[0], 2);
     assert_int_equal(ack.revised, 1);
     assert_int_equal(ack.added, 0);
     /* Events: the new version of need 1, then the withdrawn need 2 (same id). */
@@ -127,19 +127,19 @@ static void t_revision(void **state)
     tam_reply_full_t full;
     assert_int_equal(s_reply_get(f, 1, &full), 0);
     assert_int_equal(full.history.n, 2);
-    assert_string_equal(full.history.v[0], "1");
-    assert_string_equal(full.history.v[1], "3");
+    assert_int_equal(full.history.v[0], 1);
+    assert_int_equal(full.history.v[1], 3);
     assert_int_equal(full.need_ids.n, 2);
-    assert_string_equal(full.need_ids.v[1], "2");
-    assert_string_equal(full.need_versions.v[0], "1");
+    assert_int_equal(full.need_ids.v[1], 2);
+    assert_int_equal(full.need_versions.v[0], 1);
     assert_int_equal(full.reply->needs.n, 2);
     assert_int_equal(full.reply->needs.v[1].cost, 2);
     assert_int_equal(full.info->status, TAM_E_reply_status_superseded);
     assert_int_equal(s_reply_get(f, 3, &full), 0);
     assert_int_equal(full.history.n, 2);
     assert_int_equal(full.reply->instrument->version, 2);
-    assert_string_equal(full.need_ids.v[0], "1");
-    assert_string_equal(full.need_versions.v[0], "2");
+    assert_int_equal(full.need_ids.v[0], 1);
+    assert_int_equal(full.need_versions.v[0], 2);
     assert_int_equal(s_reply_get(f, 99, &full), TAM_ENOTFOUND);
 
     /* A third revision with no needs withdraws the one left. */
@@ -501,8 +501,8 @@ static void t_emit_failure(void **state)
     assert_int_equal(s_submit(f, &ack, STATE_REPLY("KEN", "A", ANS("A-SMR", "need"), NEED("KEN", "A-SMR", 2))), 0);
     assert_int_equal(ack.reply_id, 2);
     assert_int_equal(ack.revision, 2);
-    assert_string_equal(ack.need_ids.v[0], "1");
-    assert_string_equal(ack.need_versions.v[0], "2");
+    assert_int_equal(ack.need_ids.v[0], 1);
+    assert_int_equal(ack.need_versions.v[0], 2);
 }
 
 static void t_bad_arguments(void **state)

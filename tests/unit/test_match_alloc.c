@@ -33,10 +33,10 @@ static void test_partial_funding(void **state)
     assert_int_equal(r->project_state.n, 1);
     assert_int_equal(r->project_state.v[0].allocated, 60000);
     assert_true(r->project_state.v[0].dual > 0); /* budget binds: money is worth its score */
-    /* the published records: the header, then the new proposal */
+    /* the published records: the new proposal, then the run record that closes the run */
     assert_int_equal(fx->npubs, 2);
-    assert_string_equal(fx->pubs[0].topic, "run");
-    assert_string_equal(fx->pubs[1].topic, "prop/KEN/A");
+    assert_string_equal(fx->pubs[0].topic, "prop/KEN/A");
+    assert_string_equal(fx->pubs[1].topic, "run");
 }
 
 static void test_per_need_cap(void **state)
@@ -263,7 +263,8 @@ static void test_withdrawal(void **state)
     assert_true(r->warm);
     assert_int_equal(r->changed, 2);
     bool removed = false;
-    for (size_t i = 1; i < fx->npubs; i++) {
+    assert_string_equal(fx->pubs[fx->npubs - 1].topic, "run");
+    for (size_t i = 0; i + 1 < fx->npubs; i++) {
         tam_proposal_t p;
         memset(&p, 0, sizeof p);
         assert_int_equal(tam_decode(&tam_schema_proposal, fx->pubs[i].body, fx->pubs[i].len,

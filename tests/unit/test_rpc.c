@@ -881,6 +881,36 @@ static void test_principal_rules(void **state)
 
 /* ---- wire helpers ------------------------------------------------------------- */
 
+/* Every entry of errors[] carries its own code, on the wire and back (RPC.md 5). */
+static void test_error_entry_codes(void **state)
+{
+    (void)state;
+    tam_rpc_error_t e = {0};
+    assert_int_equal(tam_rpc_error_set(&e, TAM_ERANGE, "a", "must be between 1 and 5, not 7"), 0);
+    assert_int_equal(tam_rpc_error_add_code(&e, TAM_EUNKNOWN, "b", "unknown field"), 0);
+    assert_int_equal(tam_rpc_error_add(&e, "c", "bad"), 0);
+    assert_int_equal(tam_rpc_error_add_code(&e, 0, "d", "x"), TAM_EINVAL);
+    void *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(tam_rpc_error_encode(&e, &buf, &len), 0);
+    tam_rpc_error_t d = {0};
+    assert_int_equal(tam_rpc_error_decode(buf, len, &d), 0);
+    assert_int_equal(d.code, TAM_ERANGE);
+    assert_int_equal(d.n, 3);
+    assert_int_equal(d.errors[0].code, TAM_ERANGE);
+    assert_int_equal(d.errors[1].code, TAM_EUNKNOWN);
+    assert_int_equal(d.errors[2].code, TAM_EINVAL);
+    assert_string_equal(d.errors[1].field, "b");
+    free(buf);
+    tam_rpc_error_clear(&d);
+    tam_rpc_error_clear(&e);
+    /* a first problem added with its own code sets the answer's code */
+    assert_int_equal(tam_rpc_error_add_code(&e, TAM_EMISSING, "x", "required"), 0);
+    assert_int_equal(e.code, TAM_EMISSING);
+    assert_string_equal(e.field, "x");
+    tam_rpc_error_clear(&e);
+}
+
 static void test_error_builder(void **state)
 {
     (void)state;
@@ -1112,6 +1142,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_principal_from_zap, setup, teardown),
         cmocka_unit_test(test_principal_rules),
         cmocka_unit_test(test_error_builder),
+        cmocka_unit_test(test_error_entry_codes),
         cmocka_unit_test(test_stored_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
