@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "ingest.h" /* TAM_INGEST_SCHEMA_VERSION */
 #include "tam/error.h"
 #include "tam/store.h"
 
@@ -194,7 +196,7 @@ static void test_steps(void **state)
 }
 
 /* tam-ingest --migrate on a store of schema 1 (empty, as version 1 made
- * it): exit 0, the store at version 2, no socket left behind serving. */
+ * it): exit 0, the store at the current version, no socket left behind serving. */
 static void test_service_migrate(void **state)
 {
     (void)state;
@@ -219,9 +221,9 @@ static void test_service_migrate(void **state)
     int rc = system(cmd);
     assert_true(WIFEXITED(rc));
     assert_int_equal(WEXITSTATUS(rc), 0);
-    o.schema_version = 2;
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
     o.flags = TAM_STORE_RDONLY;
-    assert_int_equal(tam_store_open(&s, &o), 0); /* version 2 now */
+    assert_int_equal(tam_store_open(&s, &o), 0); /* the current version now */
     tam_store_close(&s);
     /* a store of a newer version: refused, 78 */
     o.schema_version = 99;
