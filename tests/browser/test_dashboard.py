@@ -249,6 +249,16 @@ def run(sys_, b, out, c):
     wait(b, lambda d: "endorsed" in text(d, "#x-state"), "the open explanation follows the run")
     wait(b, lambda d: "fits the mission plan" in d.find_element(By.ID, "explain").text,
          "the explanation's history names the reason")
+    need, project = target["id"].split("/", 1)
+    hist = sys_.json("/v1/history?need=%s&project=%s" % (need, project))["items"]
+    c.ok(hist and all(e["proposal"] == target["id"] for e in hist),
+         "GET /v1/history?need=&project= gives only that proposal's entries (%d)" % len(hist))
+    c.ok(len(b.find_elements(By.CSS_SELECTOR, "#explain table.history tbody tr")) == len(hist),
+         "the explanation's history has one row per entry of the filtered history")
+    asked = b.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
+                             ".filter(n => n.includes('/v1/history'))")
+    c.ok(asked and all("need=" in n and "project=" in n for n in asked),
+         "the explanation asks the service for that proposal's history only: %s" % asked[:2])
     shot(b, out, "proposals")
     shot(b, out, "explanation-manager")
     c.ok(not console(b), "no console error while deciding")
