@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--before", default=None,
                     help="an older share/web (e.g. `git archive REV share/web`): measured first in the same run, "
                          "then the gateway restarts on this tree's pages")
+    ap.add_argument("--rounds", type=int, default=3, help="with --before: interleaved blocks of each")
     a = ap.parse_args()
     src = os.path.abspath(a.src)
     bindir = a.bin or os.path.join(src, "build", "bin")
@@ -165,9 +166,22 @@ def main():
         b = browser()
         before = None
         if a.before:
-            before = measure(b, s, a.runs)
-            restart_gateway(s, web)
-        first, inter, in_page, over, failed = measure(b, s, a.runs)
+            # Interleaved blocks (older pages, then this tree's, a.rounds times),
+            # so a change in the machine's load falls on both alike.
+            before = [[], [], [], [], 0]
+            after = [[], [], [], [], 0]
+            per = max(1, a.runs // a.rounds)
+            for k in range(a.rounds):
+                if k:
+                    restart_gateway(s, os.path.abspath(a.before))
+                for i, got in enumerate(measure(b, s, per)):
+                    before[i] += got
+                restart_gateway(s, web)
+                for i, got in enumerate(measure(b, s, per)):
+                    after[i] += got
+            first, inter, in_page, over, failed = after
+        else:
+            first, inter, in_page, over, failed = measure(b, s, a.runs)
         floor = []
         for i in range(a.runs + 1):
             b.get("about:blank")
