@@ -198,6 +198,100 @@ static int s_history(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *
     return s_encode(&tam_schema_audit_list, &out, answer);
 }
 
+/* pipeline.audit with need and/or project: the seqs come from the indexes
+ * (audit_prop: "<proposal>\0<seq>"; by_project: "<project>\0<proposal>"),
+ * kept as their 8-byte big-endian keys, so memcmp orders them. */
+typedef struct {
+    tam_txn_t *txn;
+    tam_arena_t *a;
+    uint8_t (*v)[8];
+    size_t n, cap;
+    size_t plen; /* by_project: length of "<project>\0" */
+} s_seqs_t;
+
+static int s_seq_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)val;
+    s_seqs_t *c = arg;
+    if (key->len < 9)
+        return TAM_ESTORE;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        uint8_t(*v)[8] = tam_arena_alloc(c->a, cap * sizeof *v);
+        if (!v)
+            return TAM_ENOMEM;
+        if (c->n)
+            memcpy(v, c->v, c->n * sizeof *v);
+        c->v = v;
+        c->cap = cap;
+    }
+    memcpy(c->v[c->n++], (const uint8_t *)key->data + key->len - 8, 8);
+    return 0;
+}
+
+static int s_proj_prop_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
+{
+    (void)val;
+    s_seqs_t *c = arg;
+    size_t n = key->len - c->plen;
+    uint8_t prefix[TAM_PIPELINE_PROPOSAL_MAX + 1];
+    if (key->len <= c->plen || n > TAM_PIPELINE_PROPOSAL_MAX)
+        return TAM_ESTORE;
+    memcpy(prefix, (const uint8_t *)key->data + c->plen, n);
+    prefix[n] = 0;
+    int rc = tam_txn_scan(c->txn, "audit_prop", prefix, n + 1, NULL, 0, s_seq_fn, c);
+    return rc < 0 ? rc : 0;
+}
+
+static int s_seq_cmp(const void *x, const void *y)
+{
+    return memcmp(x, y, 8);
+}
+
+static int s_audit_filtered(tam_txn_t *txn, const tam_audit_query_t *q, s_audit_t *c)
+{
+    const char *project = q->project && q->project[0] ? q->project : NULL;
+    size_t jlen = project ? strlen(project) : 0;
+    s_seqs_t s = {.txn = txn, .a = c->a};
+    uint8_t prefix[TAM_PIPELINE_PROPOSAL_MAX + 2];
+    int rc, n;
+    if (jlen > TAM_PIPELINE_ID_MAX)
+        return 0; /* no such project: the codec bounds it anyway */
+    if (q->need) {
+        /* "<need>/" or "<need>/<project>\0": need ids are digits, so the
+         * prefix "12/" never matches need 123. */
+        n = snprintf((char *)prefix, sizeof prefix, "%llu/%s", (unsigned long long)q->need,
+                     project ? project : "");
+        if (n < 0 || (size_t)n >= sizeof prefix - 1)
+            return 0;
+        rc = tam_txn_scan(txn, "audit_prop", prefix, (size_t)n + (project ? 1 : 0), NULL, 0, s_seq_fn,
+                          &s);
+    } else {
+        memcpy(prefix, project, jlen);
+        prefix[jlen] = 0;
+        s.plen = jlen + 1;
+        rc = tam_txn_scan(txn, "by_project", prefix, jlen + 1, NULL, 0, s_proj_prop_fn, &s);
+    }
+    if (rc < 0)
+        return rc;
+    if (s.n)
+        qsort(s.v, s.n, sizeof s.v[0], s_seq_cmp);
+    uint8_t start[8];
+    tam_key_u64(start, q->after + 1);
+    for (size_t i = 0; i < s.n; i++) {
+        if (memcmp(s.v[i], start, 8) < 0)
+            continue;
+        tam_val_t v;
+        rc = tam_txn_get(txn, "audit", s.v[i], 8, &v);
+        if (rc)
+            return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
+        rc = s_audit_add(c, v.data, v.len);
+        if (rc)
+            return rc > 0 ? 0 : rc;
+    }
+    return 0;
+}
+
 static int s_audit(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
                    msgpack_sbuffer *answer, tam_rpc_error_t *err)
 {
@@ -210,7 +304,11 @@ static int s_audit(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
     if (q.after == UINT64_MAX)
         return s_encode(&tam_schema_audit_list, &(tam_audit_list_t){0}, answer);
     tam_key_u64(start, q.after + 1);
-    int rc = tam_txn_scan(txn, "audit", NULL, 0, start, 8, s_audit_fn, &c);
+    int rc;
+    if (q.need || (q.project && q.project[0]))
+        rc = s_audit_filtered(txn, &q, &c);
+    else
+        rc = tam_txn_scan(txn, "audit", NULL, 0, start, 8, s_audit_fn, &c);
     if (rc < 0)
         return rc;
     tam_audit_list_t out = {0};

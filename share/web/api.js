@@ -2,6 +2,7 @@
 // with the signed-in user's bearer token. Errors are RFC 9457 problems.
 
 let token = sessionStorage.getItem('tamatch.token') || '';
+window.tamatchModules = true; // boot.js, if it runs only now, asks for nothing
 
 export const getToken = () => token;
 export function setToken(t) {
@@ -18,14 +19,27 @@ export class ApiError extends Error {
   }
 }
 
+// An answer boot.js asked for before the modules ran, taken once.
+function early(method, path, accept) {
+  const e = window.tamatchEarly;
+  if (method !== 'GET' || accept || !e || e.token !== token || !e.answers[path]) return null;
+  const p = e.answers[path];
+  delete e.answers[path];
+  return p;
+}
+
 async function request(method, path, {body, accept, signal} = {}) {
   const headers = {Authorization: 'Bearer ' + token};
   if (accept) headers.Accept = accept;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const init = {method, headers, signal, cache: 'no-cache',
                 body: body === undefined ? undefined : JSON.stringify(body)};
-  let res;
-  for (let attempt = 0; ; attempt++) {
+  let res = null;
+  const pre = early(method, path, accept);
+  if (pre) {
+    try { res = await pre; } catch (e) { res = null; } // a network failure: ask again below
+  }
+  for (let attempt = 0; !res; attempt++) {
     try {
       res = await fetch(path, init);
       break;

@@ -119,7 +119,11 @@ window.addEventListener('pageshow', (e) => {
 
 (async function start() {
   mark('start');
-  if (location.hash.startsWith('#token=')) return route();
-  if (api.getToken() && await signIn(api.getToken(), true)) return route();
-  showSignin('');
+  try {
+    if (location.hash.startsWith('#token=')) return route();
+    if (api.getToken() && await signIn(api.getToken(), true)) return route();
+    showSignin('');
+  } finally {
+    window.tamatchEarly = null; // boot.js's answers serve the first sign-in only
+  }
 })();

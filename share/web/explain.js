@@ -36,9 +36,11 @@ function close() {
   if (b) b.focus();
 }
 
-async function history(id) {
-  const all = await api.getAll('/v1/history?limit=1000', 10000);
-  return all.filter((e) => e.proposal === id);
+// The proposal's own entries: the service filters the log by need and project.
+function history(id) {
+  const slash = id.indexOf('/');
+  const need = encodeURIComponent(id.slice(0, slash)), project = encodeURIComponent(id.slice(slash + 1));
+  return api.getAll(`/v1/history?need=${need}&project=${project}&limit=1000`, 10000);
 }
 
 async function render(focus) {

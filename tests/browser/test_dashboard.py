@@ -215,10 +215,23 @@ def run(sys_, b, out, c):
     # ---- sign in as a manager by link; endorse; the next run reflects it -----------
     b.find_element(By.ID, "signout").click()
     wait(b, lambda d: d.find_element(By.ID, "token").is_displayed(), "signed out")
+    b.get("about:blank")  # a fresh page load from the link (a hash change alone reloads nothing)
     b.get(url + "/#token=" + sys_.tokens["manager"])
     wait(b, lambda d: text(d, "#me") == "manager", "who-am-I: manager (by /#token= link)")
     c.ok("token=" not in b.current_url, "the token leaves the address bar")
     wait(b, lambda d: len(rows(d)) > 0, "the proposals table (manager)")
+    # boot.js asked for who-am-I and the first page before the modules ran,
+    # and the page used those answers: each asked for once.
+    early = b.execute_script("""
+      const n = (p) => performance.getEntriesByType('resource').filter(e => e.name.endsWith(p));
+      const w = n('/v1/whoami'), p = n('/v1/proposals?limit=50');
+      return {whoami: w.length, proposals: p.length, start: window.tamatch.marks.start,
+              asked: p.length ? p[0].startTime : null};""")
+    c.ok(early["whoami"] == 1 and early["proposals"] == 1,
+         "who-am-I and the first page are each asked for once (%s)" % early)
+    c.ok(early["asked"] is not None and early["asked"] < early["start"],
+         "the first page was asked for before the modules ran (%.0f < %.0f ms)" %
+         (early["asked"] or -1, early["start"]))
     target = next(p for p in api["items"] if p["state"] == "proposed")
     tr = [r for r in rows(b) if r.get_attribute("data-id") == target["id"]][0]
     tr.find_element(By.CSS_SELECTOR, "td:nth-child(3)").click()  # a click anywhere on the row
@@ -249,6 +262,16 @@ def run(sys_, b, out, c):
     wait(b, lambda d: "endorsed" in text(d, "#x-state"), "the open explanation follows the run")
     wait(b, lambda d: "fits the mission plan" in d.find_element(By.ID, "explain").text,
          "the explanation's history names the reason")
+    need, project = target["id"].split("/", 1)
+    hist = sys_.json("/v1/history?need=%s&project=%s" % (need, project))["items"]
+    c.ok(hist and all(e["proposal"] == target["id"] for e in hist),
+         "GET /v1/history?need=&project= gives only that proposal's entries (%d)" % len(hist))
+    c.ok(len(b.find_elements(By.CSS_SELECTOR, "#explain table.history tbody tr")) == len(hist),
+         "the explanation's history has one row per entry of the filtered history")
+    asked = b.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"
+                             ".filter(n => n.includes('/v1/history'))")
+    c.ok(asked and all("need=" in n and "project=" in n for n in asked),
+         "the explanation asks the service for that proposal's history only: %s" % asked[:2])
     shot(b, out, "proposals")
     shot(b, out, "explanation-manager")
     c.ok(not console(b), "no console error while deciding")

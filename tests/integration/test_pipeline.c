@@ -254,6 +254,55 @@ static size_t s_audit_count(fixture_t *f)
     return n;
 }
 
+/* "<need>/<project>" */
+static void s_split(const char *id, uint64_t *need, char project[40])
+{
+    char *end;
+    *need = strtoull(id, &end, 10);
+    assert_true(*end == '/' && strlen(end + 1) < 40);
+    strcpy(project, end + 1);
+}
+
+/* pipeline.audit with need and/or project gives exactly the entries of the
+ * whole log on those proposals, oldest first, paged by after/next. */
+static void s_check_audit_filter(fixture_t *f, uint64_t need, const char *project)
+{
+    tam_arena_t *a = tam_arena_new(0);
+    tam_audit_query_t q = {.limit = 10000};
+    tam_audit_list_t all, l;
+    assert_int_equal(s_call(f, S_PIPELINE, TAM_MSG_pipeline_audit, &q, a, &all, 2000), 0);
+    size_t want = 0;
+    uint64_t seqs[64];
+    for (uint32_t i = 0; i < all.items.n && want < 64; i++) {
+        uint64_t n = 0;
+        char proj[40];
+        s_split(all.items.v[i].proposal, &n, proj);
+        if ((!need || n == need) && (!project || strcmp(proj, project) == 0))
+            seqs[want++] = all.items.v[i].seq;
+    }
+    /* one by one, following next */
+    size_t got = 0;
+    uint64_t after = 0;
+    do {
+        tam_audit_query_t fq = {.after = after, .limit = 1, .need = need, .project = (char *)project};
+        assert_int_equal(s_call(f, S_PIPELINE, TAM_MSG_pipeline_audit, &fq, a, &l, 2000), 0);
+        assert_true(l.items.n <= 1);
+        if (l.items.n) {
+            assert_true(got < want);
+            assert_int_equal(l.items.v[0].seq, seqs[got]);
+            got++;
+        }
+        after = l.next;
+    } while (after);
+    assert_int_equal(got, want);
+    /* in one page */
+    tam_audit_query_t fq = {.limit = 100, .need = need, .project = (char *)project};
+    assert_int_equal(s_call(f, S_PIPELINE, TAM_MSG_pipeline_audit, &fq, a, &l, 2000), 0);
+    assert_int_equal(l.items.n, want);
+    assert_int_equal(l.next, 0);
+    tam_arena_destroy(&a);
+}
+
 /* ---- fixture ---------------------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -373,6 +422,24 @@ static void test_decisions_change_runs(void **state)
     assert_tamctl(f, 0, "history", "--json");
     assert_contains(f->out, "\"reason\": \"Covered by a bilateral programme\"");
     assert_int_equal(s_audit_count(f), 4);
+    /* the history filters the dashboard uses */
+    uint64_t need1 = 0, need2 = 0;
+    char project2[40], project1b[40];
+    s_split(f->p1, &need1, project1b);
+    s_split(f->p2, &need2, project2);
+    s_check_audit_filter(f, need1, NULL);
+    s_check_audit_filter(f, 0, project1);
+    s_check_audit_filter(f, need1, project1);
+    s_check_audit_filter(f, need2, project1);
+    s_check_audit_filter(f, 0, project2);
+    s_check_audit_filter(f, need1 + need2 + 1000, NULL); /* none */
+    s_check_audit_filter(f, 0, "NOSUCHPROJECT");
+    {
+        tam_audit_query_t fq = {.limit = 100, .need = need1};
+        tam_audit_list_t fl;
+        assert_int_equal(s_call(f, S_PIPELINE, TAM_MSG_pipeline_audit, &fq, a, &fl, 2000), 0);
+        assert_int_equal(fl.items.n, 3); /* endorse, commit, deliver */
+    }
     assert_tamctl(f, 0, "decisions", "--state", "declined");
     assert_contains(f->out, f->p2);
     tam_arena_destroy(&a);
