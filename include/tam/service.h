@@ -6,14 +6,16 @@
  *     each gives its poll items before every poll and is processed after it,
  *   - a timer callback, and SIGTERM/SIGINT (a self-pipe among the poll items).
  *
- * Group commit. After each poll the loop takes up to batch_max requests that
- * are ready without blocking, and classifies each by type:
+ * Group commit. After each poll the loop takes up to batch_max requests (and
+ * batch_bytes of bodies) that are ready without blocking, under load waiting
+ * up to batch_wait_ms for more, and classifies each by type:
  *   - writes run together in ONE tam_store_write. For each, in order:
  *     (1) the request id is looked up in the "requests" database (the service
  *         lists it among its dbs): if found, the stored answer is the answer
  *         and nothing new is written (a duplicate; def->duplicate may answer
  *         it with an error instead);
- *     (2) otherwise def->handle runs in a nested transaction: it validates,
+ *     (2) otherwise def->handle runs in a nested transaction (or, with
+ *         def->flat_writes, in the group transaction itself): it validates,
  *         writes and fills an answer (ok body, or error) plus feed events.
  *         An error answer (or an error return) undoes everything that request
  *         wrote; the other requests of the batch go on;
@@ -217,6 +219,7 @@ typedef struct {
     uint64_t store_failures; /* tam_store_write calls that failed (answered with errors) */
     uint64_t undelivered;    /* answers the rpc layer could not deliver */
     uint64_t rejected;       /* malformed messages answered by the rpc layer */
+    uint64_t reruns;         /* flat batches run again nested (flat_writes) */
 } tam_service_stats_t;
 
 /* A figure a service adds to its service.stats answer (e.g. tam-match's last
@@ -233,6 +236,19 @@ typedef struct {
     const tam_rpc_limits_t *limits;   /* NULL: TAM_RPC_LIMITS_DEFAULT */
     tam_store_t *store;               /* NULL: a service without writes */
     unsigned batch_max;               /* 0: TAM_SERVICE_BATCH_DEFAULT */
+    size_t batch_bytes;               /* request body bytes per batch at most (a
+                                         request is taken whole; 0: no limit) */
+    unsigned batch_wait_ms;           /* a batch below both limits that already
+                                         holds more than one request waits this
+                                         long at most for more (0: only those
+                                         ready now; a lone request never waits) */
+    /* Writes run directly in the group transaction, without a nested
+     * transaction per request: for handlers that check everything before
+     * they write. A request that fails having written nothing costs nothing;
+     * one that fails after a write (tam_txn_writes changed) makes the loop
+     * abort the group write and run the batch again with a nested
+     * transaction per request, so that it is undone alone. */
+    bool flat_writes;
     bool signals;                     /* stop on SIGTERM/SIGINT (handlers installed
                                          during the run, restored after) */
 

@@ -170,6 +170,11 @@ int tam_txn_counter_get(tam_txn_t *txn, const char *name, uint64_t *out);
  * TAM_EFATAL, TAM_ESTORE) when txn is spoilt. */
 int tam_txn_sub(tam_txn_t *txn, tam_store_fn fn, void *arg);
 
+/* How many puts and deletes succeeded in txn so far (a nested txn's count
+ * joins its parent's when it commits): lets a caller tell whether a failed
+ * step wrote anything. 0 for NULL. */
+uint64_t tam_txn_writes(const tam_txn_t *txn);
+
 /* 0 if txn is still usable; else the code of the condition that spoilt it:
  * TAM_EMAPFULL, TAM_ETOOBIG (MDB_TXN_FULL), TAM_EFATAL, TAM_ESTORE;
  * TAM_EINVAL for NULL. */

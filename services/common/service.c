@@ -32,6 +32,9 @@ typedef struct {
     size_t *stored_len;
     bool *dup;
     size_t lo, hi, cur;    /* the writes of the current tam_store_write; the one in hand */
+    bool nested;           /* this batch runs each write in a nested txn */
+    bool rerun;            /* a flat write failed after writing: rerun nested */
+    size_t batch_bytes;    /* request body bytes per batch at most */
     tam_service_stats_t st;
 } s_svc_t;
 
@@ -204,12 +207,20 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
         if (r != TAM_ENOTFOUND)
             return r;
         v->cur = i;
-        r = tam_txn_sub(txn, s_one, v);
+        uint64_t w0 = tam_txn_writes(txn);
+        r = v->nested ? tam_txn_sub(txn, s_one, v) : s_one(txn, v);
         if (r == 0)
             continue;
         int cond = tam_txn_status(txn);
         if (cond)
             return cond; /* the whole write is aborted (and rerun on map full) */
+        if (!v->nested && tam_txn_writes(txn) != w0) {
+            /* Failed after writing, or a dry run that wrote, with nothing to
+             * undo it alone: abort the group and run it again with one
+             * nested txn per request. */
+            v->rerun = true;
+            return TAM_EINTERNAL;
+        }
         if (r == S_DRY_RUN)
             continue; /* its writes undone; answered from ans[i], not stored */
         /* This request failed alone; its writes are undone. */
@@ -239,10 +250,20 @@ static int s_writes(s_svc_t *v, size_t nw)
 {
     v->lo = 0;
     v->hi = v->n;
+    v->nested = !v->def->flat_writes;
+    v->rerun = false;
     int rc = tam_store_write(v->def->store, s_write_fn, v);
+    if (v->rerun) {
+        tam_debug("%s: a write failed after writing; the batch runs again, nested", v->name);
+        v->nested = true;
+        v->rerun = false;
+        v->st.reruns++;
+        rc = tam_store_write(v->def->store, s_write_fn, v);
+    }
     if (rc == TAM_ETOOBIG && nw > 1) {
         /* Too much for one transaction: one transaction per request. */
         tam_warn("%s: batch of %zu writes too large for one transaction, splitting", v->name, nw);
+        v->nested = true;
         for (size_t i = 0; i < v->n; i++) {
             if (v->kind[i] != K_WRITE)
                 continue;
@@ -314,7 +335,8 @@ static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
              {"errors", s->errors},         {"denied", s->denied},
              {"batches", s->batches},       {"max_batch", s->max_batch},
              {"commits", s->commits},       {"store_failures", s->store_failures},
-             {"undelivered", s->undelivered}, {"rejected", s->rejected}};
+             {"undelivered", s->undelivered}, {"rejected", s->rejected},
+             {"reruns", s->reruns}};
     tam_service_gauge_t g[16];
     size_t ng = 0;
     if (v->def->store) {
@@ -511,6 +533,39 @@ static void s_batch_free(s_svc_t *v)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* Takes the requests of the next batch: those ready now, up to batch_max and
+ * batch_bytes; then, if that is more than one request (the service is under
+ * load), for at most batch_wait_ms, those that arrive meanwhile.
+ * Returns 0 or the rpc server's error (the requests taken stay in the batch). */
+static int s_gather(s_svc_t *v)
+{
+    size_t bytes = 0;
+    int64_t until = -1;
+    while (v->n < v->batch_max && bytes < v->batch_bytes) {
+        tam_rpc_req_t *req = NULL;
+        int rc = tam_rpc_server_recv(v->srv, &req);
+        if (rc)
+            return rc;
+        if (req) {
+            v->reqs[v->n++] = req;
+            bytes += req->body_len;
+            continue;
+        }
+        /* Wait only under load: a lone request is committed at once. */
+        if (!v->def->batch_wait_ms || v->n < 2)
+            break;
+        int64_t now = s_now_ms();
+        if (until < 0)
+            until = now + v->def->batch_wait_ms;
+        if (now >= until)
+            break;
+        zmq_pollitem_t it = {tam_rpc_server_socket(v->srv), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)(until - now)) <= 0)
+            break; /* nothing more, or a signal: commit what is in hand */
+    }
+    return 0;
+}
+
 static int s_check_db(tam_txn_t *txn, void *arg)
 {
     size_t n;
@@ -581,6 +636,7 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         return ret;
     v.name = def->name ? def->name : "service";
     v.batch_max = def->batch_max ? def->batch_max : TAM_SERVICE_BATCH_DEFAULT;
+    v.batch_bytes = def->batch_bytes ? def->batch_bytes : SIZE_MAX;
     size_t nitems = 2 + def->nsources * TAM_SERVICE_SOURCE_ITEMS;
     items = calloc(nitems, sizeof *items);
     first = calloc(def->nsources + 1, sizeof *first);
@@ -664,14 +720,10 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         }
         if (stopping || !(items[0].revents & ZMQ_POLLIN))
             continue;
-        /* Group commit: everything ready now, up to batch_max. */
-        int rerr = 0;
-        while (v.n < v.batch_max) {
-            tam_rpc_req_t *req = NULL;
-            if ((rerr = tam_rpc_server_recv(v.srv, &req)) || !req)
-                break;
-            v.reqs[v.n++] = req;
-        }
+        /* Group commit: everything ready now, up to batch_max requests and
+         * batch_bytes of bodies; with batch_wait_ms, a batch still below
+         * those waits that long at most for more to arrive. */
+        int rerr = s_gather(&v);
         if (v.n) {
             ret = s_batch(&v);
             s_batch_free(&v);

@@ -48,6 +48,7 @@ struct tam_txn {
     bool txn_full;  /* MDB_TXN_FULL seen: too many dirty pages for one txn */
     bool fatal;     /* MDB_PANIC or corruption seen */
     int poisoned;   /* first other LMDB error that left the txn unusable */
+    uint64_t writes; /* successful puts and deletes (tam_txn_writes) */
 };
 
 /* Latches the store into the failed state; every later call gets TAM_EFATAL. */
@@ -112,6 +113,11 @@ int tam_txn_status(const tam_txn_t *t)
     return s_txn_ok(t);
 }
 
+uint64_t tam_txn_writes(const tam_txn_t *t)
+{
+    return t ? t->writes : 0;
+}
+
 int tam_txn_sub(tam_txn_t *t, tam_store_fn fn, void *arg)
 {
     int ret = s_txn_ok(t);
@@ -137,7 +143,10 @@ int tam_txn_sub(tam_txn_t *t, tam_store_fn fn, void *arg)
         return cond ? cond : ret;
     }
     rc = mdb_txn_commit(sub.txn); /* merges into the parent; frees the child */
-    return rc ? s_txn_err(t, "mdb_txn_commit (nested)", rc) : 0;
+    if (rc)
+        return s_txn_err(t, "mdb_txn_commit (nested)", rc);
+    t->writes += sub.writes;
+    return 0;
 }
 
 static int s_dbi(const tam_txn_t *t, const char *db, MDB_dbi *out)
@@ -634,7 +643,10 @@ static int s_put(tam_txn_t *t, MDB_dbi dbi, const void *key, size_t klen, const 
     int rc = mdb_put(t->txn, dbi, &k, &v, mflags);
     if (rc == MDB_KEYEXIST && (mflags & MDB_APPEND) && !(mflags & MDB_NOOVERWRITE))
         return TAM_EINVAL; /* appended key not greater than the last one */
-    return rc ? s_txn_err(t, "mdb_put", rc) : 0;
+    if (rc)
+        return s_txn_err(t, "mdb_put", rc);
+    t->writes++;
+    return 0;
 }
 
 int tam_txn_put(tam_txn_t *t, const char *db, const void *key, size_t klen, const void *val,
@@ -662,7 +674,10 @@ int tam_txn_del(tam_txn_t *t, const char *db, const void *key, size_t klen)
         return TAM_EINVAL;
     MDB_val k = {klen, (void *)key};
     int rc = mdb_del(t->txn, dbi, &k, NULL);
-    return rc ? s_txn_err(t, "mdb_del", rc) : 0;
+    if (rc)
+        return s_txn_err(t, "mdb_del", rc);
+    t->writes++;
+    return 0;
 }
 
 static bool s_has_prefix(const MDB_val *k, const void *prefix, size_t plen)

@@ -5,10 +5,15 @@
  * Storage layout (named databases; every value is msgpack of a proto/ struct
  * unless noted; keys of ids are 8-byte big-endian so writes append):
  *   replies  reply id              -> reply_info
- *   bodies   reply id              -> the reply exactly as accepted (request body)
+ *   bodies   reply id              -> the reply exactly as accepted (request body);
+ *            reply id + chunk (2 bytes BE) a body longer than TAM_INGEST_BODY_CHUNK
+ *                                     is cut into even chunks, the first under the
+ *                                     reply id, so that each fits a leaf page (schema 3)
  *   needs    need id               -> need: its latest version (status updated in
  *                                     place on withdrawal)
- *   versions need id + version (4 bytes BE) -> need: every version declared
+ *   versions need id + version (4 bytes BE) -> need: every version but the
+ *                                     latest (which is in needs), as it was when
+ *                                     the next one replaced it (schema 3)
  *   idents   CHAIN + identity      -> need id: the needs of a respondent and
  *                                     category by identity (below)
  *   rneeds   reply id              -> the needs a reply declared (compact, not a proto
@@ -48,9 +53,13 @@ extern "C" {
 #endif
 
 /* Bump when the layout above changes incompatibly; tam_ingest_migrate
- * upgrades a store from TAM_INGEST_SCHEMA_FROM on. 2: needs keep their ids
- * across revisions (versions, idents, rneeds, digests). */
-#define TAM_INGEST_SCHEMA_VERSION 2
+ * upgrades a store from TAM_INGEST_SCHEMA_FROM on, one step per version
+ * (tam_ingest_migrate_v1_v2, tam_ingest_migrate_v2_v3). 2: needs keep their
+ * ids across revisions (versions, idents, rneeds, digests). 3: versions no
+ * longer repeats the latest version of each need (one put and one record
+ * fewer per new need); a body longer than TAM_INGEST_BODY_CHUNK is stored in
+ * chunks that fit leaf pages. */
+#define TAM_INGEST_SCHEMA_VERSION 3
 #define TAM_INGEST_SCHEMA_FROM 1
 
 /* The named databases, NULL-terminated, for tam_store_opts_t.dbs. */
@@ -148,11 +157,52 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
 int tam_ingest_superseded(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a,
                           tam_rpc_error_t *err);
 
+/* ---- scratch buffers (ingest_ident.c) --------------------------------------- */
+
+/* A msgpack output buffer whose memory comes from an arena: the records of a
+ * reply are encoded with no malloc of their own (the arena is reset per
+ * request and keeps its first block). Pass tam_ingest_buf_write and the
+ * buffer to msgpack_packer_init. oom is set once a write could not grow it. */
+typedef struct {
+    char *data;
+    size_t size, alloc;
+    tam_arena_t *a;
+    bool oom;
+} tam_ingest_buf_t;
+
+/* Empties b over arena a, with cap bytes reserved up front (0: none yet). */
+void tam_ingest_buf_init(tam_ingest_buf_t *b, tam_arena_t *a, size_t cap);
+
+/* The msgpack_packer write callback (data: a tam_ingest_buf_t). Returns 0;
+ * -1 when the arena refuses (b->oom set). */
+int tam_ingest_buf_write(void *data, const char *buf, size_t len);
+
+/* ---- bodies (ingest_ident.c) ------------------------------------------------ */
+
+/* Longest chunk of a stored body. LMDB keeps a value of more than about 2 KB
+ * (with 4 KiB pages) in overflow pages of its own, whole pages each: a reply
+ * of 2.1 KB took 8 KiB there. Chunks of at most this size share leaf pages. */
+#define TAM_INGEST_BODY_CHUNK 1900
+
+/* Stores the body of reply id (len bytes), in even chunks when longer than
+ * TAM_INGEST_BODY_CHUNK; append: id is the largest reply id so far (the
+ * writes append). Returns store codes; TAM_ETOOBIG (more than 65,535 chunks). */
+int tam_ingest_body_put(tam_txn_t *txn, uint64_t id, const void *body, size_t len, bool append);
+
+/* The body of reply id: *body points into the map (one chunk) or into a
+ * (several, joined); valid while txn and a last. Returns 0; TAM_ENOTFOUND;
+ * TAM_ENOMEM; TAM_ESTORE; store codes. */
+int tam_ingest_body_get(tam_txn_t *txn, uint64_t id, tam_arena_t *a, const void **body,
+                        size_t *len);
+
 /* ---- identities, need lists, migration (ingest_ident.c) ------------------- */
 
 /* SHA-256 of r encoded canonically (schema field order). Returns 0;
  * TAM_ENOMEM; TAM_EINTERNAL (r does not encode). */
 int tam_ingest_digest(const tam_reply_t *r, uint8_t out[32]);
+
+/* The same, encoding into memory from a (no malloc). */
+int tam_ingest_digest_in(const tam_reply_t *r, tam_arena_t *a, uint8_t out[32]);
 
 /* CHAIN (respondent NUL category NUL) into out (at least 67 bytes); its length. */
 size_t tam_ingest_chain(uint8_t *out, const char *respondent, const char *category);
@@ -170,15 +220,29 @@ size_t tam_ingest_ident(uint8_t *out, const char *respondent, const char *catego
 int tam_ingest_reply_needs(tam_txn_t *txn, uint64_t reply_id, tam_arena_t *a, uint64_t **ids,
                            uint32_t **versions, uint32_t *n);
 
-/* Writes the need list of reply_id (n ids and versions). Returns store codes. */
+/* Writes the need list of reply_id (n ids and versions), encoded in memory
+ * from a (NULL: malloc). Returns store codes; TAM_ENOMEM. */
 int tam_ingest_reply_needs_put(tam_txn_t *txn, uint64_t reply_id, const uint64_t *ids,
                                const uint32_t *versions, uint32_t n);
+int tam_ingest_reply_needs_put_in(tam_txn_t *txn, tam_arena_t *a, uint64_t reply_id,
+                                  const uint64_t *ids, const uint32_t *versions, uint32_t n);
 
-/* Upgrades a store of schema version from (1) to TAM_INGEST_SCHEMA_VERSION
- * inside txn: need lists, identities and digests of every stored reply
- * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ESTORE (a record
- * does not decode); TAM_ENOMEM; store errors. */
+/* Upgrades a store of schema version from (1 or 2) to
+ * TAM_INGEST_SCHEMA_VERSION inside txn, one step after the other
+ * (tam_store_opts_t.migrate; arg unused). Returns 0; TAM_ECONFIG (another
+ * version); the steps' codes. */
 int tam_ingest_migrate(tam_txn_t *txn, uint32_t from, void *arg);
+
+/* Schema 1 -> 2: need lists, identities and digests of every stored reply.
+ * Returns 0; TAM_ESTORE (a record does not decode); TAM_ENOMEM; store errors. */
+int tam_ingest_migrate_v1_v2(tam_txn_t *txn);
+
+/* Schema 2 -> 3: deletes from versions each need's latest version (kept in
+ * needs), and cuts each body longer than TAM_INGEST_BODY_CHUNK into chunks.
+ * *dropped (may be NULL) counts the versions deleted. Returns 0; TAM_ESTORE (a
+ * record does not decode, a version without its need); TAM_ENOMEM; store
+ * errors. */
+int tam_ingest_migrate_v2_v3(tam_txn_t *txn, size_t *dropped);
 
 
 

@@ -463,7 +463,7 @@ int tam_ingest_reply_get(tam_txn_t *txn, uint64_t id, msgpack_sbuffer *out)
     if (!txn || !out)
         return TAM_EINVAL;
     uint8_t key[8];
-    tam_val_t info_v, body_v;
+    tam_val_t info_v, body_v = {NULL, 0};
     tam_codec_err_t cerr;
     tam_reply_info_t info;
     s_hist_t *h = NULL;
@@ -474,7 +474,7 @@ int tam_ingest_reply_get(tam_txn_t *txn, uint64_t id, msgpack_sbuffer *out)
     tam_key_u64(key, id);
     if ((rc = tam_txn_get(txn, "replies", key, 8, &info_v)))
         goto fail;
-    if ((rc = tam_txn_get(txn, "bodies", key, 8, &body_v))) {
+    if ((rc = tam_ingest_body_get(txn, id, a, &body_v.data, &body_v.len))) {
         rc = rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
         goto fail;
     }

@@ -393,6 +393,9 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .limits = &s->rpc_limits,
         .store = s->store,
         .batch_max = (unsigned)s->cfg->ingest.batch_max,
+        .batch_bytes = (size_t)s->cfg->ingest.batch_bytes,
+        .batch_wait_ms = (unsigned)s->cfg->ingest.batch_wait,
+        .flat_writes = true, /* s_handle decodes and validates before it writes */
         .signals = true,
         .classify = s_classify,
         .catalog = s->cat, /* catalog.get */

@@ -103,13 +103,15 @@ static int s_ids_put(tam_txn_t *txn, uint64_t reply, uint64_t need)
 }
 
 /* Encodes obj into sb (emptied first). */
-static int s_enc(const tam_schema_t *s, const void *obj, msgpack_sbuffer *sb)
+static int s_enc(const tam_schema_t *s, const void *obj, tam_ingest_buf_t *sb)
 {
     msgpack_packer pk;
     tam_codec_err_t cerr;
     sb->size = 0;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, sb, tam_ingest_buf_write);
     int rc = tam_encode(s, obj, &pk, &cerr);
+    if (sb->oom)
+        return TAM_ENOMEM;
     if (rc == TAM_EMISSING || rc == TAM_EINVAL) {
         tam_error("ingest: cannot encode %s: %s: %s", s->name, cerr.path, cerr.message);
         return TAM_EINTERNAL;
@@ -122,7 +124,7 @@ static int s_enc(const tam_schema_t *s, const void *obj, msgpack_sbuffer *sb)
 typedef struct {
     tam_txn_t *txn;
     tam_arena_t *a;
-    msgpack_sbuffer *sb;
+    tam_ingest_buf_t *sb;
     tam_ingest_emit_fn emit;
     void *emit_arg;
 } s_w_t;
@@ -240,7 +242,7 @@ static int s_answers_put(s_w_t *w, const tam_catalog_t *cat, const tam_reply_t *
     const char *who = r->respondent->id;
     bool state = r->respondent->type == TAM_E_respondent_type_member_state;
     w->sb->size = 0;
-    msgpack_packer_init(&pk, w->sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, w->sb, tam_ingest_buf_write);
     int rc = msgpack_pack_array(&pk, 5) || msgpack_pack_str_with_body(&pk, who, strlen(who)) ||
              msgpack_pack_int(&pk, (int)r->respondent->type) ||
              (state ? msgpack_pack_str_with_body(&pk, who, strlen(who)) : msgpack_pack_nil(&pk)) ||
@@ -253,7 +255,7 @@ static int s_answers_put(s_w_t *w, const tam_catalog_t *cat, const tam_reply_t *
         rc = msgpack_pack_str_with_body(&pk, std[i]->id, strlen(std[i]->id)) ||
              msgpack_pack_int(&pk, st);
     }
-    if (rc)
+    if (rc || w->sb->oom)
         return TAM_ENOMEM;
     uint8_t key[8];
     tam_key_u64(key, id);
@@ -416,19 +418,22 @@ static int s_needs_put(s_w_t *w, const tam_reply_t *r, uint64_t reply_id, s_slot
         key[9] = (uint8_t)(s->version >> 16);
         key[10] = (uint8_t)(s->version >> 8);
         key[11] = (uint8_t)s->version;
-        /* A need stored before versions: keep its first version in the history. */
-        if (s->kind != S_ADDED && s->old.version == 0) {
+        /* Schema 3: the latest version lives in needs only; the one it
+         * replaces moves into the history (a need stored before versions
+         * had none: its first). */
+        if (s->kind != S_ADDED) {
             uint8_t k1[12];
             memcpy(k1, key, 8);
-            k1[8] = k1[9] = k1[10] = 0;
-            k1[11] = 1;
+            k1[8] = (uint8_t)(old_version >> 24);
+            k1[9] = (uint8_t)(old_version >> 16);
+            k1[10] = (uint8_t)(old_version >> 8);
+            k1[11] = (uint8_t)old_version;
             if ((rc = tam_txn_put(w->txn, "versions", k1, 12, s->old_raw, s->old_len, 0)))
                 return rc;
         }
         if ((rc = s_enc(&tam_schema_need, &n, w->sb)) ||
             (rc = tam_txn_put(w->txn, "needs", key, 8, w->sb->data, w->sb->size,
                               s->kind == S_ADDED ? TAM_PUT_APPEND : 0)) ||
-            (rc = tam_txn_put(w->txn, "versions", key, 12, w->sb->data, w->sb->size, 0)) ||
             (rc = tam_txn_put(w->txn, "open", okey, s_open_key(okey, n.country, n.category, n.id),
                               "", 0, 0)) ||
             (rc = s_event(w, n.country, n.category)))
@@ -469,11 +474,12 @@ static int s_ack_needs(tam_arena_t *a, tam_submit_ack_t *ack, const uint64_t *id
 
 /* Looks the content of r up among the chain's replies: *found the latest
  * reply with the same digest (0: none); dkey/dlen the digest key. */
-static int s_digest_find(tam_txn_t *txn, const tam_reply_t *r, uint8_t *dkey, size_t *dlen,
+static int s_digest_find(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a, uint8_t *dkey,
+                         size_t *dlen,
                          uint64_t *found)
 {
     size_t n = tam_ingest_chain(dkey, r->respondent->id, r->instrument->category);
-    int rc = tam_ingest_digest(r, dkey + n);
+    int rc = a ? tam_ingest_digest_in(r, a, dkey + n) : tam_ingest_digest(r, dkey + n);
     *dlen = n + 32;
     *found = 0;
     if (rc)
@@ -520,7 +526,7 @@ int tam_ingest_superseded(tam_txn_t *txn, const tam_reply_t *r, tam_arena_t *a,
     size_t dlen;
     uint64_t found;
     s_last_t last;
-    int rc = s_digest_find(txn, r, dkey, &dlen, &found);
+    int rc = s_digest_find(txn, r, a, dkey, &dlen, &found);
     if (rc || !found || (rc = s_current(txn, r, &last)))
         return rc;
     return found != last.reply_id ? s_superseded_error(err, found, &last) : 0;
@@ -544,12 +550,12 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
     if (!txn || !cat || !r || !r->respondent || !r->instrument || !r->instrument->category ||
         !body || !emit || !a || !ack || !err)
         return TAM_EINVAL;
-    /* One buffer for every record of this reply: sized for a typical one. */
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    if (!(sb.data = malloc(8192)))
+    /* One buffer for every record of this reply, from the request's arena:
+     * no malloc per reply. */
+    tam_ingest_buf_t sb;
+    tam_ingest_buf_init(&sb, a, 8192);
+    if (!sb.data)
         return TAM_ENOMEM;
-    sb.alloc = 8192;
     s_w_t w = {txn, a, &sb, emit, emit_arg};
     tam_codec_err_t cerr;
     uint8_t chain[S_CHAIN_MAX], key[8], dkey[S_CHAIN_MAX + 32];
@@ -563,7 +569,7 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
     /* Lookups first: the current reply of this respondent to this category. */
     size_t plen = s_chain_prefix(chain, r->respondent->id, r->instrument->category);
     s_last_t last = {0, 0};
-    if ((rc = s_current(txn, r, &last)) || (rc = s_digest_find(txn, r, dkey, &dlen, &same)))
+    if ((rc = s_current(txn, r, &last)) || (rc = s_digest_find(txn, r, a, dkey, &dlen, &same)))
         goto fail;
     if (same && same != last.reply_id) {
         rc = s_superseded_error(err, same, &last);
@@ -659,8 +665,8 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
     tam_key_u64(key, id);
     if ((rc = s_enc(&tam_schema_reply_info, &info, &sb)) ||
         (rc = tam_txn_put(txn, "replies", key, 8, sb.data, sb.size, TAM_PUT_APPEND)) ||
-        (rc = tam_txn_put(txn, "bodies", key, 8, body, body_len, TAM_PUT_APPEND)) ||
-        (rc = tam_ingest_reply_needs_put(txn, id, ids, versions, nn)) ||
+        (rc = tam_ingest_body_put(txn, id, body, body_len, true)) ||
+        (rc = tam_ingest_reply_needs_put_in(txn, a, id, ids, versions, nn)) ||
         (rc = tam_txn_put(txn, "digests", dkey, dlen, key, 8, 0)))
         goto fail;
     uint32_t rev = (uint32_t)info.revision;
@@ -680,6 +686,5 @@ int tam_ingest_apply_by(tam_txn_t *txn, const tam_catalog_t *cat, const tam_repl
     ack->withdrawn = withdrawn;
     rc = s_ack_needs(a, ack, ids, versions, nn);
 fail:
-    msgpack_sbuffer_destroy(&sb);
     return rc;
 }

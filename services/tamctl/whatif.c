@@ -28,6 +28,17 @@ static void s_print_problem(const tam_codec_err_t *e, void *arg)
     fprintf(stderr, "%s:%s: %s\n", (const char *)arg, e->path, e->message);
 }
 
+/* A what-if or an advice is a copy of the model and one or more exact solves:
+ * seconds at 20k needs (docs/whatif.md), far beyond the 3 s of a query. The
+ * match client is made on the first call, with this timeout; no retries, since
+ * a resend would only queue the same work again. */
+static void s_long_timeout(tamctl_t *t)
+{
+    if (t->cfg.tamctl.timeout < 120 * 1000)
+        t->cfg.tamctl.timeout = 120 * 1000;
+    t->cfg.common.request_retries = 0;
+}
+
 static int s_whatif(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {{"top", required_argument, NULL, 'n'},
@@ -87,6 +98,7 @@ static int s_whatif(tamctl_t *t, int argc, char **argv)
     memset(&r, 0, sizeof r);
     uint8_t *body = NULL;
     size_t blen = 0;
+    s_long_timeout(t);
     ex = tamctl_call_raw(t, "match", TAM_MSG_match_whatif, &q, a, &r, path, &body, &blen);
     if (ex == 0 && t->json) {
         tamctl_print_json(body, blen);
@@ -193,6 +205,7 @@ static int s_advise(tamctl_t *t, int argc, char **argv)
     memset(&r, 0, sizeof r);
     uint8_t *body = NULL;
     size_t blen = 0;
+    s_long_timeout(t);
     ex = tamctl_call_raw(t, "match", TAM_MSG_match_advise, &q, a, &r, NULL, &body, &blen);
     if (ex == 0 && t->json) {
         tamctl_print_json(body, blen);

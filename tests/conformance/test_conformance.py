@@ -128,8 +128,8 @@ class T1Rpc(unittest.TestCase):
             required = {"requests", "writes", "reads", "duplicates", "errors", "denied",
                         "batches", "max_batch", "commits", "store_failures", "undelivered",
                         "rejected"}
-            optional = {"map_size", "map_used", "runs", "last_run_us", "last_solve_us",
-                        "pairs", "proposals"}
+            optional = {"reruns", "map_size", "map_used", "runs", "last_run_us",
+                        "last_solve_us", "pairs", "proposals"}
             self.assertTrue(required <= set(st), svc)
             self.assertTrue(set(st) <= required | optional, (svc, set(st) - required - optional))
             self.assertTrue(all(isinstance(v, int) and v >= 0 for v in st.values()), svc)

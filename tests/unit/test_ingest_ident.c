@@ -37,6 +37,36 @@ static size_t s_records(fixture_t *f, const char *db)
     return c.n;
 }
 
+typedef struct {
+    uint8_t key[12];
+    tam_arena_t *a;
+    tam_need_t *n;
+} s_ver_t;
+
+static int s_version_fn(tam_txn_t *txn, void *arg)
+{
+    s_ver_t *v = arg;
+    tam_val_t val;
+    tam_codec_err_t cerr;
+    int rc = tam_txn_get(txn, "versions", v->key, 12, &val);
+    if (rc)
+        return rc;
+    memset(v->n, 0, sizeof *v->n);
+    return tam_decode(&tam_schema_need, val.data, val.len, v->a, v->n, &cerr);
+}
+
+/* Version ver of need id from the history (strings from f->a). */
+static int s_version(fixture_t *f, uint64_t id, uint32_t ver, tam_need_t *n)
+{
+    s_ver_t v = {.a = f->a, .n = n};
+    tam_key_u64(v.key, id);
+    v.key[8] = (uint8_t)(ver >> 24);
+    v.key[9] = (uint8_t)(ver >> 16);
+    v.key[10] = (uint8_t)(ver >> 8);
+    v.key[11] = (uint8_t)ver;
+    return tam_store_read(f->s, s_version_fn, &v);
+}
+
 /* The Kenya scenario on the ingest side: a revision that changes only the
  * text of the other need keeps both ids; only that need gets a new version. */
 static void t_kenya_revision_keeps_ids(void **state)
@@ -77,8 +107,13 @@ static void t_kenya_revision_keeps_ids(void **state)
     assert_int_equal(l->items.v[0].reply_id, 1);
     assert_int_equal(l->items.v[0].cost, 180000);
     assert_int_equal(l->items.v[1].version, 2);
-    /* History: both versions of need 2 are kept. */
-    assert_int_equal(s_records(f, "versions"), 3);
+    /* History: version 1 of need 2, as it was; every latest version is in
+     * needs only (schema 3). */
+    assert_int_equal(s_records(f, "versions"), 1);
+    tam_need_t h;
+    assert_int_equal(s_version(f, 2, 1, &h), 0);
+    assert_int_equal(h.version, 1);
+    assert_string_equal(h.text, "Advice on non-custodial measures");
     tam_reply_full_t full;
     assert_int_equal(s_reply_get(f, 1, &full), 0);
     assert_int_equal(full.need_versions.v[1], 1);
@@ -372,13 +407,179 @@ static void t_migration_from_schema_1(void **state)
     assert_int_equal(n.id, 2);
     assert_int_equal(n.version, 2);
     /* Version 1 of need 2, from before the migration, is in the history. */
-    assert_int_equal(s_records(f, "versions"), 2);
+    assert_int_equal(s_records(f, "versions"), 1);
     /* Reply 1's content again: superseded (its digest was migrated). */
     assert_int_equal(s_submit(f, &ack,
                               STATE_REPLY("KEN", "A", ANS("A-SMR", "need") "," ANS("A-TOKYO", "need"),
                                           NEED("KEN", "A-SMR", 180000) "," NEED("KEN", "A-TOKYO", 60000))),
                      TAM_ESUPERSEDED);
     snprintf(f->dir, sizeof f->dir, "%s", top);
+}
+
+typedef struct {
+    uint64_t id;
+    tam_arena_t *a;
+    const void *body;
+    size_t len;
+} s_body_t;
+
+static int s_body_fn(tam_txn_t *txn, void *arg)
+{
+    s_body_t *b = arg;
+    int rc = tam_ingest_body_get(txn, b->id, b->a, &b->body, &b->len);
+    if (rc == 0) { /* copied out of the map before the read ends */
+        void *copy = tam_arena_alloc(b->a, b->len);
+        memcpy(copy, b->body, b->len);
+        b->body = copy;
+    }
+    return rc;
+}
+
+/* A store of schema 2 repeats each need's latest version in versions;
+ * migrating to 3 drops exactly those, and a version whose need is missing
+ * fails the migration, leaving the store at 2. */
+static void t_migration_from_schema_2(void **state)
+{
+    fixture_t *f = *state;
+    char top[128], sub[160];
+    snprintf(top, sizeof top, "%s", f->dir);
+    tam_store_close(&f->s);
+    snprintf(sub, sizeof sub, "%s/v2", f->dir);
+    tam_store_opts_t o = {.path = sub, .dbs = tam_ingest_dbs, .schema_version = 2,
+                          .flags = TAM_STORE_NOSYNC};
+    tam_store_t *s;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    uint8_t k[12] = {0};
+    /* need 1 at version 2 (history: 1 and 2), need 2 of schema 1 (no
+     * version: 1; history: 1) */
+    tam_key_u64(k, 1);
+    s_put(s, "needs", k, 8, V1_NEED(1, "A-SMR", "training", 180000, "open"), NULL, 0);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(1, "A-SMR", "training", 170000, "open"), NULL, 0);
+    k[11] = 2;
+    s_put(s, "versions", k, 12, V1_NEED(1, "A-SMR", "training", 180000, "open"), NULL, 0);
+    tam_key_u64(k, 2);
+    s_put(s, "needs", k, 8, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(2, "A-TOKYO", "training", 60000, "open"), NULL, 0);
+    /* a body of 5,000 bytes in one record, as schema 2 kept it */
+    static uint8_t big[5000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    tam_key_u64(k, 7);
+    s_put(s, "bodies", k, 8, NULL, big, sizeof big);
+    tam_store_close(&s);
+    /* The need record of need 1 says version 2. */
+    o.schema_version = 2;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    tam_key_u64(k, 1);
+    s_put(s, "needs", k, 8,
+          "{\"id\":1,\"version\":2,\"reply_id\":1,\"respondent\":\"KEN\",\"country\":\"KEN\","
+          "\"category\":\"A\",\"standard\":\"A-SMR\",\"modality\":\"training\",\"priority\":3,"
+          "\"cost\":180000,\"start\":\"2027-01-01\",\"end\":\"2027-12-31\",\"completeness\":50,"
+          "\"status\":\"open\"}",
+          NULL, 0);
+    tam_store_close(&s);
+    assert_true(strlen(f->dir) + 4 < sizeof f->dir);
+    strcat(f->dir, "/v2");
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    o.schema_from = TAM_INGEST_SCHEMA_FROM;
+    o.migrate = tam_ingest_migrate;
+    assert_int_equal(tam_store_open(&f->s, &o), 0);
+    assert_int_equal(s_records(f, "versions"), 1);
+    tam_need_t h;
+    assert_int_equal(s_version(f, 1, 1, &h), 0);
+    assert_int_equal(h.cost, 170000);
+    assert_int_equal(s_version(f, 2, 1, &h), TAM_ENOTFOUND);
+    /* the long body is now in three chunks, and reads back the same */
+    assert_int_equal(s_records(f, "bodies"), 3);
+    s_body_t b = {.id = 7, .a = f->a};
+    assert_int_equal(tam_store_read(f->s, s_body_fn, &b), 0);
+    assert_int_equal(b.len, sizeof big);
+    assert_memory_equal(b.body, big, sizeof big);
+    tam_store_close(&f->s);
+
+    /* A version without its need: refused, nothing changed. */
+    snprintf(sub, sizeof sub, "%s/v2bad", top);
+    o.path = sub;
+    o.schema_version = 2;
+    o.migrate = NULL;
+    o.schema_from = 0;
+    assert_int_equal(tam_store_open(&s, &o), 0);
+    tam_key_u64(k, 9);
+    k[11] = 1;
+    s_put(s, "versions", k, 12, V1_NEED(9, "A-SMR", "training", 1000, "open"), NULL, 0);
+    tam_store_close(&s);
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    o.schema_from = TAM_INGEST_SCHEMA_FROM;
+    o.migrate = tam_ingest_migrate;
+    assert_int_equal(tam_store_open(&s, &o), TAM_ESTORE);
+    o.schema_version = 2;
+    o.migrate = NULL;
+    o.schema_from = 0;
+    assert_int_equal(tam_store_open(&s, &o), 0); /* still version 2 */
+    tam_store_close(&s);
+    snprintf(f->dir, sizeof f->dir, "%s", top);
+    o.path = f->dir;
+    o.schema_version = TAM_INGEST_SCHEMA_VERSION;
+    assert_int_equal(tam_store_open(&f->s, &o), 0);
+}
+
+/* A reply longer than a chunk is stored in chunks that fit leaf pages and
+ * comes back whole, byte for byte. */
+static void t_body_chunks(void **state)
+{
+    fixture_t *f = *state;
+    char text[3001];
+    memset(text, 'x', 3000);
+    text[3000] = 0;
+    tam_submit_ack_t ack;
+    assert_int_equal(s_submit(f, &ack, KEN_A("%s"), text), 0);
+    assert_int_equal(s_records(f, "bodies"), 2); /* ~3.3 KB: two chunks */
+    tam_reply_full_t full;
+    assert_int_equal(s_reply_get(f, ack.reply_id, &full), 0);
+    assert_int_equal(full.reply->needs.n, 2);
+    assert_string_equal(full.reply->needs.v[1].text, text);
+    /* The stored bytes are the request's: encoded again, the same length. */
+    s_body_t b = {.id = (uint64_t)ack.reply_id, .a = f->a};
+    assert_int_equal(tam_store_read(f->s, s_body_fn, &b), 0);
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    char req[8192];
+    snprintf(req, sizeof req, KEN_A("%s"), text);
+    assert_int_equal(tam_json_to_msgpack(req, strlen(req), &sb, &cerr), 0);
+    assert_int_equal(b.len, sb.size);
+    assert_memory_equal(b.body, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    /* A short reply stays one record. */
+    assert_int_equal(s_submit(f, &ack, STATE_REPLY("UGA", "A", ANS("A-SMR", "need"),
+                                                   NEED("UGA", "A-SMR", 1000))),
+                     0);
+    assert_int_equal(s_records(f, "bodies"), 3);
+}
+
+/* The content digest is SHA-256 of the canonical encoding, whatever library
+ * computes it: stores keep digests across versions (a reply sent again is
+ * recognised by them), so the value of a fixed reply is pinned here. */
+static void t_digest_stable(void **state)
+{
+    fixture_t *f = *state;
+    const char *json = KEN_A("Advice on non-custodial measures");
+    msgpack_sbuffer sb;
+    tam_codec_err_t cerr;
+    tam_reply_t r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(tam_json_to_msgpack(json, strlen(json), &sb, &cerr), 0);
+    assert_int_equal(tam_decode(&tam_schema_reply, sb.data, sb.size, f->a, &r, &cerr), 0);
+    uint8_t d1[32], d2[32];
+    assert_int_equal(tam_ingest_digest(&r, d1), 0);
+    assert_int_equal(tam_ingest_digest_in(&r, f->a, d2), 0);
+    assert_memory_equal(d1, d2, 32);
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d1[i]);
+    assert_string_equal(hex, "97a35e85a10f878253acdbdaea5a332a4b50e835fa6fdebee272470362f0175c");
+    msgpack_sbuffer_destroy(&sb);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, before, after)
@@ -388,6 +589,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(t_kenya_revision_keeps_ids), T(t_ref_identity),     T(t_restored),
         T(t_repeat_and_superseded),    T(t_superseded_check), T(t_migration_from_schema_1),
+        T(t_migration_from_schema_2),  T(t_digest_stable),           T(t_body_chunks),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

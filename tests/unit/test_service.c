@@ -148,6 +148,8 @@ static uint64_t body_u64(const tam_rpc_answer_t *a, const char *key)
 /* ---- the toy service: a key-value store ----------------------------------------- */
 
 static const char *const toy_dbs[] = {"requests", "kv", NULL};
+static bool g_flat; /* the next toy service runs its writes flat (flat_writes) */
+static size_t g_batch_bytes; /* the next toy service's batch_bytes */
 
 typedef struct {
     fx_t *fx;
@@ -358,6 +360,8 @@ static void *toy_main(void *arg)
         .sources = &src,
         .nsources = 1,
         .stats = &t->stats,
+        .flat_writes = g_flat,
+        .batch_bytes = g_batch_bytes,
     };
     t->rc = tam_service_run(&def, t);
     if (t->rc)
@@ -486,6 +490,39 @@ static void test_group_commit(void **state)
     DONE(fx);
 }
 
+/* batch_bytes bounds a batch by the bytes of its bodies: at 1 byte, every
+ * request is a batch of its own, however many arrive together (the same
+ * stream is grouped without it: test_group_commit). */
+static void test_batch_bytes(void **state)
+{
+    fx_t *fx = *state;
+    toy_t t;
+    g_batch_bytes = 1;
+    toy_start(&t, fx, 0, 0);
+    g_batch_bytes = 0;
+    tam_rpc_client_t *c = client(fx);
+    enum { N = 100 };
+    static tam_rpc_answer_t a[N];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < N; i++) {
+        char id[32], k[32];
+        snprintf(id, sizeof id, "bb-%d", i);
+        snprintf(k, sizeof k, "key%d", i);
+        send_put(c, id, k, 10);
+    }
+    recv_indexed(c, "bb-", N, a);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(a[i].status, TAM_RPC_OK);
+        tam_rpc_answer_clear(&a[i]);
+    }
+    tam_rpc_client_destroy(&c);
+    assert_int_equal(toy_join(&t, true), 0);
+    assert_int_equal(t.stats.writes, N);
+    assert_int_equal(t.stats.max_batch, 1);
+    assert_int_equal(t.stats.commits, N);
+    DONE(fx);
+}
+
 static void test_duplicates(void **state)
 {
     fx_t *fx = *state;
@@ -606,6 +643,55 @@ static void test_errors_in_batch(void **state)
     assert_int_equal(t.stats.errors, 7);
     assert_int_equal(t.events, 2);
     for (int i = 0; i < 5; i++)
+        tam_rpc_answer_clear(&a[i]);
+    tam_rpc_answer_clear(&g);
+    DONE(fx);
+}
+
+/* flat_writes: a request refused before it writes costs no rerun; one that
+ * fails after writing makes the batch run again nested, so that exactly its
+ * writes are undone (its counter increment too). */
+static void test_flat_writes(void **state)
+{
+    fx_t *fx = *state;
+    toy_t t;
+    g_flat = true;
+    toy_start(&t, fx, 0, 0);
+    g_flat = false;
+    tam_rpc_client_t *c = client(fx);
+    tam_rpc_answer_t a[4] = {{0}}, g = {0};
+    /* Refused before any write: answered, no rerun. */
+    send_put(c, "f-0", "one", 3);
+    send_put(c, "f-1", "bad-key", 3);
+    recv_indexed(c, "f-", 2, a);
+    assert_int_equal(a[0].status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&a[0], "n"), 1);
+    assert_int_equal(a[1].error.code, TAM_EINVAL);
+    tam_rpc_answer_t st = {0};
+    assert_int_equal(tam_rpc_call(c, TAM_SERVICE_STATS_TYPE, NULL, 0, &st), 0);
+    assert_int_equal(body_u64(&st, "reruns"), 0);
+    tam_rpc_answer_clear(&st);
+    for (int i = 0; i < 2; i++)
+        tam_rpc_answer_clear(&a[i]);
+    /* Wrote, then refused: the batch runs again nested. */
+    send_put(c, "g-0", "two", 3);
+    send_put(c, "g-1", "poison", 3);
+    send_put(c, "g-2", "three", 3);
+    recv_indexed(c, "g-", 3, a);
+    assert_int_equal(a[0].status, TAM_RPC_OK);
+    assert_int_equal(a[1].error.code, TAM_ECONFLICT);
+    assert_int_equal(a[2].status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&a[2], "n"), 3); /* the poison's increment was undone */
+    call_get(c, "poison", &g);
+    assert_int_equal(g.error.code, TAM_ENOTFOUND);
+    call_get(c, "three", &g);
+    assert_int_equal(g.status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&g, "keys"), 3);
+    tam_rpc_client_destroy(&c);
+    assert_int_equal(toy_join(&t, true), 0);
+    assert_true(t.stats.reruns >= 1);
+    assert_int_equal(t.events, 3);
+    for (int i = 0; i < 3; i++)
         tam_rpc_answer_clear(&a[i]);
     tam_rpc_answer_clear(&g);
     DONE(fx);
@@ -967,6 +1053,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_in_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flat_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_max_reached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_mid_batch, setup, teardown),
