@@ -3,6 +3,7 @@
  * and the sysexits(3) codes our programs exit with. */
 #ifndef TAM_CLI_H
 #define TAM_CLI_H
+#include <stdbool.h>
 #include <sysexits.h>
 #include "tam/config.h"
 
@@ -19,6 +20,10 @@ extern "C" {
  * key), EX_NOINPUT for a config file that cannot be read. */
 int tam_cli_service(int argc, char **argv, const char *program, const char *summary,
                     tam_config_t *cfg);
+
+/* True if --migrate was given: the service opens (and so upgrades) its
+ * store, then exits 0 without serving (tam_service_main). */
+bool tam_cli_migrate_only(void);
 
 /* tamatch's one exit code beyond sysexits(3): what was sent is an older
  * revision than the one stored (TAM_ESUPERSEDED); nothing was stored. */

@@ -40,7 +40,9 @@ enum {
     TAM_EPROTO = -22,      /* protocol violation (bad envelope, version, frames) */
     TAM_EINTERNAL = -23,   /* a bug: an invariant of ours did not hold */
     TAM_ESUPERSEDED = -24, /* a later revision already replaced what was sent: nothing stored */
-    TAM_ERR_MIN = -24
+    TAM_EEXPIRED = -25,    /* a dated request id older than the duplicate table keeps: not applied */
+    TAM_EDISKFULL = -26,   /* the disk is full: nothing was written, resend later */
+    TAM_ERR_MIN = -26
 };
 
 /* Human-readable text for an error code; never NULL. */

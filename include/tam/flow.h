@@ -76,6 +76,9 @@ typedef struct {
     const uint64_t *project_id;     /* [n_projects] */
     const int64_t *project_budget;  /* [n_projects] b_j, total available incl. fixed */
     const tam_flow_arc_t *arcs;     /* [n_arcs] */
+    /* [n_projects] names for the LP export (x_<need_id>_<name>, p_<name>;
+     * '-' written as '.', which LP names allow); NULL: project ids */
+    const char *const *project_name;
 } tam_flow_problem_t;
 
 /* Flags in tam_flow_solution_t. */
@@ -134,6 +137,11 @@ void tam_flow_destroy(tam_flow_t **f);
  * is left empty; the solver stays valid). */
 int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol);
 
+/* Lets another thread stop a run: while *flag (read atomically) is nonzero,
+ * tam_flow_run stops within a few pivots and returns TAM_ESTATE (the basis
+ * stays valid; a later run goes on from it). NULL: never stopped. */
+void tam_flow_set_cancel(tam_flow_t *f, const int *flag);
+
 /* Adds a need / project with the next index (returned in *index if not
  * NULL). Returns 0; TAM_EINVAL (negative amount, duplicate id);
  * TAM_ETOOBIG (sizes or totals out of range); TAM_ENOMEM. On error nothing
@@ -175,6 +183,18 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f);
  * double-precision reader. Returns 0; TAM_EINVAL (as tam_flow_solve, or sol
  * sized differently); TAM_ECONFLICT; TAM_EIO on a write error. */
 int tam_flow_write_lp(FILE *out, const tam_flow_problem_t *p, const tam_flow_solution_t *sol);
+
+/* The same text in pieces, for a service that streams it: a writer keeps
+ * its place; each tam_flow_lp_next writes the next items (whole lines)
+ * until at least want bytes are written or the text is complete. p and sol
+ * must stay valid and unchanged while the writer lives. */
+typedef struct tam_flow_lp tam_flow_lp_t;
+/* Returns 0; the errors of tam_flow_write_lp before writing; TAM_ENOMEM. */
+int tam_flow_lp_new(tam_flow_lp_t **out, const tam_flow_problem_t *p,
+                    const tam_flow_solution_t *sol);
+/* Returns 1 when the text is complete, 0 when more follows; TAM_EIO. */
+int tam_flow_lp_next(tam_flow_lp_t *w, FILE *out, size_t want);
+void tam_flow_lp_destroy(tam_flow_lp_t **w);
 
 /* Formats v in decimal into buf (size n >= 41 always suffices). Returns the
  * length, or TAM_ETRUNC if n is too small (buf then holds ""). */

@@ -39,7 +39,10 @@ extern "C" {
 #define TAM_RPC_MAX_FRAME_DEFAULT (4u << 20)
 #define TAM_RPC_CLIENT_MAX_FRAME (64u << 20) /* largest answer frame a client takes */
 #define TAM_RPC_LINGER_MS 1000           /* server: time to flush answers at close */
-#define TAM_RPC_ANSWER_HWM 4096          /* answers queued per peer (server SNDHWM, client RCVHWM) */
+#define TAM_RPC_ANSWER_HWM 4096          /* answers queued per peer (server, client RCVHWM) */
+#define TAM_RPC_PIPE_HWM 4               /* of them in libzmq's pipe (server SNDHWM) */
+#define TAM_RPC_PEER_BYTES (2u << 20)    /* bytes of answers waiting per peer beyond the pipe */
+#define TAM_RPC_STUCK_MS 10000           /* a peer that takes no answer this long loses them */
 
 enum { TAM_RPC_OK = 0, TAM_RPC_ERROR = 1 }; /* answer status */
 
@@ -228,6 +231,17 @@ int tam_rpc_server_reply_error(tam_rpc_server_t *s, const tam_rpc_req_t *req,
 int tam_rpc_server_reply_stored(tam_rpc_server_t *s, const tam_rpc_req_t *req, const void *bytes,
                                 size_t len);
 
+/* Answers to a peer that does not take them at once wait in the server, per
+ * peer, up to TAM_RPC_PEER_BYTES bytes and TAM_RPC_ANSWER_HWM answers (the
+ * rest are dropped: the client resends the same id); a peer that takes none
+ * for TAM_RPC_STUCK_MS, or is gone, loses them. This sends what the peers
+ * take now; call it on every turn of the loop. Returns the longest the loop
+ * may poll before calling it again (ms), or -1 when nothing waits. */
+int tam_rpc_server_flush(tam_rpc_server_t *s);
+
+/* Bytes of answers waiting in the server (see tam_rpc_server_flush). */
+size_t tam_rpc_server_backlog(const tam_rpc_server_t *s);
+
 /* Copies the counters into *out. */
 void tam_rpc_server_stats(const tam_rpc_server_t *s, tam_rpc_server_stats_t *out);
 
@@ -268,7 +282,8 @@ int tam_rpc_client_on_behalf(tam_rpc_client_t *c, const char *name);
 /* Closes the socket (unsent requests are dropped); *c becomes NULL. */
 void tam_rpc_client_destroy(tam_rpc_client_t **c);
 
-/* Writes a fresh request id: 128 random bits as 32 hex digits.
+/* Writes a fresh request id, dated (tam/dedup.h): "t" + the time in ms as
+ * 11 hex digits + "-" + 80 random bits as 20 hex digits (33 characters).
  * Returns 0; TAM_EIO (no randomness). */
 int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1]);
 

@@ -29,6 +29,9 @@
  *     answers, in request order, to publish.
  *   - reads then run in one read transaction (so a pipelined read sees the
  *     writes queued before it) and are answered by def->query.
+ * Stored answers are pruned after def->request_retention_ms (tam/dedup.h);
+ * a write whose dated id is older than that and not stored is answered
+ * TAM_EEXPIRED without running handle.
  * Error answers are neither stored nor deduplicated: nothing was written, and
  * a resend is validated again. If the store fails fatally the loop logs it
  * (tam_crit) and returns TAM_EFATAL without answering: main exits non-zero
@@ -220,6 +223,8 @@ typedef struct {
     uint64_t undelivered;    /* answers the rpc layer could not deliver */
     uint64_t rejected;       /* malformed messages answered by the rpc layer */
     uint64_t reruns;         /* flat batches run again nested (flat_writes) */
+    uint64_t pruned;         /* stored answers pruned from the requests db (retention) */
+    uint64_t expired;        /* writes refused: dated id older than the retention */
 } tam_service_stats_t;
 
 /* A figure a service adds to its service.stats answer (e.g. tam-match's last
@@ -282,6 +287,15 @@ typedef struct {
     size_t nsources;
 
     tam_service_stats_t *stats;       /* optional: kept current by the loop's thread */
+
+    /* Duplicate detection (tam/dedup.h): how long stored answers are kept
+     * (0: TAM_DEDUP_RETENTION_DEFAULT_MS; services pass [common]
+     * request_retention); the loop prunes older ones, a bounded number per
+     * transaction, between batches. */
+    int64_t request_retention_ms;
+    /* Optional: the wall clock in ms since the epoch for answer ages and
+     * dated ids (NULL: CLOCK_REALTIME). For tests that simulate days. */
+    int64_t (*clock_ms)(void *arg);
     /* Optional: fills at most cap gauges of the service's own for
      * service.stats (in the loop's thread); returns how many. */
     size_t (*gauges)(tam_service_gauge_t *out, size_t cap, void *arg);

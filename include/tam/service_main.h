@@ -38,9 +38,10 @@ typedef struct {
 } tam_service_main_t;
 
 /* Parses the command line and loads the config (tam_cli_service: -c, -o,
- * --init, --help, --version), makes the ZeroMQ context and the service's key
- * (tam_sec_service), creates and runs the service, and tears everything down
- * in order. Returns the exit status for main: 0 after a graceful stop;
+ * --init, --migrate, --help, --version), makes the ZeroMQ context and the
+ * service's key (tam_sec_service), creates and runs the service, and tears
+ * everything down in order. With --migrate the service is created (its
+ * store opened, and so upgraded) and destroyed without running: exit 0. Returns the exit status for main: 0 after a graceful stop;
  * tam_cli_service's status for --help, --version, a bad option or config;
  * otherwise tam_cli_exit_code of the failure (78 config, 74 store I/O, 70
  * internal...), which is logged. */

@@ -36,12 +36,24 @@ enum {
     TAM_STORE_RDONLY = 1 << 1, /* open read-only (operators' tools) */
 };
 
+/* One step of a service's schema migrations: upgrades a store at version
+ * from to from + 1 (fn gets the opts' migrate_arg). */
+typedef struct {
+    uint32_t from;
+    int (*fn)(tam_txn_t *txn, void *arg);
+    const char *what; /* for the log, e.g. "needs keep their ids" (may be NULL) */
+} tam_store_step_t;
+
 typedef struct {
     const char *path;            /* directory; created (mode 0700) if missing */
     size_t map_size;             /* initial map size in bytes (0: 64 MiB) */
     size_t map_max;              /* growth cap in bytes (0: no cap) */
     const char *const *dbs;      /* NULL-terminated names of the named databases */
     uint32_t schema_version;     /* written on first open; a different one refuses to open */
+    /* The service the store belongs to (NULL: not checked): written with a
+     * random store id into the meta database when first opened; a store of
+     * another service refuses to open (TAM_ECONFIG). */
+    const char *service;
     unsigned flags;              /* TAM_STORE_* */
     /* Optional migration: a store at version v with schema_from <= v <
      * schema_version is upgraded at open by migrate(txn, v, arg), in one write
@@ -50,12 +62,23 @@ typedef struct {
     uint32_t schema_from;
     int (*migrate)(tam_txn_t *txn, uint32_t from, void *arg);
     void *migrate_arg;
+    /* Or a table of steps (ended by one with fn NULL), each in its own write
+     * transaction with its version (crash-safe: a crash leaves the last
+     * version reached, and the next open goes on): a store at any version
+     * from which the steps lead unbroken to schema_version is upgraded;
+     * schema_from and migrate are then ignored. */
+    const tam_store_step_t *steps;
 } tam_store_opts_t;
 
 /* Opens (creating if needed) the environment at opts->path, clears stale
  * readers left by crashed processes (mdb_reader_check), opens every named
  * database and checks the schema version.
- * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (schema version differs
+ * Before LMDB maps an existing data.mdb, the file is checked (meta pages,
+ * size, every page reachable from the roots; read-only opens: meta pages and
+ * size): a damaged file refuses to open with TAM_ECONFIG and a critical log
+ * line saying what and where, never a crash.
+ * Returns 0; TAM_EINVAL (bad options), TAM_ECONFIG (damaged or foreign
+ * file; schema version differs
  * and cannot be migrated: the message logged names both versions and what to
  * do; or an empty data.mdb, see tam_store_allow_init), TAM_EIO
  * (directory), TAM_ESTORE; migrate's error. */

@@ -12,10 +12,17 @@
 #include "tam/log.h"
 #include "tam/store.h"
 
+static bool s_migrate_only; /* --migrate */
+
+bool tam_cli_migrate_only(void)
+{
+    return s_migrate_only;
+}
+
 static void s_usage(FILE *f, const char *program, const char *summary)
 {
     fprintf(f,
-            "usage: %s [-c CONFIG] [-o section.key=value]... [--init]\n"
+            "usage: %s [-c CONFIG] [-o section.key=value]... [--init] [--migrate]\n"
             "%s\n\n"
             "  -c, --config FILE   the tamatch INI file (default: $TAMATCH_CONFIG, else\n"
             "                      built-in defaults; every key is documented in\n"
@@ -24,6 +31,9 @@ static void s_usage(FILE *f, const char *program, const char *summary)
             "  -o, --set S.K=V     override one key, e.g. -o common.log_level=debug\n"
             "  --init              accept an empty (0-byte) data.mdb and start an empty\n"
             "                      store on it (refused without: it means a lost store)\n"
+            "  --migrate           upgrade the store to this version's schema in place\n"
+            "                      (one transaction per step: crash-safe), then exit;\n"
+            "                      with the service stopped\n"
             "  -h, --help          this text\n"
             "  -V, --version       the version\n"
             "Runs in the foreground, logs to stderr, exits 0 on SIGTERM after finishing\n"
@@ -37,7 +47,7 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {"init", no_argument, NULL, 'I'},
+        {"init", no_argument, NULL, 'I'},         {"migrate", no_argument, NULL, 'M'},
         {NULL, 0, NULL, 0}};
     const char *path = getenv("TAMATCH_CONFIG");
     const char *sets[64];
@@ -49,6 +59,7 @@ int tam_cli_service(int argc, char **argv, const char *program, const char *summ
         switch (c) {
         case 'c': path = optarg; break;
         case 'I': tam_store_allow_init(true); break;
+        case 'M': s_migrate_only = true; break;
         case 'o':
             if (nsets == 64) {
                 fprintf(stderr, "%s: too many -o options\n", program);
@@ -87,10 +98,10 @@ int tam_cli_exit_code(int code)
     case TAM_OK: return EX_OK;
     case TAM_EINVAL: case TAM_ETRUNC: case TAM_ETOOBIG: case TAM_EDEPTH: case TAM_ETYPE:
     case TAM_EMISSING: case TAM_EUNKNOWN: case TAM_ERANGE: case TAM_ESTATE: case TAM_ECONFLICT:
-    case TAM_EEXISTS: case TAM_ENOTFOUND:
+    case TAM_EEXISTS: case TAM_ENOTFOUND: case TAM_EEXPIRED:
         return EX_DATAERR;
     case TAM_EUNAVAIL: return EX_UNAVAILABLE;
-    case TAM_ETIMEOUT: return EX_TEMPFAIL;
+    case TAM_ETIMEOUT: case TAM_EDISKFULL: case TAM_EMAPFULL: return EX_TEMPFAIL;
     case TAM_ECONFIG: return EX_CONFIG;
     case TAM_EIO: return EX_IOERR;
     case TAM_EDENIED: return EX_NOPERM;

@@ -440,6 +440,13 @@ int tam_config_validate(const tam_config_t *c, char *err, size_t errlen)
                 return TAM_ECONFIG;
             }
     }
+    if (c->common.request_retention <=
+        (int64_t)(c->common.request_retries + 1) * c->common.request_timeout) {
+        s_fmt(err, errlen,
+              "[common] request_retention: must be longer than a client's retry horizon, "
+              "(request_retries + 1) x request_timeout");
+        return TAM_ECONFIG;
+    }
     if (c->ingest.max_text >= c->common.max_frame) {
         tam__config_format_size(a, sizeof a, c->ingest.max_text);
         tam__config_format_size(b, sizeof b, c->common.max_frame);

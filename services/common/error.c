@@ -43,6 +43,12 @@ static const struct {
      "what was sent is an older revision than one already stored (e.g. `ingest.submit` of a "
      "reply whose content a later revision replaced): nothing stored. Also the answer to a "
      "resend of a request id whose stored answer describes such a revision"},
+    {TAM_EDISKFULL, "disk_full", "storage full; resend later",
+     "the service's disk is full: nothing was written, resend later (reads are still "
+     "answered; tamctl exits 75)"},
+    {TAM_EEXPIRED, "expired", "request id older than the duplicate table keeps",
+     "a dated request id older than `request_retention` whose stored answer was pruned "
+     "(section 3): not applied"},
     {TAM_EFATAL, "fatal", "fatal error", NULL},
     {TAM_ECONFIG, "config", "bad configuration", NULL},
     {TAM_EIO, "io", "input/output error", NULL},

@@ -5,10 +5,14 @@
  * sequence exact. The snapshot ROUTER has ZMQ_ROUTER_MANDATORY (a vanished
  * requester is noticed at the first frame and the rest of its snapshot is not
  * produced) and a bounded queue per requester (S_SNAP_HWM records): when a
- * requester does not read, sending blocks, and after S_SNAP_SEND_MS the
- * snapshot is abandoned and that requester's later requests are refused, so a
- * peer that asks and never reads cannot make the service hold unbounded
- * memory. A subscriber reads as fast as the service sends; its feed client
+ * requester does not read, sending blocks, and when its queue has taken no
+ * record for S_SNAP_SEND_MS the snapshot is abandoned and that requester's
+ * later requests are refused, so a peer that asks and never reads cannot
+ * make the service hold unbounded memory. The wait is short (a reader frees
+ * room continuously: libzmq reads into its own queue) and one process call
+ * abandons at most one snapshot, so that ten requesters that never read
+ * delay the service's other work by one short wait each, between requests
+ * (they froze it for 2 s each before). A subscriber reads as fast as the service sends; its feed client
  * uses a new socket (a new identity) for every request.
  */
 #include <errno.h>
@@ -34,7 +38,7 @@
 #define S_REQUESTS_PER_CALL 16     /* snapshot requests answered per process call */
 #define S_ID_MAX 256               /* ROUTER identities are at most 255 bytes */
 #define S_SNAP_HWM 10000           /* snapshot messages queued per requester */
-#define S_SNAP_SEND_MS 2000        /* how long a full queue may block a snapshot */
+#define S_SNAP_SEND_MS 25          /* how long a full queue may block one snapshot record */
 #define S_STUCK_MAX 64             /* requesters remembered as not reading */
 /* Largest frame a subscriber may send the PUB (subscriptions, and the CURVE
  * handshake's INITIATE of about 300 bytes). A subscription is 1 + topic bytes
@@ -270,7 +274,9 @@ out:
 }
 
 /* Streams the snapshot for the parsed request to one requester. */
-static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
+/* Answers a snapshot request. Returns 2 if the snapshot was abandoned (the
+ * requester did not read), else 1. */
+static int s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
 {
     s_emit_t e = {.s = s, .id = id, .idlen = idlen};
     int rc = 0;
@@ -283,20 +289,20 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
     }
     if (rc == TAM_EUNAVAIL) {
         s->stats.peers_gone++;
-        return;
+        return 1;
     }
     if (rc == TAM_ETIMEOUT) {
         s->stats.snapshots_abandoned++;
         s_mark_stuck(s, id, idlen);
         tam_warn("feed: a snapshot requester did not read for %d ms; snapshot abandoned and its "
                  "further requests refused", S_SNAP_SEND_MS);
-        return;
+        return 2;
     }
     if (rc != 0) {
         s->stats.snapshot_failed++;
         tam_warn("feed: snapshot failed: %s", tam_strerror(rc));
         s_answer_err(s, id, idlen, rc, "the service could not produce the snapshot");
-        return;
+        return 1;
     }
     uint8_t meta[TAM__FEED_META_MAX];
     const void *data[2] = {"end", meta};
@@ -306,6 +312,7 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
         s->stats.snapshots++;
     else
         s->stats.peers_gone++;
+    return rc == TAM_ETIMEOUT ? 2 : 1;
 }
 
 /* The per-message check of tam/sec.h: the requester's key is still in the
@@ -320,8 +327,8 @@ static bool s_may_read(tam_feed_server_t *s, zmq_msg_t *frame)
            tam_access_may_read_feed(tam_sec_identity(sec), p.roles);
 }
 
-/* Receives and answers one request. Returns 1 if one was handled, 0 if none
- * was waiting, TAM_EIO on socket failure. */
+/* Receives and answers one request. Returns 1 if one was handled, 2 if its
+ * snapshot was abandoned, 0 if none was waiting, TAM_EIO on socket failure. */
 static int s_serve_one(tam_feed_server_t *s)
 {
     zmq_msg_t f[2];
@@ -354,10 +361,9 @@ static int s_serve_one(tam_feed_server_t *s)
         s->stats.bad_requests++;
         tam_debug("feed: bad snapshot request (%d frames): %s", n, tam_errname(rc));
         s_answer_err(s, id, idlen, rc, why);
-    } else {
-        s_answer_snapshot(s, id, idlen);
+        return 1;
     }
-    return 1;
+    return s_answer_snapshot(s, id, idlen);
 }
 
 int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_endpoint,
@@ -475,8 +481,8 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
             int rc = s_serve_one(s);
             if (rc < 0)
                 return rc;
-            if (rc == 0)
-                break;
+            if (rc == 0 || rc == 2)
+                break; /* one stalled requester per call: the loop's other work goes on */
         }
     }
     if (tam_feed_server_next_timeout_ms(s) == 0) {

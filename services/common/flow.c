@@ -561,6 +561,9 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     for (uint32_t e = 0; e < f->m; e++)
         obj += (__int128)(-f->c1[e]) * f->flow[e];
     for (size_t k = 0; k < a; k++) {
+        /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
+        if (k + 16 < a)
+            __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
         uint32_t e = f->arc_int[k];
         int64_t fx = f->arc_fixed ? f->arc_fixed[k] : 0, x = fx + f->flow[e];
         sol->x[k] = x;
@@ -599,11 +602,19 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
     uint64_t p0 = f->pivots;
     tam_flow__repair(f);
     tam_flow__simplex(f);
+    if (f->cancelled)
+        return TAM_ESTATE; /* sol untouched; the basis stays strongly feasible */
     f->solved = 1;
     int rc = s_extract(f, sol, f->pivots - p0);
     if (rc)
         tam_flow_solution_free(sol);
     return rc;
+}
+
+void tam_flow_set_cancel(tam_flow_t *f, const int *flag)
+{
+    if (f)
+        f->cancel = flag;
 }
 
 int tam_flow_solve(const tam_flow_problem_t *p, tam_flow_solution_t *sol)

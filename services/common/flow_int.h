@@ -94,6 +94,8 @@ struct tam_flow {
     uint32_t next_arc;            /* pivot search position */
     uint32_t block;               /* pivot search block size */
     int solved;                   /* a run has completed */
+    const int *cancel;            /* tam_flow_set_cancel: stop while *cancel != 0 */
+    int cancelled;                /* the last simplex stopped on it */
     uint64_t pivots;
 };
 

@@ -279,7 +279,12 @@ void tam_flow__simplex(struct tam_flow *f)
     f->block = b < 10.0 ? 10u : (uint32_t)b;
     if (f->next_arc >= f->m)
         f->next_arc = 0;
-    for (;;) {
+    f->cancelled = 0;
+    for (uint32_t k = 0;; k++) {
+        if ((k & 63) == 0 && f->cancel && __atomic_load_n(f->cancel, __ATOMIC_RELAXED)) {
+            f->cancelled = 1;
+            break;
+        }
         uint32_t e = s_find_entering(f);
         if (e == S_NONE)
             break;

@@ -1,15 +1,19 @@
 /* rpc_server.c — the ROUTER side of tam/rpc.h: receives requests, answers
  * envelope problems itself, sends answers without ever blocking. */
 #include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/rpc.h"
 #include "tam/sec.h"
+#include "rpc_backlog.h"
 
 const tam_rpc_limits_t TAM_RPC_LIMITS_DEFAULT = {TAM_RPC_MAX_FRAME_DEFAULT, TAM_RPC_FRAMES, NULL};
 
@@ -25,7 +29,23 @@ struct tam_rpc_server {
     unsigned max_frames;
     tam_mp_limits_t body_limits;
     tam_rpc_server_stats_t stats;
+    tam_rpc__backlog_t *backlog; /* answers waiting for slow peers */
 };
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Large answers in their own mappings, always: glibc otherwise raises its
+ * mmap threshold after the first large free, and the memory of answers
+ * queued for a client that never read stayed in the heap after it left. */
+static void s_malloc_once(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
 
 static int s_errno_code(int e)
 {
@@ -50,6 +70,12 @@ int tam_rpc_server_new(tam_rpc_server_t **out, void *zctx, const char *endpoint,
     s->max_frames = lim->max_frames < TAM_RPC_FRAMES ? TAM_RPC_FRAMES : lim->max_frames;
     s->body_limits = lim->body_limits ? *lim->body_limits : TAM_MP_LIMITS_DEFAULT;
     s->zctx = zctx;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, s_malloc_once);
+    if (!(s->backlog = tam_rpc__backlog_new())) {
+        ret = TAM_ENOMEM;
+        goto fail;
+    }
     if (!(s->sock = zmq_socket(zctx, ZMQ_ROUTER))) {
         ret = s_errno_code(errno);
         goto fail;
@@ -58,9 +84,10 @@ int tam_rpc_server_new(tam_rpc_server_t **out, void *zctx, const char *endpoint,
         goto fail;
     int one = 1, linger = TAM_RPC_LINGER_MS;
     int64_t maxmsg = (int64_t)s->max_frame;
-    /* Answers queue per peer up to TAM_RPC_ANSWER_HWM messages: a client may
-     * pipeline that many requests without its answers being dropped. */
-    int hwm = TAM_RPC_ANSWER_HWM;
+    /* libzmq's pipe to a peer holds TAM_RPC_PIPE_HWM answers; more wait in
+     * the backlog, bounded in bytes (rpc_backlog.h): a client may pipeline
+     * TAM_RPC_ANSWER_HWM requests without its answers being dropped. */
+    int hwm = TAM_RPC_PIPE_HWM;
     if (zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(s->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
         zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
@@ -89,8 +116,18 @@ void tam_rpc_server_destroy(tam_rpc_server_t **sp)
 {
     if (!sp || !*sp)
         return;
-    if ((*sp)->sock)
-        zmq_close((*sp)->sock);
+    tam_rpc_server_t *s = *sp;
+    /* Answers still waiting get TAM_RPC_LINGER_MS to leave, as the queued ones do. */
+    int64_t end = s_now_ms() + TAM_RPC_LINGER_MS;
+    while (s->sock && tam_rpc__backlog_bytes(s->backlog) && s_now_ms() < end) {
+        int next = tam_rpc_server_flush(s);
+        if (next < 0)
+            break;
+        zmq_poll(NULL, 0, next > 0 ? next : 1);
+    }
+    if (s->sock)
+        zmq_close(s->sock);
+    tam_rpc__backlog_destroy(&s->backlog);
     free(*sp);
     *sp = NULL;
 }
@@ -103,6 +140,21 @@ void *tam_rpc_server_socket(tam_rpc_server_t *s)
 const char *tam_rpc_server_endpoint(const tam_rpc_server_t *s)
 {
     return s ? s->endpoint : "";
+}
+
+int tam_rpc_server_flush(tam_rpc_server_t *s)
+{
+    if (!s)
+        return -1;
+    tam_rpc__backlog_stats_t st = {0};
+    int next = tam_rpc__backlog_flush(s->backlog, s->sock, s_now_ms(), &st);
+    s->stats.undelivered += st.dropped;
+    return next;
+}
+
+size_t tam_rpc_server_backlog(const tam_rpc_server_t *s)
+{
+    return s ? tam_rpc__backlog_bytes(s->backlog) : 0;
 }
 
 void tam_rpc_server_stats(const tam_rpc_server_t *s, tam_rpc_server_stats_t *out)
@@ -140,11 +192,14 @@ static int s_send(tam_rpc_server_t *s, const tam_rpc_req_t *req, int status, con
     if (tam_rpc_envelope_encode(&e, env, sizeof env, &elen))
         return TAM_EINTERNAL;
     int flags = ZMQ_DONTWAIT | ZMQ_SNDMORE;
+    if (tam_rpc__backlog_has(s->backlog, req->route_, req->route_len_))
+        goto queue; /* behind the answers already waiting */
     if (zmq_send(s->sock, req->route_, req->route_len_, flags) < 0) {
+        if (errno == EAGAIN)
+            goto queue;
         s->stats.undelivered++;
-        if (errno == EHOSTUNREACH || errno == EAGAIN) {
-            tam_debug("rpc: answer to %s not delivered: %s", echo ? req->id : "(no id)",
-                      errno == EAGAIN ? "peer queue full" : "peer gone");
+        if (errno == EHOSTUNREACH) {
+            tam_debug("rpc: answer to %s not delivered: peer gone", echo ? req->id : "(no id)");
             return TAM_EUNAVAIL;
         }
         tam_warn("rpc: send failed: %s", zmq_strerror(errno));
@@ -156,6 +211,17 @@ static int s_send(tam_rpc_server_t *s, const tam_rpc_req_t *req, int status, con
         tam_warn("rpc: send failed mid-message: %s", zmq_strerror(errno));
         s->stats.undelivered++;
         return TAM_EIO;
+    }
+    s->stats.answers++;
+    return 0;
+queue:;
+    int rc = tam_rpc__backlog_push(s->backlog, req->route_, req->route_len_, env, elen, body, len,
+                                   s_now_ms());
+    if (rc) {
+        s->stats.undelivered++;
+        tam_debug("rpc: answer to %s not delivered: %s", echo ? req->id : "(no id)",
+                  rc == TAM_ETOOBIG ? "peer's queue full" : tam_strerror(rc));
+        return rc == TAM_ETOOBIG ? TAM_EUNAVAIL : rc;
     }
     s->stats.answers++;
     return 0;

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
+#include "tam/dedup.h"
 #include "tam/error.h"
 #include "tam/rpc.h"
 
@@ -612,8 +614,7 @@ int tam_rpc_answer_split(const void *bytes, size_t len, int *status, const void 
 
 int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t r[16];
+    uint8_t r[10];
     size_t got = 0;
     while (got < sizeof r) {
         ssize_t n = getrandom(r + got, sizeof r - got, 0);
@@ -623,10 +624,10 @@ int tam_rpc_new_id(char out[TAM_RPC_ID_MAX + 1])
             return TAM_EIO;
         got += (size_t)n;
     }
-    for (size_t i = 0; i < sizeof r; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
-    }
-    out[2 * sizeof r] = 0;
+    /* Dated (tam/dedup.h): a resend after the service pruned its answer is
+     * refused as expired instead of applied again. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tam_dedup_id_make(out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, r);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "tam/dedup.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/access.h"
@@ -35,6 +36,9 @@ typedef struct {
     bool nested;           /* this batch runs each write in a nested txn */
     bool rerun;            /* a flat write failed after writing: rerun nested */
     size_t batch_bytes;    /* request body bytes per batch at most */
+    int64_t now;           /* wall clock (ms) of the batch in hand: answer ages */
+    int64_t retention;     /* ms stored answers are kept */
+    int64_t prune_due;     /* wall clock of the next prune */
     tam_service_stats_t st;
 } s_svc_t;
 
@@ -42,6 +46,19 @@ static int64_t s_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define S_PRUNE_EVERY_MS 60000 /* between prunes when none is left over */
+#define S_PRUNE_POLL_MS 1000   /* longest poll while a store may need pruning */
+
+/* The wall clock for answer ages: the def's (tests) or CLOCK_REALTIME. */
+static int64_t s_wall_ms(const s_svc_t *v)
+{
+    if (v->def->clock_ms)
+        return v->def->clock_ms(v->arg);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -166,8 +183,8 @@ static int s_one(tam_txn_t *sub, void *arg)
         return r == TAM_EINVAL ? TAM_EINTERNAL : r;
     char key[S_DEDUP_KEY_MAX];
     size_t klen = s_dedup_key(v->reqs[i], key);
-    return tam_txn_put(sub, TAM_SERVICE_REQUESTS_DB, key, klen, v->stored[i], v->stored_len[i],
-                       TAM_PUT_NOOVERWRITE);
+    return tam_dedup_put(sub, TAM_SERVICE_REQUESTS_DB, key, klen, v->reqs[i]->id, v->stored[i],
+                         v->stored_len[i], v->now);
 }
 
 /* The group write: run again from the start if the map grows. */
@@ -206,6 +223,17 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
         }
         if (r != TAM_ENOTFOUND)
             return r;
+        if ((r = tam_dedup_check(v->reqs[i]->id, v->now, v->retention))) {
+            /* Not stored, and too old to be new: a resend whose answer was
+             * pruned. Never applied a second time. */
+            tam_rpc_error_set(&v->ans[i].error, r, "envelope.id",
+                              r == TAM_EEXPIRED
+                                  ? "request id dated more than request_retention ago: its "
+                                    "answer, if any, was pruned; not applied (send a new id)"
+                                  : "request id dated more than request_retention ahead of the "
+                                    "service's clock");
+            continue;
+        }
         v->cur = i;
         uint64_t w0 = tam_txn_writes(txn);
         r = v->nested ? tam_txn_sub(txn, s_one, v) : s_one(txn, v);
@@ -236,8 +264,11 @@ static int s_write_fn(tam_txn_t *txn, void *arg)
 static void s_fail_writes(s_svc_t *v, size_t lo, size_t hi, int rc)
 {
     char msg[TAM_RPC_MESSAGE_MAX + 1];
-    snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
-             tam_strerror(rc));
+    if (rc == TAM_EDISKFULL)
+        snprintf(msg, sizeof msg, "storage full; resend later (nothing was written)");
+    else
+        snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
+                 tam_strerror(rc));
     for (size_t i = lo; i < hi; i++)
         if (v->kind[i] == K_WRITE) {
             s_reset_write(v, i);
@@ -336,7 +367,8 @@ static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
              {"batches", s->batches},       {"max_batch", s->max_batch},
              {"commits", s->commits},       {"store_failures", s->store_failures},
              {"undelivered", s->undelivered}, {"rejected", s->rejected},
-             {"reruns", s->reruns}};
+             {"reruns", s->reruns},         {"pruned", s->pruned},
+             {"expired", s->expired}};
     tam_service_gauge_t g[16];
     size_t ng = 0;
     if (v->def->store) {
@@ -441,6 +473,7 @@ static int s_batch(s_svc_t *v)
 {
     const tam_service_def_t *d = v->def;
     size_t nw, nr, ndup = 0, nerr0 = (size_t)v->st.errors;
+    v->now = s_wall_ms(v);
     s_classify(v, &nw, &nr);
     if (nw) {
         int rc = s_writes(v, nw);
@@ -455,6 +488,8 @@ static int s_batch(s_svc_t *v)
     for (size_t i = 0; i < v->n; i++) {
         if (v->kind[i] != K_WRITE)
             continue;
+        if (v->ans[i].error.code == TAM_EEXPIRED)
+            v->st.expired++;
         s_send(v, i);
         if (v->dup[i])
             ndup++;
@@ -529,6 +564,36 @@ static void s_batch_free(s_svc_t *v)
         v->dup[i] = false;
     }
     v->n = 0;
+}
+
+/* Prunes stored answers older than the retention when due: one bounded
+ * transaction per loop turn, so requests are served in between. A failed
+ * prune (e.g. a full disk) is tried again later. Returns 0 or TAM_EFATAL. */
+static int s_prune(s_svc_t *v)
+{
+    if (!v->def->store)
+        return 0;
+    int64_t now = s_wall_ms(v);
+    if (now < v->prune_due)
+        return 0;
+    size_t n = 0;
+    bool more = false;
+    int rc = tam_dedup_prune(v->def->store, TAM_SERVICE_REQUESTS_DB, now, v->retention,
+                             TAM_DEDUP_PRUNE_BATCH, &n, &more);
+    if (rc == TAM_EFATAL)
+        return rc;
+    if (rc) {
+        tam_warn("%s: pruning stored answers failed: %s; trying again later", v->name,
+                 tam_strerror(rc));
+        v->prune_due = now + S_PRUNE_EVERY_MS;
+        return 0;
+    }
+    v->st.pruned += n;
+    if (n)
+        tam_info("%s: pruned %zu stored answer(s) older than the retention%s", v->name, n,
+                 more ? ", more to go" : "");
+    v->prune_due = more ? now : now + S_PRUNE_EVERY_MS;
+    return 0;
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
@@ -637,6 +702,8 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
     v.name = def->name ? def->name : "service";
     v.batch_max = def->batch_max ? def->batch_max : TAM_SERVICE_BATCH_DEFAULT;
     v.batch_bytes = def->batch_bytes ? def->batch_bytes : SIZE_MAX;
+    v.retention = def->request_retention_ms > 0 ? def->request_retention_ms
+                                                : TAM_DEDUP_RETENTION_DEFAULT_MS;
     size_t nitems = 2 + def->nsources * TAM_SERVICE_SOURCE_ITEMS;
     items = calloc(nitems, sizeof *items);
     first = calloc(def->nsources + 1, sizeof *first);
@@ -668,6 +735,12 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
             items[n++] = (zmq_pollitem_t){NULL, sg.fd[0], ZMQ_POLLIN, 0};
         }
         long timeout = timer_due < 0 ? -1 : (long)(timer_due > s_now_ms() ? timer_due - s_now_ms() : 0);
+        if (def->store && (timeout < 0 || timeout > S_PRUNE_POLL_MS))
+            timeout = s_wall_ms(&v) >= v.prune_due ? 0 : S_PRUNE_POLL_MS;
+        /* Answers waiting for slow readers: what they take now, and when to try again. */
+        int fl = tam_rpc_server_flush(v.srv);
+        if (fl >= 0 && (timeout < 0 || fl < timeout))
+            timeout = fl;
         for (size_t k = 0; k < def->nsources; k++) {
             const tam_service_source_t *src = &def->sources[k];
             int c = src->pollitems(src->obj, items + n, TAM_SERVICE_SOURCE_ITEMS);
@@ -718,6 +791,8 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
                 goto out;
             }
         }
+        if (!stopping && (ret = s_prune(&v)))
+            goto out;
         if (stopping || !(items[0].revents & ZMQ_POLLIN))
             continue;
         /* Group commit: everything ready now, up to batch_max requests and

@@ -35,6 +35,9 @@ int tam_service_main(int argc, char **argv, const tam_service_main_t *d)
     int rc = tam_sec_service(&sec, &cfg, zctx, d->identity(&cfg)); /* logs its failure */
     if (rc == 0 && (rc = d->create(&server, &cfg, zctx))) {
         tam_crit("cannot start: %s", tam_strerror(rc));
+    } else if (rc == 0 && tam_cli_migrate_only()) {
+        /* create opened the store, which upgraded it: nothing to serve */
+        tam_notice("--migrate: the store is at this version's schema; exiting");
     } else if (rc == 0) {
         if (d->own_signals)
             tam_notify("READY=1");

@@ -357,7 +357,7 @@ int tam_ingest_server_new(tam_ingest_server_t **out, const tam_config_t *cfg, vo
                            .map_size = cfg->ingest.map_size,
                            .map_max = cfg->ingest.map_max,
                            .dbs = tam_ingest_dbs,
-                           .schema_version = TAM_INGEST_SCHEMA_VERSION,
+                           .schema_version = TAM_INGEST_SCHEMA_VERSION, .service = "ingest",
                            .schema_from = TAM_INGEST_SCHEMA_FROM,
                            .migrate = tam_ingest_migrate};
     if ((rc = tam_store_open(&s->store, &so)))
@@ -396,6 +396,7 @@ int tam_ingest_server_run(tam_ingest_server_t *s)
         .batch_bytes = (size_t)s->cfg->ingest.batch_bytes,
         .batch_wait_ms = (unsigned)s->cfg->ingest.batch_wait,
         .flat_writes = true, /* s_handle decodes and validates before it writes */
+        .request_retention_ms = s->cfg->common.request_retention,
         .signals = true,
         .classify = s_classify,
         .catalog = s->cat, /* catalog.get */

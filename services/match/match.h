@@ -287,6 +287,26 @@ typedef struct {
  * (logged; the run is still complete). */
 typedef int (*tam_match_publish_fn)(const char *topic, const void *body, size_t len, void *arg);
 
+/* Running tam_match_run in a worker thread while another thread answers
+ * queries (tam-match, match_server.c). The run calls unlock() before work
+ * that touches only the solver and the solution being computed (the pure
+ * solve), lock() after it, and yield() between rows of long recomputations
+ * (let waiting readers in); the caller holds its lock around the whole run
+ * and its readers take it for reading. While *stop is nonzero the run stops
+ * soon (mid-solve included) with TAM_ESTATE; the next run starts over. What
+ * readers may see during a run: the published run's proposals, header and
+ * solution (m->sol, indexed as the model indexes the solver), and rows of
+ * the model that the run may already have recomputed. */
+typedef struct {
+    const struct tam_match *owner;   /* the engine these apply to (copies: not them) */
+    void (*unlock)(void *arg);
+    void (*lock)(void *arg);
+    void (*yield)(void *arg);
+    void *arg;
+    const int *stop;                 /* read atomically; NULL: never */
+} tam_match_sync_t;
+void tam_match_set_sync(tam_match_t *m, const tam_match_sync_t *sync);
+
 /* Creates an empty engine over a loaded catalogue (which must outlive it).
  * Returns 0; TAM_EINVAL (NULL, catalogue larger than the bitsets hold);
  * TAM_ENOMEM. */

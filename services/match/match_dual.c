@@ -101,7 +101,7 @@ static uint32_t s_pop(s_heap_t *h)
 
 int tam_match__canon_duals(tam_match_t *m)
 {
-    tam_flow_solution_t *s = &m->sol;
+    tam_flow_solution_t *s = &m->work; /* the run's own */
     size_t np = s->n_projects, nn = s->n_needs, nv = np + nn + 1;
     uint32_t O = (uint32_t)(np + nn); /* nodes: projects, then needs, then O */
     /* potentials: p(Y_j) = y_j, p(W_i) = -z_i, p(O) = 0 */
@@ -256,7 +256,7 @@ int tam_match__dual_ranges(tam_match_t *m)
         room += pb.need_amount[i];
     for (size_t q = 0; q < pb.p.n_projects; q++) {
         tam_match_project_t *p = &m->projects[pb.project_slot[q]];
-        int64_t y = p->flow < m->sol.n_projects ? m->sol.project_dual[p->flow] : 0;
+        int64_t y = p->flow < m->work.n_projects ? m->work.project_dual[p->flow] : 0;
         int64_t b = pb.project_budget[q];
         if (y <= 0) {
             p->dual_range = -1; /* adds nothing, however much */

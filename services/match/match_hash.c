@@ -64,6 +64,11 @@ static void s_count(crypto_hash_sha256_state *st, const char *tag, uint64_t n)
 /* SHA-256 over the canonical inputs (docs/matching.md, "Run hash"). */
 int tam_match__hash(tam_match_t *m)
 {
+    return tam_match__hash_into(m, m->hash);
+}
+
+int tam_match__hash_into(const tam_match_t *m, char out[65])
+{
     uint32_t nmax = m->nneeds > m->nprojects ? m->nneeds : m->nprojects;
     if (m->ndecs > nmax)
         nmax = m->ndecs;
@@ -92,7 +97,7 @@ int tam_match__hash(tam_match_t *m)
     for (uint32_t i = 0; i < m->nneeds; i++)
         if (m->needs[i].open)
             ix[n++] = i;
-    qsort_r(ix, n, sizeof *ix, s_cmp_need_key, m);
+    qsort_r(ix, n, sizeof *ix, s_cmp_need_key, (void *)m);
     s_count(&st, "needs", n);
     for (uint32_t k = 0; k < n; k++)
         crypto_hash_sha256_update(&st, m->needs[ix[k]].digest, 32);
@@ -100,7 +105,7 @@ int tam_match__hash(tam_match_t *m)
     for (uint32_t j = 0; j < m->nprojects; j++)
         if (m->projects[j].present)
             ix[n++] = j;
-    qsort_r(ix, n, sizeof *ix, tam_match__cmp_project_slots, m);
+    qsort_r(ix, n, sizeof *ix, tam_match__cmp_project_slots, (void *)m);
     s_count(&st, "projects", n);
     for (uint32_t k = 0; k < n; k++)
         crypto_hash_sha256_update(&st, m->projects[ix[k]].digest, 32);
@@ -108,7 +113,7 @@ int tam_match__hash(tam_match_t *m)
     for (uint32_t d = 0; d < m->ndecs; d++)
         if (m->decs[d].present)
             ix[n++] = d;
-    qsort_r(ix, n, sizeof *ix, s_cmp_dec, m);
+    qsort_r(ix, n, sizeof *ix, s_cmp_dec, (void *)m);
     s_count(&st, "decisions", n);
     for (uint32_t k = 0; k < n; k++) {
         const tam_match_decision_t *x = &m->decs[ix[k]];
@@ -131,7 +136,7 @@ int tam_match__hash(tam_match_t *m)
     uint8_t d[32];
     crypto_hash_sha256_final(&st, d);
     for (int i = 0; i < 32; i++)
-        snprintf(m->hash + 2 * i, 3, "%02x", d[i]);
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
     free(ix);
     return 0;
 }

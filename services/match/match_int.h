@@ -83,7 +83,9 @@ struct tam_match {
 
     /* allocation */
     tam_flow_t *flow;
-    tam_flow_solution_t sol;
+    tam_flow_solution_t sol;  /* the published run's solution (queries read it) */
+    tam_flow_solution_t work; /* the solution a run computes; swapped with sol when the run is
+                               * published */
     bool rebuild;            /* next run solves cold from a fresh problem */
     tam_match_op_t *ops;
     uint32_t nops, cap_ops;
@@ -108,12 +110,24 @@ struct tam_match {
     uint32_t nprops, cap_props;
     tam_match_map_t prop_map;/* TAM_MATCH_PAIR_KEY -> index in props */
     int64_t requested, funded, unfunded;
-    char *lp;                /* LP text of the last run, built on demand */
+    char *lp;                /* LP export being streamed: text made, not yet sent */
     size_t lp_len;
-    uint64_t lp_run;
+    uint64_t lp_run;         /* the run it describes */
+    struct tam_match_lp *lp_state; /* its writer and problem (match_lp.c); NULL in a copy */
 
     tam_match_stats_t st;
+
+    /* a run in a worker thread (tam_match_set_sync); only for this engine:
+     * a copy of it (whatif) has sync.owner != itself and runs unsynchronised */
+    tam_match_sync_t sync;
 };
+
+/* Synchronisation points of a run (no-ops unless m->sync.owner == m). */
+void tam_match__unlock(tam_match_t *m);  /* before work that touches only m->flow / m->work */
+void tam_match__lock(tam_match_t *m);    /* after it */
+void tam_match__yield(tam_match_t *m);   /* between rows of a long recomputation */
+/* True if the run must stop (sync.stop set). */
+bool tam_match__stopped(const tam_match_t *m);
 
 /* ---- match_model.c ---- */
 /* Slot of a need / project / decision by id, or TAM_MATCH_NONE. */
@@ -268,6 +282,8 @@ int tam_match__dual_ranges(tam_match_t *m);
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns
  * 0; TAM_ENOMEM. */
 int tam_match__hash(tam_match_t *m);
+/* The same into out, changing nothing (a run computes it beside readers). */
+int tam_match__hash_into(const tam_match_t *m, char out[65]);
 /* qsort_r comparator of project slots by project id (arg: the engine). */
 int tam_match__cmp_project_slots(const void *a, const void *b, void *arg);
 
@@ -290,6 +306,8 @@ tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d);
  * frees it). Refusals go to err (returns err->code). */
 int tam_match__export_lp(tam_match_t *m, const tam_lp_request_t *q, tam_lp_chunk_t *out,
                          tam_rpc_error_t *err);
+/* Frees an export being streamed. */
+void tam_match__lp_free(tam_match_t *m);
 
 /* Monotonic microseconds. */
 int64_t tam_match__now_us(void);

@@ -121,6 +121,7 @@ void tam_match_destroy(tam_match_t **mp)
     free(m->dirty_projects);
     tam_flow_destroy(&m->flow);
     tam_flow_solution_free(&m->sol);
+    tam_flow_solution_free(&m->work);
     free(m->ops);
     free(m->frags);
     free(m->header);
@@ -128,7 +129,7 @@ void tam_match_destroy(tam_match_t **mp)
         free(m->props[i].pub);
     free(m->props);
     tam_match_map_free(&m->prop_map);
-    free(m->lp);
+    tam_match__lp_free(m);
     tam_arena_destroy(&m->scratch);
     free(m);
     *mp = NULL;

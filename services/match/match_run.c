@@ -33,6 +33,39 @@ tam_proposal_state_t tam_match__prop_state(const tam_match_decision_t *d)
     }
 }
 
+/* ---- a run in a worker thread ------------------------------------------------------ */
+
+void tam_match_set_sync(tam_match_t *m, const tam_match_sync_t *sync)
+{
+    if (sync)
+        m->sync = *sync;
+    else
+        memset(&m->sync, 0, sizeof m->sync);
+}
+
+void tam_match__unlock(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.unlock)
+        m->sync.unlock(m->sync.arg);
+}
+
+void tam_match__lock(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.lock)
+        m->sync.lock(m->sync.arg);
+}
+
+void tam_match__yield(tam_match_t *m)
+{
+    if (m->sync.owner == m && m->sync.yield)
+        m->sync.yield(m->sync.arg);
+}
+
+bool tam_match__stopped(const tam_match_t *m)
+{
+    return m->sync.owner == m && m->sync.stop && __atomic_load_n(m->sync.stop, __ATOMIC_RELAXED);
+}
+
 void tam_match_set_run_floor(tam_match_t *m, uint64_t last)
 {
     if (last > m->run_floor)
@@ -200,15 +233,24 @@ static int s_prepare(tam_match_t *m)
 static int s_recompute(tam_match_t *m)
 {
     int rc = 0;
+    /* rows are whole between them: waiting readers may look in after each */
     if (m->full) {
-        for (uint32_t i = 0; i < m->nneeds && rc == 0; i++)
+        for (uint32_t i = 0; i < m->nneeds && rc == 0; i++) {
             rc = tam_match__row(m, i);
+            tam_match__yield(m);
+            if ((i & 63) == 63 && tam_match__stopped(m))
+                rc = TAM_ESTATE;
+        }
         m->rebuild = true;
     } else {
-        for (uint32_t k = 0; k < m->ndirty_needs && rc == 0; k++)
+        for (uint32_t k = 0; k < m->ndirty_needs && rc == 0; k++) {
             rc = tam_match__row(m, m->dirty_needs[k]);
-        for (uint32_t k = 0; k < m->ndirty_projects && rc == 0; k++)
+            tam_match__yield(m);
+        }
+        for (uint32_t k = 0; k < m->ndirty_projects && rc == 0; k++) {
             rc = tam_match__column(m, m->dirty_projects[k]);
+            tam_match__yield(m);
+        }
     }
     if (rc)
         return rc;
@@ -238,33 +280,52 @@ static int s_cmp_rank(const void *a, const void *b, void *arg)
     return strcmp(m->projects[x->project].id, m->projects[y->project].id);
 }
 
-/* The proposals of the solution just found, ranked. Also counts eligible
- * pairs per project and the run's totals. */
-static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
+/* The run's totals, computed beside readers and stored when it publishes. */
+typedef struct {
+    int64_t requested, funded, unfunded, pairs, needs;
+    int64_t *elig;  /* [nprojects] eligible needs per project */
+} s_totals_t;
+
+static void s_totals_commit(tam_match_t *m, s_totals_t *t)
+{
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        m->projects[j].eligible_needs = t->elig[j];
+    m->requested = t->requested;
+    m->funded = t->funded;
+    m->unfunded = t->unfunded;
+    m->st.pairs = t->pairs;
+    m->st.needs = t->needs;
+}
+
+/* The proposals of the solution just found (m->work), ranked, and the
+ * run's totals into *t (t->elig allocated; changes nothing in m). */
+static int s_collect(const tam_match_t *m, tam_match_prop_t **out, uint32_t *nout, s_totals_t *t)
 {
     uint32_t cap = 1024, n = 0;
+    memset(t, 0, sizeof *t);
     tam_match_prop_t *v = malloc(cap * sizeof *v);
-    if (!v)
+    t->elig = calloc((size_t)m->nprojects + 1, sizeof *t->elig);
+    if (!v || !t->elig) {
+        free(v);
+        free(t->elig);
+        t->elig = NULL;
         return TAM_ENOMEM;
-    for (uint32_t j = 0; j < m->nprojects; j++)
-        m->projects[j].eligible_needs = 0;
-    m->requested = m->funded = m->unfunded = 0;
-    m->st.pairs = m->st.needs = 0;
+    }
     for (uint32_t i = 0; i < m->nneeds; i++) {
         const tam_match_need_t *n_ = &m->needs[i];
         if (!n_->open)
             continue;
-        m->st.needs++;
+        t->needs++;
         int64_t funded = 0;
         for (uint32_t k = 0; k < n_->narcs; k++) {
             const tam_match_arc_t *a = &n_->arcs[k];
             if (!a->live)
                 continue;
             if (a->eligible) {
-                m->projects[a->project].eligible_needs++;
-                m->st.pairs++;
+                t->elig[a->project]++;
+                t->pairs++;
             }
-            int64_t x = a->flow < m->sol.n_arcs ? m->sol.x[a->flow] : 0;
+            int64_t x = a->flow < m->work.n_arcs ? m->work.x[a->flow] : 0;
             if (x <= 0)
                 continue;
             funded += x;
@@ -273,6 +334,8 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                 tam_match_prop_t *nv = realloc(v, cap * sizeof *nv);
                 if (!nv) {
                     free(v);
+                    free(t->elig);
+                    t->elig = NULL;
                     return TAM_ENOMEM;
                 }
                 v = nv;
@@ -299,12 +362,12 @@ static int s_collect(tam_match_t *m, tam_match_prop_t **out, uint32_t *nout)
                             : tam_match__prop_state(tam_match__decision(m, n_->id, p->id));
         }
         funded += tam_match__fixed_out(n_); /* decided on projects outside the problem */
-        m->requested += n_->cost;
-        m->funded += funded;
+        t->requested += n_->cost;
+        t->funded += funded;
         if (n_->cost > funded)
-            m->unfunded += n_->cost - funded;
+            t->unfunded += n_->cost - funded;
     }
-    qsort_r(v, n, sizeof *v, s_cmp_rank, m);
+    qsort_r(v, n, sizeof *v, s_cmp_rank, (void *)m);
     for (uint32_t k = 0; k < n; k++)
         v[k].rank = k + 1;
     *out = v;
@@ -334,8 +397,8 @@ static bool s_published(tam_change_reason_t r)
 
 /* ---- the header ---------------------------------------------------------------------------- */
 
-static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm,
-                    uint64_t pivots)
+static int s_header(tam_match_t *m, const tam_flow_solution_t *sol, int64_t changed,
+                    int64_t solve_us, bool warm, uint64_t pivots)
 {
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
@@ -347,7 +410,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.code_version = TAM_MATCH_CODE_VERSION;
     r.needs = m->st.needs;
     r.pairs = m->st.pairs;
-    __int128 obj = m->sol.objective;
+    __int128 obj = sol->objective;
     r.objective = obj > INT64_MAX ? INT64_MAX : (obj < 0 ? 0 : (int64_t)obj);
     r.requested = m->requested;
     r.funded = m->funded;
@@ -365,7 +428,7 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     r.equity_scale = m->par.equity_scale;
     r.warm = warm;
     r.pivots = pivots;
-    r.unique = m->sol.unique;
+    r.unique = sol->unique;
     __int128 lb = m->lp_bound;
     r.lp_bound = lb > INT64_MAX ? INT64_MAX : (lb < 0 ? 0 : (int64_t)lb);
     r.min_amount = m->par.min_amount;
@@ -389,12 +452,12 @@ static int s_header(tam_match_t *m, int64_t changed, int64_t solve_us, bool warm
     qsort_r(ix, np, sizeof *ix, tam_match__cmp_project_slots, m);
     for (uint32_t q = 0; q < np; q++) {
         const tam_match_project_t *p = &m->projects[ix[q]];
-        bool in = p->flow < m->sol.n_projects;
-        int64_t dual = in ? m->sol.project_dual[p->flow] : 0;
+        bool in = p->flow < sol->n_projects;
+        int64_t dual = in ? sol->project_dual[p->flow] : 0;
         r.project_state.v[q] = (tam_run_project_t){
             .project = (char *)p->id,
             .available = p->available,
-            .allocated = in ? m->sol.project_used[p->flow] : 0,
+            .allocated = in ? sol->project_used[p->flow] : 0,
             .dual = dual < 0 ? 0 : (dual > TAM_FLOW_SCORE_MAX ? TAM_FLOW_SCORE_MAX : dual),
             .dual_range = p->dual_range,
             .eligible_needs = p->eligible_needs};
@@ -432,7 +495,7 @@ static int s_same_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_pu
     m->run_id = tam_match_next_run_id(m);
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
-    int rc = s_header(m, 0, 0, true, 0);
+    int rc = s_header(m, &m->sol, 0, 0, true, 0);
     if (rc) {
         m->run_id = prev;
         return rc;
@@ -468,10 +531,16 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         rc = s_recompute(m);
     int64_t t1 = tam_match__now_us();
     bool warm = false;
+    if (rc == 0 && tam_match__stopped(m))
+        rc = TAM_ESTATE;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
-    if (rc == 0)
+    if (rc == 0) {
+        /* reads the model, writes only m->work: readers may go on */
+        tam_match__unlock(m);
         rc = tam_match__canon_duals(m);
+        tam_match__lock(m);
+    }
     int64_t t2 = tam_match__now_us();
     if (rc) {
         m->full = true; /* the next run starts over */
@@ -493,8 +562,19 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     bool *seen = NULL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    if ((rc = tam_match__hash(m)) || (rc = s_collect(m, &nv, &nn)))
+    /* hashing and ranking read the model and m->work only: readers may go on */
+    char hash[65];
+    s_totals_t tot = {0};
+    tam_match__unlock(m);
+    rc = tam_match__hash_into(m, hash);
+    if (rc == 0)
+        rc = s_collect(m, &nv, &nn, &tot);
+    tam_match__lock(m);
+    if (rc)
         goto fail;
+    memcpy(m->hash, hash, sizeof m->hash);
+    s_totals_commit(m, &tot);
+    free(tot.elig);
     seen = calloc((size_t)m->nprops + 1, sizeof *seen);
     if (!seen) {
         rc = TAM_ENOMEM;
@@ -526,7 +606,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->run_id = run;
     memcpy(m->seqs, seqs->seq, sizeof m->seqs);
     memcpy(m->epochs, seqs->epoch, sizeof m->epochs);
-    if ((rc = s_header(m, changed, t2 - t1, warm, m->sol.pivots)))
+    if ((rc = s_header(m, &m->work, changed, t2 - t1, warm, m->work.pivots)))
         goto fail;
     char topic[32];
     for (uint32_t k = 0; k < nn; k++) {
@@ -562,7 +642,11 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
                  tam_strerror(rc));
         rc = 0;
     }
-    /* the new run becomes current */
+    /* the new run becomes current, its solution the published one (the
+     * previous one's arrays are reused by the next solve) */
+    tam_flow_solution_t ps = m->sol;
+    m->sol = m->work;
+    m->work = ps;
     for (uint32_t o = 0; o < m->nprops; o++)
         free(m->props[o].pub);
     free(m->props);
@@ -572,9 +656,6 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->prop_map = nmap;
     free(seen);
     msgpack_sbuffer_destroy(&sb);
-    free(m->lp);
-    m->lp = NULL;
-    m->lp_len = 0;
     m->changed = false;
 
     int64_t t3 = tam_match__now_us();

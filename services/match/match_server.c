@@ -2,8 +2,11 @@
  * without a store: three feed clients (ingest, registry, pipeline) keep the
  * model current, a runner re-ranks when inputs changed (coalescing bursts),
  * the feed server publishes runs and changed proposals and streams the
- * snapshot, and reads are answered from the last run. Everything runs in the
- * loop's thread, between polls. */
+ * snapshot, and reads are answered from the last run. Runs are computed in
+ * a worker thread (match_worker.c); everything else runs in the loop's
+ * thread, between polls. While a run is computed, queries are answered from
+ * the last published run and feed records wait in a queue (in order), to be
+ * applied when the run is published. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 #include "tam/principal.h"
 #include "tam/service.h"
 #include "match_server.h"
+#include "match_worker.h"
 
 static const char *const s_feed_names[TAM_MATCH_NFEEDS] = {"ingest", "registry", "pipeline"};
 
@@ -27,6 +31,19 @@ typedef struct {
     tam_match_server_t *s;
     int feed;
 } s_client_arg_t;
+
+/* A feed event that arrived during a run, applied after it. */
+typedef enum { S_EV_RECORD, S_EV_RESET, S_EV_SYNCED } s_ev_kind_t;
+typedef struct {
+    s_ev_kind_t kind;
+    int feed;
+    char *topic;
+    size_t tn;
+    void *body;
+    size_t len;
+    uint64_t seq;
+    int from_snapshot;
+} s_event_t;
 
 struct tam_match_server {
     const tam_config_t *cfg;
@@ -51,6 +68,11 @@ struct tam_match_server {
     uint64_t publish_failed;
     char counter_dir[900];               /* <data_dir>/match */
     uint64_t counter;                    /* highest run id stored durably */
+    tam_match_worker_t *worker;
+    tam_match_seqs_t job_seqs;           /* what the run being computed reflects */
+    s_event_t *evq;                      /* feed events during the run, in order */
+    size_t nevq, cap_evq;
+    bool evq_failed;                     /* an event could not be queued: resync */
 };
 
 static int64_t s_now_ms(void)
@@ -58,6 +80,16 @@ static int64_t s_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_finish(tam_match_server_t *s);
+
+/* Queries that need the engine idle (they copy the solver or read what a
+ * run changes in place). */
+static bool s_needs_idle(const char *type)
+{
+    return strcmp(type, "match.whatif") == 0 || strcmp(type, "match.advise") == 0 ||
+           strcmp(type, "match.export_lp") == 0;
 }
 
 static tam_req_kind_t s_classify(const char *type, void *arg)
@@ -82,8 +114,15 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
     msgpack_sbuffer_clear(&s->answer);
     if (msg->id == TAM_MSG_sys_ping)
         return tam_service_pong(req, "tam-match", TAM_MATCH_CODE_VERSION, s->feed, s->scratch, out);
+    /* what copies or exports the solver's state (what-if scenarios, the LP)
+     * waits for the run being computed; every other query reads the last
+     * published run beside it */
+    if (tam_match_worker_busy(s->worker) && s_needs_idle(req->type))
+        s_finish(s);
+    tam_match_worker_rdlock(s->worker);
     int rc = tam_match_query(s->m, msg->id, req->body, req->body_len, s->scratch, &s->answer,
                              &out->error);
+    tam_match_worker_rdunlock(s->worker);
     if (out->error.code)
         return out->error.code;
     if (rc)
@@ -99,20 +138,108 @@ static void s_mark(tam_match_server_t *s)
         s->pending_since = s_now_ms();
 }
 
+static void s_record_now(tam_match_server_t *s, int feed, const char *topic, size_t tn,
+                         const void *body, size_t len)
+{
+    tam_match_apply(s->m, feed, topic, tn, body, len);
+    if (tam_match_dirty(s->m))
+        s_mark(s);
+}
+
+static void s_reset_now(s_client_arg_t *ca);
+static void s_synced_now(uint64_t seq, s_client_arg_t *ca);
+
+/* Queues a feed event that arrived during a run. Returns false if it could
+ * not be queued (out of memory). */
+static bool s_queue(tam_match_server_t *s, s_ev_kind_t kind, int feed, const char *topic,
+                    size_t tn, const void *body, size_t len, uint64_t seq, int from_snapshot)
+{
+    if (s->nevq == s->cap_evq) {
+        size_t nc = s->cap_evq ? 2 * s->cap_evq : 1024;
+        s_event_t *v = realloc(s->evq, nc * sizeof *v);
+        if (!v)
+            return false;
+        s->evq = v;
+        s->cap_evq = nc;
+    }
+    s_event_t *e = &s->evq[s->nevq];
+    *e = (s_event_t){.kind = kind, .feed = feed, .tn = tn, .len = len, .seq = seq,
+                     .from_snapshot = from_snapshot};
+    if (kind == S_EV_RECORD) {
+        e->topic = malloc(tn + 1);
+        e->body = malloc(len ? len : 1);
+        if (!e->topic || !e->body) {
+            free(e->topic);
+            free(e->body);
+            return false;
+        }
+        memcpy(e->topic, topic, tn);
+        e->topic[tn] = 0;
+        memcpy(e->body, body, len);
+    }
+    s->nevq++;
+    return true;
+}
+
+/* Applies the events queued during the run just published, in order. */
+static void s_drain(tam_match_server_t *s)
+{
+    for (size_t k = 0; k < s->nevq; k++) {
+        s_event_t *e = &s->evq[k];
+        if (e->kind == S_EV_RECORD)
+            s_record_now(s, e->feed, e->topic, e->tn, e->body, e->len);
+        else if (e->kind == S_EV_RESET)
+            s_reset_now(&s->fc_arg[e->feed]);
+        else
+            s_synced_now(e->seq, &s->fc_arg[e->feed]);
+        free(e->topic);
+        free(e->body);
+    }
+    s->nevq = 0;
+    if (s->evq_failed) {
+        tam_crit("feeds: records that arrived during a run could not be kept (out of memory); "
+                 "the model misses them until a feed reloads its snapshot");
+        s->evq_failed = false;
+    }
+}
+
 static void s_on_record(const char *topic, size_t tn, const void *body, size_t len, uint64_t seq,
                         int from_snapshot, void *arg)
 {
-    (void)seq;
-    (void)from_snapshot;
     s_client_arg_t *ca = arg;
-    tam_match_apply(ca->s->m, ca->feed, topic, tn, body, len);
-    if (tam_match_dirty(ca->s->m))
-        s_mark(ca->s);
+    tam_match_server_t *s = ca->s;
+    if (!tam_match_worker_busy(s->worker)) {
+        s_record_now(s, ca->feed, topic, tn, body, len);
+        return;
+    }
+    if (!s_queue(s, S_EV_RECORD, ca->feed, topic, tn, body, len, seq, from_snapshot))
+        s->evq_failed = true;
 }
 
 static void s_on_reset(void *arg)
 {
     s_client_arg_t *ca = arg;
+    if (tam_match_worker_busy(ca->s->worker)) {
+        if (!s_queue(ca->s, S_EV_RESET, ca->feed, NULL, 0, NULL, 0, 0, 0))
+            ca->s->evq_failed = true;
+        return;
+    }
+    s_reset_now(ca);
+}
+
+static void s_on_synced(uint64_t seq, void *arg)
+{
+    s_client_arg_t *ca = arg;
+    if (tam_match_worker_busy(ca->s->worker)) {
+        if (!s_queue(ca->s, S_EV_SYNCED, ca->feed, NULL, 0, NULL, 0, seq, 0))
+            ca->s->evq_failed = true;
+        return;
+    }
+    s_synced_now(seq, ca);
+}
+
+static void s_reset_now(s_client_arg_t *ca)
+{
     tam_match_server_t *s = ca->s;
     tam_match_feed_reset(s->m, ca->feed);
     s->loading[ca->feed] = true;
@@ -120,9 +247,8 @@ static void s_on_reset(void *arg)
     tam_info("feed %s: reloading its snapshot", s_feed_names[ca->feed]);
 }
 
-static void s_on_synced(uint64_t seq, void *arg)
+static void s_synced_now(uint64_t seq, s_client_arg_t *ca)
 {
-    s_client_arg_t *ca = arg;
     tam_match_server_t *s = ca->s;
     tam_match_feed_synced(s->m, ca->feed);
     s->loading[ca->feed] = false;
@@ -149,7 +275,10 @@ static int s_publish(const char *topic, const void *body, size_t len, void *arg)
 static int s_snapshot(const char *prefix, tam_feed_emit_fn emit, void *emit_ctx, void *arg)
 {
     tam_match_server_t *s = arg;
-    return tam_match_snapshot(s->m, prefix, emit, emit_ctx);
+    tam_match_worker_rdlock(s->worker);
+    int rc = tam_match_snapshot(s->m, prefix, emit, emit_ctx);
+    tam_match_worker_rdunlock(s->worker);
+    return rc;
 }
 
 /* ---- run ids for good ------------------------------------------------------------ */
@@ -268,15 +397,35 @@ static int64_t s_due(tam_match_server_t *s, int64_t now)
 
 static int s_run_items(void *obj, zmq_pollitem_t *items, int max)
 {
-    (void)obj;
-    (void)items;
-    (void)max;
-    return 0;
+    tam_match_server_t *s = obj;
+    if (!tam_match_worker_busy(s->worker) || max < 1)
+        return 0;
+    items[0] = (zmq_pollitem_t){.socket = NULL, .fd = tam_match_worker_fd(s->worker),
+                                .events = ZMQ_POLLIN};
+    return 1;
+}
+
+/* Takes the result of the run the worker computed: publishes it (in order),
+ * then applies the feed events that arrived meanwhile. */
+static void s_finish(tam_match_server_t *s)
+{
+    int rc = tam_match_worker_finish(s->worker, s_publish, s);
+    if (rc) {
+        tam_error("run failed: %s; retrying in 1 s", tam_strerror(rc));
+        s->retry_at = s_now_ms() + 1000;
+    } else {
+        memcpy(s->run_seqs, s->job_seqs.seq, sizeof s->run_seqs);
+        s->pending_since = -1;
+        s->retry_at = -1;
+    }
+    s_drain(s);
 }
 
 static int s_run_timeout(void *obj)
 {
     tam_match_server_t *s = obj;
+    if (tam_match_worker_busy(s->worker))
+        return tam_match_worker_done(s->worker) ? 0 : 1000;
     int64_t now = s_now_ms(), due = s_due(s, now);
     if (due < 0)
         return 60000; /* look at the date once a minute */
@@ -287,6 +436,11 @@ static int s_run_process(void *obj, const zmq_pollitem_t *items)
 {
     (void)items;
     tam_match_server_t *s = obj;
+    if (tam_match_worker_busy(s->worker)) {
+        if (tam_match_worker_done(s->worker))
+            s_finish(s);
+        return 0;
+    }
     int64_t now = s_now_ms(), due = s_due(s, now);
     if (due < 0 || due > now)
         return 0;
@@ -307,16 +461,15 @@ static int s_run_process(void *obj, const zmq_pollitem_t *items)
         s->retry_at = now + 1000;
         return 0; /* no run without a durable id; retried in 1 s */
     }
-    int rc = tam_match_run(s->m, &seqs, s_publish, s);
+    /* the sequences are those of the records applied so far: records that
+     * arrive during the run wait in the queue */
+    s->job_seqs = seqs;
+    int rc = tam_match_worker_start(s->worker, &seqs);
     if (rc) {
-        tam_error("run failed: %s; retrying in 1 s", tam_strerror(rc));
+        tam_error("run: cannot start: %s; retrying in 1 s", tam_strerror(rc));
         s->retry_at = now + 1000;
-        return 0; /* the service goes on answering with the last run */
     }
-    memcpy(s->run_seqs, seqs.seq, sizeof s->run_seqs);
-    s->pending_since = -1;
-    s->retry_at = -1;
-    return 0;
+    return 0; /* the service goes on answering with the last run */
 }
 
 static void s_ready(const char *endpoint, void *arg)
@@ -371,7 +524,8 @@ int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void
         tam_error("catalogue: %s", err);
         goto fail;
     }
-    if ((rc = tam_match_new(&s->m, s->cat, &s->par)) || (rc = s_counter_load(s)))
+    if ((rc = tam_match_new(&s->m, s->cat, &s->par)) || (rc = s_counter_load(s)) ||
+        (rc = tam_match_worker_new(&s->worker, s->m)))
         goto fail;
     tam_match_set_run_floor(s->m, s->counter);
     if ((rc = tam_cli_ipc_dir(cfg->match.endpoint)) || (rc = tam_cli_ipc_dir(cfg->match.feed)) ||
@@ -437,6 +591,14 @@ int tam_match_server_run(tam_match_server_t *s)
                              .stats = &s->stats,
                              .gauges = s_gauges};
     int rc = tam_service_run(&def, s);
+    /* a run being computed stops at its next check, mid-solve included */
+    if (tam_match_worker_busy(s->worker)) {
+        int64_t t0 = s_now_ms();
+        int wrc = tam_match_worker_stop(s->worker);
+        tam_info("stopping: the run being computed %s after %lld ms",
+                 wrc == TAM_ESTATE ? "stopped" : "had finished (not published)",
+                 (long long)(s_now_ms() - t0));
+    }
     tam_match_stats_t ms;
     tam_match_stats(s->m, &ms);
     tam_info("stopping: %llu run(s) (%llu warm), %llu read(s), %llu bad feed record(s), "
@@ -453,6 +615,12 @@ void tam_match_server_destroy(tam_match_server_t **sp)
     if (!sp || !*sp)
         return;
     tam_match_server_t *s = *sp;
+    tam_match_worker_destroy(&s->worker);
+    for (size_t k = 0; k < s->nevq; k++) {
+        free(s->evq[k].topic);
+        free(s->evq[k].body);
+    }
+    free(s->evq);
     for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
         tam_feed_client_destroy(&s->fc[f]);
     tam_feed_server_destroy(&s->feed);

@@ -84,9 +84,12 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     pb->project_budget = malloc(((size_t)np + 1) * sizeof *pb->project_budget);
     pb->project_slot = malloc(((size_t)np + 1) * sizeof *pb->project_slot);
     pb->arcs = malloc((na + 1) * sizeof *pb->arcs);
+    /* assign: the model's arcs in the new order, re-indexed at the end
+     * (nothing in the model changes before then: readers may look in) */
+    tam_match_arc_t **aptr = assign ? malloc((na + 1) * sizeof *aptr) : NULL;
     int rc = TAM_ENOMEM;
     if (!nord || !pix || !aord || !pb->need_id || !pb->need_slot || !pb->need_amount || !pb->project_id ||
-        !pb->project_budget || !pb->project_slot || !pb->arcs)
+        !pb->project_budget || !pb->project_slot || !pb->arcs || (assign && !aptr))
         goto fail;
     if (with_solution) {
         pb->s.x = calloc(na + 1, sizeof *pb->s.x);
@@ -162,12 +165,16 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
                 pb->s.arc_flags[a] = m->sol.arc_flags[x->flow];
             }
             if (assign)
-                x->flow = (uint32_t)a;
+                aptr[a] = x;
             a++;
         }
+        if (assign && (q & 63) == 63)
+            tam_match__yield(m);
     }
     if (assign) {
         /* the model now indexes the new solver; dead arcs leave */
+        for (uint64_t k = 0; k < a; k++)
+            aptr[k]->flow = (uint32_t)k;
         for (uint32_t i = 0; i < m->nneeds; i++) {
             tam_match_need_t *n = &m->needs[i];
             n->flow = TAM_MATCH_NONE;
@@ -203,11 +210,13 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
     free(nord);
     free(pix);
     free(aord);
+    free(aptr);
     return 0;
 fail:
     free(nord);
     free(pix);
     free(aord);
+    free(aptr);
     tam_match__problem_free(pb);
     return rc;
 }
@@ -220,19 +229,40 @@ int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with
     return s_problem((tam_match_t *)m, out, false, with_solution);
 }
 
+/* Solves into m->work; readers may read the model and m->sol meanwhile
+ * (the solver touches only m->flow and m->work). */
+static int s_flow_run(tam_match_t *m)
+{
+    tam_flow_set_cancel(m->flow, m->sync.owner == m ? m->sync.stop : NULL);
+    tam_match__unlock(m);
+    int rc = tam_flow_run(m->flow, &m->work);
+    tam_match__lock(m);
+    return rc;
+}
+
 static int s_rebuild(tam_match_t *m)
 {
     tam_match_problem_t pb;
     tam_flow_destroy(&m->flow);
-    int rc = s_problem(m, &pb, true, false);
-    if (rc == 0)
+    /* the published solution comes along, re-indexed as the model now
+     * indexes the new solver: readers keep reading it during the solve */
+    int rc = s_problem(m, &pb, true, true);
+    if (rc == 0) {
+        tam_flow_solution_t old = m->sol;
+        m->sol = pb.s;
+        memset(&pb.s, 0, sizeof pb.s);
+        tam_flow_solution_free(&old);
+        /* building the solver reads only pb */
+        tam_match__unlock(m);
         rc = tam_flow_new(&m->flow, &pb.p);
+        tam_match__lock(m);
+    }
     tam_match__problem_free(&pb);
     if (rc == 0)
-        rc = tam_flow_run(m->flow, &m->sol);
+        rc = s_flow_run(m);
     if (rc) {
         tam_flow_destroy(&m->flow);
-        tam_flow_solution_free(&m->sol);
+        tam_flow_solution_free(&m->work);
     }
     m->st.rebuilds++;
     return rc;
@@ -322,16 +352,37 @@ static int s_apply(tam_match_t *m)
     return 0;
 }
 
+/* Warm start is given up for a cold solve when more than S_WARM_NEW_PCT %
+ * of the solver's needs (and more than S_WARM_NEW_MIN) are new. */
+#define S_WARM_NEW_PCT 10
+#define S_WARM_NEW_MIN 50
+
 static int s_solve_once(tam_match_t *m, bool *warm)
 {
     *warm = false;
     if (m->flow && !m->rebuild && m->flow_arcs > 2 * m->live_arcs + 100000)
         m->rebuild = true; /* dead arcs cost pivot searches: start afresh */
     if (m->flow && !m->rebuild) {
+        /* a poor warm basis: when many needs arrive at once (a bulk load,
+         * a feed's snapshot) every one of them hangs under the root and
+         * warm pivoting costs far more than solving cold (measured: 14x the
+         * pivots at 100k x 2000, 7.5x the time at 20k x 500; issue 16) */
+        uint64_t fresh = 0, known = tam_flow_n_needs(m->flow);
+        for (uint32_t i = 0; i < m->nneeds; i++)
+            fresh += m->needs[i].open && m->needs[i].flow == TAM_MATCH_NONE;
+        if (fresh > S_WARM_NEW_MIN && fresh * 100 > known * S_WARM_NEW_PCT) {
+            tam_debug("run: %llu new need(s) beside %llu: solving cold", (unsigned long long)fresh,
+                      (unsigned long long)known);
+            m->rebuild = true;
+        }
+    }
+    if (m->flow && !m->rebuild) {
         int rc = s_apply(m);
         if (rc == 0)
-            rc = tam_flow_run(m->flow, &m->sol);
-        if (rc == 0 && m->sol.unique) {
+            rc = s_flow_run(m);
+        if (rc == TAM_ESTATE && tam_match__stopped(m))
+            return rc;
+        if (rc == 0 && m->work.unique) {
             *warm = true;
             return 0;
         }
@@ -343,6 +394,8 @@ static int s_solve_once(tam_match_t *m, bool *warm)
     }
     int rc = s_rebuild(m);
     m->rebuild = rc != 0;
+    if (rc == TAM_ESTATE && tam_match__stopped(m))
+        return rc;
     if (rc)
         tam_error("run: the allocation could not be solved: %s", tam_strerror(rc));
     return rc;
@@ -379,15 +432,21 @@ static int64_t s_hold_back(tam_match_t *m)
 {
     int64_t held = 0;
     for (uint32_t ns = 0; ns < m->nneeds; ns++) {
+        if ((ns & 63) == 63)
+            tam_match__yield(m);
         tam_match_need_t *n = &m->needs[ns];
         if (!n->open || n->flow == TAM_MATCH_NONE)
+            continue;
+        /* most needs get nothing: their arcs need no look (the scan of
+         * every arc was 13% of a warm run at 20k x 500) */
+        if (n->flow < m->work.n_needs && m->work.need_funded[n->flow] == 0)
             continue;
         int64_t min = -1;
         for (uint32_t k = 0; k < n->narcs; k++) {
             tam_match_arc_t *a = &n->arcs[k];
-            if (!a->live || !a->eligible || a->frag || a->flow >= m->sol.n_arcs)
+            if (!a->live || !a->eligible || a->frag || a->flow >= m->work.n_arcs)
                 continue;
-            int64_t extra = m->sol.x[a->flow] - a->fixed;
+            int64_t extra = m->work.x[a->flow] - a->fixed;
             if (extra <= 0)
                 continue;
             if (min < 0)
@@ -408,12 +467,12 @@ static int64_t s_hold_back(tam_match_t *m)
             /* the fragment's dollars leave the side(s) that bind: then the
              * rest of the allocation stays optimal and the remainder cannot
              * move on */
-            if (p->flow < m->sol.n_projects &&
-                (m->sol.project_flags[p->flow] & TAM_FLOW_PROJECT_EXHAUSTED)) {
+            if (p->flow < m->work.n_projects &&
+                (m->work.project_flags[p->flow] & TAM_FLOW_PROJECT_EXHAUSTED)) {
                 p->set_aside += extra;
                 m->set_aside += extra;
             }
-            if (m->sol.need_flags[n->flow] & TAM_FLOW_NEED_FUNDED)
+            if (m->work.need_flags[n->flow] & TAM_FLOW_NEED_FUNDED)
                 n->set_aside += extra;
         }
     }
@@ -459,11 +518,13 @@ int tam_match__solve(tam_match_t *m, bool *warm)
         return rc;
     if ((rc = s_solve_once(m, warm)))
         return rc;
-    m->lp_bound = m->sol.objective;
+    m->lp_bound = m->work.objective;
     m->min_rounds = 0;
     if (m->par.min_amount <= 0 && m->par.min_share <= 0)
         return 0;
     for (;;) {
+        if (tam_match__stopped(m))
+            return TAM_ESTATE;
         int64_t held = s_hold_back(m);
         if (held < 0)
             return (int)held;

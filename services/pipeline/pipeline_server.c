@@ -343,7 +343,7 @@ int tam_pipeline_server_new(tam_pipeline_server_t **out, const tam_config_t *cfg
                            .map_size = (size_t)cfg->pipeline.map_size,
                            .map_max = (size_t)cfg->pipeline.map_max,
                            .dbs = tam_pipeline_dbs,
-                           .schema_version = TAM_PIPELINE_SCHEMA};
+                           .schema_version = TAM_PIPELINE_SCHEMA, .service = "pipeline"};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
     tam_pipeline_counts_t n = {0};
@@ -395,6 +395,7 @@ int tam_pipeline_server_run(tam_pipeline_server_t *s)
                              .limits = &lim,
                              .store = s->store,
                              .batch_max = (unsigned)s->cfg->pipeline.batch_max,
+                             .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
                              .catalog = s->cat, /* catalog.get */

@@ -128,7 +128,7 @@ int tam_registry_server_new(tam_registry_server_t **out, const tam_config_t *cfg
                            .map_size = (size_t)cfg->registry.map_size,
                            .map_max = (size_t)cfg->registry.map_max,
                            .dbs = s_dbs,
-                           .schema_version = TAM_REGISTRY_SCHEMA};
+                           .schema_version = TAM_REGISTRY_SCHEMA, .service = "registry"};
     if ((rc = tam_store_open(&s->store, &so)))
         goto fail;
     tam_registry_counts_t n = {0};
@@ -162,6 +162,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .limits = &lim,
                              .store = s->store,
                              .batch_max = (unsigned)s->cfg->registry.batch_max,
+                             .request_retention_ms = s->cfg->common.request_retention,
                              .signals = true,
                              .classify = s_classify,
                              .catalog = s->cat, /* catalog.get */

@@ -272,6 +272,11 @@ static int s_export_lp(tamctl_t *t, int argc, char **argv)
         perror(tmp);
         return EX_CANTCREAT;
     }
+    /* each chunk is made when asked for, but the first copies the run's
+     * problem (seconds at 100k needs x 2000 projects) and a chunk waits for
+     * a run being computed: a longer timeout than a query's */
+    if (t->cfg.tamctl.timeout < 120000)
+        t->cfg.tamctl.timeout = 120000;
     tam_lp_request_t q = {0};
     uint64_t total = 0;
     int ex = 0;

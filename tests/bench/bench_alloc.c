@@ -58,7 +58,7 @@ static void inst_free(inst_t *q)
 
 static tam_flow_problem_t inst_view(const inst_t *q)
 {
-    return (tam_flow_problem_t){q->n, q->m, q->a, q->nid, q->u, q->pid, q->b, q->arcs};
+    return (tam_flow_problem_t){q->n, q->m, q->a, q->nid, q->u, q->pid, q->b, q->arcs, NULL};
 }
 
 static uint64_t s_rng;
@@ -383,14 +383,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench_alloc [--full] [--skip-glpsol-above N] [--runs R] [--lemon PATH]\n"
-            "                   [--glpsol PATH] [--dir DIR] [--only N]\n"
+            "                   [--glpsol PATH] [--dir DIR] [--only N] [--instance FILE --name NAME]\n"
             "  --full                 run glpsol at every size (20k x 500 takes minutes)\n"
             "  --skip-glpsol-above N  skip glpsol above N needs (default 5000)\n"
             "  --runs R               timed runs per solver, interleaved (default 5)\n"
             "  --lemon PATH           lemon_alloc binary (default: next to bench_alloc)\n"
             "  --glpsol PATH          glpsol binary (default: glpsol in PATH)\n"
             "  --dir DIR              keep instance and LP files in DIR\n"
-            "  --only N               run only the size with N needs\n");
+            "  --only N               run only the size with N needs\n"
+            "  --instance FILE        only this instance (bench_inst.h format, e.g. tam-match's\n"
+            "                         problem from bench_match --write-instance), named NAME\n");
 }
 
 int main(int argc, char **argv)
@@ -400,6 +402,7 @@ int main(int argc, char **argv)
     int full = 0, runs = 5;
     long skip_above = 5000, only = 0;
     char lemon[1100] = "", glpsol[1024] = "glpsol", dir[512] = "";
+    char inst_file[1024] = "", inst_name[40] = "instance";
     static const struct option opts[] = {{"full", no_argument, 0, 'f'},
                                          {"skip-glpsol-above", required_argument, 0, 's'},
                                          {"runs", required_argument, 0, 'r'},
@@ -407,6 +410,8 @@ int main(int argc, char **argv)
                                          {"glpsol", required_argument, 0, 'g'},
                                          {"dir", required_argument, 0, 'd'},
                                          {"only", required_argument, 0, 'o'},
+                                         {"instance", required_argument, 0, 'i'},
+                                         {"name", required_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -419,6 +424,8 @@ int main(int argc, char **argv)
         case 'g': snprintf(glpsol, sizeof glpsol, "%s", optarg); break;
         case 'd': snprintf(dir, sizeof dir, "%s", optarg); break;
         case 'o': only = atol(optarg); break;
+        case 'i': snprintf(inst_file, sizeof inst_file, "%s", optarg); break;
+        case 'n': snprintf(inst_name, sizeof inst_name, "%s", optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 64;
         }
@@ -460,19 +467,23 @@ int main(int argc, char **argv)
     printf("%-11s %8s %9s %9s %9s %8s %8s %8s %8s %8s %7s %7s  %s\n", "size", "arcs", "ours_s", "lemon_s",
            "glpsol_s", "ours/lem", "glp/ours", "ours_MB", "lemon_MB", "glp_MB", "memrat", "pivots",
            "objective");
-    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
-        if (only && (long)sizes[z].n != only)
+    /* --instance: one given instance (e.g. tam-match's problem written by
+     * bench_match --write-instance) instead of the generated ones */
+    size_t nsizes = inst_file[0] ? 1 : sizeof sizes / sizeof *sizes;
+    for (size_t z = 0; z < nsizes; z++) {
+        if (!inst_file[0] && only && (long)sizes[z].n != only)
             continue;
         inst_t q;
         char inst_path[600], lp_path[600], out_path[600], sol_path[600];
-        if (gen(&q, sizes[z].n, sizes[z].m, 0x7a6d + z) != 0) {
-            fprintf(stderr, "out of memory\n");
+        if (inst_file[0] ? read_inst(&q, inst_file) != 0 : gen(&q, sizes[z].n, sizes[z].m, 0x7a6d + z) != 0) {
+            fprintf(stderr, "bench_alloc: cannot read or make the instance\n");
             return 71;
         }
-        snprintf(inst_path, sizeof inst_path, "%s/inst_%zu.txt", dir, sizes[z].n);
-        snprintf(lp_path, sizeof lp_path, "%s/inst_%zu.lp", dir, sizes[z].n);
-        snprintf(out_path, sizeof out_path, "%s/out_%zu.txt", dir, sizes[z].n);
-        snprintf(sol_path, sizeof sol_path, "%s/glpsol_%zu.sol", dir, sizes[z].n);
+        size_t zn = inst_file[0] ? q.n : sizes[z].n, zm = inst_file[0] ? q.m : sizes[z].m;
+        snprintf(inst_path, sizeof inst_path, "%s/inst_%zu.txt", dir, zn);
+        snprintf(lp_path, sizeof lp_path, "%s/inst_%zu.lp", dir, zn);
+        snprintf(out_path, sizeof out_path, "%s/out_%zu.txt", dir, zn);
+        snprintf(sol_path, sizeof sol_path, "%s/glpsol_%zu.sol", dir, zn);
         tam_flow_problem_t p = inst_view(&q);
         if (write_inst(&q, inst_path) != 0) {
             perror(inst_path);
@@ -534,7 +545,7 @@ int main(int argc, char **argv)
         /* glpsol */
         double glp = NAN;
         long glp_kb = 0;
-        if (full || (long)sizes[z].n <= skip_above) {
+        if (!inst_file[0] && (full || (long)zn <= skip_above)) {
             FILE *f = fopen(lp_path, "w");
             if (!f || tam_flow_write_lp(f, &p, NULL) != 0 || fclose(f) != 0) {
                 perror(lp_path);
@@ -556,7 +567,10 @@ int main(int argc, char **argv)
             }
         }
         char size[48];
-        snprintf(size, sizeof size, "%zuk x %zu", sizes[z].n / 1000, sizes[z].m);
+        if (inst_file[0])
+            snprintf(size, sizeof size, "%s", inst_name);
+        else
+            snprintf(size, sizeof size, "%zuk x %zu", zn / 1000, zm);
         printf("%-11s %8zu %9.3f %9.3f %9.2f %8.2f %8.1f %8.1f %8.1f %8.1f %7.2f %7" PRIu64 "  %s%s\n", size, q.a,
                ours, lem, glp, lem > 0 ? ours / lem : NAN, glp / ours, ours_kb / 1024.0, lemon_kb / 1024.0,
                glp_kb / 1024.0, lemon_kb ? (double)ours_kb / (double)lemon_kb : NAN, pivots, obj,
@@ -566,12 +580,28 @@ int main(int argc, char **argv)
                lem, lem > 0 ? ours / lem : NAN);
         printf("RESULT\talloc\tpeak MB, %s\t%.1f\tLEMON NetworkSimplex\t%.1f\t%.2f\t<= 1.5\n", size,
                ours_kb / 1024.0, lemon_kb / 1024.0, lemon_kb ? (double)ours_kb / (double)lemon_kb : NAN);
+        if (zn >= 20000) {
+            /* issue 16's goals, on this generator's instance (the tam-gen
+             * instance from export-lp is not measured here) */
+            char gs[48];
+            if (inst_file[0])
+                snprintf(gs, sizeof gs, "%s", inst_name);
+            else
+                snprintf(gs, sizeof gs, "%zukx%zu", zn / 1000, zm);
+            double tr = lem > 0 ? ours / lem : NAN, mr = lemon_kb ? (double)ours_kb / (double)lemon_kb : NAN;
+            printf("GOAL alloc-vs-lemon-time-%s: %.2fx LEMON (%.3f / %.3f s, median of %d; objectives %s; "
+                   "%s) (goal <= 1.5x) %s\n", gs, tr, ours, lem, runs, bad ? "DIFFER" : "equal",
+                   inst_file[0] ? "the given instance" : "bench_alloc's generated instance",
+                   tr <= 1.5 && !bad ? "met" : "not met");
+            printf("GOAL alloc-vs-lemon-memory-%s: %.2fx LEMON's peak RSS (%.1f / %.1f MB) (goal <= 1.1x) %s\n",
+                   gs, mr, ours_kb / 1024.0, lemon_kb / 1024.0, mr <= 1.1 ? "met" : "not met");
+        }
         if (glp > 0)
             printf("RESULT\talloc\tspeed-up, %s\t%.4f s\tglpsol\t%.2f s\t%.1fx\t%s\n", size, ours, glp,
                    glp / ours, sizes[z].n >= 20000 ? ">= 100x" : sizes[z].n >= 5000 ? ">= 25x" : "-");
         fflush(stdout);
         tam_flow_solution_free(&s);
-        if (warm_bench(&q, runs, ours) != 0)
+        if (!inst_file[0] && warm_bench(&q, runs, ours) != 0)
             bad = 1;
         inst_free(&q);
     }

@@ -128,7 +128,7 @@ class T1Rpc(unittest.TestCase):
             required = {"requests", "writes", "reads", "duplicates", "errors", "denied",
                         "batches", "max_batch", "commits", "store_failures", "undelivered",
                         "rejected"}
-            optional = {"reruns", "map_size", "map_used", "runs", "last_run_us",
+            optional = {"reruns", "pruned", "expired", "map_size", "map_used", "runs", "last_run_us",
                         "last_solve_us", "pairs", "proposals"}
             self.assertTrue(required <= set(st), svc)
             self.assertTrue(set(st) <= required | optional, (svc, set(st) - required - optional))

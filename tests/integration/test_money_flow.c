@@ -299,7 +299,10 @@ static void test_kenya(void **state)
                               "Kenya prisons", NULL), 0);
     assert_int_equal(s_tamctl(h, NULL, err, "commit", prop, "--amount", commit, "--reason",
                               "agreed with the donor", NULL), 0);
-    /* another commitment elsewhere: the top proposal */
+    /* another commitment elsewhere: the top proposal of the run that knows
+     * the commitment above (queries answer from the last published run
+     * while the next one is computed: wait for it) */
+    s_wait(h);
     o = s_json(h, "proposals", "--top", "1", NULL);
     char other[64];
     snprintf(other, sizeof other, "%s",

@@ -361,10 +361,25 @@ static void test_export_chunks(void **state)
         tam_lp_chunk_t c;
         assert_int_equal(s_call(fx, TAM_MSG_match_export_lp, &tam_schema_lp_request, &q,
                                 &tam_schema_lp_chunk, &c, &err), 0);
-        assert_int_equal(c.total, wlen);
         assert_int_equal(c.run, 1);
         size_t n = strlen(c.text);
-        assert_true(n > 0 && n <= TAM_MATCH_LP_CHUNK);
+        assert_true(n > 0 && n <= TAM_MATCH_LP_CHUNK && off + n <= wlen);
+        /* made as it is read: the whole length comes with the last chunk,
+         * before that one more than what was sent */
+        assert_int_equal(c.total, off + n == wlen ? wlen : off + n + 1);
+        if (chunks == 1) {
+            /* the same chunk asked again (a client's retry): the same bytes */
+            tam_lp_chunk_t again;
+            assert_int_equal(s_call(fx, TAM_MSG_match_export_lp, &tam_schema_lp_request, &q,
+                                    &tam_schema_lp_chunk, &again, &err), 0);
+            assert_string_equal(again.text, c.text);
+            /* an offset that does not continue the export: refused */
+            tam_lp_request_t skip = {.offset = off + 1, .run = 1};
+            assert_int_equal(s_call(fx, TAM_MSG_match_export_lp, &tam_schema_lp_request, &skip,
+                                    &tam_schema_lp_chunk, &again, &err), TAM_ERANGE);
+            assert_string_equal(err.field, "offset");
+            tam_rpc_error_clear(&err);
+        }
         memcpy(got + off, c.text, n);
         off += n;
         chunks++;
@@ -372,6 +387,10 @@ static void test_export_chunks(void **state)
     }
     assert_true(chunks >= 2);
     assert_memory_equal(got, whole, wlen);
+    /* names are readable: need ids and project ids */
+    assert_non_null(strstr(whole, " x_"));
+    assert_non_null(strstr(whole, "_PRJ"));
+    assert_non_null(strstr(whole, " p_PRJ"));
     /* past the end, or for a run that is no longer current: refused */
     tam_lp_request_t q = {.offset = wlen + 1};
     tam_lp_chunk_t c;

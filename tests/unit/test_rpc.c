@@ -18,6 +18,7 @@
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/proto.h"
+#include "tam/dedup.h"
 #include "tam/rpc.h"
 #include "tam/service.h"
 
@@ -167,7 +168,7 @@ static void *srv_main(void *arg)
     while (rc == 0) {
         zmq_pollitem_t it[2] = {{tam_rpc_server_socket(srv), 0, ZMQ_POLLIN, 0},
                                 {ctl, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(it, 2, -1) < 0)
+        if (zmq_poll(it, 2, tam_rpc_server_flush(srv)) < 0)
             break;
         if (it[1].revents)
             break;
@@ -225,7 +226,7 @@ static void roundtrip(fx_t *fx, const char *endpoint)
     assert_int_equal(tam_rpc_call(c, "test.echo", body.data, body.size, &a), 0);
     assert_int_equal(a.status, TAM_RPC_OK);
     assert_string_equal(a.type, "test.echo");
-    assert_int_equal(strlen(a.id), 32);
+    assert_int_equal(strlen(a.id), 33);
     assert_int_equal(a.len, body.size);
     assert_memory_equal(a.body, body.data, body.size);
 
@@ -996,7 +997,10 @@ static void test_stored_answer(void **state)
     char id[TAM_RPC_ID_MAX + 1], id2[TAM_RPC_ID_MAX + 1];
     assert_int_equal(tam_rpc_new_id(id), 0);
     assert_int_equal(tam_rpc_new_id(id2), 0);
-    assert_int_equal(strlen(id), 32);
+    assert_int_equal(strlen(id), 33); /* dated: t + 11 hex + - + 20 hex (tam/dedup.h) */
+    int64_t when = 0;
+    assert_true(tam_dedup_id_time(id, &when));
+    assert_true(when > 1700000000000LL);
     assert_true(tam_rpc_id_valid(id, strlen(id)));
     assert_string_not_equal(id, id2);
     assert_false(tam_rpc_id_valid("", 0));

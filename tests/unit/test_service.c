@@ -19,6 +19,7 @@
 #include <msgpack.h>
 #include <zmq.h>
 
+#include "tam/dedup.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "tam/rpc.h"
@@ -332,6 +333,16 @@ static int stop_process(void *obj, const zmq_pollitem_t *items)
     return read(t->stop_pipe[0], &b, 1) == 1 ? TAM_SERVICE_STOP : TAM_EIO;
 }
 
+/* A simulated wall clock for the duplicate table's ages (0: the real one). */
+static int64_t g_clock_ms;
+static int64_t g_retention_ms;
+
+static int64_t toy_clock(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&g_clock_ms, __ATOMIC_SEQ_CST);
+}
+
 static void *toy_main(void *arg)
 {
     toy_t *t = arg;
@@ -362,6 +373,8 @@ static void *toy_main(void *arg)
         .stats = &t->stats,
         .flat_writes = g_flat,
         .batch_bytes = g_batch_bytes,
+        .request_retention_ms = g_retention_ms,
+        .clock_ms = __atomic_load_n(&g_clock_ms, __ATOMIC_SEQ_CST) ? toy_clock : NULL,
     };
     t->rc = tam_service_run(&def, t);
     if (t->rc)
@@ -585,6 +598,77 @@ static void test_duplicates(void **state)
     tam_rpc_answer_clear(&a1);
     tam_rpc_answer_clear(&a2);
     tam_rpc_answer_clear(&a3);
+    tam_rpc_answer_clear(&g);
+    DONE(fx);
+}
+
+static uint64_t stats_get(tam_rpc_client_t *c, const char *key)
+{
+    tam_rpc_answer_t a = {0};
+    assert_int_equal(tam_rpc_call(c, TAM_SERVICE_STATS_TYPE, NULL, 0, &a), 0);
+    assert_int_equal(a.status, TAM_RPC_OK);
+    uint64_t v = body_u64(&a, key);
+    tam_rpc_answer_clear(&a);
+    return v;
+}
+
+/* Stored answers are pruned after the retention (a simulated clock): a
+ * resend of a dated id after that is answered "expired" and not applied; an
+ * undated id is a new request again (documented); a dated id far ahead of
+ * the clock is refused. */
+static void test_dedup_pruned(void **state)
+{
+    fx_t *fx = *state;
+    const int64_t day = 24LL * 3600 * 1000, t0 = 1796306993000LL;
+    __atomic_store_n(&g_clock_ms, t0, __ATOMIC_SEQ_CST);
+    g_retention_ms = day;
+    toy_t t;
+    toy_start(&t, fx, 0, 0);
+    tam_rpc_client_t *c = client(fx);
+    char id[TAM_RPC_ID_MAX + 1], future[TAM_RPC_ID_MAX + 1];
+    const uint8_t rnd[10] = {1, 2, 3};
+    tam_dedup_id_make(id, t0, rnd);
+    tam_dedup_id_make(future, t0 + 2 * day, rnd);
+    tam_rpc_answer_t a = {0}, g = {0};
+    msgpack_sbuffer b;
+    put_body(&b, "alpha", 4, 'a');
+    assert_int_equal(tam_rpc_call_id(c, id, "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(a.status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&a, "n"), 1);
+    assert_int_equal(tam_rpc_call_id(c, "plain-1", "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(body_u64(&a, "n"), 2);
+    assert_int_equal(tam_rpc_call_id(c, future, "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(a.status, TAM_RPC_ERROR);
+    assert_int_equal(a.error.code, TAM_ERANGE);
+    assert_string_equal(a.error.field, "envelope.id");
+    /* a day later: still answered from the table */
+    __atomic_store_n(&g_clock_ms, t0 + day, __ATOMIC_SEQ_CST);
+    assert_int_equal(tam_rpc_call_id(c, id, "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(a.status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&a, "n"), 1);
+    assert_int_equal(stats_get(c, "pruned"), 0);
+    /* past the retention: the loop prunes both answers (within a poll) */
+    __atomic_store_n(&g_clock_ms, t0 + day + 60001, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 100 && stats_get(c, "pruned") < 2; i++)
+        usleep(50 * 1000);
+    assert_int_equal(stats_get(c, "pruned"), 2);
+    assert_int_equal(tam_rpc_call_id(c, id, "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(a.status, TAM_RPC_ERROR);
+    assert_int_equal(a.error.code, TAM_EEXPIRED);
+    assert_string_equal(a.error.field, "envelope.id");
+    assert_int_equal(stats_get(c, "expired"), 1);
+    call_get(c, "alpha", &g);
+    assert_int_equal(g.status, TAM_RPC_OK);
+    assert_int_equal(body_u64(&g, "keys"), 1);
+    /* the puts counter shows it was not applied again: the next new one is 3 */
+    assert_int_equal(tam_rpc_call_id(c, "plain-1", "kv.put", b.data, b.size, &a), 0);
+    assert_int_equal(body_u64(&a, "n"), 3);
+    tam_rpc_client_destroy(&c);
+    assert_int_equal(toy_join(&t, true), 0);
+    __atomic_store_n(&g_clock_ms, 0, __ATOMIC_SEQ_CST);
+    g_retention_ms = 0;
+    msgpack_sbuffer_destroy(&b);
+    tam_rpc_answer_clear(&a);
     tam_rpc_answer_clear(&g);
     DONE(fx);
 }
@@ -1052,6 +1136,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_txn_sub, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_pruned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_in_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flat_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_bytes, setup, teardown),

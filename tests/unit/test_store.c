@@ -32,6 +32,7 @@ int __wrap_mdb_txn_commit(MDB_txn *txn);
 
 /* The Nth call from now (1 = the next) fails once with the given code. */
 static int g_put_in, g_put_rc, g_commit_in, g_commit_rc;
+static int g_commit_again; /* then fail the next one too */
 
 int __wrap_mdb_put(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *data, unsigned flags)
 {
@@ -44,6 +45,10 @@ int __wrap_mdb_txn_commit(MDB_txn *txn)
 {
     if (g_commit_in > 0 && --g_commit_in == 0) {
         mdb_txn_abort(txn); /* a failed commit frees the txn, as LMDB's does */
+        if (g_commit_again) {
+            g_commit_again = 0;
+            g_commit_in = 1;
+        }
         return g_commit_rc;
     }
     return __real_mdb_txn_commit(txn);
@@ -808,7 +813,7 @@ static void test_inject_txn_full_and_swallowed_error(void **state)
     /* A non-fatal commit error (disk full) writes nothing, the store goes on. */
     b = (batch_t){.n = 50, .vlen = 10};
     g_commit_in = 1, g_commit_rc = ENOSPC;
-    assert_int_equal(tam_store_write(f->s, s_batch_fn, &b), TAM_ESTORE);
+    assert_int_equal(tam_store_write(f->s, s_batch_fn, &b), TAM_EDISKFULL);
     assert_false(tam_store_failed(f->s));
     assert_int_equal(s_count(f), 0);
     b = (batch_t){.n = 50, .vlen = 10};
@@ -821,9 +826,26 @@ static void s_check_fatal_commit(fixture_t *f, int code)
     s_open(f);
     batch_t b = {.n = 50, .vlen = 10};
     g_commit_in = 1, g_commit_rc = code;
+    if (code == EIO) {
+        /* with space left an EIO is tried once more: the write goes through */
+        assert_int_equal(tam_store_write(f->s, s_batch_fn, &b), 0);
+        assert_int_equal(b.runs, 2);
+        assert_false(tam_store_failed(f->s));
+        assert_int_equal(s_count(f), 50);
+        tam_store_close(&f->s);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -f '%s'/*.mdb", f->dir);
+        assert_int_equal(system(cmd), 0);
+        s_open(f);
+        /* two in a row: fatal */
+        b = (batch_t){.n = 50, .vlen = 10};
+        g_commit_in = 1;
+        g_commit_rc = code;
+        g_commit_again = 1;
+    }
     assert_int_equal(tam_store_write(f->s, s_batch_fn, &b), TAM_EFATAL);
     assert_true(tam_store_failed(f->s));
-    assert_int_equal(b.runs, 1);
+    assert_int_equal(b.runs, code == EIO ? 2 : 1);
     /* Every later call is refused without touching LMDB. */
     b = (batch_t){.n = 1, .vlen = 1};
     assert_int_equal(tam_store_write(f->s, s_batch_fn, &b), TAM_EFATAL);
