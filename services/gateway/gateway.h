@@ -36,6 +36,9 @@ typedef struct {
     double t0_ms;            /* when the request was complete (for the latency histogram) */
     char *body;              /* request body, NUL-terminated; NULL if none */
     size_t body_len;
+    char etag[72];           /* "": the ETag is the hash of the answer; else this one (a
+                              * version: GET /v1/context, /v1/catalog) */
+    bool if_match;           /* If-Match became if_version: a stale version answers 412 */
 } gw_req_t;
 
 /* ---- gateway_server.c ---------------------------------------------------- */

@@ -117,6 +117,9 @@ enum MHD_Result gw_problem_rpc(gw_req_t *r, const tam_rpc_error_t *e)
     unsigned st = gw_status_of(e->code);
     const char *title = st == MHD_HTTP_UNPROCESSABLE_CONTENT ? "Invalid request"
                                                              : tam_strerror(e->code);
+    /* If-Match became if_version: a stale one is HTTP's failed precondition. */
+    if (r->if_match && e->code == TAM_ECONFLICT && strcmp(e->field, "if_version") == 0)
+        st = MHD_HTTP_PRECONDITION_FAILED, title = "Precondition failed";
     return gw_problem(r, st, title, e->message, errors);
 }
 
@@ -172,13 +175,16 @@ enum MHD_Result gw_text(gw_req_t *r, unsigned status, const char *ctype, const c
 enum MHD_Result gw_text_d(gw_req_t *r, unsigned status, const char *ctype, const char *text,
                           const char *link, const unsigned char *digest)
 {
-    char etag[40];
+    char etag[80];
     unsigned char dg[GW_DIGEST];
-    if (!digest) {
+    if (!digest && !r->etag[0]) {
         gw_digest(text, dg);
         digest = dg;
     }
-    s_etag(r, digest, etag);
+    if (r->etag[0])
+        snprintf(etag, sizeof etag, "%s", r->etag);
+    else
+        s_etag(r, digest, etag);
     const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (status == MHD_HTTP_OK && inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {

@@ -27,6 +27,7 @@ struct s_route {
     s_input_t input;
     const char *cursor;  /* the request field a `cursor` sets ("after", "offset"), or NULL */
     s_fn fn;             /* NULL: the generic forward */
+    const char *etag;    /* the answer's field that is its ETag (a version), or NULL: a hash */
 };
 
 /* ---- building the request ------------------------------------------------- */
@@ -195,6 +196,18 @@ static void s_link(gw_req_t *r, const s_route_t *rt, const gw_page_t *pg, json_t
         snprintf(out + o, cap - o, "cursor=%s>; rel=\"next\"", cur);
 }
 
+/* The ETag of an answer that carries a version (the context's number, the
+ * catalogue's hash): "<version>", so If-Match and If-None-Match take it. */
+static void s_etag_of(gw_req_t *r, const char *field, const char *text)
+{
+    json_t *j = json_loads(text, 0, NULL), *v = json_object_get(j, field);
+    if (json_is_integer(v))
+        snprintf(r->etag, sizeof r->etag, "\"%lld\"", (long long)json_integer_value(v));
+    else if (json_is_string(v) && json_string_length(v) < sizeof r->etag - 2)
+        snprintf(r->etag, sizeof r->etag, "\"%s\"", json_string_value(v));
+    json_decref(j);
+}
+
 static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqobj, bool hxl)
 {
     size_t nmsg;
@@ -261,6 +274,8 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         if (run && pg.run == run) /* of the run the feed last announced: keep it */
             gw_cache_put(gen, sb.data, sb.size, text, &pg);
     }
+    if (rt->etag && !json_is_true(json_object_get(reqobj, "dry_run")))
+        s_etag_of(r, rt->etag, text);
     char link[1400] = "";
     s_link(r, rt, &pg, reqobj, link, sizeof link);
     const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
@@ -278,6 +293,86 @@ done:
     tam_arena_destroy(&a);
     msgpack_sbuffer_destroy(&sb);
     return ret;
+}
+
+/* A write's query: only ?dry_run=true|false, for a message that takes
+ * dry_run (validate only; nothing stored). */
+typedef struct {
+    const tam_schema_t *schema;
+    json_t *obj, *errors;
+} s_bctx_t;
+
+static bool s_has_field(const tam_schema_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static enum MHD_Result s_body_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    s_bctx_t *b = cls;
+    char ptr[96], msg[200];
+    snprintf(ptr, sizeof ptr, "/%.80s", key);
+    if (strcmp(key, "dry_run") != 0 || !s_has_field(b->schema, "dry_run")) {
+        snprintf(msg, sizeof msg, "unknown query parameter '%.60s'%s", key,
+                 s_has_field(b->schema, "dry_run") ? " (this write takes only dry_run)" : "");
+        gw_error_add(&b->errors, ptr, msg);
+    } else if (!value || (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
+        gw_error_add(&b->errors, ptr, "'dry_run' is not a valid boolean (true or false)");
+    } else if (json_object_get(b->obj, "dry_run") &&
+               json_is_true(json_object_get(b->obj, "dry_run")) != (value[0] == 't')) {
+        gw_error_add(&b->errors, ptr, "dry_run is given in the query and, otherwise, in the body");
+    } else {
+        json_object_set_new(b->obj, "dry_run", json_boolean(value[0] == 't'));
+    }
+    return MHD_YES;
+}
+
+/* A write's query (?dry_run) and If-Match (if_version: HTTP's
+ * compare-and-set, with the version an ETag gave) into its request; on a
+ * problem answers it and returns false. */
+static bool s_body_args(gw_req_t *r, const tam_schema_t *schema, json_t *obj, enum MHD_Result *ret)
+{
+    s_bctx_t b = {schema, obj, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, s_body_query, &b);
+    if (b.errors) {
+        *ret = gw_problem(r, MHD_HTTP_BAD_REQUEST, "Bad query",
+                          "a query parameter is unknown or malformed", b.errors);
+        return false;
+    }
+    const char *im = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
+    if (!im || strcmp(im, "*") == 0) /* "*": any current version */
+        return true;
+    char *end = NULL;
+    long long v = 0;
+    size_t n = strlen(im);
+    if (s_has_field(schema, "if_version") && n >= 3 && n <= 10 && im[0] == '"' && im[n - 1] == '"' &&
+        isdigit((unsigned char)im[1]))
+        v = strtoll(im + 1, &end, 10);
+    if (!end || *end != '"' || end != im + n - 1 || v < 1) {
+        json_t *errors = NULL;
+        gw_error_add(&errors, "",
+                     s_has_field(schema, "if_version")
+                         ? "If-Match takes one version as its ETag gave it, e.g. \"3\""
+                         : "this write takes no If-Match");
+        *ret = gw_problem(r, MHD_HTTP_BAD_REQUEST, "Bad If-Match", "If-Match is malformed", errors);
+        return false;
+    }
+    json_t *given = json_object_get(obj, "if_version");
+    if (given && (!json_is_integer(given) || json_integer_value(given) != v)) {
+        json_t *errors = NULL;
+        gw_error_add(&errors, "/if_version", "differs from If-Match: send one of them");
+        *ret = gw_problem(r, MHD_HTTP_BAD_REQUEST, "Bad If-Match", "if_version and If-Match differ",
+                          errors);
+        return false;
+    }
+    json_object_set_new(obj, "if_version", json_integer(v));
+    r->if_match = true;
+    return true;
 }
 
 static enum MHD_Result s_generic(gw_req_t *r, const s_route_t *rt, char **params)
@@ -310,6 +405,10 @@ static enum MHD_Result s_generic(gw_req_t *r, const s_route_t *rt, char **params
             gw_error_add(&errors, "", d);
             return gw_problem(r, MHD_HTTP_BAD_REQUEST, "Malformed JSON", d, errors);
         }
+    }
+    if (obj && !s_body_args(r, m->request, obj, &ret)) {
+        json_decref(obj);
+        return ret;
     }
     bool hxl = false;
     if (!obj) {
@@ -490,30 +589,31 @@ static enum MHD_Result s_metrics(gw_req_t *r, const s_route_t *rt, char **p)
 
 #define M(x) TAM_MSG_##x
 static const s_route_t s_routes[] = {
-    {"GET", "/v1/health", NULL, 0, S_NONE, NULL, s_health},
-    {"GET", "/v1/ready", NULL, 0, S_NONE, NULL, s_ready},
-    {"GET", "/v1/openapi.json", NULL, 0, S_NONE, NULL, s_openapi},
-    {"GET", "/v1/whoami", NULL, 0, S_NONE, NULL, s_whoami},
-    {"GET", "/v1/proposals", "match", M(match_proposals), S_QUERY, "offset", NULL},
-    {"GET", "/v1/proposals/{need}/{project}", "match", M(match_explain), S_NONE, NULL, s_explain},
-    {"GET", "/v1/gaps", "match", M(match_gaps), S_QUERY, NULL, NULL},
-    {"GET", "/v1/runs/current", "match", M(match_run), S_NONE, NULL, NULL},
-    {"GET", "/v1/needs", "ingest", M(ingest_needs), S_QUERY, "after", NULL},
-    {"GET", "/v1/replies", "ingest", M(ingest_replies), S_QUERY, "after", NULL},
-    {"POST", "/v1/replies", "ingest", M(ingest_submit), S_BODY, NULL, NULL},
-    {"GET", "/v1/projects", "registry", M(registry_projects), S_QUERY, "after", NULL},
-    {"GET", "/v1/projects/{id}/ledger", "registry", M(registry_ledger), S_NONE, NULL, s_by_id},
-    {"GET", "/v1/projects/{id}/advice", "match", M(match_advise), S_NONE, NULL, s_advice},
-    {"GET", "/v1/donors", "registry", M(registry_donors), S_QUERY, "after", NULL},
-    {"GET", "/v1/context", "registry", M(registry_context_get), S_NONE, NULL, s_context_get},
-    {"PUT", "/v1/context", "registry", M(registry_context_set), S_BODY, NULL, NULL},
-    {"GET", "/v1/reports/{kind}", "pipeline", M(pipeline_report), S_QUERY, NULL, s_report},
-    {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL},
-    {"POST", "/v1/whatif", "match", M(match_whatif), S_BODY, NULL, NULL},
-    {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL},
-    {"GET", "/v1/iati/activities.xml", NULL, 0, S_NONE, NULL, s_iati},
-    {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
-    {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics},
+    {"GET", "/v1/health", NULL, 0, S_NONE, NULL, s_health, NULL},
+    {"GET", "/v1/ready", NULL, 0, S_NONE, NULL, s_ready, NULL},
+    {"GET", "/v1/openapi.json", NULL, 0, S_NONE, NULL, s_openapi, NULL},
+    {"GET", "/v1/whoami", NULL, 0, S_NONE, NULL, s_whoami, NULL},
+    {"GET", "/v1/proposals", "match", M(match_proposals), S_QUERY, "offset", NULL, NULL},
+    {"GET", "/v1/proposals/{need}/{project}", "match", M(match_explain), S_NONE, NULL, s_explain, NULL},
+    {"GET", "/v1/gaps", "match", M(match_gaps), S_QUERY, NULL, NULL, NULL},
+    {"GET", "/v1/runs/current", "match", M(match_run), S_NONE, NULL, NULL, NULL},
+    {"GET", "/v1/needs", "ingest", M(ingest_needs), S_QUERY, "after", NULL, NULL},
+    {"GET", "/v1/replies", "ingest", M(ingest_replies), S_QUERY, "after", NULL, NULL},
+    {"POST", "/v1/replies", "ingest", M(ingest_submit), S_BODY, NULL, NULL, NULL},
+    {"GET", "/v1/projects", "registry", M(registry_projects), S_QUERY, "after", NULL, NULL},
+    {"GET", "/v1/projects/{id}/ledger", "registry", M(registry_ledger), S_NONE, NULL, s_by_id, NULL},
+    {"GET", "/v1/projects/{id}/advice", "match", M(match_advise), S_NONE, NULL, s_advice, NULL},
+    {"GET", "/v1/donors", "registry", M(registry_donors), S_QUERY, "after", NULL, NULL},
+    {"GET", "/v1/context", "registry", M(registry_context_get), S_NONE, NULL, s_context_get, "version"},
+    {"PUT", "/v1/context", "registry", M(registry_context_set), S_BODY, NULL, NULL, "revision"},
+    {"GET", "/v1/catalog", "registry", M(catalog_get), S_NONE, NULL, NULL, "version"},
+    {"GET", "/v1/reports/{kind}", "pipeline", M(pipeline_report), S_QUERY, NULL, s_report, NULL},
+    {"POST", "/v1/decisions", "pipeline", M(pipeline_act), S_BODY, NULL, NULL, NULL},
+    {"POST", "/v1/whatif", "match", M(match_whatif), S_BODY, NULL, NULL, NULL},
+    {"GET", "/v1/history", "pipeline", M(pipeline_audit), S_QUERY, "after", NULL, NULL},
+    {"GET", "/v1/iati/activities.xml", NULL, 0, S_NONE, NULL, s_iati, NULL},
+    {"GET", "/v1/stream", NULL, 0, S_NONE, NULL, NULL, NULL}, /* gateway_server.c: gw_stream_serve */
+    {"GET", "/metrics", NULL, 0, S_NONE, NULL, s_metrics, NULL},
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 

@@ -24,19 +24,23 @@ static int s_set(tamctl_t *t, int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"if-version", required_argument, NULL, 'v'},
+                                         {"dry-run", no_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
     int c;
+    bool dry = false;
     uint64_t if_version = 0;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'j')
             t->json = true;
+        else if (c == 'n')
+            dry = true;
         else if (c != 'v' || tamctl_parse_u64("--if-version", optarg, &if_version) ||
                  if_version == 0 || if_version > 1000000)
             return EX_USAGE;
     }
     if (optind + 1 != argc) {
-        fprintf(stderr, "usage: tamctl context set [--if-version N] FILE\n");
+        fprintf(stderr, "usage: tamctl context set [--if-version N] [--dry-run] FILE\n");
         return EX_USAGE;
     }
     regctl_doc_t doc;
@@ -48,7 +52,7 @@ static int s_set(tamctl_t *t, int argc, char **argv)
     /* Sent as written: the registry lists every problem of the context,
      * codec and semantic, at once. */
     tam_arena_t *a = tam_arena_new(0);
-    regctl_batch_t b = {0};
+    regctl_batch_t b = {.dry = dry};
     if (ex == 0 && !a)
         ex = EX_OSERR;
     if (ex == 0)
@@ -64,6 +68,10 @@ static int s_set(tamctl_t *t, int argc, char **argv)
         ex = EX_PROTOCOL;
     if (ex == 0 && t->json)
         regctl_print_json(it->answer, it->answer_len);
+    else if (ex == 0 && !t->quiet && ack.dry_run)
+        printf("planning context: dry run: would be version %lld, %u mission countr%s; nothing "
+               "stored\n", (long long)ack.revision, s_missions(&doc),
+               s_missions(&doc) == 1 ? "y" : "ies");
     else if (ex == 0 && !t->quiet)
         printf("planning context: version %lld, %u mission countr%s\n", (long long)ack.revision,
                s_missions(&doc), s_missions(&doc) == 1 ? "y" : "ies");
@@ -141,7 +149,7 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_context_set, "context set", "[--if-version N] FILE",
+TAMCTL_COMMAND(s_cmd_context_set, "context set", "[--if-version N] [--dry-run] FILE",
                "Replace the planning context with the one in a JSON file (a new version).",
                "The file: {\"missions\": [{\"country\": \"CAF\", \"operation\": \"MINUSCA\",\n"
                "  \"priorities\": [\"A-SMR\", \"D-JUDIC\"], \"valid_from\": \"2026-01-01\"}],\n"
@@ -149,7 +157,9 @@ TAMCTL_COMMAND(s_cmd_context_set, "context set", "[--if-version N] FILE",
                "One entry per country; priorities are standard ids. The same context as the\n"
                "current one makes no new version. See config/samples/demo/context.json.\n"
                "--if-version N   replace it only if the current version is N (as context\n"
-               "                 show gives it); otherwise refused (conflict), nothing stored",
+               "                 show gives it); otherwise refused (conflict), nothing stored\n"
+               "--dry-run        the registry checks it in full (if-version included) and\n"
+               "                 answers the version it would make; nothing stored",
                s_set)
 TAMCTL_COMMAND(s_cmd_context_show, "context show", "[--version N]",
                "Show the planning context (or one of its past versions).",

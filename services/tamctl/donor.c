@@ -33,16 +33,22 @@ static int64_t s_revision_of(const tam_donor_list_t *l, const char *id)
 
 static int s_add(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"dry-run", no_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    bool dry = false;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'j')
+        if (c == 'n')
+            dry = true;
+        else if (c == 'j')
+            t->json = true;
+        else
             return EX_USAGE;
-        t->json = true;
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: tamctl donor add FILE...\n");
+        fprintf(stderr, "usage: tamctl donor add [--dry-run] FILE...\n");
         return EX_USAGE;
     }
     tam_arena_t *a = tam_arena_new(0);
@@ -54,7 +60,7 @@ static int s_add(tamctl_t *t, int argc, char **argv)
     size_t refused = 0, total = 0, added = 0, changed = 0, same = 0;
     for (int f = optind; f < argc && ex == 0; f++) {
         regctl_doc_t doc;
-        regctl_batch_t b = {0};
+        regctl_batch_t b = {.dry = dry};
         if ((ex = regctl_doc_load(&doc, argv[f]))) {
             regctl_doc_free(&doc);
             break;
@@ -88,11 +94,12 @@ static int s_add(tamctl_t *t, int argc, char **argv)
     if (ex == 0 || ex == EX_DATAERR) {
         if (t->json)
             printf("{\"records\": %zu, \"added\": %zu, \"changed\": %zu, \"unchanged\": %zu, "
-                   "\"refused\": %zu}\n",
-                   total, added, changed, same, refused);
+                   "\"refused\": %zu, \"dry_run\": %s}\n",
+                   total, added, changed, same, refused, dry ? "true" : "false");
         else if (!t->quiet)
-            printf("donors: %zu added, %zu changed, %zu unchanged, %zu refused\n", added, changed,
-                   same, refused);
+            printf("donors%s: %zu %sadded, %zu %schanged, %zu unchanged, %zu refused%s\n",
+                   dry ? " (dry run)" : "", added, dry ? "would be " : "", changed,
+                   dry ? "would be " : "", same, refused, dry ? "; nothing stored" : "");
     }
     tam_arena_destroy(&a);
     if (ex == 0 && refused)
@@ -223,13 +230,15 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_donor_add, "donor add", "FILE...",
+TAMCTL_COMMAND(s_cmd_donor_add, "donor add", "[--dry-run] FILE...",
                "Add or change donors from JSON files (an object or an array of objects).",
                "A donor: {\"id\": \"NOR\", \"name\": \"Norway\", \"kind\": \"government\",\n"
                "          \"iati_id\": \"XM-DAC-8\"}\n"
                "kind: government, multilateral, foundation or private. A donor equal to the\n"
                "stored one changes nothing; a different one becomes its next revision.\n"
-               "Prints how many were added, changed, unchanged and refused (--json: as JSON).",
+               "Prints how many were added, changed, unchanged and refused (--json: as JSON).\n"
+               "--dry-run   the registry checks every donor in full and answers as if storing;\n"
+               "            nothing is stored",
                s_add)
 TAMCTL_COMMAND(s_cmd_donor_list, "donor list", "[--json|--csv]", "List the donors.", NULL, s_list)
 TAMCTL_COMMAND(s_cmd_donor_show, "donor show", "ID [--revision N]",

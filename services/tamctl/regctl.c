@@ -225,19 +225,24 @@ int regctl_batch_raw_set(regctl_batch_t *b, const regctl_doc_t *d, uint32_t i, c
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     const msgpack_object *o = &d->items[i];
     int bad;
-    if (!key || o->type != MSGPACK_OBJECT_MAP) {
+    if ((!key && !b->dry) || o->type != MSGPACK_OBJECT_MAP) {
         bad = msgpack_pack_object(&pk, *o);
     } else {
         uint32_t n = 0;
         for (uint32_t k = 0; k < o->via.map.size; k++)
-            n += !s_is_key(&o->via.map.ptr[k].key, key);
-        bad = msgpack_pack_map(&pk, n + 1);
+            n += !(key && s_is_key(&o->via.map.ptr[k].key, key)) &&
+                 !(b->dry && s_is_key(&o->via.map.ptr[k].key, "dry_run"));
+        bad = msgpack_pack_map(&pk, n + (key != NULL) + b->dry);
         for (uint32_t k = 0; k < o->via.map.size && !bad; k++)
-            if (!s_is_key(&o->via.map.ptr[k].key, key))
+            if (!(key && s_is_key(&o->via.map.ptr[k].key, key)) &&
+                !(b->dry && s_is_key(&o->via.map.ptr[k].key, "dry_run")))
                 bad = msgpack_pack_object(&pk, o->via.map.ptr[k].key) ||
                       msgpack_pack_object(&pk, o->via.map.ptr[k].val);
-        bad = bad || msgpack_pack_str_with_body(&pk, key, strlen(key)) ||
-              msgpack_pack_int64(&pk, value);
+        if (key)
+            bad = bad || msgpack_pack_str_with_body(&pk, key, strlen(key)) ||
+                  msgpack_pack_int64(&pk, value);
+        if (b->dry)
+            bad = bad || msgpack_pack_str_with_body(&pk, "dry_run", 7) || msgpack_pack_true(&pk);
     }
     regctl_item_t *it = bad ? NULL : regctl_batch_add(b);
     if (!it) {

@@ -64,6 +64,7 @@ typedef struct {
 typedef struct {
     regctl_item_t *v;
     size_t n, cap;
+    bool dry; /* regctl_batch_raw(_set) add dry_run true: validate only, nothing stored */
 } regctl_batch_t;
 
 /* Appends an empty item and returns it (NULL on OOM). */

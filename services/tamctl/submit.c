@@ -124,6 +124,7 @@ typedef struct {
     int tries;
     uint32_t nneeds;
     int64_t withdrawn;
+    bool owned;                     /* body is owned although csv (a dry run's copy) */
 } s_item_t;
 
 typedef struct {
@@ -135,6 +136,7 @@ typedef struct {
     size_t nfiles_csv, cap_csv;
     int worst;                /* first sysexits code of a failure */
     bool progress;
+    bool dry;                 /* --dry-run: ingest validates, stores nothing */
     int64_t last_draw;
     size_t done, ok, superseded, refused, failed, needs, withdrawn;
     json_t *jout;             /* unused unless --json */
@@ -265,6 +267,47 @@ static int s_prepare(s_run_t *r, s_item_t *it, bool fresh)
         s_content_id(it->body, it->len, it->id);
     }
     tam_arena_destroy(&a);
+    return 0;
+}
+
+/* A dry run's request: the reply with dry_run true (ingest validates it in
+ * full, stores and publishes nothing). A body that is not a map is sent as
+ * it is: ingest refuses it. */
+static int s_make_dry(s_item_t *it)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (msgpack_unpack_next(&up, (const char *)it->body, it->len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy(&up);
+        return 0;
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    const msgpack_object_map *m = &up.data.via.map;
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < m->size; k++)
+        n += !(m->ptr[k].key.type == MSGPACK_OBJECT_STR && m->ptr[k].key.via.str.size == 7 &&
+               memcmp(m->ptr[k].key.via.str.ptr, "dry_run", 7) == 0);
+    int bad = msgpack_pack_map(&pk, n + 1);
+    for (uint32_t k = 0; k < m->size && !bad; k++)
+        if (!(m->ptr[k].key.type == MSGPACK_OBJECT_STR && m->ptr[k].key.via.str.size == 7 &&
+              memcmp(m->ptr[k].key.via.str.ptr, "dry_run", 7) == 0))
+            bad = msgpack_pack_object(&pk, m->ptr[k].key) || msgpack_pack_object(&pk, m->ptr[k].val);
+    bad = bad || msgpack_pack_str_with_body(&pk, "dry_run", 7) || msgpack_pack_true(&pk);
+    msgpack_unpacked_destroy(&up);
+    if (bad) {
+        msgpack_sbuffer_destroy(&sb);
+        return EX_OSERR;
+    }
+    if (!it->csv || it->owned)
+        free(it->body);
+    it->owned = true;
+    it->len = sb.size; /* release empties sb */
+    it->body = (uint8_t *)msgpack_sbuffer_release(&sb);
     return 0;
 }
 
@@ -478,6 +521,12 @@ static void s_answer(s_run_t *r, s_item_t *it, const tam_rpc_answer_t *ans)
         r->withdrawn += (size_t)ack.withdrawn;
         if (r->t->json) {
             s_json_result(r, it, ans);
+        } else if (!r->t->quiet && !r->progress && ack.dry_run) {
+            printf("%s: dry run: would be reply %llu, revision %lld: %u needs (%lld new, %lld "
+                   "revised, %lld unchanged), %lld withdrawn; nothing stored\n",
+                   it->where, (unsigned long long)ack.reply_id, (long long)ack.revision,
+                   ack.need_ids.n, (long long)ack.added, (long long)ack.revised,
+                   (long long)ack.unchanged, (long long)ack.withdrawn);
         } else if (!r->t->quiet && !r->progress && ack.repeat) {
             printf("%s: reply %llu, revision %lld: the same as this current reply; nothing stored\n",
                    it->where, (unsigned long long)ack.reply_id, (long long)ack.revision);
@@ -644,7 +693,7 @@ static void s_free(s_run_t *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].where);
-        if (!r->v[i].csv)
+        if (!r->v[i].csv || r->v[i].owned)
             free(r->v[i].body);
     }
     free(r->v);
@@ -740,13 +789,18 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
         return ex;
     }
     if (dry) {
-        for (size_t i = 0; i < r.n; i++)
-            if (r.v[i].state == S_PENDING)
+        /* Each reply's request id, then ingest's verdict on it. */
+        r.dry = true;
+        for (size_t i = 0; i < r.n && !ex; i++) {
+            if (r.v[i].state == S_PENDING && !t->quiet && !t->json)
                 printf("%s: %s %s (%u needs)\n", r.v[i].where, r.v[i].key, r.v[i].id,
                        r.v[i].nneeds);
-        ex = r.worst;
-        s_free(&r);
-        return ex;
+            ex = s_make_dry(&r.v[i]);
+        }
+        if (ex) {
+            s_free(&r);
+            return ex;
+        }
     }
     r.progress = !t->quiet && !t->json && t->cfg.tamctl.progress && r.n > 1 && isatty(2);
     s_draw(&r, true);
@@ -755,7 +809,11 @@ static int s_submit(tamctl_t *t, int argc, char **argv)
     s_clear_line(&r);
     /* A malformed file is a refused submission: it counts among the refused,
      * and the replies it may have held are not known. */
-    if (!t->quiet && !t->json)
+    if (!t->quiet && !t->json && r.dry)
+        fprintf(stderr, "tamctl: submit: dry run: %zu replies: %zu would be accepted (%zu needs), "
+                        "%zu refused, %zu not answered; nothing stored\n",
+                r.n + files_refused, r.ok, r.needs, r.refused + files_refused, r.failed);
+    else if (!t->quiet && !t->json)
         fprintf(stderr,
                 "tamctl: submit: %zu replies: %zu accepted (%zu needs stored, %zu withdrawn), %zu "
                 "superseded, %zu refused%s, %zu not answered\n",
@@ -779,7 +837,10 @@ TAMCTL_COMMAND(s_cmd_submit, "submit", "[--format json|csv] FILE...",
                "                     per respondent and category)\n"
                "  -                  read one file from standard input\n"
                "  --window N         requests outstanding at once (default 128)\n"
-               "  --dry-run          check the files and print each reply's request id; send nothing\n"
+               "  --dry-run          print each reply's request id and have ingest validate it in\n"
+               "                     full (catalogue included): every error, or what storing would\n"
+               "                     answer; nothing is stored or published (a revision later in the\n"
+               "                     same run is checked against the stored reply, not this one)\n"
                "  --resubmit         fresh request ids (by default the id is a hash of the reply, so\n"
                "                     running the same command twice stores each reply once); ingest\n"
                "                     still recognises a reply it holds: the current one is answered\n"

@@ -11,7 +11,7 @@ typedef struct {
     long status;
     char *body;
     size_t len;
-    char ctype[128], etag[64], link[1024];
+    char ctype[128], etag[80], link[1024];
 } resp_t;
 
 static size_t s_write(char *p, size_t sz, size_t n, void *arg)

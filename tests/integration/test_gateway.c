@@ -180,7 +180,7 @@ static void test_proposals(void **state)
     char next[1024];
     size_t n = strcspn(r.link + 1, ">");
     snprintf(next, sizeof next, "%.*s", (int)n, r.link + 1);
-    char etag[64];
+    char etag[80];
     snprintf(etag, sizeof etag, "%s", r.etag);
     assert_true(strlen(etag) > 2 && etag[0] == '"');
     s_free(&r);

@@ -290,6 +290,56 @@ static void s_write(h_t *h, const char *name, const char *text)
     fclose(f);
 }
 
+/* ---- --dry-run: the service checks in full, nothing is stored ------------------- */
+
+static void t_dry_run(void **state)
+{
+    h_t *h = *state;
+    char cmd[1200], *out, *err, *before, *after;
+    const char *lists = "tamctl replies --status any --json --limit 1000 && tamctl needs --json "
+                        "--limit 1000 && tamctl donor list --json && tamctl context show --json";
+    assert_int_equal(s_run(h, lists, &before, NULL), 0);
+    /* a valid new reply: what storing would answer */
+    snprintf(cmd, sizeof cmd, "tamctl submit --dry-run %s/config/samples/reply-KEN-A.json", h->src);
+    if (s_run(h, cmd, &out, &err) != 0)
+        fail_msg("submit --dry-run: %s%s", out, err);
+    assert_non_null(strstr(out, "KEN/A r1-")); /* its request id */
+    assert_non_null(strstr(out, "dry run: would be reply"));
+    assert_non_null(strstr(err, "dry run: 1 replies: 1 would be accepted"));
+    free(out);
+    free(err);
+    /* an invalid one: every problem, codec and catalogue, from ingest */
+    snprintf(cmd, sizeof cmd, "sed -e 's/\"A-SMR\"/\"Z-NONE\"/' -e 's/^{/{\"colour\": 1,/' "
+             "%s/config/samples/reply-KEN-A.json > bad-reply.json && "
+             "tamctl submit --dry-run bad-reply.json", h->src);
+    assert_int_equal(s_run(h, cmd, &out, &err), 65);
+    assert_non_null(strstr(err, "bad-reply.json:colour:"));
+    assert_non_null(strstr(err, "Z-NONE"));
+    free(out);
+    free(err);
+    /* the context and a donor */
+    snprintf(cmd, sizeof cmd, "sed 's/\"note\": \"/\"note\": \"dry: /' %s/config/samples/demo/context.json"
+             " > ctx-dry.json && tamctl context set --dry-run ctx-dry.json", h->src);
+    assert_int_equal(s_run(h, cmd, &out, NULL), 0);
+    assert_non_null(strstr(out, "planning context: dry run: would be version"));
+    free(out);
+    s_write(h, "donor-dry.json", "{\"id\": \"DRY-1\", \"name\": \"A donor\", \"kind\": "
+                                 "\"government\"}\n");
+    assert_int_equal(s_run(h, "tamctl donor add --dry-run donor-dry.json", &out, NULL), 0);
+    assert_non_null(strstr(out, "donors (dry run): 1 would be added"));
+    free(out);
+    s_write(h, "donor-bad.json", "{\"id\": \"DRY-2\", \"name\": \" \", \"kind\": \"alien\"}\n");
+    assert_int_equal(s_run(h, "tamctl donor add --dry-run donor-bad.json", NULL, &err), 65);
+    assert_non_null(strstr(err, "donor-bad.json:kind:"));
+    assert_non_null(strstr(err, "donor-bad.json:name:"));
+    free(err);
+    /* nothing stored anywhere */
+    assert_int_equal(s_run(h, lists, &after, NULL), 0);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 static void t_errors_at_once(void **state)
 {
     h_t *h = *state;
@@ -411,6 +461,7 @@ int main(void)
         cmocka_unit_test(t_from_anywhere),
         cmocka_unit_test(t_json_numbers_and_csv),
         cmocka_unit_test(t_codes_and_watch),
+        cmocka_unit_test(t_dry_run),
         cmocka_unit_test(t_errors_at_once),
         cmocka_unit_test(t_help),
     };
