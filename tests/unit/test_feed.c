@@ -717,10 +717,12 @@ static void test_snapshot_reader_stuck(void **state)
     assert_int_equal(sstats(f).snapshots_abandoned, 1 + (uint64_t)r.retries);
 }
 
-/* Ten requesters that ask and never read: each snapshot is abandoned after a
- * short wait, one per process call, so the service's loop goes on between
- * them (they froze it for 2 s each before); a reader then gets the whole
- * snapshot. The longest process call is printed (a figure, not asserted). */
+/* Ten requesters that ask and never read: their snapshots are produced one
+ * per process call and sent in slices without waiting for anyone, and each
+ * is abandoned once its requester has taken nothing for a while, so the
+ * service's loop goes on throughout (they froze it for 2 s each once); a
+ * reader then gets the whole snapshot. The longest process call is printed
+ * (a figure, not asserted; bench_snapshot measures pings). */
 static void test_ten_stuck_requesters(void **state)
 {
     fx_t *f = *state;
@@ -770,6 +772,42 @@ static void test_ten_stuck_requesters(void **state)
     pthread_join(th, NULL);
     assert_int_equal(r.recs, 30000);
     assert_true(r.ended);
+}
+
+/* A big snapshot goes out in slices, one per process call, so the loop's
+ * other work (here: publishing) goes on between them; an update published
+ * while the snapshot is being sent reaches the client after it, and the
+ * client ends with the server's state. Fails if a process call sends more
+ * than one slice (512 records), i.e. the whole snapshot in one loop turn. */
+static void test_snapshot_sliced(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    srv_set(&f->sv, "a", "1");
+    f->sv.bulk = 5000;
+    start_client(f, 0, NULL, 0, NULL);
+    uint64_t most = 0, slices = 0, published_mid = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (!caught_up(f, 0) && now_ms() < deadline) {
+        uint64_t before = sstats(f).snapshot_records;
+        pump(f, 10);
+        uint64_t sent = sstats(f).snapshot_records - before;
+        most = sent > most ? sent : most;
+        slices += sent > 0;
+        if (slices == 2 && !published_mid) { /* between two slices of the snapshot */
+            srv_set(&f->sv, "a", "2");
+            published_mid = sstats(f).snapshot_records;
+        }
+    }
+    assert_true(caught_up(f, 0));
+    assert_true(published_mid > 0 && published_mid < 5001); /* the snapshot was not over */
+    assert_true(most <= 512);
+    assert_true(slices >= 5001 / 512);
+    assert_int_equal(sstats(f).snapshots, 1);
+    assert_maps_equal(&f->sv.map, &f->cl[0].map, NULL, 0);
+    entry_t *e = map_find(&f->cl[0].map, "a", 1);
+    assert_non_null(e);
+    assert_memory_equal(e->val, "2", 1);
 }
 
 /* The same convergence on inproc://. */
@@ -1334,6 +1372,7 @@ int main(void)
         T(test_prefix_dedup_server),
         T(test_snapshot_reader_stuck),
         T(test_ten_stuck_requesters),
+        T(test_snapshot_sliced),
         T(test_gap),
         T(test_heartbeat_idle),
         T(test_silence_restart),
