@@ -69,6 +69,7 @@ typedef struct {
     uint64_t bad_requests;     /* malformed snapshot requests: answered "err" */
     uint64_t peers_gone;       /* requester disconnected before the answer */
     uint64_t snapshots_abandoned; /* requester did not read: snapshot stopped, later requests refused */
+    uint64_t subscriber_drops; /* every subscriber dropped: subscriptions over the caps */
 } tam_feed_server_stats_t;
 
 /* Creates a server: binds a PUB socket on pub_endpoint and a ROUTER socket on
@@ -94,9 +95,12 @@ void tam_feed_server_destroy(tam_feed_server_t **s);
  * and resync). */
 int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void *body, size_t len);
 
-/* Writes the server's poll item (its snapshot socket, ZMQ_POLLIN; no events
- * while 16 snapshots are in progress: new requests wait) into items[0].
- * Returns 1, or TAM_EINVAL if max < 1 or an argument is NULL. */
+/* Writes the server's two poll items into items[0..1]: its snapshot socket
+ * (ZMQ_POLLIN; no events while 16 snapshots are in progress: new requests
+ * wait) and its PUB (an XPUB, ZMQ_POLLIN: subscriptions, counted against
+ * caps of 4,096 distinct topics and 256 KiB; going over drops every
+ * subscriber, who reconnect and resync). Returns 2, or TAM_EINVAL if
+ * max < 2 or an argument is NULL. */
 int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int max);
 
 /* Answers pending snapshot requests (at most 16 per call, of which one

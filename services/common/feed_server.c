@@ -53,6 +53,19 @@
  * subscription in its trie at ~100 bytes a byte. A peer that sends a larger
  * frame is disconnected by libzmq. */
 #define S_PUB_RECV_MAX 1024
+/* What the PUB may hold of its subscribers' subscriptions, counted over the
+ * distinct topics subscribed (libzmq keeps them in a trie of ~100 bytes per
+ * byte: the cap keeps it near 25 MiB). The socket is an XPUB, so that every
+ * new distinct subscription and every last unsubscription comes up to the
+ * server; when one takes the count or the bytes over the cap, every
+ * subscriber is dropped (as for a revocation: the feed is rebound, honest
+ * subscribers reconnect and resync) and the key that did it is logged. Feed
+ * clients subscribe to "" only; a planner filtering by topic prefixes uses
+ * a handful. At most one drop per S_SUBS_DROP_MS. */
+#define S_SUBS_MAX 4096
+#define S_SUBS_BYTES_MAX (256 * 1024)
+#define S_SUBS_DROP_MS 1000
+#define S_SUBS_PER_CALL 1024 /* subscription messages read per process call */
 
 /* A snapshot being sent: its records as [u16 topic len][u32 body len][topic]
  * [body], then "end" with the sequence it reflects. */
@@ -89,6 +102,10 @@ struct tam_feed_server_t {
     s_pending_t *pending[S_PENDING_MAX];
     size_t npending, next_pending; /* next_pending: where the next slice starts */
     bool pump_blocked; /* the last slice sent nothing: every requester was full */
+    /* distinct topics subscribed on the PUB, and their bytes */
+    uint64_t subs, subs_bytes;
+    int64_t subs_dropped_ms; /* when every subscriber was last dropped for them */
+    char subs_who[64];       /* the key whose subscription went over the caps */
 };
 
 /* State of one snapshot being produced, handed to the service as emit_ctx. */
@@ -506,7 +523,7 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
     if (s->epoch == 0)
         s->epoch = 1; /* 0 means "none" to clients */
 
-    s->pub = tam__feed_socket(zctx, ZMQ_PUB, S_PUB_LINGER_MS, pub_endpoint);
+    s->pub = tam__feed_socket(zctx, ZMQ_XPUB, S_PUB_LINGER_MS, pub_endpoint);
     if (!s->pub || tam__feed_setopt_int(s->pub, ZMQ_SNDHWM, S_PUB_HWM, pub_endpoint) != 0)
         goto fail;
     int64_t pub_max = S_PUB_RECV_MAX;
@@ -568,13 +585,91 @@ int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void 
 
 int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int max)
 {
-    if (!s || !items || max < 1)
+    if (!s || !items || max < 2)
         return TAM_EINVAL;
     /* With every pending slot taken, new requests wait in the socket: not
      * polled for, so that the loop does not spin on them. */
     items[0] = (zmq_pollitem_t){.socket = s->router,
                                 .events = s->npending < S_PENDING_MAX ? ZMQ_POLLIN : 0};
-    return 1;
+    items[1] = (zmq_pollitem_t){.socket = s->pub, .events = ZMQ_POLLIN}; /* subscriptions */
+    return 2;
+}
+
+/* Drops every subscriber: unbinding closes the connections the PUB
+ * accepted; honest subscribers reconnect (through ZAP) and resync. */
+static int s_drop_subscribers(tam_feed_server_t *s)
+{
+    if (zmq_unbind(s->pub, s->pub_endpoint) != 0 || tam__feed_bind(s->pub, s->pub_endpoint) != 0) {
+        tam_error("feed: %s: cannot rebind to drop the subscribers", s->pub_endpoint);
+        return TAM_EIO;
+    }
+    return 0;
+}
+
+static bool s_subs_over(const tam_feed_server_t *s)
+{
+    return s->subs > S_SUBS_MAX || s->subs_bytes > S_SUBS_BYTES_MAX;
+}
+
+/* Reads what the XPUB passes up (each new distinct subscription, each last
+ * unsubscription) and keeps the count; notes the key of the subscription
+ * that went over the caps. Returns 0 or TAM_EIO. */
+static int s_read_subscriptions(tam_feed_server_t *s)
+{
+    for (int i = 0; i < S_SUBS_PER_CALL; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            tam_error("feed: %s: reading subscriptions: %s", s->pub_endpoint, zmq_strerror(errno));
+            return TAM_EIO;
+        }
+        size_t n = zmq_msg_size(&m);
+        const uint8_t *d = zmq_msg_data(&m);
+        if (n >= 1 && d[0] == 1) {
+            s->subs++;
+            s->subs_bytes += n - 1;
+            if (!s->subs_who[0] && s_subs_over(s)) {
+                const char *uid = zmq_msg_gets(&m, "User-Id");
+                snprintf(s->subs_who, sizeof s->subs_who, "%s",
+                         uid && uid[0] ? uid : "(no key: local mode)");
+            }
+        } else if (n >= 1 && d[0] == 0) {
+            s->subs -= s->subs > 0;
+            s->subs_bytes -= s->subs_bytes >= n - 1 ? n - 1 : s->subs_bytes;
+        }
+        zmq_msg_close(&m);
+    }
+    return 0;
+}
+
+/* Milliseconds until the subscriptions over the caps may drop every
+ * subscriber (0: now); -1 if they are within the caps. */
+static int64_t s_subs_drop_in(const tam_feed_server_t *s)
+{
+    if (!s_subs_over(s))
+        return -1;
+    int64_t left = s->subs_dropped_ms ? s->subs_dropped_ms + S_SUBS_DROP_MS - tam__feed_now_ms() : 0;
+    return left < 0 ? 0 : left;
+}
+
+/* Drops every subscriber when the subscriptions are over the caps (at most
+ * once per S_SUBS_DROP_MS: until the dropped connections' unsubscriptions
+ * come up, the count stays over). Returns 0 or TAM_EIO. */
+static int s_check_subscriptions(tam_feed_server_t *s)
+{
+    if (s_subs_drop_in(s) != 0)
+        return 0;
+    s->subs_dropped_ms = tam__feed_now_ms();
+    s->stats.subscriber_drops++;
+    tam_warn("feed: %s: %llu distinct subscriptions of %llu bytes (caps %d, %d; went over with "
+             "key %s): dropping every subscriber",
+             s->pub_endpoint, (unsigned long long)s->subs, (unsigned long long)s->subs_bytes,
+             S_SUBS_MAX, S_SUBS_BYTES_MAX, s->subs_who[0] ? s->subs_who : "(unknown)");
+    s->subs_who[0] = 0;
+    return s_drop_subscribers(s);
 }
 
 int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
@@ -589,12 +684,17 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
          * and resync from a snapshot; a revoked key cannot. */
         s->revocations = rev;
         tam_notice("feed: %s: keys revoked: dropping every subscriber", s->pub_endpoint);
-        if (zmq_unbind(s->pub, s->pub_endpoint) != 0 || tam__feed_bind(s->pub, s->pub_endpoint) != 0) {
-            tam_error("feed: %s: cannot rebind after a revocation", s->pub_endpoint);
+        if (s_drop_subscribers(s) != 0)
             return TAM_EIO;
-        }
     }
-    if (s->npending < S_PENDING_MAX && tam__feed_readable(items, 1, s->router)) {
+    if (tam__feed_readable(items, 2, s->pub)) {
+        int rc = s_read_subscriptions(s);
+        if (rc != 0)
+            return rc;
+    }
+    if (s_check_subscriptions(s) != 0)
+        return TAM_EIO;
+    if (s->npending < S_PENDING_MAX && tam__feed_readable(items, 2, s->router)) {
         for (int i = 0; i < S_REQUESTS_PER_CALL && s->npending < S_PENDING_MAX; i++) {
             int rc = s_serve_one(s);
             if (rc < 0)
@@ -621,6 +721,9 @@ int tam_feed_server_next_timeout_ms(const tam_feed_server_t *s)
     if (s->npending > 0) /* the next slice: now, or soon if every requester was full */
         left = left < (s->pump_blocked ? S_PUMP_RETRY_MS : 0) ? left
                                                               : (s->pump_blocked ? S_PUMP_RETRY_MS : 0);
+    int64_t drop = s_subs_drop_in(s);
+    if (drop >= 0 && drop < left)
+        left = drop;
     return left < 0 ? 0 : (int)left;
 }
 
