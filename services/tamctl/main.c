@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <zmq.h>
 #include "tam/cli.h"
@@ -291,6 +292,12 @@ int tamctl_call_quiet(tamctl_t *t, const char *service, int msg_id, const void *
     if (msg_id < 0 || (size_t)msg_id >= nm)
         return TAM_EINVAL;
     m = &m[msg_id];
+    /* An optional figure from a service that is not running: an ipc:// endpoint with no
+     * socket file can never answer, so do not wait the timeout for it. */
+    const char *ep = tamctl_endpoint(t, service);
+    struct stat st;
+    if (ep && strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && stat(ep + 6, &st) != 0 && errno == ENOENT)
+        return TAM_EUNAVAIL;
     tam_rpc_client_t *cl = tamctl_client(t, service);
     if (!cl)
         return TAM_EUNAVAIL;
