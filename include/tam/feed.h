@@ -96,8 +96,8 @@ void tam_feed_server_destroy(tam_feed_server_t **s);
 int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void *body, size_t len);
 
 /* Writes the server's two poll items into items[0..1]: its snapshot socket
- * (ZMQ_POLLIN; no events while 16 snapshots are in progress: new requests
- * wait) and its PUB (an XPUB, ZMQ_POLLIN: subscriptions, counted against
+ * (ZMQ_POLLIN; no events while 16 snapshots are in progress, or while those
+ * in progress hold 64 MiB: new requests wait) and its PUB (an XPUB, ZMQ_POLLIN: subscriptions, counted against
  * caps of 4,096 distinct topics and 256 KiB; going over drops every
  * subscriber, who reconnect and resync). Returns 2, or TAM_EINVAL if
  * max < 2 or an argument is NULL. */

@@ -11,8 +11,9 @@
  * requester whose queue (S_SNAP_HWM records in libzmq) has taken nothing for
  * S_SNAP_STALL_MS is abandoned: its buffer is freed and its later requests
  * are refused, so a peer that asks and never reads cannot make the service
- * hold unbounded memory. At most S_PENDING_MAX snapshots are in progress;
- * further requests wait in the socket until one ends. The snapshot ROUTER
+ * hold unbounded memory. At most S_PENDING_MAX snapshots are in progress,
+ * and no new one starts while their copies hold S_PENDING_BYTES; further
+ * requests wait in the socket until one ends. The snapshot ROUTER
  * has ZMQ_ROUTER_MANDATORY (a vanished requester is noticed at the first
  * frame). A subscriber reads as fast as the service sends; its feed client
  * uses a new socket (a new identity) for every request.
@@ -42,6 +43,7 @@
 #define S_SNAP_HWM 10000           /* snapshot messages queued per requester */
 #define S_SNAP_STALL_MS 500        /* a requester that takes nothing this long is abandoned */
 #define S_PENDING_MAX 16           /* snapshots being sent at once */
+#define S_PENDING_BYTES (64u << 20) /* no new snapshot while those in progress hold this much */
 #define S_SLICE_RECORDS 512        /* records sent per process call, over all snapshots */
 #define S_PUMP_RETRY_MS 2          /* poll timeout while every pending requester is full */
 #define S_STUCK_MAX 64             /* requesters remembered as not reading */
@@ -101,6 +103,7 @@ struct tam_feed_server_t {
     size_t nstuck, stuck_next;
     s_pending_t *pending[S_PENDING_MAX];
     size_t npending, next_pending; /* next_pending: where the next slice starts */
+    size_t pending_bytes;          /* their buffers */
     bool pump_blocked; /* the last slice sent nothing: every requester was full */
     /* distinct topics subscribed on the PUB, and their bytes */
     uint64_t subs, subs_bytes;
@@ -324,6 +327,12 @@ static void s_pending_free(s_pending_t **pp)
     }
 }
 
+/* Whether a new snapshot may start now. */
+static bool s_accepting(const tam_feed_server_t *s)
+{
+    return s->npending < S_PENDING_MAX && s->pending_bytes < S_PENDING_BYTES;
+}
+
 static bool s_is_pending(const tam_feed_server_t *s, const void *id, size_t idlen)
 {
     for (size_t i = 0; i < s->npending; i++)
@@ -357,6 +366,7 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
     p->idlen = idlen;
     p->seq = s->seq;
     p->progress_ms = tam__feed_now_ms();
+    s->pending_bytes += p->cap;
     s->pending[s->npending++] = p;
     s->pump_blocked = false;
 }
@@ -364,6 +374,7 @@ static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen
 /* Removes pending snapshot i (the order of the others may change). */
 static void s_pending_drop(tam_feed_server_t *s, size_t i)
 {
+    s->pending_bytes -= s->pending[i]->cap;
     s_pending_free(&s->pending[i]);
     s->pending[i] = s->pending[--s->npending];
     if (s->next_pending >= s->npending)
@@ -420,7 +431,7 @@ static int s_pump_one(tam_feed_server_t *s, s_pending_t *p, int budget, int64_t 
  * round robin, without waiting for anyone. */
 static void s_pump(tam_feed_server_t *s)
 {
-    int budget = S_SLICE_RECORDS, sent = 0;
+    int budget = S_SLICE_RECORDS;
     int64_t now = tam__feed_now_ms();
     size_t visits = s->npending;
     bool progress = false;
@@ -434,7 +445,6 @@ static void s_pump(tam_feed_server_t *s)
             continue;
         }
         progress |= n > 0;
-        sent += n;
         budget -= n;
         s->next_pending = (i + 1) % s->npending;
     }
@@ -590,7 +600,7 @@ int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int m
     /* With every pending slot taken, new requests wait in the socket: not
      * polled for, so that the loop does not spin on them. */
     items[0] = (zmq_pollitem_t){.socket = s->router,
-                                .events = s->npending < S_PENDING_MAX ? ZMQ_POLLIN : 0};
+                                .events = s_accepting(s) ? ZMQ_POLLIN : 0};
     items[1] = (zmq_pollitem_t){.socket = s->pub, .events = ZMQ_POLLIN}; /* subscriptions */
     return 2;
 }
@@ -694,8 +704,8 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
     }
     if (s_check_subscriptions(s) != 0)
         return TAM_EIO;
-    if (s->npending < S_PENDING_MAX && tam__feed_readable(items, 2, s->router)) {
-        for (int i = 0; i < S_REQUESTS_PER_CALL && s->npending < S_PENDING_MAX; i++) {
+    if (s_accepting(s) && tam__feed_readable(items, 2, s->router)) {
+        for (int i = 0; i < S_REQUESTS_PER_CALL && s_accepting(s); i++) {
             int rc = s_serve_one(s);
             if (rc < 0)
                 return rc;

@@ -11,7 +11,7 @@
  *       They are closed at the end of the round, and new ones come in the
  *       next (the service abandons a requester that takes nothing).
  *   Prints ping p50/p99/max of both, their ratio, the service's user CPU
- *   time during each kind of round, and the load average.
+ *   time during each kind of round, its memory, and the load average.
  *
  * usage: bench_snapshot [-p PROJECTS] [-n ROUNDS] [-t ROUND_MS]
  * Run from the repository root (scripts/bench does); binaries come from
@@ -72,6 +72,22 @@ static double s_utime(pid_t pid)
     if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu", &ut) != 1)
         ut = 0;
     return (double)ut / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A "VmRSS:"-style field of /proc/pid/status in KiB (0 if absent). */
+static long s_status_kib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0)
+            v = atol(line + n);
+    if (f)
+        fclose(f);
+    return v;
 }
 
 typedef struct {
@@ -219,6 +235,7 @@ int main(int argc, char **argv)
     s_lat_t base = {0}, stuck = {0};
     int failed = 0;
     double cpu_base = 0, cpu_stuck = 0;
+    long rss_base = s_status_kib(h->pid[S_REGISTRY], "VmRSS:"), rss_stuck = 0;
     static const uint8_t req[] = {0x81, 0xa6, 'p', 'r', 'e', 'f', 'i', 'x', 0xa0}; /* {"prefix":""} */
     for (int r = 0; r < rounds; r++) {
         double u0 = s_utime(h->pid[S_REGISTRY]);
@@ -240,6 +257,8 @@ int main(int argc, char **argv)
         }
         failed += s_pings(c, round_ms, &stuck);
         double u2 = s_utime(h->pid[S_REGISTRY]);
+        long rss = s_status_kib(h->pid[S_REGISTRY], "VmRSS:");
+        rss_stuck = rss > rss_stuck ? rss : rss_stuck;
         for (int i = 0; i < STUCK; i++)
             zmq_close(d[i]);
         cpu_base += u1 - u0;
@@ -258,6 +277,9 @@ int main(int argc, char **argv)
            nb, b50, bmax, STUCK, ns, s50, smax, failed);
     printf("# tam-registry user CPU: %.2f s in baseline rounds, %.2f s in stuck rounds\n", cpu_base,
            cpu_stuck);
+    printf("# tam-registry RSS: %ld KiB before the rounds, at most %ld KiB at the end of a stuck "
+           "round, peak (VmHWM) %ld KiB\n",
+           rss_base, rss_stuck, s_status_kib(h->pid[S_REGISTRY], "VmHWM:"));
     printf("RESULT\tstuck-snapshot-ping\tping p99 ms, %d requesters never reading\t%.2f\tping p99 "
            "ms, none\t%.2f\t%.3f\t< 50 ms\n",
            STUCK, s99, b99, b99 > 0 ? s99 / b99 : 0);
