@@ -51,6 +51,8 @@ static int64_t s_now_ms(void)
 
 #define S_PRUNE_EVERY_MS 60000 /* between prunes when none is left over */
 #define S_PRUNE_POLL_MS 1000   /* longest poll while a store may need pruning */
+#define S_DRAIN_WAIT_MS 1      /* after a batch: longest wait for a peer to take an answer */
+#define S_DRAIN_BUDGET_MS 50   /* and for all of them (signals and sources wait meanwhile) */
 
 /* The wall clock for answer ages: the def's (tests) or CLOCK_REALTIME. */
 static int64_t s_wall_ms(const s_svc_t *v)
@@ -802,9 +804,17 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         if (v.n) {
             ret = s_batch(&v);
             s_batch_free(&v);
-            s_stats_sync(&v);
-            if (ret)
+            if (ret) {
+                s_stats_sync(&v);
                 goto out;
+            }
+            /* The answers the peers' pipes did not take wait in the rpc
+             * server: wait for them to be taken, while the peers read. Else
+             * a pipelining client gets TAM_RPC_PIPE_HWM answers per turn, its
+             * next requests arrive that many at a time, and every commit
+             * (two device flushes) carries a handful of them. */
+            tam_rpc_server_drain(v.srv, S_DRAIN_WAIT_MS, S_DRAIN_BUDGET_MS);
+            s_stats_sync(&v);
         }
         if (rerr && rerr != TAM_ENOMEM) {
             ret = rerr;
