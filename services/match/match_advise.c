@@ -418,6 +418,7 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
     memset(cs->ix, 0xff, sizeof cs->ix);
     if ((rc = tam_match__whatif_copy(m, &c)) || (rc = tam_match__snap(c, &base)))
         goto out;
+    c->lean = true; /* the screen below reads the base run's duals; the re-solves need none */
     uint32_t ps = tam_match__project_slot(c, project);
     if (ps == TAM_MATCH_NONE || !c->projects[ps].present) {
         rc = tam_rpc_error_set(err, TAM_ENOTFOUND, "project", "project %s is not known to the matcher", project);
@@ -536,6 +537,8 @@ int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a
     int rc = tam_match__whatif_copy(m, &c);
     if (rc == 0)
         rc = tam_match__snap(c, &base);
+    if (rc == 0)
+        c->lean = true;
     static char id[] = "NEW-MONEY";
     int steps = amount >= 8 ? 8 : 1;
     out->steps.v = tam_arena_alloc(a, (size_t)steps * sizeof *out->steps.v);

@@ -314,6 +314,8 @@ int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, 
         rc = tam_match__snap(out->c, &out->base);
     int64_t t1 = tam_match__now_us();
     if (rc == 0)
+        out->c->lean = true; /* the answer reads no duals nor records */
+    if (rc == 0)
         rc = tam_match__whatif_apply(out->c, ch, n);
     if (rc == 0)
         rc = tam_match__whatif_run(out->c);
