@@ -402,8 +402,24 @@ static int s_cmp_item(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
+/* The base copy: own (ready to run) or a copy of m. */
+static int s_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c)
+{
+    if (!own)
+        return tam_match__whatif_copy(m, c);
+    *c = own;
+    return tam_match__whatif_ready(own);
+}
+
 int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t limit,
                               tam_arena_t *a, tam_advice_list_t *out, tam_rpc_error_t *err)
+{
+    return tam_match__advise_project_on(m, NULL, project, limit, a, out, err);
+}
+
+int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const char *project,
+                                 int64_t limit, tam_arena_t *a, tam_advice_list_t *out,
+                                 tam_rpc_error_t *err)
 {
     int64_t t0 = tam_match__now_us();
     tam_match_t *c = NULL;
@@ -413,10 +429,13 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
     uint32_t *cn = NULL, ncn = 0;
     tam_advice_t *items = NULL;
     int rc = TAM_ENOMEM;
-    if (!cs)
+    if (cs)
+        memset(cs->ix, 0xff, sizeof cs->ix);
+    if (!cs) {
+        tam_match_destroy(&own);
         goto out;
-    memset(cs->ix, 0xff, sizeof cs->ix);
-    if ((rc = tam_match__whatif_copy(m, &c)) || (rc = tam_match__snap(c, &base)))
+    }
+    if ((rc = s_base(m, own, &c)) || (rc = tam_match__snap(c, &base)))
         goto out;
     c->lean = true; /* the screen below reads the base run's duals; the re-solves need none */
     uint32_t ps = tam_match__project_slot(c, project);
@@ -530,11 +549,17 @@ out:
 int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a,
                             tam_advice_list_t *out)
 {
+    return tam_match__advise_money_on(m, NULL, amount, a, out);
+}
+
+int tam_match__advise_money_on(const tam_match_t *m, tam_match_t *own, int64_t amount,
+                               tam_arena_t *a, tam_advice_list_t *out)
+{
     int64_t t0 = tam_match__now_us();
     tam_match_t *c = NULL;
     tam_match_snap_t base;
     memset(&base, 0, sizeof base);
-    int rc = tam_match__whatif_copy(m, &c);
+    int rc = s_base(m, own, &c);
     if (rc == 0)
         rc = tam_match__snap(c, &base);
     if (rc == 0)
@@ -596,29 +621,56 @@ int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a
     return rc;
 }
 
+/* match.advise on the live engine m, or on own (a copy taken; then m is own) */
+static int s_advise_query(tam_match_t *m, tam_match_t *own, const void *body, size_t len,
+                          tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err);
+
 int tam_match__advise_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                             msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    return s_advise_query(m, NULL, body, len, a, answer, err);
+}
+
+int tam_match__advise_query_on(tam_match_t *c, const void *body, size_t len, tam_arena_t *a,
+                               msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    return s_advise_query(c, c, body, len, a, answer, err);
+}
+
+static int s_advise_query(tam_match_t *m, tam_match_t *own, const void *body, size_t len,
+                          tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
 {
     tam_advise_query_t q;
     memset(&q, 0, sizeof q);
     tam_codec_err_t ce;
-    if (tam_decode(&tam_schema_advise_query, body, len, a, &q, &ce))
+    if (tam_decode(&tam_schema_advise_query, body, len, a, &q, &ce)) {
+        tam_match_destroy(&own);
         return tam_rpc_error_set(err, ce.code, ce.path, "%s", ce.message), err->code;
+    }
     bool proj = q.project && q.project[0];
+    bool ran = m->run_id != 0;
+    if (proj == (q.money > 0) || !ran)
+        tam_match_destroy(&own); /* m is not read after this */
     if (proj == (q.money > 0))
         return tam_rpc_error_set(err, TAM_EINVAL, proj ? "money" : "project",
                                  "give either a project or an amount of new money"),
                err->code;
-    if (!m->run_id)
+    if (!ran)
         return tam_rpc_error_set(err, TAM_ESTATE, "",
                                  "no run yet: the matcher is waiting for its feeds"),
                err->code;
     tam_advice_list_t out;
     memset(&out, 0, sizeof out);
     out.run = m->run_id;
-    out.hash = m->hash;
-    int rc = proj ? tam_match__advise_project(m, q.project, q.limit ? q.limit : 10, a, &out, err)
-                  : tam_match__advise_money(m, q.money, a, &out);
+    out.hash = own ? tam_arena_strndup(a, m->hash, strlen(m->hash)) : m->hash;
+    if (!out.hash) {
+        tam_match_destroy(&own);
+        return TAM_ENOMEM;
+    }
+    /* own is taken (and destroyed) by what answers; m is not read after this */
+    int rc = proj ? tam_match__advise_project_on(own ? NULL : m, own, q.project,
+                                                 q.limit ? q.limit : 10, a, &out, err)
+                  : tam_match__advise_money_on(own ? NULL : m, own, q.money, a, &out);
     if (err->code)
         return err->code;
     if (rc == TAM_ESTATE)
