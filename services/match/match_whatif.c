@@ -323,8 +323,14 @@ static int s_eval(const tam_match_t *m, tam_match_t *own, const tam_whatif_chang
     if (rc == 0)
         rc = tam_match__snap(out->c, &out->base);
     int64_t t1 = tam_match__now_us();
-    if (rc == 0)
+    out->ch = ch;
+    out->nch = n;
+    if (rc == 0) {
         out->c->lean = true; /* the answer reads no duals nor records */
+        for (uint32_t i = 0; i < out->c->nneeds; i++)
+            if (out->c->needs[i].id > out->need0)
+                out->need0 = out->c->needs[i].id;
+    }
     if (rc == 0)
         rc = tam_match__whatif_apply(out->c, ch, n);
     if (rc == 0)
@@ -360,6 +366,48 @@ void tam_match__eval_free(tam_match_eval_t *e)
     tam_match__snap_free(&e->base);
 }
 
+/* The first change of e that names the pair (need, project): "changes[i]",
+ * else "optimum" (docs/whatif.md, "Causes"). */
+static const char *s_cause(const tam_match_eval_t *e, uint64_t need, const char *project,
+                           char buf[24])
+{
+    const tam_match_t *c = e->c;
+    uint32_t ns = tam_match__need_slot(c, need);
+    const char *iso3 = ns == TAM_MATCH_NONE ? "" : tam_match__country(c, c->needs[ns].country)->iso3;
+    uint64_t added = 0;
+    for (uint32_t i = 0; i < e->nch; i++) {
+        const tam_whatif_change_t *x = &e->ch[i];
+        bool hit = false;
+        switch (x->kind) {
+        case TAM_E_whatif_kind_weights:
+            hit = true;
+            break;
+        case TAM_E_whatif_kind_need_add:
+            hit = need == e->need0 + ++added;
+            break;
+        case TAM_E_whatif_kind_need_withdraw:
+            hit = need == x->need;
+            break;
+        case TAM_E_whatif_kind_decline:
+        case TAM_E_whatif_kind_endorse:
+            hit = need == x->need && x->project && strcmp(x->project, project) == 0;
+            break;
+        case TAM_E_whatif_kind_mission_add:
+        case TAM_E_whatif_kind_mission_drop:
+            hit = x->country && strcmp(x->country, iso3) == 0;
+            break;
+        default: /* the project's own record */
+            hit = x->project && strcmp(x->project, project) == 0;
+            break;
+        }
+        if (hit) {
+            snprintf(buf, 24, "changes[%u]", i);
+            return buf;
+        }
+    }
+    return "optimum";
+}
+
 int tam_match__whatif_result(const tam_match_eval_t *e, int64_t top, int64_t limit,
                              tam_arena_t *a, tam_whatif_result_t *r)
 {
@@ -381,7 +429,16 @@ int tam_match__whatif_result(const tam_match_eval_t *e, int64_t top, int64_t lim
     r->solve_us = e->solve_us;
     if (!r->hash)
         return TAM_ENOMEM;
-    return tam_match__compare(c, &e->base, top, limit, a, r);
+    int rc = tam_match__compare(c, &e->base, top, limit, a, r);
+    for (uint32_t k = 0; rc == 0 && k < r->ranks.n; k++) {
+        tam_whatif_rank_t *x = &r->ranks.v[k];
+        char *end = NULL, buf[24];
+        uint64_t need = strtoull(x->proposal, &end, 10);
+        const char *cause = s_cause(e, need, end && *end == '/' ? end + 1 : "", buf);
+        if (!(x->cause = tam_arena_strndup(a, cause, strlen(cause))))
+            rc = TAM_ENOMEM;
+    }
+    return rc;
 }
 
 /* ---- match.whatif ----------------------------------------------------------------------- */

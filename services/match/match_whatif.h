@@ -54,6 +54,9 @@ typedef struct {
     bool warm;
     int64_t solve_us;        /* copy, apply and run */
     int64_t copy_us, run_us; /* of which: the copy (and a base run), the scenario's run */
+    const tam_whatif_change_t *ch; /* the changes (the caller's), for the causes */
+    uint32_t nch;
+    uint64_t need0;          /* the largest need id before the changes (need_add: need0 + k) */
 } tam_match_eval_t;
 
 /* Copies the live engine, applies the changes (already checked:

@@ -341,9 +341,20 @@ static void test_churn(void **state)
     assert_int_equal(tam_match__whatif_eval(fx->m, &c, 1, &e), 0);
     assert_int_equal(tam_match__whatif_result(&e, 100000, 1000, fx->a, &r), 0);
     assert_true(r.proposals_changed + r.ranks_moved > 0);
+    int direct = 0;
     for (uint32_t k = 0; k < r.ranks.n; k++) {
         const tam_whatif_rank_t *x = &r.ranks.v[k];
         assert_int_not_equal(x->reason, TAM_E_change_reason_unchanged);
+        /* its cause: the receipt for the project's own pairs, else the optimum */
+        const char *pj = strchr(x->proposal, '/');
+        assert_non_null(pj);
+        assert_non_null(x->cause);
+        if (strcmp(pj + 1, s_in.pids[s_j]) == 0) {
+            assert_string_equal(x->cause, "changes[0]");
+            direct++;
+        } else {
+            assert_string_equal(x->cause, "optimum");
+        }
         if (x->amount_before != x->amount_after)
             assert_true(x->reason == TAM_E_change_reason_amount ||
                         x->reason == TAM_E_change_reason_new_pair ||
@@ -351,6 +362,7 @@ static void test_churn(void **state)
         else
             assert_int_equal(x->reason, TAM_E_change_reason_rank);
     }
+    assert_true(direct > 0); /* the money received went to the project's own pairs */
     tam_match__eval_free(&e);
     fx_free(fx);
 }
