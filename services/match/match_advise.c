@@ -24,12 +24,38 @@ typedef struct {
     bool solve;              /* an opened pair has a positive reduced score */
     uint32_t nneeds;         /* needs it would make eligible */
     __int128 ub;             /* upper bound of what it adds to the LP optimum */
+    bool done;               /* evaluated: its result below */
+    int64_t od, fd, pf;      /* objective_delta, funded_delta, priority_funded */
+    tam_advice_need_t *nv;   /* the needs it funds (arena) */
+    uint32_t nn;
 } s_cand_t;
+
+/* What decides a project's pairs and their scores (eligibility rules and
+ * factors read nothing else of its earmarks: match_elig.c): two relaxations
+ * with equal profiles are the same scenario for the allocation, evaluated once. */
+typedef struct {
+    uint64_t geo[TAM_MATCH_CWORDS];
+    int16_t th[TAM_MATCH_MAX_STANDARDS];
+    int16_t md[TAM_MATCH_MAX_MODALITIES];
+    int64_t mpn;
+    bool pc;
+} s_prof_t;
+
+static void s_prof(const tam_match_project_t *o, s_prof_t *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    memcpy(pf->geo, o->geo, sizeof pf->geo);
+    memcpy(pf->th, o->th, sizeof pf->th);
+    memcpy(pf->md, o->md, sizeof pf->md);
+    pf->mpn = o->max_per_need;
+    pf->pc = o->post_conflict_only;
+}
 
 enum { S_EARMARK = 0, S_CAP = 1, S_PC = 2 };
 
 typedef struct {
     s_cand_t *v;
+    s_prof_t *prof;          /* [n] the relaxed profiles (s_screen) */
     uint32_t n, cap;
     int32_t ix[6][1024];     /* (dim, code index) -> candidate, -1 none */
 } s_cands_t;
@@ -269,10 +295,17 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
         }                                                                            \
         rr[nrr++] = (s_rr_t){(r), (m)};                                              \
     } while (0)
+    cs->prof = malloc(((size_t)cs->n + 1) * sizeof *cs->prof);
+    if (!cs->prof) {
+        free(rr);
+        return TAM_ENOMEM;
+    }
     for (uint32_t k = 0; k < cs->n; k++) {
         s_cand_t *cd = &cs->v[k];
         nrr = 0;
         if (cd->kind == S_CAP) {
+            s_prof(p, &cs->prof[k]);
+            cs->prof[k].mpn = 0;
             /* pairs held at the cap whose score beats both prices */
             for (uint32_t i = 0; i < c->nneeds; i++) {
                 const tam_match_need_t *n = &c->needs[i];
@@ -316,6 +349,7 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
             S_RR(rs, room > 0 ? room : 0);
         }
         cd->ub = s_bound(rr, nrr, p->flow_budget);
+        s_prof(&o, &cs->prof[k]);
         tam_match__project_free(&o);
     }
 #undef S_RR
@@ -490,11 +524,18 @@ int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const c
                 break;
             }
         }
+        /* the same profile as one evaluated: the same scenario, the same result */
+        const s_cand_t *same = NULL;
+        for (uint32_t q = 0; q < oi && !same; q++)
+            if (cs->v[ord[q]].done && memcmp(&cs->prof[ord[q]], &cs->prof[k], sizeof *cs->prof) == 0)
+                same = &cs->v[ord[q]];
         tam_whatif_change_t x;
-        s_change(&orig, cd, false, &x);
-        if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
-            break;
-        out->solved++;
+        if (!same) {
+            s_change(&orig, cd, false, &x);
+            if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
+                break;
+            out->solved++;
+        }
         tam_advice_t *it = &items[ni];
         it->change = tam_arena_alloc(a, sizeof *it->change);
         if (!it->change || !(it->text = s_text(a, &orig, cd))) {
@@ -508,10 +549,25 @@ int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const c
             rc = TAM_ENOMEM;
             break;
         }
-        if ((rc = s_item(c, &base, a, it)))
+        if (same) {
+            it->objective_delta = same->od;
+            it->funded_delta = same->fd;
+            it->priority_funded = same->pf;
+            it->needs.v = same->nv;
+            it->needs.n = same->nn;
+        } else if ((rc = s_item(c, &base, a, it))) {
             break;
+        }
+        cd->done = true;
+        cd->od = it->objective_delta;
+        cd->fd = it->funded_delta;
+        cd->pf = it->priority_funded;
+        cd->nv = it->needs.v;
+        cd->nn = (uint32_t)it->needs.n;
         if (it->objective_delta > 0 || it->funded_delta > 0)
             ni++;
+        if (same)
+            continue;
         s_change(&orig, cd, true, &x); /* back to the project as it is; the next run re-solves */
         if ((rc = tam_match__whatif_apply(c, &x, 1)))
             break;
@@ -536,6 +592,8 @@ out:
     free(cn);
     if (cs)
         free(cs->v);
+    if (cs)
+        free(cs->prof);
     free(cs);
     tam_match__snap_free(&base);
     tam_match_destroy(&c);

@@ -433,7 +433,7 @@ static void test_advise(void **state)
 static void test_advise_bound(void **state)
 {
     (void)state;
-    int checked = 0, pruned = 0;
+    int checked = 0, pruned = 0, shared = 0;
     for (uint64_t seed = 1; seed <= 4; seed++) {
         fx_gen(&s_in, seed, 300, 12, 10);
         tam_match_params_t p;
@@ -456,11 +456,21 @@ static void test_advise_bound(void **state)
             assert_true(one.solved <= all.solved);
             pruned += one.pruned > 0;
             checked++;
+            /* each suggestion is exact, also one that shares the solve of another with the
+             * same relaxed profile: its own scenario gives its objective delta */
+            for (uint32_t k = 0; k < all.items.n && k < 4; k++) {
+                tam_match_eval_t e;
+                assert_int_equal(tam_match__whatif_eval(fx->m, all.items.v[k].change, 1, &e), 0);
+                assert_int_equal((int64_t)(e.obj1 - e.obj0), all.items.v[k].objective_delta);
+                tam_match__eval_free(&e);
+            }
+            shared += all.items.n > all.solved;
         }
         fx_free(fx);
     }
     assert_true(checked > 3);
-    printf("advise bound: %d project(s) checked, pruning in %d\n", checked, pruned);
+    printf("advise bound: %d project(s) checked, pruning in %d, a shared solve in %d\n", checked,
+           pruned, shared);
 }
 
 int main(void)
