@@ -312,6 +312,8 @@ static int64_t s_i64(__int128 v)
     return v > INT64_MAX ? INT64_MAX : (v < INT64_MIN ? INT64_MIN : (int64_t)v);
 }
 
+bool tam_match__whatif_lean = true;
+
 static int s_eval(const tam_match_t *m, tam_match_t *own, const tam_whatif_change_t *ch,
                   uint32_t n, tam_match_eval_t *out)
 {
@@ -326,7 +328,7 @@ static int s_eval(const tam_match_t *m, tam_match_t *own, const tam_whatif_chang
     out->ch = ch;
     out->nch = n;
     if (rc == 0) {
-        out->c->lean = true; /* the answer reads no duals nor records */
+        out->c->lean = tam_match__whatif_lean; /* the answer reads no duals nor records */
         for (uint32_t i = 0; i < out->c->nneeds; i++)
             if (out->c->needs[i].id > out->need0)
                 out->need0 = out->c->needs[i].id;

@@ -66,6 +66,9 @@ int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, 
                            tam_match_eval_t *out);
 /* The same on c, a ready copy (tam_match__whatif_copy) that it takes
  * (destroyed on failure). */
+/* Copies made by tam_match__whatif_eval* run lean (match_int.h, lean);
+ * false only for benchmarks' A/B (bench_whatif --ab-lean). */
+extern bool tam_match__whatif_lean;
 int tam_match__whatif_eval_on(tam_match_t *c, const tam_whatif_change_t *ch, uint32_t n,
                               tam_match_eval_t *out);
 void tam_match__eval_free(tam_match_eval_t *e);
