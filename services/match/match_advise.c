@@ -399,8 +399,8 @@ static char *s_text(tam_arena_t *a, const tam_match_project_t *p, const s_cand_t
 }
 
 /* Fills an advice item from the copy's current run against base. */
-static int s_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
-                  tam_advice_t *it)
+int tam_match__advice_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
+                           tam_advice_t *it)
 {
     tam_whatif_result_t r;
     memset(&r, 0, sizeof r);
@@ -437,7 +437,7 @@ static int s_cmp_item(const void *a, const void *b)
 }
 
 /* The base copy: own (ready to run) or a copy of m. */
-static int s_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c)
+int tam_match__advise_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c)
 {
     if (!own)
         return tam_match__whatif_copy(m, c);
@@ -469,7 +469,7 @@ int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const c
         tam_match_destroy(&own);
         goto out;
     }
-    if ((rc = s_base(m, own, &c)) || (rc = tam_match__snap(c, &base)))
+    if ((rc = tam_match__advise_base(m, own, &c)) || (rc = tam_match__snap(c, &base)))
         goto out;
     c->lean = true; /* the screen below reads the base run's duals; the re-solves need none */
     uint32_t ps = tam_match__project_slot(c, project);
@@ -555,7 +555,7 @@ int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const c
             it->priority_funded = same->pf;
             it->needs.v = same->nv;
             it->needs.n = same->nn;
-        } else if ((rc = s_item(c, &base, a, it))) {
+        } else if ((rc = tam_match__advice_item(c, &base, a, it))) {
             break;
         }
         cd->done = true;
@@ -595,85 +595,6 @@ out:
     if (cs)
         free(cs->prof);
     free(cs);
-    tam_match__snap_free(&base);
-    tam_match_destroy(&c);
-    return rc;
-}
-
-/* New unearmarked money: a project that may fund anything, evaluated at
- * eighths of the amount by exact warm re-solves (the optimum is concave and
- * piecewise linear in the amount: each stretch's slope is the dual price
- * that holds on it). The advice is the full amount's scenario. */
-int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a,
-                            tam_advice_list_t *out)
-{
-    return tam_match__advise_money_on(m, NULL, amount, a, out);
-}
-
-int tam_match__advise_money_on(const tam_match_t *m, tam_match_t *own, int64_t amount,
-                               tam_arena_t *a, tam_advice_list_t *out)
-{
-    int64_t t0 = tam_match__now_us();
-    tam_match_t *c = NULL;
-    tam_match_snap_t base;
-    memset(&base, 0, sizeof base);
-    int rc = s_base(m, own, &c);
-    if (rc == 0)
-        rc = tam_match__snap(c, &base);
-    if (rc == 0)
-        c->lean = true;
-    static char id[] = "NEW-MONEY";
-    int steps = amount >= 8 ? 8 : 1;
-    out->steps.v = tam_arena_alloc(a, (size_t)steps * sizeof *out->steps.v);
-    out->items.v = tam_arena_alloc(a, sizeof *out->items.v);
-    if (rc == 0 && (!out->steps.v || !out->items.v))
-        rc = TAM_ENOMEM;
-    int64_t prev_amt = 0;
-    __int128 prev_obj = base.objective;
-    for (int s = 1; rc == 0 && s <= steps; s++) {
-        int64_t amt = amount / steps * s + (s == steps ? amount % steps : 0);
-        tam_whatif_change_t x;
-        memset(&x, 0, sizeof x);
-        x.project = id;
-        if (s == 1) {
-            x.kind = TAM_E_whatif_kind_project_new;
-            x.amount = amt;
-        } else {
-            x.kind = TAM_E_whatif_kind_adjustment;
-            x.amount = amt - prev_amt;
-        }
-        if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
-            break;
-        out->solved++;
-        __int128 obj = c->sol.objective;
-        tam_money_step_t *st = &out->steps.v[out->steps.n++];
-        st->amount = amt;
-        st->objective_delta = (int64_t)(obj - base.objective);
-        st->marginal = amt > prev_amt ? (int64_t)((obj - prev_obj) / (amt - prev_amt)) : 0;
-        prev_amt = amt;
-        prev_obj = obj;
-    }
-    if (rc == 0) {
-        tam_advice_t *it = &out->items.v[0];
-        memset(it, 0, sizeof *it);
-        it->change = tam_arena_alloc(a, sizeof *it->change);
-        char b[120];
-        snprintf(b, sizeof b, "%lld USD of new money that may fund any need",
-                 (long long)amount);
-        it->text = tam_arena_strndup(a, b, strlen(b));
-        if (!it->change || !it->text)
-            rc = TAM_ENOMEM;
-        else {
-            memset(it->change, 0, sizeof *it->change);
-            it->change->kind = TAM_E_whatif_kind_project_new;
-            it->change->project = id;
-            it->change->amount = amount;
-            rc = s_item(c, &base, a, it);
-            out->items.n = 1;
-        }
-    }
-    out->candidates = 1;
-    out->solve_us = tam_match__now_us() - t0;
     tam_match__snap_free(&base);
     tam_match_destroy(&c);
     return rc;

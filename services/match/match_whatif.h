@@ -104,6 +104,12 @@ int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const c
 int tam_match__advise_money_on(const tam_match_t *m, tam_match_t *own, int64_t amount,
                                tam_arena_t *a, tam_advice_list_t *out);
 
+/* The base copy of an advice: own (taken, made ready) or a ready copy of m. */
+int tam_match__advise_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c);
+/* Fills an advice item's figures and needs from c's current run against base. */
+int tam_match__advice_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
+                           tam_advice_t *it);
+
 /* Answers match.whatif / match.advise (as tam_match_query). */
 int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                             msgpack_sbuffer *answer, tam_rpc_error_t *err);
