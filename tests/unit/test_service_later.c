@@ -148,7 +148,7 @@ static void test_answered_later(void **state)
     tam_rpc_answer_t a = {0};
     for (int k = 1; k <= 2; k++) {
         assert_int_equal(tam_rpc_client_recv(c, 10000, &a), 0);
-        char id[16];
+        char id[24];
         snprintf(id, sizeof id, "fast-%d", k);
         assert_string_equal(a.id, id);
         assert_int_equal(a.status, TAM_RPC_OK);
