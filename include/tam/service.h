@@ -109,6 +109,8 @@ typedef struct {
     tam_event_t *events;
     size_t n_events;
     size_t cap_events_;    /* private */
+    bool later;            /* a query's: the service answers it later (def->later takes
+                              the request); nothing else of the answer is used */
 } tam_answer_t;
 
 /* Sets the ok body (one msgpack object, copied; NULL/0: nil), replacing any
@@ -299,7 +301,20 @@ typedef struct {
     /* Optional: fills at most cap gauges of the service's own for
      * service.stats (in the loop's thread); returns how many. */
     size_t (*gauges)(tam_service_gauge_t *out, size_t cap, void *arg);
+    /* Optional: a query that sets out->later (and returns 0) is not answered
+     * now: once its batch is done the loop hands the request to later, which
+     * owns it from then on (tam_rpc_req_free) and answers it with
+     * tam_service_reply from the loop's thread (e.g. in a source's process),
+     * so that slow work runs beside the loop while other requests are
+     * answered. Without later, out->later is ignored. */
+    void (*later)(tam_rpc_req_t *req, void *arg);
 } tam_service_def_t;
+
+/* Sends the answer a (an ok body, or its error; an empty answer becomes an
+ * internal error) to a request taken by def->later, from the thread of the
+ * loop that handed it over, while that loop runs. Does not free req or a.
+ * Returns 0; TAM_ESTATE (no loop runs in this thread). */
+int tam_service_reply(const tam_rpc_req_t *req, tam_answer_t *a);
 
 /* Runs the loop until SIGTERM/SIGINT (if def->signals) or a source or the
  * timer asks to stop, then finishes nothing more than the batch in hand (it is always

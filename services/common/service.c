@@ -17,7 +17,9 @@
 #include "tam/service.h"
 #include "tam/notify.h"
 
-enum { K_DONE = 0, K_READ, K_WRITE, K_STATS, K_CATALOG }; /* K_DONE: answer already decided */
+enum { K_DONE = 0, K_READ, K_WRITE, K_STATS, K_CATALOG, K_LATER }; /* K_DONE: answer already
+                                                                   * decided; K_LATER: the
+                                                                   * service answers later */
 
 typedef struct {
     const tam_service_def_t *def;
@@ -41,6 +43,9 @@ typedef struct {
     int64_t prune_due;     /* wall clock of the next prune */
     tam_service_stats_t st;
 } s_svc_t;
+
+/* The loop running in this thread (tam_service_reply), or NULL. */
+static __thread s_svc_t *s_loop;
 
 static int64_t s_now_ms(void)
 {
@@ -341,6 +346,10 @@ static int s_read_fn(tam_txn_t *txn, void *arg)
         int r = v->def->query(txn, v->reqs[i], a, v->arg);
         if (r == TAM_EFATAL)
             return r;
+        if (r >= 0 && a->later && v->def->later) {
+            v->kind[i] = K_LATER; /* the service takes the request and answers it later */
+            continue;
+        }
         if (r < 0)
             s_error_from(a, r, NULL);
         else if (!a->ok)
@@ -427,6 +436,21 @@ static void s_send(s_svc_t *v, size_t i)
     } else {
         tam_rpc_server_reply_ok(v->srv, req, a->body, a->len);
     }
+}
+
+int tam_service_reply(const tam_rpc_req_t *req, tam_answer_t *a)
+{
+    s_svc_t *v = s_loop;
+    if (!v || !req || !a)
+        return TAM_ESTATE;
+    if (tam_answer_is_error(a) || !a->ok) {
+        s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+        v->st.errors++;
+        tam_rpc_server_reply_error(v->srv, req, &a->error);
+    } else {
+        tam_rpc_server_reply_ok(v->srv, req, a->body, a->len);
+    }
+    return 0;
 }
 
 /* Classifies the batch; answers decided on the spot get kind K_DONE. */
@@ -532,6 +556,13 @@ static int s_batch(s_svc_t *v)
     for (size_t i = 0; i < v->n; i++) {
         if (v->kind[i] == K_WRITE)
             continue;
+        if (v->kind[i] == K_LATER) {
+            tam_rpc_req_t *req = v->reqs[i];
+            v->reqs[i] = NULL;
+            tam_answer_clear(&v->ans[i]);
+            d->later(req, v->arg);
+            continue;
+        }
         if (v->kind[i] == K_STATS) {
             nr++;
             if (s_stats_answer(v, &v->ans[i]))
@@ -717,6 +748,7 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         goto out_nomem;
     if ((ret = tam_rpc_server_new(&v.srv, def->zctx, def->endpoint, def->limits)))
         goto out;
+    s_loop = &v;
     if (def->signals && (ret = s_signals_on(&sg)))
         goto out;
     tam_info("%s: serving requests on %s", v.name, tam_rpc_server_endpoint(v.srv));
@@ -835,6 +867,8 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
 out_nomem:
     ret = TAM_ENOMEM;
 out:
+    if (s_loop == &v)
+        s_loop = NULL;
     if (v.srv)
         s_stats_sync(&v);
     s_signals_off(&sg);

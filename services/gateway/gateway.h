@@ -23,6 +23,7 @@
 typedef struct gw gw_t;
 typedef struct gw_stream gw_stream_t;
 typedef struct gw_static gw_static_t;
+typedef struct gw_slow gw_slow_t;
 
 /* One HTTP request being served. */
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
     char etag[72];           /* "": the ETag is the hash of the answer; else this one (a
                               * version: GET /v1/context, /v1/catalog) */
     bool if_match;           /* If-Match became if_version: a stale version answers 412 */
+    gw_slow_t **slow;        /* the connection's slow call (gw_slow.c); NULL: calls wait */
 } gw_req_t;
 
 /* ---- gateway_server.c ---------------------------------------------------- */
@@ -57,6 +59,24 @@ unsigned gw_port(const gw_t *g);
  * when the service does not answer. */
 int gw_call(gw_req_t *r, const char *service, const char *type, const void *body, size_t len,
             tam_rpc_answer_t *ans);
+/* The same for a call that may take seconds (match.whatif, match.advise):
+ * the first time, suspends the connection, starts the call in a thread and
+ * returns GW_PENDING (the route then returns MHD_YES without an answer);
+ * once the call returned the connection is resumed, the route runs again,
+ * and this returns the call's result. Without r->slow, as gw_call. */
+#define GW_PENDING 1
+int gw_call_later(gw_req_t *r, const char *service, const char *type, const void *body,
+                  size_t len, tam_rpc_answer_t *ans);
+
+/* ---- gw_slow.c ------------------------------------------------------------ */
+
+#define GW_SLOW_TIMEOUT_MS 120000 /* a slow call's timeout (the service answers sooner) */
+int gw_call_slow(gw_req_t *r, const char *endpoint, void *zctx, const char *type,
+                 const void *body, size_t len, tam_rpc_answer_t *ans);
+/* Frees a connection's slow call (its thread has returned or is joined). */
+void gw_slow_free(gw_slow_t **slot);
+/* Waits until no slow call is in flight (before the daemon stops). */
+void gw_slow_drain(void);
 
 /* ---- gw_http.c ------------------------------------------------------------ */
 

@@ -31,6 +31,7 @@ typedef struct {
     char *body;
     size_t len, cap;
     bool too_big;
+    gw_slow_t *slow; /* a slow call of this connection (gw_slow.c) */
 } s_upload_t;
 
 const tam_config_t *gw_config(const gw_t *g) { return g->cfg; }
@@ -67,6 +68,14 @@ int gw_call(gw_req_t *r, const char *service, const char *type, const void *body
         tam_notice("gateway: %s %s: tam-%s did not answer (%s)", r->method, r->path, service,
                    tam_strerror(rc));
     return rc;
+}
+
+int gw_call_later(gw_req_t *r, const char *service, const char *type, const void *body,
+                  size_t len, tam_rpc_answer_t *ans)
+{
+    if (!r->slow)
+        return gw_call(r, service, type, body, len, ans);
+    return gw_call_slow(r, s_endpoint(r->gw->cfg, service), r->gw->zctx, type, body, len, ans);
 }
 
 static enum MHD_Result s_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -138,6 +147,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_query_arg, &r);
     r.body = u->body;
     r.body_len = u->len;
+    r.slow = &u->slow;
     if (u->too_big) {
         char d[96];
         snprintf(d, sizeof d, "the body is larger than %llu bytes ([gateway] max_body)",
@@ -172,6 +182,7 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     s_upload_t *u = *con_cls;
     if (u) {
+        gw_slow_free(&u->slow);
         free(u->body);
         free(u);
         *con_cls = NULL;
@@ -242,6 +253,7 @@ void gw_destroy(gw_t **gp)
         return;
     gw_t *g = *gp;
     gw_stream_stop(g->stream); /* wakes suspended streams, which then end */
+    gw_slow_drain();           /* slow calls resume their connections when they return */
     if (g->d)
         MHD_stop_daemon(g->d); /* joins the HTTP thread: its sockets are ours now */
     for (size_t i = 0; i < S_NSERVICES; i++)

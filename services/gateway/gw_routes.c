@@ -256,7 +256,15 @@ static enum MHD_Result s_forward(gw_req_t *r, const s_route_t *rt, json_t *reqob
         text = (char *)hit; /* the cache's: not freed here */
     }
     if (!text) {
-        int rc = gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
+        /* what-if and advice re-solve (seconds at 20k x 500): answered beside
+         * the HTTP thread, with a longer timeout (gw_slow.c) */
+        bool slow = rt->msg == TAM_MSG_match_whatif || rt->msg == TAM_MSG_match_advise;
+        int rc = slow ? gw_call_later(r, rt->service, m->type, sb.data, sb.size, &ans)
+                      : gw_call(r, rt->service, m->type, sb.data, sb.size, &ans);
+        if (rc == GW_PENDING) {
+            ret = MHD_YES; /* resumed when the answer is in */
+            goto done;
+        }
         if (rc) {
             ret = gw_problem_call(r, rt->service, rc);
             goto done;

@@ -24,12 +24,38 @@ typedef struct {
     bool solve;              /* an opened pair has a positive reduced score */
     uint32_t nneeds;         /* needs it would make eligible */
     __int128 ub;             /* upper bound of what it adds to the LP optimum */
+    bool done;               /* evaluated: its result below */
+    int64_t od, fd, pf;      /* objective_delta, funded_delta, priority_funded */
+    tam_advice_need_t *nv;   /* the needs it funds (arena) */
+    uint32_t nn;
 } s_cand_t;
+
+/* What decides a project's pairs and their scores (eligibility rules and
+ * factors read nothing else of its earmarks: match_elig.c): two relaxations
+ * with equal profiles are the same scenario for the allocation, evaluated once. */
+typedef struct {
+    uint64_t geo[TAM_MATCH_CWORDS];
+    int16_t th[TAM_MATCH_MAX_STANDARDS];
+    int16_t md[TAM_MATCH_MAX_MODALITIES];
+    int64_t mpn;
+    bool pc;
+} s_prof_t;
+
+static void s_prof(const tam_match_project_t *o, s_prof_t *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    memcpy(pf->geo, o->geo, sizeof pf->geo);
+    memcpy(pf->th, o->th, sizeof pf->th);
+    memcpy(pf->md, o->md, sizeof pf->md);
+    pf->mpn = o->max_per_need;
+    pf->pc = o->post_conflict_only;
+}
 
 enum { S_EARMARK = 0, S_CAP = 1, S_PC = 2 };
 
 typedef struct {
     s_cand_t *v;
+    s_prof_t *prof;          /* [n] the relaxed profiles (s_screen) */
     uint32_t n, cap;
     int32_t ix[6][1024];     /* (dim, code index) -> candidate, -1 none */
 } s_cands_t;
@@ -269,10 +295,17 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
         }                                                                            \
         rr[nrr++] = (s_rr_t){(r), (m)};                                              \
     } while (0)
+    cs->prof = malloc(((size_t)cs->n + 1) * sizeof *cs->prof);
+    if (!cs->prof) {
+        free(rr);
+        return TAM_ENOMEM;
+    }
     for (uint32_t k = 0; k < cs->n; k++) {
         s_cand_t *cd = &cs->v[k];
         nrr = 0;
         if (cd->kind == S_CAP) {
+            s_prof(p, &cs->prof[k]);
+            cs->prof[k].mpn = 0;
             /* pairs held at the cap whose score beats both prices */
             for (uint32_t i = 0; i < c->nneeds; i++) {
                 const tam_match_need_t *n = &c->needs[i];
@@ -316,6 +349,7 @@ static int s_screen(const tam_match_t *c, const tam_match_project_t *p, s_cands_
             S_RR(rs, room > 0 ? room : 0);
         }
         cd->ub = s_bound(rr, nrr, p->flow_budget);
+        s_prof(&o, &cs->prof[k]);
         tam_match__project_free(&o);
     }
 #undef S_RR
@@ -365,8 +399,8 @@ static char *s_text(tam_arena_t *a, const tam_match_project_t *p, const s_cand_t
 }
 
 /* Fills an advice item from the copy's current run against base. */
-static int s_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
-                  tam_advice_t *it)
+int tam_match__advice_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
+                           tam_advice_t *it)
 {
     tam_whatif_result_t r;
     memset(&r, 0, sizeof r);
@@ -402,8 +436,24 @@ static int s_cmp_item(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
+/* The base copy: own (ready to run) or a copy of m. */
+int tam_match__advise_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c)
+{
+    if (!own)
+        return tam_match__whatif_copy(m, c);
+    *c = own;
+    return tam_match__whatif_ready(own);
+}
+
 int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t limit,
                               tam_arena_t *a, tam_advice_list_t *out, tam_rpc_error_t *err)
+{
+    return tam_match__advise_project_on(m, NULL, project, limit, a, out, err);
+}
+
+int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const char *project,
+                                 int64_t limit, tam_arena_t *a, tam_advice_list_t *out,
+                                 tam_rpc_error_t *err)
 {
     int64_t t0 = tam_match__now_us();
     tam_match_t *c = NULL;
@@ -413,11 +463,15 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
     uint32_t *cn = NULL, ncn = 0;
     tam_advice_t *items = NULL;
     int rc = TAM_ENOMEM;
-    if (!cs)
+    if (cs)
+        memset(cs->ix, 0xff, sizeof cs->ix);
+    if (!cs) {
+        tam_match_destroy(&own);
         goto out;
-    memset(cs->ix, 0xff, sizeof cs->ix);
-    if ((rc = tam_match__whatif_copy(m, &c)) || (rc = tam_match__snap(c, &base)))
+    }
+    if ((rc = tam_match__advise_base(m, own, &c)) || (rc = tam_match__snap(c, &base)))
         goto out;
+    c->lean = true; /* the screen below reads the base run's duals; the re-solves need none */
     uint32_t ps = tam_match__project_slot(c, project);
     if (ps == TAM_MATCH_NONE || !c->projects[ps].present) {
         rc = tam_rpc_error_set(err, TAM_ENOTFOUND, "project", "project %s is not known to the matcher", project);
@@ -470,11 +524,18 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
                 break;
             }
         }
+        /* the same profile as one evaluated: the same scenario, the same result */
+        const s_cand_t *same = NULL;
+        for (uint32_t q = 0; q < oi && !same; q++)
+            if (cs->v[ord[q]].done && memcmp(&cs->prof[ord[q]], &cs->prof[k], sizeof *cs->prof) == 0)
+                same = &cs->v[ord[q]];
         tam_whatif_change_t x;
-        s_change(&orig, cd, false, &x);
-        if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
-            break;
-        out->solved++;
+        if (!same) {
+            s_change(&orig, cd, false, &x);
+            if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
+                break;
+            out->solved++;
+        }
         tam_advice_t *it = &items[ni];
         it->change = tam_arena_alloc(a, sizeof *it->change);
         if (!it->change || !(it->text = s_text(a, &orig, cd))) {
@@ -488,10 +549,25 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
             rc = TAM_ENOMEM;
             break;
         }
-        if ((rc = s_item(c, &base, a, it)))
+        if (same) {
+            it->objective_delta = same->od;
+            it->funded_delta = same->fd;
+            it->priority_funded = same->pf;
+            it->needs.v = same->nv;
+            it->needs.n = same->nn;
+        } else if ((rc = tam_match__advice_item(c, &base, a, it))) {
             break;
+        }
+        cd->done = true;
+        cd->od = it->objective_delta;
+        cd->fd = it->funded_delta;
+        cd->pf = it->priority_funded;
+        cd->nv = it->needs.v;
+        cd->nn = (uint32_t)it->needs.n;
         if (it->objective_delta > 0 || it->funded_delta > 0)
             ni++;
+        if (same)
+            continue;
         s_change(&orig, cd, true, &x); /* back to the project as it is; the next run re-solves */
         if ((rc = tam_match__whatif_apply(c, &x, 1)))
             break;
@@ -516,106 +592,64 @@ out:
     free(cn);
     if (cs)
         free(cs->v);
+    if (cs)
+        free(cs->prof);
     free(cs);
     tam_match__snap_free(&base);
     tam_match_destroy(&c);
     return rc;
 }
 
-/* New unearmarked money: a project that may fund anything, evaluated at
- * eighths of the amount by exact warm re-solves (the optimum is concave and
- * piecewise linear in the amount: each stretch's slope is the dual price
- * that holds on it). The advice is the full amount's scenario. */
-int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a,
-                            tam_advice_list_t *out)
-{
-    int64_t t0 = tam_match__now_us();
-    tam_match_t *c = NULL;
-    tam_match_snap_t base;
-    memset(&base, 0, sizeof base);
-    int rc = tam_match__whatif_copy(m, &c);
-    if (rc == 0)
-        rc = tam_match__snap(c, &base);
-    static char id[] = "NEW-MONEY";
-    int steps = amount >= 8 ? 8 : 1;
-    out->steps.v = tam_arena_alloc(a, (size_t)steps * sizeof *out->steps.v);
-    out->items.v = tam_arena_alloc(a, sizeof *out->items.v);
-    if (rc == 0 && (!out->steps.v || !out->items.v))
-        rc = TAM_ENOMEM;
-    int64_t prev_amt = 0;
-    __int128 prev_obj = base.objective;
-    for (int s = 1; rc == 0 && s <= steps; s++) {
-        int64_t amt = amount / steps * s + (s == steps ? amount % steps : 0);
-        tam_whatif_change_t x;
-        memset(&x, 0, sizeof x);
-        x.project = id;
-        if (s == 1) {
-            x.kind = TAM_E_whatif_kind_project_new;
-            x.amount = amt;
-        } else {
-            x.kind = TAM_E_whatif_kind_adjustment;
-            x.amount = amt - prev_amt;
-        }
-        if ((rc = tam_match__whatif_apply(c, &x, 1)) || (rc = tam_match__whatif_run(c)))
-            break;
-        out->solved++;
-        __int128 obj = c->sol.objective;
-        tam_money_step_t *st = &out->steps.v[out->steps.n++];
-        st->amount = amt;
-        st->objective_delta = (int64_t)(obj - base.objective);
-        st->marginal = amt > prev_amt ? (int64_t)((obj - prev_obj) / (amt - prev_amt)) : 0;
-        prev_amt = amt;
-        prev_obj = obj;
-    }
-    if (rc == 0) {
-        tam_advice_t *it = &out->items.v[0];
-        memset(it, 0, sizeof *it);
-        it->change = tam_arena_alloc(a, sizeof *it->change);
-        char b[120];
-        snprintf(b, sizeof b, "%lld USD of new money that may fund any need",
-                 (long long)amount);
-        it->text = tam_arena_strndup(a, b, strlen(b));
-        if (!it->change || !it->text)
-            rc = TAM_ENOMEM;
-        else {
-            memset(it->change, 0, sizeof *it->change);
-            it->change->kind = TAM_E_whatif_kind_project_new;
-            it->change->project = id;
-            it->change->amount = amount;
-            rc = s_item(c, &base, a, it);
-            out->items.n = 1;
-        }
-    }
-    out->candidates = 1;
-    out->solve_us = tam_match__now_us() - t0;
-    tam_match__snap_free(&base);
-    tam_match_destroy(&c);
-    return rc;
-}
+/* match.advise on the live engine m, or on own (a copy taken; then m is own) */
+static int s_advise_query(tam_match_t *m, tam_match_t *own, const void *body, size_t len,
+                          tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err);
 
 int tam_match__advise_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                             msgpack_sbuffer *answer, tam_rpc_error_t *err)
 {
+    return s_advise_query(m, NULL, body, len, a, answer, err);
+}
+
+int tam_match__advise_query_on(tam_match_t *c, const void *body, size_t len, tam_arena_t *a,
+                               msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    return s_advise_query(c, c, body, len, a, answer, err);
+}
+
+static int s_advise_query(tam_match_t *m, tam_match_t *own, const void *body, size_t len,
+                          tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
     tam_advise_query_t q;
     memset(&q, 0, sizeof q);
     tam_codec_err_t ce;
-    if (tam_decode(&tam_schema_advise_query, body, len, a, &q, &ce))
+    if (tam_decode(&tam_schema_advise_query, body, len, a, &q, &ce)) {
+        tam_match_destroy(&own);
         return tam_rpc_error_set(err, ce.code, ce.path, "%s", ce.message), err->code;
+    }
     bool proj = q.project && q.project[0];
+    bool ran = m->run_id != 0;
+    if (proj == (q.money > 0) || !ran)
+        tam_match_destroy(&own); /* m is not read after this */
     if (proj == (q.money > 0))
         return tam_rpc_error_set(err, TAM_EINVAL, proj ? "money" : "project",
                                  "give either a project or an amount of new money"),
                err->code;
-    if (!m->run_id)
+    if (!ran)
         return tam_rpc_error_set(err, TAM_ESTATE, "",
                                  "no run yet: the matcher is waiting for its feeds"),
                err->code;
     tam_advice_list_t out;
     memset(&out, 0, sizeof out);
     out.run = m->run_id;
-    out.hash = m->hash;
-    int rc = proj ? tam_match__advise_project(m, q.project, q.limit ? q.limit : 10, a, &out, err)
-                  : tam_match__advise_money(m, q.money, a, &out);
+    out.hash = own ? tam_arena_strndup(a, m->hash, strlen(m->hash)) : m->hash;
+    if (!out.hash) {
+        tam_match_destroy(&own);
+        return TAM_ENOMEM;
+    }
+    /* own is taken (and destroyed) by what answers; m is not read after this */
+    int rc = proj ? tam_match__advise_project_on(own ? NULL : m, own, q.project,
+                                                 q.limit ? q.limit : 10, a, &out, err)
+                  : tam_match__advise_money_on(own ? NULL : m, own, q.money, a, &out);
     if (err->code)
         return err->code;
     if (rc == TAM_ESTATE)

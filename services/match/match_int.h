@@ -120,6 +120,11 @@ struct tam_match {
     /* a run in a worker thread (tam_match_set_sync); only for this engine:
      * a copy of it (whatif) has sync.owner != itself and runs unsynchronised */
     tam_match_sync_t sync;
+
+    /* a what-if copy being evaluated (match_whatif.c sets it once the copy is
+     * ready): its runs skip what no what-if answer reads (canonical duals,
+     * dual ranges, the encoded proposal records); never set on a live engine */
+    bool lean;
 };
 
 /* Synchronisation points of a run (no-ops unless m->sync.owner == m). */

@@ -535,7 +535,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         rc = TAM_ESTATE;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
-    if (rc == 0) {
+    if (rc == 0 && !m->lean) {
         /* reads the model, writes only m->work: readers may go on */
         tam_match__unlock(m);
         rc = tam_match__canon_duals(m);
@@ -550,7 +550,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         m->needs[i].in_run = m->needs[i].open;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].in_run = m->projects[j].present;
-    if ((rc = tam_match__dual_ranges(m))) {
+    if (!m->lean && (rc = tam_match__dual_ranges(m))) {
         tam_warn("run: the ranges of the dual prices could not be computed: %s",
                  tam_strerror(rc));
         rc = 0;
@@ -611,8 +611,8 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     char topic[32];
     for (uint32_t k = 0; k < nn; k++) {
         tam_match_prop_t *pr = &nv[k];
-        if (!s_published(pr->reason))
-            continue;
+        if (!s_published(pr->reason) || m->lean)
+            continue; /* a what-if copy never publishes: no record to keep */
         if ((rc = tam_match__encode_prop(m, pr, &sb)))
             goto fail;
         pr->pub_len = sb.size;
@@ -623,6 +623,8 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     }
     for (uint32_t o = 0; o < m->nprops; o++) {
         if (seen[o])
+            continue;
+        if (m->lean)
             continue;
         tam_match_prop_t gone = m->props[o];
         gone.amount = gone.fixed = gone.rank = 0;

@@ -6,7 +6,9 @@
  * a worker thread (match_worker.c); everything else runs in the loop's
  * thread, between polls. While a run is computed, queries are answered from
  * the last published run and feed records wait in a queue (in order), to be
- * applied when the run is published. */
+ * applied when the run is published. match.whatif and match.advise are
+ * evaluated on a copy of the engine in a thread of their own
+ * (match_aside.c) and answered when done: queries go on meanwhile. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 #include "tam/service.h"
 #include "match_server.h"
 #include "match_worker.h"
+#include "match_aside.h"
 
 static const char *const s_feed_names[TAM_MATCH_NFEEDS] = {"ingest", "registry", "pipeline"};
 
@@ -69,6 +72,7 @@ struct tam_match_server {
     char counter_dir[900];               /* <data_dir>/match */
     uint64_t counter;                    /* highest run id stored durably */
     tam_match_worker_t *worker;
+    tam_match_aside_t *aside;            /* match.whatif / match.advise beside the loop */
     tam_match_seqs_t job_seqs;           /* what the run being computed reflects */
     s_event_t *evq;                      /* feed events during the run, in order */
     size_t nevq, cap_evq;
@@ -84,12 +88,62 @@ static int64_t s_now_ms(void)
 
 static void s_finish(tam_match_server_t *s);
 
-/* Queries that need the engine idle (they copy the solver or read what a
- * run changes in place). */
+/* Queries that need the engine idle (they export the solver's state). */
 static bool s_needs_idle(const char *type)
 {
-    return strcmp(type, "match.whatif") == 0 || strcmp(type, "match.advise") == 0 ||
-           strcmp(type, "match.export_lp") == 0;
+    return strcmp(type, "match.export_lp") == 0;
+}
+
+/* Queries answered later, from a copy of the engine in a thread of their own
+ * (match_aside.c): they re-solve, which takes from ms to seconds. */
+static bool s_aside(const char *type)
+{
+    return strcmp(type, "match.whatif") == 0 || strcmp(type, "match.advise") == 0;
+}
+
+/* Starts the next what-if / advice request when the engine is idle (a run
+ * being computed changes it: the request waits for its publication). */
+static void s_aside_kick(tam_match_server_t *s)
+{
+    if (!tam_match_worker_busy(s->worker))
+        tam_match_aside_next(s->aside, s->m);
+}
+
+/* The loop hands over a request the query deferred (s_aside). */
+static void s_later(tam_rpc_req_t *req, void *arg)
+{
+    tam_match_server_t *s = arg;
+    if (tam_match_aside_push(s->aside, req) != 0) {
+        tam_answer_t a;
+        memset(&a, 0, sizeof a);
+        tam_rpc_error_set(&a.error, TAM_ETOOBIG, "",
+                          "%d what-if or advice requests are already waiting: resend later",
+                          TAM_MATCH_ASIDE_QUEUE);
+        tam_service_reply(req, &a);
+        tam_answer_clear(&a);
+        tam_rpc_req_free(&req);
+        return;
+    }
+    s_aside_kick(s);
+}
+
+static int s_aside_items(void *obj, zmq_pollitem_t *items, int max)
+{
+    tam_match_server_t *s = obj;
+    int fd = tam_match_aside_fd(s->aside);
+    if (fd < 0 || max < 1)
+        return 0;
+    items[0] = (zmq_pollitem_t){.socket = NULL, .fd = fd, .events = ZMQ_POLLIN};
+    return 1;
+}
+
+static int s_aside_process(void *obj, const zmq_pollitem_t *items)
+{
+    (void)items;
+    tam_match_server_t *s = obj;
+    if (tam_match_aside_finish(s->aside) || tam_match_aside_waiting(s->aside))
+        s_aside_kick(s);
+    return 0;
 }
 
 static tam_req_kind_t s_classify(const char *type, void *arg)
@@ -110,13 +164,16 @@ static int s_query(tam_txn_t *txn, const tam_rpc_req_t *req, tam_answer_t *out, 
     const tam_message_t *msg = tam_message_find(req->type);
     if (!msg)
         return TAM_EINTERNAL;
+    if (s_aside(req->type)) {
+        out->later = true; /* s_later takes it once the batch is answered */
+        return 0;
+    }
     tam_arena_reset(s->scratch);
     msgpack_sbuffer_clear(&s->answer);
     if (msg->id == TAM_MSG_sys_ping)
         return tam_service_pong(req, "tam-match", TAM_MATCH_CODE_VERSION, s->feed, s->scratch, out);
-    /* what copies or exports the solver's state (what-if scenarios, the LP)
-     * waits for the run being computed; every other query reads the last
-     * published run beside it */
+    /* what exports the solver's state (the LP) waits for the run being
+     * computed; every other query reads the last published run beside it */
     if (tam_match_worker_busy(s->worker) && s_needs_idle(req->type))
         s_finish(s);
     tam_match_worker_rdlock(s->worker);
@@ -419,6 +476,7 @@ static void s_finish(tam_match_server_t *s)
         s->retry_at = -1;
     }
     s_drain(s);
+    s_aside_kick(s); /* a what-if waiting for the run starts from it */
 }
 
 static int s_run_timeout(void *obj)
@@ -525,7 +583,7 @@ int tam_match_server_new(tam_match_server_t **out, const tam_config_t *cfg, void
         goto fail;
     }
     if ((rc = tam_match_new(&s->m, s->cat, &s->par)) || (rc = s_counter_load(s)) ||
-        (rc = tam_match_worker_new(&s->worker, s->m)))
+        (rc = tam_match_worker_new(&s->worker, s->m)) || (rc = tam_match_aside_new(&s->aside)))
         goto fail;
     tam_match_set_run_floor(s->m, s->counter);
     if ((rc = tam_cli_ipc_dir(cfg->match.endpoint)) || (rc = tam_cli_ipc_dir(cfg->match.feed)) ||
@@ -568,7 +626,7 @@ int tam_match_server_run(tam_match_server_t *s)
     tam_rpc_limits_t lim = {.max_frame = (size_t)s->cfg->common.max_frame,
                             .max_frames = (unsigned)s->cfg->common.max_frames,
                             .body_limits = NULL};
-    tam_service_source_t src[2 + TAM_MATCH_NFEEDS];
+    tam_service_source_t src[3 + TAM_MATCH_NFEEDS];
     size_t n = 0;
     src[n++] = tam_feed_server_source(s->feed);
     for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
@@ -576,6 +634,8 @@ int tam_match_server_run(tam_match_server_t *s)
     /* last: it sees every record the clients took in this round */
     src[n++] = (tam_service_source_t){.pollitems = s_run_items, .process = s_run_process,
                                       .next_timeout_ms = s_run_timeout, .obj = s};
+    src[n++] = (tam_service_source_t){.pollitems = s_aside_items, .process = s_aside_process,
+                                      .obj = s};
     tam_service_def_t def = {.name = "match",
                              .zctx = s->zctx,
                              .endpoint = s->cfg->match.endpoint,
@@ -589,7 +649,8 @@ int tam_match_server_run(tam_match_server_t *s)
                              .sources = src,
                              .nsources = n,
                              .stats = &s->stats,
-                             .gauges = s_gauges};
+                             .gauges = s_gauges,
+                             .later = s_later};
     int rc = tam_service_run(&def, s);
     /* a run being computed stops at its next check, mid-solve included */
     if (tam_match_worker_busy(s->worker)) {
@@ -615,6 +676,7 @@ void tam_match_server_destroy(tam_match_server_t **sp)
     if (!sp || !*sp)
         return;
     tam_match_server_t *s = *sp;
+    tam_match_aside_destroy(&s->aside); /* stops an evaluation going on */
     tam_match_worker_destroy(&s->worker);
     for (size_t k = 0; k < s->nevq; k++) {
         free(s->evq[k].topic);

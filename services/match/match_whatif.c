@@ -27,23 +27,31 @@ int tam_match__whatif_run(tam_match_t *c)
     return tam_match_run(c, &seqs, NULL, NULL);
 }
 
-int tam_match__whatif_copy(const tam_match_t *live, tam_match_t **out)
+int tam_match__whatif_clone(const tam_match_t *live, tam_match_t **out)
 {
     const tam_match_t *m = tam_match__whatif_base(live);
     *out = NULL;
     if (!m->run_id || !m->flow)
         return TAM_ESTATE;
-    tam_match_t *c;
-    int rc = tam_match__clone(m, &c);
-    if (rc)
-        return rc;
-    c->par.today = m->run_date; /* the run date of the run compared with */
-    if ((c->changed || c->full) && (rc = tam_match__whatif_run(c))) {
-        tam_match_destroy(&c);
-        return rc;
-    }
-    *out = c;
+    int rc = tam_match__clone(m, out);
+    if (rc == 0)
+        (*out)->par.today = m->run_date; /* the run date of the run compared with */
+    return rc;
+}
+
+int tam_match__whatif_ready(tam_match_t *c)
+{
+    if ((c->changed || c->full) && !c->lean)
+        return tam_match__whatif_run(c);
     return 0;
+}
+
+int tam_match__whatif_copy(const tam_match_t *live, tam_match_t **out)
+{
+    int rc = tam_match__whatif_clone(live, out);
+    if (rc == 0 && (rc = tam_match__whatif_ready(*out)))
+        tam_match_destroy(out);
+    return rc;
 }
 
 void tam_match__snap_free(tam_match_snap_t *s)
@@ -304,15 +312,27 @@ static int64_t s_i64(__int128 v)
     return v > INT64_MAX ? INT64_MAX : (v < INT64_MIN ? INT64_MIN : (int64_t)v);
 }
 
-int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, uint32_t n,
-                           tam_match_eval_t *out)
+bool tam_match__whatif_lean = true;
+
+static int s_eval(const tam_match_t *m, tam_match_t *own, const tam_whatif_change_t *ch,
+                  uint32_t n, tam_match_eval_t *out)
 {
     memset(out, 0, sizeof *out);
     int64_t t0 = tam_match__now_us();
-    int rc = tam_match__whatif_copy(m, &out->c);
+    int rc = own ? 0 : tam_match__whatif_copy(m, &out->c);
+    if (own)
+        out->c = own;
     if (rc == 0)
         rc = tam_match__snap(out->c, &out->base);
     int64_t t1 = tam_match__now_us();
+    out->ch = ch;
+    out->nch = n;
+    if (rc == 0) {
+        out->c->lean = tam_match__whatif_lean; /* the answer reads no duals nor records */
+        for (uint32_t i = 0; i < out->c->nneeds; i++)
+            if (out->c->needs[i].id > out->need0)
+                out->need0 = out->c->needs[i].id;
+    }
     if (rc == 0)
         rc = tam_match__whatif_apply(out->c, ch, n);
     if (rc == 0)
@@ -330,10 +350,64 @@ int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, 
     return 0;
 }
 
+int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, uint32_t n,
+                           tam_match_eval_t *out)
+{
+    return s_eval(m, NULL, ch, n, out);
+}
+
+int tam_match__whatif_eval_on(tam_match_t *c, const tam_whatif_change_t *ch, uint32_t n,
+                              tam_match_eval_t *out)
+{
+    return s_eval(NULL, c, ch, n, out);
+}
+
 void tam_match__eval_free(tam_match_eval_t *e)
 {
     tam_match_destroy(&e->c);
     tam_match__snap_free(&e->base);
+}
+
+/* The first change of e that names the pair (need, project): "changes[i]",
+ * else "optimum" (docs/whatif.md, "Causes"). */
+static const char *s_cause(const tam_match_eval_t *e, uint64_t need, const char *project,
+                           char buf[24])
+{
+    const tam_match_t *c = e->c;
+    uint32_t ns = tam_match__need_slot(c, need);
+    const char *iso3 = ns == TAM_MATCH_NONE ? "" : tam_match__country(c, c->needs[ns].country)->iso3;
+    uint64_t added = 0;
+    for (uint32_t i = 0; i < e->nch; i++) {
+        const tam_whatif_change_t *x = &e->ch[i];
+        bool hit = false;
+        switch (x->kind) {
+        case TAM_E_whatif_kind_weights:
+            hit = true;
+            break;
+        case TAM_E_whatif_kind_need_add:
+            hit = need == e->need0 + ++added;
+            break;
+        case TAM_E_whatif_kind_need_withdraw:
+            hit = need == x->need;
+            break;
+        case TAM_E_whatif_kind_decline:
+        case TAM_E_whatif_kind_endorse:
+            hit = need == x->need && x->project && strcmp(x->project, project) == 0;
+            break;
+        case TAM_E_whatif_kind_mission_add:
+        case TAM_E_whatif_kind_mission_drop:
+            hit = x->country && strcmp(x->country, iso3) == 0;
+            break;
+        default: /* the project's own record */
+            hit = x->project && strcmp(x->project, project) == 0;
+            break;
+        }
+        if (hit) {
+            snprintf(buf, 24, "changes[%u]", i);
+            return buf;
+        }
+    }
+    return "optimum";
 }
 
 int tam_match__whatif_result(const tam_match_eval_t *e, int64_t top, int64_t limit,
@@ -357,7 +431,16 @@ int tam_match__whatif_result(const tam_match_eval_t *e, int64_t top, int64_t lim
     r->solve_us = e->solve_us;
     if (!r->hash)
         return TAM_ENOMEM;
-    return tam_match__compare(c, &e->base, top, limit, a, r);
+    int rc = tam_match__compare(c, &e->base, top, limit, a, r);
+    for (uint32_t k = 0; rc == 0 && k < r->ranks.n; k++) {
+        tam_whatif_rank_t *x = &r->ranks.v[k];
+        char *end = NULL, buf[24];
+        uint64_t need = strtoull(x->proposal, &end, 10);
+        const char *cause = s_cause(e, need, end && *end == '/' ? end + 1 : "", buf);
+        if (!(x->cause = tam_arena_strndup(a, cause, strlen(cause))))
+            rc = TAM_ENOMEM;
+    }
+    return rc;
 }
 
 /* ---- match.whatif ----------------------------------------------------------------------- */
@@ -370,8 +453,9 @@ static void s_each(const tam_codec_err_t *e, void *arg)
         err->code = e->code;
 }
 
-int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
-                            msgpack_sbuffer *answer, tam_rpc_error_t *err)
+/* match.whatif on m; own: m itself, a copy taken (evaluated in place) */
+static int s_whatif_answer(tam_match_t *m, tam_match_t **own, const void *body, size_t len,
+                           tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
 {
     tam_whatif_t q;
     memset(&q, 0, sizeof q);
@@ -387,7 +471,14 @@ int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_ar
     if (err->n || err->code)
         return err->code ? err->code : TAM_EINVAL;
     tam_match_eval_t e;
-    int rc = tam_match__whatif_eval(m, q.changes.v, q.changes.n, &e);
+    int rc;
+    if (*own) {
+        tam_match_t *c = *own;
+        *own = NULL; /* taken by the evaluation */
+        rc = tam_match__whatif_eval_on(c, q.changes.v, q.changes.n, &e);
+    } else {
+        rc = tam_match__whatif_eval(m, q.changes.v, q.changes.n, &e);
+    }
     if (rc == TAM_ESTATE)
         return tam_rpc_error_set(err, rc, "", "no run yet"), err->code;
     if (rc)
@@ -407,3 +498,34 @@ int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_ar
     tam_match__eval_free(&e);
     return rc;
 }
+
+/* match.whatif on the live engine m, or on own (a copy it takes) */
+static int s_whatif_query(tam_match_t *m, tam_match_t *own, const void *body, size_t len,
+                          tam_arena_t *a, msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    int rc = own ? tam_match__whatif_ready(own) : 0;
+    if (own)
+        m = own;
+    if (rc == 0)
+        rc = s_whatif_answer(m, &own, body, len, a, answer, err);
+    tam_match_destroy(&own);
+    return rc;
+}
+
+int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
+                            msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    return s_whatif_query(m, NULL, body, len, a, answer, err);
+}
+
+int tam_match__copy_query(tam_match_t *c, int msg, const void *body, size_t len, tam_arena_t *a,
+                          msgpack_sbuffer *answer, tam_rpc_error_t *err)
+{
+    if (msg == TAM_MSG_match_whatif)
+        return s_whatif_query(NULL, c, body, len, a, answer, err);
+    if (msg == TAM_MSG_match_advise)
+        return tam_match__advise_query_on(c, body, len, a, answer, err);
+    tam_match_destroy(&c);
+    return TAM_EINTERNAL;
+}
+

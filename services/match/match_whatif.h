@@ -39,6 +39,12 @@ void tam_match__snap_free(tam_match_snap_t *s);
  * run reflects them (the base). Returns 0; TAM_ESTATE (no run yet);
  * TAM_ENOMEM; the solver's errors. */
 int tam_match__whatif_copy(const tam_match_t *live, tam_match_t **out);
+/* The same in two steps, for answering beside the live engine: the deep copy
+ * with its run date pinned (in the thread that owns live, while nothing
+ * changes it; tens of ms at 20k x 500), then, in any thread, the base run
+ * when feed changes were pending (c shares nothing with live). */
+int tam_match__whatif_clone(const tam_match_t *live, tam_match_t **out);
+int tam_match__whatif_ready(tam_match_t *c);
 
 /* One evaluated scenario. */
 typedef struct {
@@ -48,6 +54,9 @@ typedef struct {
     bool warm;
     int64_t solve_us;        /* copy, apply and run */
     int64_t copy_us, run_us; /* of which: the copy (and a base run), the scenario's run */
+    const tam_whatif_change_t *ch; /* the changes (the caller's), for the causes */
+    uint32_t nch;
+    uint64_t need0;          /* the largest need id before the changes (need_add: need0 + k) */
 } tam_match_eval_t;
 
 /* Copies the live engine, applies the changes (already checked:
@@ -55,6 +64,13 @@ typedef struct {
  * tam_match__whatif_copy. Free with tam_match__eval_free. */
 int tam_match__whatif_eval(const tam_match_t *m, const tam_whatif_change_t *ch, uint32_t n,
                            tam_match_eval_t *out);
+/* The same on c, a ready copy (tam_match__whatif_copy) that it takes
+ * (destroyed on failure). */
+/* Copies made by tam_match__whatif_eval* run lean (match_int.h, lean);
+ * false only for benchmarks' A/B (bench_whatif --ab-lean). */
+extern bool tam_match__whatif_lean;
+int tam_match__whatif_eval_on(tam_match_t *c, const tam_whatif_change_t *ch, uint32_t n,
+                              tam_match_eval_t *out);
 void tam_match__eval_free(tam_match_eval_t *e);
 /* The answer of match.whatif for an evaluated scenario (strings from a or
  * the copy: encode before freeing e). */
@@ -80,11 +96,31 @@ int tam_match__advise_project(const tam_match_t *m, const char *project, int64_t
                               tam_arena_t *a, tam_advice_list_t *out, tam_rpc_error_t *err);
 int tam_match__advise_money(const tam_match_t *m, int64_t amount, tam_arena_t *a,
                             tam_advice_list_t *out);
+/* The same on own, a copy (tam_match__whatif_clone) that they take, instead
+ * of a copy of m (m is then not read: NULL). */
+int tam_match__advise_project_on(const tam_match_t *m, tam_match_t *own, const char *project,
+                                 int64_t limit, tam_arena_t *a, tam_advice_list_t *out,
+                                 tam_rpc_error_t *err);
+int tam_match__advise_money_on(const tam_match_t *m, tam_match_t *own, int64_t amount,
+                               tam_arena_t *a, tam_advice_list_t *out);
+
+/* The base copy of an advice: own (taken, made ready) or a ready copy of m. */
+int tam_match__advise_base(const tam_match_t *m, tam_match_t *own, tam_match_t **c);
+/* Fills an advice item's figures and needs from c's current run against base. */
+int tam_match__advice_item(const tam_match_t *c, const tam_match_snap_t *base, tam_arena_t *a,
+                           tam_advice_t *it);
 
 /* Answers match.whatif / match.advise (as tam_match_query). */
 int tam_match__whatif_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                             msgpack_sbuffer *answer, tam_rpc_error_t *err);
 int tam_match__advise_query(tam_match_t *m, const void *body, size_t len, tam_arena_t *a,
                             msgpack_sbuffer *answer, tam_rpc_error_t *err);
+/* Answers match.whatif or match.advise (msg: TAM_MSG_match_whatif /
+ * TAM_MSG_match_advise) on c, a copy from tam_match__whatif_clone, in any
+ * thread; always destroys c. Returns as tam_match_query. */
+int tam_match__advise_query_on(tam_match_t *c, const void *body, size_t len, tam_arena_t *a,
+                               msgpack_sbuffer *answer, tam_rpc_error_t *err);
+int tam_match__copy_query(tam_match_t *c, int msg, const void *body, size_t len, tam_arena_t *a,
+                          msgpack_sbuffer *answer, tam_rpc_error_t *err);
 
 #endif

@@ -120,11 +120,12 @@ static int s_whatif(tamctl_t *t, int argc, char **argv)
                         r.money.v[k].key, tamctl_usd(r.money.v[k].proposed, u1),
                         tamctl_usd(r.money.v[k].withdrawn, u2));
             for (uint32_t k = 0; k < r.ranks.n; k++)
-                fprintf(f, "  rank %lld -> %lld  %s  %s -> %s USD  (%s)\n",
+                fprintf(f, "  rank %lld -> %lld  %s  %s -> %s USD  (%s, from %s)\n",
                         (long long)r.ranks.v[k].rank_before, (long long)r.ranks.v[k].rank_after,
                         r.ranks.v[k].proposal, tamctl_usd(r.ranks.v[k].amount_before, u1),
                         tamctl_usd(r.ranks.v[k].amount_after, u2),
-                        tam_enum_change_reason.values[r.ranks.v[k].reason]);
+                        tam_enum_change_reason.values[r.ranks.v[k].reason],
+                        r.ranks.v[k].cause ? r.ranks.v[k].cause : "?");
             fprintf(f, "%lld need(s) move:\n", (long long)r.needs_total);
         }
         tamctl_out_t *o = tamctl_out_new(tamctl_out_format(t, csv), s_need_cols);

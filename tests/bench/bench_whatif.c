@@ -301,6 +301,40 @@ static uint32_t s_nothing(const tam_match_t *m, int k, tam_whatif_change_t *ch)
     return 1;
 }
 
+static double s_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
+/* A/B, interleaved in this process: the same 1-change scenarios evaluated by
+ * lean copies (A) and full ones (B, canonical duals, dual ranges and
+ * records as a live run): user CPU and wall time per evaluation. */
+static int s_ab_lean(tam_match_t *m, int reps)
+{
+    double cpu[2] = {0, 0}, wall[2] = {0, 0};
+    for (int k = 0; k < 2 * reps; k++) {
+        int b = k & 1;
+        tam_match__whatif_lean = !b;
+        tam_whatif_change_t ch[1];
+        s_one(m, k / 2, ch);
+        double c0 = s_cpu(), t0 = s_now();
+        tam_match_eval_t e;
+        if (tam_match__whatif_eval(m, ch, 1, &e))
+            return 70;
+        tam_match__eval_free(&e);
+        cpu[b] += s_cpu() - c0;
+        wall[b] += s_now() - t0;
+    }
+    tam_match__whatif_lean = true;
+    printf("A/B lean copies, %d interleaved pairs (1 change): user CPU %.1f vs %.1f ms per "
+           "what-if (lean/full %.2f), wall %.1f vs %.1f ms\n", reps, cpu[0] / reps * 1e3,
+           cpu[1] / reps * 1e3, cpu[0] / cpu[1], wall[0] / reps * 1e3, wall[1] / reps * 1e3);
+    tam_match_destroy(&m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int nneeds = 20000, nprojects = 500, reps = 40, colds = 3;
@@ -311,8 +345,9 @@ int main(int argc, char **argv)
                                          {"seed", required_argument, NULL, 's'},
                                          {"colds", required_argument, NULL, 'c'},
                                          {"skip-advise", no_argument, NULL, 'a'},
+                                         {"ab-lean", no_argument, NULL, 'l'},
                                          {NULL, 0, NULL, 0}};
-    bool skip_advise = false;
+    bool skip_advise = false, ab_lean = false;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -322,9 +357,10 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'c': colds = atoi(optarg); break;
         case 'a': skip_advise = true; break;
+        case 'l': ab_lean = true; break;
         default:
             fprintf(stderr, "usage: bench_whatif [--needs N] [--projects M] [--reps R] [--seed S] "
-                            "[--colds K] [--skip-advise]\n");
+                            "[--colds K] [--skip-advise] [--ab-lean]\n");
             return 64;
         }
     }
@@ -333,6 +369,8 @@ int main(int argc, char **argv)
         return 64;
     }
     s_nproj = nprojects;
+    if (ab_lean)
+        skip_advise = true;
     tam_log_init("bench_whatif", LOG_WARNING);
     const char *src = getenv("TAM_SOURCE_DIR");
     char dir[1024], err[512];
@@ -359,6 +397,8 @@ int main(int argc, char **argv)
     tam_match_stats(m, &st);
     printf("bench_whatif: %d needs x %d projects, %lld pairs, %lld proposals, seed %llu\n", nneeds,
            nprojects, (long long)st.pairs, (long long)st.proposals, (unsigned long long)seed);
+    if (ab_lean)
+        return s_ab_lean(m, reps);
     /* baseline, same process: a cold run of the same model (a fresh engine, every
      * pair scored, solved from scratch), median of 3 */
     double cold[16];

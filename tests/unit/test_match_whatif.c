@@ -341,9 +341,20 @@ static void test_churn(void **state)
     assert_int_equal(tam_match__whatif_eval(fx->m, &c, 1, &e), 0);
     assert_int_equal(tam_match__whatif_result(&e, 100000, 1000, fx->a, &r), 0);
     assert_true(r.proposals_changed + r.ranks_moved > 0);
+    int direct = 0;
     for (uint32_t k = 0; k < r.ranks.n; k++) {
         const tam_whatif_rank_t *x = &r.ranks.v[k];
         assert_int_not_equal(x->reason, TAM_E_change_reason_unchanged);
+        /* its cause: the receipt for the project's own pairs, else the optimum */
+        const char *pj = strchr(x->proposal, '/');
+        assert_non_null(pj);
+        assert_non_null(x->cause);
+        if (strcmp(pj + 1, s_in.pids[s_j]) == 0) {
+            assert_string_equal(x->cause, "changes[0]");
+            direct++;
+        } else {
+            assert_string_equal(x->cause, "optimum");
+        }
         if (x->amount_before != x->amount_after)
             assert_true(x->reason == TAM_E_change_reason_amount ||
                         x->reason == TAM_E_change_reason_new_pair ||
@@ -351,6 +362,7 @@ static void test_churn(void **state)
         else
             assert_int_equal(x->reason, TAM_E_change_reason_rank);
     }
+    assert_true(direct > 0); /* the money received went to the project's own pairs */
     tam_match__eval_free(&e);
     fx_free(fx);
 }
@@ -421,7 +433,7 @@ static void test_advise(void **state)
 static void test_advise_bound(void **state)
 {
     (void)state;
-    int checked = 0, pruned = 0;
+    int checked = 0, pruned = 0, shared = 0;
     for (uint64_t seed = 1; seed <= 4; seed++) {
         fx_gen(&s_in, seed, 300, 12, 10);
         tam_match_params_t p;
@@ -444,11 +456,21 @@ static void test_advise_bound(void **state)
             assert_true(one.solved <= all.solved);
             pruned += one.pruned > 0;
             checked++;
+            /* each suggestion is exact, also one that shares the solve of another with the
+             * same relaxed profile: its own scenario gives its objective delta */
+            for (uint32_t k = 0; k < all.items.n && k < 4; k++) {
+                tam_match_eval_t e;
+                assert_int_equal(tam_match__whatif_eval(fx->m, all.items.v[k].change, 1, &e), 0);
+                assert_int_equal((int64_t)(e.obj1 - e.obj0), all.items.v[k].objective_delta);
+                tam_match__eval_free(&e);
+            }
+            shared += all.items.n > all.solved;
         }
         fx_free(fx);
     }
     assert_true(checked > 3);
-    printf("advise bound: %d project(s) checked, pruning in %d\n", checked, pruned);
+    printf("advise bound: %d project(s) checked, pruning in %d, a shared solve in %d\n", checked,
+           pruned, shared);
 }
 
 int main(void)
