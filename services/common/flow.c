@@ -232,8 +232,8 @@ int tam_flow__reserve_nodes(struct tam_flow *f, uint32_t need)
     if (S_GROW(f->node_id, nc) || S_GROW(f->node_ext, nc) || S_GROW(f->node_arc, nc) ||
         S_GROW(f->node_kind, nc) || S_GROW(f->need_first, nc) || S_GROW(f->need_count, nc) ||
         S_GROW(f->need_app, nc) || S_GROW(f->parent, nc) || S_GROW(f->pred, nc) ||
-        S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->depth, nc) ||
-        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi23, nc) || S_GROW(f->buf, nc) || S_GROW(f->stem, nc))
+        S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->succ_num, nc) || S_GROW(f->last_succ, nc) ||
+        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi23, nc) || S_GROW(f->buf, nc))
         return TAM_ENOMEM;
     f->cap_nodes = nc;
     return 0;
@@ -333,7 +333,11 @@ void tam_flow__hang_new_node(struct tam_flow *f, uint32_t v)
     f->parent[v] = S_ROOT;
     f->pred[v] = S_NONE;
     f->dir[v] = S_UP;
-    f->depth[v] = 1;
+    f->succ_num[v] = 1;
+    f->last_succ[v] = v;
+    f->succ_num[S_ROOT]++;
+    if (f->last_succ[S_ROOT] == S_ROOT)
+        f->last_succ[S_ROOT] = v;
     f->pi[v] = f->pi[S_ROOT];
     f->pi23[v] = f->pi23[S_ROOT];
     f->thread[S_ROOT] = v;
@@ -351,7 +355,7 @@ void tam_flow_destroy(tam_flow_t **fp)
                     f->project_fixed, f->arc_int, f->arc_cap, f->arc_fixed, f->node_id, f->node_ext,
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
                     f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
-                    f->thread, f->rev_thread, f->depth, f->dir, f->pi, f->pi23, f->buf, f->stem, f->is_dirty, f->zl};
+                    f->thread, f->rev_thread, f->succ_num, f->last_succ, f->dir, f->pi, f->pi23, f->buf, f->is_dirty, f->zl};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -477,14 +481,14 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
     f->parent[S_ROOT] = S_NONE;
     f->pred[S_ROOT] = S_NONE;
     f->dir[S_ROOT] = S_UP;
-    f->depth[S_ROOT] = 0;
     for (uint32_t v = 0; v < nn; v++) {
         if (v) {
             f->parent[v] = S_ROOT;
             f->pred[v] = S_NONE;
             f->dir[v] = S_UP;
-            f->depth[v] = 1;
         }
+        f->succ_num[v] = v ? 1 : nn;
+        f->last_succ[v] = v ? v : nn - 1;
         f->thread[v] = v + 1 == nn ? S_ROOT : v + 1;
         f->rev_thread[v] = v == 0 ? nn - 1 : v - 1;
         f->pi[v] = 0;

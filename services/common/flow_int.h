@@ -76,13 +76,15 @@ struct tam_flow {
     int8_t *state;                /* [arc] S_LOWER/S_UPPER/S_TREE */
 
     /* spanning tree */
-    uint32_t *parent, *pred, *thread, *rev_thread, *depth;
+    uint32_t *parent, *pred, *thread, *rev_thread;
+    uint32_t *succ_num;           /* [node] nodes in its subtree, itself included */
+    uint32_t *last_succ;          /* [node] last node of its subtree in the thread */
     int8_t *dir;
     int64_t *pi;                  /* [node] potential, level 1 (dense: read by pricing) */
     s_pot23_t *pi23;              /* [node] potential, levels 2 and 3 */
 
     /* scratch (n_nodes) */
-    uint32_t *buf, *stem;
+    uint32_t *buf;
 
     /* warm repair bookkeeping */
     uint8_t *is_dirty;            /* [arc] flow or cap changed since the last run */

@@ -2,7 +2,8 @@
  *
  * Spanning tree: parent, pred (tree arc to the parent, S_NONE = the implicit
  * artificial arc to the root), dir (S_UP: pred goes node->parent), a
- * preorder thread with its reverse, and depth. Trees are kept strongly
+ * preorder thread with its reverse, and per node the size of its subtree
+ * (succ_num) and its last node in the thread (last_succ), as in LEMON. Trees are kept strongly
  * feasible (every node can send a positive amount to the root along its tree
  * path), which, with the leaving-arc rule below, prevents cycling.
  * Costs and potentials are lexicographic triples (see flow_int.h).
@@ -118,83 +119,129 @@ static uint32_t s_find_entering(struct tam_flow *f)
     return best;
 }
 
+/* The first common ancestor of u and v (LEMON's findJoinNode: the node
+ * with fewer successors is the deeper one's side). */
 static uint32_t s_join(const struct tam_flow *f, uint32_t u, uint32_t v)
 {
-    const uint32_t *depth = f->depth, *parent = f->parent;
-    while (depth[u] > depth[v])
-        u = parent[u];
-    while (depth[v] > depth[u])
-        v = parent[v];
+    const uint32_t *succ = f->succ_num, *parent = f->parent;
     while (u != v) {
-        u = parent[u];
-        v = parent[v];
+        if (succ[u] < succ[v])
+            u = parent[u];
+        else
+            v = parent[v];
     }
     return u;
 }
 
 /* Moves the subtree hanging at u_out (which contains u_in) so that it hangs
  * at v_in by the arc e_in (S_NONE = u_in's artificial arc, then v_in is the
- * root), re-rooting it at u_in, and adds sigma to its potentials.
- * Cost: O(size of the moved subtree). */
-static void s_move_subtree(struct tam_flow *f, uint32_t u_in, uint32_t v_in, uint32_t u_out,
-                           uint32_t e_in, s_pot_t sigma)
+ * root), re-rooting it at u_in; join is the first common ancestor of v_in
+ * and u_out. LEMON's updateTreeStructure: the thread is re-linked only at
+ * the stem nodes (u_in .. u_out) and at the ends of their subtrees, found by
+ * last_succ; succ_num and last_succ change along the stem and the two paths
+ * to join. Cost: O(stem + paths), not the size of the moved subtree. */
+static void s_update_tree(struct tam_flow *f, uint32_t u_in, uint32_t v_in, uint32_t u_out,
+                          uint32_t e_in, uint32_t join)
 {
-    uint32_t *parent = f->parent, *pred = f->pred, *thread = f->thread;
-    uint32_t *rev = f->rev_thread, *depth = f->depth, *buf = f->buf, *stem = f->stem;
+    uint32_t *parent = f->parent, *pred = f->pred, *thread = f->thread, *rev = f->rev_thread;
+    uint32_t *succ = f->succ_num, *last = f->last_succ;
     int8_t *dir = f->dir;
-    uint32_t k = 0, cnt = 0, after = S_NONE;
+    uint32_t old_rev = rev[u_out], old_succ = succ[u_out], old_last = last[u_out];
+    uint32_t v_out = parent[u_out];
+    int8_t in_dir = (e_in == S_NONE || f->src[e_in] == u_in) ? S_UP : S_DOWN;
 
-    for (uint32_t u = u_in;; u = parent[u]) {
-        stem[k++] = u;
-        if (u == u_out)
-            break;
-    }
-    /* New preorder of the moved part: each stem node with its old subtree,
-     * minus the subtree of the previous stem node (already emitted). */
-    for (uint32_t i = 0; i < k; i++) {
-        uint32_t s = stem[i], d = depth[s], x;
-        buf[cnt++] = s;
-        x = thread[s];
-        while (depth[x] > d) {
-            if (i > 0 && x == stem[i - 1]) {
-                x = after;
-                continue;
-            }
-            buf[cnt++] = x;
-            x = thread[x];
+    if (u_in == u_out) {
+        parent[u_in] = v_in;
+        pred[u_in] = e_in;
+        dir[u_in] = in_dir;
+        if (thread[v_in] != u_out) {
+            uint32_t after = thread[old_last];
+            thread[old_rev] = after;
+            rev[after] = old_rev;
+            after = thread[v_in];
+            thread[v_in] = u_out;
+            rev[u_out] = v_in;
+            thread[old_last] = after;
+            rev[after] = old_last;
         }
-        after = x;  /* first node after s's old subtree */
+    } else {
+        /* old_rev == v_in: join and v_out coincide */
+        uint32_t thread_continue = old_rev == v_in ? thread[old_last] : thread[v_in];
+        uint32_t stem = u_in, par_stem = v_in, lst = last[u_in], after = thread[lst];
+        uint32_t *dirty = f->buf, nd = 0;
+        thread[v_in] = u_in;
+        dirty[nd++] = v_in;
+        while (stem != u_out) {
+            /* the next stem node follows the subtree of stem in the thread */
+            uint32_t next_stem = parent[stem], before = rev[stem];
+            thread[lst] = next_stem;
+            dirty[nd++] = lst;
+            /* the subtree of stem leaves its old place */
+            thread[before] = after;
+            rev[after] = before;
+            parent[stem] = par_stem;
+            par_stem = stem;
+            stem = next_stem;
+            lst = last[stem] == last[par_stem] ? rev[par_stem] : last[stem];
+            after = thread[lst];
+        }
+        parent[u_out] = par_stem;
+        thread[lst] = thread_continue;
+        rev[thread_continue] = lst;
+        last[u_out] = lst;
+        if (old_rev != v_in) {
+            thread[old_rev] = after;
+            rev[after] = old_rev;
+        }
+        for (uint32_t i = 0; i < nd; i++)
+            rev[thread[dirty[i]]] = dirty[i];
+        /* stem nodes from u_out down to u_in: reversed preds, new sizes */
+        uint32_t sc = 0, ls = last[u_out];
+        for (uint32_t u = u_out, p = parent[u]; u != u_in; u = p, p = parent[u]) {
+            pred[u] = pred[p];
+            dir[u] = (int8_t)-dir[p];
+            sc += succ[u] - succ[p];
+            succ[u] = sc;
+            last[p] = ls;
+        }
+        pred[u_in] = e_in;
+        dir[u_in] = in_dir;
+        succ[u_in] = old_succ;
     }
-    /* Cut the old block [u_out .. before after] out of the thread. */
-    uint32_t before = rev[u_out];
-    thread[before] = after;
-    rev[after] = before;
-    /* Splice the new block in right after v_in. */
-    uint32_t nx = thread[v_in];
-    thread[v_in] = buf[0];
-    rev[buf[0]] = v_in;
-    for (uint32_t j = 1; j < cnt; j++) {
-        thread[buf[j - 1]] = buf[j];
-        rev[buf[j]] = buf[j - 1];
+    /* last_succ from v_in, and from v_out, towards the root */
+    uint32_t up_limit = last[join] == v_in ? join : S_NONE, last_out = last[u_out];
+    for (uint32_t u = v_in; u != S_NONE && last[u] == v_in; u = parent[u])
+        last[u] = last_out;
+    if (join != old_rev && v_in != old_rev) {
+        for (uint32_t u = v_out; u != up_limit && last[u] == old_last; u = parent[u])
+            last[u] = old_rev;
+    } else if (last_out != old_last) {
+        for (uint32_t u = v_out; u != up_limit && last[u] == old_last; u = parent[u])
+            last[u] = last_out;
     }
-    thread[buf[cnt - 1]] = nx;
-    rev[nx] = buf[cnt - 1];
-    /* Reverse parent/pred along the stem. */
-    for (uint32_t i = k - 1; i > 0; i--) {
-        uint32_t s = stem[i], c = stem[i - 1];
-        pred[s] = pred[c];
-        dir[s] = (int8_t)-dir[c];
-        parent[s] = c;
+    for (uint32_t u = v_in; u != join; u = parent[u])
+        succ[u] += old_succ;
+    for (uint32_t u = v_out; u != join; u = parent[u])
+        succ[u] -= old_succ;
+}
+
+/* Adds sigma to the potentials of the subtree rooted at u (one pass along
+ * the thread). */
+static void s_shift_pot(struct tam_flow *f, uint32_t u, s_pot_t sigma)
+{
+    const uint32_t *thread = f->thread;
+    uint32_t end = thread[f->last_succ[u]];
+    int64_t *pi = f->pi;
+    s_pot23_t *pi23 = f->pi23;
+    if (sigma.b == 0 && sigma.c == 0) {
+        for (; u != end; u = thread[u])
+            pi[u] += sigma.a;
+        return;
     }
-    parent[u_in] = v_in;
-    pred[u_in] = e_in;
-    dir[u_in] = (e_in == S_NONE || f->src[e_in] == u_in) ? S_UP : S_DOWN;
-    for (uint32_t j = 0; j < cnt; j++) {
-        uint32_t x = buf[j];
-        depth[x] = depth[parent[x]] + 1;
-        f->pi[x] += sigma.a;
-        f->pi23[x].b += sigma.b;
-        f->pi23[x].c += sigma.c;
+    for (; u != end; u = thread[u]) {
+        pi[u] += sigma.a;
+        pi23[u].b += sigma.b;
+        pi23[u].c += sigma.c;
     }
 }
 
@@ -270,7 +317,8 @@ static void s_pivot(struct tam_flow *f, uint32_t e, int fwd)
     } else {
         sigma = rc;
     }
-    s_move_subtree(f, u_in, v_in, u_out, e, sigma);
+    s_update_tree(f, u_in, v_in, u_out, e, join);
+    s_shift_pot(f, u_in, sigma);
 }
 
 void tam_flow__simplex(struct tam_flow *f)
@@ -313,15 +361,9 @@ void tam_flow__cost_changed(struct tam_flow *f, uint32_t e, s_pot_t d)
 {
     if (f->state[e] != S_TREE)
         return;
-    uint32_t u = s_child(f, e), du = f->depth[u];
+    uint32_t u = s_child(f, e);
     int sg = u == f->src[e] ? -1 : 1;
-    uint32_t x = u;
-    do {
-        f->pi[x] += sg * d.a;
-        f->pi23[x].b += sg * d.b;
-        f->pi23[x].c += sg * d.c;
-        x = f->thread[x];
-    } while (f->depth[x] > du);
+    s_shift_pot(f, u, (s_pot_t){sg * d.a, sg * d.b, sg * d.c});
 }
 
 void tam_flow__repair(struct tam_flow *f)
@@ -340,7 +382,8 @@ void tam_flow__repair(struct tam_flow *f)
             continue;
         f->state[e] = f->flow[e] == 0 ? S_LOWER : S_UPPER;
         s_pot_t sigma = {-f->pi[u], -f->pi23[u].b, -f->pi23[u].c};
-        s_move_subtree(f, u, S_ROOT, u, S_NONE, sigma);
+        s_update_tree(f, u, S_ROOT, u, S_NONE, S_ROOT);
+        s_shift_pot(f, u, sigma);
     }
     /* 2. Nonbasic arcs must sit at a bound: pivot those between bounds in
      *    their improving direction (keeps strong feasibility). */

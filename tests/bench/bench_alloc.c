@@ -197,6 +197,20 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* FNV-1a over the allocation and the duals: equal digests = the same result
+ * (A/B runs of two builds of the solver). */
+static uint64_t digest(const tam_flow_solution_t *s)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    const int64_t *arr[] = {s->x, s->need_dual, s->project_dual};
+    size_t len[] = {s->n_arcs, s->n_needs, s->n_projects};
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < len[k]; i++)
+            for (int b = 0; b < 64; b += 8)
+                h = (h ^ (uint8_t)((uint64_t)arr[k][i] >> b)) * UINT64_C(0x100000001b3);
+    return h;
+}
+
 /* Child mode: read the instance, solve once, report. */
 static int child_main(const char *path)
 {
@@ -219,8 +233,8 @@ static int child_main(const char *path)
     }
     char obj[48];
     tam_flow_i128_format(obj, sizeof obj, s.objective);
-    printf("objective %s solve_s %.6f solver_bytes %zu pivots %" PRIu64 "\n", obj, t1 - t0,
-           tam_flow_mem_bytes(f), s.pivots);
+    printf("objective %s solve_s %.6f solver_bytes %zu pivots %" PRIu64 " unique %d digest %016" PRIx64 "\n",
+           obj, t1 - t0, tam_flow_mem_bytes(f), s.pivots, s.unique, digest(&s));
     tam_flow_solution_free(&s);
     tam_flow_destroy(&f);
     inst_free(&q);
