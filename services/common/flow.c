@@ -233,7 +233,7 @@ int tam_flow__reserve_nodes(struct tam_flow *f, uint32_t need)
         S_GROW(f->node_kind, nc) || S_GROW(f->need_first, nc) || S_GROW(f->need_count, nc) ||
         S_GROW(f->need_app, nc) || S_GROW(f->parent, nc) || S_GROW(f->pred, nc) ||
         S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->succ_num, nc) || S_GROW(f->last_succ, nc) ||
-        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi23, nc) || S_GROW(f->buf, nc))
+        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi2, nc) || S_GROW(f->pi3, nc) || S_GROW(f->buf, nc))
         return TAM_ENOMEM;
     f->cap_nodes = nc;
     return 0;
@@ -339,7 +339,8 @@ void tam_flow__hang_new_node(struct tam_flow *f, uint32_t v)
     if (f->last_succ[S_ROOT] == S_ROOT)
         f->last_succ[S_ROOT] = v;
     f->pi[v] = f->pi[S_ROOT];
-    f->pi23[v] = f->pi23[S_ROOT];
+    f->pi2[v] = f->pi2[S_ROOT];
+    f->pi3[v] = f->pi3[S_ROOT];
     f->thread[S_ROOT] = v;
     f->rev_thread[v] = S_ROOT;
     f->thread[v] = nx;
@@ -355,7 +356,8 @@ void tam_flow_destroy(tam_flow_t **fp)
                     f->project_fixed, f->arc_int, f->arc_cap, f->arc_fixed, f->node_id, f->node_ext,
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
                     f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
-                    f->thread, f->rev_thread, f->succ_num, f->last_succ, f->dir, f->pi, f->pi23, f->buf, f->is_dirty, f->zl};
+                    f->thread, f->rev_thread, f->succ_num, f->last_succ, f->dir, f->pi, f->pi2, f->pi3, f->buf, f->is_dirty, f->zl,
+                    f->lst[0], f->lst[1]};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -492,7 +494,8 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
         f->thread[v] = v + 1 == nn ? S_ROOT : v + 1;
         f->rev_thread[v] = v == 0 ? nn - 1 : v - 1;
         f->pi[v] = 0;
-        f->pi23[v] = (s_pot23_t){0, 0};
+        f->pi2[v] = 0;
+        f->pi3[v] = 0;
     }
     s_canon_free(&c);
     *out = f;
@@ -523,11 +526,12 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f)
 {
     if (!f)
         return 0;
-    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + 8 + sizeof(s_pot23_t) + 8;
+    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + 3 * 8 + 8;
     size_t per_arc = 4 + 4 + 2 + 4 + 8 + 8 + 1 + 1;
     size_t per_ext_arc = 4 + 8 + (f->arc_fixed ? 8 : 0);
     return sizeof *f + (size_t)f->cap_nodes * per_node + (size_t)f->cap_arcs * per_arc +
            (size_t)f->cap_ext_arcs * per_ext_arc + (size_t)f->cap_app * 4 +
+           ((size_t)f->lst_cap[0] + f->lst_cap[1] + f->zl_cap) * 4 +
            ((size_t)f->cap_needs + f->cap_projects) * 20;
 }
 
@@ -604,6 +608,7 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
     if (!f || !sol)
         return TAM_EINVAL;
     uint64_t p0 = f->pivots;
+    tam_flow__potentials(f);
     tam_flow__repair(f);
     tam_flow__simplex(f);
     if (f->cancelled)
