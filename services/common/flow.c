@@ -357,7 +357,7 @@ void tam_flow_destroy(tam_flow_t **fp)
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
                     f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
                     f->thread, f->rev_thread, f->succ_num, f->last_succ, f->dir, f->pi, f->pi2, f->pi3, f->buf, f->is_dirty, f->zl,
-                    f->lst[0], f->lst[1]};
+                    f->lst[0], f->lst[1], f->lst_c3};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -391,6 +391,7 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
     f->n_needs = n;
     f->n_projects = m;
     f->n_arcs = a;
+    f->pot_limit = S_POT_LIMIT;
     f->n_nodes = nn;
     f->tot_need = 0;
     f->tot_budget = 0;
@@ -531,7 +532,7 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f)
     size_t per_ext_arc = 4 + 8 + (f->arc_fixed ? 8 : 0);
     return sizeof *f + (size_t)f->cap_nodes * per_node + (size_t)f->cap_arcs * per_arc +
            (size_t)f->cap_ext_arcs * per_ext_arc + (size_t)f->cap_app * 4 +
-           ((size_t)f->lst_cap[0] + f->lst_cap[1] + f->zl_cap) * 4 +
+           ((size_t)f->lst_cap[0] + f->lst_cap[1] + f->lst_c3_cap + f->zl_cap) * 4 +
            ((size_t)f->cap_needs + f->cap_projects) * 20;
 }
 

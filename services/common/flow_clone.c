@@ -54,6 +54,9 @@ int tam_flow_clone(const tam_flow_t *f, tam_flow_t **out)
     /* the candidate lists live only during a run: not copied */
     c->lst[0] = c->lst[1] = NULL;
     c->lst_n[0] = c->lst_n[1] = c->lst_cap[0] = c->lst_cap[1] = 0;
+    c->lst_c3 = NULL;
+    c->lst_c3_cap = 0;
+    c->lst_c3_ok = 0;
     c->buf = NULL;
     c->is_dirty = NULL;
     c->zl = NULL;

@@ -27,6 +27,7 @@
 #define S_NONE UINT32_MAX
 #define S_INF INT64_MAX
 #define S_ROOT 0u
+#define S_POT_LIMIT (INT64_C(1) << 60) /* default pot_limit */
 #define S_SRC 1u
 #define S_SNK 2u
 
@@ -89,6 +90,10 @@ struct tam_flow {
     /* during a run: the arcs that may enter in phases 2 and 3 (flow_ns.c) */
     uint32_t *lst[2], lst_n[2], lst_cap[2];
     int lst_over[2];              /* the list could not grow: phase scans every arc */
+    uint32_t *lst_c3, lst_c3_cap; /* level-3 costs of lst[1] (NULL: computed when read) */
+    int lst_c3_ok;                /* lst_c3 holds lst[1]'s costs in this run */
+    uint32_t lst_limit;           /* tests: most entries per list (0: no limit) */
+    int64_t pot_limit;            /* root potential bound (flow_ns.c s_renormalize); tests lower it */
     uint32_t lst_pos, tie_block;  /* pivot search position and block in phases 2-3 */
 
     uint32_t *zl;                 /* nonbasic arcs with reduced cost (0,0,0) seen by the */

@@ -96,10 +96,17 @@ static int s_grow_list(uint32_t **a, uint32_t *cap, uint32_t max)
     return 0;
 }
 
-/* Appends e to a list; on failure the list is marked incomplete (*over). */
+/* Most entries of a list: the arcs (tests may set a lower limit). */
+static inline uint32_t s_lst_max(const struct tam_flow *f)
+{
+    return f->lst_limit && f->lst_limit < f->m ? f->lst_limit : f->m;
+}
+
+/* Appends e to a list of at most max entries; when it cannot, the list is
+ * marked incomplete (*over) and the phase that reads it scans every arc. */
 static inline void s_push(uint32_t **a, uint32_t *n, uint32_t *cap, int *over, uint32_t max, uint32_t e)
 {
-    if (*n == *cap && (*over || s_grow_list(a, cap, max))) {
+    if (*over || *n >= max || (*n == *cap && s_grow_list(a, cap, max))) {
         *over = 1;
         return;
     }
@@ -212,15 +219,13 @@ static void s_update_tree(struct tam_flow *f, uint32_t u_in, uint32_t v_in, uint
         succ[u] -= old_succ;
 }
 
-/* Potentials are kept within S_POT_LIMIT of the root's (docs/allocation.md
+/* Potentials differ from the root's by less than 2^61 (docs/allocation.md
  * §7); the root's own drifts when s_shift_pot shifts the rest of the tree,
- * and is brought back to 0 past this bound. */
-#define S_POT_LIMIT (INT64_C(1) << 60)
-
+ * and is brought back to 0 when it passes f->pot_limit (S_POT_LIMIT). */
 static void s_renormalize(struct tam_flow *f, int lvl)
 {
     int64_t *p = s_pot(f, lvl), r = p[S_ROOT];
-    if (r <= S_POT_LIMIT && r >= -S_POT_LIMIT)
+    if (r <= f->pot_limit && r >= -f->pot_limit)
         return;
     for (uint32_t v = 0; v < f->n_nodes; v++)
         p[v] -= r;
@@ -362,8 +367,8 @@ static uint32_t s_price1(struct tam_flow *f)
     const int16_t *c1 = f->c1;
     const int8_t *state = f->state;
     const int64_t *pi = f->pi;
-    uint32_t best = S_NONE, cnt = block, e = f->next_arc;
-    uint32_t *l = f->lst[0], ln = 0, lcap = f->lst_cap[0];
+    uint32_t best = S_NONE, cnt = block, e = f->next_arc, max = s_lst_max(f);
+    uint32_t *l = f->lst[0], ln = 0, lcap = f->lst_cap[0] < max ? f->lst_cap[0] : max;
     int over = 0;
     int64_t bmin = 0;
 
@@ -376,9 +381,9 @@ static uint32_t s_price1(struct tam_flow *f)
         } else if (r == 0 && st) {
             if (ln == lcap) {
                 f->lst_n[0] = ln;
-                s_push(&f->lst[0], &f->lst_n[0], &f->lst_cap[0], &over, m, e);
+                s_push(&f->lst[0], &f->lst_n[0], &f->lst_cap[0], &over, max, e);
                 l = f->lst[0];
-                lcap = f->lst_cap[0];
+                lcap = f->lst_cap[0] < max ? f->lst_cap[0] : max;
                 ln = f->lst_n[0];
             } else {
                 l[ln++] = e;
@@ -417,7 +422,8 @@ static uint32_t s_price_tie(struct tam_flow *f, int lvl)
     uint32_t **out = lvl == 2 ? &f->lst[1] : &f->zl;
     uint32_t *on = lvl == 2 ? &f->lst_n[1] : &f->zl_n, *ocap = lvl == 2 ? &f->lst_cap[1] : &f->zl_cap;
     int *oover = lvl == 2 ? &f->lst_over[1] : &f->zl_overflow;
-    uint32_t best = S_NONE, cnt = f->tie_block, idx = f->lst_pos;
+    const uint32_t *c3 = lvl == 3 && !all && f->lst_c3_ok ? f->lst_c3 : NULL;
+    uint32_t best = S_NONE, cnt = f->tie_block, idx = f->lst_pos, max = s_lst_max(f);
     int64_t bmin = 0;
 
     *on = 0;
@@ -428,12 +434,13 @@ static uint32_t s_price_tie(struct tam_flow *f, int lvl)
         uint32_t e = all ? idx : l[idx];
         int64_t st = state[e];
         if (st && (!all || s_ties_below(f, e, lvl))) {
-            int64_t r = st * (s_cost(f, e, lvl) + p[f->src[e]] - p[f->tgt[e]]);
+            int64_t c = c3 ? (int64_t)c3[idx] : s_cost(f, e, lvl);
+            int64_t r = st * (c + p[f->src[e]] - p[f->tgt[e]]);
             if (r < bmin) {
                 bmin = r;
                 best = e;
             } else if (r == 0) {
-                s_push(out, on, ocap, oover, f->m, e);
+                s_push(out, on, ocap, oover, max, e);
             }
         }
         if (++idx == n)
@@ -448,14 +455,30 @@ static uint32_t s_price_tie(struct tam_flow *f, int lvl)
     return best;
 }
 
-/* Adds the tree arcs to list li (they may leave the tree and enter again). */
+/* Adds the tree arcs to list li (they may leave the tree and enter again);
+ * for phase 3 also notes the level-3 cost of every entry (a hash: computed
+ * once per run instead of once per pricing pass). */
 static void s_add_tree_arcs(struct tam_flow *f, int li)
 {
+    f->lst_c3_ok = 0;
     if (f->lst_over[li])
         return;
     for (uint32_t v = 1; v < f->n_nodes; v++)
         if (f->pred[v] != S_NONE)
-            s_push(&f->lst[li], &f->lst_n[li], &f->lst_cap[li], &f->lst_over[li], f->m, f->pred[v]);
+            s_push(&f->lst[li], &f->lst_n[li], &f->lst_cap[li], &f->lst_over[li], s_lst_max(f), f->pred[v]);
+    if (li != 1 || f->lst_over[1])
+        return;
+    uint32_t n = f->lst_n[1];
+    if (n > f->lst_c3_cap) {
+        uint32_t *c = realloc(f->lst_c3, (size_t)n * sizeof *c);
+        if (!c)
+            return; /* read the hashes on the fly */
+        f->lst_c3 = c;
+        f->lst_c3_cap = n;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        f->lst_c3[i] = (uint32_t)s_c3(f, f->lst[1][i]);
+    f->lst_c3_ok = 1;
 }
 
 static uint32_t s_block(uint32_t n)
