@@ -555,10 +555,10 @@ void tam_flow_solution_free(tam_flow_solution_t *sol)
 
 /* Fills sol, reusing its arrays (realloc) so that repeated warm runs do not
  * fault in fresh pages. */
-static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_t pivots)
+static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_t pivots, int lazy)
 {
     size_t a = f->n_arcs, n = f->n_needs, m = f->n_projects;
-    if (S_GROW(sol->x, a) || S_GROW(sol->arc_flags, a) || S_GROW(sol->need_funded, n) ||
+    if ((!lazy && (S_GROW(sol->x, a) || S_GROW(sol->arc_flags, a))) || S_GROW(sol->need_funded, n) ||
         S_GROW(sol->need_dual, n) || S_GROW(sol->need_flags, n) || S_GROW(sol->project_used, m) ||
         S_GROW(sol->project_dual, m) || S_GROW(sol->project_flags, m))
         return TAM_ENOMEM;
@@ -569,7 +569,10 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     __int128 obj = 0;
     for (uint32_t e = 0; e < f->m; e++)
         obj += (__int128)(-f->c1[e]) * f->flow[e];
-    for (size_t k = 0; k < a; k++) {
+    for (size_t k = 0; lazy && f->arc_fixed && k < a; k++)
+        if (f->arc_fixed[k] > 0)
+            obj += (__int128)(-f->c1[f->arc_int[k]]) * f->arc_fixed[k];
+    for (size_t k = 0; !lazy && k < a; k++) {
         /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
         if (k + 16 < a)
             __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
@@ -604,7 +607,7 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     return tam_flow__unique(f, &sol->unique);
 }
 
-int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
+static int s_run(tam_flow_t *f, tam_flow_solution_t *sol, int lazy)
 {
     if (!f || !sol)
         return TAM_EINVAL;
@@ -615,10 +618,27 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
     if (f->cancelled)
         return TAM_ESTATE; /* sol untouched; the basis stays strongly feasible */
     f->solved = 1;
-    int rc = s_extract(f, sol, f->pivots - p0);
+    int rc = s_extract(f, sol, f->pivots - p0, lazy);
     if (rc)
         tam_flow_solution_free(sol);
     return rc;
+}
+
+int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
+{
+    return s_run(f, sol, 0);
+}
+
+int tam_flow_run_lazy(tam_flow_t *f, tam_flow_solution_t *sol)
+{
+    return s_run(f, sol, 1);
+}
+
+int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc)
+{
+    if (!f || arc >= f->n_arcs)
+        return 0;
+    return (f->arc_fixed ? f->arc_fixed[arc] : 0) + f->flow[f->arc_int[arc]];
 }
 
 void tam_flow_set_cancel(tam_flow_t *f, const int *flag)
