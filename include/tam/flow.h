@@ -137,6 +137,16 @@ void tam_flow_destroy(tam_flow_t **f);
  * is left empty; the solver stays valid). */
 int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol);
 
+/* As tam_flow_run, but does not write sol->x and sol->arc_flags (they keep
+ * what an earlier run wrote, or stay NULL): for intermediate solves whose
+ * allocation is read on a few arcs, with tam_flow_x. Everything else in
+ * *sol is filled (n_arcs included). Returns as tam_flow_run. */
+int tam_flow_run_lazy(tam_flow_t *f, tam_flow_solution_t *sol);
+
+/* The amount on arc (fixed included) in the solver's current flow: after a
+ * completed run, that run's allocation. 0 for NULL or an index out of range. */
+int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc);
+
 /* Lets another thread stop a run: while *flag (read atomically) is nonzero,
  * tam_flow_run stops within a few pivots and returns TAM_ESTATE (the basis
  * stays valid; a later run goes on from it). NULL: never stopped. */

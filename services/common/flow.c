@@ -232,8 +232,8 @@ int tam_flow__reserve_nodes(struct tam_flow *f, uint32_t need)
     if (S_GROW(f->node_id, nc) || S_GROW(f->node_ext, nc) || S_GROW(f->node_arc, nc) ||
         S_GROW(f->node_kind, nc) || S_GROW(f->need_first, nc) || S_GROW(f->need_count, nc) ||
         S_GROW(f->need_app, nc) || S_GROW(f->parent, nc) || S_GROW(f->pred, nc) ||
-        S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->depth, nc) ||
-        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi23, nc) || S_GROW(f->buf, nc) || S_GROW(f->stem, nc))
+        S_GROW(f->thread, nc) || S_GROW(f->rev_thread, nc) || S_GROW(f->succ_num, nc) || S_GROW(f->last_succ, nc) ||
+        S_GROW(f->dir, nc) || S_GROW(f->pi, nc) || S_GROW(f->pi2, nc) || S_GROW(f->pi3, nc) || S_GROW(f->buf, nc))
         return TAM_ENOMEM;
     f->cap_nodes = nc;
     return 0;
@@ -333,9 +333,14 @@ void tam_flow__hang_new_node(struct tam_flow *f, uint32_t v)
     f->parent[v] = S_ROOT;
     f->pred[v] = S_NONE;
     f->dir[v] = S_UP;
-    f->depth[v] = 1;
+    f->succ_num[v] = 1;
+    f->last_succ[v] = v;
+    f->succ_num[S_ROOT]++;
+    if (f->last_succ[S_ROOT] == S_ROOT)
+        f->last_succ[S_ROOT] = v;
     f->pi[v] = f->pi[S_ROOT];
-    f->pi23[v] = f->pi23[S_ROOT];
+    f->pi2[v] = f->pi2[S_ROOT];
+    f->pi3[v] = f->pi3[S_ROOT];
     f->thread[S_ROOT] = v;
     f->rev_thread[v] = S_ROOT;
     f->thread[v] = nx;
@@ -351,7 +356,8 @@ void tam_flow_destroy(tam_flow_t **fp)
                     f->project_fixed, f->arc_int, f->arc_cap, f->arc_fixed, f->node_id, f->node_ext,
                     f->node_arc, f->node_kind, f->need_first, f->need_count, f->need_app, f->app_next,
                     f->src, f->tgt, f->c1, f->key, f->cap, f->flow, f->state, f->parent, f->pred,
-                    f->thread, f->rev_thread, f->depth, f->dir, f->pi, f->pi23, f->buf, f->stem, f->is_dirty, f->zl};
+                    f->thread, f->rev_thread, f->succ_num, f->last_succ, f->dir, f->pi, f->pi2, f->pi3, f->buf, f->is_dirty, f->zl,
+                    f->lst[0], f->lst[1], f->lst_c3};
     for (size_t i = 0; i < sizeof ptrs / sizeof *ptrs; i++)
         free(ptrs[i]);
     free(f);
@@ -385,6 +391,7 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
     f->n_needs = n;
     f->n_projects = m;
     f->n_arcs = a;
+    f->pot_limit = S_POT_LIMIT;
     f->n_nodes = nn;
     f->tot_need = 0;
     f->tot_budget = 0;
@@ -477,18 +484,19 @@ int tam_flow_new(tam_flow_t **out, const tam_flow_problem_t *p)
     f->parent[S_ROOT] = S_NONE;
     f->pred[S_ROOT] = S_NONE;
     f->dir[S_ROOT] = S_UP;
-    f->depth[S_ROOT] = 0;
     for (uint32_t v = 0; v < nn; v++) {
         if (v) {
             f->parent[v] = S_ROOT;
             f->pred[v] = S_NONE;
             f->dir[v] = S_UP;
-            f->depth[v] = 1;
         }
+        f->succ_num[v] = v ? 1 : nn;
+        f->last_succ[v] = v ? v : nn - 1;
         f->thread[v] = v + 1 == nn ? S_ROOT : v + 1;
         f->rev_thread[v] = v == 0 ? nn - 1 : v - 1;
         f->pi[v] = 0;
-        f->pi23[v] = (s_pot23_t){0, 0};
+        f->pi2[v] = 0;
+        f->pi3[v] = 0;
     }
     s_canon_free(&c);
     *out = f;
@@ -519,11 +527,12 @@ size_t tam_flow_mem_bytes(const tam_flow_t *f)
 {
     if (!f)
         return 0;
-    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + 8 + sizeof(s_pot23_t) + 8;
+    size_t per_node = 3 * 4 + 8 + 4 + 4 + 1 + 4 * 3 + 4 * 5 + 1 + 3 * 8 + 8;
     size_t per_arc = 4 + 4 + 2 + 4 + 8 + 8 + 1 + 1;
     size_t per_ext_arc = 4 + 8 + (f->arc_fixed ? 8 : 0);
     return sizeof *f + (size_t)f->cap_nodes * per_node + (size_t)f->cap_arcs * per_arc +
            (size_t)f->cap_ext_arcs * per_ext_arc + (size_t)f->cap_app * 4 +
+           ((size_t)f->lst_cap[0] + f->lst_cap[1] + f->lst_c3_cap + f->zl_cap) * 4 +
            ((size_t)f->cap_needs + f->cap_projects) * 20;
 }
 
@@ -546,10 +555,10 @@ void tam_flow_solution_free(tam_flow_solution_t *sol)
 
 /* Fills sol, reusing its arrays (realloc) so that repeated warm runs do not
  * fault in fresh pages. */
-static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_t pivots)
+static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_t pivots, int lazy)
 {
     size_t a = f->n_arcs, n = f->n_needs, m = f->n_projects;
-    if (S_GROW(sol->x, a) || S_GROW(sol->arc_flags, a) || S_GROW(sol->need_funded, n) ||
+    if ((!lazy && (S_GROW(sol->x, a) || S_GROW(sol->arc_flags, a))) || S_GROW(sol->need_funded, n) ||
         S_GROW(sol->need_dual, n) || S_GROW(sol->need_flags, n) || S_GROW(sol->project_used, m) ||
         S_GROW(sol->project_dual, m) || S_GROW(sol->project_flags, m))
         return TAM_ENOMEM;
@@ -560,7 +569,10 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     __int128 obj = 0;
     for (uint32_t e = 0; e < f->m; e++)
         obj += (__int128)(-f->c1[e]) * f->flow[e];
-    for (size_t k = 0; k < a; k++) {
+    for (size_t k = 0; lazy && f->arc_fixed && k < a; k++)
+        if (f->arc_fixed[k] > 0)
+            obj += (__int128)(-f->c1[f->arc_int[k]]) * f->arc_fixed[k];
+    for (size_t k = 0; !lazy && k < a; k++) {
         /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
         if (k + 16 < a)
             __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
@@ -595,20 +607,38 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     return tam_flow__unique(f, &sol->unique);
 }
 
-int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
+static int s_run(tam_flow_t *f, tam_flow_solution_t *sol, int lazy)
 {
     if (!f || !sol)
         return TAM_EINVAL;
     uint64_t p0 = f->pivots;
+    tam_flow__potentials(f);
     tam_flow__repair(f);
     tam_flow__simplex(f);
     if (f->cancelled)
         return TAM_ESTATE; /* sol untouched; the basis stays strongly feasible */
     f->solved = 1;
-    int rc = s_extract(f, sol, f->pivots - p0);
+    int rc = s_extract(f, sol, f->pivots - p0, lazy);
     if (rc)
         tam_flow_solution_free(sol);
     return rc;
+}
+
+int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
+{
+    return s_run(f, sol, 0);
+}
+
+int tam_flow_run_lazy(tam_flow_t *f, tam_flow_solution_t *sol)
+{
+    return s_run(f, sol, 1);
+}
+
+int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc)
+{
+    if (!f || arc >= f->n_arcs)
+        return 0;
+    return (f->arc_fixed ? f->arc_fixed[arc] : 0) + f->flow[f->arc_int[arc]];
 }
 
 void tam_flow_set_cancel(tam_flow_t *f, const int *flag)

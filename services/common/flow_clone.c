@@ -48,11 +48,16 @@ int tam_flow_clone(const tam_flow_t *f, tam_flow_t **out)
     c->c1 = NULL;
     c->cap = c->flow = NULL;
     c->state = NULL;
-    c->parent = c->pred = c->thread = c->rev_thread = c->depth = NULL;
+    c->parent = c->pred = c->thread = c->rev_thread = c->succ_num = c->last_succ = NULL;
     c->dir = NULL;
-    c->pi = NULL;
-    c->pi23 = NULL;
-    c->buf = c->stem = NULL;
+    c->pi = c->pi2 = c->pi3 = NULL;
+    /* the candidate lists live only during a run: not copied */
+    c->lst[0] = c->lst[1] = NULL;
+    c->lst_n[0] = c->lst_n[1] = c->lst_cap[0] = c->lst_cap[1] = 0;
+    c->lst_c3 = NULL;
+    c->lst_c3_cap = 0;
+    c->lst_c3_ok = 0;
+    c->buf = NULL;
     c->is_dirty = NULL;
     c->zl = NULL;
     size_t nn = f->cap_nodes, na = f->cap_arcs, ne = f->cap_ext_arcs;
@@ -66,9 +71,10 @@ int tam_flow_clone(const tam_flow_t *f, tam_flow_t **out)
         S_DUP(need_app, nn) || S_DUP(app_next, f->cap_app) || S_DUP(src, na) ||
         S_DUP(tgt, na) || S_DUP(c1, na) || S_DUP(key, na) || S_DUP(cap, na) ||
         S_DUP(flow, na) || S_DUP(state, na) || S_DUP(is_dirty, na) || S_DUP(parent, nn) ||
-        S_DUP(pred, nn) || S_DUP(thread, nn) || S_DUP(rev_thread, nn) || S_DUP(depth, nn) ||
-        S_DUP(dir, nn) || S_DUP(pi, nn) || S_DUP(pi23, nn) || S_DUP(buf, nn) ||
-        S_DUP(stem, nn) || S_DUP(zl, f->zl_cap))
+        S_DUP(pred, nn) || S_DUP(thread, nn) || S_DUP(rev_thread, nn) || S_DUP(succ_num, nn) ||
+        S_DUP(last_succ, nn) ||
+        S_DUP(dir, nn) || S_DUP(pi, nn) || S_DUP(pi2, nn) || S_DUP(pi3, nn) || S_DUP(buf, nn) ||
+        S_DUP(zl, f->zl_cap))
         rc = TAM_ENOMEM;
     if (rc) {
         tam_flow_t *d = c;

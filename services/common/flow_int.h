@@ -12,7 +12,8 @@
  *
  * Costs are lexicographic triples (c1, c2, c3): c1 = -score, c2 =
  * tiebreak - 2^32, c3 = h(need_id, project_id) for pair arcs; 0 for the
- * others. Potentials are triples too; comparisons are lexicographic.
+ * others. Potentials are triples too (one array per level); comparisons are
+ * lexicographic. The simplex optimises one level at a time (flow_ns.c).
  */
 #ifndef TAM_FLOW_INT_H
 #define TAM_FLOW_INT_H
@@ -26,6 +27,7 @@
 #define S_NONE UINT32_MAX
 #define S_INF INT64_MAX
 #define S_ROOT 0u
+#define S_POT_LIMIT (INT64_C(1) << 60) /* default pot_limit */
 #define S_SRC 1u
 #define S_SNK 2u
 
@@ -35,10 +37,6 @@ enum { S_DOWN = -1, S_UP = 1 };
 typedef struct {
     int64_t a, b, c;
 } s_pot_t;
-
-typedef struct {
-    int64_t b, c;
-} s_pot23_t;
 
 struct tam_flow {
     /* ---- external view (index spaces of the caller) ---- */
@@ -76,17 +74,27 @@ struct tam_flow {
     int8_t *state;                /* [arc] S_LOWER/S_UPPER/S_TREE */
 
     /* spanning tree */
-    uint32_t *parent, *pred, *thread, *rev_thread, *depth;
+    uint32_t *parent, *pred, *thread, *rev_thread;
+    uint32_t *succ_num;           /* [node] nodes in its subtree, itself included */
+    uint32_t *last_succ;          /* [node] last node of its subtree in the thread */
     int8_t *dir;
-    int64_t *pi;                  /* [node] potential, level 1 (dense: read by pricing) */
-    s_pot23_t *pi23;              /* [node] potential, levels 2 and 3 */
+    int64_t *pi, *pi2, *pi3;      /* [node] potentials, levels 1, 2, 3 */
 
     /* scratch (n_nodes) */
-    uint32_t *buf, *stem;
+    uint32_t *buf;
 
     /* warm repair bookkeeping */
     uint8_t *is_dirty;            /* [arc] flow or cap changed since the last run */
     uint32_t n_dirty;
+
+    /* during a run: the arcs that may enter in phases 2 and 3 (flow_ns.c) */
+    uint32_t *lst[2], lst_n[2], lst_cap[2];
+    int lst_over[2];              /* the list could not grow: phase scans every arc */
+    uint32_t *lst_c3, lst_c3_cap; /* level-3 costs of lst[1] (NULL: computed when read) */
+    int lst_c3_ok;                /* lst_c3 holds lst[1]'s costs in this run */
+    uint32_t lst_limit;           /* tests: most entries per list (0: no limit) */
+    int64_t pot_limit;            /* root potential bound (flow_ns.c s_renormalize); tests lower it */
+    uint32_t lst_pos, tie_block;  /* pivot search position and block in phases 2-3 */
 
     uint32_t *zl;                 /* nonbasic arcs with reduced cost (0,0,0) seen by the */
     uint32_t zl_n, zl_cap;        /* last pricing pass (complete when it found no arc) */
@@ -136,8 +144,9 @@ void tam_flow__repair(struct tam_flow *f);
 /* Marks arc e as changed by a warm update (flow or cap). Cannot fail. */
 void tam_flow__mark(struct tam_flow *f, uint32_t e);
 
-/* Keeps the tree arc e's reduced cost 0 after its cost changed by d. */
-void tam_flow__cost_changed(struct tam_flow *f, uint32_t e, s_pot_t d);
+/* Sets the potentials of all three levels from the tree (after cost
+ * changes; at the start of every run). */
+void tam_flow__potentials(struct tam_flow *f);
 
 /* Sets *unique to 1 if no other flow has the same cost on all three levels.
  * Returns 0 or TAM_ENOMEM. */

@@ -238,11 +238,8 @@ int tam_flow_set_arc(tam_flow_t *f, uint32_t arc, uint32_t score, uint32_t tiebr
     f->arc_cap[arc] = cap;
     s_shift_fixed(f, i, j, d);
     s_set_arc_cap(f, e, score ? cap - fixed : 0);
-    s_pot_t dc = {-(int64_t)score - f->c1[e], (int64_t)tiebreak - (int64_t)f->key[e], 0};
-    if (dc.a || dc.b) {
-        f->c1[e] = (int16_t)-(int32_t)score;
-        f->key[e] = tiebreak;
-        tam_flow__cost_changed(f, e, dc);
-    }
+    /* the potentials follow at the next run (tam_flow__potentials) */
+    f->c1[e] = (int16_t)-(int32_t)score;
+    f->key[e] = tiebreak;
     return 0;
 }

@@ -964,6 +964,107 @@ static void test_unique_fallback(void **st)
     assert_true(nonunique > 0);
 }
 
+/* The simplex prices levels 2 and 3 over lists of tied arcs; when a list
+ * cannot grow it scans every arc instead, and a potential that drifts past
+ * pot_limit is renormalised. Both fallbacks, forced here (white-box), must
+ * give the same allocation as the normal path, cold and warm. */
+static void test_fallbacks(void **st)
+{
+    (void)st;
+    rnd_state = 4242;
+    for (int t = 0; t < 60; t++) {
+        prob_t q = {0};
+        prob_random(&q, 3 + rnd() % 20, 2 + rnd() % 6, 60, t % 3 ? 3 : 0, t % 2, 200);
+        for (size_t k = 0; k < q.a; k++)
+            q.arcs[k].tiebreak = (uint32_t)(rnd() % 2);
+        tam_flow_problem_t p = prob_view(&q);
+        tam_flow_t *f = NULL, *g = NULL;
+        tam_flow_solution_t a = {0}, b = {0};
+        assert_int_equal(tam_flow_new(&f, &p), 0);
+        assert_int_equal(tam_flow_new(&g, &p), 0);
+        g->lst_limit = (uint32_t)(t % 4); /* 0: no limit, only pot_limit */
+        g->pot_limit = t % 2;
+        for (int step = 0; step < 3; step++) {
+            if (step > 0) { /* a budget and a need change, both solvers */
+                uint32_t j = (uint32_t)(rnd() % q.m), i = (uint32_t)(rnd() % q.n);
+                int64_t fj = 0, fi = 0;
+                for (size_t k = 0; k < q.a; k++) {
+                    fj += q.arcs[k].project == j ? q.arcs[k].fixed : 0;
+                    fi += q.arcs[k].need == i ? q.arcs[k].fixed : 0;
+                }
+                q.b[j] = fj + rnd_in(0, 400);
+                q.u[i] = fi + rnd_in(0, 200);
+                assert_int_equal(tam_flow_set_project_budget(f, j, q.b[j]), 0);
+                assert_int_equal(tam_flow_set_project_budget(g, j, q.b[j]), 0);
+                assert_int_equal(tam_flow_set_need_amount(f, i, q.u[i]), 0);
+                assert_int_equal(tam_flow_set_need_amount(g, i, q.u[i]), 0);
+            }
+            assert_int_equal(tam_flow_run(f, &a), 0);
+            assert_int_equal(tam_flow_run(g, &b), 0);
+            check_solution(&q, &b);
+            assert_true(a.objective == b.objective);
+            assert_int_equal(a.unique, b.unique);
+            if (a.unique)
+                assert_memory_equal(a.x, b.x, q.a * sizeof *a.x);
+            compare_warm_cold(&q, &b);
+        }
+        tam_flow_solution_free(&a);
+        tam_flow_solution_free(&b);
+        tam_flow_destroy(&f);
+        tam_flow_destroy(&g);
+        prob_free(&q);
+    }
+}
+
+/* tam_flow_run_lazy fills everything but x and arc_flags, which tam_flow_x
+ * reads from the solver: both must equal a full run's, warm too. */
+static void test_run_lazy(void **st)
+{
+    (void)st;
+    rnd_state = 515;
+    for (int t = 0; t < 30; t++) {
+        prob_t q = {0};
+        prob_random(&q, 3 + rnd() % 15, 2 + rnd() % 5, 60, t % 2 ? 4 : 0, t % 2, 300);
+        tam_flow_problem_t p = prob_view(&q);
+        tam_flow_t *f = NULL, *g = NULL;
+        tam_flow_solution_t a = {0}, b = {0};
+        assert_int_equal(tam_flow_new(&f, &p), 0);
+        assert_int_equal(tam_flow_new(&g, &p), 0);
+        for (int step = 0; step < 3; step++) {
+            if (step > 0) {
+                uint32_t j = (uint32_t)(rnd() % q.m);
+                int64_t fj = 0;
+                for (size_t k = 0; k < q.a; k++)
+                    fj += q.arcs[k].project == j ? q.arcs[k].fixed : 0;
+                q.b[j] = fj + rnd_in(0, 600);
+                assert_int_equal(tam_flow_set_project_budget(f, j, q.b[j]), 0);
+                assert_int_equal(tam_flow_set_project_budget(g, j, q.b[j]), 0);
+            }
+            assert_int_equal(tam_flow_run(f, &a), 0);
+            assert_int_equal(tam_flow_run_lazy(g, &b), 0);
+            if (step == 0)
+                assert_null(b.x);
+            assert_int_equal(b.n_arcs, q.a);
+            assert_true(a.objective == b.objective);
+            assert_int_equal(a.unique, b.unique);
+            assert_memory_equal(a.need_funded, b.need_funded, q.n * sizeof *a.need_funded);
+            assert_memory_equal(a.need_dual, b.need_dual, q.n * sizeof *a.need_dual);
+            assert_memory_equal(a.project_used, b.project_used, q.m * sizeof *a.project_used);
+            assert_memory_equal(a.project_dual, b.project_dual, q.m * sizeof *a.project_dual);
+            for (uint32_t k = 0; k < q.a; k++)
+                assert_int_equal(tam_flow_x(g, k), a.x[k]);
+        }
+        assert_int_equal(tam_flow_x(g, (uint32_t)q.a), 0);
+        assert_int_equal(tam_flow_x(NULL, 0), 0);
+        assert_int_equal(tam_flow_run_lazy(NULL, &b), TAM_EINVAL);
+        tam_flow_solution_free(&a);
+        tam_flow_solution_free(&b);
+        tam_flow_destroy(&f);
+        tam_flow_destroy(&g);
+        prob_free(&q);
+    }
+}
+
 /* ---- LP export and glpsol ---- */
 
 static void test_lp_text(void **st)
@@ -1158,6 +1259,8 @@ int main(void)
         cmocka_unit_test(test_warm_random),
         cmocka_unit_test(test_warm_errors),
         cmocka_unit_test(test_unique_fallback),
+        cmocka_unit_test(test_fallbacks),
+        cmocka_unit_test(test_run_lazy),
         cmocka_unit_test(test_lp_text),
         cmocka_unit_test(test_i128),
     };
