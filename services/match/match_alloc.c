@@ -175,7 +175,8 @@ static int s_push_op(tam_match_t *m, uint32_t need, tam_match_arc_t *a)
         m->ops = v;
         m->cap_ops = c;
     }
-    m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0};
+    m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0, a->score,
+                                         a->live, a->eligible};
     a->pending = 1;
     return 0;
 }

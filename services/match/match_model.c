@@ -124,6 +124,8 @@ void tam_match_destroy(tam_match_t **mp)
     tam_flow_solution_free(&m->work);
     free(m->ops);
     free(m->frags);
+    free(m->rduals);
+    free(m->rzduals);
     free(m->header);
     for (uint32_t i = 0; i < m->nprops; i++)
         free(m->props[i].pub);

@@ -6,7 +6,10 @@
  * beside the same-run baseline: a full cold run (every pair scored, the
  * allocation solved from scratch) on the same final inputs.
  *
- *   bench_match [--needs N] [--projects M] [--events K] [--seed S]
+ *   bench_match [--needs N] [--projects M] [--events K] [--seed S] [--quick]
+ *
+ * --quick: only the events and the fresh engine they are compared with (no
+ * bulk load, no queries; for A/B and profiling the incremental runs).
  *
  * In the service, a need also crosses tam-ingest's commit and two feed hops,
  * and waits [match] coalesce (200 ms by default) so that bursts cost one run;
@@ -283,7 +286,7 @@ int main(int argc, char **argv)
 {
     int nneeds = 20000, nprojects = 500, events = 200;
     uint64_t seed = 1;
-    bool no_min = false;
+    bool no_min = false, quick = false;
     const char *inst_out = NULL;
     static const struct option opts[] = {{"needs", required_argument, NULL, 'n'},
                                          {"projects", required_argument, NULL, 'p'},
@@ -291,6 +294,7 @@ int main(int argc, char **argv)
                                          {"seed", required_argument, NULL, 's'},
                                          {"no-min", no_argument, NULL, 'm'},
                                          {"write-instance", required_argument, NULL, 'w'},
+                                         {"quick", no_argument, NULL, 'q'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -301,9 +305,10 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'm': no_min = true; break;
         case 'w': inst_out = optarg; break;
+        case 'q': quick = true; break;
         default:
             fprintf(stderr, "usage: bench_match [--needs N] [--projects M] [--events K] "
-                            "[--seed S] [--no-min] [--write-instance FILE]\n");
+                            "[--seed S] [--no-min] [--write-instance FILE] [--quick]\n");
             return 64;
         }
     }
@@ -311,7 +316,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_match: bad sizes\n");
         return 64;
     }
-    tam_log_init("bench_match", LOG_WARNING);
+    tam_log_init("bench_match", getenv("BENCH_DEBUG") ? LOG_DEBUG : LOG_WARNING);
     const char *src = getenv("TAM_SOURCE_DIR");
     char dir[1024], err[512];
     snprintf(dir, sizeof dir, "%s/config/catalog", src ? src : ".");
@@ -370,9 +375,10 @@ int main(int argc, char **argv)
         solve[k] = (double)st.last_solve_us / 1e6;
         warm += st.last_warm;
         if (getenv("BENCH_TRACE"))
-            fprintf(stderr, "event %d: run %.1f ms score %.1f solve %.1f pivots %llu changed %lld\n",
+            fprintf(stderr, "event %d: run %.1f ms score %.1f solve %.1f pivots %llu changed %lld%s\n",
                     k, lat[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
-                    (unsigned long long)st.last_pivots, (long long)st.last_changed);
+                    (unsigned long long)st.last_pivots, (long long)st.last_changed,
+                    st.last_quiet ? " (quiet)" : "");
         changed += (size_t)st.last_changed;
     }
     int64_t final_pairs = st.pairs;
@@ -396,90 +402,99 @@ int main(int argc, char **argv)
     double peak_cold = s_peak_mb();
     tam_match_stats(fresh, &st);
 
-    /* bulk load: a tenth of the needs, a run, then all the others at once
-     * (as when tam-ingest takes a batch of imported replies); the first
-     * complete run after the last record against the cold run above */
-    s_peak_reset();
-    tam_match_t *bulk = NULL;
-    if (tam_match_new(&bulk, s_cat, &par))
-        return 70;
-    s_x = seed * 2654435761u + 1;
-    for (int j = 0; j < nprojects; j++)
-        s_project(bulk, j);
-    int first = (nneeds + events) / 10;
-    for (int i = 0; i < first; i++)
-        s_need(bulk, 1000 + (uint64_t)i);
-    tam_match_seqs_t bseqs = {.seq = {1, 1, 1}};
-    tam_match_run(bulk, &bseqs, s_publish, NULL);
-    for (int i = first; i < nneeds + events; i++)
-        s_need(bulk, 1000 + (uint64_t)i);
-    bseqs.seq[0] = 2;
-    double tb0 = s_now();
-    tam_match_run(bulk, &bseqs, s_publish, NULL);
-    double tbulk = s_now() - tb0;
-    double peak_bulk = s_peak_mb();
-    tam_match_stats_t bst;
-    tam_match_stats(bulk, &bst);
-    const char *bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
-                            ? "equal" : "DIFFERENT";
-    printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; scoring "
-           "%.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, solve %.0f ms, "
-           "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
-           bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
-           (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
-           st.last_solve_us / 1e3, (unsigned long long)st.last_pivots, bsame);
-    tam_match_destroy(&bulk);
+    double tbulk = 0, peak_bulk = 0;
+    const char *bsame = "equal";
+    if (!quick) {
+        /* bulk load: a tenth of the needs, a run, then all the others at once
+         * (as when tam-ingest takes a batch of imported replies); the first
+         * complete run after the last record against the cold run above */
+        s_peak_reset();
+        tam_match_t *bulk = NULL;
+        if (tam_match_new(&bulk, s_cat, &par))
+            return 70;
+        s_x = seed * 2654435761u + 1;
+        for (int j = 0; j < nprojects; j++)
+            s_project(bulk, j);
+        int first = (nneeds + events) / 10;
+        for (int i = 0; i < first; i++)
+            s_need(bulk, 1000 + (uint64_t)i);
+        tam_match_seqs_t bseqs = {.seq = {1, 1, 1}};
+        tam_match_run(bulk, &bseqs, s_publish, NULL);
+        for (int i = first; i < nneeds + events; i++)
+            s_need(bulk, 1000 + (uint64_t)i);
+        bseqs.seq[0] = 2;
+        double tb0 = s_now();
+        tam_match_run(bulk, &bseqs, s_publish, NULL);
+        tbulk = s_now() - tb0;
+        peak_bulk = s_peak_mb();
+        tam_match_stats_t bst;
+        tam_match_stats(bulk, &bst);
+        bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
+                                ? "equal" : "DIFFERENT";
+        printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; scoring "
+               "%.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, solve %.0f ms, "
+               "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
+               bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
+               (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
+               st.last_solve_us / 1e3, (unsigned long long)st.last_pivots, bsame);
+        tam_match_destroy(&bulk);
+    }
     const char *same = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(m)) == 0
                            ? "equal" : "DIFFERENT";
-    /* queries during a full cold run (a new day: every pair re-scored, the
-     * allocation solved from scratch) computed by the worker thread, as
-     * tam-match answers them: proposals --top 20 and explain, every 5 ms */
-    tam_match_worker_t *w = NULL;
-    if (tam_match_worker_new(&w, m))
-        return 70;
-    char probe[96];
-    tam_match__prop_id(m, &m->props[m->nprops / 2], probe, sizeof probe);
-    tam_proposal_query_t pq = {.limit = 20};
-    tam_proposal_ref_t pr = {.id = probe};
-    msgpack_sbuffer qprop, qexp;
-    tam_encode_sbuf(&tam_schema_proposal_query, &pq, &qprop, NULL);
-    tam_encode_sbuf(&tam_schema_proposal_ref, &pr, &qexp, NULL);
-    tam_arena_t *qa = tam_arena_new(0);
-    int qmax = 100000, nq = 0;
-    double *qlat = malloc((size_t)qmax * sizeof *qlat);
-    double *qwait = malloc((size_t)qmax * sizeof *qwait);
-    m->par.today++;
-    tam_match_seqs_t qseqs = {.seq = {++seq, 1, 1}};
-    double tq0 = s_now();
-    if (tam_match_worker_start(w, &qseqs))
-        return 70;
-    while (!tam_match_worker_done(w) && nq + 2 <= qmax) {
-        qlat[nq] = s_query(m, w, TAM_MSG_match_proposals, &qprop, qa, &qwait[nq]);
-        nq++;
-        qlat[nq] = s_query(m, w, TAM_MSG_match_explain, &qexp, qa, &qwait[nq]);
-        nq++;
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
+    double w99 = 0, q50 = 0, q99 = 0, tq = 0;
+    int nq = 0;
+    if (!quick) {
+        /* queries during a full cold run (a new day: every pair re-scored, the
+         * allocation solved from scratch) computed by the worker thread, as
+         * tam-match answers them: proposals --top 20 and explain, every 5 ms */
+        tam_match_worker_t *w = NULL;
+        if (tam_match_worker_new(&w, m))
+            return 70;
+        char probe[96];
+        tam_match__prop_id(m, &m->props[m->nprops / 2], probe, sizeof probe);
+        tam_proposal_query_t pq = {.limit = 20};
+        tam_proposal_ref_t pr = {.id = probe};
+        msgpack_sbuffer qprop, qexp;
+        tam_encode_sbuf(&tam_schema_proposal_query, &pq, &qprop, NULL);
+        tam_encode_sbuf(&tam_schema_proposal_ref, &pr, &qexp, NULL);
+        tam_arena_t *qa = tam_arena_new(0);
+        int qmax = 100000;
+        double *qlat = malloc((size_t)qmax * sizeof *qlat);
+        double *qwait = malloc((size_t)qmax * sizeof *qwait);
+        m->par.today++;
+        tam_match_seqs_t qseqs = {.seq = {++seq, 1, 1}};
+        double tq0 = s_now();
+        if (tam_match_worker_start(w, &qseqs))
+            return 70;
+        while (!tam_match_worker_done(w) && nq + 2 <= qmax) {
+            qlat[nq] = s_query(m, w, TAM_MSG_match_proposals, &qprop, qa, &qwait[nq]);
+            nq++;
+            qlat[nq] = s_query(m, w, TAM_MSG_match_explain, &qexp, qa, &qwait[nq]);
+            nq++;
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+        if (tam_match_worker_finish(w, s_publish, NULL))
+            return 70;
+        tq = s_now() - tq0;
+        tam_match_worker_destroy(&w);
+        m->par.today--;
+        qsort(qlat, (size_t)nq, sizeof *qlat, s_cmp_d);
+        qsort(qwait, (size_t)nq, sizeof *qwait, s_cmp_d);
+        w99 = nq ? s_pct(qwait, nq, 0.99) : 0;
+        q50 = nq ? s_pct(qlat, nq, 0.5) : 0;
+        q99 = nq ? s_pct(qlat, nq, 0.99) : 0;
+        printf("queries during a full cold run (%.0f ms, worker thread): %d answered, p50 %.2f ms, "
+               "p99 %.2f ms, max %.2f ms\n", tq * 1e3, nq, q50 * 1e3, q99 * 1e3,
+               nq ? qlat[nq - 1] * 1e3 : 0);
+        printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is the "
+               "query's own work and CPU shared with the run)\n", w99 * 1e3, nq ? qwait[nq - 1] * 1e3 : 0);
+        msgpack_sbuffer_destroy(&qprop);
+        msgpack_sbuffer_destroy(&qexp);
+        tam_arena_destroy(&qa);
+        free(qlat);
+        free(qwait);
     }
-    if (tam_match_worker_finish(w, s_publish, NULL))
-        return 70;
-    double tq = s_now() - tq0;
-    tam_match_worker_destroy(&w);
-    m->par.today--;
-    qsort(qlat, (size_t)nq, sizeof *qlat, s_cmp_d);
-    qsort(qwait, (size_t)nq, sizeof *qwait, s_cmp_d);
-    double w99 = nq ? s_pct(qwait, nq, 0.99) : 0;
-    double q50 = nq ? s_pct(qlat, nq, 0.5) : 0, q99 = nq ? s_pct(qlat, nq, 0.99) : 0;
-    printf("queries during a full cold run (%.0f ms, worker thread): %d answered, p50 %.2f ms, "
-           "p99 %.2f ms, max %.2f ms\n", tq * 1e3, nq, q50 * 1e3, q99 * 1e3,
-           nq ? qlat[nq - 1] * 1e3 : 0);
-    printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is the "
-           "query's own work and CPU shared with the run)\n", w99 * 1e3, nq ? qwait[nq - 1] * 1e3 : 0);
-    msgpack_sbuffer_destroy(&qprop);
-    msgpack_sbuffer_destroy(&qexp);
-    tam_arena_destroy(&qa);
-    free(qlat);
-    free(qwait);
 
     qsort(lat, (size_t)events, sizeof *lat, s_cmp_d);
     qsort(solve, (size_t)events, sizeof *solve, s_cmp_d);
