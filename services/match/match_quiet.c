@@ -117,7 +117,7 @@ static bool s_is_quiet(const tam_match_t *m, bool *canon)
             (!op->old_live && a->flow != TAM_MATCH_NONE))
             return false;
         const tam_match_project_t *p = &m->projects[a->project];
-        if (p->flow == TAM_MATCH_NONE)
+        if (p->flow == TAM_MATCH_NONE || p->flow >= m->sol.n_projects)
             return false;
         int64_t cap = tam_match__arc_cap(p, n, a);
         if (cap <= 0 || (s_min_on(m) && p->max_per_need > 0 && cap < tam_match__min_new(m, n)))
@@ -129,7 +129,13 @@ static bool s_is_quiet(const tam_match_t *m, bool *canon)
                 (op->old_live && (int64_t)op->old_score >= y + z))
                 return false;
         }
-        *canon = false; /* the least duals may move: computed as in any run */
+        /* the least duals stay if the pair was not tight at them (so on no
+         * longest path of match_dual.c's graph) and is not above them now */
+        int64_t yc = m->sol.project_dual[p->flow];
+        int64_t zc = n->flow < m->sol.n_needs ? m->sol.need_dual[n->flow] : -1;
+        if (zc < 0 || (int64_t)a->score > yc + zc ||
+            (op->old_live && (int64_t)op->old_score >= yc + zc))
+            *canon = false;
     }
     uint32_t fresh = 0;
     for (uint32_t i = 0; i < m->nneeds; i++) {
