@@ -106,6 +106,10 @@ struct tam_match {
     uint32_t rd_nn, rz_cap;
     bool rd_ok, rd_unique;
     bool canon_kept;         /* this run's duals are already canonical (a quiet run) */
+    /* explanations' money model, kept per run and inputs (match_money.c);
+     * mgen moves with every change of the inputs. NULL in a copy. */
+    struct tam_match_money *money;
+    uint64_t mgen;
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */
@@ -346,5 +350,10 @@ int64_t tam_match__now_us(void);
  * current proposal), as project show and the reports give it.
  * Returns 0; TAM_ENOMEM. */
 int tam_match__money(const tam_match_t *m, uint64_t need_id, uint32_t ps, tam_explain_money_t *out);
+/* The engine's cache of it: created with the engine, freed with it. Returns 0;
+ * TAM_ENOMEM. builds: how many times it was built (tests). */
+int tam_match__money_new(tam_match_t *m);
+void tam_match__money_free(tam_match_t *m);
+uint64_t tam_match__money_builds(const tam_match_t *m);
 
 #endif
