@@ -191,6 +191,7 @@ int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool fr
 
 int tam_match__push_caps(tam_match_t *m, uint32_t ns)
 {
+    m->caps_moved = true; /* no quiet run (match_quiet.c) */
     tam_match_need_t *n = &m->needs[ns];
     for (uint32_t k = 0; k < n->narcs; k++) {
         tam_match_arc_t *a = &n->arcs[k];

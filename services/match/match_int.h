@@ -106,6 +106,7 @@ struct tam_match {
     uint32_t rd_nn, rz_cap;
     bool rd_ok, rd_unique;
     bool canon_kept;         /* this run's duals are already canonical (a quiet run) */
+    bool caps_moved;         /* a cap group's shares moved since the last run */
     /* explanations' money model, kept per run and inputs (match_money.c);
      * mgen moves with every change of the inputs. NULL in a copy. */
     struct tam_match_money *money;

@@ -82,6 +82,29 @@ static bool s_min_on(const tam_match_t *m)
     return m->par.min_amount > 0 || m->par.min_share > 0;
 }
 
+/* A pair held back up front (its cap leaves less than the need's minimum:
+ * it holds its fixed amount, 0, in every solve) whose score alone changed:
+ * nothing changes for the solver's allocation or the duals. */
+static bool s_capped_score_only(const tam_match_t *m, const tam_match_need_t *n,
+                                const tam_match_arc_t *a, const tam_match_op_t *op)
+{
+    /* (a cap group's shares moved: the pair's cap may have too, and then it
+     * may not have been held back from the start of the last run) */
+    if (!s_min_on(m) || m->caps_moved || !a->frag || !a->live || !a->eligible || a->fixed != 0 ||
+        !op->old_live || !op->old_elig || op->old_fixed != 0)
+        return false;
+    const tam_match_project_t *p = &m->projects[a->project];
+    if (p->max_per_need <= 0 || p->flow == TAM_MATCH_NONE)
+        return false;
+    /* as s_hold_capped sees it at the start of a run: nothing set aside,
+     * the pair not held */
+    tam_match_need_t free_n = *n;
+    tam_match_arc_t free_a = *a;
+    free_n.set_aside = 0;
+    free_a.frag = 0;
+    return tam_match__arc_cap(p, &free_n, &free_a) < tam_match__min_new(m, &free_n);
+}
+
 /* Whether the news are only new needs whose pairs stay below every round's
  * price; *canon: and below the canonical prices too. Changes nothing. */
 static bool s_is_quiet(const tam_match_t *m, bool *canon)
@@ -112,6 +135,8 @@ static bool s_is_quiet(const tam_match_t *m, bool *canon)
         if (n->flow == TAM_MATCH_NONE)
             continue; /* a new need's: below */
         const tam_match_arc_t *a = tam_match__arc((tam_match_need_t *)n, op->project);
+        if (a && s_capped_score_only(m, n, a, op))
+            continue;
         if (!a || op->need >= m->rd_nn || !a->live || !a->eligible || a->fixed != 0 ||
             a->frag || op->old_fixed != 0 || (op->old_live && !op->old_elig) ||
             (!op->old_live && a->flow != TAM_MATCH_NONE))

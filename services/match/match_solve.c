@@ -555,6 +555,7 @@ int tam_match__solve(tam_match_t *m, bool *warm)
     m->canon_kept = false;
     /* a run whose only news are needs that get nothing: no re-solve */
     int rc = tam_match__quiet(m, warm);
+    m->caps_moved = false;
     if (rc)
         return rc > 0 ? 0 : rc;
     m->rd_ok = false;

@@ -6,10 +6,12 @@
  * beside the same-run baseline: a full cold run (every pair scored, the
  * allocation solved from scratch) on the same final inputs.
  *
- *   bench_match [--needs N] [--projects M] [--events K] [--seed S] [--quick]
+ *   bench_match [--needs N] [--projects M] [--events K] [--seed S] [--quick] [--no-quiet]
  *
  * --quick: only the events and the fresh engine they are compared with (no
  * bulk load, no queries; for A/B and profiling the incremental runs).
+ * --no-quiet: every event re-solves (no quiet runs, match_quiet.c): the
+ * behaviour before them, for A/B in the same binary.
  *
  * In the service, a need also crosses tam-ingest's commit and two feed hops,
  * and waits [match] coalesce (200 ms by default) so that bursts cost one run;
@@ -36,6 +38,13 @@ static uint64_t s_rand(void)
     s_x ^= s_x >> 7;
     s_x ^= s_x << 17;
     return s_x;
+}
+
+static double s_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static double s_now(void)
@@ -286,7 +295,7 @@ int main(int argc, char **argv)
 {
     int nneeds = 20000, nprojects = 500, events = 200;
     uint64_t seed = 1;
-    bool no_min = false, quick = false;
+    bool no_min = false, quick = false, no_quiet = false;
     const char *inst_out = NULL;
     static const struct option opts[] = {{"needs", required_argument, NULL, 'n'},
                                          {"projects", required_argument, NULL, 'p'},
@@ -295,6 +304,7 @@ int main(int argc, char **argv)
                                          {"no-min", no_argument, NULL, 'm'},
                                          {"write-instance", required_argument, NULL, 'w'},
                                          {"quick", no_argument, NULL, 'q'},
+                                         {"no-quiet", no_argument, NULL, 'Q'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -306,9 +316,10 @@ int main(int argc, char **argv)
         case 'm': no_min = true; break;
         case 'w': inst_out = optarg; break;
         case 'q': quick = true; break;
+        case 'Q': no_quiet = true; break;
         default:
             fprintf(stderr, "usage: bench_match [--needs N] [--projects M] [--events K] "
-                            "[--seed S] [--no-min] [--write-instance FILE] [--quick]\n");
+                            "[--seed S] [--no-min] [--write-instance FILE] [--quick] [--no-quiet]\n");
             return 64;
         }
     }
@@ -357,31 +368,37 @@ int main(int argc, char **argv)
     }
 
     double *lat = malloc((size_t)events * sizeof *lat), *solve = malloc((size_t)events * sizeof *solve);
+    double *cpu = malloc((size_t)events * sizeof *cpu);
     int warm = 0;
     size_t changed = 0;
     uint64_t seq = 1;
     s_peak_reset();
     for (int k = 0; k < events; k++) {
         s_pubs = 0;
+        double c0 = s_cpu();
         double t0 = s_now();
         s_need(m, 1000 + (uint64_t)nneeds + (uint64_t)k);
         tam_match_seqs_t seqs = {.seq = {++seq, 1, 1}};
+        if (no_quiet)
+            m->rd_ok = false; /* as if the last run's prices were unknown */
         if (tam_match_run(m, &seqs, s_publish, NULL)) {
             fprintf(stderr, "bench_match: run failed\n");
             return 70;
         }
         lat[k] = s_now() - t0;
+        cpu[k] = s_cpu() - c0;
         tam_match_stats(m, &st);
         solve[k] = (double)st.last_solve_us / 1e6;
         warm += st.last_warm;
         if (getenv("BENCH_TRACE"))
-            fprintf(stderr, "event %d: run %.1f ms score %.1f solve %.1f pivots %llu changed %lld%s\n",
-                    k, lat[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
+            fprintf(stderr, "event %d: run %.1f ms (cpu %.1f) score %.1f solve %.1f pivots %llu changed %lld%s\n",
+                    k, lat[k] * 1e3, cpu[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
                     (unsigned long long)st.last_pivots, (long long)st.last_changed,
                     st.last_quiet ? " (quiet)" : "");
         changed += (size_t)st.last_changed;
     }
     int64_t final_pairs = st.pairs;
+    uint64_t quiet_runs = st.quiet_runs;
     double peak_events = s_peak_mb();
     s_peak_reset();
 
@@ -498,6 +515,7 @@ int main(int argc, char **argv)
 
     qsort(lat, (size_t)events, sizeof *lat, s_cmp_d);
     qsort(solve, (size_t)events, sizeof *solve, s_cmp_d);
+    qsort(cpu, (size_t)events, sizeof *cpu, s_cmp_d);
     double p50 = s_pct(lat, events, 0.5), p99 = s_pct(lat, events, 0.99);
     printf("\nre-ranking after one new need (record in -> last change published):\n");
     printf("  p50 %7.1f ms   p90 %7.1f ms   p99 %7.1f ms   max %7.1f ms   (%d/%d warm, %.1f "
@@ -505,6 +523,9 @@ int main(int argc, char **argv)
            lat[events - 1] * 1e3, warm, events, (double)changed / events);
     printf("  of which solving: p50 %.1f ms, p99 %.1f ms\n", s_pct(solve, events, 0.5) * 1e3,
            s_pct(solve, events, 0.99) * 1e3);
+    printf("  CPU time of the run's thread: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms (%llu quiet "
+           "runs: no re-solve)\n", s_pct(cpu, events, 0.5) * 1e3, s_pct(cpu, events, 0.9) * 1e3,
+           s_pct(cpu, events, 0.99) * 1e3, (unsigned long long)quiet_runs);
     printf("baseline, full cold run on the final inputs (%lld pairs): %.0f ms (solve %.0f ms)\n",
            (long long)final_pairs, cold * 1e3, (double)st.last_solve_us / 1e3);
     printf("ratio full cold / incremental p50: %.1fx; p99 goal < 1000 ms: %s\n", cold / p50,
@@ -540,6 +561,7 @@ int main(int argc, char **argv)
            peak_events, cold * 1e3, peak_cold, tbulk * 1e3, peak_bulk, q99 * 1e3);
     free(lat);
     free(solve);
+    free(cpu);
     tam_match_destroy(&m);
     tam_match_destroy(&fresh);
     tam_catalog_destroy(&cat);
