@@ -6,6 +6,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <jansson.h>
 #include <zmq.h>
 #include "tam/cli.h"
@@ -223,6 +225,32 @@ void tamctl_print_json(const void *body, size_t len)
     }
 }
 
+/* 1 when an ipc:// endpoint has no socket file after waiting up to wait_ms for it
+ * (a service being restarted binds it again): nothing can answer there, so resending
+ * for the whole retry horizon would only make the person wait. tcp:// and abstract
+ * endpoints: 0. */
+static int s_ipc_absent(const char *ep, int64_t wait_ms)
+{
+    if (!ep || strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
+        return 0;
+    struct stat st;
+    for (int64_t waited = 0;; waited += 50) {
+        if (stat(ep + 6, &st) == 0 || errno != ENOENT)
+            return 0;
+        if (waited >= wait_ms)
+            return 1;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void s_unreachable(tamctl_t *t, const char *service)
+{
+    fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep "
+                    "starts it; -c CONFIG or TAMATCH_CONFIG names another instance)\n",
+            service, tamctl_endpoint(t, service));
+}
+
 int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *req,
                     tam_arena_t *a, void *out, const char *where, uint8_t **body, size_t *len)
 {
@@ -231,6 +259,11 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
     if (msg_id < 0 || (size_t)msg_id >= nm)
         return EX_SOFTWARE;
     m = &m[msg_id];
+    /* no socket file for one timeout: the service is not running, do not resend */
+    if (s_ipc_absent(tamctl_endpoint(t, service), t->cfg.tamctl.timeout)) {
+        s_unreachable(t, service);
+        return EX_UNAVAILABLE;
+    }
     tam_rpc_client_t *c = tamctl_client(t, service);
     if (!c)
         return EX_UNAVAILABLE;
@@ -244,9 +277,7 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
     int rc = tam_rpc_call(c, m->type, sb.data, sb.size, &ans);
     msgpack_sbuffer_destroy(&sb);
     if (rc == TAM_EUNAVAIL || rc == TAM_ETIMEOUT) {
-        fprintf(stderr, "tamctl: %s not reachable at %s (is it running? scripts/demo --keep "
-                        "starts it; -c CONFIG or TAMATCH_CONFIG names another instance)\n",
-                service, tamctl_endpoint(t, service));
+        s_unreachable(t, service);
         tam_rpc_answer_clear(&ans);
         return rc == TAM_EUNAVAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
     }
@@ -291,6 +322,10 @@ int tamctl_call_quiet(tamctl_t *t, const char *service, int msg_id, const void *
     if (msg_id < 0 || (size_t)msg_id >= nm)
         return TAM_EINVAL;
     m = &m[msg_id];
+    /* An optional figure from a service that is not running: an ipc:// endpoint with no
+     * socket file can never answer, so do not wait the timeout for it. */
+    if (s_ipc_absent(tamctl_endpoint(t, service), 0))
+        return TAM_EUNAVAIL;
     tam_rpc_client_t *cl = tamctl_client(t, service);
     if (!cl)
         return TAM_EUNAVAIL;
