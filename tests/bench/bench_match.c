@@ -391,7 +391,8 @@ int main(int argc, char **argv)
         solve[k] = (double)st.last_solve_us / 1e6;
         warm += st.last_warm;
         if (getenv("BENCH_TRACE"))
-            fprintf(stderr, "event %d: run %.1f ms (cpu %.1f) score %.1f solve %.1f pivots %llu changed %lld%s\n",
+            fprintf(stderr, "event %d: run %.1f ms (cpu %.1f) score %.1f solve %.1f pivots %llu "
+                            "changed %lld%s\n",
                     k, lat[k] * 1e3, cpu[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
                     (unsigned long long)st.last_pivots, (long long)st.last_changed,
                     st.last_quiet ? " (quiet)" : "");
@@ -448,8 +449,9 @@ int main(int argc, char **argv)
         tam_match_stats(bulk, &bst);
         bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
                                 ? "equal" : "DIFFERENT";
-        printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; scoring "
-               "%.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, solve %.0f ms, "
+        printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; "
+               "scoring %.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, "
+               "solve %.0f ms, "
                "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
                bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
                (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
@@ -504,8 +506,9 @@ int main(int argc, char **argv)
         printf("queries during a full cold run (%.0f ms, worker thread): %d answered, p50 %.2f ms, "
                "p99 %.2f ms, max %.2f ms\n", tq * 1e3, nq, q50 * 1e3, q99 * 1e3,
                nq ? qlat[nq - 1] * 1e3 : 0);
-        printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is the "
-               "query's own work and CPU shared with the run)\n", w99 * 1e3, nq ? qwait[nq - 1] * 1e3 : 0);
+        printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is "
+               "the query's own work and CPU shared with the run)\n", w99 * 1e3,
+               nq ? qwait[nq - 1] * 1e3 : 0);
         msgpack_sbuffer_destroy(&qprop);
         msgpack_sbuffer_destroy(&qexp);
         tam_arena_destroy(&qa);
