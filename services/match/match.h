@@ -271,6 +271,8 @@ typedef struct {
 typedef struct {
     uint32_t need, project; /* need slot, project slot */
     int64_t old_fixed;      /* the solver's fixed amount before this run */
+    uint16_t old_score;     /* and the pair's score, live and eligible flags (quiet runs) */
+    uint8_t old_live, old_elig;
 } tam_match_op_t;
 
 typedef struct tam_match_prop tam_match_prop_t;
@@ -378,6 +380,9 @@ typedef struct {
     uint64_t last_pivots;
     int64_t last_changed;
     bool last_warm;
+    uint64_t quiet_runs;       /* runs whose new needs changed nothing of the allocation:
+                                * no re-solve (match_solve.c, "quiet runs") */
+    bool last_quiet;
 } tam_match_stats_t;
 void tam_match_stats(const tam_match_t *m, tam_match_stats_t *out);
 

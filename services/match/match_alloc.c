@@ -175,7 +175,8 @@ static int s_push_op(tam_match_t *m, uint32_t need, tam_match_arc_t *a)
         m->ops = v;
         m->cap_ops = c;
     }
-    m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0};
+    m->ops[m->nops++] = (tam_match_op_t){need, a->project, a->live ? a->fixed : 0, a->score,
+                                         a->live, a->eligible};
     a->pending = 1;
     return 0;
 }
@@ -190,6 +191,7 @@ int tam_match__set_frag(tam_match_t *m, uint32_t ns, tam_match_arc_t *a, bool fr
 
 int tam_match__push_caps(tam_match_t *m, uint32_t ns)
 {
+    m->caps_moved = true; /* no quiet run (match_quiet.c) */
     tam_match_need_t *n = &m->needs[ns];
     for (uint32_t k = 0; k < n->narcs; k++) {
         tam_match_arc_t *a = &n->arcs[k];

@@ -96,6 +96,21 @@ struct tam_match {
     uint32_t min_rounds;     /* re-solves for the minimum in the last run */
     int64_t set_aside;       /* sum of the projects' set_aside in the last run */
     bool ranges_done;        /* the last run computed dual ranges */
+    /* the solver's project duals of each solve of the last complete solve
+     * sequence (round 0 = before anything is held back), by project slot:
+     * [rd_rounds x rd_np]; rd_ok: all of them unique optima (match_solve.c,
+     * "quiet runs"). NULL / false in a copy (match_clone.c): no quiet run. */
+    int64_t *rduals;
+    uint32_t rd_np, rd_rounds, rd_cap;
+    int64_t *rzduals;        /* the need duals likewise: [rd_rounds x rd_nn] */
+    uint32_t rd_nn, rz_cap;
+    bool rd_ok, rd_unique;
+    bool canon_kept;         /* this run's duals are already canonical (a quiet run) */
+    bool caps_moved;         /* a cap group's shares moved since the last run */
+    /* explanations' money model, kept per run and inputs (match_money.c);
+     * mgen moves with every change of the inputs. NULL in a copy. */
+    struct tam_match_money *money;
+    uint64_t mgen;
     uint64_t live_arcs;      /* live arcs over all needs */
 
     /* the last run */
@@ -254,6 +269,24 @@ uint32_t tam_match__tiebreak(uint64_t key);
 /* Passes the pending changes to the solver (or rebuilds it) and solves into
  * m->sol. *warm tells which. Returns 0 or the solver's error. */
 int tam_match__solve(tam_match_t *m, bool *warm);
+/* Passes the queued ops and changed amounts to the solver. Returns 0 or the
+ * solver's error. */
+int tam_match__apply(tam_match_t *m);
+/* Holds back up front the pairs of need slot ns whose cap leaves less new
+ * money than its minimum (adds them to m->frags). Returns 0; TAM_ENOMEM. */
+int tam_match__hold_capped(tam_match_t *m, uint32_t ns);
+
+/* ---- match_quiet.c ---- */
+/* A quiet run: when the only news since the last run are new needs, none of
+ * whose pairs could get money in any solve of the last run (strictly below
+ * the project's dual in each), every solve would give the same allocation:
+ * passes the news to the solver and extends the last solution into m->work
+ * with no re-solve. Returns 1 (done), 0 (not quiet: nothing changed), or a
+ * negative error. */
+int tam_match__quiet(tam_match_t *m, bool *warm);
+/* Keeps the project duals of the solve just made (m->work) for the next
+ * run's test. Returns 0; TAM_ENOMEM. */
+int tam_match__rd_record(tam_match_t *m);
 /* Builds the canonical problem of the current model (open needs by content key,
  * present projects by id, live arcs by need then project) with its solution
  * taken from m->sol. Arrays are malloc'd into the out parameters; free with
@@ -323,5 +356,10 @@ int64_t tam_match__now_us(void);
  * current proposal), as project show and the reports give it.
  * Returns 0; TAM_ENOMEM. */
 int tam_match__money(const tam_match_t *m, uint64_t need_id, uint32_t ps, tam_explain_money_t *out);
+/* The engine's cache of it: created with the engine, freed with it. Returns 0;
+ * TAM_ENOMEM. builds: how many times it was built (tests). */
+int tam_match__money_new(tam_match_t *m);
+void tam_match__money_free(tam_match_t *m);
+uint64_t tam_match__money_builds(const tam_match_t *m);
 
 #endif

@@ -94,6 +94,11 @@ int tam_match_new(tam_match_t **out, const tam_catalog_t *cat, const tam_match_p
         free(m);
         return TAM_ENOMEM;
     }
+    if (tam_match__money_new(m)) {
+        tam_arena_destroy(&m->scratch);
+        free(m);
+        return TAM_ENOMEM;
+    }
     for (int f = 0; f < TAM_MATCH_NFEEDS; f++)
         m->gen[f] = 1;
     m->rebuild = true;
@@ -124,6 +129,9 @@ void tam_match_destroy(tam_match_t **mp)
     tam_flow_solution_free(&m->work);
     free(m->ops);
     free(m->frags);
+    free(m->rduals);
+    tam_match__money_free(m);
+    free(m->rzduals);
     free(m->header);
     for (uint32_t i = 0; i < m->nprops; i++)
         free(m->props[i].pub);
@@ -159,6 +167,7 @@ int tam_match__grow(void **v, uint32_t *cap, uint32_t need, size_t elem)
 int tam_match__dirty_need(tam_match_t *m, uint32_t slot)
 {
     m->changed = true;
+    m->mgen++;
     tam_match_need_t *n = &m->needs[slot];
     if (n->dirty)
         return 0;
@@ -174,6 +183,7 @@ int tam_match__dirty_need(tam_match_t *m, uint32_t slot)
 int tam_match__dirty_project(tam_match_t *m, uint32_t slot)
 {
     m->changed = true;
+    m->mgen++;
     tam_match_project_t *p = &m->projects[slot];
     if (p->dirty)
         return 0;
@@ -252,6 +262,7 @@ static uint64_t s_hash40(const char *const *parts, int n)
 
 int tam_match_apply_need(tam_match_t *m, const void *body, size_t len)
 {
+    m->mgen++; /* the inputs of explanations' money (match_money.c) */
     tam_need_t r;
     int rc = tam_match__decode(m, &tam_schema_need, body, len, &r, "need");
     if (rc)
@@ -369,12 +380,14 @@ int64_t tam_match_decision_fixed(const tam_match_decision_t *d)
 static int s_dec_dirty(tam_match_t *m, const tam_match_decision_t *d)
 {
     m->changed = true;
+    m->mgen++;
     uint32_t ns = tam_match__need_slot(m, d->need);
     return ns == TAM_MATCH_NONE ? 0 : tam_match__dirty_need(m, ns);
 }
 
 int tam_match_apply_decision(tam_match_t *m, const void *body, size_t len)
 {
+    m->mgen++; /* the inputs of explanations' money (match_money.c) */
     tam_decision_t r;
     int rc = tam_match__decode(m, &tam_schema_decision, body, len, &r, "decision");
     if (rc)
@@ -485,6 +498,7 @@ void tam_match_feed_reset(tam_match_t *m, int feed)
 
 void tam_match_feed_synced(tam_match_t *m, int feed)
 {
+    m->mgen++; /* the inputs of explanations' money (match_money.c) */
     uint32_t g = m->gen[feed];
     if (feed == TAM_MATCH_FEED_INGEST) {
         for (uint32_t i = 0; i < m->nneeds; i++)

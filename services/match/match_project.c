@@ -229,6 +229,7 @@ static int s_project_slot(tam_match_t *m, const char *id, uint32_t *out)
 
 int tam_match_apply_project(tam_match_t *m, const void *body, size_t len)
 {
+    m->mgen++; /* the inputs of explanations' money (match_money.c) */
     tam_project_rec_t r;
     int rc = tam_match__decode(m, &tam_schema_project_rec, body, len, &r, "project");
     if (rc)
@@ -298,6 +299,7 @@ int tam_match__project_remove(tam_match_t *m, const char *id)
 
 int tam_match_apply_context(tam_match_t *m, const void *body, size_t len)
 {
+    m->mgen++; /* the inputs of explanations' money (match_money.c) */
     tam_context_t r;
     int rc = tam_match__decode(m, &tam_schema_context, body, len, &r, "context");
     if (rc)

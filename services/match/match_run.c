@@ -517,6 +517,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
                   void *arg)
 {
     int64_t t0 = tam_match__now_us();
+    uint64_t quiet0 = m->st.quiet_runs;
     uint32_t date = m->par.today ? m->par.today : tam_date_today();
     if (date != m->run_date || m->run_id == 0)
         m->full = true;
@@ -535,7 +536,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         rc = TAM_ESTATE;
     if (rc == 0)
         rc = tam_match__solve(m, &warm);
-    if (rc == 0 && !m->lean) {
+    if (rc == 0 && !m->lean && !m->canon_kept) {
         /* reads the model, writes only m->work: readers may go on */
         tam_match__unlock(m);
         rc = tam_match__canon_duals(m);
@@ -672,6 +673,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
     m->st.last_pivots = m->sol.pivots;
     m->st.last_changed = changed;
     m->st.last_warm = warm;
+    m->st.last_quiet = m->st.quiet_runs > quiet0;
     m->st.projects = 0;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->st.projects += m->projects[j].present;

@@ -270,7 +270,7 @@ static int s_rebuild(tam_match_t *m)
 
 /* Passes the queued ops to the solver in an order that never asks it to hold
  * more fixed money than a need or budget has (docs/allocation.md). */
-static int s_apply(tam_match_t *m)
+int tam_match__apply(tam_match_t *m)
 {
     int rc = 0;
     tam_flow_t *f = m->flow;
@@ -377,7 +377,7 @@ static int s_solve_once(tam_match_t *m, bool *warm)
         }
     }
     if (m->flow && !m->rebuild) {
-        int rc = s_apply(m);
+        int rc = tam_match__apply(m);
         if (rc == 0)
             rc = s_flow_run(m);
         if (rc == TAM_ESTATE && tam_match__stopped(m))
@@ -479,44 +479,52 @@ static int64_t s_hold_back(tam_match_t *m)
     return held;
 }
 
-/* Holds back up front the pairs whose cap leaves less new money than the
- * need's minimum: they could only ever give fragments. */
-static int s_hold_capped(tam_match_t *m)
+/* Holds back up front the pairs of need slot ns whose cap leaves less new
+ * money than the need's minimum: they could only ever give fragments. */
+int tam_match__hold_capped(tam_match_t *m, uint32_t ns)
 {
-    for (uint32_t ns = 0; ns < m->nneeds; ns++) {
-        tam_match_need_t *n = &m->needs[ns];
-        if (!n->open)
+    tam_match_need_t *n = &m->needs[ns];
+    if (!n->open)
+        return 0;
+    int64_t min = -1;
+    for (uint32_t k = 0; k < n->narcs; k++) {
+        tam_match_arc_t *a = &n->arcs[k];
+        const tam_match_project_t *p = &m->projects[a->project];
+        if (!a->live || !a->eligible || a->frag || p->max_per_need <= 0)
             continue;
-        int64_t min = -1;
-        for (uint32_t k = 0; k < n->narcs; k++) {
-            tam_match_arc_t *a = &n->arcs[k];
-            const tam_match_project_t *p = &m->projects[a->project];
-            if (!a->live || !a->eligible || p->max_per_need <= 0)
-                continue;
-            if (min < 0)
-                min = tam_match__min_new(m, n);
-            if (tam_match__arc_cap(p, n, a) - a->fixed >= min)
-                continue;
-            int rc = tam_match__grow((void **)&m->frags, &m->cap_frags, m->nfrags + 1,
-                                     sizeof *m->frags);
-            if (rc == 0)
-                rc = tam_match__set_frag(m, ns, a, true);
-            if (rc)
-                return rc;
-            m->frags[m->nfrags++] = (uint64_t)ns << 32 | a->project;
-        }
+        if (min < 0)
+            min = tam_match__min_new(m, n);
+        if (tam_match__arc_cap(p, n, a) - a->fixed >= min)
+            continue;
+        int rc = tam_match__grow((void **)&m->frags, &m->cap_frags, m->nfrags + 1,
+                                 sizeof *m->frags);
+        if (rc == 0)
+            rc = tam_match__set_frag(m, ns, a, true);
+        if (rc)
+            return rc;
+        m->frags[m->nfrags++] = (uint64_t)ns << 32 | a->project;
     }
     return 0;
 }
 
-int tam_match__solve(tam_match_t *m, bool *warm)
+static int s_hold_capped(tam_match_t *m)
 {
-    int rc = s_release(m);
-    if (rc)
+    for (uint32_t ns = 0; ns < m->nneeds; ns++) {
+        int rc = tam_match__hold_capped(m, ns);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int s_rounds(tam_match_t *m, bool *warm)
+{
+    int rc;
+    if ((rc = s_release(m)))
         return rc;
     if ((m->par.min_amount > 0 || m->par.min_share > 0) && (rc = s_hold_capped(m)))
         return rc;
-    if ((rc = s_solve_once(m, warm)))
+    if ((rc = s_solve_once(m, warm)) || (rc = tam_match__rd_record(m)))
         return rc;
     m->lp_bound = m->work.objective;
     m->min_rounds = 0;
@@ -532,7 +540,7 @@ int tam_match__solve(tam_match_t *m, bool *warm)
             return 0;
         bool w = false;
         int64_t t0 = tam_match__now_us();
-        if ((rc = s_solve_once(m, &w)))
+        if ((rc = s_solve_once(m, &w)) || (rc = tam_match__rd_record(m)))
             return rc;
         *warm = *warm && w;
         m->min_rounds++;
@@ -540,4 +548,19 @@ int tam_match__solve(tam_match_t *m, bool *warm)
                   m->min_rounds, (long long)held, w ? "warm" : "cold",
                   (long long)(tam_match__now_us() - t0));
     }
+}
+
+int tam_match__solve(tam_match_t *m, bool *warm)
+{
+    m->canon_kept = false;
+    /* a run whose only news are needs that get nothing: no re-solve */
+    int rc = tam_match__quiet(m, warm);
+    m->caps_moved = false;
+    if (rc)
+        return rc > 0 ? 0 : rc;
+    m->rd_ok = false;
+    m->rd_rounds = 0;
+    rc = s_rounds(m, warm);
+    m->rd_ok = rc == 0 && m->rd_unique;
+    return rc;
 }

@@ -6,7 +6,12 @@
  * beside the same-run baseline: a full cold run (every pair scored, the
  * allocation solved from scratch) on the same final inputs.
  *
- *   bench_match [--needs N] [--projects M] [--events K] [--seed S]
+ *   bench_match [--needs N] [--projects M] [--events K] [--seed S] [--quick] [--no-quiet]
+ *
+ * --quick: only the events and the fresh engine they are compared with (no
+ * bulk load, no queries; for A/B and profiling the incremental runs).
+ * --no-quiet: every event re-solves (no quiet runs, match_quiet.c): the
+ * behaviour before them, for A/B in the same binary.
  *
  * In the service, a need also crosses tam-ingest's commit and two feed hops,
  * and waits [match] coalesce (200 ms by default) so that bursts cost one run;
@@ -33,6 +38,13 @@ static uint64_t s_rand(void)
     s_x ^= s_x >> 7;
     s_x ^= s_x << 17;
     return s_x;
+}
+
+static double s_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 static double s_now(void)
@@ -283,7 +295,7 @@ int main(int argc, char **argv)
 {
     int nneeds = 20000, nprojects = 500, events = 200;
     uint64_t seed = 1;
-    bool no_min = false;
+    bool no_min = false, quick = false, no_quiet = false;
     const char *inst_out = NULL;
     static const struct option opts[] = {{"needs", required_argument, NULL, 'n'},
                                          {"projects", required_argument, NULL, 'p'},
@@ -291,6 +303,8 @@ int main(int argc, char **argv)
                                          {"seed", required_argument, NULL, 's'},
                                          {"no-min", no_argument, NULL, 'm'},
                                          {"write-instance", required_argument, NULL, 'w'},
+                                         {"quick", no_argument, NULL, 'q'},
+                                         {"no-quiet", no_argument, NULL, 'Q'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -301,9 +315,11 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'm': no_min = true; break;
         case 'w': inst_out = optarg; break;
+        case 'q': quick = true; break;
+        case 'Q': no_quiet = true; break;
         default:
             fprintf(stderr, "usage: bench_match [--needs N] [--projects M] [--events K] "
-                            "[--seed S] [--no-min] [--write-instance FILE]\n");
+                            "[--seed S] [--no-min] [--write-instance FILE] [--quick] [--no-quiet]\n");
             return 64;
         }
     }
@@ -311,7 +327,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_match: bad sizes\n");
         return 64;
     }
-    tam_log_init("bench_match", LOG_WARNING);
+    tam_log_init("bench_match", getenv("BENCH_DEBUG") ? LOG_DEBUG : LOG_WARNING);
     const char *src = getenv("TAM_SOURCE_DIR");
     char dir[1024], err[512];
     snprintf(dir, sizeof dir, "%s/config/catalog", src ? src : ".");
@@ -352,30 +368,38 @@ int main(int argc, char **argv)
     }
 
     double *lat = malloc((size_t)events * sizeof *lat), *solve = malloc((size_t)events * sizeof *solve);
+    double *cpu = malloc((size_t)events * sizeof *cpu);
     int warm = 0;
     size_t changed = 0;
     uint64_t seq = 1;
     s_peak_reset();
     for (int k = 0; k < events; k++) {
         s_pubs = 0;
+        double c0 = s_cpu();
         double t0 = s_now();
         s_need(m, 1000 + (uint64_t)nneeds + (uint64_t)k);
         tam_match_seqs_t seqs = {.seq = {++seq, 1, 1}};
+        if (no_quiet)
+            m->rd_ok = false; /* as if the last run's prices were unknown */
         if (tam_match_run(m, &seqs, s_publish, NULL)) {
             fprintf(stderr, "bench_match: run failed\n");
             return 70;
         }
         lat[k] = s_now() - t0;
+        cpu[k] = s_cpu() - c0;
         tam_match_stats(m, &st);
         solve[k] = (double)st.last_solve_us / 1e6;
         warm += st.last_warm;
         if (getenv("BENCH_TRACE"))
-            fprintf(stderr, "event %d: run %.1f ms score %.1f solve %.1f pivots %llu changed %lld\n",
-                    k, lat[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
-                    (unsigned long long)st.last_pivots, (long long)st.last_changed);
+            fprintf(stderr, "event %d: run %.1f ms (cpu %.1f) score %.1f solve %.1f pivots %llu "
+                            "changed %lld%s\n",
+                    k, lat[k] * 1e3, cpu[k] * 1e3, st.last_score_us / 1e3, st.last_solve_us / 1e3,
+                    (unsigned long long)st.last_pivots, (long long)st.last_changed,
+                    st.last_quiet ? " (quiet)" : "");
         changed += (size_t)st.last_changed;
     }
     int64_t final_pairs = st.pairs;
+    uint64_t quiet_runs = st.quiet_runs;
     double peak_events = s_peak_mb();
     s_peak_reset();
 
@@ -396,93 +420,105 @@ int main(int argc, char **argv)
     double peak_cold = s_peak_mb();
     tam_match_stats(fresh, &st);
 
-    /* bulk load: a tenth of the needs, a run, then all the others at once
-     * (as when tam-ingest takes a batch of imported replies); the first
-     * complete run after the last record against the cold run above */
-    s_peak_reset();
-    tam_match_t *bulk = NULL;
-    if (tam_match_new(&bulk, s_cat, &par))
-        return 70;
-    s_x = seed * 2654435761u + 1;
-    for (int j = 0; j < nprojects; j++)
-        s_project(bulk, j);
-    int first = (nneeds + events) / 10;
-    for (int i = 0; i < first; i++)
-        s_need(bulk, 1000 + (uint64_t)i);
-    tam_match_seqs_t bseqs = {.seq = {1, 1, 1}};
-    tam_match_run(bulk, &bseqs, s_publish, NULL);
-    for (int i = first; i < nneeds + events; i++)
-        s_need(bulk, 1000 + (uint64_t)i);
-    bseqs.seq[0] = 2;
-    double tb0 = s_now();
-    tam_match_run(bulk, &bseqs, s_publish, NULL);
-    double tbulk = s_now() - tb0;
-    double peak_bulk = s_peak_mb();
-    tam_match_stats_t bst;
-    tam_match_stats(bulk, &bst);
-    const char *bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
-                            ? "equal" : "DIFFERENT";
-    printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; scoring "
-           "%.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, solve %.0f ms, "
-           "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
-           bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
-           (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
-           st.last_solve_us / 1e3, (unsigned long long)st.last_pivots, bsame);
-    tam_match_destroy(&bulk);
+    double tbulk = 0, peak_bulk = 0;
+    const char *bsame = "equal";
+    if (!quick) {
+        /* bulk load: a tenth of the needs, a run, then all the others at once
+         * (as when tam-ingest takes a batch of imported replies); the first
+         * complete run after the last record against the cold run above */
+        s_peak_reset();
+        tam_match_t *bulk = NULL;
+        if (tam_match_new(&bulk, s_cat, &par))
+            return 70;
+        s_x = seed * 2654435761u + 1;
+        for (int j = 0; j < nprojects; j++)
+            s_project(bulk, j);
+        int first = (nneeds + events) / 10;
+        for (int i = 0; i < first; i++)
+            s_need(bulk, 1000 + (uint64_t)i);
+        tam_match_seqs_t bseqs = {.seq = {1, 1, 1}};
+        tam_match_run(bulk, &bseqs, s_publish, NULL);
+        for (int i = first; i < nneeds + events; i++)
+            s_need(bulk, 1000 + (uint64_t)i);
+        bseqs.seq[0] = 2;
+        double tb0 = s_now();
+        tam_match_run(bulk, &bseqs, s_publish, NULL);
+        tbulk = s_now() - tb0;
+        peak_bulk = s_peak_mb();
+        tam_match_stats_t bst;
+        tam_match_stats(bulk, &bst);
+        bsame = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(bulk)) == 0
+                                ? "equal" : "DIFFERENT";
+        printf("bulk load: %d needs, a run, then %d at once: first complete run %.0f ms (%s; "
+               "scoring %.0f ms, solve %.0f ms, %llu pivots), %.2fx the cold run (scoring %.0f ms, "
+               "solve %.0f ms, "
+               "%llu pivots); hash %s\n", first, nneeds + events - first, tbulk * 1e3,
+               bst.last_warm ? "warm" : "cold", bst.last_score_us / 1e3, bst.last_solve_us / 1e3,
+               (unsigned long long)bst.last_pivots, tbulk / cold, st.last_score_us / 1e3,
+               st.last_solve_us / 1e3, (unsigned long long)st.last_pivots, bsame);
+        tam_match_destroy(&bulk);
+    }
     const char *same = strcmp(tam_match_run_hash(fresh), tam_match_run_hash(m)) == 0
                            ? "equal" : "DIFFERENT";
-    /* queries during a full cold run (a new day: every pair re-scored, the
-     * allocation solved from scratch) computed by the worker thread, as
-     * tam-match answers them: proposals --top 20 and explain, every 5 ms */
-    tam_match_worker_t *w = NULL;
-    if (tam_match_worker_new(&w, m))
-        return 70;
-    char probe[96];
-    tam_match__prop_id(m, &m->props[m->nprops / 2], probe, sizeof probe);
-    tam_proposal_query_t pq = {.limit = 20};
-    tam_proposal_ref_t pr = {.id = probe};
-    msgpack_sbuffer qprop, qexp;
-    tam_encode_sbuf(&tam_schema_proposal_query, &pq, &qprop, NULL);
-    tam_encode_sbuf(&tam_schema_proposal_ref, &pr, &qexp, NULL);
-    tam_arena_t *qa = tam_arena_new(0);
-    int qmax = 100000, nq = 0;
-    double *qlat = malloc((size_t)qmax * sizeof *qlat);
-    double *qwait = malloc((size_t)qmax * sizeof *qwait);
-    m->par.today++;
-    tam_match_seqs_t qseqs = {.seq = {++seq, 1, 1}};
-    double tq0 = s_now();
-    if (tam_match_worker_start(w, &qseqs))
-        return 70;
-    while (!tam_match_worker_done(w) && nq + 2 <= qmax) {
-        qlat[nq] = s_query(m, w, TAM_MSG_match_proposals, &qprop, qa, &qwait[nq]);
-        nq++;
-        qlat[nq] = s_query(m, w, TAM_MSG_match_explain, &qexp, qa, &qwait[nq]);
-        nq++;
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
+    double w99 = 0, q50 = 0, q99 = 0, tq = 0;
+    int nq = 0;
+    if (!quick) {
+        /* queries during a full cold run (a new day: every pair re-scored, the
+         * allocation solved from scratch) computed by the worker thread, as
+         * tam-match answers them: proposals --top 20 and explain, every 5 ms */
+        tam_match_worker_t *w = NULL;
+        if (tam_match_worker_new(&w, m))
+            return 70;
+        char probe[96];
+        tam_match__prop_id(m, &m->props[m->nprops / 2], probe, sizeof probe);
+        tam_proposal_query_t pq = {.limit = 20};
+        tam_proposal_ref_t pr = {.id = probe};
+        msgpack_sbuffer qprop, qexp;
+        tam_encode_sbuf(&tam_schema_proposal_query, &pq, &qprop, NULL);
+        tam_encode_sbuf(&tam_schema_proposal_ref, &pr, &qexp, NULL);
+        tam_arena_t *qa = tam_arena_new(0);
+        int qmax = 100000;
+        double *qlat = malloc((size_t)qmax * sizeof *qlat);
+        double *qwait = malloc((size_t)qmax * sizeof *qwait);
+        m->par.today++;
+        tam_match_seqs_t qseqs = {.seq = {++seq, 1, 1}};
+        double tq0 = s_now();
+        if (tam_match_worker_start(w, &qseqs))
+            return 70;
+        while (!tam_match_worker_done(w) && nq + 2 <= qmax) {
+            qlat[nq] = s_query(m, w, TAM_MSG_match_proposals, &qprop, qa, &qwait[nq]);
+            nq++;
+            qlat[nq] = s_query(m, w, TAM_MSG_match_explain, &qexp, qa, &qwait[nq]);
+            nq++;
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+        if (tam_match_worker_finish(w, s_publish, NULL))
+            return 70;
+        tq = s_now() - tq0;
+        tam_match_worker_destroy(&w);
+        m->par.today--;
+        qsort(qlat, (size_t)nq, sizeof *qlat, s_cmp_d);
+        qsort(qwait, (size_t)nq, sizeof *qwait, s_cmp_d);
+        w99 = nq ? s_pct(qwait, nq, 0.99) : 0;
+        q50 = nq ? s_pct(qlat, nq, 0.5) : 0;
+        q99 = nq ? s_pct(qlat, nq, 0.99) : 0;
+        printf("queries during a full cold run (%.0f ms, worker thread): %d answered, p50 %.2f ms, "
+               "p99 %.2f ms, max %.2f ms\n", tq * 1e3, nq, q50 * 1e3, q99 * 1e3,
+               nq ? qlat[nq - 1] * 1e3 : 0);
+        printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is "
+               "the query's own work and CPU shared with the run)\n", w99 * 1e3,
+               nq ? qwait[nq - 1] * 1e3 : 0);
+        msgpack_sbuffer_destroy(&qprop);
+        msgpack_sbuffer_destroy(&qexp);
+        tam_arena_destroy(&qa);
+        free(qlat);
+        free(qwait);
     }
-    if (tam_match_worker_finish(w, s_publish, NULL))
-        return 70;
-    double tq = s_now() - tq0;
-    tam_match_worker_destroy(&w);
-    m->par.today--;
-    qsort(qlat, (size_t)nq, sizeof *qlat, s_cmp_d);
-    qsort(qwait, (size_t)nq, sizeof *qwait, s_cmp_d);
-    double w99 = nq ? s_pct(qwait, nq, 0.99) : 0;
-    double q50 = nq ? s_pct(qlat, nq, 0.5) : 0, q99 = nq ? s_pct(qlat, nq, 0.99) : 0;
-    printf("queries during a full cold run (%.0f ms, worker thread): %d answered, p50 %.2f ms, "
-           "p99 %.2f ms, max %.2f ms\n", tq * 1e3, nq, q50 * 1e3, q99 * 1e3,
-           nq ? qlat[nq - 1] * 1e3 : 0);
-    printf("  of which waiting for the engine's lock: p99 %.2f ms, max %.2f ms (the rest is the "
-           "query's own work and CPU shared with the run)\n", w99 * 1e3, nq ? qwait[nq - 1] * 1e3 : 0);
-    msgpack_sbuffer_destroy(&qprop);
-    msgpack_sbuffer_destroy(&qexp);
-    tam_arena_destroy(&qa);
-    free(qlat);
-    free(qwait);
 
     qsort(lat, (size_t)events, sizeof *lat, s_cmp_d);
     qsort(solve, (size_t)events, sizeof *solve, s_cmp_d);
+    qsort(cpu, (size_t)events, sizeof *cpu, s_cmp_d);
     double p50 = s_pct(lat, events, 0.5), p99 = s_pct(lat, events, 0.99);
     printf("\nre-ranking after one new need (record in -> last change published):\n");
     printf("  p50 %7.1f ms   p90 %7.1f ms   p99 %7.1f ms   max %7.1f ms   (%d/%d warm, %.1f "
@@ -490,6 +526,9 @@ int main(int argc, char **argv)
            lat[events - 1] * 1e3, warm, events, (double)changed / events);
     printf("  of which solving: p50 %.1f ms, p99 %.1f ms\n", s_pct(solve, events, 0.5) * 1e3,
            s_pct(solve, events, 0.99) * 1e3);
+    printf("  CPU time of the run's thread: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms (%llu quiet "
+           "runs: no re-solve)\n", s_pct(cpu, events, 0.5) * 1e3, s_pct(cpu, events, 0.9) * 1e3,
+           s_pct(cpu, events, 0.99) * 1e3, (unsigned long long)quiet_runs);
     printf("baseline, full cold run on the final inputs (%lld pairs): %.0f ms (solve %.0f ms)\n",
            (long long)final_pairs, cold * 1e3, (double)st.last_solve_us / 1e3);
     printf("ratio full cold / incremental p50: %.1fx; p99 goal < 1000 ms: %s\n", cold / p50,
@@ -525,6 +564,7 @@ int main(int argc, char **argv)
            peak_events, cold * 1e3, peak_cold, tbulk * 1e3, peak_bulk, q99 * 1e3);
     free(lat);
     free(solve);
+    free(cpu);
     tam_match_destroy(&m);
     tam_match_destroy(&fresh);
     tam_catalog_destroy(&cat);

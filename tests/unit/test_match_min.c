@@ -4,6 +4,7 @@
  * receipt), and the run header says what the minimum costs against the pure
  * LP bound. These tests use the configuration's defaults. */
 #include "match_fixture.h"
+#include "match_int.h"
 
 /* Params exactly as the default configuration gives them (the fixture's
  * fx_params turns the minimum off for the other tests). */
@@ -159,6 +160,98 @@ static void test_actionable_list(void **state)
     fx_free(fx);
 }
 
+/* The inputs of in with its first k needs, on a fresh engine, one run. */
+static fx_t *s_upto(const fx_inst_t *in, int k, bool min)
+{
+    fx_t *fx = min ? s_new_default() : fx_new();
+    for (int j = 0; j < in->nprojects; j++)
+        assert_int_equal(fx_project(fx, in->projects[j]), 0);
+    if (in->context)
+        assert_int_equal(fx_context(fx, in->context), 0);
+    for (int d = 0; d < in->ndecs; d++)
+        fx_decision(fx, in->decs[d].need, in->pids[in->decs[d].project], in->decs[d].country,
+                    in->decs[d].state, in->decs[d].endorsed, in->decs[d].committed);
+    for (int i = 0; i < k; i++)
+        assert_int_equal(fx_need(fx, in->needs[i]), 0);
+    assert_int_equal(fx_run(fx), 0);
+    return fx;
+}
+
+/* The same run: hash, every proposal, the header's figures and duals. */
+static void s_same_run(fx_t *a, fx_t *b)
+{
+    assert_string_equal(tam_match_run_hash(a->m), tam_match_run_hash(b->m));
+    tam_proposal_list_t la, lb;
+    fx_proposals(a, &la, NULL);
+    fx_proposals(b, &lb, NULL);
+    assert_int_equal(la.items.n, lb.items.n);
+    for (uint32_t q = 0; q < la.items.n; q++) {
+        assert_string_equal(la.items.v[q].id, lb.items.v[q].id);
+        assert_int_equal(la.items.v[q].amount, lb.items.v[q].amount);
+        assert_int_equal(la.items.v[q].rank, lb.items.v[q].rank);
+    }
+    tam_run_t *ra = fx_header(a), *rb = fx_header(b);
+    assert_int_equal(ra->objective, rb->objective);
+    assert_int_equal(ra->lp_bound, rb->lp_bound);
+    assert_int_equal(ra->held_back, rb->held_back);
+    assert_int_equal(ra->set_aside, rb->set_aside);
+    assert_int_equal(ra->min_rounds, rb->min_rounds);
+    assert_int_equal(ra->project_state.n, rb->project_state.n);
+    for (uint32_t j = 0; j < ra->project_state.n; j++) {
+        assert_string_equal(ra->project_state.v[j].project, rb->project_state.v[j].project);
+        assert_int_equal(ra->project_state.v[j].allocated, rb->project_state.v[j].allocated);
+        assert_int_equal(ra->project_state.v[j].dual, rb->project_state.v[j].dual);
+    }
+    /* the need duals (explanations read them) */
+    for (uint32_t i = 0; i < a->m->nneeds; i++) {
+        const tam_match_need_t *n = &a->m->needs[i];
+        uint32_t s = tam_match__need_slot(b->m, n->id);
+        assert_true(s != TAM_MATCH_NONE);
+        const tam_match_need_t *o = &b->m->needs[s];
+        int64_t za = n->flow < a->m->sol.n_needs ? a->m->sol.need_dual[n->flow] : -1;
+        int64_t zb = o->flow < b->m->sol.n_needs ? b->m->sol.need_dual[o->flow] : -1;
+        assert_int_equal(za, zb);
+    }
+}
+
+/* History: needs arriving one per run, many of which get nothing (quiet
+ * runs: no re-solve, match_quiet.c). Each quiet run, and the last run, equal
+ * a fresh engine's given the same inputs at once: hash, every proposal and
+ * the published duals. */
+static void test_quiet_runs_equal_cold(void **state)
+{
+    (void)state;
+    static fx_inst_t in;
+    uint64_t quiet = 0, loud = 0, kept = 0;
+    for (uint64_t seed = 41; seed <= 44; seed++) {
+        /* odd seeds: no minimum proposal and no decisions (one solve per
+         * run: the prices decide alone) */
+        bool min = seed % 2 == 0;
+        fx_gen(&in, seed, 160, 12, min ? 20 : 0);
+        int first = in.nneeds / 2;
+        fx_t *a = s_upto(&in, first, min);
+        for (int k = first; k < in.nneeds; k++) {
+            assert_int_equal(fx_need(a, in.needs[k]), 0);
+            assert_int_equal(fx_run(a), 0);
+            tam_match_stats_t st;
+            tam_match_stats(a->m, &st);
+            quiet += st.last_quiet;
+            loud += !st.last_quiet;
+            kept += st.last_quiet && a->m->canon_kept;
+            if (st.last_quiet || k == in.nneeds - 1) {
+                fx_t *b = s_upto(&in, k + 1, min);
+                s_same_run(a, b);
+                fx_free(b);
+            }
+        }
+        fx_free(a);
+    }
+    print_message("    %llu quiet run(s) (%llu kept the canonical duals), %llu re-solved\n",
+                  (unsigned long long)quiet, (unsigned long long)kept, (unsigned long long)loud);
+    assert_true(quiet > 0);
+    assert_true(loud > 0);
+}
+
 int main(void)
 {
     tam_log_init("test_match_min", LOG_ERR);
@@ -167,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_header_states_the_cost),
         cmocka_unit_test(test_never_below_minimum),
         cmocka_unit_test(test_actionable_list),
+        cmocka_unit_test(test_quiet_runs_equal_cold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

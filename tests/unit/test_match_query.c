@@ -4,6 +4,7 @@
  * and their order, the run header, the LP export in chunks, and the refusals
  * (before the first run, unknown codes, malformed requests). */
 #include "match_fixture.h"
+#include "match_int.h"
 
 static fx_inst_t s_inst;
 
@@ -227,6 +228,46 @@ static void test_explain(void **state)
     assert_int_equal(code, TAM_EINVAL);
 }
 
+/* explain's money model is built once per run and state of the inputs, and
+ * built again when an input moves between runs. */
+static void test_explain_money_cached(void **state)
+{
+    fx_t *fx = *state;
+    fx_need(fx, (fx_need_t){.id = 1, .country = "KEN", .standard = "A-SMR", .cost = 100000});
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-BODY", .cost = 50000});
+    fx_project(fx, (fx_project_t){.id = "BIG", .received = 100000,
+                                  .standards = "A-SMR,A-BODY"});
+    assert_int_equal(fx_run(fx), 0);
+    uint64_t b0 = tam_match__money_builds(fx->m);
+    int code;
+    tam_explanation_t *ex = fx_explain(fx, "1/BIG", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->money->project_received, 100000);
+    assert_int_equal(ex->money->need_requested, 100000);
+    ex = fx_explain(fx, "2/BIG", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->money->need_requested, 50000);
+    assert_int_equal(tam_match__money_builds(fx->m), b0 + 1);
+    /* inputs move before the next run: the figures follow */
+    fx_need(fx, (fx_need_t){.id = 2, .country = "KEN", .standard = "A-BODY", .cost = 60000});
+    ex = fx_explain(fx, "2/BIG", &code);
+    if (!ex)
+        fail_msg("explain after a need's update: code %d", code);
+    assert_int_equal(ex->money->need_requested, 60000);
+    assert_int_equal(tam_match__money_builds(fx->m), b0 + 2);
+    fx_decision(fx, 2, "BIG", "KEN", TAM_E_decision_state_endorsed, 20000, 0);
+    ex = fx_explain(fx, "2/BIG", &code);
+    if (!ex)
+        fail_msg("explain after a decision: code %d", code);
+    assert_int_equal(ex->money->need_endorsed, 20000);
+    assert_int_equal(tam_match__money_builds(fx->m), b0 + 3);
+    assert_int_equal(fx_run(fx), 0);
+    ex = fx_explain(fx, "2/BIG", &code);
+    assert_non_null(ex);
+    assert_int_equal(ex->money->need_endorsed, 20000);
+    assert_int_equal(tam_match__money_builds(fx->m), b0 + 4);
+}
+
 /* explain names the current run and gives each pair its real state and
  * rank: proposed, unfunded, ineligible, declined, decided; and the USD the
  * equity factor is based on. */
@@ -434,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_filters_and_paging, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_explain, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_explain_states, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_explain_money_cached, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_gaps, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_export_chunks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, s_setup, s_teardown),
