@@ -143,6 +143,12 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol);
  * *sol is filled (n_arcs included). Returns as tam_flow_run. */
 int tam_flow_run_lazy(tam_flow_t *f, tam_flow_solution_t *sol);
 
+/* Writes sol->x and sol->arc_flags (only) from the solver's current flow,
+ * as tam_flow_run would have: after tam_flow_run_lazy, the run's allocation
+ * for the solve that is kept. Returns 0; TAM_EINVAL (nothing solved yet);
+ * TAM_ENOMEM (then *sol keeps what it had). */
+int tam_flow_fill_x(const tam_flow_t *f, tam_flow_solution_t *sol);
+
 /* The amount on arc (fixed included) in the solver's current flow: after a
  * completed run, that run's allocation. 0 for NULL or an index out of range. */
 int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc);

@@ -553,6 +553,30 @@ void tam_flow_solution_free(tam_flow_solution_t *sol)
     memset(sol, 0, sizeof *sol);
 }
 
+/* sol->x and sol->arc_flags from the current flow (arrays large enough);
+ * returns the fixed amounts' part of the objective. */
+static __int128 s_fill_x(const struct tam_flow *f, tam_flow_solution_t *sol)
+{
+    size_t a = f->n_arcs;
+    __int128 obj = 0;
+    for (size_t k = 0; k < a; k++) {
+        /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
+        if (k + 16 < a)
+            __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
+        uint32_t e = f->arc_int[k];
+        int64_t fx = f->arc_fixed ? f->arc_fixed[k] : 0, x = fx + f->flow[e];
+        sol->x[k] = x;
+        uint8_t fl = x == f->arc_cap[k] && x != TAM_FLOW_UNCAPPED ? TAM_FLOW_ARC_AT_CAP : 0;
+        if (fx > 0) {
+            obj += (__int128)(-f->c1[e]) * fx;
+            if (x == fx)
+                fl |= TAM_FLOW_ARC_FIXED;
+        }
+        sol->arc_flags[k] = fl;
+    }
+    return obj;
+}
+
 /* Fills sol, reusing its arrays (realloc) so that repeated warm runs do not
  * fault in fresh pages. */
 static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_t pivots, int lazy)
@@ -572,21 +596,8 @@ static int s_extract(const struct tam_flow *f, tam_flow_solution_t *sol, uint64_
     for (size_t k = 0; lazy && f->arc_fixed && k < a; k++)
         if (f->arc_fixed[k] > 0)
             obj += (__int128)(-f->c1[f->arc_int[k]]) * f->arc_fixed[k];
-    for (size_t k = 0; !lazy && k < a; k++) {
-        /* arc_int scatters (arc mixing): fetch ahead, the gather is what costs */
-        if (k + 16 < a)
-            __builtin_prefetch(&f->flow[f->arc_int[k + 16]]);
-        uint32_t e = f->arc_int[k];
-        int64_t fx = f->arc_fixed ? f->arc_fixed[k] : 0, x = fx + f->flow[e];
-        sol->x[k] = x;
-        uint8_t fl = x == f->arc_cap[k] && x != TAM_FLOW_UNCAPPED ? TAM_FLOW_ARC_AT_CAP : 0;
-        if (fx > 0) {
-            obj += (__int128)(-f->c1[e]) * fx;
-            if (x == fx)
-                fl |= TAM_FLOW_ARC_FIXED;
-        }
-        sol->arc_flags[k] = fl;
-    }
+    if (!lazy)
+        obj += s_fill_x(f, sol);
     sol->objective = obj;
     int64_t ps = f->pi[S_SRC], pt = f->pi[S_SNK];
     for (size_t i = 0; i < n; i++) {
@@ -632,6 +643,18 @@ int tam_flow_run(tam_flow_t *f, tam_flow_solution_t *sol)
 int tam_flow_run_lazy(tam_flow_t *f, tam_flow_solution_t *sol)
 {
     return s_run(f, sol, 1);
+}
+
+int tam_flow_fill_x(const tam_flow_t *f, tam_flow_solution_t *sol)
+{
+    if (!f || !sol || !f->solved)
+        return TAM_EINVAL;
+    size_t a = f->n_arcs;
+    if (S_GROW(sol->x, a) || S_GROW(sol->arc_flags, a))
+        return TAM_ENOMEM;
+    (void)s_fill_x(f, sol);
+    sol->n_arcs = a;
+    return 0;
 }
 
 int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc)

@@ -1053,8 +1053,18 @@ static void test_run_lazy(void **st)
             assert_memory_equal(a.project_dual, b.project_dual, q.m * sizeof *a.project_dual);
             for (uint32_t k = 0; k < q.a; k++)
                 assert_int_equal(tam_flow_x(g, k), a.x[k]);
+            /* the whole of x and arc_flags afterwards, as tam_flow_run wrote them */
+            if (step == 2 || t % 3 == 0) {
+                assert_int_equal(tam_flow_fill_x(g, &b), 0);
+                assert_int_equal(b.n_arcs, q.a);
+                assert_memory_equal(a.x, b.x, q.a * sizeof *a.x);
+                assert_memory_equal(a.arc_flags, b.arc_flags, q.a);
+                assert_true(a.objective == b.objective);
+            }
         }
         assert_int_equal(tam_flow_x(g, (uint32_t)q.a), 0);
+        assert_int_equal(tam_flow_fill_x(NULL, &b), TAM_EINVAL);
+        assert_int_equal(tam_flow_fill_x(g, NULL), TAM_EINVAL);
         assert_int_equal(tam_flow_x(NULL, 0), 0);
         assert_int_equal(tam_flow_run_lazy(NULL, &b), TAM_EINVAL);
         tam_flow_solution_free(&a);
