@@ -153,6 +153,10 @@ int tam_flow_fill_x(const tam_flow_t *f, tam_flow_solution_t *sol);
  * completed run, that run's allocation. 0 for NULL or an index out of range. */
 int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc);
 
+/* x[k] = tam_flow_x(f, arc[k]) for k < n, faster than one call each (the
+ * gathers overlap). Nothing for NULL arguments. */
+void tam_flow_x_many(const tam_flow_t *f, const uint32_t *arc, size_t n, int64_t *x);
+
 /* Lets another thread stop a run: while *flag (read atomically) is nonzero,
  * tam_flow_run stops within a few pivots and returns TAM_ESTATE (the basis
  * stays valid; a later run goes on from it). NULL: never stopped. */

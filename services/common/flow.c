@@ -664,6 +664,28 @@ int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc)
     return (f->arc_fixed ? f->arc_fixed[arc] : 0) + f->flow[f->arc_int[arc]];
 }
 
+void tam_flow_x_many(const tam_flow_t *f, const uint32_t *arc, size_t n, int64_t *x)
+{
+    if (!f || !arc || !x)
+        return;
+    /* a need's arcs lie apart in storage (mixed): start every gather of
+     * the batch, then read them */
+    uint32_t e[64];
+    for (size_t k0 = 0; k0 < n; k0 += 64) {
+        size_t c = n - k0 < 64 ? n - k0 : 64;
+        for (size_t k = 0; k < c; k++) {
+            uint32_t a = arc[k0 + k];
+            e[k] = a < f->n_arcs ? f->arc_int[a] : UINT32_MAX;
+            if (e[k] != UINT32_MAX)
+                __builtin_prefetch(&f->flow[e[k]]);
+        }
+        for (size_t k = 0; k < c; k++) {
+            uint32_t a = arc[k0 + k];
+            x[k0 + k] = e[k] == UINT32_MAX ? 0 : (f->arc_fixed ? f->arc_fixed[a] : 0) + f->flow[e[k]];
+        }
+    }
+}
+
 void tam_flow_set_cancel(tam_flow_t *f, const int *flag)
 {
     if (f)

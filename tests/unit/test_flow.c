@@ -1053,6 +1053,23 @@ static void test_run_lazy(void **st)
             assert_memory_equal(a.project_dual, b.project_dual, q.m * sizeof *a.project_dual);
             for (uint32_t k = 0; k < q.a; k++)
                 assert_int_equal(tam_flow_x(g, k), a.x[k]);
+            /* in batches, in mixed order, one index out of range */
+            {
+                size_t nx = 3 * q.a + 1; /* more than one batch of 64 */
+                uint32_t *ix = malloc(nx * sizeof *ix);
+                int64_t *xv = malloc(nx * sizeof *xv);
+                assert_non_null(ix);
+                assert_non_null(xv);
+                ix[0] = (uint32_t)q.a + 7;
+                for (size_t k = 1; k < nx; k++)
+                    ix[k] = (uint32_t)((q.a - k % q.a) * 7 % q.a);
+                tam_flow_x_many(g, ix, nx, xv);
+                assert_int_equal(xv[0], 0);
+                for (size_t k = 1; k < nx; k++)
+                    assert_int_equal(xv[k], a.x[ix[k]]);
+                free(ix);
+                free(xv);
+            }
             /* the whole of x and arc_flags afterwards, as tam_flow_run wrote them */
             if (step == 2 || t % 3 == 0) {
                 assert_int_equal(tam_flow_fill_x(g, &b), 0);
