@@ -153,6 +153,11 @@ int tam_flow_fill_x(const tam_flow_t *f, tam_flow_solution_t *sol);
  * completed run, that run's allocation. 0 for NULL or an index out of range. */
 int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc);
 
+/* The amount a need gets beyond the fixed amounts of its arcs in the
+ * solver's current flow (the sum over its arcs of x - fixed, each >= 0):
+ * 0 means no arc of it carries new money. 0 for NULL or out of range. */
+int64_t tam_flow_need_new(const tam_flow_t *f, uint32_t need);
+
 /* x[k] = tam_flow_x(f, arc[k]) for k < n, faster than one call each (the
  * gathers overlap). Nothing for NULL arguments. */
 void tam_flow_x_many(const tam_flow_t *f, const uint32_t *arc, size_t n, int64_t *x);

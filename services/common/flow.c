@@ -664,6 +664,13 @@ int64_t tam_flow_x(const tam_flow_t *f, uint32_t arc)
     return (f->arc_fixed ? f->arc_fixed[arc] : 0) + f->flow[f->arc_int[arc]];
 }
 
+int64_t tam_flow_need_new(const tam_flow_t *f, uint32_t need)
+{
+    if (!f || need >= f->n_needs)
+        return 0;
+    return f->flow[f->node_arc[f->need_node[need]]];
+}
+
 void tam_flow_x_many(const tam_flow_t *f, const uint32_t *arc, size_t n, int64_t *x)
 {
     if (!f || !arc || !x)

@@ -455,6 +455,9 @@ static int64_t s_hold_back(tam_match_t *m)
          * every arc was 13% of a warm run at 20k x 500) */
         if (n->flow < m->work.n_needs && m->work.need_funded[n->flow] == 0)
             continue;
+        /* nor do needs funded by their fixed amounts alone */
+        if (tam_flow_need_new(m->flow, n->flow) == 0)
+            continue;
         int64_t min = -1;
         /* x of the need's arcs in batches: they lie apart in the solver's
          * storage, and one tam_flow_x call each was 11% of a re-solving

@@ -1053,6 +1053,14 @@ static void test_run_lazy(void **st)
             assert_memory_equal(a.project_dual, b.project_dual, q.m * sizeof *a.project_dual);
             for (uint32_t k = 0; k < q.a; k++)
                 assert_int_equal(tam_flow_x(g, k), a.x[k]);
+            /* new money by need: the sum of x - fixed over its arcs */
+            for (uint32_t i = 0; i <= q.n; i++) {
+                int64_t nw = 0;
+                for (size_t k = 0; k < q.a; k++)
+                    if (q.arcs[k].need == i)
+                        nw += a.x[k] - q.arcs[k].fixed;
+                assert_int_equal(tam_flow_need_new(g, i), nw);
+            }
             /* in batches, in mixed order, one index out of range */
             {
                 size_t nx = 3 * q.a + 1; /* more than one batch of 64 */
