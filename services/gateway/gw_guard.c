@@ -1,0 +1,266 @@
+/* gw_guard.c — keeps idle and slow HTTP connections from locking others out
+ * (docs/gateway.md, "Limits").
+ *
+ * libmicrohttpd has one idle timeout for every connection and, at
+ * MHD_OPTION_CONNECTION_LIMIT, stops accepting: max_connections clients that
+ * connect and send nothing held every newcomer in the kernel's backlog for a
+ * whole connection_timeout. The guard adds what mature servers do (nginx's
+ * client_header_timeout, and its reuse of idle connections when it runs out):
+ *   - a connection that has not completed a request header within
+ *     [gateway] header_timeout of its accept is closed (a deadline, so a
+ *     client trickling a byte at a time is closed too);
+ *   - when the open connections come within a reserve of max_connections,
+ *     the oldest connections not in a request (no complete header yet, or
+ *     idle between keep-alive requests) are closed to make room. A request
+ *     in progress, a body being uploaded and an event stream are never.
+ *
+ * The guard learns of each connection through MHD_OPTION_NOTIFY_CONNECTION
+ * (STARTED, CLOSED; both in MHD's thread) and of each request through the
+ * access handler and MHD_OPTION_NOTIFY_COMPLETED. It closes a connection by
+ * shutdown(2) of its socket, which MHD's epoll sees at once as the end of the
+ * connection and cleans up as usual. It does so from the accept policy
+ * callback (MHD's thread, for every accepted connection) and from a watchdog
+ * thread (every S_TICK_MS: the deadlines, and room when MHD sits at its limit
+ * and accepts nothing). The watchdog may shut down a socket only while its
+ * entry is listed, under the mutex; libmicrohttpd (0.9.75, daemon.c
+ * MHD_cleanup_connections and new_connection_process_) calls NOTIFY_CLOSED,
+ * which unlists it under the same mutex, BEFORE it closes the descriptor: a
+ * listed descriptor is never one already reused by another connection. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "tam/error.h"
+#include "tam/log.h"
+#include "gateway.h"
+
+#define S_TICK_MS 100
+
+typedef enum { S_HEADER, S_BUSY, S_IDLE } s_state_t;
+
+typedef struct s_conn {
+    struct s_conn *prev, *next;
+    int fd;
+    s_state_t state;
+    bool closing;   /* shut down by the guard, not yet cleaned up by MHD */
+    int64_t since;  /* ms: accepted (S_HEADER) or its last request ended (S_IDLE) */
+} s_conn_t;
+
+struct gw_guard {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool started, stop;
+    s_conn_t *head, *tail; /* in order of accept */
+    unsigned n, closing;   /* listed; of them shut down by the guard */
+    unsigned max, high;    /* max_connections; make room from high on */
+    int64_t header_ms;
+    uint64_t logged[2];    /* counts at the last log line */
+    int64_t logged_at;
+};
+
+static _Atomic uint64_t s_timeouts, s_evictions;
+
+void gw_guard_counts(uint64_t *header_timeouts, uint64_t *evictions)
+{
+    *header_timeouts = atomic_load(&s_timeouts);
+    *evictions = atomic_load(&s_evictions);
+}
+
+static int64_t s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under g->mu. */
+static void s_close(gw_guard_t *g, s_conn_t *c)
+{
+    c->closing = true;
+    g->closing++;
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Under g->mu: closes the oldest connections not in a request while the
+ * ones left (plus incoming) reach g->high. */
+static void s_make_room(gw_guard_t *g, unsigned incoming)
+{
+    while (g->n - g->closing + incoming > g->high) {
+        s_conn_t *old = NULL;
+        for (s_conn_t *c = g->head; c; c = c->next)
+            if (!c->closing && c->state != S_BUSY && (!old || c->since < old->since))
+                old = c;
+        if (!old)
+            return; /* all in a request: MHD's limit refuses the newcomer */
+        s_close(g, old);
+        atomic_fetch_add(&s_evictions, 1);
+    }
+}
+
+/* Under g->mu: closes the connections past their header deadline. */
+static void s_deadlines(gw_guard_t *g, int64_t now)
+{
+    for (s_conn_t *c = g->head; c; c = c->next)
+        if (!c->closing && c->state == S_HEADER && now - c->since >= g->header_ms) {
+            s_close(g, c);
+            atomic_fetch_add(&s_timeouts, 1);
+        }
+}
+
+/* Under g->mu: one line at most every 10 s while connections are closed. */
+static void s_log(gw_guard_t *g, int64_t now)
+{
+    uint64_t t = atomic_load(&s_timeouts), e = atomic_load(&s_evictions);
+    if ((t == g->logged[0] && e == g->logged[1]) || now - g->logged_at < 10000)
+        return;
+    tam_notice("gateway: closed %llu connections with no request header within header_timeout "
+               "and %llu not in a request to make room near max_connections (%llu and %llu "
+               "in all); %u open",
+               (unsigned long long)(t - g->logged[0]), (unsigned long long)(e - g->logged[1]),
+               (unsigned long long)t, (unsigned long long)e, g->n - g->closing);
+    g->logged[0] = t;
+    g->logged[1] = e;
+    g->logged_at = now;
+}
+
+static void *s_watchdog(void *arg)
+{
+    gw_guard_t *g = arg;
+    pthread_mutex_lock(&g->mu);
+    while (!g->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += S_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+        if (g->stop)
+            break;
+        int64_t now = s_now();
+        s_deadlines(g, now);
+        if (g->n >= g->max) /* MHD accepts nothing until one closes */
+            s_make_room(g, 0);
+        s_log(g, now);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+int gw_guard_new(gw_guard_t **out, const tam_config_t *cfg)
+{
+    gw_guard_t *g = calloc(1, sizeof *g);
+    if (!g)
+        return TAM_ENOMEM;
+    g->max = (unsigned)cfg->gateway.max_connections;
+    unsigned reserve = g->max / 16 + 1;
+    g->high = g->max > reserve ? g->max - reserve : 1;
+    g->header_ms = cfg->gateway.header_timeout;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    if (pthread_create(&g->thread, NULL, s_watchdog, g) != 0) {
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        free(g);
+        return TAM_ENOMEM;
+    }
+    g->started = true;
+    *out = g;
+    return 0;
+}
+
+void gw_guard_destroy(gw_guard_t **gp)
+{
+    if (!gp || !*gp)
+        return;
+    gw_guard_t *g = *gp;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    if (g->started)
+        pthread_join(g->thread, NULL);
+    while (g->head) { /* none once MHD has stopped; freed all the same */
+        s_conn_t *c = g->head;
+        g->head = c->next;
+        free(c);
+    }
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+    *gp = NULL;
+}
+
+enum MHD_Result gw_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr;
+    (void)addrlen;
+    gw_guard_t *g = cls;
+    pthread_mutex_lock(&g->mu);
+    s_deadlines(g, s_now());
+    s_make_room(g, 1);
+    pthread_mutex_unlock(&g->mu);
+    return MHD_YES;
+}
+
+void gw_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code)
+{
+    gw_guard_t *g = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        s_conn_t *c = ci ? calloc(1, sizeof *c) : NULL;
+        if (!c)
+            return; /* not guarded: MHD's own timeout still applies */
+        c->fd = ci->connect_fd;
+        c->state = S_HEADER;
+        c->since = s_now();
+        pthread_mutex_lock(&g->mu);
+        c->prev = g->tail;
+        if (g->tail)
+            g->tail->next = c;
+        else
+            g->head = c;
+        g->tail = c;
+        g->n++;
+        pthread_mutex_unlock(&g->mu);
+        *socket_context = c;
+        return;
+    }
+    s_conn_t *c = *socket_context;
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        g->tail = c->prev;
+    g->n--;
+    if (c->closing)
+        g->closing--;
+    pthread_mutex_unlock(&g->mu);
+    free(c);
+    *socket_context = NULL;
+}
+
+void gw_guard_request(gw_guard_t *g, struct MHD_Connection *conn, bool busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    s_conn_t *c = ci ? ci->socket_context : NULL;
+    if (!c)
+        return;
+    pthread_mutex_lock(&g->mu);
+    c->state = busy ? S_BUSY : S_IDLE;
+    c->since = s_now();
+    pthread_mutex_unlock(&g->mu);
+}
