@@ -447,10 +447,6 @@ int tam_config_validate(const tam_config_t *c, char *err, size_t errlen)
               "(request_retries + 1) x request_timeout");
         return TAM_ECONFIG;
     }
-    if (c->gateway.header_timeout > c->gateway.connection_timeout) {
-        s_fmt(err, errlen, "[gateway] header_timeout: must not be above connection_timeout");
-        return TAM_ECONFIG;
-    }
     if (c->ingest.max_text >= c->common.max_frame) {
         tam__config_format_size(a, sizeof a, c->ingest.max_text);
         tam__config_format_size(b, sizeof b, c->common.max_frame);

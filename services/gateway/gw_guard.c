@@ -7,7 +7,8 @@
  * whole connection_timeout. The guard adds what mature servers do (nginx's
  * client_header_timeout, and its reuse of idle connections when it runs out):
  *   - a connection that has not completed a request header within
- *     [gateway] header_timeout of its accept is closed (a deadline, so a
+ *     [gateway] header_timeout (at most connection_timeout) of its accept
+ *     is closed (a deadline, so a
  *     client trickling a byte at a time is closed too);
  *   - when the open connections come within a reserve of max_connections,
  *     the oldest connections not in a request (no complete header yet, or
@@ -159,7 +160,9 @@ int gw_guard_new(gw_guard_t **out, const tam_config_t *cfg)
     g->max = (unsigned)cfg->gateway.max_connections;
     unsigned reserve = g->max / 16 + 1;
     g->high = g->max > reserve ? g->max - reserve : 1;
-    g->header_ms = cfg->gateway.header_timeout;
+    g->header_ms = cfg->gateway.header_timeout < cfg->gateway.connection_timeout
+                       ? cfg->gateway.header_timeout
+                       : cfg->gateway.connection_timeout;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     if (pthread_create(&g->thread, NULL, s_watchdog, g) != 0) {

@@ -590,13 +590,6 @@ static void test_validate(void **state)
     assert_contains(fx->err, "[ingest] max_text: 4K must be below [common] max_frame (4K)");
     assert_int_equal(tam_config_set(c, "ingest", "max_text", "4000", NULL, 0), 0);
     assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), 0);
-
-    tam_config_defaults(c);
-    assert_int_equal(tam_config_set(c, "gateway", "header_timeout", "31s", NULL, 0), 0);
-    assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), TAM_ECONFIG);
-    assert_string_equal(fx->err, "[gateway] header_timeout: must not be above connection_timeout");
-    assert_int_equal(tam_config_set(c, "gateway", "connection_timeout", "31s", NULL, 0), 0);
-    assert_int_equal(tam_config_validate(c, fx->err, sizeof fx->err), 0);
     assert_int_equal(tam_config_validate(NULL, fx->err, sizeof fx->err), TAM_EINVAL);
 }
 
