@@ -6,6 +6,8 @@
  *                                          s_identity, s_create, s_run, s_destroy};
  *     int main(int argc, char **argv) { return tam_service_main(argc, argv, &d); }
  *
+ * or, for a server that follows the house pattern, TAM_SERVICE_MAIN below.
+ *
  * Options, config, logging, keys, signals and exit codes are the same for
  * every service because they are made here (and in tam/cli.h). */
 #ifndef TAM_SERVICE_MAIN_H
@@ -46,6 +48,43 @@ typedef struct {
  * otherwise tam_cli_exit_code of the failure (78 config, 74 store I/O, 70
  * internal...), which is logged. */
 int tam_service_main(int argc, char **argv, const tam_service_main_t *d);
+
+/* The main() of a service NAME whose server follows the house pattern:
+ * tam_NAME_server_t, tam_NAME_server_new(&s, cfg, zctx), tam_NAME_server_run(s),
+ * tam_NAME_server_destroy(&s), and its key in cfg->NAME.identity. */
+#define TAM_SERVICE_MAIN(NAME, PROGRAM, SUMMARY)                                     \
+    static const char *s_identity(const tam_config_t *cfg)                           \
+    {                                                                                \
+        return cfg->NAME.identity;                                                   \
+    }                                                                                \
+    static int s_create(void **server, const tam_config_t *cfg, void *zctx)          \
+    {                                                                                \
+        tam_##NAME##_server_t *s = NULL;                                             \
+        int rc = tam_##NAME##_server_new(&s, cfg, zctx);                             \
+        *server = s;                                                                 \
+        return rc;                                                                   \
+    }                                                                                \
+    static int s_run(void *server)                                                   \
+    {                                                                                \
+        return tam_##NAME##_server_run(server);                                      \
+    }                                                                                \
+    static void s_destroy(void *server)                                              \
+    {                                                                                \
+        tam_##NAME##_server_t *s = server;                                           \
+        tam_##NAME##_server_destroy(&s);                                             \
+    }                                                                                \
+    static const tam_service_main_t s_main = {                                       \
+        .program = PROGRAM,                                                          \
+        .summary = SUMMARY,                                                          \
+        .identity = s_identity,                                                      \
+        .create = s_create,                                                          \
+        .run = s_run,                                                                \
+        .destroy = s_destroy,                                                        \
+    };                                                                               \
+    int main(int argc, char **argv)                                                  \
+    {                                                                                \
+        return tam_service_main(argc, argv, &s_main);                                \
+    }
 
 #ifdef __cplusplus
 }

@@ -7,42 +7,7 @@
 #include "tam/service_main.h"
 #include "pipeline.h"
 
-static const char *s_identity(const tam_config_t *cfg)
-{
-    return cfg->pipeline.identity;
-}
-
-static int s_create(void **server, const tam_config_t *cfg, void *zctx)
-{
-    tam_pipeline_server_t *s = NULL;
-    int rc = tam_pipeline_server_new(&s, cfg, zctx);
-    *server = s;
-    return rc;
-}
-
-static int s_run(void *server)
-{
-    return tam_pipeline_server_run(server);
-}
-
-static void s_destroy(void *server)
-{
-    tam_pipeline_server_t *s = server;
-    tam_pipeline_server_destroy(&s);
-}
-
-static const tam_service_main_t s_main = {
-    .program = "tam-pipeline",
-    .summary = "The pipeline service: decisions on proposals (endorse, decline, "
-               "commit, deliver, withdraw), their audit log, and the gaps, donors, "
-               "pipeline and commission reports.",
-    .identity = s_identity,
-    .create = s_create,
-    .run = s_run,
-    .destroy = s_destroy,
-};
-
-int main(int argc, char **argv)
-{
-    return tam_service_main(argc, argv, &s_main);
-}
+TAM_SERVICE_MAIN(pipeline, "tam-pipeline",
+                 "The pipeline service: decisions on proposals (endorse, decline, "
+                 "commit, deliver, withdraw), their audit log, and the gaps, donors, "
+                 "pipeline and commission reports.")

@@ -69,11 +69,16 @@ static int s_amount(const char *opt, const char *s, bool sign_ok, int64_t *out)
 static void s_print_ack(const tamctl_t *t, const char *project, const tam_ledger_ack_t *ack)
 {
     char b1[32], b2[32];
-    if (!t->quiet)
+    if (!t->quiet && ack->dry_run)
+        printf("dry run: an entry on %s would bring pledged to %s, received to %s USD; nothing "
+               "stored\n",
+               project, tamctl_usd(ack->pledged, b1), tamctl_usd(ack->received, b2));
+    else if (!t->quiet)
         printf("entry %llu on %s: pledged %s, received %s USD\n", (unsigned long long)ack->id,
                project, tamctl_usd(ack->pledged, b1), tamctl_usd(ack->received, b2));
     for (uint32_t i = 0; i < ack->warnings.n; i++)
-        fprintf(stderr, "tamctl: warning: %s: %s (stored)\n", project, ack->warnings.v[i]);
+        fprintf(stderr, "tamctl: warning: %s: %s (%s)\n", project, ack->warnings.v[i],
+                ack->dry_run ? "dry run" : "stored");
 }
 
 /* ---- add --------------------------------------------------------------------------------- */
@@ -86,6 +91,7 @@ static int s_add(tamctl_t *t, int argc, char **argv)
                                          {"date", required_argument, NULL, 'd'},
                                          {"note", required_argument, NULL, 'n'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"dry-run", no_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
     tam_ledger_entry_t e = {0};
     int kinds = 0, c, ex;
@@ -110,12 +116,13 @@ static int s_add(tamctl_t *t, int argc, char **argv)
             break;
         case 'n': e.note = optarg; break;
         case 'j': t->json = true; break;
+        case 'D': e.dry_run = true; break;
         default: return EX_USAGE;
         }
     }
     if (optind + 1 != argc || kinds != 1) {
         fprintf(stderr, "usage: tamctl ledger add PROJECT --pledge|--receipt|--adjust AMOUNT "
-                        "[--date YYYY-MM-DD] [--note TEXT]\n");
+                        "[--date YYYY-MM-DD] [--note TEXT] [--dry-run]\n");
         return EX_USAGE;
     }
     e.project = argv[optind];
@@ -140,16 +147,22 @@ static int s_add(tamctl_t *t, int argc, char **argv)
 
 static int s_import(tamctl_t *t, int argc, char **argv)
 {
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"dry-run", no_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     int c;
+    bool dry = false;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'j')
+        if (c == 'j')
+            t->json = true;
+        else if (c == 'D')
+            dry = true;
+        else
             return EX_USAGE;
-        t->json = true;
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: tamctl ledger import FILE...\n");
+        fprintf(stderr, "usage: tamctl ledger import [--dry-run] FILE...\n");
         return EX_USAGE;
     }
     tam_arena_t *a = tam_arena_new(0);
@@ -178,6 +191,7 @@ static int s_import(tamctl_t *t, int argc, char **argv)
                 continue;
             }
             e.id = 0; /* the registry numbers entries */
+            e.dry_run = dry;
             if ((ex = regctl_batch_encode(&b, TAM_MSG_registry_ledger_add, &e, where, NULL)))
                 break;
             /* The same entry at the same place of a file gets the same request
@@ -208,13 +222,15 @@ static int s_import(tamctl_t *t, int argc, char **argv)
         }
         char b1[32], b2[32];
         if (t->json)
-            printf("{\"recorded\": %zu, \"refused\": %zu, \"pledged\": %lld, \"received\": %lld}\n",
-                   ok, refused, (long long)pledged, (long long)received);
+            printf("{\"recorded\": %zu, \"refused\": %zu, \"pledged\": %lld, \"received\": %lld, "
+                   "\"dry_run\": %s}\n",
+                   ok, refused, (long long)pledged, (long long)received, dry ? "true" : "false");
         else if (!t->quiet)
-            printf("ledger: %zu entr%s recorded (pledges %s, receipts and adjustments %s USD), %zu "
-                   "refused\n",
-                   ok, ok == 1 ? "y" : "ies", tamctl_usd(pledged, b1), tamctl_usd(received, b2),
-                   refused);
+            printf("ledger%s: %zu entr%s %srecorded (pledges %s, receipts and adjustments %s USD), "
+                   "%zu refused%s\n",
+                   dry ? " (dry run)" : "", ok, ok == 1 ? "y" : "ies", dry ? "would be " : "",
+                   tamctl_usd(pledged, b1), tamctl_usd(received, b2), refused,
+                   dry ? "; nothing stored" : "");
         if (refused || unanswered)
             ex = EX_DATAERR;
     }
@@ -260,19 +276,24 @@ static int s_list(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_ledger_add, "ledger add", "PROJECT --KIND AMOUNT",
+TAMCTL_COMMAND(s_cmd_ledger_add, "ledger add", "PROJECT --KIND AMOUNT [--dry-run]",
                "Record a pledge, a receipt or an adjustment of a project's funds.",
                "--pledge AMOUNT | --receipt AMOUNT | --adjust AMOUNT   (exactly one)\n"
                "--date YYYY-MM-DD   value date (default: today)\n"
                "--note TEXT         reference or reason\n"
                "AMOUNT is whole US dollars (1250000, 1,250,000 or 1_250_000); pledges and\n"
                "receipts are positive, adjustments non-zero and may be negative (a refund).\n"
-               "Received funds never go below 0.",
+               "Received funds never go below 0.\n"
+               "--dry-run           the registry checks the entry and answers the totals it\n"
+               "                    would bring; nothing is stored",
                s_add)
-TAMCTL_COMMAND(s_cmd_ledger_import, "ledger import", "FILE...",
+TAMCTL_COMMAND(s_cmd_ledger_import, "ledger import", "[--dry-run] FILE...",
                "Record the ledger entries of JSON files (arrays, as tam-gen writes ledger.json).",
                "Safe to repeat: each entry is sent with a request id derived from its content\n"
-               "and position in the file, so the registry records it once.",
+               "and position in the file, so the registry records it once.\n"
+               "--dry-run   the registry checks every entry in full; nothing is stored. Each\n"
+               "            entry is checked against the stored ledger, not against the\n"
+               "            entries before it in the files",
                s_import)
 TAMCTL_COMMAND(s_cmd_ledger_list, "ledger list", "PROJECT [--json|--csv]",
                "List a project's ledger entries, oldest first.", NULL, s_list)

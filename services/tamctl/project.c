@@ -32,6 +32,7 @@ static int64_t s_revision_of(const tam_project_list_t *l, const char *id)
 int regctl_project_summary(tamctl_t *t, bool update, const tam_project_list_t *before,
                            const regctl_batch_t *b, size_t refused_local, tam_arena_t *a)
 {
+    const char *would = b->dry ? "would be " : "";
     size_t ok = 0, changed = 0, same = 0, refused = refused_local, unanswered = 0;
     for (size_t i = 0; i < b->n; i++) {
         const regctl_item_t *it = &b->v[i];
@@ -54,19 +55,22 @@ int regctl_project_summary(tamctl_t *t, bool update, const tam_project_list_t *b
     }
     if (t->json) {
         if (update)
-            printf("{\"changed\": %zu, \"unchanged\": %zu, \"refused\": %zu, \"unanswered\": %zu}\n",
-                   changed, same, refused, unanswered);
+            printf("{\"changed\": %zu, \"unchanged\": %zu, \"refused\": %zu, \"unanswered\": %zu, "
+                   "\"dry_run\": %s}\n",
+                   changed, same, refused, unanswered, b->dry ? "true" : "false");
         else
-            printf("{\"added\": %zu, \"refused\": %zu, \"unanswered\": %zu}\n", ok, refused,
-                   unanswered);
+            printf("{\"added\": %zu, \"refused\": %zu, \"unanswered\": %zu, \"dry_run\": %s}\n", ok,
+                   refused, unanswered, b->dry ? "true" : "false");
     } else if (!t->quiet) {
         if (update)
-            printf("projects: %zu changed, %zu unchanged, %zu refused", changed, same, refused);
+            printf("projects%s: %zu %schanged, %zu unchanged, %zu refused", b->dry ? " (dry run)" : "",
+                   changed, would, same, refused);
         else
-            printf("projects: %zu added, %zu refused", ok, refused);
+            printf("projects%s: %zu %sadded, %zu refused", b->dry ? " (dry run)" : "", ok, would,
+                   refused);
         if (unanswered)
             printf(", %zu not answered", unanswered);
-        printf("\n");
+        printf("%s\n", b->dry ? "; nothing stored" : "");
     }
     return refused ? EX_DATAERR : 0;
 }
@@ -77,20 +81,24 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"if-version", required_argument, NULL, 'v'},
+                                         {"dry-run", no_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
     int c;
     uint64_t if_version = 0;
+    bool dry = false;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'j')
             t->json = true;
+        else if (c == 'n')
+            dry = true;
         else if (c != 'v' || !update ||
                  tamctl_parse_u64("--if-version", optarg, &if_version) || if_version == 0 ||
                  if_version > 1000000)
             return EX_USAGE;
     }
     if (optind >= argc) {
-        fprintf(stderr, "usage: tamctl project %s FILE...\n",
+        fprintf(stderr, "usage: tamctl project %s [--dry-run] FILE...\n",
                 update ? "update [--if-version N]" : "add");
         return EX_USAGE;
     }
@@ -100,7 +108,7 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
         return EX_OSERR;
     tam_project_list_t before = {0};
     tam_project_query_t q = {0};
-    regctl_batch_t b = {0};
+    regctl_batch_t b = {.dry = dry};
     size_t refused = 0;
     int ex = update ? regctl_all_projects(t, &q, a, &before, NULL, NULL) : 0;
     for (int f = optind; f < argc && ex == 0; f++) {
@@ -123,6 +131,7 @@ static int s_put(tamctl_t *t, int argc, char **argv, bool update)
                 continue;
             }
             p.if_version = (int64_t)if_version;
+            p.dry_run = dry;
             ex = regctl_batch_encode(&b, msg, &p, where, NULL);
         }
         regctl_doc_free(&doc);
@@ -153,8 +162,10 @@ static int s_close(tamctl_t *t, int argc, char **argv)
     static const struct option opts[] = {{"status", required_argument, NULL, 's'},
                                          {"reason", required_argument, NULL, 'r'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"dry-run", no_argument, NULL, 'n'},
                                          {NULL, 0, NULL, 0}};
     const char *status = "closed", *reason = NULL;
+    bool dry = false;
     int c;
     optind = 0; /* a full reset: main parsed its own options in another mode */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -162,20 +173,22 @@ static int s_close(tamctl_t *t, int argc, char **argv)
         case 's': status = optarg; break;
         case 'r': reason = optarg; break;
         case 'j': t->json = true; break;
+        case 'n': dry = true; break;
         default: return EX_USAGE;
         }
     }
     int st = tam_enum_index(&tam_enum_project_status, status, strlen(status));
     if (optind + 1 != argc || !reason ||
         (st != TAM_E_project_status_closed && st != TAM_E_project_status_cancelled)) {
-        fprintf(stderr, "usage: tamctl project close ID [--status closed|cancelled] --reason TEXT\n");
+        fprintf(stderr, "usage: tamctl project close ID [--status closed|cancelled] --reason TEXT "
+                        "[--dry-run]\n");
         return EX_USAGE;
     }
     tam_arena_t *a = tam_arena_new(0);
     if (!a)
         return EX_OSERR;
     tam_project_close_t req = {.id = argv[optind], .status = (tam_project_status_t)st,
-                               .reason = (char *)reason};
+                               .reason = (char *)reason, .dry_run = dry};
     tam_put_ack_t ack;
     uint8_t *raw = NULL;
     size_t raw_len = 0;
@@ -183,6 +196,9 @@ static int s_close(tamctl_t *t, int argc, char **argv)
                              &raw, &raw_len);
     if (ex == 0 && t->json)
         regctl_print_json(raw, raw_len);
+    else if (ex == 0 && !t->quiet && ack.dry_run)
+        printf("dry run: %s would be %s (revision %lld); nothing stored\n", ack.id, status,
+               (long long)ack.revision);
     else if (ex == 0 && !t->quiet)
         printf("%s %s (revision %lld)\n", ack.id, status, (long long)ack.revision);
     free(raw);
@@ -526,27 +542,31 @@ static int s_show(tamctl_t *t, int argc, char **argv)
     return ex;
 }
 
-TAMCTL_COMMAND(s_cmd_project_add, "project add", "FILE...",
+TAMCTL_COMMAND(s_cmd_project_add, "project add", "[--dry-run] FILE...",
                "Add projects from JSON files (an object or an array, as tam-gen writes them).",
                "The fields of a project are in proto/PROTOCOL.md (struct project) and\n"
                "docs/registry.md, with examples in config/samples/demo/projects.json.\n"
                "A project that exists already is refused: change it with `project update`.\n"
-               "Every problem is printed as FILE[i]:FIELD: message; the others are stored.",
+               "Every problem is printed as FILE[i]:FIELD: message; the others are stored.\n"
+               "--dry-run   the registry checks every project in full and answers as if\n"
+               "            storing; nothing is stored",
                s_add)
-TAMCTL_COMMAND(s_cmd_project_update, "project update", "[--if-version N] FILE...",
+TAMCTL_COMMAND(s_cmd_project_update, "project update", "[--if-version N] [--dry-run] FILE...",
                "Change projects from JSON files (the whole project; history is kept).",
                "Each project must exist and be pipeline or active. A project equal to the\n"
                "stored one changes nothing; totals and ledger are kept.\n"
                "--if-version N   change each only if its current revision is N (as project\n"
-               "                 show gives it); otherwise refused (conflict)",
+               "                 show gives it); otherwise refused (conflict)\n"
+               "--dry-run        checked in full (if-version included); nothing is stored",
                s_update)
-TAMCTL_COMMAND(s_cmd_project_close, "project close", "ID --reason TEXT",
+TAMCTL_COMMAND(s_cmd_project_close, "project close", "ID --reason TEXT [--dry-run]",
                "Close (finished) or cancel (stopped) a project; it is kept with its history.",
                "--reason TEXT       why (required; kept with the record)\n"
                "--status closed     an active project that has finished (the default)\n"
                "--status cancelled  a pipeline or active project stopped before completion\n"
                "A closed project's ledger takes adjustments only (e.g. a refund); a cancelled\n"
-               "one takes nothing.",
+               "one takes nothing.\n"
+               "--dry-run           checked in full; nothing is stored",
                s_close)
 TAMCTL_COMMAND(s_cmd_project_list, "project list", "[--status S] [--donor D]",
                "List projects with their budgets and funding totals.",

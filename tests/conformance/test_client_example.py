@@ -26,7 +26,7 @@ def main():
         h.load_sample(s.d)
         h.settle(s.d)
         env = dict(os.environ, TAMATCH_RUN_DIR=s.run_dir, TAMATCH_KEYS_DIR=s.keys,
-                   TAMATCH_IDENTITY="planner", TAMATCH_FOLLOW_SECONDS="12",
+                   TAMATCH_IDENTITY="planner", TAMATCH_FOLLOW_SECONDS="6",
                    TAMATCH_FEEDS_MD=os.path.join(h.SRC, "proto", "FEEDS.md"),
                    PYTHONPATH=os.path.join(h.SRC, "contrib", "python"))
         p = subprocess.Popen([sys.executable, "-c", example_code()], env=env,

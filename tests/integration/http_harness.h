@@ -2,11 +2,15 @@
  * request through libcurl (bearer token per demo person, status, body,
  * Content-Type, ETag, Link), problem+json assertions, and a small JSON
  * Schema validator that checks answers against /v1/openapi.json.
- * The test defines H, s_port, s_tokens and s_openapi_doc before including
- * this header (after <cmocka.h>, <curl/curl.h>, <jansson.h> and
- * services_harness.h). */
+ * The test defines H, s_port, s_tokens and s_openapi_doc (and, for the
+ * fixture at the end, s_people and s_gw) before including this header (after
+ * <cmocka.h>, <curl/curl.h>, <jansson.h> and services_harness.h). */
 #ifndef TAM_HTTP_HARNESS_H
 #define TAM_HTTP_HARNESS_H
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 typedef struct {
     long status;
     char *body;
@@ -313,6 +317,137 @@ static unsigned s_free_port(void)
     getsockname(fd, (struct sockaddr *)&sa, &sl);
     close(fd);
     return ntohs(sa.sin_port);
+}
+
+/* ---- the gateway fixture ---------------------------------------------------------
+ * The four services in curve mode, the sample data, a token per person of
+ * s_people[] (s_tokens[i]), and tam-gateway on a free port (s_gw, s_port)
+ * with the OpenAPI document it serves (s_openapi_doc). The test defines
+ * s_people[] and s_gw besides the names above. */
+
+enum {
+    GW_LEDGER = 1,  /* the sample ledger */
+    GW_CONTEXT = 2, /* the sample planning context */
+    GW_WAIT = 4,    /* after the replies: wait for tam-match's run */
+};
+
+/* Starts tam-gateway with H's config (its log in H->dir/gateway.log) and
+ * waits until it serves /v1/openapi.json. Returns 0 or -1. */
+static __attribute__((unused)) int gw_start(void)
+{
+    char exe[512], log[160];
+    snprintf(exe, sizeof exe, "%s/tam-gateway", H->bin);
+    snprintf(log, sizeof log, "%s/gateway.log", H->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(exe, exe, "-c", H->cfg, (char *)NULL);
+        _exit(127);
+    }
+    s_gw = pid;
+    json_decref(s_openapi_doc);
+    s_openapi_doc = NULL;
+    for (int i = 0; i < 200 && !s_openapi_doc; i++) {
+        resp_t r = s_http("GET", T_NONE, "/v1/openapi.json", NULL, NULL);
+        if (r.status == 200)
+            s_openapi_doc = json_loads(r.body, 0, NULL);
+        s_free(&r);
+        if (!s_openapi_doc) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL); /* polling the child's readiness */
+        }
+    }
+    return s_openapi_doc ? 0 : -1;
+}
+
+/* The whole fixture: services named name, "[gateway] port = ..." followed by
+ * the lines gateway_cfg, the sample donors and projects, what load asks
+ * (GW_*), the sample replies listed in replies[] (NULL-terminated, may be
+ * NULL), the tokens, tam-gateway. Returns 0 or -1. */
+static __attribute__((unused)) int gw_setup(const char *name, const char *gateway_cfg,
+                                            unsigned load, const char *const *replies)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    H = h_new(name, NULL);
+    if (!H)
+        return -1;
+    s_port = s_free_port();
+    FILE *f = fopen(H->cfg, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "[gateway]\nport = %u\n%s", s_port, gateway_cfg ? gateway_cfg : "");
+    fclose(f);
+    for (int s = 0; s < S_N; s++)
+        if (s_start(H, s) != 0)
+            return -1;
+    static const struct {
+        unsigned when;
+        const char *cmd, *verb, *file;
+    } data[] = {{0, "donor", "add", "donors.json"},
+                {0, "project", "add", "projects.json"},
+                {GW_LEDGER, "ledger", "import", "ledger.json"},
+                {GW_CONTEXT, "context", "set", "context.json"}};
+    char p[600];
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+        if (data[i].when && !(load & data[i].when))
+            continue;
+        snprintf(p, sizeof p, "%s/config/samples/demo/%s", H->src, data[i].file);
+        if (s_tamctl(H, NULL, NULL, "-q", data[i].cmd, data[i].verb, p, NULL))
+            return -1;
+    }
+    for (size_t i = 0; replies && replies[i]; i++) {
+        snprintf(p, sizeof p, "%s/config/samples/demo/replies/%s.json", H->src, replies[i]);
+        if (s_tamctl(H, NULL, NULL, "-q", "submit", p, NULL))
+            return -1;
+    }
+    if ((load & GW_WAIT) && s_tamctl(H, NULL, NULL, "wait", "--timeout", "60", NULL))
+        return -1;
+    for (size_t i = 0; i < sizeof s_people / sizeof s_people[0]; i++) {
+        char out[160];
+        snprintf(out, sizeof out, "%s/%s.token", H->dir, s_people[i]);
+        if (s_tamctl(H, out, NULL, "keys", "token", s_people[i], NULL))
+            return -1;
+        char *t = s_slurp(out);
+        if (!t)
+            return -1;
+        t[strcspn(t, "\n")] = 0;
+        snprintf(s_tokens[i], sizeof s_tokens[i], "%s", t);
+        free(t);
+    }
+    return gw_start();
+}
+
+/* Stops tam-gateway with SIGTERM: a clean stop is exit 0 (under ASan also: no
+ * leak, no error); otherwise its log is printed and -1 returned. Then stops
+ * the services. */
+static __attribute__((unused)) int gw_teardown(void)
+{
+    int ret = 0;
+    if (s_gw) {
+        kill(s_gw, SIGTERM);
+        int st = 0;
+        waitpid(s_gw, &st, 0);
+        s_gw = 0;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            char log[160];
+            snprintf(log, sizeof log, "%s/gateway.log", H->dir);
+            char *t = s_slurp(log);
+            fprintf(stderr, "tam-gateway exited with status %d:\n%s\n", st, t ? t : "");
+            free(t);
+            ret = -1;
+        }
+    }
+    h_free(H);
+    H = NULL;
+    curl_global_cleanup();
+    json_decref(s_openapi_doc);
+    s_openapi_doc = NULL;
+    return ret;
 }
 
 #endif

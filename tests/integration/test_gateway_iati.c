@@ -42,72 +42,13 @@ enum { T_VIEWER, T_KEN, T_DONOR, T_NONE = -1 };
 static int setup(void **state)
 {
     (void)state;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    H = h_new("gateway_iati", NULL);
-    if (!H)
-        return -1;
-    s_port = s_free_port();
-    FILE *f = fopen(H->cfg, "a");
-    fprintf(f, "[gateway]\nport = %u\ntimeout = 10s\n", s_port);
-    fclose(f);
-    for (int s = 0; s < S_N; s++)
-        if (s_start(H, s) != 0)
-            return -1;
-    char p[3][600];
-    snprintf(p[0], sizeof p[0], "%s/config/samples/demo/donors.json", H->src);
-    snprintf(p[1], sizeof p[1], "%s/config/samples/demo/projects.json", H->src);
-    snprintf(p[2], sizeof p[2], "%s/config/samples/demo/ledger.json", H->src);
-    if (s_tamctl(H, NULL, NULL, "-q", "donor", "add", p[0], NULL) ||
-        s_tamctl(H, NULL, NULL, "-q", "project", "add", p[1], NULL) ||
-        s_tamctl(H, NULL, NULL, "-q", "ledger", "import", p[2], NULL))
-        return -1;
-    for (size_t i = 0; i < sizeof s_people / sizeof s_people[0]; i++) {
-        char out[160];
-        snprintf(out, sizeof out, "%s/%s.token", H->dir, s_people[i]);
-        if (s_tamctl(H, out, NULL, "keys", "token", s_people[i], NULL))
-            return -1;
-        char *t = s_slurp(out);
-        t[strcspn(t, "\n")] = 0;
-        snprintf(s_tokens[i], sizeof s_tokens[i], "%s", t);
-        free(t);
-    }
-    char exe[512], log[160];
-    snprintf(exe, sizeof exe, "%s/tam-gateway", H->bin);
-    snprintf(log, sizeof log, "%s/gateway.log", H->dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(exe, exe, "-c", H->cfg, (char *)NULL);
-        _exit(127);
-    }
-    s_gw = pid;
-    for (int i = 0; i < 200 && !s_openapi_doc; i++) {
-        resp_t r = s_http("GET", T_NONE, "/v1/openapi.json", NULL, NULL);
-        if (r.status == 200)
-            s_openapi_doc = json_loads(r.body, 0, NULL);
-        s_free(&r);
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL); /* polling the child's readiness */
-    }
-    return s_openapi_doc ? 0 : -1;
+    return gw_setup("gateway_iati", "timeout = 10s\n", GW_LEDGER, NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int ret = 0;
-    if (s_gw) {
-        kill(s_gw, SIGTERM);
-        int st = 0;
-        waitpid(s_gw, &st, 0);
-        ret = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-    }
-    h_free(H);
-    curl_global_cleanup();
-    json_decref(s_openapi_doc);
+    int ret = gw_teardown();
     xmlCleanupParser();
     return ret;
 }

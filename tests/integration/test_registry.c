@@ -743,6 +743,48 @@ static void test_unreachable_and_usage(void **state)
     assert_tamctl(f, 69, "-o", "tamctl.timeout=200ms", "-o", "common.request_retries=0", "donor", "add", p);
 }
 
+/* --dry-run on every registry write of tamctl: the registry checks in full and
+ * answers what storing would; nothing is stored (the whole state is compared),
+ * and a refusal still names the field. */
+static void test_dry_run(void **state)
+{
+    fixture_t *f = *state;
+    s_load(f);
+    char *before = f->state = s_state(f);
+    char p[256];
+    s_write(f, "new.json", PROJ("X-NEW", "") "\n", p, sizeof p);
+    assert_tamctl(f, 0, "project", "add", "--dry-run", p);
+    assert_contains(f->out, "projects (dry run): 1 would be added, 0 refused; nothing stored");
+    assert_tamctl(f, 0, "--json", "project", "add", "--dry-run", p);
+    assert_contains(f->out, "\"added\": 1, \"refused\": 0, \"unanswered\": 0, \"dry_run\": true");
+    s_write(f, "upd.json", PROJ("AFR-PRISON", ",\"countries\":[\"CAF\"]") "\n", p, sizeof p);
+    assert_tamctl(f, 0, "project", "update", "--dry-run", p);
+    assert_contains(f->out, "projects (dry run): 1 would be changed, 0 unchanged, 0 refused");
+    assert_tamctl(f, 0, "project", "close", "AFR-PRISON", "--reason", "done", "--dry-run");
+    assert_contains(f->out, "dry run: AFR-PRISON would be closed");
+    assert_tamctl(f, 0, "ledger", "add", "AFR-PRISON", "--receipt", "5,000", "--dry-run");
+    assert_contains(f->out, "would bring pledged to 2,850,000, received to");
+    assert_contains(f->out, "nothing stored");
+    s_write(f, "led.json", "[{\"project\":\"AFR-PRISON\",\"kind\":\"pledge\",\"amount\":7}]", p, sizeof p);
+    assert_tamctl(f, 0, "ledger", "import", "--dry-run", p);
+    assert_contains(f->out, "ledger (dry run): 1 entry would be recorded");
+    /* refused in a dry run as in a real one, field named */
+    assert_tamctl(f, 65, "ledger", "add", "AFR-PRISON", "--adjust", "-99999999", "--dry-run");
+    assert_contains(f->err, ":amount: would bring received funds");
+    s_write(f, "bad.json", PROJ("X-BAD", ",\"countries\":[\"XXX\"]") "\n", p, sizeof p);
+    assert_tamctl(f, 65, "project", "add", "--dry-run", p);
+    assert_contains(f->err, ":earmarks.countries[0]: unknown country 'XXX'");
+    char *now = s_state(f);
+    assert_string_equal(now, before);
+    free(now);
+    /* and the same commands without --dry-run do store */
+    s_write(f, "led.json", "[{\"project\":\"AFR-PRISON\",\"kind\":\"pledge\",\"amount\":7}]", p, sizeof p);
+    assert_tamctl(f, 0, "ledger", "import", p);
+    now = s_state(f);
+    assert_true(strcmp(now, before) != 0);
+    free(now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -750,6 +792,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_feed_late_joiner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_and_usage, setup, teardown),
