@@ -41,20 +41,28 @@
 
 typedef enum { S_HEADER, S_BUSY, S_IDLE } s_state_t;
 
+typedef struct s_list s_list_t;
+
 typedef struct s_conn {
     struct s_conn *prev, *next;
+    s_list_t *list; /* the one it is on */
     int fd;
     s_state_t state;
     bool closing;   /* shut down by the guard, not yet cleaned up by MHD */
     int64_t since;  /* ms: accepted (S_HEADER) or its last request ended (S_IDLE) */
 } s_conn_t;
 
+struct s_list {
+    s_conn_t *head, *tail;
+};
+
 struct gw_guard {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
     bool started, stop;
-    s_conn_t *head, *tail; /* in order of accept */
+    s_list_t ready;        /* S_HEADER and S_IDLE, not closing: by since, oldest first */
+    s_list_t other;        /* S_BUSY, or closing */
     unsigned n, closing;   /* listed; of them shut down by the guard */
     unsigned max, high;    /* max_connections; make room from high on */
     int64_t header_ms;
@@ -77,9 +85,38 @@ static int64_t s_now(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Under g->mu. */
+static void s_unlink(s_conn_t *c)
+{
+    s_list_t *l = c->list;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        l->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        l->tail = c->prev;
+    c->prev = c->next = NULL;
+    c->list = NULL;
+}
+
+static void s_append(s_list_t *l, s_conn_t *c)
+{
+    c->list = l;
+    c->prev = l->tail;
+    c->next = NULL;
+    if (l->tail)
+        l->tail->next = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+/* Under g->mu: c is on g->ready. */
 static void s_close(gw_guard_t *g, s_conn_t *c)
 {
+    s_unlink(c);
+    s_append(&g->other, c);
     c->closing = true;
     g->closing++;
     shutdown(c->fd, SHUT_RDWR);
@@ -89,14 +126,8 @@ static void s_close(gw_guard_t *g, s_conn_t *c)
  * ones left (plus incoming) reach g->high. */
 static void s_make_room(gw_guard_t *g, unsigned incoming)
 {
-    while (g->n - g->closing + incoming > g->high) {
-        s_conn_t *old = NULL;
-        for (s_conn_t *c = g->head; c; c = c->next)
-            if (!c->closing && c->state != S_BUSY && (!old || c->since < old->since))
-                old = c;
-        if (!old)
-            return; /* all in a request: MHD's limit refuses the newcomer */
-        s_close(g, old);
+    while (g->n - g->closing + incoming > g->high && g->ready.head) {
+        s_close(g, g->ready.head); /* (none: all in a request, MHD's limit refuses) */
         atomic_fetch_add(&s_evictions, 1);
     }
 }
@@ -104,11 +135,14 @@ static void s_make_room(gw_guard_t *g, unsigned incoming)
 /* Under g->mu: closes the connections past their header deadline. */
 static void s_deadlines(gw_guard_t *g, int64_t now)
 {
-    for (s_conn_t *c = g->head; c; c = c->next)
-        if (!c->closing && c->state == S_HEADER && now - c->since >= g->header_ms) {
+    s_conn_t *next;
+    for (s_conn_t *c = g->ready.head; c && now - c->since >= g->header_ms; c = next) {
+        next = c->next;
+        if (c->state == S_HEADER) { /* (an idle one waits for connection_timeout) */
             s_close(g, c);
             atomic_fetch_add(&s_timeouts, 1);
         }
+    }
 }
 
 /* Under g->mu: one line at most every 10 s while connections are closed. */
@@ -187,10 +221,13 @@ void gw_guard_destroy(gw_guard_t **gp)
     pthread_mutex_unlock(&g->mu);
     if (g->started)
         pthread_join(g->thread, NULL);
-    while (g->head) { /* none once MHD has stopped; freed all the same */
-        s_conn_t *c = g->head;
-        g->head = c->next;
-        free(c);
+    for (int i = 0; i < 2; i++) { /* none once MHD has stopped; freed all the same */
+        s_list_t *l = i ? &g->ready : &g->other;
+        while (l->head) {
+            s_conn_t *c = l->head;
+            s_unlink(c);
+            free(c);
+        }
     }
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
@@ -224,12 +261,7 @@ void gw_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
         c->state = S_HEADER;
         c->since = s_now();
         pthread_mutex_lock(&g->mu);
-        c->prev = g->tail;
-        if (g->tail)
-            g->tail->next = c;
-        else
-            g->head = c;
-        g->tail = c;
+        s_append(&g->ready, c);
         g->n++;
         pthread_mutex_unlock(&g->mu);
         *socket_context = c;
@@ -239,14 +271,7 @@ void gw_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_conte
     if (!c)
         return;
     pthread_mutex_lock(&g->mu);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        g->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        g->tail = c->prev;
+    s_unlink(c);
     g->n--;
     if (c->closing)
         g->closing--;
@@ -265,5 +290,9 @@ void gw_guard_request(gw_guard_t *g, struct MHD_Connection *conn, bool busy)
     pthread_mutex_lock(&g->mu);
     c->state = busy ? S_BUSY : S_IDLE;
     c->since = s_now();
+    if (!c->closing) { /* to the end of ready (the newest), or off it */
+        s_unlink(c);
+        s_append(busy ? &g->other : &g->ready, c);
+    }
     pthread_mutex_unlock(&g->mu);
 }
