@@ -1,5 +1,5 @@
 /* gw_guard.c — keeps idle and slow HTTP connections from locking others out
- * (docs/gateway.md, "Limits").
+ * (docs/gateway.md, "Threads and limits").
  *
  * libmicrohttpd has one idle timeout for every connection and, at
  * MHD_OPTION_CONNECTION_LIMIT, stops accepting: max_connections clients that
@@ -8,8 +8,8 @@
  * client_header_timeout, and its reuse of idle connections when it runs out):
  *   - a connection that has not completed a request header within
  *     [gateway] header_timeout (at most connection_timeout) of its accept
- *     is closed (a deadline, so a
- *     client trickling a byte at a time is closed too);
+ *     is closed (a deadline, so a client trickling a byte at a time is
+ *     closed too; between keep-alive requests connection_timeout applies);
  *   - when the open connections come within a reserve of max_connections,
  *     the oldest connections not in a request (no complete header yet, or
  *     idle between keep-alive requests) are closed to make room. A request
@@ -27,7 +27,6 @@
  * MHD_cleanup_connections and new_connection_process_) calls NOTIFY_CLOSED,
  * which unlists it under the same mutex, BEFORE it closes the descriptor: a
  * listed descriptor is never one already reused by another connection. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -167,7 +166,7 @@ static void *s_watchdog(void *arg)
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of g->cv */
         ts.tv_nsec += S_TICK_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -198,7 +197,11 @@ int gw_guard_new(gw_guard_t **out, const tam_config_t *cfg)
                        ? cfg->gateway.header_timeout
                        : cfg->gateway.connection_timeout;
     pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&g->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&g->thread, NULL, s_watchdog, g) != 0) {
         pthread_cond_destroy(&g->cv);
         pthread_mutex_destroy(&g->mu);
