@@ -901,6 +901,7 @@ static void test_hostile(void **state)
     s_still_answers();
     /* Slowloris: half a request line, then a byte at a time: closed at
      * header_timeout, however it trickles. */
+    unsigned long long late0 = s_metric("tam_gateway_connections_closed_total{reason=\"header_timeout\"} ");
     int fd = s_connect_from("127.0.9.1");
     assert_true(fd >= 0);
     t0 = s_now_ms();
@@ -916,6 +917,7 @@ static void test_hostile(void **state)
                   (long long)(s_now_ms() - t0), S_HEADER_MS);
     assert_true(closed);
     close(fd);
+    assert_true(s_metric("tam_gateway_connections_closed_total{reason=\"header_timeout\"} ") > late0);
     /* Pipelined garbage: an error answer or a close; the next client is served. */
     fd = s_connect_from("127.0.9.2");
     assert_true(fd >= 0);
