@@ -332,10 +332,12 @@ SH_FN h_t *h_new_opts(const char *name, const h_opts_t *o)
     }
     fprintf(f, "[common]\nrun_dir = %s/run\ndata_dir = %s/data\ncatalog_dir = %s/config/catalog\n"
                "heartbeat = 200ms\n%s", h->dir, h->dir, h->src, o->common ? o->common : "");
+    char dir[sizeof h->dir]; /* a copy: gcc -O1 -Wrestrict sees h->dir and h->ep[s] as one object */
+    memcpy(dir, h->dir, sizeof dir);
     for (int s = 0; s < S_N; s++) {
-        snprintf(h->ep[s], sizeof h->ep[s], "ipc://%s/run/%s.req", h->dir, s_names[s]);
-        snprintf(h->pub[s], sizeof h->pub[s], "ipc://%s/run/%s.pub", h->dir, s_names[s]);
-        snprintf(h->snap[s], sizeof h->snap[s], "ipc://%s/run/%s.snap", h->dir, s_names[s]);
+        snprintf(h->ep[s], sizeof h->ep[s], "ipc://%s/run/%s.req", dir, s_names[s]);
+        snprintf(h->pub[s], sizeof h->pub[s], "ipc://%s/run/%s.pub", dir, s_names[s]);
+        snprintf(h->snap[s], sizeof h->snap[s], "ipc://%s/run/%s.snap", dir, s_names[s]);
         fprintf(f, "[%s]\nendpoint = %s\nfeed = %s\nsnapshot = %s\n%s", s_names[s], h->ep[s],
                 h->pub[s], h->snap[s], o->section[s] ? o->section[s] : "");
     }

@@ -111,7 +111,7 @@ static int s_count(xmlDocPtr doc, const char *expr)
 
 static char *s_string(xmlDocPtr doc, const char *expr)
 {
-    char full[600];
+    char full[700]; /* callers pass expressions of up to 600 bytes */
     snprintf(full, sizeof full, "string(%s)", expr);
     xmlXPathObjectPtr r = s_xpath(doc, full);
     char *s = strdup(r->stringval ? (const char *)r->stringval : "");
