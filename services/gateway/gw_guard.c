@@ -26,10 +26,14 @@
  * entry is listed, under the mutex; libmicrohttpd (0.9.75, daemon.c
  * MHD_cleanup_connections and new_connection_process_) calls NOTIFY_CLOSED,
  * which unlists it under the same mutex, BEFORE it closes the descriptor: a
- * listed descriptor is never one already reused by another connection. */
+ * listed descriptor is never one already reused by another connection.
+ * A connection with input MHD has not read yet is never closed: then MHD's
+ * thread is late (a request waiting for a slow service holds it up to
+ * [gateway] timeout; a stopped process), not the client. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include "tam/error.h"
@@ -121,12 +125,25 @@ static void s_close(gw_guard_t *g, s_conn_t *c)
     shutdown(c->fd, SHUT_RDWR);
 }
 
+/* Whether fd has input MHD has not read yet: then MHD's thread is behind
+ * (busy with a request, or the process was stopped), not the client, and the
+ * connection is left alone until MHD has read it. */
+static bool s_unread(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Under g->mu: closes the oldest connections not in a request while the
  * ones left (plus incoming) reach g->high. */
 static void s_make_room(gw_guard_t *g, unsigned incoming)
 {
-    while (g->n - g->closing + incoming > g->high && g->ready.head) {
-        s_close(g, g->ready.head); /* (none: all in a request, MHD's limit refuses) */
+    s_conn_t *c = g->ready.head, *next;
+    for (; c && g->n - g->closing + incoming > g->high; c = next) {
+        next = c->next;
+        if (s_unread(c->fd))
+            continue;
+        s_close(g, c); /* (none left: all in a request, MHD's limit refuses) */
         atomic_fetch_add(&s_evictions, 1);
     }
 }
@@ -137,7 +154,7 @@ static void s_deadlines(gw_guard_t *g, int64_t now)
     s_conn_t *next;
     for (s_conn_t *c = g->ready.head; c && now - c->since >= g->header_ms; c = next) {
         next = c->next;
-        if (c->state == S_HEADER) { /* (an idle one waits for connection_timeout) */
+        if (c->state == S_HEADER && !s_unread(c->fd)) { /* (idle: connection_timeout) */
             s_close(g, c);
             atomic_fetch_add(&s_timeouts, 1);
         }
