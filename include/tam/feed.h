@@ -42,12 +42,13 @@ typedef struct tam_feed_client_t tam_feed_client_t;
 
 /* ---- server ------------------------------------------------------------ */
 
-/* Given by the server to the snapshot callback: sends one record.
+/* Given by the server to the snapshot callback: adds one record to the
+ * snapshot (copied: the server sends it later, in slices).
  * Returns 0; TAM_EINVAL (empty topic, topic starting with '~', NULL data with
- * non-zero length), TAM_ETOOBIG (topic or body over its cap), TAM_EUNAVAIL
- * (the requester is gone) or TAM_EIO. After an error the snapshot is already
- * failed: the callback should stop and return it. Records whose topic does
- * not start with the requested prefix are skipped (returns 0). */
+ * non-zero length), TAM_ETOOBIG (topic or body over its cap) or TAM_ENOMEM.
+ * After an error the snapshot is already failed (nothing of it is sent): the
+ * callback should stop and return it. Records whose topic does not start
+ * with the requested prefix are skipped (returns 0). */
 typedef int (*tam_feed_emit_fn)(void *emit_ctx, const char *topic, size_t topic_len,
                                 const void *body, size_t body_len);
 
@@ -68,6 +69,7 @@ typedef struct {
     uint64_t bad_requests;     /* malformed snapshot requests: answered "err" */
     uint64_t peers_gone;       /* requester disconnected before the answer */
     uint64_t snapshots_abandoned; /* requester did not read: snapshot stopped, later requests refused */
+    uint64_t subscriber_drops; /* every subscriber dropped: subscriptions over the caps */
 } tam_feed_server_stats_t;
 
 /* Creates a server: binds a PUB socket on pub_endpoint and a ROUTER socket on
@@ -93,19 +95,29 @@ void tam_feed_server_destroy(tam_feed_server_t **s);
  * and resync). */
 int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void *body, size_t len);
 
-/* Writes the server's poll item (its snapshot socket, ZMQ_POLLIN) into
- * items[0]. Returns 1, or TAM_EINVAL if max < 1 or an argument is NULL. */
+/* Writes the server's two poll items into items[0..1]: its snapshot socket
+ * (ZMQ_POLLIN; no events while 16 snapshots are in progress, or while those
+ * in progress hold 64 MiB: new requests wait) and its PUB (an XPUB, ZMQ_POLLIN: subscriptions, counted against
+ * caps of 4,096 distinct topics and 256 KiB; going over drops every
+ * subscriber, who reconnect and resync). Returns 2, or TAM_EINVAL if
+ * max < 2 or an argument is NULL. */
 int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int max);
 
-/* Answers pending snapshot requests (at most 16 per call; a request that
- * is malformed gets an "err" answer) and sends a heartbeat if one is due.
+/* Answers pending snapshot requests (at most 16 per call, of which one
+ * snapshot is produced; a request that is malformed gets an "err" answer),
+ * sends one slice of the snapshots in progress (at most 512 records over all
+ * requesters, never waiting for one; a requester that takes nothing for
+ * 500 ms is abandoned and its later requests refused), and a heartbeat if
+ * one is due.
  * items (may be NULL) are the polled items, used only as a readiness hint.
  * Returns 0, or TAM_EIO when a socket fails (e.g. the context was
  * terminated). Never fails because of what a peer sent. */
 int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items);
 
-/* Milliseconds until the next heartbeat is due (>= 0): the longest the
- * caller may poll before calling tam_feed_server_process again. */
+/* Milliseconds until the next heartbeat is due, or until the next slice of
+ * a snapshot in progress (0, or 2 while every requester's queue is full)
+ * (>= 0): the longest the caller may poll before calling
+ * tam_feed_server_process again. */
 int tam_feed_server_next_timeout_ms(const tam_feed_server_t *s);
 
 /* The last sequence number published (0 before the first publish). */

@@ -239,6 +239,14 @@ int tam_rpc_server_reply_stored(tam_rpc_server_t *s, const tam_rpc_req_t *req, c
  * may poll before calling it again (ms), or -1 when nothing waits. */
 int tam_rpc_server_flush(tam_rpc_server_t *s);
 
+/* The same, for a loop that has just answered a batch: a peer whose pipe
+ * (TAM_RPC_PIPE_HWM answers) is full is waited for, at most wait_ms for each
+ * answer it takes, while budget_ms has not passed; a peer that takes none in
+ * wait_ms is left to later flushes. Without it a pipelining client gets
+ * TAM_RPC_PIPE_HWM answers per turn of the loop, so its next requests come
+ * in batches of that size. Returns as tam_rpc_server_flush. */
+int tam_rpc_server_drain(tam_rpc_server_t *s, int wait_ms, int budget_ms);
+
 /* Bytes of answers waiting in the server (see tam_rpc_server_flush). */
 size_t tam_rpc_server_backlog(const tam_rpc_server_t *s);
 

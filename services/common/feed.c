@@ -46,8 +46,8 @@ void *tam__feed_socket(void *zctx, int type, int linger_ms, const char *what)
         zmq_close(sock);
         return NULL;
     }
-    /* PUB and snapshot ROUTER serve, SUB and DEALER connect (tam/sec.h). */
-    int rc = type == ZMQ_PUB || type == ZMQ_ROUTER
+    /* (X)PUB and snapshot ROUTER serve, SUB and DEALER connect (tam/sec.h). */
+    int rc = type == ZMQ_PUB || type == ZMQ_XPUB || type == ZMQ_ROUTER
                  ? tam_sec_server_socket(zctx, sock, what, TAM_SEC_DOMAIN_FEED)
                  : tam_sec_client_socket(zctx, sock, what);
     if (rc != 0) {

@@ -1,18 +1,21 @@
 /* feed_server.c — the publishing side of a feed (see tam/feed.h, proto/FEED.md).
  *
- * Snapshots are produced synchronously inside tam_feed_server_process, by the
- * service's callback, between two publishes: that is what makes the "end"
- * sequence exact. The snapshot ROUTER has ZMQ_ROUTER_MANDATORY (a vanished
- * requester is noticed at the first frame and the rest of its snapshot is not
- * produced) and a bounded queue per requester (S_SNAP_HWM records): when a
- * requester does not read, sending blocks, and when its queue has taken no
- * record for S_SNAP_SEND_MS the snapshot is abandoned and that requester's
- * later requests are refused, so a peer that asks and never reads cannot
- * make the service hold unbounded memory. The wait is short (a reader frees
- * room continuously: libzmq reads into its own queue) and one process call
- * abandons at most one snapshot, so that ten requesters that never read
- * delay the service's other work by one short wait each, between requests
- * (they froze it for 2 s each before). A subscriber reads as fast as the service sends; its feed client
+ * Snapshots are produced inside tam_feed_server_process, by the service's
+ * callback, between two publishes: that is what makes the "end" sequence
+ * exact. The callback's records are copied into a buffer kept for that
+ * requester, and sent from there in slices: each process call sends at most
+ * S_SLICE_RECORDS records over all pending snapshots (round robin), never
+ * waiting for a requester, so a big snapshot, or ten requesters that never
+ * read, cannot hold the service's loop (ten such requesters froze it for up
+ * to 17.8 s once, then 34-75 ms per call with a bounded blocking wait). A
+ * requester whose queue (S_SNAP_HWM records in libzmq) has taken nothing for
+ * S_SNAP_STALL_MS is abandoned: its buffer is freed and its later requests
+ * are refused, so a peer that asks and never reads cannot make the service
+ * hold unbounded memory. At most S_PENDING_MAX snapshots are in progress,
+ * and no new one starts while their copies hold S_PENDING_BYTES; further
+ * requests wait in the socket until one ends. The snapshot ROUTER
+ * has ZMQ_ROUTER_MANDATORY (a vanished requester is noticed at the first
+ * frame). A subscriber reads as fast as the service sends; its feed client
  * uses a new socket (a new identity) for every request.
  */
 #include <errno.h>
@@ -38,7 +41,11 @@
 #define S_REQUESTS_PER_CALL 16     /* snapshot requests answered per process call */
 #define S_ID_MAX 256               /* ROUTER identities are at most 255 bytes */
 #define S_SNAP_HWM 10000           /* snapshot messages queued per requester */
-#define S_SNAP_SEND_MS 25          /* how long a full queue may block one snapshot record */
+#define S_SNAP_STALL_MS 500        /* a requester that takes nothing this long is abandoned */
+#define S_PENDING_MAX 16           /* snapshots being sent at once */
+#define S_PENDING_BYTES (64u << 20) /* no new snapshot while those in progress hold this much */
+#define S_SLICE_RECORDS 512        /* records sent per process call, over all snapshots */
+#define S_PUMP_RETRY_MS 2          /* poll timeout while every pending requester is full */
 #define S_STUCK_MAX 64             /* requesters remembered as not reading */
 /* Largest frame a subscriber may send the PUB (subscriptions, and the CURVE
  * handshake's INITIATE of about 300 bytes). A subscription is 1 + topic bytes
@@ -48,6 +55,31 @@
  * subscription in its trie at ~100 bytes a byte. A peer that sends a larger
  * frame is disconnected by libzmq. */
 #define S_PUB_RECV_MAX 1024
+/* What the PUB may hold of its subscribers' subscriptions, counted over the
+ * distinct topics subscribed (libzmq keeps them in a trie of ~100 bytes per
+ * byte: the cap keeps it near 25 MiB). The socket is an XPUB, so that every
+ * new distinct subscription and every last unsubscription comes up to the
+ * server; when one takes the count or the bytes over the cap, every
+ * subscriber is dropped (as for a revocation: the feed is rebound, honest
+ * subscribers reconnect and resync) and the key that did it is logged. Feed
+ * clients subscribe to "" only; a planner filtering by topic prefixes uses
+ * a handful. At most one drop per S_SUBS_DROP_MS. */
+#define S_SUBS_MAX 4096
+#define S_SUBS_BYTES_MAX (256 * 1024)
+#define S_SUBS_DROP_MS 1000
+#define S_SUBS_PER_CALL 1024 /* subscription messages read per process call */
+
+/* A snapshot being sent: its records as [u16 topic len][u32 body len][topic]
+ * [body], then "end" with the sequence it reflects. */
+typedef struct {
+    uint8_t id[S_ID_MAX];
+    size_t idlen;
+    uint8_t *buf;
+    size_t len, cap, off;
+    uint64_t records, sent; /* in buf; sent so far */
+    uint64_t seq;     /* what "end" says */
+    int64_t progress_ms; /* when the requester last took something */
+} s_pending_t;
 
 struct tam_feed_server_t {
     void *pub;
@@ -69,40 +101,37 @@ struct tam_feed_server_t {
     uint8_t stuck[S_STUCK_MAX][S_ID_MAX];
     size_t stuck_len[S_STUCK_MAX];
     size_t nstuck, stuck_next;
+    s_pending_t *pending[S_PENDING_MAX];
+    size_t npending, next_pending; /* next_pending: where the next slice starts */
+    size_t pending_bytes;          /* their buffers */
+    bool pump_blocked; /* the last slice sent nothing: every requester was full */
+    /* distinct topics subscribed on the PUB, and their bytes */
+    uint64_t subs, subs_bytes;
+    int64_t subs_dropped_ms; /* when every subscriber was last dropped for them */
+    char subs_who[64];       /* the key whose subscription went over the caps */
 };
 
-/* State of one snapshot answer, handed to the service as emit_ctx. */
+/* State of one snapshot being produced, handed to the service as emit_ctx. */
 typedef struct {
     tam_feed_server_t *s;
-    const void *id;
-    size_t idlen;
+    s_pending_t *p;
     const char *prefix;
     size_t plen;
     int rc; /* first failure; once set, every emit returns it */
 } s_emit_t;
 
-/* Sends [identity][frames...] on the ROUTER. wait: when the requester's
- * queue is full, block up to S_SNAP_SEND_MS for it to read (snapshot
- * records); otherwise never wait. Returns 0; TAM_EUNAVAIL (peer gone, or
- * its queue full without wait); TAM_ETIMEOUT (it did not read in time);
+/* Sends [identity][frames...] on the ROUTER, never waiting. Returns 0;
+ * TAM_EUNAVAIL (peer gone); TAM_ETIMEOUT (its queue is full: try later);
  * TAM_EIO. */
-static int s_route_wait(tam_feed_server_t *s, const void *id, size_t idlen,
-                        const void *const *data, const size_t *len, int n, bool wait)
+static int s_route(tam_feed_server_t *s, const void *id, size_t idlen, const void *const *data,
+                   const size_t *len, int n)
 {
-    if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | (wait ? 0 : ZMQ_DONTWAIT)) < 0)
-        return errno == EHOSTUNREACH ? TAM_EUNAVAIL
-               : errno == EAGAIN     ? (wait ? TAM_ETIMEOUT : TAM_EUNAVAIL)
-                                     : TAM_EIO;
+    if (zmq_send(s->router, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return errno == EHOSTUNREACH ? TAM_EUNAVAIL : errno == EAGAIN ? TAM_ETIMEOUT : TAM_EIO;
     for (int i = 0; i < n; i++)
         if (zmq_send(s->router, data[i], len[i], (i + 1 < n ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
             return errno == EHOSTUNREACH ? TAM_EUNAVAIL : TAM_EIO;
     return 0;
-}
-
-static int s_route(tam_feed_server_t *s, const void *id, size_t idlen, const void *const *data,
-                   const size_t *len, int n)
-{
-    return s_route_wait(s, id, idlen, data, len, n, false);
 }
 
 static bool s_is_stuck(const tam_feed_server_t *s, const void *id, size_t idlen)
@@ -164,12 +193,28 @@ static int s_emit(void *ctx, const char *topic, size_t tlen, const void *body, s
     }
     if (tlen < e->plen || memcmp(topic, e->prefix, e->plen) != 0)
         return 0; /* outside the requested prefix: not ours to send */
-    const void *data[3] = {"rec", topic, body};
-    size_t len[3] = {3, tlen, blen};
-    e->rc = s_route_wait(e->s, e->id, e->idlen, data, len, 3, true);
-    if (e->rc == 0)
-        e->s->stats.snapshot_records++;
-    return e->rc;
+    s_pending_t *p = e->p;
+    size_t need = 6 + tlen + blen;
+    if (p->cap - p->len < need) {
+        size_t cap = p->cap ? p->cap : 64 * 1024;
+        while (cap - p->len < need)
+            cap *= 2;
+        uint8_t *nb = realloc(p->buf, cap);
+        if (!nb)
+            return e->rc = TAM_ENOMEM;
+        p->buf = nb;
+        p->cap = cap;
+    }
+    uint8_t *w = p->buf + p->len;
+    w[0] = (uint8_t)(tlen >> 8), w[1] = (uint8_t)tlen;
+    w[2] = (uint8_t)(blen >> 24), w[3] = (uint8_t)(blen >> 16), w[4] = (uint8_t)(blen >> 8),
+    w[5] = (uint8_t)blen;
+    memcpy(w + 6, topic, tlen);
+    if (blen)
+        memcpy(w + 6 + tlen, body, blen);
+    p->len += need;
+    p->records++;
+    return 0;
 }
 
 static int s_copy_prefix(const msgpack_object *o, char *out, const char **why)
@@ -273,13 +318,36 @@ out:
     return rc;
 }
 
-/* Streams the snapshot for the parsed request to one requester. */
-/* Answers a snapshot request. Returns 2 if the snapshot was abandoned (the
- * requester did not read), else 1. */
-static int s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
+static void s_pending_free(s_pending_t **pp)
 {
-    s_emit_t e = {.s = s, .id = id, .idlen = idlen};
-    int rc = 0;
+    if (*pp) {
+        free((*pp)->buf);
+        free(*pp);
+        *pp = NULL;
+    }
+}
+
+/* Whether a new snapshot may start now. */
+static bool s_accepting(const tam_feed_server_t *s)
+{
+    return s->npending < S_PENDING_MAX && s->pending_bytes < S_PENDING_BYTES;
+}
+
+static bool s_is_pending(const tam_feed_server_t *s, const void *id, size_t idlen)
+{
+    for (size_t i = 0; i < s->npending; i++)
+        if (s->pending[i]->idlen == idlen && memcmp(s->pending[i]->id, id, idlen) == 0)
+            return true;
+    return false;
+}
+
+/* Produces the snapshot for the parsed request into a pending buffer that
+ * the next process calls send (s_pump); a failure is answered "err" now. */
+static void s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
+{
+    s_pending_t *p = calloc(1, sizeof *p);
+    int rc = p ? 0 : TAM_ENOMEM;
+    s_emit_t e = {.s = s, .p = p};
     for (size_t i = 0; rc == 0 && i < s->nprefix; i++) {
         e.prefix = s->prefix[i];
         e.plen = strlen(s->prefix[i]);
@@ -287,32 +355,100 @@ static int s_answer_snapshot(tam_feed_server_t *s, const void *id, size_t idlen)
         if (rc == 0)
             rc = e.rc; /* a callback that ignored emit's error */
     }
-    if (rc == TAM_EUNAVAIL) {
-        s->stats.peers_gone++;
-        return 1;
-    }
-    if (rc == TAM_ETIMEOUT) {
-        s->stats.snapshots_abandoned++;
-        s_mark_stuck(s, id, idlen);
-        tam_warn("feed: a snapshot requester did not read for %d ms; snapshot abandoned and its "
-                 "further requests refused", S_SNAP_SEND_MS);
-        return 2;
-    }
     if (rc != 0) {
+        s_pending_free(&p);
         s->stats.snapshot_failed++;
         tam_warn("feed: snapshot failed: %s", tam_strerror(rc));
         s_answer_err(s, id, idlen, rc, "the service could not produce the snapshot");
-        return 1;
+        return;
     }
-    uint8_t meta[TAM__FEED_META_MAX];
-    const void *data[2] = {"end", meta};
-    size_t len[2] = {3, tam__feed_meta_encode(meta, s->epoch, s->seq)};
-    rc = s_route_wait(s, id, idlen, data, len, 2, true); /* behind the records: may wait too */
-    if (rc == 0)
-        s->stats.snapshots++;
-    else
+    memcpy(p->id, id, idlen);
+    p->idlen = idlen;
+    p->seq = s->seq;
+    p->progress_ms = tam__feed_now_ms();
+    s->pending_bytes += p->cap;
+    s->pending[s->npending++] = p;
+    s->pump_blocked = false;
+}
+
+/* Removes pending snapshot i (the order of the others may change). */
+static void s_pending_drop(tam_feed_server_t *s, size_t i)
+{
+    s->pending_bytes -= s->pending[i]->cap;
+    s_pending_free(&s->pending[i]);
+    s->pending[i] = s->pending[--s->npending];
+    if (s->next_pending >= s->npending)
+        s->next_pending = 0;
+}
+
+/* Sends what one pending snapshot's requester takes now, at most budget
+ * records (and "end" after the last). Returns the records sent, or -1 when
+ * the snapshot is over (finished, requester gone or abandoned: p freed by
+ * the caller). */
+static int s_pump_one(tam_feed_server_t *s, s_pending_t *p, int budget, int64_t now)
+{
+    int sent = 0, rc = 0;
+    while (sent < budget && p->off < p->len) {
+        const uint8_t *r = p->buf + p->off;
+        size_t tlen = (size_t)r[0] << 8 | r[1];
+        size_t blen = (size_t)r[2] << 24 | (size_t)r[3] << 16 | (size_t)r[4] << 8 | r[5];
+        const void *data[3] = {"rec", r + 6, r + 6 + tlen};
+        size_t len[3] = {3, tlen, blen};
+        if ((rc = s_route(s, p->id, p->idlen, data, len, 3)) != 0)
+            break;
+        p->off += 6 + tlen + blen;
+        s->stats.snapshot_records++;
+        p->sent++;
+        sent++;
+    }
+    if (rc == 0 && p->off == p->len && sent < budget) {
+        uint8_t meta[TAM__FEED_META_MAX];
+        const void *data[2] = {"end", meta};
+        size_t len[2] = {3, tam__feed_meta_encode(meta, s->epoch, p->seq)};
+        if ((rc = s_route(s, p->id, p->idlen, data, len, 2)) == 0) {
+            s->stats.snapshots++;
+            return -1;
+        }
+    }
+    if (sent > 0)
+        p->progress_ms = now;
+    if (rc == TAM_ETIMEOUT && now - p->progress_ms >= S_SNAP_STALL_MS) {
+        s->stats.snapshots_abandoned++;
+        s_mark_stuck(s, p->id, p->idlen);
+        tam_warn("feed: a snapshot requester took nothing for %d ms; snapshot abandoned (%llu of "
+                 "%llu records sent) and its further requests refused",
+                 S_SNAP_STALL_MS, (unsigned long long)p->sent, (unsigned long long)p->records);
+        return -1;
+    }
+    if (rc == TAM_EUNAVAIL || rc == TAM_EIO) {
         s->stats.peers_gone++;
-    return rc == TAM_ETIMEOUT ? 2 : 1;
+        return -1;
+    }
+    return sent;
+}
+
+/* Sends one slice: up to S_SLICE_RECORDS records over the pending snapshots,
+ * round robin, without waiting for anyone. */
+static void s_pump(tam_feed_server_t *s)
+{
+    int budget = S_SLICE_RECORDS;
+    int64_t now = tam__feed_now_ms();
+    size_t visits = s->npending;
+    bool progress = false;
+    while (visits-- > 0 && budget > 0 && s->npending > 0) {
+        size_t i = s->next_pending < s->npending ? s->next_pending : 0;
+        int share = budget / (int)(visits + 1) > 64 ? budget / (int)(visits + 1) : budget;
+        int n = s_pump_one(s, s->pending[i], share, now);
+        if (n < 0) {
+            s_pending_drop(s, i); /* the next one moved into i */
+            progress = true;
+            continue;
+        }
+        progress |= n > 0;
+        budget -= n;
+        s->next_pending = (i + 1) % s->npending;
+    }
+    s->pump_blocked = !progress;
 }
 
 /* The per-message check of tam/sec.h: the requester's key is still in the
@@ -327,8 +463,9 @@ static bool s_may_read(tam_feed_server_t *s, zmq_msg_t *frame)
            tam_access_may_read_feed(tam_sec_identity(sec), p.roles);
 }
 
-/* Receives and answers one request. Returns 1 if one was handled, 2 if its
- * snapshot was abandoned, 0 if none was waiting, TAM_EIO on socket failure. */
+/* Receives and answers one request. Returns 2 if a snapshot was produced
+ * (it is pending), 1 if the request was answered otherwise, 0 if none was
+ * waiting, TAM_EIO on socket failure. */
 static int s_serve_one(tam_feed_server_t *s)
 {
     zmq_msg_t f[2];
@@ -353,6 +490,9 @@ static int s_serve_one(tam_feed_server_t *s)
     if (s_is_stuck(s, id, idlen)) {
         why = "this connection did not read its last snapshot; reconnect";
         rc = TAM_EUNAVAIL;
+    } else if (s_is_pending(s, id, idlen)) {
+        why = "a snapshot is still being sent to this connection";
+        rc = TAM_ECONFLICT;
     } else if (n == 2) {
         rc = s_parse_request(s, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), &why);
     }
@@ -363,7 +503,8 @@ static int s_serve_one(tam_feed_server_t *s)
         s_answer_err(s, id, idlen, rc, why);
         return 1;
     }
-    return s_answer_snapshot(s, id, idlen);
+    s_answer_snapshot(s, id, idlen);
+    return 2;
 }
 
 int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_endpoint,
@@ -392,7 +533,7 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
     if (s->epoch == 0)
         s->epoch = 1; /* 0 means "none" to clients */
 
-    s->pub = tam__feed_socket(zctx, ZMQ_PUB, S_PUB_LINGER_MS, pub_endpoint);
+    s->pub = tam__feed_socket(zctx, ZMQ_XPUB, S_PUB_LINGER_MS, pub_endpoint);
     if (!s->pub || tam__feed_setopt_int(s->pub, ZMQ_SNDHWM, S_PUB_HWM, pub_endpoint) != 0)
         goto fail;
     int64_t pub_max = S_PUB_RECV_MAX;
@@ -404,7 +545,6 @@ int tam_feed_server_new(tam_feed_server_t **out, void *zctx, const char *pub_end
         goto fail;
     s->router = tam__feed_socket(zctx, ZMQ_ROUTER, 0, snapshot_endpoint);
     if (!s->router || tam__feed_setopt_int(s->router, ZMQ_SNDHWM, S_SNAP_HWM, snapshot_endpoint) != 0 ||
-        tam__feed_setopt_int(s->router, ZMQ_SNDTIMEO, S_SNAP_SEND_MS, snapshot_endpoint) != 0 ||
         tam__feed_setopt_int(s->router, ZMQ_ROUTER_MANDATORY, 1, snapshot_endpoint) != 0)
         goto fail;
     int64_t maxmsg = S_REQUEST_MAX;
@@ -431,6 +571,8 @@ void tam_feed_server_destroy(tam_feed_server_t **sp)
     if (!sp || !*sp)
         return;
     tam_feed_server_t *s = *sp;
+    for (size_t i = 0; i < s->npending; i++)
+        s_pending_free(&s->pending[i]);
     tam__feed_close(&s->pub);
     tam__feed_close(&s->router);
     free(s);
@@ -453,10 +595,91 @@ int tam_feed_server_publish(tam_feed_server_t *s, const char *topic, const void 
 
 int tam_feed_server_pollitems(tam_feed_server_t *s, zmq_pollitem_t *items, int max)
 {
-    if (!s || !items || max < 1)
+    if (!s || !items || max < 2)
         return TAM_EINVAL;
-    items[0] = (zmq_pollitem_t){.socket = s->router, .events = ZMQ_POLLIN};
-    return 1;
+    /* With every pending slot taken, new requests wait in the socket: not
+     * polled for, so that the loop does not spin on them. */
+    items[0] = (zmq_pollitem_t){.socket = s->router,
+                                .events = s_accepting(s) ? ZMQ_POLLIN : 0};
+    items[1] = (zmq_pollitem_t){.socket = s->pub, .events = ZMQ_POLLIN}; /* subscriptions */
+    return 2;
+}
+
+/* Drops every subscriber: unbinding closes the connections the PUB
+ * accepted; honest subscribers reconnect (through ZAP) and resync. */
+static int s_drop_subscribers(tam_feed_server_t *s)
+{
+    if (zmq_unbind(s->pub, s->pub_endpoint) != 0 || tam__feed_bind(s->pub, s->pub_endpoint) != 0) {
+        tam_error("feed: %s: cannot rebind to drop the subscribers", s->pub_endpoint);
+        return TAM_EIO;
+    }
+    return 0;
+}
+
+static bool s_subs_over(const tam_feed_server_t *s)
+{
+    return s->subs > S_SUBS_MAX || s->subs_bytes > S_SUBS_BYTES_MAX;
+}
+
+/* Reads what the XPUB passes up (each new distinct subscription, each last
+ * unsubscription) and keeps the count; notes the key of the subscription
+ * that went over the caps. Returns 0 or TAM_EIO. */
+static int s_read_subscriptions(tam_feed_server_t *s)
+{
+    for (int i = 0; i < S_SUBS_PER_CALL; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->pub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            tam_error("feed: %s: reading subscriptions: %s", s->pub_endpoint, zmq_strerror(errno));
+            return TAM_EIO;
+        }
+        size_t n = zmq_msg_size(&m);
+        const uint8_t *d = zmq_msg_data(&m);
+        if (n >= 1 && d[0] == 1) {
+            s->subs++;
+            s->subs_bytes += n - 1;
+            if (!s->subs_who[0] && s_subs_over(s)) {
+                const char *uid = zmq_msg_gets(&m, "User-Id");
+                snprintf(s->subs_who, sizeof s->subs_who, "%s",
+                         uid && uid[0] ? uid : "(no key: local mode)");
+            }
+        } else if (n >= 1 && d[0] == 0) {
+            s->subs -= s->subs > 0;
+            s->subs_bytes -= s->subs_bytes >= n - 1 ? n - 1 : s->subs_bytes;
+        }
+        zmq_msg_close(&m);
+    }
+    return 0;
+}
+
+/* Milliseconds until the subscriptions over the caps may drop every
+ * subscriber (0: now); -1 if they are within the caps. */
+static int64_t s_subs_drop_in(const tam_feed_server_t *s)
+{
+    if (!s_subs_over(s))
+        return -1;
+    int64_t left = s->subs_dropped_ms ? s->subs_dropped_ms + S_SUBS_DROP_MS - tam__feed_now_ms() : 0;
+    return left < 0 ? 0 : left;
+}
+
+/* Drops every subscriber when the subscriptions are over the caps (at most
+ * once per S_SUBS_DROP_MS: until the dropped connections' unsubscriptions
+ * come up, the count stays over). Returns 0 or TAM_EIO. */
+static int s_check_subscriptions(tam_feed_server_t *s)
+{
+    if (s_subs_drop_in(s) != 0)
+        return 0;
+    s->subs_dropped_ms = tam__feed_now_ms();
+    s->stats.subscriber_drops++;
+    tam_warn("feed: %s: %llu distinct subscriptions of %llu bytes (caps %d, %d; went over with "
+             "key %s): dropping every subscriber",
+             s->pub_endpoint, (unsigned long long)s->subs, (unsigned long long)s->subs_bytes,
+             S_SUBS_MAX, S_SUBS_BYTES_MAX, s->subs_who[0] ? s->subs_who : "(unknown)");
+    s->subs_who[0] = 0;
+    return s_drop_subscribers(s);
 }
 
 int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
@@ -471,20 +694,27 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
          * and resync from a snapshot; a revoked key cannot. */
         s->revocations = rev;
         tam_notice("feed: %s: keys revoked: dropping every subscriber", s->pub_endpoint);
-        if (zmq_unbind(s->pub, s->pub_endpoint) != 0 || tam__feed_bind(s->pub, s->pub_endpoint) != 0) {
-            tam_error("feed: %s: cannot rebind after a revocation", s->pub_endpoint);
+        if (s_drop_subscribers(s) != 0)
             return TAM_EIO;
-        }
     }
-    if (tam__feed_readable(items, 1, s->router)) {
-        for (int i = 0; i < S_REQUESTS_PER_CALL; i++) {
+    if (tam__feed_readable(items, 2, s->pub)) {
+        int rc = s_read_subscriptions(s);
+        if (rc != 0)
+            return rc;
+    }
+    if (s_check_subscriptions(s) != 0)
+        return TAM_EIO;
+    if (s_accepting(s) && tam__feed_readable(items, 2, s->router)) {
+        for (int i = 0; i < S_REQUESTS_PER_CALL && s_accepting(s); i++) {
             int rc = s_serve_one(s);
             if (rc < 0)
                 return rc;
             if (rc == 0 || rc == 2)
-                break; /* one stalled requester per call: the loop's other work goes on */
+                break; /* one snapshot produced per call: its cost is one slice of the loop */
         }
     }
+    if (s->npending > 0)
+        s_pump(s); /* one slice; the loop's other work goes on between slices */
     if (tam_feed_server_next_timeout_ms(s) == 0) {
         int rc = s_send_update(s, TAM_FEED_HEARTBEAT_TOPIC, strlen(TAM_FEED_HEARTBEAT_TOPIC), s->seq,
                                NULL, 0);
@@ -498,6 +728,12 @@ int tam_feed_server_process(tam_feed_server_t *s, const zmq_pollitem_t *items)
 int tam_feed_server_next_timeout_ms(const tam_feed_server_t *s)
 {
     int64_t left = s->last_send_ms + s->heartbeat_ms - tam__feed_now_ms();
+    if (s->npending > 0) /* the next slice: now, or soon if every requester was full */
+        left = left < (s->pump_blocked ? S_PUMP_RETRY_MS : 0) ? left
+                                                              : (s->pump_blocked ? S_PUMP_RETRY_MS : 0);
+    int64_t drop = s_subs_drop_in(s);
+    if (drop >= 0 && drop < left)
+        left = drop;
     return left < 0 ? 0 : (int)left;
 }
 

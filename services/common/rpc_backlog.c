@@ -139,12 +139,16 @@ int tam_rpc__backlog_push(tam_rpc__backlog_t *b, const void *route, size_t rlen,
 /* Sends the peer's answers until its pipe is full. Returns 1 if it took at
  * least one, 0 if none, -1 if the peer is gone. */
 static int s_flush_peer(s_peer_t *p, void *sock, tam_rpc__backlog_t *b,
-                        tam_rpc__backlog_stats_t *st)
+                        tam_rpc__backlog_stats_t *st, bool wait, int64_t until)
 {
     int took = 0;
     while (p->head) {
         s_item_t *it = p->head;
-        if (zmq_send(sock, p->route, p->rlen, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+        /* Waiting: a blocking send sleeps on the socket's mailbox until
+         * libzmq's I/O thread gives the pipe credit back (the peer reads),
+         * at most ZMQ_SNDTIMEO (set by the caller). */
+        bool w = wait && tam_rpc__now_ms() < until;
+        if (zmq_send(sock, p->route, p->rlen, (w ? 0 : ZMQ_DONTWAIT) | ZMQ_SNDMORE) < 0)
             return errno == EAGAIN ? took : -1;
         /* once the routing frame is accepted the rest goes too */
         zmq_send(sock, "", 0, ZMQ_DONTWAIT | ZMQ_SNDMORE);
@@ -167,14 +171,23 @@ static int s_flush_peer(s_peer_t *p, void *sock, tam_rpc__backlog_t *b,
 int tam_rpc__backlog_flush(tam_rpc__backlog_t *b, void *sock, int64_t now_ms,
                            tam_rpc__backlog_stats_t *st)
 {
+    return tam_rpc__backlog_drain(b, sock, now_ms, 0, st);
+}
+
+int tam_rpc__backlog_drain(tam_rpc__backlog_t *b, void *sock, int64_t now_ms, int budget_ms,
+                           tam_rpc__backlog_stats_t *st)
+{
     if (!b || !b->n)
         return -1;
+    int64_t until = now_ms + (budget_ms > 0 ? budget_ms : 0);
     int64_t next = -1;
     size_t freed = 0;
     for (size_t i = 0; i < b->n;) {
         s_peer_t *p = &b->v[i];
-        if (now_ms >= p->retry_ms) {
-            int r = s_flush_peer(p, sock, b, st);
+        /* Draining, a peer that took its last answers is tried at once;
+         * one that stopped taking them keeps its backoff. */
+        if (now_ms >= p->retry_ms || (budget_ms > 0 && p->backoff == S_RETRY_MIN_MS)) {
+            int r = s_flush_peer(p, sock, b, st, budget_ms > 0, until);
             if (r > 0) {
                 p->progress_ms = now_ms;
                 p->backoff = S_RETRY_MIN_MS;

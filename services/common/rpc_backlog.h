@@ -37,6 +37,15 @@ int tam_rpc__backlog_push(tam_rpc__backlog_t *b, const void *route, size_t rlen,
 int tam_rpc__backlog_flush(tam_rpc__backlog_t *b, void *sock, int64_t now_ms,
                            tam_rpc__backlog_stats_t *st);
 
+/* The same, but a peer whose pipe is full is waited for (a blocking send,
+ * each at most the socket's ZMQ_SNDTIMEO) while budget_ms has not passed
+ * since now_ms; a peer that takes nothing in that time keeps its backoff. */
+int tam_rpc__backlog_drain(tam_rpc__backlog_t *b, void *sock, int64_t now_ms, int budget_ms,
+                           tam_rpc__backlog_stats_t *st);
+
+/* CLOCK_MONOTONIC in ms (rpc_server.c). */
+int64_t tam_rpc__now_ms(void);
+
 /* Bytes and answers waiting, over all peers. */
 size_t tam_rpc__backlog_bytes(const tam_rpc__backlog_t *b);
 #endif

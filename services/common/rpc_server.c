@@ -32,12 +32,13 @@ struct tam_rpc_server {
     tam_rpc__backlog_t *backlog; /* answers waiting for slow peers */
 };
 
-static int64_t s_now_ms(void)
+int64_t tam_rpc__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#define s_now_ms tam_rpc__now_ms
 
 /* Large answers in their own mappings, always: glibc otherwise raises its
  * mmap threshold after the first large free, and the memory of answers
@@ -148,6 +149,25 @@ int tam_rpc_server_flush(tam_rpc_server_t *s)
         return -1;
     tam_rpc__backlog_stats_t st = {0};
     int next = tam_rpc__backlog_flush(s->backlog, s->sock, s_now_ms(), &st);
+    s->stats.undelivered += st.dropped;
+    return next;
+}
+
+int tam_rpc_server_drain(tam_rpc_server_t *s, int wait_ms, int budget_ms)
+{
+    if (!s)
+        return -1;
+    if (!tam_rpc__backlog_bytes(s->backlog) || wait_ms <= 0 || budget_ms <= 0)
+        return tam_rpc_server_flush(s);
+    tam_rpc__backlog_stats_t st = {0};
+    int next = -1;
+    if (zmq_setsockopt(s->sock, ZMQ_SNDTIMEO, &wait_ms, sizeof wait_ms) == 0) {
+        next = tam_rpc__backlog_drain(s->backlog, s->sock, s_now_ms(), budget_ms, &st);
+        int never = 0; /* every other send says ZMQ_DONTWAIT; this keeps it so */
+        zmq_setsockopt(s->sock, ZMQ_SNDTIMEO, &never, sizeof never);
+    } else {
+        next = tam_rpc__backlog_flush(s->backlog, s->sock, s_now_ms(), &st);
+    }
     s->stats.undelivered += st.dropped;
     return next;
 }

@@ -51,6 +51,9 @@ static int64_t s_now_ms(void)
 
 #define S_PRUNE_EVERY_MS 60000 /* between prunes when none is left over */
 #define S_PRUNE_POLL_MS 1000   /* longest poll while a store may need pruning */
+#define S_DRAIN_WAIT_MS 1      /* after a batch: longest wait for a peer to take an answer */
+#define S_DRAIN_BUDGET_MS 50   /* and for all of them (sources wait meanwhile) */
+#define S_DRAIN_STEP_MS 5      /* between looks at a pending SIGTERM/SIGINT */
 
 /* The wall clock for answer ages: the def's (tests) or CLOCK_REALTIME. */
 static int64_t s_wall_ms(const s_svc_t *v)
@@ -65,12 +68,14 @@ static int64_t s_wall_ms(const s_svc_t *v)
 /* ---- signals: a self-pipe among the poll items ------------------------------------ */
 
 static volatile sig_atomic_t s_sig_fd = -1;
+static volatile sig_atomic_t s_sig_pending; /* a stop signal came: the drain ends early */
 static int s_sig_busy; /* one loop with signals per process */
 
 static void s_on_signal(int signo)
 {
     int saved = errno;
     unsigned char b = (unsigned char)signo;
+    s_sig_pending = 1;
     if (s_sig_fd >= 0 && write(s_sig_fd, &b, 1) < 0) {
         /* the pipe is full: a stop is already pending */
     }
@@ -92,6 +97,7 @@ static int s_signals_on(s_signals_t *sg)
         return TAM_EIO;
     }
     s_sig_fd = sg->fd[1];
+    s_sig_pending = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
@@ -802,9 +808,20 @@ int tam_service_run(const tam_service_def_t *def, void *arg)
         if (v.n) {
             ret = s_batch(&v);
             s_batch_free(&v);
-            s_stats_sync(&v);
-            if (ret)
+            if (ret) {
+                s_stats_sync(&v);
                 goto out;
+            }
+            /* The answers the peers' pipes did not take wait in the rpc
+             * server: wait for them to be taken, while the peers read. Else
+             * a pipelining client gets TAM_RPC_PIPE_HWM answers per turn, its
+             * next requests arrive that many at a time, and every commit
+             * (two device flushes) carries a handful of them. */
+            for (int spent = 0; spent < S_DRAIN_BUDGET_MS && !(sg.on && s_sig_pending);
+                 spent += S_DRAIN_STEP_MS)
+                if (tam_rpc_server_drain(v.srv, S_DRAIN_WAIT_MS, S_DRAIN_STEP_MS) < 0)
+                    break; /* nothing left waiting */
+            s_stats_sync(&v);
         }
         if (rerr && rerr != TAM_ENOMEM) {
             ret = rerr;

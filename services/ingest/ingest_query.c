@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "tam/damaged.h"
 #include "tam/error.h"
 #include "tam/log.h"
 
@@ -119,6 +120,7 @@ typedef struct {
     uint64_t last;  /* id of the last record considered */
     bool more;      /* stopped before the end */
     int rc;
+    tam_damaged_t damaged; /* stored records left out: they do not decode */
 } s_page_t;
 
 static int s_page_init(s_page_t *p, tam_txn_t *txn, const tam_catalog_t *cat, int64_t limit)
@@ -155,7 +157,7 @@ static int s_page_emit(s_page_t *p, const char *list_key, const char *other_key,
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    int n = other_key ? 3 : 2;
+    int n = (other_key ? 3 : 2) + (tam_damaged_listed(&p->damaged) ? 1 : 0);
     if (msgpack_pack_map(&pk, (size_t)n) ||
         msgpack_pack_str_with_body(&pk, list_key, strlen(list_key)) ||
         msgpack_pack_array(&pk, p->n) ||
@@ -163,7 +165,7 @@ static int s_page_emit(s_page_t *p, const char *list_key, const char *other_key,
         (other_key && (msgpack_pack_str_with_body(&pk, other_key, strlen(other_key)) ||
                        msgpack_pack_array(&pk, 0))) ||
         msgpack_pack_str_with_body(&pk, "next", 4) ||
-        msgpack_pack_uint64(&pk, p->more ? p->last : 0))
+        msgpack_pack_uint64(&pk, p->more ? p->last : 0) || tam_damaged_pack(&p->damaged, &pk))
         return TAM_ENOMEM;
     return 0;
 }
@@ -200,9 +202,8 @@ static int s_needs_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     memset(&n, 0, sizeof n);
     tam_arena_reset(p->a);
     if (tam_decode(&tam_schema_need, val->data, val->len, p->a, &n, &cerr)) {
-        tam_error("ingest: stored need %llu does not decode: %s: %s",
-                  (unsigned long long)p->last, cerr.path, cerr.message);
-        return TAM_ESTORE;
+        tam_damaged_add(&p->damaged, "needs", cerr.path, "%llu", (unsigned long long)p->last);
+        return 0;
     }
     const tam_needs_query_t *q = s->q;
     if ((s->status >= 0 && (int)n.status != s->status) ||
@@ -307,8 +308,10 @@ static int s_answers_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     }
 done:
     msgpack_unpacked_destroy(&up);
-    if (rc == TAM_ESTORE)
-        tam_error("ingest: stored answers of reply %llu do not decode", (unsigned long long)reply);
+    if (rc == TAM_ESTORE) { /* left out (what it gave before the fault stays) */
+        tam_damaged_add(&p->damaged, "answers", NULL, "%llu", (unsigned long long)reply);
+        rc = 0;
+    }
     return rc;
 }
 
@@ -350,13 +353,15 @@ int tam_ingest_needs_list(tam_txn_t *txn, const tam_catalog_t *cat, const tam_ne
     {
         msgpack_packer pk;
         msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-        if (msgpack_pack_map(&pk, 3) || msgpack_pack_str_with_body(&pk, "items", 5) ||
+        if (msgpack_pack_map(&pk, 3 + (tam_damaged_listed(&s.page.damaged) ? 1 : 0)) ||
+            msgpack_pack_str_with_body(&pk, "items", 5) ||
             msgpack_pack_array(&pk, 0) || msgpack_pack_str_with_body(&pk, "answers", 7) ||
             msgpack_pack_array(&pk, s.page.n) ||
             (s.page.items.size &&
              msgpack_sbuffer_write(out, s.page.items.data, s.page.items.size)) ||
             msgpack_pack_str_with_body(&pk, "next", 4) ||
-            msgpack_pack_uint64(&pk, s.page.more ? s.page.last : 0))
+            msgpack_pack_uint64(&pk, s.page.more ? s.page.last : 0) ||
+            tam_damaged_pack(&s.page.damaged, &pk))
             rc = TAM_ENOMEM;
     }
 ans_done:
@@ -387,9 +392,8 @@ static int s_replies_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     memset(&r, 0, sizeof r);
     tam_arena_reset(p->a);
     if (tam_decode(&tam_schema_reply_info, val->data, val->len, p->a, &r, &cerr)) {
-        tam_error("ingest: stored reply %llu does not decode: %s: %s",
-                  (unsigned long long)p->last, cerr.path, cerr.message);
-        return TAM_ESTORE;
+        tam_damaged_add(&p->damaged, "replies", cerr.path, "%llu", (unsigned long long)p->last);
+        return 0;
     }
     const tam_replies_query_t *q = s->q;
     if ((s->status >= 0 && (int)r.status != s->status) ||

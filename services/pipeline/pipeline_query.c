@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tam/damaged.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "pipeline.h"
@@ -14,6 +15,7 @@ typedef struct {
     tam_arena_t *a;
     tam_pipeline_decision_fn fn;
     void *arg;
+    tam_damaged_t *damaged; /* NULL: a record that does not decode fails the scan */
 } s_each_t;
 
 static int s_each_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
@@ -24,17 +26,36 @@ static int s_each_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
     memset(&d, 0, sizeof d);
     tam_arena_reset(e->a);
     if (tam_decode(&tam_schema_decision, val->data, val->len, e->a, &d, &ce)) {
-        tam_error("decision %.*s: stored value does not decode: %s",
-                  (int)(key->len > 100 ? 100 : key->len), (const char *)key->data, ce.message);
+        int klen = (int)(key->len > 100 ? 100 : key->len);
+        if (e->damaged) { /* a listing: left out, named in its answer */
+            tam_damaged_add(e->damaged, "decisions", ce.path, "%.*s", klen,
+                            (const char *)key->data);
+            return 0;
+        }
+        tam_error("decision %.*s: stored value does not decode at %s", klen,
+                  (const char *)key->data, ce.path);
         return TAM_ESTORE;
     }
     return e->fn(&d, e->arg);
 }
 
+/* The answer's "damaged" (tam_strs_t) pointing into d. */
+static tam_strs_t s_damaged_strs(tam_damaged_t *d, tam_arena_t *a)
+{
+    tam_strs_t v = {0};
+    uint32_t n = tam_damaged_listed(d);
+    if (n && (v.v = tam_arena_alloc(a, n * sizeof *v.v)) != NULL) {
+        for (uint32_t i = 0; i < n; i++)
+            v.v[i] = d->key[i];
+        v.n = n;
+    }
+    return v;
+}
+
 int tam_pipeline_decisions_each(tam_txn_t *txn, const char *prefix, tam_pipeline_decision_fn fn,
                                 void *arg)
 {
-    s_each_t e = {tam_arena_new(4096), fn, arg};
+    s_each_t e = {tam_arena_new(4096), fn, arg, NULL};
     if (!e.a)
         return TAM_ENOMEM;
     size_t plen = prefix ? strlen(prefix) : 0;
@@ -99,9 +120,12 @@ typedef struct {
     size_t limit;
     uint64_t last;
     bool more;
+    tam_damaged_t damaged;
 } s_audit_t;
 
-static int s_audit_add(s_audit_t *c, const void *data, size_t len)
+/* Adds the entry stored under seq (its 8-byte key); one that does not
+ * decode is left out and its seq listed as damaged. */
+static int s_audit_add(s_audit_t *c, const uint8_t *seq, const void *data, size_t len)
 {
     if (c->n == c->limit) {
         c->more = true;
@@ -120,8 +144,9 @@ static int s_audit_add(s_audit_t *c, const void *data, size_t len)
     tam_codec_err_t ce;
     memset(&c->v[c->n], 0, sizeof c->v[0]);
     if (tam_decode(&tam_schema_audit_entry, data, len, c->a, &c->v[c->n], &ce)) {
-        tam_error("audit entry: stored value does not decode: %s", ce.message);
-        return TAM_ESTORE;
+        c->last = tam_key_get_u64(seq); /* the next page goes on after it */
+        tam_damaged_add(&c->damaged, "audit", ce.path, "%llu", (unsigned long long)c->last);
+        return 0;
     }
     c->last = c->v[c->n].seq;
     c->n++;
@@ -130,8 +155,9 @@ static int s_audit_add(s_audit_t *c, const void *data, size_t len)
 
 static int s_audit_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
 {
-    (void)key;
-    return s_audit_add(arg, val->data, val->len);
+    if (key->len != 8)
+        return TAM_ESTORE;
+    return s_audit_add(arg, key->data, val->data, val->len);
 }
 
 static int s_audit_prop_fn(const tam_val_t *key, const tam_val_t *val, void *arg)
@@ -145,7 +171,7 @@ static int s_audit_prop_fn(const tam_val_t *key, const tam_val_t *val, void *arg
     int rc = tam_txn_get(c->txn, "audit", seq, 8, &v);
     if (rc)
         return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
-    return s_audit_add(c, v.data, v.len);
+    return s_audit_add(c, seq, v.data, v.len);
 }
 
 static int s_encode(const tam_schema_t *s, const void *obj, msgpack_sbuffer *answer)
@@ -183,7 +209,7 @@ static int s_history(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *
     int rc = tam_txn_scan_rev(txn, "audit_prop", prefix, n + 1, s_audit_prop_fn, &c);
     if (rc < 0)
         return rc;
-    if (c.n == 0) {
+    if (c.n == 0 && c.damaged.n == 0) {
         tam_rpc_error_set(err, TAM_ENOTFOUND, "id", "no act on proposal %s yet (state none)", ref.id);
         return 0;
     }
@@ -195,6 +221,7 @@ static int s_history(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *
     tam_audit_list_t out = {0};
     out.items.n = (uint32_t)c.n;
     out.items.v = c.v;
+    out.damaged = s_damaged_strs(&c.damaged, a);
     return s_encode(&tam_schema_audit_list, &out, answer);
 }
 
@@ -285,7 +312,7 @@ static int s_audit_filtered(tam_txn_t *txn, const tam_audit_query_t *q, s_audit_
         rc = tam_txn_get(txn, "audit", s.v[i], 8, &v);
         if (rc)
             return rc == TAM_ENOTFOUND ? TAM_ESTORE : rc;
-        rc = s_audit_add(c, v.data, v.len);
+        rc = s_audit_add(c, s.v[i], v.data, v.len);
         if (rc)
             return rc > 0 ? 0 : rc;
     }
@@ -315,6 +342,7 @@ static int s_audit(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
     out.items.n = (uint32_t)c.n;
     out.items.v = c.v;
     out.next = c.more ? c.last : 0;
+    out.damaged = s_damaged_strs(&c.damaged, a);
     return s_encode(&tam_schema_audit_list, &out, answer);
 }
 
@@ -373,6 +401,7 @@ static int s_decisions(tam_txn_t *txn, const void *body, size_t len, tam_arena_t
     if (tam_decode(&tam_schema_decision_query, body, len, a, &q, &ce))
         return tam_pipeline__codec_error(err, &ce), 0;
     s_hits_t h = {.q = &q};
+    tam_damaged_t damaged = {0};
     int rc = 0;
     if (q.proposal && q.proposal[0]) {
         tam_decision_t d;
@@ -382,7 +411,9 @@ static int s_decisions(tam_txn_t *txn, const void *body, size_t len, tam_arena_t
         else if (rc == TAM_ENOTFOUND)
             rc = 0;
     } else {
-        rc = tam_pipeline_decisions_each(txn, NULL, s_match_fn, &h);
+        s_each_t e = {tam_arena_new(4096), s_match_fn, &h, &damaged};
+        rc = e.a ? tam_txn_scan(txn, "decisions", NULL, 0, NULL, 0, s_each_fn, &e) : TAM_ENOMEM;
+        tam_arena_destroy(&e.a);
     }
     if (rc < 0)
         goto done;
@@ -402,6 +433,7 @@ static int s_decisions(tam_txn_t *txn, const void *body, size_t len, tam_arena_t
             goto done;
     }
     out.items.n = (uint32_t)count;
+    out.damaged = s_damaged_strs(&damaged, a);
     rc = s_encode(&tam_schema_decision_list, &out, answer);
 done:
     free(h.v);

@@ -4,6 +4,7 @@
  * msgpack of their structs, so answers and snapshots copy them as they are. */
 #include <stdlib.h>
 #include <string.h>
+#include "tam/damaged.h"
 #include "tam/error.h"
 #include "tam/log.h"
 #include "registry.h"
@@ -42,12 +43,13 @@ static int s_raw(msgpack_sbuffer *sb, const void *data, size_t len)
 
 /* Packs {"items": [values...], "next": last key} (next only if more), the
  * encoding of donor_list, project_list and ledger_list. */
-static int s_pack_list(msgpack_sbuffer *answer, const s_recs_t *items, bool more)
+static int s_pack_list(msgpack_sbuffer *answer, const s_recs_t *items, bool more,
+                       const tam_damaged_t *damaged)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, answer, msgpack_sbuffer_write);
     bool next = more && items->n > 0;
-    int rc = msgpack_pack_map(&pk, next ? 2 : 1);
+    int rc = msgpack_pack_map(&pk, (next ? 2 : 1) + (tam_damaged_listed(damaged) ? 1 : 0));
     rc = rc ? rc : msgpack_pack_str_with_body(&pk, "items", 5);
     rc = rc ? rc : msgpack_pack_array(&pk, (uint32_t)items->n);
     for (size_t i = 0; i < items->n && rc == 0; i++)
@@ -57,6 +59,7 @@ static int s_pack_list(msgpack_sbuffer *answer, const s_recs_t *items, bool more
         rc = msgpack_pack_str_with_body(&pk, "next", 4);
         rc = rc ? rc : msgpack_pack_str_with_body(&pk, k->data, k->len);
     }
+    rc = rc ? rc : tam_damaged_pack(damaged, &pk);
     return rc ? TAM_ENOMEM : 0;
 }
 
@@ -156,11 +159,40 @@ typedef struct {
     /* projects only */
     const tam_project_query_t *q;
     tam_arena_t *a;
+    /* every record is decoded with schema (into a) before it is answered;
+     * one that does not decode is left out and its key listed here */
+    const char *db;
+    const tam_schema_t *schema;
+    tam_damaged_t damaged;
 } s_list_t;
 
 static bool s_is_after(const s_list_t *l, const tam_val_t *key)
 {
     return l->after && key->len == strlen(l->after) && memcmp(key->data, l->after, key->len) == 0;
+}
+
+/* Whether the stored value decodes; if not, its key goes to l->damaged
+ * (ledger keys are the project id, a 0 and the entry's sequence). out may
+ * be NULL (the decoded record is not needed). */
+static bool s_sound(s_list_t *l, const tam_val_t *key, const tam_val_t *val, void *out)
+{
+    tam_codec_err_t ce;
+    union {
+        tam_donor_t d;
+        tam_project_rec_t p;
+        tam_ledger_entry_t e;
+    } scratch;
+    tam_arena_reset(l->a);
+    if (tam_decode(l->schema, val->data, val->len, l->a, out ? out : &scratch, &ce) == 0)
+        return true;
+    const char *k = key->data;
+    size_t idlen = strnlen(k, key->len);
+    if (idlen + 9 == key->len)
+        tam_damaged_add(&l->damaged, l->db, ce.path, "%.*s/%llu", (int)idlen, k,
+                        (unsigned long long)tam_key_get_u64((const uint8_t *)k + idlen + 1));
+    else
+        tam_damaged_add(&l->damaged, l->db, ce.path, "%.*s", (int)idlen, k);
+    return false;
 }
 
 static int s_take(s_list_t *l, const tam_val_t *key, const tam_val_t *val)
@@ -175,7 +207,11 @@ static int s_take(s_list_t *l, const tam_val_t *key, const tam_val_t *val)
 static int s_donor_row(const tam_val_t *key, const tam_val_t *val, void *arg)
 {
     s_list_t *l = arg;
-    return s_is_after(l, key) ? 0 : s_take(l, key, val);
+    if (s_is_after(l, key))
+        return 0;
+    if (l->items.n < l->limit && !s_sound(l, key, val, NULL))
+        return 0;
+    return s_take(l, key, val);
 }
 
 static bool s_project_matches(const tam_project_query_t *q, const tam_project_rec_t *r)
@@ -196,18 +232,19 @@ static int s_project_row(const tam_val_t *key, const tam_val_t *val, void *arg)
     s_list_t *l = arg;
     if (s_is_after(l, key))
         return 0;
-    if (l->q->has_status || (l->q->donor && l->q->donor[0])) {
-        tam_project_rec_t rec;
-        tam_codec_err_t ce;
+    tam_project_rec_t rec;
+    tam_codec_err_t ce;
+    if (l->items.n == l->limit) {
+        /* the page is full: a next page exists if this record matches (a
+         * damaged one is named by that page, not this one) */
         tam_arena_reset(l->a);
-        if (tam_decode(&tam_schema_project_rec, val->data, val->len, l->a, &rec, &ce)) {
-            tam_error("stored project %.*s does not decode (%s: %s)", (int)key->len,
-                      (const char *)key->data, ce.path, ce.message);
-            return TAM_ESTORE;
-        }
-        if (!s_project_matches(l->q, &rec))
+        if (tam_decode(l->schema, val->data, val->len, l->a, &rec, &ce) == 0 &&
+            !s_project_matches(l->q, &rec))
             return 0;
+        return s_take(l, key, val);
     }
+    if (!s_sound(l, key, val, &rec) || !s_project_matches(l->q, &rec))
+        return 0;
     return s_take(l, key, val);
 }
 
@@ -230,13 +267,17 @@ static int s_donors(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a
     tam_page_str_t q;
     if (s_decode_req(&tam_schema_page_str, body, len, a, &q, err))
         return 0;
-    s_list_t l = {.limit = s_limit(q.limit)};
+    s_list_t l = {.limit = s_limit(q.limit), .a = tam_arena_new(0), .db = "donors",
+                  .schema = &tam_schema_donor};
+    if (!l.a)
+        return TAM_ENOMEM;
     int rc = s_scan_after(txn, "donors", q.after, s_donor_row, &l);
     if (rc == 0)
-        rc = s_pack_list(answer, &l.items, l.more);
+        rc = s_pack_list(answer, &l.items, l.more, &l.damaged);
     else
         rc = rc == TAM_ENOMEM ? rc : s_store_rc(rc);
     free(l.items.v);
+    tam_arena_destroy(&l.a);
     return rc;
 }
 
@@ -246,12 +287,13 @@ static int s_projects(tam_txn_t *txn, const void *body, size_t len, tam_arena_t 
     tam_project_query_t q;
     if (s_decode_req(&tam_schema_project_query, body, len, a, &q, err))
         return 0;
-    s_list_t l = {.limit = s_limit(q.limit), .q = &q, .a = tam_arena_new(0)};
+    s_list_t l = {.limit = s_limit(q.limit), .q = &q, .a = tam_arena_new(0), .db = "projects",
+                  .schema = &tam_schema_project_rec};
     if (!l.a)
         return TAM_ENOMEM;
     int rc = s_scan_after(txn, "projects", q.after, s_project_row, &l);
     if (rc == 0)
-        rc = s_pack_list(answer, &l.items, l.more);
+        rc = s_pack_list(answer, &l.items, l.more, &l.damaged);
     else if (rc != TAM_ENOMEM && rc != TAM_ESTORE)
         rc = s_store_rc(rc);
     free(l.items.v);
@@ -266,7 +308,7 @@ static int s_ledger_row(const tam_val_t *key, const tam_val_t *val, void *arg)
         l->more = true;
         return 1;
     }
-    return s_recs_add(&l->items, key, val);
+    return s_sound(l, key, val, NULL) ? s_recs_add(&l->items, key, val) : 0;
 }
 
 static int s_ledger(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a,
@@ -292,16 +334,20 @@ static int s_ledger(tam_txn_t *txn, const void *body, size_t len, tam_arena_t *a
     size_t n = strlen(k.id);
     memcpy(prefix, k.id, n);
     prefix[n] = 0;
-    s_list_t l = {.max = TAM_REGISTRY_LEDGER_MAX};
+    s_list_t l = {.max = TAM_REGISTRY_LEDGER_MAX, .a = tam_arena_new(0), .db = "ledger",
+                  .schema = &tam_schema_ledger_entry};
+    if (!l.a)
+        return TAM_ENOMEM;
     rc = tam_txn_scan(txn, "ledger", prefix, n + 1, NULL, 0, s_ledger_row, &l);
     if (rc == 0 && l.more)
         tam_rpc_error_set(err, TAM_ETOOBIG, "id", "the ledger of '%s' has more than %d entries",
                           k.id, TAM_REGISTRY_LEDGER_MAX);
     else if (rc == 0)
-        rc = s_pack_list(answer, &l.items, false);
+        rc = s_pack_list(answer, &l.items, false, &l.damaged);
     else
         rc = rc == TAM_ENOMEM ? rc : s_store_rc(rc);
     free(l.items.v);
+    tam_arena_destroy(&l.a);
     return rc;
 }
 

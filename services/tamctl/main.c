@@ -225,6 +225,41 @@ void tamctl_print_json(const void *body, size_t len)
     }
 }
 
+/* Set when an answer named damaged stored records: the command's output is
+ * incomplete, and tamctl exits EX_DATAERR even if the command succeeded. */
+static bool s_damaged_seen;
+
+/* An answer that is a map with "damaged": [keys] (a listing that left out
+ * stored records that do not decode, tam/damaged.h): says so on stderr. */
+static void s_warn_damaged(const char *service, const void *body, size_t len)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    if (msgpack_unpack_next(&u, body, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            const msgpack_object *k = &u.data.via.map.ptr[i].key, *v = &u.data.via.map.ptr[i].val;
+            if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 7 ||
+                memcmp(k->via.str.ptr, "damaged", 7) != 0 || v->type != MSGPACK_OBJECT_ARRAY ||
+                v->via.array.size == 0)
+                continue;
+            s_damaged_seen = true;
+            fprintf(stderr, "tamctl: %s: %u stored record(s) do not decode and are left out; this "
+                            "listing is INCOMPLETE (the service log names them; restore the store "
+                            "from a backup). Damaged keys:",
+                    service, v->via.array.size);
+            for (uint32_t j = 0; j < v->via.array.size; j++) {
+                const msgpack_object *e = &v->via.array.ptr[j];
+                if (e->type == MSGPACK_OBJECT_STR)
+                    fprintf(stderr, " %.*s", (int)e->via.str.size, e->via.str.ptr);
+            }
+            fputc('\n', stderr);
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+}
+
 /* 1 when an ipc:// endpoint has no socket file after waiting up to wait_ms for it
  * (a service being restarted binds it again): nothing can answer there, so resending
  * for the whole retry horizon would only make the person wait. tcp:// and abstract
@@ -305,6 +340,7 @@ int tamctl_call_raw(tamctl_t *t, const char *service, int msg_id, const void *re
         tam_rpc_answer_clear(&ans);
         return EX_PROTOCOL;
     }
+    s_warn_damaged(service, ans.body, ans.len);
     if (body) {
         *body = ans.body;
         *len = ans.len;
@@ -482,6 +518,8 @@ int main(int argc, char **argv)
     }
     optind = 0; /* 0, not 1: glibc then resets its state fully, "+" mode included */
     int ex = t.cmd->run(&t, cargc, cargv);
+    if (ex == EX_OK && s_damaged_seen)
+        ex = EX_DATAERR; /* the output left out damaged records: not a success */
     s_close_clients();
     tam_sec_destroy(&sec);
     zmq_ctx_term(t.zctx);

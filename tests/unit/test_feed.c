@@ -284,10 +284,10 @@ static void start_client(fx_t *f, int i, const char *const *prefixes, size_t np,
  * let each process what arrived and its timers. */
 static void pump(fx_t *f, int timeout_ms)
 {
-    zmq_pollitem_t items[1 + 2 * NCLI];
+    zmq_pollitem_t items[2 + 2 * NCLI];
     int n = 0, t = timeout_ms;
     if (f->sv.s && !f->hold_server) {
-        n += tam_feed_server_pollitems(f->sv.s, items + n, 1);
+        n += tam_feed_server_pollitems(f->sv.s, items + n, 2);
         int st = tam_feed_server_next_timeout_ms(f->sv.s);
         t = st < t ? st : t;
     }
@@ -482,7 +482,8 @@ static void test_arguments(void **state)
     assert_int_equal(tam_feed_server_skip(NULL, 5), TAM_EINVAL);
     zmq_pollitem_t items[2];
     assert_int_equal(tam_feed_server_pollitems(f->sv.s, items, 0), TAM_EINVAL);
-    assert_int_equal(tam_feed_server_pollitems(f->sv.s, items, 1), 1);
+    assert_int_equal(tam_feed_server_pollitems(f->sv.s, items, 1), TAM_EINVAL);
+    assert_int_equal(tam_feed_server_pollitems(f->sv.s, items, 2), 2);
 
     tam_feed_client_t *c = NULL;
     tam_feed_callbacks_t cb = {on_record, NULL, NULL, &f->cl[0]};
@@ -717,10 +718,12 @@ static void test_snapshot_reader_stuck(void **state)
     assert_int_equal(sstats(f).snapshots_abandoned, 1 + (uint64_t)r.retries);
 }
 
-/* Ten requesters that ask and never read: each snapshot is abandoned after a
- * short wait, one per process call, so the service's loop goes on between
- * them (they froze it for 2 s each before); a reader then gets the whole
- * snapshot. The longest process call is printed (a figure, not asserted). */
+/* Ten requesters that ask and never read: their snapshots are produced one
+ * per process call and sent in slices without waiting for anyone, and each
+ * is abandoned once its requester has taken nothing for a while, so the
+ * service's loop goes on throughout (they froze it for 2 s each once); a
+ * reader then gets the whole snapshot. The longest process call is printed
+ * (a figure, not asserted; bench_snapshot measures pings). */
 static void test_ten_stuck_requesters(void **state)
 {
     fx_t *f = *state;
@@ -770,6 +773,42 @@ static void test_ten_stuck_requesters(void **state)
     pthread_join(th, NULL);
     assert_int_equal(r.recs, 30000);
     assert_true(r.ended);
+}
+
+/* A big snapshot goes out in slices, one per process call, so the loop's
+ * other work (here: publishing) goes on between them; an update published
+ * while the snapshot is being sent reaches the client after it, and the
+ * client ends with the server's state. Fails if a process call sends more
+ * than one slice (512 records), i.e. the whole snapshot in one loop turn. */
+static void test_snapshot_sliced(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 1000);
+    srv_set(&f->sv, "a", "1");
+    f->sv.bulk = 5000;
+    start_client(f, 0, NULL, 0, NULL);
+    uint64_t most = 0, slices = 0, published_mid = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (!caught_up(f, 0) && now_ms() < deadline) {
+        uint64_t before = sstats(f).snapshot_records;
+        pump(f, 10);
+        uint64_t sent = sstats(f).snapshot_records - before;
+        most = sent > most ? sent : most;
+        slices += sent > 0;
+        if (slices == 2 && !published_mid) { /* between two slices of the snapshot */
+            srv_set(&f->sv, "a", "2");
+            published_mid = sstats(f).snapshot_records;
+        }
+    }
+    assert_true(caught_up(f, 0));
+    assert_true(published_mid > 0 && published_mid < 5001); /* the snapshot was not over */
+    assert_true(most <= 512);
+    assert_true(slices >= 5001 / 512);
+    assert_int_equal(sstats(f).snapshots, 1);
+    assert_maps_equal(&f->sv.map, &f->cl[0].map, NULL, 0);
+    entry_t *e = map_find(&f->cl[0].map, "a", 1);
+    assert_non_null(e);
+    assert_memory_equal(e->val, "2", 1);
 }
 
 /* The same convergence on inproc://. */
@@ -964,12 +1003,13 @@ static void test_snapshot_error(void **state)
     assert_int_equal(sstats(f).snapshot_failed, 1);
     assert_maps_equal(&f->sv.map, &f->cl[0].map, NULL, 0);
 
-    /* fails after two records: the retry must start from an empty state */
+    /* fails after two records: the snapshot is produced whole before any
+     * of it is sent, so the client gets the error and nothing of it */
     f->sv.fail_after = 2;
     start_client(f, 1, NULL, 0, &o);
     WAIT_UNTIL(f, caught_up(f, 1));
     assert_int_equal(cstats(f, 1).snapshot_errors, 1);
-    assert_int_equal(f->cl[1].resets, 1);
+    assert_int_equal(f->cl[1].resets, 0);
     assert_maps_equal(&f->sv.map, &f->cl[1].map, NULL, 0);
 
     /* a service that emits a reserved topic fails its snapshot */
@@ -1302,6 +1342,54 @@ static void test_hostile_subscribers(void **state)
     assert_int_equal(cstats(f, 0).resets, resets); /* the stream was never broken */
 }
 
+/* A subscriber that subscribes to more distinct topics than the PUB may
+ * hold (4,096; each one costs the server memory in libzmq's trie) gets every
+ * subscriber dropped, itself included; an honest client reconnects, resyncs
+ * and ends with the server's state. Fails if the count is not bounded (the
+ * drop never comes). The same for the bytes: 300 distinct subscriptions of
+ * 1,000 bytes (over 256 KiB) get a second drop. */
+static void test_subscription_count(void **state)
+{
+    fx_t *f = *state;
+    start_server(f, 50);
+    start_client(f, 0, NULL, 0, NULL);
+    srv_set(&f->sv, "k1", "v1");
+    WAIT_UNTIL(f, caught_up(f, 0));
+    int hwm = 100000; /* a SUB drops subscriptions over its send queue */
+    void *sub = raw_socket(f, ZMQ_SUB);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SNDHWM, &hwm, sizeof hwm), 0);
+    assert_int_equal(zmq_connect(sub, f->pub), 0);
+    char topic[1001];
+    for (int i = 0; i < 4100; i++) {
+        int n = snprintf(topic, sizeof topic, "t/%d", i);
+        assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, (size_t)n), 0);
+    }
+    WAIT_UNTIL(f, sstats(f).subscriber_drops == 1);
+    srv_set(&f->sv, "k2", "v2");
+    WAIT_UNTIL(f, caught_up(f, 0));
+    assert_int_equal(f->cl[0].map.n, 2);
+    assert_maps_equal(&f->sv.map, &f->cl[0].map, NULL, 0);
+
+    /* the bytes: a new connection (the old one's subscriptions are gone
+     * with it once it is closed), 300 x 1,000 bytes; one drop per second at
+     * most, so the second may come a second after the first */
+    zmq_close(sub);
+    f->raw[f->raw[1] == sub ? 1 : 0] = NULL;
+    sub = raw_socket(f, ZMQ_SUB);
+    assert_int_equal(zmq_setsockopt(sub, ZMQ_SNDHWM, &hwm, sizeof hwm), 0);
+    assert_int_equal(zmq_connect(sub, f->pub), 0);
+    memset(topic, 'x', 1000);
+    for (int i = 0; i < 300; i++) {
+        int n = snprintf(topic, 12, "%011d", i);
+        topic[n] = 'x';
+        assert_int_equal(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, 1000), 0);
+    }
+    WAIT_UNTIL(f, sstats(f).subscriber_drops == 2);
+    srv_set(&f->sv, "k3", "v3");
+    WAIT_UNTIL(f, caught_up(f, 0));
+    assert_maps_equal(&f->sv.map, &f->cl[0].map, NULL, 0);
+}
+
 /* Socket failures (here: a context being shut down) are errors, not
  * crashes, and leave the objects destroyable. */
 static void test_context_shutdown(void **state)
@@ -1333,6 +1421,7 @@ int main(void)
         T(test_prefix_dedup_server),
         T(test_snapshot_reader_stuck),
         T(test_ten_stuck_requesters),
+        T(test_snapshot_sliced),
         T(test_gap),
         T(test_heartbeat_idle),
         T(test_silence_restart),
@@ -1344,6 +1433,7 @@ int main(void)
         T(test_malformed_updates),
         T(test_hostile_snapshot_server),
         T(test_hostile_subscribers),
+        T(test_subscription_count),
         T(test_context_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

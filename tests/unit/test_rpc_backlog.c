@@ -290,11 +290,87 @@ static void test_pipelined_all_answered(void **state)
     fx->done = 1;
 }
 
+/* tam_rpc_server_drain: answers that waited in the backlog (the peer's pipe
+ * holds TAM_RPC_PIPE_HWM) all leave in one call while the peer reads them;
+ * one tam_rpc_server_flush sends only what the pipe takes at once. */
+#define N_DRAIN 1000
+typedef struct {
+    const char *ep;
+    void *zctx;
+    volatile int go; /* the server has queued every answer: read them */
+    int got;
+} drain_client_t;
+
+static void *drain_client(void *arg)
+{
+    drain_client_t *d = arg;
+    tam_rpc_client_t *c = NULL;
+    if (tam_rpc_client_new(&c, d->zctx, d->ep, 20000, 0))
+        return NULL;
+    for (int i = 0; i < N_DRAIN; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "d-%d", i);
+        if (tam_rpc_client_send(c, id, "test.echo", "\x01", 1))
+            break;
+    }
+    while (!__atomic_load_n(&d->go, __ATOMIC_SEQ_CST))
+        usleep(1000);
+    for (int i = 0; i < N_DRAIN; i++) {
+        tam_rpc_answer_t a = {0};
+        if (tam_rpc_client_recv(c, 20000, &a))
+            break;
+        d->got += a.status == TAM_RPC_OK;
+        tam_rpc_answer_clear(&a);
+    }
+    tam_rpc_client_destroy(&c);
+    return NULL;
+}
+
+static void test_drain(void **state)
+{
+    fx_t *fx = *state;
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc://%s/drain", fx->dir);
+    tam_rpc_server_t *srv = NULL;
+    assert_int_equal(tam_rpc_server_new(&srv, fx->zctx, ep, NULL), 0);
+    drain_client_t d = {.ep = ep, .zctx = fx->zctx};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, drain_client, &d), 0);
+    tam_rpc_req_t **reqs = calloc(N_DRAIN, sizeof *reqs);
+    int n = 0;
+    int64_t end = now_ms() + 20000;
+    while (n < N_DRAIN && now_ms() < end) {
+        zmq_pollitem_t it = {tam_rpc_server_socket(srv), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 100);
+        tam_rpc_req_t *req = NULL;
+        while (n < N_DRAIN && tam_rpc_server_recv(srv, &req) == 0 && req)
+            reqs[n++] = req;
+    }
+    assert_int_equal(n, N_DRAIN);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(tam_rpc_server_reply_ok(srv, reqs[i], reqs[i]->body, reqs[i]->body_len), 0);
+        tam_rpc_req_free(&reqs[i]);
+    }
+    free(reqs);
+    size_t queued = tam_rpc_server_backlog(srv);
+    printf("drain: %zu bytes of answers waiting after answering %d\n", queued, N_DRAIN);
+    assert_true(queued > 0); /* the pipe took a few; the rest wait */
+    __atomic_store_n(&d.go, 1, __ATOMIC_SEQ_CST);
+    /* one call, while the client reads: every answer leaves */
+    tam_rpc_server_drain(srv, 5000, 30000);
+    assert_int_equal(tam_rpc_server_backlog(srv), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(d.got, N_DRAIN);
+    tam_rpc_server_destroy(&srv);
+    fx->done = 1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stuck_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_all_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
