@@ -174,6 +174,25 @@ void gw_cache_clear(void);
 /* Hits and misses so far, for /metrics. */
 void gw_cache_counts(uint64_t *hits, uint64_t *misses);
 
+/* ---- gw_guard.c ------------------------------------------------------------ */
+
+typedef struct gw_guard gw_guard_t;
+
+/* Starts the watchdog of [gateway] header_timeout and max_connections. */
+int gw_guard_new(gw_guard_t **out, const tam_config_t *cfg);
+/* Stops it; after MHD_stop_daemon. */
+void gw_guard_destroy(gw_guard_t **g);
+/* MHD_OPTION_NOTIFY_CONNECTION (cls: the guard). */
+void gw_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode code);
+/* The accept policy callback of MHD_start_daemon (cls: the guard): makes
+ * room near the limit; accepts every connection. */
+enum MHD_Result gw_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* conn's request header is complete (busy) or its request has ended. */
+void gw_guard_request(gw_guard_t *g, struct MHD_Connection *conn, bool busy);
+/* Connections closed so far for header_timeout and to make room, for /metrics. */
+void gw_guard_counts(uint64_t *header_timeouts, uint64_t *evictions);
+
 /* ---- gw_csv.c -------------------------------------------------------------- */
 
 /* The items of a list answer (schema answer, as JSON text) as CSV with a

@@ -23,6 +23,7 @@ struct gw {
     tam_rpc_client_t *clients[S_NSERVICES]; /* made and used in MHD's thread only */
     gw_stream_t *stream;
     gw_static_t *web; /* the dashboard's files, NULL: none */
+    gw_guard_t *guard;
     unsigned port;
 };
 
@@ -116,6 +117,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
         if (!u)
             return MHD_NO;
         *con_cls = u;
+        gw_guard_request(g->guard, conn, true); /* its header is complete */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > g->cfg->gateway.max_body)
@@ -177,12 +179,12 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *conn, const ch
 static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                         enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    gw_t *g = cls;
     s_upload_t *u = *con_cls;
     if (u) {
         gw_slow_free(&u->slow);
+        gw_guard_request(g->guard, conn, false); /* idle until its next request */
         free(u->body);
         free(u);
         *con_cls = NULL;
@@ -205,6 +207,10 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx)
     int rc = gw_static_new(&g->web, cfg->gateway.web_dir);
     if (rc == 0 && (rc = gw_stream_new(&g->stream, cfg, zctx)) != 0)
         gw_static_destroy(&g->web);
+    if (rc == 0 && (rc = gw_guard_new(&g->guard, cfg)) != 0) {
+        gw_stream_destroy(&g->stream);
+        gw_static_destroy(&g->web);
+    }
     if (rc) {
         free(g);
         return rc;
@@ -212,15 +218,16 @@ int gw_new(gw_t **out, const tam_config_t *cfg, void *zctx)
     unsigned timeout_s = (unsigned)((cfg->gateway.connection_timeout + 999) / 1000);
     g->d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-        0, NULL, NULL, s_access, g, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        0, gw_guard_accept, g->guard, s_access, g, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->gateway.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->gateway.per_ip_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->gateway.connection_memory,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_COMPLETED, s_completed, g,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, gw_guard_notify, g->guard, MHD_OPTION_END);
     if (!g->d) {
         tam_crit("cannot listen on http://%s:%lld: %s", cfg->gateway.listen,
                  (long long)cfg->gateway.port, strerror(errno));
+        gw_guard_destroy(&g->guard);
         gw_stream_destroy(&g->stream);
         gw_static_destroy(&g->web);
         free(g);
@@ -256,6 +263,7 @@ void gw_destroy(gw_t **gp)
     gw_slow_drain();           /* slow calls resume their connections when they return */
     if (g->d)
         MHD_stop_daemon(g->d); /* joins the HTTP thread: its sockets are ours now */
+    gw_guard_destroy(&g->guard); /* after: MHD has closed (and unlisted) every connection */
     for (size_t i = 0; i < S_NSERVICES; i++)
         tam_rpc_client_destroy(&g->clients[i]);
     gw_cache_clear();

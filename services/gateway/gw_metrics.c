@@ -214,6 +214,14 @@ enum MHD_Result gw_metrics_serve(gw_req_t *r)
                             "tam_gateway_cache_total{result=\"hit\"} %llu\n"
                             "tam_gateway_cache_total{result=\"miss\"} %llu\n",
           (unsigned long long)hits, (unsigned long long)misses);
+    uint64_t late, evicted;
+    gw_guard_counts(&late, &evicted);
+    s_cat(&buf, &len, &cap, "# HELP tam_gateway_connections_closed_total Connections the gateway closed: "
+                            "no request header within header_timeout, or not in a request near max_connections.\n"
+                            "# TYPE tam_gateway_connections_closed_total counter\n"
+                            "tam_gateway_connections_closed_total{reason=\"header_timeout\"} %llu\n"
+                            "tam_gateway_connections_closed_total{reason=\"room\"} %llu\n",
+          (unsigned long long)late, (unsigned long long)evicted);
     if (!buf)
         return MHD_NO;
     gw_metrics_count(r, MHD_HTTP_OK);

@@ -580,8 +580,8 @@ int main(int argc, char **argv)
                     got_run = e->t;
                 if (e->kind == 'p' && !got_prop)
                     for (size_t x = 0; x < json_array_size(ids); x++)
-                        if (strtoull(json_string_value(json_array_get(ids, x)), NULL, 10) == e->need)
-                            got_prop = e->t;
+                        if ((uint64_t)json_integer_value(json_array_get(ids, x)) == e->need)
+                            got_prop = e->t; /* need ids are integers (proto: U64S) */
             }
             from = g_sse.n;
             pthread_mutex_unlock(&g_sse.mu);
