@@ -237,8 +237,9 @@ int tam_match__decode(tam_match_t *m, const tam_schema_t *s, const void *body, s
     int rc = tam_decode(s, body, len, m->scratch, obj, &ce);
     if (rc) {
         m->st.bad_records++;
-        tam_warn("feed: %s record refused: %s: %s", what, ce.path[0] ? ce.path : "(record)",
-                 ce.message);
+        /* the field only: the decoder's message can quote the value (no contents in logs) */
+        tam_warn("feed: %s record refused: it does not decode at %s", what,
+                 ce.path[0] ? ce.path : "(record)");
     }
     return rc;
 }
