@@ -47,6 +47,9 @@ struct gw_stream {
     uint64_t last_seq;  /* the last feed sequence taken (snapshot or update) */
     uint64_t run_id;    /* the last run header taken (snapshot or update), 0: none */
     uint64_t gen;       /* +1 at every run header and every resync (gw_stream_run) */
+    bool synced;        /* following the feed: every later update becomes an event */
+    bool joined_unsynced; /* a client joined while not synced: reset it at the sync */
+    tam_feed_client_t *fc; /* the feed thread's client (its epoch, in on_synced) */
     struct MHD_Connection *waiting[S_WAIT_MAX];
     size_t nwaiting;
 };
@@ -124,18 +127,32 @@ static void s_on_reset(void *arg)
     s->last_seq = 0;
     s->run_id = 0;
     s->gen++;
+    s->synced = false;
+    s->epoch = 0; /* nobody resumes until the feed is followed again */
     pthread_mutex_unlock(&s->mu);
     s_push(s, 'x', 0, NULL, NULL, NULL, strdup("{\"reason\":\"the match feed had a gap or "
                                                 "restarted: reload\"}"));
 }
 
+/* The feed is followed again from its snapshot at seq: updates up to seq
+ * are in the snapshot and never become events. A client that joined while
+ * the gateway was not synced has reloaded from a state that may be older than
+ * that snapshot, and would miss what lies between (a proposal removed then
+ * would stay in its list for ever): it is told to reload once more, now. */
 static void s_on_synced(uint64_t seq, void *arg)
 {
     gw_stream_t *s = arg;
     pthread_mutex_lock(&s->mu);
     s->base_seq = seq;
     s->last_seq = seq;
+    s->epoch = tam_feed_client_epoch(s->fc);
+    s->synced = true;
+    bool reset = s->joined_unsynced;
+    s->joined_unsynced = false;
     pthread_mutex_unlock(&s->mu);
+    if (reset)
+        s_push(s, 'x', 0, NULL, NULL, NULL,
+               strdup("{\"reason\":\"the gateway follows the match feed again: reload\"}"));
 }
 
 static void *s_thread(void *arg)
@@ -151,6 +168,7 @@ static void *s_thread(void *arg)
         tam_error("stream: cannot follow %s: %s", s->cfg->match.feed, tam_strerror(rc));
         return NULL;
     }
+    s->fc = fc;
     int64_t keep_ms = s->cfg->gateway.connection_timeout / 3, waited = 0;
     while (!s->stop) {
         if ((rc = tam_feed_client_run(fc, 200)) != 0) {
@@ -158,7 +176,8 @@ static void *s_thread(void *arg)
             break;
         }
         pthread_mutex_lock(&s->mu);
-        s->epoch = tam_feed_client_epoch(fc);
+        if (s->synced)
+            s->epoch = tam_feed_client_epoch(fc);
         waited += 200;
         if (waited >= keep_ms) {
             /* Keep-alive: every waiting connection writes a comment line. */
@@ -169,6 +188,10 @@ static void *s_thread(void *arg)
         }
         pthread_mutex_unlock(&s->mu);
     }
+    pthread_mutex_lock(&s->mu);
+    s->fc = NULL;
+    s->synced = false;
+    pthread_mutex_unlock(&s->mu);
     tam_feed_client_destroy(&fc);
     return NULL;
 }
@@ -414,6 +437,8 @@ enum MHD_Result gw_stream_serve(gw_stream_t *s, gw_req_t *r)
     bool reset = false;
     pthread_mutex_lock(&s->mu);
     c->pos = s->next_pos;
+    if (!s->synced)
+        s->joined_unsynced = true;
     if (last) {
         unsigned long long ep = 0, sq = 0;
         reset = true;

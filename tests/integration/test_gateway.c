@@ -757,6 +757,24 @@ static void test_stream(void **state)
     s_free(&r);
     free(reply);
     assert_true(s_sse_wait(&resumed, "event: run", 30000));
+    /* A client that joins while the gateway cannot follow the feed (tam-match
+     * is down) reloads from a state the gateway's next snapshot may be newer
+     * than: what changed in between never becomes an event. So once the
+     * gateway follows the feed again, that client is told to reload. */
+    resumed.len = 0;
+    resumed.buf[0] = 0;
+    assert_int_equal(s_stop(H, S_MATCH), 0);
+    assert_true(s_sse_wait(&resumed, "event: reset", 30000)); /* the gateway noticed */
+    static sse_t late;
+    s_sse_open(&late, T_VIEWER, NULL, NULL);
+    assert_true(s_sse_wait(&late, ": tamatch stream", 5000));
+    assert_null(strstr(late.buf, "event: reset"));
+    assert_int_equal(s_start(H, S_MATCH), 0);
+    if (!s_sse_wait(&late, "event: reset", 30000))
+        fail_msg("a client that joined while the stream was not synced was not told to reload "
+                 "once it was: %s", late.buf);
+    assert_true(s_sse_wait(&late, "event: run", 30000)); /* the restarted matcher's first run */
+    close(late.fd);
     close(resumed.fd);
 }
 
