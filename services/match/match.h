@@ -383,6 +383,10 @@ typedef struct {
     uint64_t quiet_runs;       /* runs whose new needs changed nothing of the allocation:
                                 * no re-solve (match_solve.c, "quiet runs") */
     bool last_quiet;
+    int64_t last_ranges_us;    /* the last run's dual ranges (match_dual.c), 0: none */
+    uint64_t range_solves;     /* solves made for dual ranges, in all */
+    uint64_t locked_solves;    /* solves made while a run held the write lock (its
+                                * sync hooks): readers waited for each; 0 expected */
 } tam_match_stats_t;
 void tam_match_stats(const tam_match_t *m, tam_match_stats_t *out);
 

@@ -286,6 +286,8 @@ int tam_match__dual_ranges(tam_match_t *m)
     memset(&s, 0, sizeof s);
     if ((rc = tam_flow_new(&f, &pb.p)) || (rc = tam_flow_run(f, &s)))
         goto out;
+    m->st.range_solves++;
+    m->st.locked_solves += m->locked;
     __int128 base = s.objective;
     int64_t room = 0; /* no extra money can place more than every need's amount */
     for (size_t i = 0; i < pb.p.n_needs; i++)
@@ -306,6 +308,8 @@ int tam_match__dual_ranges(tam_match_t *m)
         if ((rc = tam_flow_set_project_budget(f, (uint32_t)q, b + (d))) ||                     \
             (rc = tam_flow_run(f, &s)))                                                        \
             goto out;                                                                          \
+        m->st.range_solves++;                                                                  \
+        m->st.locked_solves += m->locked;                                                      \
         ok = s.objective - base == (__int128)y * (d);                                          \
     } while (0)
         bool ok;

@@ -140,6 +140,10 @@ struct tam_match {
      * ready): its runs skip what no what-if answer reads (canonical duals,
      * dual ranges, the encoded proposal records); never set on a live engine */
     bool lean;
+    /* the run holds the write lock of its sync hooks (from tam_match_run's
+     * start to tam_match__unlock, and again from tam_match__lock): what it
+     * does meanwhile, readers wait for (st.locked_solves counts solves) */
+    bool locked;
 };
 
 /* Synchronisation points of a run (no-ops unless m->sync.owner == m). */

@@ -45,6 +45,7 @@ void tam_match_set_sync(tam_match_t *m, const tam_match_sync_t *sync)
 
 void tam_match__unlock(tam_match_t *m)
 {
+    m->locked = false;
     if (m->sync.owner == m && m->sync.unlock)
         m->sync.unlock(m->sync.arg);
 }
@@ -53,6 +54,7 @@ void tam_match__lock(tam_match_t *m)
 {
     if (m->sync.owner == m && m->sync.lock)
         m->sync.lock(m->sync.arg);
+    m->locked = m->sync.owner == m;
 }
 
 void tam_match__yield(tam_match_t *m)
@@ -517,6 +519,7 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
                   void *arg)
 {
     int64_t t0 = tam_match__now_us();
+    m->locked = m->sync.owner == m; /* a synchronised run starts holding the lock */
     uint64_t quiet0 = m->st.quiet_runs;
     uint32_t date = m->par.today ? m->par.today : tam_date_today();
     if (date != m->run_date || m->run_id == 0)
@@ -551,11 +554,13 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         m->needs[i].in_run = m->needs[i].open;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].in_run = m->projects[j].present;
+    int64_t tr0 = tam_match__now_us();
     if (!m->lean && (rc = tam_match__dual_ranges(m))) {
         tam_warn("run: the ranges of the dual prices could not be computed: %s",
                  tam_strerror(rc));
         rc = 0;
     }
+    m->st.last_ranges_us = m->ranges_done ? tam_match__now_us() - tr0 : 0;
 
     tam_match_prop_t *nv = NULL;
     uint32_t nn = 0;

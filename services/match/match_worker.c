@@ -41,13 +41,37 @@ struct tam_match_worker {
     s_pub_t *pubs;
     size_t npubs, cap_pubs;
     bool pub_failed;       /* a publication could not be buffered (ENOMEM) */
+    int64_t held_since;    /* worker: when it last took the write lock (us) */
+    int64_t hold_run;      /* worker: the run's longest write-lock hold so far (us) */
+    int64_t hold_last;     /* loop: the last finished run's longest hold (us) */
 };
+
+static int64_t s_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* The worker took / is about to give back the write lock (worker thread). */
+static void s_held(tam_match_worker_t *w)
+{
+    w->held_since = s_us();
+}
+
+static void s_release(tam_match_worker_t *w)
+{
+    int64_t d = s_us() - w->held_since;
+    if (d > w->hold_run)
+        w->hold_run = d;
+}
 
 /* ---- the sync hooks the run calls (worker thread) -------------------------------- */
 
 static void s_unlock(void *arg)
 {
     tam_match_worker_t *w = arg;
+    s_release(w);
     pthread_rwlock_unlock(&w->lock);
 }
 
@@ -55,6 +79,7 @@ static void s_lock(void *arg)
 {
     tam_match_worker_t *w = arg;
     pthread_rwlock_wrlock(&w->lock);
+    s_held(w);
 }
 
 static void s_yield(void *arg)
@@ -62,11 +87,13 @@ static void s_yield(void *arg)
     tam_match_worker_t *w = arg;
     if (!__atomic_load_n(&w->readers_waiting, __ATOMIC_ACQUIRE))
         return;
+    s_release(w);
     pthread_rwlock_unlock(&w->lock);
     /* until the waiting readers hold the lock (then wrlock waits for them) */
     while (__atomic_load_n(&w->readers_waiting, __ATOMIC_ACQUIRE))
         sched_yield();
     pthread_rwlock_wrlock(&w->lock);
+    s_held(w);
 }
 
 /* ---- publications, buffered (worker thread) ------------------------------------------ */
@@ -103,7 +130,10 @@ static void *s_main(void *arg)
 {
     tam_match_worker_t *w = arg;
     pthread_rwlock_wrlock(&w->lock);
+    w->hold_run = 0;
+    s_held(w);
     w->rc = tam_match_run(w->m, &w->seqs, s_buffer, w);
+    s_release(w);
     pthread_rwlock_unlock(&w->lock);
     __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
     char b = 1;
@@ -177,6 +207,7 @@ int tam_match_worker_finish(tam_match_worker_t *w, tam_match_publish_fn publish,
         return TAM_ESTATE;
     pthread_join(w->th, NULL);
     w->running = false;
+    w->hold_last = w->hold_run;
     char b[64];
     while (read(w->pipe[0], b, sizeof b) > 0)
         ;
@@ -203,6 +234,11 @@ void tam_match_worker_rdlock(tam_match_worker_t *w)
 void tam_match_worker_rdunlock(tam_match_worker_t *w)
 {
     pthread_rwlock_unlock(&w->lock);
+}
+
+int64_t tam_match_worker_hold_us(const tam_match_worker_t *w)
+{
+    return w->hold_last;
 }
 
 int tam_match_worker_stop(tam_match_worker_t *w)

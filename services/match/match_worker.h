@@ -32,6 +32,9 @@ int tam_match_worker_finish(tam_match_worker_t *w, tam_match_publish_fn publish,
  * pivots or rows), waits for it and drops its publications. Returns the
  * run's result (TAM_ESTATE when it was stopped), 0 if none was going on. */
 int tam_match_worker_stop(tam_match_worker_t *w);
+/* The longest time the last finished run held the write lock at a stretch
+ * (us; readers wait that long at worst), 0 before the first. */
+int64_t tam_match_worker_hold_us(const tam_match_worker_t *w);
 
 /* Read access to the engine from the loop thread during a run (waiting
  * readers are let in between rows of a recomputation; during a solve they
