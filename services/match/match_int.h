@@ -314,11 +314,15 @@ void tam_match__problem_free(tam_match_problem_t *pb);
  * prices, then least need prices; docs/allocation.md). Returns 0;
  * TAM_ENOMEM. */
 int tam_match__canon_duals(tam_match_t *m);
-/* Sets each project's dual_range: how many extra USD each still add its dual
- * (parametric analysis by re-solves of the run's problem; -1 for a zero
- * dual). Only for problems up to 50,000 pairs (else ranges stay 0 and
- * ranges_done false). Returns 0 or the solver's errors. */
-int tam_match__dual_ranges(tam_match_t *m);
+/* Each project's dual range, by project slot (range[m->nprojects]): how many
+ * extra USD each still add its dual in the run being computed (parametric
+ * analysis by re-solves of the problem of the needs and projects in_run,
+ * with m->work's duals; -1 for a zero dual). Only for problems up to 50,000
+ * pairs (else every range is 0 and *done false). Reads the model and m->work,
+ * writes only range, *done and *solves (the re-solves made): a run calls it
+ * without the write lock. Returns 0; TAM_ESTATE (stopped: sync.stop); the
+ * solver's errors (then every range is 0, *done false). */
+int tam_match__dual_ranges(tam_match_t *m, int64_t *range, bool *done, uint64_t *solves);
 
 /* ---- match_hash.c ---- */
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns

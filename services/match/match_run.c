@@ -554,30 +554,53 @@ int tam_match_run(tam_match_t *m, const tam_match_seqs_t *seqs, tam_match_publis
         m->needs[i].in_run = m->needs[i].open;
     for (uint32_t j = 0; j < m->nprojects; j++)
         m->projects[j].in_run = m->projects[j].present;
-    int64_t tr0 = tam_match__now_us();
-    if (!m->lean && (rc = tam_match__dual_ranges(m))) {
-        tam_warn("run: the ranges of the dual prices could not be computed: %s",
-                 tam_strerror(rc));
-        rc = 0;
-    }
-    m->st.last_ranges_us = m->ranges_done ? tam_match__now_us() - tr0 : 0;
-
     tam_match_prop_t *nv = NULL;
     uint32_t nn = 0;
     tam_match_map_t nmap = {0};
     bool *seen = NULL;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    /* hashing and ranking read the model and m->work only: readers may go on */
+    /* hashing, ranking and the dual ranges read the model and m->work only:
+     * readers may go on (the ranges re-solve a copy of the problem, up to
+     * thousands of times at 2k x 100: seconds, which readers waited for
+     * when they were computed holding the lock) */
     char hash[65];
     s_totals_t tot = {0};
+    int64_t *range = NULL, tr0 = 0, tr1 = 0;
+    bool ranges = false;
+    uint64_t rsolves = 0;
     tam_match__unlock(m);
     rc = tam_match__hash_into(m, hash);
     if (rc == 0)
         rc = s_collect(m, &nv, &nn, &tot);
+    bool lk = m->locked; /* false here; st.locked_solves counts if it is not */
+    if (rc == 0 && !m->lean) {
+        tr0 = tam_match__now_us();
+        int rrc = TAM_ENOMEM;
+        if ((range = malloc(((size_t)m->nprojects + 1) * sizeof *range)))
+            rrc = tam_match__dual_ranges(m, range, &ranges, &rsolves);
+        tr1 = tam_match__now_us();
+        if (rrc == TAM_ESTATE && tam_match__stopped(m))
+            rc = TAM_ESTATE;
+        else if (rrc)
+            tam_warn("run: the ranges of the dual prices could not be computed: %s",
+                     tam_strerror(rrc));
+    }
     tam_match__lock(m);
-    if (rc)
+    if (rc) {
+        free(range);
         goto fail;
+    }
+    if (!m->lean) {
+        /* the new ranges become visible with the run (the header below) */
+        for (uint32_t j = 0; j < m->nprojects; j++)
+            m->projects[j].dual_range = range ? range[j] : 0;
+        m->ranges_done = ranges;
+        m->st.range_solves += rsolves;
+        m->st.locked_solves += lk ? rsolves : 0;
+        m->st.last_ranges_us = ranges ? tr1 - tr0 : 0;
+    }
+    free(range);
     memcpy(m->hash, hash, sizeof m->hash);
     s_totals_commit(m, &tot);
     free(tot.elig);

@@ -239,6 +239,8 @@ static int s_flow_run(tam_match_t *m)
 {
     tam_flow_set_cancel(m->flow, m->sync.owner == m ? m->sync.stop : NULL);
     tam_match__unlock(m);
+    if (m->locked)
+        m->st.locked_solves++; /* never: readers would wait for the solve */
     int rc = tam_flow_run_lazy(m->flow, &m->work);
     tam_match__lock(m);
     return rc;
