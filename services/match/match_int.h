@@ -323,6 +323,9 @@ int tam_match__canon_duals(tam_match_t *m);
  * without the write lock. Returns 0; TAM_ESTATE (stopped: sync.stop); the
  * solver's errors (then every range is 0, *done false). */
 int tam_match__dual_ranges(tam_match_t *m, int64_t *range, bool *done, uint64_t *solves);
+/* Tests: true makes every range come from re-solves (the way taken when the
+ * run's duals are not the least ones), to compare it with the max flow. */
+void tam_match__ranges_by_resolves(bool on);
 
 /* ---- match_hash.c ---- */
 /* Sets m->hash: SHA-256 of the canonical inputs (docs/matching.md). Returns

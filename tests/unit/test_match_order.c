@@ -9,6 +9,7 @@
  * the same proposals — same need content, project, amount, score, rank and
  * state — line for line. */
 #include "match_fixture.h"
+#include "match_int.h"
 
 /* The instance's needs in arrival order perm, ids by arrival position. */
 static void s_apply_perm(fx_t *fx, const fx_inst_t *in, const int *perm)
@@ -323,6 +324,33 @@ static void test_dual_ranges(void **state)
     }
     print_message("    %d ranges checked\n", checked);
     assert_true(checked > 3);
+    /* the ranges come from one max flow per project over the tight arcs;
+     * re-solving the problem at other budgets (the way taken when the duals
+     * are not the least ones) finds the same */
+    tam_match_stats_t st;
+    tam_run_t *ra = fx_header(fx);
+    uint32_t n = ra->project_state.n;
+    int64_t flow_range[64];
+    assert_true(n <= 64);
+    for (uint32_t q = 0; q < n; q++)
+        flow_range[q] = ra->project_state.v[q].dual_range;
+    fx_t *re = fx_new();
+    s_apply_perm(re, &in, perm);
+    tam_match__ranges_by_resolves(true);
+    assert_int_equal(fx_run(re), 0);
+    tam_match__ranges_by_resolves(false);
+    tam_run_t *rb = fx_header(re);
+    assert_int_equal(rb->project_state.n, n);
+    int positive = 0;
+    for (uint32_t q = 0; q < n; q++) {
+        assert_string_equal(rb->project_state.v[q].project, ra->project_state.v[q].project);
+        assert_int_equal(rb->project_state.v[q].dual_range, flow_range[q]);
+        positive += flow_range[q] > 0;
+    }
+    assert_true(positive > 3);
+    tam_match_stats(re->m, &st);
+    assert_true(st.range_solves > (uint64_t)positive); /* re-solves indeed */
+    fx_free(re);
     fx_free(fx);
 }
 
