@@ -13,7 +13,8 @@
  *   match_rank.c    content keys (tie-breaks) and relative priorities
  *   match_alloc.c   arcs per need: rows and columns, the ops for the solver
  *   match_solve.c   the tam_flow problem, warm updates, cold rebuilds, solve
- *   match_dual.c    canonical duals and their ranges of validity
+ *   match_dual.c    canonical duals
+ *   match_range.c   the ranges of validity of the project duals (max flow)
  *   match_hash.c    the run hash over the canonical inputs
  *   match_run.c     a run: what changed, solve, rank, diff, publish
  *   match_query.c   match.proposals, match.explain, match.gaps, match.run

@@ -309,7 +309,7 @@ typedef struct {
 int tam_match__problem(const tam_match_t *m, tam_match_problem_t *out, bool with_solution);
 void tam_match__problem_free(tam_match_problem_t *pb);
 
-/* ---- match_dual.c ---- */
+/* ---- match_dual.c, match_range.c ---- */
 /* Replaces the solver's duals in m->sol by the canonical ones (least project
  * prices, then least need prices; docs/allocation.md). Returns 0;
  * TAM_ENOMEM. */
