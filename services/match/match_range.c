@@ -135,13 +135,13 @@ static void s_tight_free(s_tight_t *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Builds the tight network of x (pb's optimal solution s). Returns 0 (then
- * *ok: the solver's duals were feasible potentials, so D is exact);
- * TAM_ENOMEM. */
-static int s_tight_new(s_tight_t *t, const tam_match_problem_t *pb, const tam_flow_solution_t *s,
-                       int64_t *D, bool *ok)
+/* Builds the tight network of x, an allocation of problem p, given dual
+ * prices y (projects) and z (needs). Returns 0, then *ok if x and (y, z)
+ * are optimal (x feasible, the duals feasible potentials, complementary
+ * slackness; then D is exact), else the caller solves; TAM_ENOMEM. */
+static int s_tight_new(s_tight_t *t, const tam_flow_problem_t *p, const int64_t *xs,
+                       const int64_t *ydual, const int64_t *zdual, int64_t *D, bool *ok)
 {
-    const tam_flow_problem_t *p = &pb->p;
     uint32_t np = (uint32_t)p->n_projects, nn = (uint32_t)p->n_needs, T = np + nn, nv = T + 1;
     size_t mr = 2 * p->n_arcs + nn + np; /* residual arcs at most */
     memset(t, 0, sizeof *t);
@@ -149,13 +149,13 @@ static int s_tight_new(s_tight_t *t, const tam_match_problem_t *pb, const tam_fl
     uint32_t *ru = malloc((mr + 1) * sizeof *ru), *rv = malloc((mr + 1) * sizeof *rv);
     int64_t *rlen = malloc((mr + 1) * sizeof *rlen), *rcap = malloc((mr + 1) * sizeof *rcap);
     int64_t *pot = malloc(nv * sizeof *pot), *dist = malloc(nv * sizeof *dist);
-    int64_t *fund = calloc(nn + 1, sizeof *fund);
+    int64_t *fund = calloc(nn + 1, sizeof *fund), *used = calloc(np + 1, sizeof *used);
     uint32_t *deg = calloc(nv + 1, sizeof *deg);
     s_edge_t *e = malloc((mr + 1) * sizeof *e);
     s_heap_t h = {malloc(nv * sizeof(int64_t)), malloc(nv * sizeof(uint32_t)),
                   calloc(nv, sizeof(uint32_t)), 0};
     int rc = TAM_ENOMEM;
-    if (!ru || !rv || !rlen || !rcap || !pot || !dist || !fund || !deg || !e || !h.key ||
+    if (!ru || !rv || !rlen || !rcap || !pot || !dist || !fund || !used || !deg || !e || !h.key ||
         !h.heap || !h.pos)
         goto out;
     size_t m = 0;
@@ -168,13 +168,24 @@ static int s_tight_new(s_tight_t *t, const tam_match_problem_t *pb, const tam_fl
     } while (0)
     for (size_t k = 0; k < p->n_arcs; k++) {
         const tam_flow_arc_t *a = &p->arcs[k];
-        int64_t x = s->x[k], c = a->score == 0 ? a->fixed : a->cap; /* score 0: fixed only */
+        int64_t x = xs[k], c = a->score == 0 ? a->fixed : a->cap; /* score 0: fixed only */
+        if (x < a->fixed || x > c) {
+            rc = 0; /* not an allocation of p */
+            goto out;
+        }
         fund[a->need] += x;
+        used[a->project] += x;
         if (x < c)
             S_RES(a->project, np + a->need, (int64_t)a->score, c - x);
         if (x > a->fixed)
             S_RES(np + a->need, a->project, -(int64_t)a->score, x - a->fixed);
     }
+    for (uint32_t i = 0; i < nn; i++)
+        if (fund[i] > p->need_amount[i] || zdual[i] < 0)
+            goto not_optimal;
+    for (uint32_t j = 0; j < np; j++)
+        if (used[j] > p->project_budget[j] || (ydual[j] > 0 && used[j] != p->project_budget[j]))
+            goto not_optimal;
     for (uint32_t i = 0; i < nn; i++)
         if (fund[i] < p->need_amount[i])
             S_RES(np + i, T, 0, p->need_amount[i] - fund[i]);
@@ -184,15 +195,13 @@ static int s_tight_new(s_tight_t *t, const tam_match_problem_t *pb, const tam_fl
     /* potentials: p(P_j) = y_j, p(W_i) = -z_i, p(T) = 0; reduced lengths
      * p(u) - len - p(v) >= 0 by complementary slackness */
     for (uint32_t j = 0; j < np; j++)
-        pot[j] = s->project_dual[j];
+        pot[j] = ydual[j];
     for (uint32_t i = 0; i < nn; i++)
-        pot[np + i] = -s->need_dual[i];
+        pot[np + i] = -zdual[i];
     pot[T] = 0;
     for (size_t k = 0; k < m; k++) {
-        if (pot[ru[k]] - rlen[k] - pot[rv[k]] < 0) {
-            rc = 0; /* not optimal duals: the caller re-solves instead */
-            goto out;
-        }
+        if (pot[ru[k]] - rlen[k] - pot[rv[k]] < 0)
+            goto not_optimal; /* the caller solves instead */
         deg[rv[k]]++;
     }
     /* Dijkstra from T over the reversed arcs: dist(u) = shortest reduced
@@ -271,8 +280,10 @@ static int s_tight_new(s_tight_t *t, const tam_match_problem_t *pb, const tam_fl
         t->cap0[b] = 0;
     }
     *ok = true;
+not_optimal:
     rc = 0;
 out:
+    free(used);
     free(ru);
     free(rv);
     free(rlen);
@@ -352,6 +363,74 @@ static int64_t s_tight_flow(s_tight_t *t, uint32_t src, int64_t lim)
     return flow;
 }
 
+/* The tight network of the run's own allocation (m->work: x and the least
+ * duals) over problem pb, which has the same needs, projects and pairs: no
+ * solve. *ok false when m->work does not describe an optimum of pb (then
+ * the caller solves pb). Returns 0; TAM_ENOMEM. */
+static int s_tight_run(const tam_match_t *m, const tam_match_problem_t *pb, s_tight_t *t,
+                       int64_t *D, bool *ok)
+{
+    const tam_flow_problem_t *p = &pb->p;
+    const tam_flow_solution_t *w = &m->work;
+    size_t np = p->n_projects, nn = p->n_needs;
+    int64_t *x = malloc((p->n_arcs + 1) * sizeof *x), *yd = malloc((np + 1) * sizeof *yd);
+    int64_t *zd = malloc((nn + 1) * sizeof *zd);
+    uint32_t *pix = malloc(((size_t)m->nprojects + 1) * sizeof *pix);
+    uint32_t *pos = malloc((np + 1) * sizeof *pos);
+    int rc = TAM_ENOMEM;
+    *ok = false;
+    if (!x || !yd || !zd || !pix || !pos)
+        goto out;
+    rc = 0;
+    if (!w->x || !w->project_dual || !w->need_dual)
+        goto out;
+    for (uint32_t j = 0; j < m->nprojects; j++)
+        pix[j] = TAM_MATCH_NONE;
+    for (size_t q = 0; q < np; q++) {
+        const tam_match_project_t *pr = &m->projects[pb->project_slot[q]];
+        if (pr->flow >= w->n_projects)
+            goto out;
+        pix[pb->project_slot[q]] = (uint32_t)q;
+        yd[q] = w->project_dual[pr->flow];
+        pos[q] = TAM_MATCH_NONE;
+    }
+    size_t k0 = 0;
+    for (size_t i = 0; i < nn; i++) {
+        const tam_match_need_t *n = &m->needs[pb->need_slot[i]];
+        if (n->flow >= w->n_needs)
+            goto out;
+        zd[i] = w->need_dual[n->flow];
+        size_t k1 = k0;
+        for (; k1 < p->n_arcs && p->arcs[k1].need == i; k1++)
+            pos[p->arcs[k1].project] = (uint32_t)k1;
+        size_t found = 0;
+        for (uint32_t a = 0; a < n->narcs; a++) {
+            const tam_match_arc_t *arc = &n->arcs[a];
+            if (!arc->live)
+                continue;
+            uint32_t q = pix[arc->project];
+            if (q == TAM_MATCH_NONE || pos[q] == TAM_MATCH_NONE || arc->flow >= w->n_arcs)
+                goto out;
+            x[pos[q]] = w->x[arc->flow];
+            found++;
+        }
+        for (size_t k = k0; k < k1; k++)
+            pos[p->arcs[k].project] = TAM_MATCH_NONE;
+        if (found != k1 - k0)
+            goto out;
+        k0 = k1;
+    }
+    if (k0 == p->n_arcs)
+        rc = s_tight_new(t, p, x, yd, zd, D, ok);
+out:
+    free(x);
+    free(yd);
+    free(zd);
+    free(pix);
+    free(pos);
+    return rc;
+}
+
 static bool s_resolve_only; /* tests: every range by re-solves */
 
 void tam_match__ranges_by_resolves(bool on)
@@ -374,6 +453,40 @@ int tam_match__dual_ranges(tam_match_t *m, int64_t *range, bool *done, uint64_t 
     s_range_t r = {0};
     s_tight_t t = {0};
     int64_t *reach = NULL, *D = NULL;
+    bool exact = false;
+    int64_t room = 0; /* no extra money can place more than every need's amount */
+    for (size_t i = 0; i < pb.p.n_needs; i++)
+        room += pb.need_amount[i];
+    if (!(D = malloc((pb.p.n_projects + pb.p.n_needs + 1) * sizeof *D))) {
+        rc = TAM_ENOMEM;
+        goto out;
+    }
+    /* from the run's own optimum first: no solve at all */
+    if (!s_resolve_only && (rc = s_tight_run(m, &pb, &t, D, &exact)))
+        goto out;
+    for (size_t q = 0; q < pb.p.n_projects && exact; q++) {
+        const tam_match_project_t *p = &m->projects[pb.project_slot[q]];
+        int64_t y = m->work.project_dual[p->flow];
+        exact = y <= 0 || D[q] == y;
+    }
+    if (exact) {
+        for (size_t q = 0; q < pb.p.n_projects; q++) {
+            uint32_t slot = pb.project_slot[q];
+            int64_t y = m->work.project_dual[m->projects[slot].flow];
+            if (tam_match__stopped(m)) {
+                rc = TAM_ESTATE;
+                goto out;
+            }
+            int64_t mf = y > 0 ? s_tight_flow(&t, (uint32_t)q, room) : 0;
+            /* y 0: adds nothing, however much; no flow: F(1) < y, and 1 as
+             * a bisection says */
+            range[slot] = y <= 0 ? -1 : mf ? mf : 1;
+        }
+        *done = true;
+        goto out;
+    }
+    s_tight_free(&t);
+    /* else solve the problem, and take its optimum */
     if ((rc = tam_flow_new(&r.f, &pb.p)))
         goto out;
     /* a stop request ends the re-solves too (within a few pivots) */
@@ -382,13 +495,8 @@ int tam_match__dual_ranges(tam_match_t *m, int64_t *range, bool *done, uint64_t 
         goto out;
     r.solves++;
     r.base = r.s.objective;
-    bool exact = false;
-    if (!(D = malloc((pb.p.n_projects + pb.p.n_needs + 1) * sizeof *D)) ||
-        (rc = s_tight_new(&t, &pb, &r.s, D, &exact)))
+    if ((rc = s_tight_new(&t, &pb.p, r.s.x, r.s.project_dual, r.s.need_dual, D, &exact)))
         goto out;
-    int64_t room = 0; /* no extra money can place more than every need's amount */
-    for (size_t i = 0; i < pb.p.n_needs; i++)
-        room += pb.need_amount[i];
     /* nor can project q place more than the sum over its pairs of what the
      * pair may carry: beyond that F is flat, and r <= that - b */
     if (!(reach = calloc(pb.p.n_projects + 1, sizeof *reach))) {
