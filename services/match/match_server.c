@@ -550,7 +550,8 @@ static size_t s_gauges(tam_service_gauge_t *out, size_t cap, void *arg)
                                      {"last_run_us", ms.last_run_us},
                                      {"last_solve_us", ms.last_solve_us},
                                      {"pairs", ms.pairs},
-                                     {"proposals", ms.proposals}};
+                                     {"proposals", ms.proposals},
+                                     {"lock_hold_us", tam_match_worker_hold_us(s->worker)}};
     size_t n = sizeof g / sizeof g[0] < cap ? sizeof g / sizeof g[0] : cap;
     memcpy(out, g, n * sizeof *out);
     return n;

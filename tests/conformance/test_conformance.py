@@ -129,7 +129,7 @@ class T1Rpc(unittest.TestCase):
                         "batches", "max_batch", "commits", "store_failures", "undelivered",
                         "rejected"}
             optional = {"reruns", "pruned", "expired", "map_size", "map_used", "runs", "last_run_us",
-                        "last_solve_us", "pairs", "proposals"}
+                        "last_solve_us", "pairs", "proposals", "lock_hold_us"}
             self.assertTrue(required <= set(st), svc)
             self.assertTrue(set(st) <= required | optional, (svc, set(st) - required - optional))
             self.assertTrue(all(isinstance(v, int) and v >= 0 for v in st.values()), svc)
