@@ -38,6 +38,10 @@ int tam_feed_snapshot_from_store(tam_store_t *st, tam_snapshot_txn_fn fn, const 
 int tam_service_pong(const tam_rpc_req_t *req, const char *service, const char *version,
                      tam_feed_server_t *feed, tam_arena_t *a, tam_answer_t *out);
 
+/* Logs a stopping service's counters (ids and counts only) and, if rc is
+ * not 0, why its loop stopped. feed may be NULL. */
+void tam_service_log_stop(const tam_service_stats_t *st, tam_feed_server_t *feed, int rc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 /* service.c — the service loop: poll, group commit, answers after commit,
- * events after answers, graceful stop (see tam/service.h). */
+ * events after answers, graceful stop (see tam/service.h); the writes of a batch
+ * are in service_write.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <msgpack.h>
@@ -16,36 +17,10 @@
 #include "tam/access.h"
 #include "tam/service.h"
 #include "tam/notify.h"
-
-enum { K_DONE = 0, K_READ, K_WRITE, K_STATS, K_CATALOG, K_LATER }; /* K_DONE: answer already
-                                                                   * decided; K_LATER: the
-                                                                   * service answers later */
-
-typedef struct {
-    const tam_service_def_t *def;
-    void *arg;
-    const char *name;
-    tam_rpc_server_t *srv;
-    unsigned batch_max;
-    size_t n;              /* requests in the batch */
-    tam_rpc_req_t **reqs;
-    tam_answer_t *ans;
-    unsigned char *kind;
-    void **stored;         /* write answers as stored (new or duplicate) */
-    size_t *stored_len;
-    bool *dup;
-    size_t lo, hi, cur;    /* the writes of the current tam_store_write; the one in hand */
-    bool nested;           /* this batch runs each write in a nested txn */
-    bool rerun;            /* a flat write failed after writing: rerun nested */
-    size_t batch_bytes;    /* request body bytes per batch at most */
-    int64_t now;           /* wall clock (ms) of the batch in hand: answer ages */
-    int64_t retention;     /* ms stored answers are kept */
-    int64_t prune_due;     /* wall clock of the next prune */
-    tam_service_stats_t st;
-} s_svc_t;
+#include "service_int.h"
 
 /* The loop running in this thread (tam_service_reply), or NULL. */
-static __thread s_svc_t *s_loop;
+static __thread tam__svc_t *s_loop;
 
 static int64_t s_now_ms(void)
 {
@@ -61,7 +36,7 @@ static int64_t s_now_ms(void)
 #define S_DRAIN_STEP_MS 5      /* between looks at a pending SIGTERM/SIGINT */
 
 /* The wall clock for answer ages: the def's (tests) or CLOCK_REALTIME. */
-static int64_t s_wall_ms(const s_svc_t *v)
+static int64_t s_wall_ms(const tam__svc_t *v)
 {
     if (v->def->clock_ms)
         return v->def->clock_ms(v->arg);
@@ -127,217 +102,11 @@ static void s_signals_off(s_signals_t *sg)
     __atomic_store_n(&s_sig_busy, 0, __ATOMIC_SEQ_CST);
 }
 
-/* ---- the batch ------------------------------------------------------------------- */
-
-/* "<principal id>\0<message type>\0<request id>": ids are unique per
- * principal, and an id reused for another message type is another request
- * (its stored answer would not fit the type). */
-#define S_DEDUP_KEY_MAX (TAM_PRINCIPAL_ID_MAX + TAM_RPC_TYPE_MAX + TAM_RPC_ID_MAX + 3)
-static size_t s_dedup_key(const tam_rpc_req_t *req, char *key)
-{
-    size_t p = strlen(req->principal.id), t = strlen(req->type), i = strlen(req->id);
-    memcpy(key, req->principal.id, p);
-    key[p] = 0;
-    memcpy(key + p + 1, req->type, t);
-    key[p + 1 + t] = 0;
-    memcpy(key + p + t + 2, req->id, i);
-    return p + t + 2 + i;
-}
-
-static void s_reset_write(s_svc_t *v, size_t i)
-{
-    tam_answer_clear(&v->ans[i]);
-    free(v->stored[i]);
-    v->stored[i] = NULL;
-    v->stored_len[i] = 0;
-    v->dup[i] = false;
-}
-
-/* Makes sure a failed request carries an error answer (code rc). */
-static void s_error_from(tam_answer_t *a, int rc, const char *what)
-{
-    if (tam_answer_is_error(a))
-        return;
-    if (rc >= 0)
-        rc = TAM_EINTERNAL;
-    tam_rpc_error_set(&a->error, rc, "", "%s", what ? what : tam_strerror(rc));
-}
-
-#define S_DRY_RUN 1 /* s_one: a dry run's answer is ready; undo its writes */
-
-/* One write request, inside its nested transaction. */
-static int s_one(tam_txn_t *sub, void *arg)
-{
-    s_svc_t *v = arg;
-    size_t i = v->cur;
-    tam_answer_t *a = &v->ans[i];
-    int r = v->def->handle(sub, v->reqs[i], a, v->arg);
-    if (r < 0)
-        return r;
-    if (tam_answer_is_error(a))
-        return a->error.code;
-    if (!a->ok) {
-        tam_error("%s: handler gave no answer to %s (type %s)", v->name, v->reqs[i]->id,
-                  v->reqs[i]->type);
-        return TAM_EINTERNAL;
-    }
-    if (a->dry_run) {
-        /* validated and answered; nothing of it is kept or published */
-        for (size_t k = 0; k < a->n_events; k++) {
-            free(a->events[k].topic);
-            free(a->events[k].body);
-        }
-        a->n_events = 0;
-        return S_DRY_RUN;
-    }
-    if ((r = tam_rpc_answer_encode(TAM_RPC_OK, a->body, a->len, &v->stored[i], &v->stored_len[i])))
-        return r == TAM_EINVAL ? TAM_EINTERNAL : r;
-    char key[S_DEDUP_KEY_MAX];
-    size_t klen = s_dedup_key(v->reqs[i], key);
-    return tam_dedup_put(sub, TAM_SERVICE_REQUESTS_DB, key, klen, v->reqs[i]->id, v->stored[i],
-                         v->stored_len[i], v->now);
-}
-
-/* The group write: run again from the start if the map grows. */
-static int s_write_fn(tam_txn_t *txn, void *arg)
-{
-    s_svc_t *v = arg;
-    for (size_t i = v->lo; i < v->hi; i++)
-        if (v->kind[i] == K_WRITE)
-            s_reset_write(v, i);
-    for (size_t i = v->lo; i < v->hi; i++) {
-        if (v->kind[i] != K_WRITE)
-            continue;
-        char key[S_DEDUP_KEY_MAX];
-        size_t klen = s_dedup_key(v->reqs[i], key);
-        tam_val_t val;
-        int r = tam_txn_get(txn, TAM_SERVICE_REQUESTS_DB, key, klen, &val);
-        if (r == 0) {
-            if (!(v->stored[i] = malloc(val.len ? val.len : 1)))
-                return TAM_ENOMEM;
-            memcpy(v->stored[i], val.data, val.len);
-            v->stored_len[i] = val.len;
-            v->dup[i] = true;
-            if (v->def->duplicate) {
-                tam_answer_t *a = &v->ans[i];
-                r = v->def->duplicate(txn, v->reqs[i], a, v->arg);
-                if (r == TAM_EFATAL)
-                    return r;
-                if (r < 0 || tam_answer_is_error(a)) {
-                    free(v->stored[i]);
-                    v->stored[i] = NULL;
-                    v->stored_len[i] = 0;
-                    s_error_from(a, r, NULL);
-                }
-            }
-            continue;
-        }
-        if (r != TAM_ENOTFOUND)
-            return r;
-        if ((r = tam_dedup_check(v->reqs[i]->id, v->now, v->retention))) {
-            /* Not stored, and too old to be new: a resend whose answer was
-             * pruned. Never applied a second time. */
-            tam_rpc_error_set(&v->ans[i].error, r, "envelope.id",
-                              r == TAM_EEXPIRED
-                                  ? "request id dated more than request_retention ago: its "
-                                    "answer, if any, was pruned; not applied (send a new id)"
-                                  : "request id dated more than request_retention ahead of the "
-                                    "service's clock");
-            continue;
-        }
-        v->cur = i;
-        uint64_t w0 = tam_txn_writes(txn);
-        r = v->nested ? tam_txn_sub(txn, s_one, v) : s_one(txn, v);
-        if (r == 0)
-            continue;
-        int cond = tam_txn_status(txn);
-        if (cond)
-            return cond; /* the whole write is aborted (and rerun on map full) */
-        if (!v->nested && tam_txn_writes(txn) != w0) {
-            /* Failed after writing, or a dry run that wrote, with nothing to
-             * undo it alone: abort the group and run it again with one
-             * nested txn per request. */
-            v->rerun = true;
-            return TAM_EINTERNAL;
-        }
-        if (r == S_DRY_RUN)
-            continue; /* its writes undone; answered from ans[i], not stored */
-        /* This request failed alone; its writes are undone. */
-        free(v->stored[i]);
-        v->stored[i] = NULL;
-        v->stored_len[i] = 0;
-        s_error_from(&v->ans[i], r, NULL);
-    }
-    return 0;
-}
-
-/* Answers every write in [lo, hi) with error rc: nothing of them was stored. */
-static void s_fail_writes(s_svc_t *v, size_t lo, size_t hi, int rc)
-{
-    char msg[TAM_RPC_MESSAGE_MAX + 1];
-    if (rc == TAM_EDISKFULL)
-        snprintf(msg, sizeof msg, "storage full; resend later (nothing was written)");
-    else
-        snprintf(msg, sizeof msg, "the request could not be stored (%s); resend it later",
-                 tam_strerror(rc));
-    for (size_t i = lo; i < hi; i++)
-        if (v->kind[i] == K_WRITE) {
-            s_reset_write(v, i);
-            s_error_from(&v->ans[i], rc, msg);
-        }
-}
-
-/* Runs the writes of the batch. Returns 0, or TAM_EFATAL. */
-static int s_writes(s_svc_t *v, size_t nw)
-{
-    v->lo = 0;
-    v->hi = v->n;
-    v->nested = !v->def->flat_writes;
-    v->rerun = false;
-    int rc = tam_store_write(v->def->store, s_write_fn, v);
-    if (v->rerun) {
-        tam_debug("%s: a write failed after writing; the batch runs again, nested", v->name);
-        v->nested = true;
-        v->rerun = false;
-        v->st.reruns++;
-        rc = tam_store_write(v->def->store, s_write_fn, v);
-    }
-    if (rc == TAM_ETOOBIG && nw > 1) {
-        /* Too much for one transaction: one transaction per request. */
-        tam_warn("%s: batch of %zu writes too large for one transaction, splitting", v->name, nw);
-        v->nested = true;
-        for (size_t i = 0; i < v->n; i++) {
-            if (v->kind[i] != K_WRITE)
-                continue;
-            v->lo = i;
-            v->hi = i + 1;
-            rc = tam_store_write(v->def->store, s_write_fn, v);
-            if (rc == TAM_EFATAL)
-                return rc;
-            if (rc) {
-                v->st.store_failures++;
-                s_fail_writes(v, i, i + 1, rc);
-            } else {
-                v->st.commits++;
-            }
-        }
-        return 0;
-    }
-    if (rc == TAM_EFATAL)
-        return rc;
-    if (rc) {
-        tam_error("%s: a group write of %zu request(s) failed: %s", v->name, nw, tam_strerror(rc));
-        v->st.store_failures++;
-        s_fail_writes(v, 0, v->n, rc);
-        return 0;
-    }
-    v->st.commits++;
-    return 0;
-}
+/* ---- reads, stats and answers --------------------------------------------------- */
 
 static int s_read_fn(tam_txn_t *txn, void *arg)
 {
-    s_svc_t *v = arg;
+    tam__svc_t *v = arg;
     for (size_t i = 0; i < v->n; i++) {
         if (v->kind[i] != K_READ)
             continue;
@@ -351,14 +120,14 @@ static int s_read_fn(tam_txn_t *txn, void *arg)
             continue;
         }
         if (r < 0)
-            s_error_from(a, r, NULL);
+            tam__service_error_from(a, r, NULL);
         else if (!a->ok)
-            s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+            tam__service_error_from(a, TAM_EINTERNAL, "the service gave no answer");
     }
     return 0;
 }
 
-static void s_stats_sync(s_svc_t *v)
+static void s_stats_sync(tam__svc_t *v)
 {
     tam_rpc_server_stats_t rs;
     tam_rpc_server_stats(v->srv, &rs);
@@ -369,7 +138,7 @@ static void s_stats_sync(s_svc_t *v)
 }
 
 /* The answer to "service.stats". */
-static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
+static int s_stats_answer(tam__svc_t *v, tam_answer_t *a)
 {
     s_stats_sync(v);
     const tam_service_stats_t *s = &v->st;
@@ -417,7 +186,7 @@ static int s_stats_answer(s_svc_t *v, tam_answer_t *a)
 }
 
 /* Sends one answer: stored bytes, an error, or an ok body. */
-static void s_send(s_svc_t *v, size_t i)
+static void s_send(tam__svc_t *v, size_t i)
 {
     const tam_rpc_req_t *req = v->reqs[i];
     tam_answer_t *a = &v->ans[i];
@@ -425,12 +194,12 @@ static void s_send(s_svc_t *v, size_t i)
         int rc = tam_rpc_server_reply_stored(v->srv, req, v->stored[i], v->stored_len[i]);
         if (rc == TAM_EPROTO) { /* a damaged stored answer: say so rather than stay silent */
             tam_error("request %s: its stored answer is damaged", req->id);
-            s_error_from(a, TAM_EINTERNAL, "the stored answer to this request id is damaged");
+            tam__service_error_from(a, TAM_EINTERNAL, "the stored answer to this request id is damaged");
             v->st.errors++;
             tam_rpc_server_reply_error(v->srv, req, &a->error);
         }
     } else if (tam_answer_is_error(a) || !a->ok) {
-        s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+        tam__service_error_from(a, TAM_EINTERNAL, "the service gave no answer");
         v->st.errors++;
         tam_rpc_server_reply_error(v->srv, req, &a->error);
     } else {
@@ -440,11 +209,11 @@ static void s_send(s_svc_t *v, size_t i)
 
 int tam_service_reply(const tam_rpc_req_t *req, tam_answer_t *a)
 {
-    s_svc_t *v = s_loop;
+    tam__svc_t *v = s_loop;
     if (!v || !req || !a)
         return TAM_ESTATE;
     if (tam_answer_is_error(a) || !a->ok) {
-        s_error_from(a, TAM_EINTERNAL, "the service gave no answer");
+        tam__service_error_from(a, TAM_EINTERNAL, "the service gave no answer");
         v->st.errors++;
         tam_rpc_server_reply_error(v->srv, req, &a->error);
     } else {
@@ -454,7 +223,7 @@ int tam_service_reply(const tam_rpc_req_t *req, tam_answer_t *a)
 }
 
 /* Classifies the batch; answers decided on the spot get kind K_DONE. */
-static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
+static void s_classify(tam__svc_t *v, size_t *nw, size_t *nr)
 {
     const tam_service_def_t *d = v->def;
     *nw = *nr = 0;
@@ -499,14 +268,14 @@ static void s_classify(s_svc_t *v, size_t *nw, size_t *nr)
 }
 
 /* Processes the batch in hand. Returns 0 or TAM_EFATAL (nothing answered). */
-static int s_batch(s_svc_t *v)
+static int s_batch(tam__svc_t *v)
 {
     const tam_service_def_t *d = v->def;
     size_t nw, nr, ndup = 0, nerr0 = (size_t)v->st.errors;
     v->now = s_wall_ms(v);
     s_classify(v, &nw, &nr);
     if (nw) {
-        int rc = s_writes(v, nw);
+        int rc = tam__service_writes(v, nw);
         if (rc == TAM_EFATAL) {
             tam_crit("%s: the store failed fatally; stopping without answering %zu request(s)",
                      v->name, v->n);
@@ -547,7 +316,7 @@ static int s_batch(s_svc_t *v)
             for (size_t i = 0; i < v->n; i++)
                 if (v->kind[i] == K_READ) {
                     tam_answer_clear(&v->ans[i]);
-                    s_error_from(&v->ans[i], rc, NULL);
+                    tam__service_error_from(&v->ans[i], rc, NULL);
                 }
             if (rc == TAM_EFATAL)
                 fatal = rc;
@@ -566,13 +335,13 @@ static int s_batch(s_svc_t *v)
         if (v->kind[i] == K_STATS) {
             nr++;
             if (s_stats_answer(v, &v->ans[i]))
-                s_error_from(&v->ans[i], TAM_ENOMEM, NULL);
+                tam__service_error_from(&v->ans[i], TAM_ENOMEM, NULL);
         }
         if (v->kind[i] == K_CATALOG) {
             nr++;
             int rc = tam_service_catalog_answer(d->catalog, v->reqs[i], &v->ans[i]);
             if (rc)
-                s_error_from(&v->ans[i], rc, NULL);
+                tam__service_error_from(&v->ans[i], rc, NULL);
         }
         s_send(v, i);
     }
@@ -590,7 +359,7 @@ static int s_batch(s_svc_t *v)
     return fatal;
 }
 
-static void s_batch_free(s_svc_t *v)
+static void s_batch_free(tam__svc_t *v)
 {
     for (size_t i = 0; i < v->n; i++) {
         tam_rpc_req_free(&v->reqs[i]);
@@ -606,7 +375,7 @@ static void s_batch_free(s_svc_t *v)
 /* Prunes stored answers older than the retention when due: one bounded
  * transaction per loop turn, so requests are served in between. A failed
  * prune (e.g. a full disk) is tried again later. Returns 0 or TAM_EFATAL. */
-static int s_prune(s_svc_t *v)
+static int s_prune(tam__svc_t *v)
 {
     if (!v->def->store)
         return 0;
@@ -639,7 +408,7 @@ static int s_prune(s_svc_t *v)
  * batch_bytes; then, if that is more than one request (the service is under
  * load), for at most batch_wait_ms, those that arrive meanwhile.
  * Returns 0 or the rpc server's error (the requests taken stay in the batch). */
-static int s_gather(s_svc_t *v)
+static int s_gather(tam__svc_t *v)
 {
     size_t bytes = 0;
     int64_t until = -1;
@@ -694,7 +463,7 @@ static int s_def_ok(const tam_service_def_t *d)
     return 0;
 }
 
-static int s_alloc(s_svc_t *v)
+static int s_alloc(tam__svc_t *v)
 {
     size_t n = v->batch_max;
     v->reqs = calloc(n, sizeof *v->reqs);
@@ -706,7 +475,7 @@ static int s_alloc(s_svc_t *v)
     return v->reqs && v->ans && v->kind && v->stored && v->stored_len && v->dup ? 0 : TAM_ENOMEM;
 }
 
-static void s_free(s_svc_t *v)
+static void s_free(tam__svc_t *v)
 {
     s_batch_free(v);
     free(v->reqs);
@@ -729,7 +498,7 @@ static int s_timer(const tam_service_def_t *d, void *arg, int64_t *due)
 
 int tam_service_run(const tam_service_def_t *def, void *arg)
 {
-    s_svc_t v = {.def = def, .arg = arg};
+    tam__svc_t v = {.def = def, .arg = arg};
     s_signals_t sg = {.on = false};
     zmq_pollitem_t *items = NULL;
     int *first = NULL;

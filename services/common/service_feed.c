@@ -103,3 +103,18 @@ int tam_service_pong(const tam_rpc_req_t *req, const char *service, const char *
     msgpack_sbuffer_destroy(&sb);
     return rc;
 }
+
+void tam_service_log_stop(const tam_service_stats_t *st, tam_feed_server_t *feed, int rc)
+{
+    tam_feed_server_stats_t fs = {0};
+    if (feed)
+        tam_feed_server_stats(feed, &fs);
+    tam_info("stopping: %llu request(s), %llu write(s) (%llu duplicate(s)), %llu read(s), "
+             "%llu error answer(s), %llu commit(s); feed: %llu update(s), %llu snapshot(s)",
+             (unsigned long long)st->requests, (unsigned long long)st->writes,
+             (unsigned long long)st->duplicates, (unsigned long long)st->reads,
+             (unsigned long long)st->errors, (unsigned long long)st->commits,
+             (unsigned long long)fs.published, (unsigned long long)fs.snapshots);
+    if (rc)
+        tam_crit("service loop stopped: %s", tam_strerror(rc));
+}

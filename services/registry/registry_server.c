@@ -174,16 +174,7 @@ int tam_registry_server_run(tam_registry_server_t *s)
                              .nsources = 1,
                              .stats = &s->stats};
     int rc = tam_service_run(&def, s);
-    tam_feed_server_stats_t fs;
-    tam_feed_server_stats(s->feed, &fs);
-    tam_info("stopping: %llu request(s), %llu write(s) (%llu duplicate(s)), %llu read(s), "
-             "%llu error answer(s), %llu commit(s); feed: %llu update(s), %llu snapshot(s)",
-             (unsigned long long)s->stats.requests, (unsigned long long)s->stats.writes,
-             (unsigned long long)s->stats.duplicates, (unsigned long long)s->stats.reads,
-             (unsigned long long)s->stats.errors, (unsigned long long)s->stats.commits,
-             (unsigned long long)fs.published, (unsigned long long)fs.snapshots);
-    if (rc)
-        tam_crit("service loop stopped: %s", tam_strerror(rc));
+    tam_service_log_stop(&s->stats, s->feed, rc);
     return rc;
 }
 

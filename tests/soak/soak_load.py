@@ -238,9 +238,9 @@ class SseSubscriber:
                 try:
                     line = r.readline()
                 except Exception:
-                    if quiet_end and now() - last_ev > quiet_end:
-                        return True
-                    continue
+                    # a socket timeout (nothing for 2 s): a file object that timed out cannot
+                    # be read again, so the session ends here (the next one resumes)
+                    return bool(quiet_end) and now() - last_ev >= quiet_end
                 if not line:
                     return False
                 line = line.decode().rstrip('\n')
@@ -274,7 +274,7 @@ class SseSubscriber:
     def check(self):
         """A last session until the stream is quiet, then the state against a fresh load."""
         for _ in range(5):
-            if self.session(60, quiet_end=3):
+            if self.session(60, quiet_end=2):
                 break
             time.sleep(1)
         st, ans, _ = self.match.call('match.proposals', {'limit': 10000}, until=now() + 30)
