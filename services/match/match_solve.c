@@ -64,6 +64,11 @@ void tam_match__problem_free(tam_match_problem_t *pb)
 static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool with_solution)
 {
     memset(pb, 0, sizeof *pb);
+    /* assign (a run's rebuild): the model is only read until the re-index
+     * at the end, and only the run writes it: readers may go on meanwhile
+     * (the sort of 20k needs alone held them 26-42 ms) */
+    if (assign)
+        tam_match__unlock(m);
     uint32_t nn = 0, np = 0;
     uint64_t na = 0;
     for (uint32_t i = 0; i < m->nneeds; i++)
@@ -168,10 +173,9 @@ static int s_problem(tam_match_t *m, tam_match_problem_t *pb, bool assign, bool 
                 aptr[a] = x;
             a++;
         }
-        if (assign && (q & 63) == 63)
-            tam_match__yield(m);
     }
     if (assign) {
+        tam_match__lock(m);
         /* the model now indexes the new solver; dead arcs leave */
         for (uint64_t k = 0; k < a; k++)
             aptr[k]->flow = (uint32_t)k;
@@ -218,6 +222,8 @@ fail:
     free(aord);
     free(aptr);
     tam_match__problem_free(pb);
+    if (assign)
+        tam_match__lock(m);
     return rc;
 }
 
@@ -266,13 +272,16 @@ static int s_rebuild(tam_match_t *m)
         tam_flow_solution_t old = m->sol;
         m->sol = pb.s;
         memset(&pb.s, 0, sizeof pb.s);
-        tam_flow_solution_free(&old);
-        /* building the solver reads only pb */
+        /* building the solver reads only pb; no reader can reach the old
+         * solution any more: both freed without the lock */
         tam_match__unlock(m);
+        tam_flow_solution_free(&old);
         rc = tam_flow_new(&m->flow, &pb.p);
+        tam_match__problem_free(&pb);
         tam_match__lock(m);
+    } else {
+        tam_match__problem_free(&pb);
     }
-    tam_match__problem_free(&pb);
     if (rc == 0)
         rc = s_flow_run(m);
     if (rc) {

@@ -42,7 +42,9 @@ struct tam_match_worker {
     size_t npubs, cap_pubs;
     bool pub_failed;       /* a publication could not be buffered (ENOMEM) */
     int64_t held_since;    /* worker: when it last took the write lock (us) */
-    int64_t hold_run;      /* worker: the run's longest write-lock hold so far (us) */
+    int64_t hold_run;      /* worker: the run's longest write-lock hold so far (us): the
+                            * longest stretch between points where a waiting reader
+                            * is let in (unlocks and yields) */
     int64_t hold_last;     /* loop: the last finished run's longest hold (us) */
 };
 
@@ -85,9 +87,12 @@ static void s_lock(void *arg)
 static void s_yield(void *arg)
 {
     tam_match_worker_t *w = arg;
-    if (!__atomic_load_n(&w->readers_waiting, __ATOMIC_ACQUIRE))
-        return;
+    /* a reader waiting here would be let in: the stretch ends */
     s_release(w);
+    if (!__atomic_load_n(&w->readers_waiting, __ATOMIC_ACQUIRE)) {
+        s_held(w);
+        return;
+    }
     pthread_rwlock_unlock(&w->lock);
     /* until the waiting readers hold the lock (then wrlock waits for them) */
     while (__atomic_load_n(&w->readers_waiting, __ATOMIC_ACQUIRE))
