@@ -264,7 +264,11 @@ static int s_flow_x(tam_match_t *m)
 static int s_rebuild(tam_match_t *m)
 {
     tam_match_problem_t pb;
+    /* no reader reads the solver: freeing it (hundreds of MB) without the
+     * lock, before the problem is built (the peak stays as it was) */
+    tam_match__unlock(m);
     tam_flow_destroy(&m->flow);
+    tam_match__lock(m);
     /* the published solution comes along, re-indexed as the model now
      * indexes the new solver: readers keep reading it during the solve */
     int rc = s_problem(m, &pb, true, true);
